@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Dmuc.Xmpp;
 
@@ -7,6 +9,7 @@ namespace Dmuc.Xmpp;
 /// An XMPP address per RFC 7622: <c>[local@]domain[/resource]</c>. Instances are always normalized
 /// (localpart and domain case-folded), so equality is ordinal.
 /// </summary>
+[JsonConverter(typeof(JidJsonConverter))]
 public sealed class Jid : IEquatable<Jid>
 {
     private const int MaxPartBytes = 1023;
@@ -127,3 +130,13 @@ public sealed class Jid : IEquatable<Jid>
 }
 
 public sealed class JidMalformedException(string reason) : FormatException($"jid-malformed: {reason}");
+
+/// <summary>JIDs travel in journals and snapshots as their string form.</summary>
+public sealed class JidJsonConverter : JsonConverter<Jid>
+{
+    public override Jid Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Jid.Parse(reader.GetString() ?? throw new JsonException("a JID cannot be null"));
+
+    public override void Write(Utf8JsonWriter writer, Jid value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.ToString());
+}
