@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using Dmuc.Rooms;
+
+namespace Dmuc.Actors.Persistence;
+
+/// <summary>
+/// Writes room events and snapshots to the journal as UTF-8 JSON: readable with any SQL client, which
+/// operators appreciate when restoring a backup, and free of .NET type names, so types can be renamed.
+/// </summary>
+public sealed class RoomJournalSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    private const string EventManifest = "room-event";
+    private const string SnapshotManifest = "room-snapshot";
+
+    public override int Identifier => 4282;
+
+    public override string Manifest(object o) => o switch
+    {
+        RoomEvent => EventManifest,
+        RoomSnapshot => SnapshotManifest,
+        _ => throw new ArgumentException($"{o.GetType()} is not a room journal type", nameof(o)),
+    };
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        RoomEvent @event => JsonSerializer.SerializeToUtf8Bytes(@event),
+        RoomSnapshot snapshot => JsonSerializer.SerializeToUtf8Bytes(snapshot),
+        _ => throw new ArgumentException($"{obj.GetType()} is not a room journal type", nameof(obj)),
+    };
+
+    public override object FromBinary(byte[] bytes, string manifest) => manifest switch
+    {
+        EventManifest => JsonSerializer.Deserialize<RoomEvent>(bytes)
+            ?? throw new SerializationException("an empty room event in the journal"),
+        SnapshotManifest => JsonSerializer.Deserialize<RoomSnapshot>(bytes)
+            ?? throw new SerializationException("an empty room snapshot"),
+        _ => throw new SerializationException($"unknown manifest '{manifest}'"),
+    };
+}

@@ -1,0 +1,154 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Dmuc.Actors.Component;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Rooms;
+
+/// <summary>
+/// One XEP-0045 room. Thin by design: <see cref="RoomState"/> decides, this actor persists the durable
+/// events, applies them and sends what the decision said, in that order — a message is echoed only once
+/// it is in the journal.
+/// </summary>
+/// <remarks>
+/// Events are applied as soon as they are decided (before the write completes) so that the next stanza,
+/// which may already be in the mailbox, is judged against the state that includes them. A failed write
+/// stops the actor; it then recovers from the journal, which holds exactly what was acknowledged.
+/// Deliveries of commands without durable events go through <c>DeferAsync</c> so they keep their order
+/// behind deliveries still waiting for a write.
+/// </remarks>
+public sealed class RoomActor : ReceivePersistentActor, IWithTimers
+{
+    private readonly Jid _room;
+    private readonly MucServiceOptions _options;
+    private readonly IStanzaSink _sink;
+    private readonly RoomActorSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private RoomState _state;
+    private long _durableEventsSinceSnapshot;
+    private RoomListingChanged? _lastListing;
+
+    public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings)
+    {
+        _room = room;
+        _options = options;
+        _sink = sink;
+        _settings = settings;
+        _state = new RoomState(room, options);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is RoomSnapshot snapshot)
+                _state = RoomState.FromSnapshot(_room, _options, snapshot);
+        });
+        Recover<RoomEvent>(@event => _state.Apply(@event));
+        Recover<RecoveryCompleted>(_ => _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr));
+
+        Command<RouteStanza>(route => Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow)));
+        Command<ShutDownRooms>(_ => HandleShutdown());
+        Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
+            LastSequenceNr, _state.Exists ? "active" : "absent")));
+        Command<IdleCheck>(_ => ReportIdleIfPassivatable());
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure => _log.Warning("Snapshot of {0} failed: {1}", _room, failure.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failure => _log.Warning("Old snapshots of {0} not deleted: {1}", _room, failure.Cause.Message));
+    }
+
+    public override string PersistenceId => PersistenceIdFor(_room);
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static string PersistenceIdFor(Jid room) => "room:" + room;
+
+    public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings) =>
+        Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, settings));
+
+    private void Handle(RoomCommand command)
+    {
+        var decision = _state.Process(command);
+        foreach (var @event in decision.Events)
+            _state.Apply(@event);
+
+        var durable = decision.Events.Where(e => e.IsDurable).ToList();
+        if (durable.Count == 0)
+        {
+            SendWhenEarlierWritesAreDone(decision.Deliveries);
+        }
+        else
+        {
+            var written = 0;
+            PersistAllAsync(durable, _ =>
+            {
+                if (++written < durable.Count) return;
+                _sink.Send(decision.Deliveries);
+                _durableEventsSinceSnapshot += durable.Count;
+                SnapshotIfDue();
+            });
+        }
+        PublishListingIfChanged();
+        ScheduleIdleCheck();
+    }
+
+    private void SendWhenEarlierWritesAreDone(IReadOnlyList<Delivery> deliveries)
+    {
+        if (deliveries.Count == 0) return;
+        DeferAsync(deliveries, _sink.Send);
+    }
+
+    private void HandleShutdown()
+    {
+        var decision = _state.Process(new ShutDownRoom(DateTimeOffset.UtcNow));
+        foreach (var @event in decision.Events)
+            _state.Apply(@event);
+        var replyTo = Sender;
+        // Shutdown is not a state change worth keeping: occupants are never recovered after a restart.
+        DeferAsync(decision.Deliveries, deliveries =>
+        {
+            _sink.Send(deliveries);
+            replyTo.Tell(Done.Instance);
+        });
+    }
+
+    private void SnapshotIfDue()
+    {
+        if (_durableEventsSinceSnapshot < _settings.SnapshotEvery) return;
+        _durableEventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void PublishListingIfChanged()
+    {
+        var listing = _state.Listing();
+        var changed = new RoomListingChanged(_room, listing.Name, listing.Occupants, listing.IsPublic, _state.Exists);
+        if (changed == _lastListing) return;
+        _lastListing = changed;
+        Context.Parent.Tell(changed);
+    }
+
+    private void ScheduleIdleCheck()
+    {
+        if (_state.CanPassivate)
+            Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _settings.IdleTimeout);
+        else
+            Timers.Cancel(IdleCheck.Instance);
+    }
+
+    private void ReportIdleIfPassivatable()
+    {
+        if (_state.CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
+    }
+
+    private sealed class IdleCheck
+    {
+        public static readonly IdleCheck Instance = new();
+    }
+}
+
+public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)
+{
+    public static readonly RoomActorSettings Default = new(SnapshotEvery: 500, IdleTimeout: TimeSpan.FromSeconds(30));
+}

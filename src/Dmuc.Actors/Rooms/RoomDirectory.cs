@@ -1,0 +1,159 @@
+using System.Xml.Linq;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using Dmuc.Actors.Component;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Rooms;
+
+/// <summary>
+/// Parent of the node's room actors: routes each stanza from the XMPP server to its room by the bare
+/// <c>to</c>, answers what is addressed to the service itself, and stops idle rooms safely (a room being
+/// stopped keeps its mail until it is gone and is then started afresh from the journal).
+/// </summary>
+public sealed class RoomDirectory : ReceiveActor
+{
+    private readonly MucServiceOptions _options;
+    private readonly IStanzaSink _sink;
+    private readonly RoomActorSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<Jid, IActorRef> _rooms = new();
+    private readonly Dictionary<Jid, List<RouteStanza>> _mailForStoppingRooms = new();
+    private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
+
+    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings)
+    {
+        _options = options;
+        _sink = sink;
+        _settings = settings;
+
+        Receive<RouteStanza>(HandleStanzaFromServer);
+        Receive<RoomListingChanged>(HandleListingChanged);
+        Receive<RoomIdle>(HandleRoomIdle);
+        Receive<Terminated>(HandleRoomStopped);
+        Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<InspectRoom>(inspect => RoomFor(inspect.Room).Forward(inspect));
+        Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
+    }
+
+    public static Props Props(MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings) =>
+        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, settings));
+
+    private void HandleStanzaFromServer(RouteStanza route)
+    {
+        var stanza = route.Stanza;
+        if (!Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to.Domain != _options.ServiceDomain)
+        {
+            ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the recipient is not an address of this service");
+            return;
+        }
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out _))
+        {
+            ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the sender address is missing or malformed");
+            return;
+        }
+        if (to.Local is null)
+        {
+            HandleStanzaToService(stanza);
+            return;
+        }
+        var room = to.Bare;
+        if (_mailForStoppingRooms.TryGetValue(room, out var mail))
+        {
+            mail.Add(route);
+            return;
+        }
+        RoomFor(room).Tell(route);
+    }
+
+    private void HandleStanzaToService(XElement stanza)
+    {
+        var publicRooms = _listings.Values
+            .Where(l => l.Exists && l.IsPublic)
+            .OrderBy(l => l.Room.ToString(), StringComparer.Ordinal)
+            .Select(l => new RoomListing(l.Room, l.Name, l.Occupants))
+            .ToList();
+        _sink.Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
+    }
+
+    private void ReplyError(XElement stanza, StanzaErrorCondition condition, string text)
+    {
+        // Errors are never answered with errors (RFC 6120 §8.1.2), and without a sender there is no one to tell.
+        if (stanza.Attribute("type")?.Value == "error" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from))
+        {
+            _log.Warning("Dropped a stanza that cannot be answered: {0}", stanza.ToString(SaveOptions.DisableFormatting));
+            return;
+        }
+        var reply = StanzaError.Reply(stanza, condition, text);
+        reply.Attribute("to")?.Remove();
+        _sink.Send([new Delivery(from, reply)]);
+    }
+
+    private IActorRef RoomFor(Jid room)
+    {
+        if (_rooms.TryGetValue(room, out var actor)) return actor;
+        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _settings), ActorNameFor(room));
+        Context.Watch(actor);
+        _rooms[room] = actor;
+        return actor;
+    }
+
+    private static string ActorNameFor(Jid room) => Uri.EscapeDataString(room.ToString());
+
+    private void HandleListingChanged(RoomListingChanged listing)
+    {
+        if (listing.Exists) _listings[listing.Room] = listing;
+        else _listings.Remove(listing.Room);
+    }
+
+    private void HandleRoomIdle(RoomIdle idle)
+    {
+        if (!_rooms.TryGetValue(idle.Room, out var actor) || !Equals(actor, Sender)) return;
+        _mailForStoppingRooms[idle.Room] = [];
+        Context.Stop(actor);
+    }
+
+    private void HandleRoomStopped(Terminated terminated)
+    {
+        var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
+        if (room is null) return;
+        _rooms.Remove(room);
+        if (!_mailForStoppingRooms.Remove(room, out var mail))
+        {
+            _log.Warning("Room {0} stopped unexpectedly; it restarts from its journal on the next stanza", room);
+            return;
+        }
+        foreach (var route in mail)
+            RoomFor(room).Tell(route);
+    }
+
+    private void HandleShutdown()
+    {
+        var rooms = _rooms.Values.ToList();
+        var replyTo = Sender;
+        var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
+        Task.WhenAll(answers).ContinueWith(_ => new RoomsShutDown(rooms.Count)).PipeTo(replyTo);
+    }
+}
+
+/// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
+public sealed record ListRooms
+{
+    public static readonly ListRooms Instance = new();
+}
+
+public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms);
+
+public static class RoomDirectoryHosting
+{
+    /// <summary>Starts the node's room directory and registers it as <see cref="RoomDirectory"/>.</summary>
+    public static AkkaConfigurationBuilder AddRoomDirectory(this AkkaConfigurationBuilder builder,
+        MucServiceOptions options, RoomActorSettings settings) =>
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var sink = resolver.GetService<IStanzaSink>();
+            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, settings), "rooms"));
+        });
+}

@@ -1,0 +1,26 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Rooms;
+
+/// <summary>A stanza from the XMPP server addressed to a room, an occupant or the service itself.</summary>
+public sealed record RouteStanza(XElement Stanza);
+
+/// <summary>The node is stopping: every room tells its occupants (status 332) and answers <see cref="RoomsShutDown"/>.</summary>
+public sealed record ShutDownRooms
+{
+    public static readonly ShutDownRooms Instance = new();
+}
+
+public sealed record RoomsShutDown(int Rooms);
+
+/// <summary>Sent by a room to its directory when it has no occupants and nothing in memory worth keeping.</summary>
+public sealed record RoomIdle(Jid Room);
+
+/// <summary>What a room reports of itself for service discovery.</summary>
+public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bool IsPublic, bool Exists);
+
+/// <summary>Asks a room for what the inspection tools show; answered with <see cref="RoomInspection"/>.</summary>
+public sealed record InspectRoom(Jid Room);
+
+public sealed record RoomInspection(Jid Room, bool Exists, int Occupants, long JournalSequenceNr, string State);

@@ -1,0 +1,54 @@
+using Akka.Hosting;
+using Dmuc.Actors.Component;
+using Dmuc.Actors.Persistence;
+using Dmuc.Actors.Rooms;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace Dmuc.Host;
+
+/// <summary>Builds a Dmuc node: configuration, logging, the actor system and its actors.</summary>
+public static class DmucNode
+{
+    public static IHost Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddCommandLine(args, NodeOptions.CommandLineSwitches.ToDictionary());
+        configure?.Invoke(builder.Configuration);
+
+        var options = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
+        options.Validate();
+
+        builder.Services.AddSerilog((_, logger) => logger.ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Domain", options.Domain));
+
+        var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),
+            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet());
+        var (host, port) = options.ServerEndpoint();
+        var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
+
+        builder.Services.AddSingleton<ComponentOutbox>();
+        builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
+        builder.Services.AddAkka("dmuc", akka =>
+        {
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+            akka.AddRoomJournal(options.Journal());
+            akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
+            akka.AddComponentConnection(component);
+        });
+        return builder.Build();
+    }
+}

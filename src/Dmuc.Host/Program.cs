@@ -1,0 +1,4 @@
+using Dmuc.Host;
+
+using var node = DmucNode.Build(args);
+await node.RunAsync();
