@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Dmuc.Host;
 
 using var node = DmucNode.Build(args);

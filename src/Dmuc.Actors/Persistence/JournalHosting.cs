@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Akka.Persistence.Sql;
 using Dmuc.Rooms;
 using Microsoft.Data.Sqlite;
 
@@ -51,7 +52,9 @@ public static class JournalHosting
               }
             }
             """;
-        return builder.AddHocon(hocon, HoconAddMode.Prepend);
+        return builder
+            .AddHocon(hocon, HoconAddMode.Prepend)
+            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
     }
 
     private static string AssemblyQualifiedNameWithoutVersion(this Type type) =>

@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -122,8 +123,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void PublishListingIfChanged()
     {
-        var listing = _state.Listing();
-        var changed = new RoomListingChanged(_room, listing.Name, listing.Occupants, listing.IsPublic, _state.Exists);
+        var changed = new RoomListingChanged(_room, _state.Config.Name ?? "", _state.OccupantCount,
+            _state.Exists && _state.Config.Public, _state.Exists);
         if (changed == _lastListing) return;
         _lastListing = changed;
         Context.Parent.Tell(changed);

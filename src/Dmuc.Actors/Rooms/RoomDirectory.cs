@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;

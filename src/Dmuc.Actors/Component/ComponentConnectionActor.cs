@@ -1,0 +1,159 @@
+using System.Xml.Linq;
+using Akka;
+using Akka.Actor;
+using Akka.Hosting;
+using Dmuc.Actors.Rooms;
+using Dmuc.Xmpp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dmuc.Actors.Component;
+
+/// <summary>What the node needs to reach its XMPP server as a component.</summary>
+public sealed record ComponentSettings(string Host, int Port, string Domain, string Secret, TimeSpan KeepaliveInterval);
+
+/// <summary>
+/// Keeps the node's XEP-0114 stream up: connects, hands every stanza read to the room directory, attaches
+/// the stream to the outbox, and reconnects with exponential backoff and jitter when the stream ends for any
+/// reason (server restart, stream error, a protocol violation by the server). Rooms are never affected:
+/// they only ever see the outbox.
+/// </summary>
+public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
+{
+    private readonly ComponentSettings _settings;
+    private readonly IActorRef _directory;
+    private readonly ComponentOutbox _outbox;
+    private readonly ILogger _logger;
+    private readonly Backoff _backoff = new();
+    private ComponentConnection? _connection;
+
+    public ComponentConnectionActor(ComponentSettings settings, IActorRef directory, ComponentOutbox outbox, ILogger logger)
+    {
+        _settings = settings;
+        _directory = directory;
+        _outbox = outbox;
+        _logger = logger;
+
+        Receive<Connect>(_ => HandleConnect());
+        Receive<Connected>(HandleConnected);
+        Receive<ConnectFailed>(HandleConnectFailed);
+        Receive<ConnectionEnded>(HandleConnectionEnded);
+        ReceiveAsync<Close>(_ => HandleCloseAsync());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ComponentSettings settings, IActorRef directory, ComponentOutbox outbox, ILogger logger) =>
+        Akka.Actor.Props.Create(() => new ComponentConnectionActor(settings, directory, outbox, logger));
+
+    protected override void PreStart() => Self.Tell(Connect.Instance);
+
+    protected override void PostStop() => _connection?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
+
+    private void HandleConnect()
+    {
+        var options = new ComponentConnectionOptions
+        {
+            Host = _settings.Host,
+            Port = _settings.Port,
+            Domain = _settings.Domain,
+            Secret = _settings.Secret,
+            KeepaliveInterval = _settings.KeepaliveInterval,
+        };
+        ComponentConnection.ConnectAsync(options, _logger).PipeTo(Self,
+            success: connection => new Connected(connection),
+            failure: error => new ConnectFailed(error));
+    }
+
+    private void HandleConnected(Connected connected)
+    {
+        var connection = connected.Connection;
+        _connection = connection;
+        _backoff.Reset();
+        _outbox.Attach(connection);
+        var directory = _directory;
+        connection.RunAsync(stanza => directory.Tell(new RouteStanza(stanza)))
+            .ContinueWith(run => new ConnectionEnded(connection, run.Exception?.GetBaseException()), TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
+    private void HandleConnectFailed(ConnectFailed failed)
+    {
+        var delay = _backoff.Next();
+        LogConnectFailed(_logger, _settings.Host, _settings.Port, failed.Error.GetBaseException().Message, delay);
+        Timers.StartSingleTimer(Connect.Instance, Connect.Instance, delay);
+    }
+
+    private void HandleConnectionEnded(ConnectionEnded ended)
+    {
+        _outbox.Detach(ended.Connection);
+        if (!ReferenceEquals(_connection, ended.Connection)) return;
+        _connection = null;
+        var delay = _backoff.Next();
+        LogConnectionEnded(_logger, ended.Error?.Message ?? "closed by the server", delay);
+        Timers.StartSingleTimer(Connect.Instance, Connect.Instance, delay);
+    }
+
+    private async Task HandleCloseAsync()
+    {
+        Timers.CancelAll();
+        var connection = _connection;
+        _connection = null;
+        if (connection is not null)
+        {
+            _outbox.Detach(connection);
+            await connection.CloseAsync();
+        }
+        Sender.Tell(Done.Instance);
+        Context.Stop(Self);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach the XMPP server at {Host}:{Port} ({Reason}); retrying in {Delay}")]
+    private static partial void LogConnectFailed(ILogger logger, string host, int port, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The component stream ended ({Reason}); reconnecting in {Delay}")]
+    private static partial void LogConnectionEnded(ILogger logger, string reason, TimeSpan delay);
+
+    private sealed class Connect
+    {
+        public static readonly Connect Instance = new();
+    }
+
+    private sealed record Connected(ComponentConnection Connection);
+
+    private sealed record ConnectFailed(Exception Error);
+
+    private sealed record ConnectionEnded(ComponentConnection Connection, Exception? Error);
+
+    /// <summary>Flushes and closes the stream for good (node shutdown); answered with <see cref="Done"/>.</summary>
+    public sealed class Close
+    {
+        public static readonly Close Instance = new();
+    }
+}
+
+public static class ComponentConnectionHosting
+{
+    /// <summary>
+    /// Starts the component stream once the room directory exists, and orders shutdown: rooms tell their
+    /// occupants first (status 332), then the stream is flushed and closed.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddComponentConnection(this AkkaConfigurationBuilder builder, ComponentSettings settings) =>
+        builder.WithActors((system, registry, resolver) =>
+        {
+            var directory = registry.Get<RoomDirectory>();
+            var outbox = resolver.GetService<ComponentOutbox>();
+            var logger = resolver.GetService<ILoggerFactory>().CreateLogger<ComponentConnectionActor>();
+            var connection = system.ActorOf(ComponentConnectionActor.Props(settings, directory, outbox, logger), "component");
+            registry.Register<ComponentConnectionActor>(connection);
+
+            var shutdown = CoordinatedShutdown.Get(system);
+            shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "tell-occupants", async () =>
+            {
+                await directory.Ask<RoomsShutDown>(ShutDownRooms.Instance, TimeSpan.FromSeconds(15));
+                return Done.Instance;
+            });
+            shutdown.AddTask(CoordinatedShutdown.PhaseServiceUnbind, "close-component-stream", () =>
+                connection.Ask<Done>(ComponentConnectionActor.Close.Instance, TimeSpan.FromSeconds(10)));
+        });
+}

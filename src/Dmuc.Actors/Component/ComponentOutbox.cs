@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using System.Xml.Linq;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+using Microsoft.Extensions.Logging;
+
+namespace Dmuc.Actors.Component;
+
+/// <summary>
+/// The stanza sink in front of the component stream. Renders each distinct stanza of a batch once and
+/// splices every recipient's <c>to</c>; while the stream is down it keeps a bounded queue that is sent first
+/// when the stream is back, so a short reconnect loses nothing.
+/// </summary>
+public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger) : IStanzaSink
+{
+    public const int MaxQueuedWhileDisconnected = 10_000;
+
+    private readonly Lock _lock = new();
+    private readonly Queue<(RenderedStanza Stanza, string To)> _queued = new();
+    private ComponentConnection? _connection;
+    private long _dropped;
+
+    public void Attach(ComponentConnection connection)
+    {
+        lock (_lock)
+        {
+            while (_queued.TryDequeue(out var waiting))
+                connection.Send(waiting.Stanza, waiting.To);
+            _connection = connection;
+        }
+    }
+
+    public void Detach(ComponentConnection connection)
+    {
+        lock (_lock)
+        {
+            if (ReferenceEquals(_connection, connection)) _connection = null;
+        }
+    }
+
+    public void Send(IReadOnlyList<Delivery> deliveries)
+    {
+        var recipients = new List<string>(deliveries.Count);
+        // Variants of one presence broadcast interleave (moderators see JIDs, others do not): render each once.
+        var rendered = new Dictionary<XElement, RenderedStanza>(ReferenceEqualityComparer.Instance);
+        var index = 0;
+        while (index < deliveries.Count)
+        {
+            // Deliveries of one broadcast share one element: send each run of them as one rendered stanza.
+            var element = deliveries[index].Stanza;
+            recipients.Clear();
+            for (; index < deliveries.Count && ReferenceEquals(deliveries[index].Stanza, element); index++)
+                recipients.Add(deliveries[index].To.ToString());
+            if (!rendered.TryGetValue(element, out var stanza))
+                rendered[element] = stanza = RenderedStanza.Render(element);
+            SendRendered(stanza, recipients);
+        }
+    }
+
+    private void SendRendered(RenderedStanza stanza, List<string> recipients)
+    {
+        var connection = Volatile.Read(ref _connection);
+        if (connection is not null && connection.Send(stanza, CollectionsMarshal.AsSpan(recipients)))
+            return;
+        lock (_lock)
+        {
+            if (_connection is not null && _connection.Send(stanza, CollectionsMarshal.AsSpan(recipients)))
+                return;
+            foreach (var to in recipients)
+            {
+                if (_queued.Count >= MaxQueuedWhileDisconnected)
+                {
+                    _queued.Dequeue();
+                    if (++_dropped % 1000 == 1) LogDropped(logger, _dropped);
+                }
+                _queued.Enqueue((stanza, to));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The component stream is down and the queue is full: {Dropped} stanzas dropped so far")]
+    private static partial void LogDropped(ILogger logger, long dropped);
+}

@@ -1,0 +1,26 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+public abstract record RoomCommand;
+
+/// <summary>A stanza addressed to this room (bare JID) or to one of its occupants (room/nick).</summary>
+public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now) : RoomCommand;
+
+/// <summary>Service shutdown: every occupant is told it leaves with status 332.</summary>
+public sealed record ShutDownRoom(DateTimeOffset Now) : RoomCommand;
+
+/// <summary>A service administrator destroys the room from outside (e.g. an ad-hoc command).</summary>
+public sealed record DestroyRoom(string? Reason, Jid? AlternateVenue, DateTimeOffset Now) : RoomCommand;
+
+/// <summary>
+/// One stanza to send. <see cref="Stanza"/> has <c>from</c> and no <c>to</c>: the sender adds <c>to</c>.
+/// Deliveries with identical content share one <see cref="XElement"/> instance so it is rendered once.
+/// </summary>
+public sealed record Delivery(Jid To, XElement Stanza);
+
+public sealed record Decision(IReadOnlyList<RoomEvent> Events, IReadOnlyList<Delivery> Deliveries)
+{
+    public static readonly Decision Nothing = new([], []);
+}

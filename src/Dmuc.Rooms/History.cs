@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>Discussion history (XEP-0045 §7.2.15): kept per room, replayed to entering sessions.</summary>
+internal static class History
+{
+    /// <summary>
+    /// Whether a broadcast message belongs in the history: messages with a body, and others only when a
+    /// processing hint, encryption or a chat marker says they matter.
+    /// </summary>
+    public static bool IsHistoric(XElement message)
+    {
+        if (message.Element(Stanzas.Hints + "no-store") is not null || message.Element(Stanzas.Hints + "no-permanent-store") is not null)
+            return false;
+        return message.Element(Stanzas.Hints + "store") is not null
+               || message.Element(Ns.Client + "body") is not null
+               || message.Element((XNamespace)"urn:xmpp:eme:0" + "encryption") is not null
+               || message.Elements().Any(child => child.Name.Namespace == "urn:xmpp:chat-markers:0");
+    }
+
+    public static void Record(RoomContext ctx, XElement message, Occupant sender, string stanzaId)
+    {
+        if (ctx.Room.Config.HistoryLength <= 0 || !IsHistoric(message)) return;
+        ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
+            message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.Now, stanzaId)));
+    }
+
+    /// <summary>Sends the history an entering session asked for (its muc &lt;history/&gt; limits), each
+    /// message marked as delayed by the room.</summary>
+    public static void SendTo(StanzaContext ctx, Jid to)
+    {
+        foreach (var entry in Select(ctx, ctx.Stanza.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")))
+        {
+            ctx.Send(to, XElement.Parse(entry.Stanza).WithChild(Stanzas.Delay(ctx.Room.RoomJid, entry.Timestamp)));
+        }
+    }
+
+    private static IEnumerable<HistoryEntry> Select(StanzaContext ctx, XElement? limits)
+    {
+        var history = ctx.Room.History;
+        var maxChars = Number(limits?.Attribute("maxchars"));
+        var maxStanzas = Number(limits?.Attribute("maxstanzas"));
+        var since = Since(ctx, limits);
+        if (maxChars is null && maxStanzas is null && since is null) maxStanzas = ctx.Room.Config.HistoryLength;
+        var count = 0;
+        var chars = 0;
+        // Walk back from the newest message until a limit is reached.
+        for (var index = history.Count - 1; index >= 0; index--)
+        {
+            var entry = history[index];
+            chars += entry.Stanza.Length;
+            if (chars > maxChars || entry.Timestamp < since || count + 1 > maxStanzas) break;
+            count++;
+        }
+        return history.Skip(history.Count - count);
+    }
+
+    private static DateTimeOffset? Since(StanzaContext ctx, XElement? limits)
+    {
+        DateTimeOffset? since = DateTimeOffset.TryParse(limits?.Attribute("since")?.Value, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
+        if (Number(limits?.Attribute("seconds")) is not { } seconds) return since;
+        var window = ctx.Now.AddSeconds(-seconds);
+        return since is null || window > since ? window : since;
+    }
+
+    private static int? Number(XAttribute? attribute) =>
+        int.TryParse(attribute?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+}

@@ -1,0 +1,107 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>Messages: groupchat to the room, private messages between occupants.</summary>
+internal static class Messages
+{
+    public static void HandleMessageToRoom(StanzaContext ctx)
+    {
+        switch (ctx.Type)
+        {
+            case "groupchat":
+                HandleGroupchatToRoom(ctx);
+                break;
+            case "error":
+                Occupants.HandleKickableError(ctx);
+                break;
+            case null or "normal" when ctx.Stanza.Element(Ns.MucUser + "x") is { } mucUser:
+                Invites.HandleMucUserMessage(ctx, mucUser);
+                break;
+            default:
+                ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
+                break;
+        }
+    }
+
+    private static void HandleGroupchatToRoom(StanzaContext ctx)
+    {
+        var sender = ctx.Room.OccupantByRealJid(ctx.From);
+        if (sender is null)
+        {
+            ctx.ReplyError(StanzaErrorCondition.NotAcceptable, "cancel", Stanzas.NotInRoom);
+            return;
+        }
+        if (sender.Role <= Role.Visitor)
+        {
+            ctx.ReplyError(StanzaErrorCondition.Forbidden, "auth", "You do not currently have permission to speak in this chat");
+            return;
+        }
+        if (Subject.IsSubjectChange(ctx.Stanza))
+        {
+            Subject.HandleSubjectChange(ctx, sender);
+            return;
+        }
+        var stanzaId = Guid.NewGuid().ToString();
+        var message = Groupchat(ctx, sender, stanzaId);
+        History.Record(ctx, message, sender, stanzaId);
+        ctx.Broadcast(message);
+    }
+
+    /// <summary>
+    /// The message as the room relays it: from the sender's occupant JID, with an id (clients match their
+    /// echo by it), the room's XEP-0359 stanza-id and the sender's occupant id; anything claiming to come
+    /// from the room itself is dropped.
+    /// </summary>
+    private static XElement Groupchat(StanzaContext ctx, Occupant sender, string stanzaId)
+    {
+        var room = ctx.Room;
+        var roomJid = room.RoomJid.ToString();
+        var message = new XElement(ctx.Stanza);
+        message.Attribute("to")?.Remove();
+        message.Elements().Where(child => child.Name == Stanzas.OccupantId + "occupant-id" || ClaimsToBeFromRoom(child, roomJid)).Remove();
+        message.SetAttributeValue("from", room.OccupantJid(sender.Nick));
+        if (message.Attribute("id") is null) message.SetAttributeValue("id", stanzaId);
+        message.Add(new XElement(Ns.StanzaId + "stanza-id", new XAttribute("id", stanzaId), new XAttribute("by", roomJid)));
+        if (OccupantIds.For(room, sender.BareJid) is { } occupantId) message.Add(Stanzas.OccupantIdElement(occupantId));
+        return message;
+    }
+
+    private static readonly XName LegacyDelay = (XNamespace)"jabber:x:delay" + "x";
+
+    private static bool ClaimsToBeFromRoom(XElement child, string roomJid) =>
+        ((child.Name == Ns.Delay + "delay" || child.Name == LegacyDelay) && child.Attribute("from")?.Value == roomJid)
+        || (child.Name == Ns.StanzaId + "stanza-id" && child.Attribute("by")?.Value == roomJid);
+
+    /// <summary>A private message to room/nick reaches every session of that occupant, from the sender's nick.</summary>
+    public static void HandleMessageToOccupant(StanzaContext ctx, string nick)
+    {
+        var room = ctx.Room;
+        var sender = room.OccupantByRealJid(ctx.From);
+        if (sender is null)
+        {
+            if (ctx.Type != "error") ctx.ReplyError(StanzaErrorCondition.NotAcceptable, "cancel", Stanzas.NotInRoom);
+            return;
+        }
+        if (ctx.Type == "groupchat")
+        {
+            ctx.ReplyError(StanzaErrorCondition.BadRequest, "modify");
+            return;
+        }
+        if (ctx.Type == "error" && Occupants.IsKickable(ctx.Stanza))
+        {
+            Occupants.HandleKickableError(ctx);
+            return;
+        }
+        if (room.OccupantByNick(nick) is not { } recipient)
+        {
+            ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel", "Recipient not in room");
+            return;
+        }
+        var message = Stanzas.WithoutMucPayload(ctx.Stanza).WithChild(Stanzas.MucUserX());
+        message.SetAttributeValue("from", room.OccupantJid(sender.Nick));
+        if (OccupantIds.For(room, sender.BareJid) is { } occupantId) message.Add(Stanzas.OccupantIdElement(occupantId));
+        ctx.SendToSessions(recipient, message);
+    }
+}

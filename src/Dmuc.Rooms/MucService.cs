@@ -1,0 +1,55 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>A room as listed in the service's disco#items.</summary>
+public sealed record RoomListing(Jid Room, string Name, int Occupants);
+
+/// <summary>Stanzas addressed to the service domain itself (no localpart).</summary>
+public static class MucService
+{
+    public static IReadOnlyList<Delivery> HandleServiceStanza(XElement stanza, IReadOnlyList<RoomListing> publicRooms, MucServiceOptions options)
+    {
+        if (stanza.Name.Namespace != Ns.Client || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return [];
+        var type = stanza.Attribute("type")?.Value;
+        if (type is "error" or "result" || stanza.Name.LocalName == "presence") return [];
+        var query = stanza.Elements().FirstOrDefault();
+        var reply = (stanza.Name.LocalName, type, query?.Name) switch
+        {
+            ("iq", "get", var name) when name == Ns.DiscoInfo + "query" && query!.Attribute("node") is null => Result(stanza, options, ServiceInfo(options)),
+            ("iq", "get", var name) when name == Ns.DiscoItems + "query" && query!.Attribute("node") is null => Result(stanza, options, RoomItems(publicRooms)),
+            ("iq", "get", var name) when name == Stanzas.MucUnique + "unique" => Result(stanza, options,
+                new XElement(Stanzas.MucUnique + "unique", Guid.NewGuid().ToString("N"))),
+            ("iq", "get", var name) when name == Ns.Ping + "ping" => Result(stanza, options, null),
+            _ => Error(stanza, options),
+        };
+        return [new Delivery(from, reply)];
+    }
+
+    private static XElement ServiceInfo(MucServiceOptions options) =>
+        new(Ns.DiscoInfo + "query",
+            Disco.Identity(options.ServiceName),
+            Disco.Feature(Ns.DiscoInfo.NamespaceName),
+            Disco.Feature(Ns.DiscoItems.NamespaceName),
+            Disco.Feature(Ns.Muc.NamespaceName),
+            Disco.Feature(Stanzas.MucUnique.NamespaceName),
+            options.OccupantIds ? Disco.Feature(Stanzas.OccupantId.NamespaceName) : null);
+
+    private static XElement RoomItems(IReadOnlyList<RoomListing> publicRooms) =>
+        new(Ns.DiscoItems + "query", publicRooms.OrderBy(room => room.Room.ToString(), StringComparer.Ordinal).Select(room =>
+            new XElement(Ns.DiscoItems + "item", new XAttribute("jid", room.Room.ToString()),
+                room.Name.Length == 0 ? null : new XAttribute("name", room.Name))));
+
+    private static XElement Result(XElement request, MucServiceOptions options, XElement? payload) =>
+        new(Ns.Client + "iq", new XAttribute("type", "result"), new XAttribute("id", request.Attribute("id")?.Value ?? ""),
+            new XAttribute("from", options.ServiceDomain), payload);
+
+    private static XElement Error(XElement request, MucServiceOptions options)
+    {
+        var reply = StanzaError.Reply(request, StanzaErrorCondition.ServiceUnavailable, type: "cancel");
+        reply.Attribute("to")?.Remove();
+        reply.SetAttributeValue("from", options.ServiceDomain);
+        return reply;
+    }
+}

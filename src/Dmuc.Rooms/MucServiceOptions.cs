@@ -1,0 +1,41 @@
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>Service-wide settings. The defaults follow Prosody 0.12's mod_muc defaults.</summary>
+public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> Admins)
+{
+    /// <summary>The configuration a new room starts with (before its owner submits the form).</summary>
+    public RoomConfig RoomDefaults { get; init; } = new();
+
+    /// <summary>How many messages a new room keeps and sends to joiners (Prosody: 20).</summary>
+    public int HistoryLength
+    {
+        get => RoomDefaults.HistoryLength;
+        init => RoomDefaults = RoomDefaults with { HistoryLength = value };
+    }
+
+    /// <summary>The most an owner may set muc#roomconfig_historylength to.</summary>
+    public int MaxHistoryStored { get; init; } = 100;
+
+    /// <summary>New rooms stay locked until the owner submits the configuration form (XEP-0045 §10.1.1).</summary>
+    public bool LockNewRooms { get; init; } = true;
+
+    /// <summary>A locked room unlocks by itself after this long (Prosody: muc_room_lock_timeout).</summary>
+    public TimeSpan RoomLockTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Longest nickname accepted, in characters.</summary>
+    public int MaxNickLength { get; init; } = 128;
+
+    /// <summary>Whether users without an affiliation may register a nickname with a room.</summary>
+    public bool AllowUnaffiliatedRegistration { get; init; }
+
+    /// <summary>Whether presences and messages carry XEP-0421 occupant ids.</summary>
+    public bool OccupantIds { get; init; } = true;
+
+    /// <summary>The service's name in disco#info.</summary>
+    public string ServiceName { get; init; } = "Chatrooms";
+
+    /// <summary>Service admins are owners of every room (Prosody: component_admins_as_room_owners).</summary>
+    public bool IsAdmin(Jid jid) => Admins.Contains(jid.Bare);
+}

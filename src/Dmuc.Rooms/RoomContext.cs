@@ -1,0 +1,71 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>
+/// The working space of one <see cref="RoomState.Process"/> call: a private copy of the room to which emitted
+/// events are applied at once (so later steps see their effect, as the deliveries must), and the outputs.
+/// </summary>
+internal class RoomContext(RoomData room, DateTimeOffset now)
+{
+    private readonly List<RoomEvent> _events = [];
+    private readonly List<Delivery> _deliveries = [];
+
+    public RoomData Room { get; } = room;
+    public MucServiceOptions Options => Room.Options;
+    public DateTimeOffset Now { get; } = now;
+    public IReadOnlyList<RoomEvent> Events => _events;
+
+    public void Emit(RoomEvent @event)
+    {
+        _events.Add(@event);
+        Room.Apply(@event);
+    }
+
+    public void Send(Jid to, XElement stanza) => _deliveries.Add(new Delivery(to, stanza));
+
+    public void SendToSessions(Occupant occupant, XElement stanza)
+    {
+        foreach (var session in occupant.Sessions) Send(session.RealJid, stanza);
+    }
+
+    /// <summary>Sends one stanza instance to every session of every occupant that passes the filter.</summary>
+    public void Broadcast(XElement stanza, Func<Occupant, bool>? filter = null)
+    {
+        foreach (var occupant in Room.OccupantsInOrder)
+        {
+            if (filter is null || filter(occupant)) SendToSessions(occupant, stanza);
+        }
+    }
+
+    public Decision ToDecision() => new(_events, _deliveries);
+}
+
+/// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
+internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to)
+    : RoomContext(room, now)
+{
+    public XElement Stanza { get; } = stanza;
+    public Jid From { get; } = from;
+    public Jid To { get; } = to;
+    public string? Type => Stanza.Attribute("type")?.Value;
+    public string Id => Stanza.Attribute("id")?.Value ?? "";
+    /// <summary>The first child of an iq: its query.</summary>
+    public XElement? Payload => Stanza.Elements().FirstOrDefault();
+
+    public void Reply(XElement reply) => Send(From, reply);
+
+    /// <summary>An error reply (RFC 6120 §8.2), by default from the address the stanza was sent to.</summary>
+    public void ReplyError(StanzaErrorCondition condition, string type, string? text = null, string? from = null)
+    {
+        var reply = StanzaError.Reply(Stanza, condition, text, type);
+        reply.Attribute("to")?.Remove();
+        reply.SetAttributeValue("from", from ?? To.ToString());
+        Reply(reply);
+    }
+
+    public void ReplyResult(XElement? payload = null) =>
+        Reply(new XElement(Ns.Client + "iq",
+            new XAttribute("type", "result"), new XAttribute("id", Id), new XAttribute("from", To.ToString()), payload));
+}

@@ -1,0 +1,192 @@
+using System.Collections.Immutable;
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>
+/// The whole state of a room, built from immutable collections so that a copy is cheap: <see cref="RoomState.Process"/>
+/// works on a copy and applies its events there while it decides, leaving the live state untouched.
+/// </summary>
+internal sealed class RoomData
+{
+    public RoomData(Jid roomJid, MucServiceOptions options)
+    {
+        RoomJid = roomJid;
+        Options = options;
+        Config = options.RoomDefaults;
+    }
+
+    public Jid RoomJid { get; }
+    public MucServiceOptions Options { get; }
+    public bool Exists { get; private set; }
+    public RoomConfig Config { get; private set; }
+    public DateTimeOffset? LockedUntil { get; private set; }
+    public string Salt { get; private set; } = "";
+    public ImmutableDictionary<Jid, AffiliationEntry> Affiliations { get; private set; } = ImmutableDictionary<Jid, AffiliationEntry>.Empty;
+    public RoomSubject? Subject { get; private set; }
+    public ImmutableList<HistoryEntry> History { get; private set; } = [];
+    public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
+    private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
+
+    public RoomData Copy() => (RoomData)MemberwiseClone();
+
+    public string OccupantJid(string nick) => $"{RoomJid}/{nick}";
+
+    public bool IsLocked(DateTimeOffset now) => LockedUntil is { } until && now < until;
+
+    public Occupant? OccupantByNick(string nick) => Occupants.GetValueOrDefault(nick);
+
+    public Occupant? OccupantByRealJid(Jid realJid) =>
+        _nickByRealJid.TryGetValue(realJid, out var nick) ? Occupants.GetValueOrDefault(nick) : null;
+
+    /// <summary>Occupants in a stable order (by nick) so that deliveries are deterministic.</summary>
+    public IEnumerable<Occupant> OccupantsInOrder => Occupants.Values.OrderBy(occupant => occupant.Nick, StringComparer.Ordinal);
+
+    /// <summary>The affiliation that counts for <paramref name="jid"/>: admins own every room, and a banned
+    /// domain bans all its users.</summary>
+    public Affiliation AffiliationOf(Jid jid)
+    {
+        if (Options.IsAdmin(jid)) return Affiliation.Owner;
+        if (Affiliations.TryGetValue(jid.Bare, out var entry)) return entry.Affiliation;
+        return Affiliations.TryGetValue(Jid.Parse(jid.Domain), out var domainEntry) && domainEntry.Affiliation == Affiliation.Outcast
+            ? Affiliation.Outcast
+            : Affiliation.None;
+    }
+
+    public string? RegisteredNick(Jid jid) => Affiliations.GetValueOrDefault(jid.Bare)?.ReservedNick;
+
+    public Jid? RegisteredJid(string nick) =>
+        Affiliations.Values.FirstOrDefault(entry => entry.ReservedNick == nick)?.Jid;
+
+    public IEnumerable<AffiliationEntry> AffiliationsInOrder(Affiliation affiliation) =>
+        Affiliations.Values.Where(entry => entry.Affiliation == affiliation)
+            .OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal);
+
+    /// <summary>The role an occupant with <paramref name="affiliation"/> gets on entering.</summary>
+    public Role DefaultRole(Affiliation affiliation) => affiliation switch
+    {
+        >= Affiliation.Admin => Role.Moderator,
+        Affiliation.Member => Role.Participant,
+        Affiliation.None when Config.MembersOnly => Role.None,
+        Affiliation.None when Config.Moderated => Role.Visitor,
+        Affiliation.None => Role.Participant,
+        _ => Role.None,
+    };
+
+    public bool CanSeeRealJids(Occupant viewer) => Config.Whois == Whois.Anyone || viewer.Role == Role.Moderator;
+
+    /// <summary>Whether real JIDs are hidden from <paramref name="jid"/> (who need not be in the room).</summary>
+    public bool IsAnonymousFor(Jid jid)
+    {
+        if (Config.Whois == Whois.Anyone || AffiliationOf(jid) >= Affiliation.Admin) return false;
+        return OccupantByRealJid(jid) is not { Role: Role.Moderator };
+    }
+
+    public void Apply(RoomEvent @event)
+    {
+        switch (@event)
+        {
+            case RoomCreated created:
+                Reset();
+                Exists = true;
+                Config = created.Config;
+                LockedUntil = created.LockedUntil;
+                Salt = created.Salt;
+                Affiliations = Affiliations.SetItem(created.Creator.Bare, new AffiliationEntry(created.Creator.Bare, Affiliation.Owner));
+                break;
+            case RoomConfigured configured:
+                Config = configured.Config;
+                LockedUntil = null;
+                History = TrimmedHistory(History);
+                break;
+            case AffiliationChanged changed:
+                Affiliations = changed.Affiliation == Affiliation.None
+                    ? Affiliations.Remove(changed.Jid)
+                    : Affiliations.SetItem(changed.Jid, new AffiliationEntry(changed.Jid, changed.Affiliation, changed.ReservedNick, changed.Reason));
+                break;
+            case SubjectChanged subject:
+                Subject = subject.Subject;
+                break;
+            case HistoryMessageAdded added:
+                History = TrimmedHistory(History.Add(added.Entry));
+                break;
+            case RoomDestroyed:
+                Reset();
+                break;
+            case OccupantSessionUpdated updated:
+                ApplySessionUpdated(updated);
+                break;
+            case OccupantSessionLeft left:
+                ApplySessionLeft(left);
+                break;
+            case OccupantRoleChanged roleChanged:
+                ApplyRoleChanged(roleChanged);
+                break;
+        }
+    }
+
+    private void Reset()
+    {
+        Exists = false;
+        Config = Options.RoomDefaults;
+        LockedUntil = null;
+        Salt = "";
+        Affiliations = Affiliations.Clear();
+        Subject = null;
+        History = History.Clear();
+        Occupants = Occupants.Clear();
+        _nickByRealJid = _nickByRealJid.Clear();
+    }
+
+    private ImmutableList<HistoryEntry> TrimmedHistory(ImmutableList<HistoryEntry> history)
+    {
+        var keep = Math.Max(0, Config.HistoryLength);
+        return history.Count <= keep ? history : history.RemoveRange(0, history.Count - keep);
+    }
+
+    private void ApplySessionUpdated(OccupantSessionUpdated updated)
+    {
+        var session = new OccupantSession(updated.RealJid, XElement.Parse(updated.Presence));
+        var occupant = Occupants.TryGetValue(updated.Nick, out var existing)
+            ? existing.WithSession(session) with { Role = updated.Role }
+            : new Occupant(updated.Nick, updated.RealJid.Bare, updated.Role, [session]);
+        Occupants = Occupants.SetItem(updated.Nick, occupant);
+        _nickByRealJid = _nickByRealJid.SetItem(updated.RealJid, updated.Nick);
+    }
+
+    private void ApplySessionLeft(OccupantSessionLeft left)
+    {
+        if (!Occupants.TryGetValue(left.Nick, out var occupant)) return;
+        var remaining = occupant.WithoutSession(left.RealJid);
+        Occupants = remaining.Sessions.IsEmpty ? Occupants.Remove(left.Nick) : Occupants.SetItem(left.Nick, remaining);
+        if (_nickByRealJid.GetValueOrDefault(left.RealJid) == left.Nick) _nickByRealJid = _nickByRealJid.Remove(left.RealJid);
+    }
+
+    private void ApplyRoleChanged(OccupantRoleChanged changed)
+    {
+        if (!Occupants.TryGetValue(changed.Nick, out var occupant)) return;
+        if (changed.Role != Role.None)
+        {
+            Occupants = Occupants.SetItem(changed.Nick, occupant with { Role = changed.Role });
+            return;
+        }
+        Occupants = Occupants.Remove(changed.Nick);
+        _nickByRealJid = _nickByRealJid.RemoveRange(occupant.Sessions.Select(session => session.RealJid));
+    }
+
+    public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
+        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History]);
+
+    public void Restore(RoomSnapshot snapshot)
+    {
+        Reset();
+        Exists = snapshot.Exists;
+        Config = snapshot.Config;
+        LockedUntil = snapshot.LockedUntil;
+        Salt = snapshot.Salt;
+        Affiliations = snapshot.Affiliations.ToImmutableDictionary(entry => entry.Jid);
+        Subject = snapshot.Subject;
+        History = [.. snapshot.History];
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text.Json.Serialization;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>
+/// What happened to a room. Durable events go to the journal and rebuild the room on recovery; transient ones
+/// describe occupants, who are not recovered after a restart.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
+[JsonDerivedType(typeof(RoomCreated), "room-created")]
+[JsonDerivedType(typeof(RoomConfigured), "room-configured")]
+[JsonDerivedType(typeof(AffiliationChanged), "affiliation-changed")]
+[JsonDerivedType(typeof(SubjectChanged), "subject-changed")]
+[JsonDerivedType(typeof(HistoryMessageAdded), "history-message-added")]
+[JsonDerivedType(typeof(RoomDestroyed), "room-destroyed")]
+[JsonDerivedType(typeof(OccupantSessionUpdated), "occupant-session-updated")]
+[JsonDerivedType(typeof(OccupantSessionLeft), "occupant-session-left")]
+[JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
+public abstract record RoomEvent
+{
+    [JsonIgnore]
+    public abstract bool IsDurable { get; }
+}
+
+public abstract record DurableRoomEvent : RoomEvent
+{
+    [JsonIgnore]
+    public sealed override bool IsDurable => true;
+}
+
+public abstract record TransientRoomEvent : RoomEvent
+{
+    [JsonIgnore]
+    public sealed override bool IsDurable => false;
+}
+
+/// <summary>The room came into being; <see cref="Creator"/> becomes its owner. <see cref="Salt"/> keys the
+/// room's occupant ids and private-IQ ids.</summary>
+public sealed record RoomCreated(Jid Creator, RoomConfig Config, DateTimeOffset? LockedUntil, string Salt) : DurableRoomEvent;
+
+/// <summary>The owner submitted the configuration form; this also unlocks a new room.</summary>
+public sealed record RoomConfigured(RoomConfig Config) : DurableRoomEvent;
+
+/// <summary>A user's affiliation (and registration data) is now as given; <see cref="Affiliation.None"/> removes it.</summary>
+public sealed record AffiliationChanged(Jid Jid, Affiliation Affiliation, string? ReservedNick, string? Reason) : DurableRoomEvent;
+
+public sealed record SubjectChanged(RoomSubject Subject) : DurableRoomEvent;
+
+public sealed record HistoryMessageAdded(HistoryEntry Entry) : DurableRoomEvent;
+
+/// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary).</summary>
+public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue) : DurableRoomEvent;
+
+/// <summary>A session joined the occupant <see cref="Nick"/> or changed its presence; the occupant now has
+/// <see cref="Role"/>. <see cref="Presence"/> is the session's presence as XML, without MUC payloads.</summary>
+public sealed record OccupantSessionUpdated(string Nick, Jid RealJid, string Presence, Role Role) : TransientRoomEvent;
+
+/// <summary>A session left the occupant; the occupant leaves with its last session.</summary>
+public sealed record OccupantSessionLeft(string Nick, Jid RealJid) : TransientRoomEvent;
+
+/// <summary>The occupant's role changed; <see cref="Role.None"/> removes it from the room.</summary>
+public sealed record OccupantRoleChanged(string Nick, Role Role) : TransientRoomEvent;

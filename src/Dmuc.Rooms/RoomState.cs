@@ -1,0 +1,185 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Rooms;
+
+/// <summary>
+/// One room. <see cref="Process"/> decides what a command leads to (events and stanzas to send) without
+/// changing anything; <see cref="Apply"/> makes an event part of the room, live or when replaying the journal.
+/// </summary>
+public sealed class RoomState
+{
+    private readonly RoomData _room;
+
+    public RoomState(Jid roomJid, MucServiceOptions options)
+    {
+        _room = new RoomData(roomJid.Bare, options);
+    }
+
+    public Jid RoomJid => _room.RoomJid;
+    /// <summary>Created and not destroyed.</summary>
+    public bool Exists => _room.Exists;
+    public bool IsPersistent => _room.Exists && _room.Config.Persistent;
+    public int OccupantCount => _room.Occupants.Count;
+    /// <summary>Nothing is lost by stopping the room now: it is empty and its state is in the journal, or gone.</summary>
+    public bool CanPassivate => OccupantCount == 0 && (IsPersistent || !Exists);
+    public RoomConfig Config => _room.Config;
+    /// <summary>The room's entry in the service's disco#items, if it is listed there.</summary>
+    public RoomListing? PublicListing => Exists && Config.Public ? new RoomListing(RoomJid, Config.Name ?? "", OccupantCount) : null;
+
+    public void Apply(RoomEvent @event) => _room.Apply(@event);
+
+    public RoomSnapshot ToSnapshot() => _room.ToSnapshot();
+
+    public static RoomState FromSnapshot(Jid roomJid, MucServiceOptions options, RoomSnapshot snapshot)
+    {
+        var state = new RoomState(roomJid, options);
+        state._room.Restore(snapshot);
+        return state;
+    }
+
+    public Decision Process(RoomCommand command)
+    {
+        try
+        {
+            var ctx = command switch
+            {
+                HandleStanza handle => HandleStanza(handle),
+                ShutDownRoom shutDown => Run(new RoomContext(_room.Copy(), shutDown.Now), Lifecycle.ShutDown),
+                DestroyRoom destroy => Run(new RoomContext(_room.Copy(), destroy.Now), ctx =>
+                {
+                    if (ctx.Room.Exists) Lifecycle.Destroy(ctx, destroy.Reason, destroy.AlternateVenue?.ToString(), null);
+                }),
+                _ => null,
+            };
+            return ctx?.ToDecision() ?? Decision.Nothing;
+        }
+        catch (Exception) when (command is HandleStanza handle)
+        {
+            return InternalError(handle.Stanza);
+        }
+    }
+
+    private RoomContext Run(RoomContext ctx, Action<RoomContext> handler)
+    {
+        handler(ctx);
+        DestroyIfEmptied(ctx);
+        return ctx;
+    }
+
+    /// <summary>A temporary room ends when its last occupant leaves.</summary>
+    private void DestroyIfEmptied(RoomContext ctx)
+    {
+        if (_room.Occupants.Count > 0 && ctx.Room.Occupants.IsEmpty && ctx.Room.Exists && !ctx.Room.Config.Persistent)
+            ctx.Emit(new RoomDestroyed(null, null));
+    }
+
+    private RoomContext? HandleStanza(HandleStanza command)
+    {
+        var stanza = command.Stanza;
+        if (stanza.Name.Namespace != Ns.Client || stanza.Name.LocalName is not ("message" or "presence" or "iq")) return null;
+        // Without a sender there is nobody to answer.
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return null;
+        if (!Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to.Bare != RoomJid)
+        {
+            var ctx = new StanzaContext(_room.Copy(), command.Now, stanza, from, RoomJid);
+            if (!IsErrorOrResult(stanza)) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", from: RoomJid.ToString());
+            return ctx;
+        }
+        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to), ctx => Dispatch((StanzaContext)ctx));
+    }
+
+    private static void Dispatch(StanzaContext ctx)
+    {
+        var nick = ctx.To.Resource is { } resource ? Nickname.Map(resource) : null;
+        if (!ctx.Room.Exists)
+        {
+            HandleStanzaToMissingRoom(ctx, nick);
+            return;
+        }
+        switch (ctx.Stanza.Name.LocalName, nick)
+        {
+            case ("presence", null):
+                HandlePresenceToRoom(ctx);
+                break;
+            case ("presence", _):
+                Occupants.HandlePresenceToOccupant(ctx, nick);
+                break;
+            case ("message", null):
+                Messages.HandleMessageToRoom(ctx);
+                break;
+            case ("message", _):
+                Messages.HandleMessageToOccupant(ctx, nick);
+                break;
+            case ("iq", null):
+                HandleIqToRoom(ctx);
+                break;
+            case ("iq", _):
+                if (IsValidIq(ctx)) PrivateIq.HandleIqToOccupant(ctx, nick);
+                break;
+        }
+    }
+
+    /// <summary>Only a joining presence (with the muc payload, to room/nick) creates a room.</summary>
+    private static void HandleStanzaToMissingRoom(StanzaContext ctx, string? nick)
+    {
+        var isPresence = ctx.Stanza.Name.LocalName == "presence";
+        if (isPresence && ctx.Type is null && ctx.Stanza.Element(Ns.Muc + "x") is not null)
+        {
+            if (nick is null) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", "A nickname is required");
+            else Lifecycle.HandleFirstPresence(ctx, nick);
+        }
+        else if (!IsErrorOrResult(ctx.Stanza) && !(isPresence && ctx.Type == "unavailable"))
+        {
+            ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel");
+        }
+    }
+
+    /// <summary>Presence to the bare room: an occupant's (meant for its nick), or a join attempt without a nick.</summary>
+    private static void HandlePresenceToRoom(StanzaContext ctx)
+    {
+        if (ctx.Room.OccupantByRealJid(ctx.From) is not null) Occupants.HandlePresenceToRoom(ctx);
+        else if (ctx.Type is null) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", "A nickname is required");
+    }
+
+    private static void HandleIqToRoom(StanzaContext ctx)
+    {
+        if (!IsValidIq(ctx) || ctx.Type is "result" or "error") return;
+        var query = ctx.Payload!.Name;
+        var isGet = ctx.Type == "get";
+        if (isGet && query == Ns.DiscoInfo + "query") Disco.HandleDiscoInfo(ctx);
+        else if (isGet && query == Ns.DiscoItems + "query") Disco.HandleDiscoItems(ctx);
+        else if (query == Ns.MucAdmin + "query" && isGet) Affiliations.HandleAdminQueryGet(ctx);
+        else if (query == Ns.MucAdmin + "query") Affiliations.HandleAdminQuerySet(ctx);
+        else if (query == Ns.MucOwner + "query" && isGet) RoomConfiguration.HandleOwnerQueryGet(ctx);
+        else if (query == Ns.MucOwner + "query") RoomConfiguration.HandleOwnerQuerySet(ctx);
+        else if (query == Ns.Register + "query") Registration.HandleRegisterIq(ctx);
+        else if (isGet && query == Ns.Ping + "ping") ctx.ReplyResult();
+        else ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
+    }
+
+    /// <summary>RFC 6120 §8.2.3: an iq has an id and a type; a request carries exactly one payload.</summary>
+    private static bool IsValidIq(StanzaContext ctx)
+    {
+        var valid = ctx.Stanza.Attribute("id") is not null && ctx.Type switch
+        {
+            "get" or "set" => ctx.Stanza.Elements().Count() == 1,
+            "result" or "error" => true,
+            _ => false,
+        };
+        if (!valid && !IsErrorOrResult(ctx.Stanza)) ctx.ReplyError(StanzaErrorCondition.BadRequest, "modify");
+        return valid;
+    }
+
+    private static bool IsErrorOrResult(XElement stanza) => stanza.Attribute("type")?.Value is "error" or "result";
+
+    /// <summary>Process never throws: a bug answers the stanza with internal-server-error and changes nothing.</summary>
+    private Decision InternalError(XElement stanza)
+    {
+        if (IsErrorOrResult(stanza) || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return Decision.Nothing;
+        var reply = StanzaError.Reply(stanza, StanzaErrorCondition.InternalServerError, type: "wait");
+        reply.Attribute("to")?.Remove();
+        reply.SetAttributeValue("from", stanza.Attribute("to")?.Value ?? RoomJid.ToString());
+        return new Decision([], [new Delivery(from, reply)]);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Buffers;
+
+namespace Dmuc.Xmpp;
+
+/// <summary>
+/// A growable byte buffer that, unlike ArrayBufferWriter, can be truncated (to undo a half-written
+/// stanza) and shrunk back after a burst so an idle connection does not pin a large array.
+/// </summary>
+internal sealed class ByteBuffer(int initialCapacity = 4096) : IBufferWriter<byte>
+{
+    private byte[] _buffer = new byte[initialCapacity];
+
+    public int Length { get; private set; }
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, Length);
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Length);
+
+    public void Advance(int count)
+    {
+        if ((uint)count > (uint)(_buffer.Length - Length)) throw new ArgumentOutOfRangeException(nameof(count));
+        Length += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        EnsureFree(sizeHint);
+        return _buffer.AsMemory(Length);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        EnsureFree(sizeHint);
+        return _buffer.AsSpan(Length);
+    }
+
+    public void Append(ReadOnlySpan<byte> bytes)
+    {
+        EnsureFree(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(Length));
+        Length += bytes.Length;
+    }
+
+    public void Truncate(int length)
+    {
+        if ((uint)length > (uint)Length) throw new ArgumentOutOfRangeException(nameof(length));
+        Length = length;
+    }
+
+    /// <summary>Empties the buffer, dropping its array if it grew beyond <paramref name="maxRetainedCapacity"/>.</summary>
+    public void Clear(int maxRetainedCapacity = int.MaxValue)
+    {
+        Length = 0;
+        if (_buffer.Length > maxRetainedCapacity) _buffer = new byte[initialCapacity];
+    }
+
+    private void EnsureFree(int sizeHint)
+    {
+        var needed = Math.Max(sizeHint, 1);
+        if (_buffer.Length - Length >= needed) return;
+        var newSize = Math.Max(_buffer.Length * 2, Length + needed);
+        Array.Resize(ref _buffer, newSize);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Text;
+using System.Xml.Linq;
+
+namespace Dmuc.Xmpp;
+
+/// <summary>
+/// A stanza rendered once for many recipients. Everything but the top-level <c>to</c> is pre-encoded;
+/// each recipient's address is spliced in right after the element name, so a broadcast to N occupants
+/// costs one render and N copies.
+/// </summary>
+public sealed class RenderedStanza
+{
+    private const int MaxRetainedScratch = 64 * 1024;
+    private static readonly XName To = "to";
+
+    // Rendering goes through a per-thread scratch buffer so a broadcast allocates only its final byte array.
+    [ThreadStatic] private static ByteBuffer? t_scratch;
+
+    private readonly byte[] _bytes;
+    private readonly int _spliceAt;
+
+    private RenderedStanza(byte[] bytes, int spliceAt)
+    {
+        _bytes = bytes;
+        _spliceAt = spliceAt;
+    }
+
+    /// <summary>Renders <paramref name="stanza"/> without its own <c>to</c>; each recipient's replaces it.</summary>
+    public static RenderedStanza Render(XElement stanza)
+    {
+        var scratch = t_scratch ??= new ByteBuffer();
+        scratch.Clear(MaxRetainedScratch);
+        var writer = new Utf8Output(scratch);
+        StanzaWriter.WriteElement(ref writer, stanza, Ns.Client, To, out var nameEnd);
+        writer.Flush();
+        return new RenderedStanza(scratch.WrittenSpan.ToArray(), (int)nameEnd);
+    }
+
+    /// <summary>The size of the stanza addressed to <paramref name="to"/> (null: no <c>to</c> at all).</summary>
+    public int GetByteCount(string? to) =>
+        to is null ? _bytes.Length : _bytes.Length + ToPrefix.Length + Encoding.UTF8.GetByteCount(StanzaWriter.EscapeAttribute(to)) + 1;
+
+    /// <summary>Copies the stanza addressed to <paramref name="to"/> into <paramref name="destination"/>; returns the bytes written.</summary>
+    public int CopyTo(Span<byte> destination, string? to)
+    {
+        if (to is null)
+        {
+            _bytes.CopyTo(destination);
+            return _bytes.Length;
+        }
+        var escaped = StanzaWriter.EscapeAttribute(to);
+        var start = _bytes.AsSpan(0, _spliceAt);
+        start.CopyTo(destination);
+        var position = start.Length;
+        ToPrefix.CopyTo(destination[position..]);
+        position += ToPrefix.Length;
+        position += Encoding.UTF8.GetBytes(escaped, destination[position..]);
+        destination[position++] = (byte)'"';
+        _bytes.AsSpan(_spliceAt).CopyTo(destination[position..]);
+        return position + _bytes.Length - _spliceAt;
+    }
+
+    public void WriteTo(IBufferWriter<byte> output, string? to)
+    {
+        var span = output.GetSpan(GetByteCount(to));
+        output.Advance(CopyTo(span, to));
+    }
+
+    public void WriteTo(IBufferWriter<byte> output, Jid to) => WriteTo(output, to.ToString());
+
+    private static ReadOnlySpan<byte> ToPrefix => " to=\""u8;
+}

@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Dmuc.Integration.Tests.Infrastructure;
+
+public static class FreeTcpPorts
+{
+    /// <summary>
+    /// Asks the OS for distinct free loopback ports. All listeners stay open until every port is picked,
+    /// so the same port cannot be handed out twice; another process may still grab one before it is used.
+    /// </summary>
+    public static IReadOnlyList<int> Pick(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            listeners.ForEach(listener => listener.Start());
+            return listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port).ToList();
+        }
+        finally
+        {
+            listeners.ForEach(listener => listener.Stop());
+        }
+    }
+
+    public static async Task<bool> AcceptsConnectionsAsync(int port, CancellationToken cancellationToken)
+    {
+        using var probe = new TcpClient();
+        try
+        {
+            await probe.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace Dmuc.Integration.Tests.Prosody;
+
+/// <summary>Who serves the MUC domain inside Prosody.</summary>
+public enum MucHosting
+{
+    /// <summary>Prosody's own mod_muc: the reference implementation the scansion scripts were recorded against.</summary>
+    ProsodyOwnMuc,
+
+    /// <summary>An XEP-0114 external component (the MUC under test) that connects to Prosody's component port.</summary>
+    ExternalComponent,
+}
+
+/// <summary>The setup the scansion scripts assume: host "localhost", MUC at "conference.localhost", admin@localhost.</summary>
+public sealed record ProsodyOptions(MucHosting MucHosting)
+{
+    public string Domain { get; init; } = "localhost";
+    public string MucDomain { get; init; } = "conference.localhost";
+    public IReadOnlyList<string> ServiceAdmins { get; init; } = ["admin@localhost"];
+
+    /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
+    public string LogLevel { get; init; } = "debug";
+}

@@ -1,0 +1,18 @@
+namespace Dmuc.Integration.Tests.Scansion;
+
+public sealed record ScansionOptions
+{
+    public static ScansionOptions Default { get; } = new();
+
+    /// <summary>How long a "receives" step waits for a matching stanza.</summary>
+    public TimeSpan ReceiveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long "receives: nothing" watches for stray stanzas.</summary>
+    public TimeSpan NothingWindow { get; init; } = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// Pause before a client sends right after a different client sent: the two stanzas travel on different
+    /// connections, and the pause lets the server see them in script order.
+    /// </summary>
+    public TimeSpan PauseBetweenSenders { get; init; } = TimeSpan.FromSeconds(0.1);
+}

@@ -1,0 +1,51 @@
+namespace Dmuc.Integration.Tests.Scansion;
+
+/// <summary>A parsed .scs file: the clients it declares and the steps after the ----- separator.</summary>
+public sealed record ScansionScript(
+    string Name,
+    string Path,
+    string Title,
+    IReadOnlyList<ScansionClient> Clients,
+    IReadOnlyList<ScansionStep> Steps)
+{
+    public ScansionClient Client(string name) =>
+        Clients.FirstOrDefault(client => client.Name == name)
+        ?? throw new KeyNotFoundException($"{Name}: no [Client] {name}");
+}
+
+/// <summary>
+/// A [Client] block. ConnectHost/ConnectPort are kept as written; the runner connects to the server under test.
+/// </summary>
+public sealed record ScansionClient(string Name, string Jid, string Password, string? ConnectHost, int? ConnectPort);
+
+/// <summary>One action line of a script, with the line number it starts on (1-based) for failure reports.</summary>
+public abstract record ScansionStep(int LineNumber, string ClientName)
+{
+    public abstract string Describe();
+}
+
+public sealed record ConnectStep(int LineNumber, string ClientName) : ScansionStep(LineNumber, ClientName)
+{
+    public override string Describe() => $"{ClientName} connects";
+}
+
+public sealed record DisconnectStep(int LineNumber, string ClientName) : ScansionStep(LineNumber, ClientName)
+{
+    public override string Describe() => $"{ClientName} disconnects";
+}
+
+/// <summary>Stanza XML as written in the script; ${…} variables are filled in when the step runs.</summary>
+public sealed record SendStep(int LineNumber, string ClientName, string StanzaXml) : ScansionStep(LineNumber, ClientName)
+{
+    public override string Describe() => $"{ClientName} sends";
+}
+
+public sealed record ReceiveStep(int LineNumber, string ClientName, string StanzaXml) : ScansionStep(LineNumber, ClientName)
+{
+    public override string Describe() => $"{ClientName} receives";
+}
+
+public sealed record ReceiveNothingStep(int LineNumber, string ClientName) : ScansionStep(LineNumber, ClientName)
+{
+    public override string Describe() => $"{ClientName} receives: nothing";
+}

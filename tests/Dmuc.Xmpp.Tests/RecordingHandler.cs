@@ -1,0 +1,42 @@
+using System.Text;
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Xmpp.Tests;
+
+/// <summary>Records parser events as comparable strings, and keeps the elements themselves.</summary>
+internal sealed class RecordingHandler : IXmppStreamHandler
+{
+    public List<string> Events { get; } = [];
+    public List<XElement> Elements { get; } = [];
+    public StreamHeader? Header { get; private set; }
+    public bool Ended { get; private set; }
+
+    public void OnStreamHeader(StreamHeader header)
+    {
+        Header = header;
+        Events.Add($"header {header}");
+    }
+
+    public void OnElement(XElement element)
+    {
+        Elements.Add(element);
+        Events.Add(element.ToString(SaveOptions.DisableFormatting));
+    }
+
+    public void OnStreamEnd()
+    {
+        Ended = true;
+        Events.Add("end");
+    }
+
+    public static RecordingHandler Parse(string xml, int maxStanzaBytes = XmppStreamParser.DefaultMaxStanzaBytes) =>
+        Parse(Encoding.UTF8.GetBytes(xml), maxStanzaBytes);
+
+    public static RecordingHandler Parse(byte[] xml, int maxStanzaBytes = XmppStreamParser.DefaultMaxStanzaBytes)
+    {
+        var handler = new RecordingHandler();
+        new XmppStreamParser(handler, maxStanzaBytes).Feed(xml);
+        return handler;
+    }
+}

@@ -1,0 +1,285 @@
+using System.Text;
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+using Xunit;
+
+namespace Dmuc.Xmpp.Tests;
+
+public class XmppStreamParserTests
+{
+    private const string Header =
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' " +
+        "xmlns:stream='http://etherx.jabber.org/streams' id='s1d' from='muc.example.org' version='1.0' xml:lang='en'>";
+
+    private const string SampleStream = Header +
+        "<handshake/>\n" +
+        "<message from='a@b/c' to='room@muc.example.org/nick' type='groupchat' id='m1'>" +
+        "<body>héllo wörld 😀 &amp; &lt;tag&gt; &#x1F600;&#233;&quot;&apos;\r\nline</body>" +
+        "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation=\"none\" role='participant'/></x></message>" +
+        "  \n\t " +
+        "<presence from='x@y' xml:lang='de'><status><![CDATA[a <b> & ]] c]]></status>" +
+        "<p:foo xmlns:p='urn:p' p:attr='v&#10;w' plain=' a\tb '/></presence>" +
+        "<iq type='get' id='q'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>" +
+        "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>" +
+        "</stream:stream>  ";
+
+    private static readonly byte[] SampleBytes = Encoding.UTF8.GetBytes(SampleStream);
+    private static readonly List<string> Expected = RecordingHandler.Parse(SampleBytes).Events;
+
+    [Fact]
+    public void Reports_header_elements_and_end()
+    {
+        var handler = RecordingHandler.Parse(SampleBytes);
+        Assert.Equal(new StreamHeader("s1d", "muc.example.org", null, "1.0", "en", "jabber:component:accept"), handler.Header);
+        Assert.True(handler.Ended);
+        Assert.Equal(5, handler.Elements.Count);
+
+        var (handshake, message, presence, iq, error) =
+            (handler.Elements[0], handler.Elements[1], handler.Elements[2], handler.Elements[3], handler.Elements[4]);
+        Assert.Equal(Ns.Client + "handshake", handshake.Name);
+        Assert.Equal(Ns.Client + "message", message.Name);
+        Assert.Equal("groupchat", message.Attribute("type")?.Value);
+        Assert.Equal("héllo wörld 😀 & <tag> 😀é\"'\nline", message.Element(Ns.Client + "body")?.Value);
+        Assert.Equal("participant",
+            message.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("role")?.Value);
+        Assert.Equal("de", presence.Attribute(XNamespace.Xml + "lang")?.Value);
+        Assert.Equal("a <b> & ]] c", presence.Element(Ns.Client + "status")?.Value);
+        var foo = presence.Element(XNamespace.Get("urn:p") + "foo")!;
+        Assert.Equal("v\nw", foo.Attribute(XNamespace.Get("urn:p") + "attr")?.Value);
+        Assert.Equal(" a b ", foo.Attribute("plain")?.Value);
+        Assert.Equal(Ns.DiscoInfo + "query", iq.Elements().Single().Name);
+        Assert.Equal(Ns.Streams + "error", error.Name);
+        Assert.Equal(Ns.StreamErrors + "conflict", error.Elements().Single().Name);
+    }
+
+    [Fact]
+    public void One_byte_at_a_time_gives_the_same_result()
+    {
+        var handler = new RecordingHandler();
+        var parser = new XmppStreamParser(handler);
+        foreach (var b in SampleBytes) parser.Feed([b]);
+        Assert.Equal(Expected, handler.Events);
+    }
+
+    [Fact]
+    public void Every_split_point_gives_the_same_result()
+    {
+        for (var split = 1; split < SampleBytes.Length; split++)
+        {
+            var handler = new RecordingHandler();
+            var parser = new XmppStreamParser(handler);
+            parser.Feed(SampleBytes.AsSpan(0, split));
+            parser.Feed(SampleBytes.AsSpan(split));
+            Assert.Equal(Expected, handler.Events);
+        }
+    }
+
+    [Fact]
+    public void Random_chunk_sizes_give_the_same_result()
+    {
+        var random = new Random(42);
+        for (var run = 0; run < 200; run++)
+        {
+            var handler = new RecordingHandler();
+            var parser = new XmppStreamParser(handler);
+            for (var position = 0; position < SampleBytes.Length;)
+            {
+                var size = Math.Min(random.Next(1, 40), SampleBytes.Length - position);
+                parser.Feed(SampleBytes.AsSpan(position, size));
+                position += size;
+            }
+            Assert.Equal(Expected, handler.Events);
+        }
+    }
+
+    [Fact]
+    public void Keepalive_whitespace_between_stanzas_is_ignored()
+    {
+        var handler = RecordingHandler.Parse(Header + " \n \t\r\n <message/>   <message/> \n");
+        Assert.Equal(2, handler.Elements.Count);
+        Assert.False(handler.Ended);
+    }
+
+    [Theory]
+    [InlineData("<!DOCTYPE foo>", false)]
+    [InlineData("<!DOCTYPE foo [<!ENTITY x 'y'>]>", false)]
+    [InlineData("<?php echo 1; ?>", false)]
+    [InlineData("<!-- comment -->", false)]
+    [InlineData("<message><!-- comment --></message>", true)]
+    [InlineData("<message><?pi data?></message>", true)]
+    [InlineData("<?xml version='1.0'?>", true)]
+    [InlineData("<message><body>&foo;</body></message>", true)]
+    [InlineData("<message to='&nbsp;'/>", true)]
+    public void Restricted_xml_is_refused(string xml, bool afterHeader)
+    {
+        var input = afterHeader ? Header + xml : xml + Header;
+        AssertViolation(StreamErrorCondition.RestrictedXml, input);
+    }
+
+    [Theory]
+    [InlineData("<message></presence>")]
+    [InlineData("<message><body></message></body>")]
+    [InlineData("</message>")]
+    [InlineData("hello")]
+    [InlineData("<message><body>a & b</body></message>")]
+    [InlineData("<message><body>&#0;</body></message>")]
+    [InlineData("<message><body>&#xD800;</body></message>")]
+    [InlineData("<message><body>&#x110000;</body></message>")]
+    [InlineData("<message><body>&#xZZ;</body></message>")]
+    [InlineData("<message><body>\u0001</body></message>")]
+    [InlineData("<message><body>a ]]> b</body></message>")]
+    [InlineData("<message><foo:body/></message>")]
+    [InlineData("<message id='1' id='2'/>")]
+    [InlineData("<message xmlns:a='urn:x' xmlns:b='urn:x' a:id='1' b:id='2'/>")]
+    [InlineData("<message id='1'type='chat'/>")]
+    [InlineData("<message id=1/>")]
+    [InlineData("<message id/>")]
+    [InlineData("<message id='<'/>")]
+    [InlineData("<1message/>")]
+    [InlineData("<message a b='1'/>")]
+    [InlineData("< message/>")]
+    [InlineData("<message xmlns:p=''/>")]
+    [InlineData("<![CDATA[x]]>")]
+    [InlineData("<!ELEMENT x ANY>")]
+    [InlineData("</stream:stream><message/>")]
+    public void Malformed_xml_is_not_well_formed(string xml) =>
+        AssertViolation(StreamErrorCondition.NotWellFormed, Header + xml);
+
+    [Theory]
+    [InlineData(new byte[] { 0xC3 })]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { 0xC0, 0xAF })]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]
+    [InlineData(new byte[] { 0x80 })]
+    public void Invalid_utf8_is_not_well_formed(byte[] invalid)
+    {
+        var input = Encoding.UTF8.GetBytes(Header + "<message><body>x").Concat(invalid).Concat("</body></message>"u8.ToArray()).ToArray();
+        AssertViolation(StreamErrorCondition.NotWellFormed, input);
+    }
+
+    [Fact]
+    public void Text_before_the_header_is_not_well_formed() =>
+        AssertViolation(StreamErrorCondition.NotWellFormed, "hello" + Header);
+
+    [Fact]
+    public void A_header_outside_the_stream_namespace_is_refused() =>
+        AssertViolation(StreamErrorCondition.InvalidNamespace, "<stream xmlns='jabber:component:accept'>");
+
+    [Fact]
+    public void Nesting_is_limited() =>
+        AssertViolation(StreamErrorCondition.PolicyViolation,
+            Header + string.Concat(Enumerable.Repeat("<a>", XmppStreamParser.MaxDepth + 2)));
+
+    [Fact]
+    public void A_stanza_exactly_at_the_limit_passes_and_one_byte_more_fails()
+    {
+        const int limit = 1024;
+        var atLimit = StanzaOfSize(limit);
+        Assert.Single(RecordingHandler.Parse(Header + atLimit + atLimit, limit).Elements.Skip(1));
+        AssertViolation(StreamErrorCondition.PolicyViolation, Header + StanzaOfSize(limit + 1), limit);
+    }
+
+    [Fact]
+    public void The_limit_counts_bytes_not_characters()
+    {
+        var stanza = "<message><body>" + new string('é', 100) + "</body></message>";
+        var bytes = Encoding.UTF8.GetByteCount(stanza);
+        Assert.Single(RecordingHandler.Parse(Header + stanza, bytes).Elements);
+        AssertViolation(StreamErrorCondition.PolicyViolation, Header + stanza, bytes - 1);
+    }
+
+    [Fact]
+    public void A_huge_unterminated_stanza_fails_as_soon_as_it_passes_the_limit()
+    {
+        var parser = new XmppStreamParser(new RecordingHandler(), 64 * 1024);
+        parser.Feed(Encoding.UTF8.GetBytes(Header + "<message><body>"));
+        var chunk = new byte[4096];
+        chunk.AsSpan().Fill((byte)'a');
+        var fed = 0L;
+        var error = Assert.Throws<XmppStreamException>(() =>
+        {
+            for (var i = 0; i < 1_000_000; i++)
+            {
+                parser.Feed(chunk);
+                fed += chunk.Length;
+            }
+        });
+        Assert.Equal(StreamErrorCondition.PolicyViolation, error.Condition);
+        Assert.InRange(fed, 60 * 1024, 64 * 1024);
+    }
+
+    [Fact]
+    public void A_huge_start_tag_fails_at_the_limit_too() =>
+        AssertViolation(StreamErrorCondition.PolicyViolation,
+            Header + "<message id='" + new string('x', 2000), 1024);
+
+    [Fact]
+    public void The_parser_refuses_input_after_a_violation()
+    {
+        var parser = new XmppStreamParser(new RecordingHandler());
+        Assert.Throws<XmppStreamException>(() => parser.Feed("<!-- x -->"u8));
+        Assert.Throws<InvalidOperationException>(() => parser.Feed(" "u8));
+    }
+
+    [Fact]
+    public void Namespaces_resolve_through_prefixes_defaults_and_undeclarations()
+    {
+        var handler = RecordingHandler.Parse(Header +
+            "<message xmlns:m='http://jabber.org/protocol/muc#user'>" +
+            "<m:x><m:item/><status xmlns='urn:other'><inner/><reset xmlns=''/></status></m:x>" +
+            "<body>b</body>" +
+            "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client'><body>f</body></message>" +
+            "<message xmlns='jabber:component:accept'/></forwarded>" +
+            "<stream:features/>" +
+            "</message>");
+        var message = handler.Elements.Single();
+        Assert.Equal(Ns.Client + "message", message.Name);
+        var x = message.Element(Ns.MucUser + "x")!;
+        Assert.NotNull(x.Element(Ns.MucUser + "item"));
+        var status = x.Element(XNamespace.Get("urn:other") + "status")!;
+        Assert.NotNull(status.Element(XNamespace.Get("urn:other") + "inner"));
+        Assert.NotNull(status.Element("reset"));
+        Assert.Equal("b", message.Element(Ns.Client + "body")?.Value);
+        var forwarded = message.Element(XNamespace.Get("urn:xmpp:forward:0") + "forwarded")!;
+        Assert.Equal(2, forwarded.Elements(Ns.Client + "message").Count());
+        Assert.NotNull(message.Element(Ns.Streams + "features"));
+    }
+
+    [Fact]
+    public void A_client_stream_default_maps_to_jabber_client_too()
+    {
+        var handler = RecordingHandler.Parse(
+            "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:server'><message/>");
+        Assert.Equal("jabber:server", handler.Header!.DefaultNamespace);
+        Assert.Equal(Ns.Client + "message", handler.Elements.Single().Name);
+    }
+
+    [Fact]
+    public void Other_stream_prefixes_work()
+    {
+        var handler = RecordingHandler.Parse(
+            "<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='1'>" +
+            "<s:error/><message/></s:stream>");
+        Assert.Equal([Ns.Streams + "error", Ns.Client + "message"], handler.Elements.Select(e => e.Name));
+        Assert.True(handler.Ended);
+    }
+
+    [Fact]
+    public void A_stream_without_namespaces_is_not_well_formed() =>
+        AssertViolation(StreamErrorCondition.NotWellFormed, "<stream:stream>");
+
+    internal static string StanzaOfSize(int bytes)
+    {
+        const string start = "<message><body>", end = "</body></message>";
+        return start + new string('a', bytes - start.Length - end.Length) + end;
+    }
+
+    private static void AssertViolation(StreamErrorCondition condition, string xml, int maxStanzaBytes = XmppStreamParser.DefaultMaxStanzaBytes) =>
+        AssertViolation(condition, Encoding.UTF8.GetBytes(xml), maxStanzaBytes);
+
+    private static void AssertViolation(StreamErrorCondition condition, byte[] xml, int maxStanzaBytes = XmppStreamParser.DefaultMaxStanzaBytes)
+    {
+        var error = Assert.Throws<XmppStreamException>(() => RecordingHandler.Parse(xml, maxStanzaBytes));
+        Assert.Equal(condition, error.Condition);
+    }
+}
