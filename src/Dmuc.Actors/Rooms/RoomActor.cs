@@ -49,6 +49,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         Command<RouteStanza>(route => Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow)));
         Command<ShutDownRooms>(_ => HandleShutdown());
+        Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
             LastSequenceNr, _state.Exists ? "active" : "absent")));
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
@@ -68,7 +69,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, settings));
 
-    private void Handle(RoomCommand command)
+    private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
+    {
+        var existed = _state.Exists;
+        var replyTo = Sender;
+        Handle(new DestroyRoom(destroy.Reason, null, DateTimeOffset.UtcNow),
+            afterSent: () => replyTo.Tell(new AdminDestroyDone(_room, existed && !_state.Exists)));
+    }
+
+    private void Handle(RoomCommand command, Action? afterSent = null)
     {
         var decision = _state.Process(command);
         foreach (var @event in decision.Events)
@@ -77,7 +86,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var durable = decision.Events.Where(e => e.IsDurable).ToList();
         if (durable.Count == 0)
         {
-            SendWhenEarlierWritesAreDone(decision.Deliveries);
+            SendWhenEarlierWritesAreDone(decision.Deliveries, afterSent);
         }
         else
         {
@@ -86,6 +95,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             {
                 if (++written < durable.Count) return;
                 _sink.Send(decision.Deliveries);
+                afterSent?.Invoke();
                 _durableEventsSinceSnapshot += durable.Count;
                 SnapshotIfDue();
             });
@@ -94,10 +104,14 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         ScheduleIdleCheck();
     }
 
-    private void SendWhenEarlierWritesAreDone(IReadOnlyList<Delivery> deliveries)
+    private void SendWhenEarlierWritesAreDone(IReadOnlyList<Delivery> deliveries, Action? afterSent)
     {
-        if (deliveries.Count == 0) return;
-        DeferAsync(deliveries, _sink.Send);
+        if (deliveries.Count == 0 && afterSent is null) return;
+        DeferAsync(deliveries, sent =>
+        {
+            _sink.Send(sent);
+            afterSent?.Invoke();
+        });
     }
 
     private void HandleShutdown()

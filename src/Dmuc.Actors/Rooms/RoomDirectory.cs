@@ -21,7 +21,7 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly RoomActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
-    private readonly Dictionary<Jid, List<RouteStanza>> _mailForStoppingRooms = new();
+    private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings)
@@ -35,7 +35,7 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
-        Receive<InspectRoom>(inspect => RoomFor(inspect.Room).Forward(inspect));
+        Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
     }
 
@@ -60,23 +60,49 @@ public sealed class RoomDirectory : ReceiveActor
             HandleStanzaToService(stanza);
             return;
         }
-        var room = to.Bare;
+        TellRoom(to.Bare, route, Self);
+    }
+
+    /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
+    private void TellRoom(Jid room, object message, IActorRef sender)
+    {
         if (_mailForStoppingRooms.TryGetValue(room, out var mail))
-        {
-            mail.Add(route);
-            return;
-        }
-        RoomFor(room).Tell(route);
+            mail.Add((message, sender));
+        else
+            RoomFor(room).Tell(message, sender);
     }
 
     private void HandleStanzaToService(XElement stanza)
     {
+        if (AdminDestroyCommand.Matches(stanza))
+        {
+            HandleAdminDestroy(stanza);
+            return;
+        }
         var publicRooms = _listings.Values
             .Where(l => l.Exists && l.IsPublic)
             .OrderBy(l => l.Room.ToString(), StringComparer.Ordinal)
             .Select(l => new RoomListing(l.Room, l.Name, l.Occupants))
             .ToList();
         _sink.Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
+    }
+
+    private void HandleAdminDestroy(XElement stanza)
+    {
+        var rooms = AdminDestroyCommand.RoomsToDestroy(stanza, _options, out var reply);
+        if (reply is not null)
+        {
+            _sink.Send([reply]);
+            return;
+        }
+        var answers = rooms.Select(room => AskRoom<AdminDestroyDone>(room, new DestroyRoomAsAdmin(room, null)));
+        var sink = _sink;
+        var options = _options;
+        Task.WhenAll(answers).ContinueWith(done =>
+        {
+            var destroyed = done.IsCompletedSuccessfully ? done.Result.Where(a => a.Destroyed).Select(a => a.Room) : [];
+            sink.Send([AdminDestroyCommand.Completed(stanza, options, destroyed)]);
+        }, TaskScheduler.Default);
     }
 
     private void ReplyError(XElement stanza, StanzaErrorCondition condition, string text)
@@ -90,6 +116,14 @@ public sealed class RoomDirectory : ReceiveActor
         var reply = StanzaError.Reply(stanza, condition, text);
         reply.Attribute("to")?.Remove();
         _sink.Send([new Delivery(from, reply)]);
+    }
+
+    private Task<T> AskRoom<T>(Jid room, object question)
+    {
+        var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asker = Context.ActorOf(Akka.Actor.Props.Create(() => new OneAnswer<T>(answer, TimeSpan.FromSeconds(10))));
+        TellRoom(room, question, asker);
+        return answer.Task;
     }
 
     private IActorRef RoomFor(Jid room)
@@ -126,8 +160,8 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Warning("Room {0} stopped unexpectedly; it restarts from its journal on the next stanza", room);
             return;
         }
-        foreach (var route in mail)
-            RoomFor(room).Tell(route);
+        foreach (var (message, sender) in mail)
+            RoomFor(room).Tell(message, sender);
     }
 
     private void HandleShutdown()
@@ -136,6 +170,25 @@ public sealed class RoomDirectory : ReceiveActor
         var replyTo = Sender;
         var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
         Task.WhenAll(answers).ContinueWith(_ => new RoomsShutDown(rooms.Count)).PipeTo(replyTo);
+    }
+}
+
+/// <summary>Waits for one answer of type <typeparamref name="T"/> and completes a task with it (an Ask that can sit in a mail queue).</summary>
+internal sealed class OneAnswer<T> : ReceiveActor
+{
+    public OneAnswer(TaskCompletionSource<T> answer, TimeSpan timeout)
+    {
+        Context.SetReceiveTimeout(timeout);
+        Receive<T>(value =>
+        {
+            answer.TrySetResult(value);
+            Context.Stop(Self);
+        });
+        Receive<ReceiveTimeout>(_ =>
+        {
+            answer.TrySetException(new TimeoutException($"no {typeof(T).Name} within {timeout}"));
+            Context.Stop(Self);
+        });
     }
 }
 

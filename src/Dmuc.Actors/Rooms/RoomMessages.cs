@@ -24,3 +24,8 @@ public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bo
 public sealed record InspectRoom(Jid Room);
 
 public sealed record RoomInspection(Jid Room, bool Exists, int Occupants, long JournalSequenceNr, string State);
+
+/// <summary>A service administrator destroys the room (ad-hoc command); answered with <see cref="AdminDestroyDone"/>.</summary>
+public sealed record DestroyRoomAsAdmin(Jid Room, string? Reason);
+
+public sealed record AdminDestroyDone(Jid Room, bool Destroyed);
