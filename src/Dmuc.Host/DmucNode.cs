@@ -1,4 +1,7 @@
+using Akka.Cluster.Hosting;
 using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Dmuc.Actors.Replication;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Rooms;
@@ -36,6 +39,7 @@ public static class DmucNode
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
 
+        builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton<ComponentOutbox>();
         builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
         builder.Services.AddAkka("dmuc", akka =>
@@ -45,10 +49,20 @@ public static class DmucNode
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
+            akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
+            akka.WithClustering(new ClusterOptions { Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray() });
             akka.AddRoomJournal(options.Journal());
+            akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
-            akka.AddComponentConnection(component);
+            akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
         });
         return builder.Build();
+    }
+
+    private static string[] ClusterRoles(NodeOptions options)
+    {
+        var roles = new List<string> { options.Role == NodeRole.Primary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole };
+        if (!string.IsNullOrWhiteSpace(options.HostDomain)) roles.Add(ClusterHosts.HostRole(options.HostDomain));
+        return roles.ToArray();
     }
 }

@@ -22,6 +22,24 @@ public sealed class NodeOptions
     /// <summary>Bare JIDs of service administrators: owners of every room.</summary>
     public List<string> Admins { get; set; } = [];
 
+    /// <summary>
+    /// The XMPP host this node serves (XEP-0282: the host whose users reach the room through this node).
+    /// Deliveries to that host's users leave through this node's own component stream.
+    /// </summary>
+    public string? HostDomain { get; set; }
+
+    /// <summary>Primary: this node holds the MUC domain's rooms. Replica: it relays to the primary node.</summary>
+    public NodeRole Role { get; set; } = NodeRole.Primary;
+
+    /// <summary>Akka.Remote endpoint of this node: the address other nodes reach it at.</summary>
+    public string ClusterHostname { get; set; } = "127.0.0.1";
+
+    /// <summary>0 picks a free port (fine for a node on its own).</summary>
+    public int ClusterPort { get; set; }
+
+    /// <summary>Seed nodes, e.g. akka.tcp://dmuc@127.0.0.1:4053; none means this node starts a cluster of its own.</summary>
+    public List<string> Seeds { get; set; } = [];
+
     public JournalProvider JournalProvider { get; set; } = JournalProvider.Sqlite;
 
     /// <summary>Required for PostgreSQL; for SQLite the default is a file in <see cref="Data"/>.</summary>
@@ -40,6 +58,11 @@ public sealed class NodeOptions
         ["--secret"] = $"{Section}:{nameof(Secret)}",
         ["--data"] = $"{Section}:{nameof(Data)}",
         ["--journal"] = $"{Section}:{nameof(JournalProvider)}",
+        ["--host-domain"] = $"{Section}:{nameof(HostDomain)}",
+        ["--role"] = $"{Section}:{nameof(Role)}",
+        ["--cluster-host"] = $"{Section}:{nameof(ClusterHostname)}",
+        ["--cluster-port"] = $"{Section}:{nameof(ClusterPort)}",
+        ["--seed"] = $"{Section}:{nameof(Seeds)}:0",
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
     };
 
@@ -63,6 +86,10 @@ public sealed class NodeOptions
     {
         if (string.IsNullOrWhiteSpace(Domain)) throw new InvalidOperationException("Dmuc:Domain (--domain) is required");
         if (string.IsNullOrEmpty(Secret)) throw new InvalidOperationException("Dmuc:Secret (--secret) is required");
+        if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
+            throw new InvalidOperationException("a replica node needs Dmuc:HostDomain (--host-domain)");
         ServerEndpoint();
     }
 }
+
+public enum NodeRole { Primary, Replica }

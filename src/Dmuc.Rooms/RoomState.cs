@@ -27,6 +27,14 @@ public sealed class RoomState
     /// <summary>The room's entry in the service's disco#items, if it is listed there.</summary>
     public RoomListing? PublicListing => Exists && Config.Public ? new RoomListing(RoomJid, Config.Name ?? "", OccupantCount) : null;
 
+    /// <summary>Every occupant session (one per real full JID), for routing and inspection.</summary>
+    public IEnumerable<OccupantSessionView> Sessions =>
+        _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session =>
+            new OccupantSessionView(occupant.Nick, session.RealJid, occupant.Role, _room.AffiliationOf(occupant.BareJid))));
+
+    /// <summary>The discussion history as kept, oldest first.</summary>
+    public IReadOnlyList<HistoryEntry> History => _room.History;
+
     public void Apply(RoomEvent @event) => _room.Apply(@event);
 
     public RoomSnapshot ToSnapshot() => _room.ToSnapshot();

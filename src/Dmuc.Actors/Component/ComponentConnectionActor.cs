@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Akka;
 using Akka.Actor;
 using Akka.Hosting;
+using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Xmpp;
 using Microsoft.Extensions.DependencyInjection;
@@ -138,10 +139,13 @@ public static class ComponentConnectionHosting
     /// Starts the component stream once the room directory exists, and orders shutdown: rooms tell their
     /// occupants first (status 332), then the stream is flushed and closed.
     /// </summary>
-    public static AkkaConfigurationBuilder AddComponentConnection(this AkkaConfigurationBuilder builder, ComponentSettings settings) =>
+    /// <param name="routeToReplicas">On a replica node, what the XMPP server sends goes to the replica
+    /// directory (and on to the primary); on the primary node, to the rooms themselves.</param>
+    public static AkkaConfigurationBuilder AddComponentConnection(this AkkaConfigurationBuilder builder, ComponentSettings settings,
+        bool routeToReplicas) =>
         builder.WithActors((system, registry, resolver) =>
         {
-            var directory = registry.Get<RoomDirectory>();
+            var directory = routeToReplicas ? registry.Get<ReplicaDirectory>() : registry.Get<RoomDirectory>();
             var outbox = resolver.GetService<ComponentOutbox>();
             var logger = resolver.GetService<ILoggerFactory>().CreateLogger<ComponentConnectionActor>();
             var connection = system.ActorOf(ComponentConnectionActor.Props(settings, directory, outbox, logger), "component");

@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
 using Dmuc.Rooms;
@@ -12,14 +13,27 @@ public static class JournalHosting
     /// events bound to <see cref="RoomJournalSerializer"/>. (Akka.Persistence.Sql.Hosting is not served by
     /// our registry, hence HOCON.)
     /// </summary>
-    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal)
+    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal) =>
+        builder
+            .AddHocon(RoomJournalHocon(journal), HoconAddMode.Prepend)
+            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+
+    /// <summary>
+    /// The journal's whole configuration as one <see cref="Config"/>, for actor systems built without
+    /// Akka.Hosting (tests, benchmarks): the same settings <see cref="AddRoomJournal"/> installs.
+    /// </summary>
+    public static Config RoomJournalConfig(JournalOptions journal) =>
+        ConfigurationFactory.ParseString(RoomJournalHocon(journal)).WithFallback(SqlPersistence.DefaultConfiguration);
+
+    /// <summary>Prepares the storage (SQLite: write-ahead log) and renders the HOCON for it.</summary>
+    private static string RoomJournalHocon(JournalOptions journal)
     {
         if (journal.Provider == JournalProvider.Sqlite) EnableWriteAheadLog(journal.ConnectionString);
         var provider = journal.Provider == JournalProvider.Sqlite ? "SQLite.MS" : "PostgreSQL.15";
         // SQLite allows one writer at a time; more connections only contend for the file lock.
         var parallelism = journal.Provider == JournalProvider.Sqlite ? 1 : 4;
         var connection = Quote(journal.ConnectionString);
-        var hocon = $$"""
+        return $$"""
             akka.persistence {
               journal {
                 plugin = "akka.persistence.journal.sql"
@@ -52,9 +66,6 @@ public static class JournalHosting
               }
             }
             """;
-        return builder
-            .AddHocon(hocon, HoconAddMode.Prepend)
-            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
     }
 
     private static string AssemblyQualifiedNameWithoutVersion(this Type type) =>

@@ -1,8 +1,10 @@
 using Akka;
 using Akka.Actor;
 using Akka.Event;
+using System.Xml.Linq;
 using Akka.Persistence;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -25,17 +27,19 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly Jid _room;
     private readonly MucServiceOptions _options;
     private readonly IStanzaSink _sink;
+    private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private RoomState _state;
     private long _durableEventsSinceSnapshot;
     private RoomListingChanged? _lastListing;
 
-    public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings)
+    public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
         _room = room;
         _options = options;
         _sink = sink;
+        _hosts = hosts;
         _settings = settings;
         _state = new RoomState(room, options);
 
@@ -50,6 +54,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<RouteStanza>(route => Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow)));
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
+        Command<EnterRefused>(HandleEnterRefused);
         Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
             LastSequenceNr, _state.Exists ? "active" : "absent")));
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
@@ -66,8 +71,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdFor(Jid room) => "room:" + room;
 
-    public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, settings));
+    public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
+        Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings));
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
     {
@@ -77,16 +82,24 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             afterSent: () => replyTo.Tell(new AdminDestroyDone(_room, existed && !_state.Exists)));
     }
 
+    /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
+    private void HandleEnterRefused(EnterRefused refused)
+    {
+        var session = _state.Sessions.FirstOrDefault(s => s.RealJid == refused.Occupant);
+        if (session is null || refused.Occupant.Domain != refused.ReplicaHost) return;
+        _log.Warning("Room {0}: {1} refused {2}; removing that occupant", _room, refused.ReplicaHost, refused.Occupant);
+        Handle(new HandleStanza(new XElement(Ns.Client + "presence",
+            new XAttribute("type", "unavailable"),
+            new XAttribute("from", refused.Occupant.ToString()),
+            new XAttribute("to", _room.WithResource(session.Nick).ToString())), DateTimeOffset.UtcNow));
+    }
+
     private void Handle(RoomCommand command, Action? afterSent = null)
     {
-        var decision = _state.Process(command);
-        foreach (var @event in decision.Events)
-            _state.Apply(@event);
-
-        var durable = decision.Events.Where(e => e.IsDurable).ToList();
+        var outgoing = Decide(command, out var durable);
         if (durable.Count == 0)
         {
-            SendWhenEarlierWritesAreDone(decision.Deliveries, afterSent);
+            SendWhenEarlierWritesAreDone(outgoing, afterSent);
         }
         else
         {
@@ -94,7 +107,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             PersistAllAsync(durable, _ =>
             {
                 if (++written < durable.Count) return;
-                _sink.Send(decision.Deliveries);
+                Send(outgoing);
                 afterSent?.Invoke();
                 _durableEventsSinceSnapshot += durable.Count;
                 SnapshotIfDue();
@@ -104,28 +117,51 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         ScheduleIdleCheck();
     }
 
-    private void SendWhenEarlierWritesAreDone(IReadOnlyList<Delivery> deliveries, Action? afterSent)
+    /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
+    private ReplicationPlanner.Plan Decide(RoomCommand command, out List<RoomEvent> durable)
     {
-        if (deliveries.Count == 0 && afterSent is null) return;
-        DeferAsync(deliveries, sent =>
+        var sessionsBefore = SessionsByRealJid();
+        var decision = _state.Process(command);
+        foreach (var @event in decision.Events)
+            _state.Apply(@event);
+        durable = decision.Events.Where(e => e.IsDurable).ToList();
+        var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
+        return ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
+            sessionsBefore, SessionsByRealJid(), (command as HandleStanza)?.Stanza, acceptedAt);
+    }
+
+    private Dictionary<Jid, string> SessionsByRealJid() =>
+        _hosts.Hosts.Count == 0 ? [] : _state.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);
+
+    /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
+    private void Send(ReplicationPlanner.Plan outgoing)
+    {
+        _sink.Send(outgoing.Local);
+        foreach (var (host, items) in outgoing.ByHost)
+            ReplicaLinkFor(host).Tell(new ReplicaLink.ReplicateToHost(items));
+    }
+
+    private IActorRef ReplicaLinkFor(string host)
+    {
+        var name = ReplicaLink.NameFor(host);
+        var link = Context.Child(name);
+        return link.IsNobody() ? Context.ActorOf(ReplicaLink.Props(_room, host, _hosts), name) : link;
+    }
+
+    private void SendWhenEarlierWritesAreDone(ReplicationPlanner.Plan outgoing, Action? afterSent)
+    {
+        if (outgoing.Local.Count == 0 && outgoing.ByHost.Count == 0 && afterSent is null) return;
+        DeferAsync(outgoing, planned =>
         {
-            _sink.Send(sent);
+            Send(planned);
             afterSent?.Invoke();
         });
     }
 
     private void HandleShutdown()
     {
-        var decision = _state.Process(new ShutDownRoom(DateTimeOffset.UtcNow));
-        foreach (var @event in decision.Events)
-            _state.Apply(@event);
         var replyTo = Sender;
-        // Shutdown is not a state change worth keeping: occupants are never recovered after a restart.
-        DeferAsync(decision.Deliveries, deliveries =>
-        {
-            _sink.Send(deliveries);
-            replyTo.Tell(Done.Instance);
-        });
+        Handle(new ShutDownRoom(DateTimeOffset.UtcNow), afterSent: () => replyTo.Tell(Done.Instance));
     }
 
     private void SnapshotIfDue()

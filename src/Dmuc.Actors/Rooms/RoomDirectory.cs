@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -16,21 +17,27 @@ namespace Dmuc.Actors.Rooms;
 /// </summary>
 public sealed class RoomDirectory : ReceiveActor
 {
+    public const string Name = "rooms";
+
     private readonly MucServiceOptions _options;
     private readonly IStanzaSink _sink;
+    private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
 
-    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings)
+    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
         _options = options;
         _sink = sink;
+        _hosts = hosts;
         _settings = settings;
 
         Receive<RouteStanza>(HandleStanzaFromServer);
+        Receive<ForwardedStanza>(HandleStanzaFromReplica);
+        Receive<EnterRefused>(refused => TellRoom(refused.Room, refused, Sender));
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<Terminated>(HandleRoomStopped);
@@ -39,8 +46,27 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
     }
 
-    public static Props Props(MucServiceOptions options, IStanzaSink sink, RoomActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, settings));
+    public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
+        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, hosts, settings));
+
+    /// <summary>The room directory of the node at <paramref name="node"/>, where replicas send what their users send.</summary>
+    public static ActorSelection At(IActorRefFactory factory, Address node) =>
+        factory.ActorSelection(new RootActorPath(node) / "user" / Name);
+
+    /// <summary>
+    /// A replica relays its local users' stanzas unchanged (XEP-0282 §4.8). It may only speak for users of its
+    /// own XMPP host: anything else is dropped, since answering would mean writing to an address nobody vouched for.
+    /// </summary>
+    private void HandleStanzaFromReplica(ForwardedStanza forwarded)
+    {
+        if (!Jid.TryParse(forwarded.Stanza.Attribute("from")?.Value, out var from) || from.Domain != forwarded.ReplicaHost)
+        {
+            _log.Warning("Refused a stanza relayed by replica {0} for {1}: a replica speaks only for its own host's users",
+                forwarded.ReplicaHost, forwarded.Stanza.Attribute("from")?.Value ?? "(no sender)");
+            return;
+        }
+        HandleStanzaFromServer(new RouteStanza(forwarded.Stanza));
+    }
 
     private void HandleStanzaFromServer(RouteStanza route)
     {
@@ -129,7 +155,7 @@ public sealed class RoomDirectory : ReceiveActor
     private IActorRef RoomFor(Jid room)
     {
         if (_rooms.TryGetValue(room, out var actor)) return actor;
-        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _settings), ActorNameFor(room));
+        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _hosts, _settings), ActorNameFor(room));
         Context.Watch(actor);
         _rooms[room] = actor;
         return actor;
@@ -208,6 +234,7 @@ public static class RoomDirectoryHosting
         builder.WithActors((system, registry, resolver) =>
         {
             var sink = resolver.GetService<IStanzaSink>();
-            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, settings), "rooms"));
+            var hosts = resolver.GetService<ClusterHosts>();
+            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name));
         });
 }

@@ -1,0 +1,42 @@
+namespace Dmuc.LoadTest.Scenarios;
+
+/// <summary>One measured number of a scenario, e.g. "saturation: deliveries/s", as the result tables show it.</summary>
+public sealed record Metric(string Name, double Value, string Format)
+{
+    public string Formatted => double.IsNaN(Value) ? "–" : Value.ToString(Format, System.Globalization.CultureInfo.InvariantCulture);
+
+    public static IEnumerable<Metric> ForJoin(JoinResult join)
+    {
+        var prefix = $"join of {join.Joiners}";
+        yield return new($"{prefix}: all joined (s)", join.JoinTime.TotalSeconds, "0.00");
+        yield return new($"{prefix}: median joiner (s)", join.MedianJoinTime.TotalSeconds, "0.00");
+        yield return new($"{prefix}: CPU Prosody (s)", join.Cpu.Prosody.TotalSeconds, "0.00");
+        yield return new($"{prefix}: CPU Dmuc node (s)", join.Cpu.Node.TotalSeconds, "0.00");
+    }
+
+    public static IEnumerable<Metric> ForPhase(string phase, PhaseResult result, bool throughput)
+    {
+        // At a fixed rate the rate achieved only shows whether the server kept up; at saturation it is the result.
+        yield return new(throughput ? $"{phase}: deliveries/s" : $"{phase}: deliveries/s achieved", result.DeliveriesPerSecond, "N0");
+        yield return new($"{phase}: latency p50 (ms)", result.Latency.Percentile(50) / 1000.0, "0.00");
+        yield return new($"{phase}: latency p99 (ms)", result.Latency.Percentile(99) / 1000.0, "0.00");
+        yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "0.00");
+        yield return new($"{phase}: lost deliveries", result.Lost, "N0");
+        yield return new($"{phase}: CPU µs/delivery Prosody", result.MicrosecondsPerDelivery(result.Cpu.Prosody), "0.00");
+        yield return new($"{phase}: CPU µs/delivery Dmuc node", result.MicrosecondsPerDelivery(result.Cpu.Node), "0.00");
+        yield return new($"{phase}: CPU µs/delivery load tool", result.MicrosecondsPerDelivery(result.Cpu.LoadTool), "0.00");
+        var seconds = result.DeliveryTime.TotalSeconds;
+        yield return new($"{phase}: cores busy Prosody+Dmuc", seconds > 0 ? (result.Cpu.Prosody + result.Cpu.Node).TotalSeconds / seconds : double.NaN, "0.00");
+    }
+
+    public static IEnumerable<Metric> ForOverload(PhaseResult result)
+    {
+        const string phase = "2× overload";
+        yield return new($"{phase}: offered msg/s", result.OfferedMessagesPerSecond, "N0");
+        yield return new($"{phase}: expected deliveries", result.ExpectedDeliveries, "N0");
+        yield return new($"{phase}: lost deliveries", result.Lost, "N0");
+        yield return new($"{phase}: error stanzas received", result.ErrorsReceived, "N0");
+        yield return new($"{phase}: drain after sending stopped (s)", (result.DeliveryTime - result.SendTime).TotalSeconds, "0.00");
+        yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "N0");
+    }
+}

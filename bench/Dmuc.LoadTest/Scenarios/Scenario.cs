@@ -1,0 +1,77 @@
+using Dmuc.LoadTest.Servers;
+
+namespace Dmuc.LoadTest.Scenarios;
+
+/// <summary>
+/// One room of <see cref="Occupants"/> on a fresh server: the join is always measured, then the phases that
+/// are switched on, in this order: saturation, paced sending, 2× overload (twice the saturation rate).
+/// </summary>
+public sealed record Scenario(string Name, int Occupants)
+{
+    public bool Saturate { get; init; }
+    public double? PacedMessagesPerSecond { get; init; }
+    public bool Overload { get; init; }
+
+    public static IReadOnlyList<Scenario> Targets(bool includeThousandJoin) =>
+    [
+        new("10 occupants", 10) { Saturate = true },
+        new("100 occupants", 100) { Saturate = true, PacedMessagesPerSecond = 100, Overload = true },
+        new("500 occupants", 500) { PacedMessagesPerSecond = 20 },
+        .. includeThousandJoin ? [new Scenario("1000 occupants", 1000)] : Array.Empty<Scenario>(),
+    ];
+}
+
+public sealed record RunSettings(
+    TimeSpan PhaseDuration,
+    TimeSpan OverloadDuration,
+    TimeSpan DrainTimeout,
+    int MaxSenders,
+    int SaturationWindow,
+    string NodeExecutable);
+
+/// <summary>Runs a scenario against one backend and reports what it measured as named metrics.</summary>
+public static class ScenarioRunner
+{
+    public static async Task<IReadOnlyList<Metric>> RunAsync(Scenario scenario, Backend backend, RunSettings settings,
+        Action<string> progress, CancellationToken cancellationToken)
+    {
+        var metrics = new List<Metric>();
+        await using var server = await ServerUnderTest.StartAsync(backend, settings.NodeExecutable, cancellationToken);
+        try
+        {
+            await using var room = await RoomUnderLoad.ConnectAsync(server, scenario.Occupants, cancellationToken);
+            var join = await room.JoinAllAsync(cancellationToken);
+            progress($"join of {join.Joiners}: {join.JoinTime.TotalSeconds:0.00} s");
+            metrics.AddRange(Metric.ForJoin(join));
+            var senders = Math.Min(settings.MaxSenders, scenario.Occupants);
+
+            PhaseResult? saturation = null;
+            if (scenario.Saturate)
+            {
+                saturation = await room.SaturateAsync(senders, settings.SaturationWindow, settings.PhaseDuration,
+                    settings.DrainTimeout, cancellationToken);
+                progress($"saturation: {saturation.DeliveriesPerSecond:N0} deliveries/s, lost {saturation.Lost}");
+                metrics.AddRange(Metric.ForPhase("saturation", saturation, throughput: true));
+            }
+            if (scenario.PacedMessagesPerSecond is { } rate)
+            {
+                var paced = await room.SendAtRateAsync(senders, rate, settings.PhaseDuration, settings.DrainTimeout, cancellationToken);
+                progress($"{rate} msg/s: p99 {paced.Latency.Percentile(99) / 1000.0:0.00} ms, lost {paced.Lost}");
+                metrics.AddRange(Metric.ForPhase($"{rate * scenario.Occupants:N0} deliveries/s", paced, throughput: false));
+            }
+            if (scenario.Overload && saturation is not null)
+            {
+                var overload = await room.SendAtRateAsync(senders, 2 * saturation.MessagesSent / saturation.SendTime.TotalSeconds,
+                    settings.OverloadDuration, settings.DrainTimeout, cancellationToken);
+                progress($"2x overload: lost {overload.Lost}, errors {overload.ErrorsReceived}");
+                metrics.AddRange(Metric.ForOverload(overload));
+            }
+            return metrics;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{scenario.Name} against {backend.Name()} failed: {error.Message}\n" +
+                server.DescribeForFailure(), error);
+        }
+    }
+}

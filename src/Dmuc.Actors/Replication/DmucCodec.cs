@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Replication;
+
+/// <summary>
+/// The one mapping between the primary/replica messages and their XML in <c>urn:xmpp:tmp:dmuc:0</c>.
+/// Stanzas keep the shape XEP-0282 gives them (addressed to <c>replica@HOST</c>, with a dmuc
+/// <c>&lt;x/&gt;</c> carrying enter, leave and delay); a batch wraps the stanzas one command produced.
+/// Our one addition to the XEP is <c>&lt;to jid='…'/&gt;</c> inside that <c>&lt;x/&gt;</c>, naming the
+/// recipients when a stanza is not for every local occupant of the replica (self-presence, private messages,
+/// errors, the roster sent to an entering user), and <c>&lt;no-delivery/&gt;</c> on a stanza that only
+/// carries an enter or leave.
+/// </summary>
+public static class DmucCodec
+{
+    private static readonly XNamespace Dmuc = Ns.Dmuc;
+    private static readonly XName X = Dmuc + "x";
+
+    /// <summary>The JID a replica is addressed as (XEP-0282 §3.1 uses replica@host).</summary>
+    public static string ReplicaJid(string host) => "replica@" + host;
+
+    public static XElement ToXml(object message) => message switch
+    {
+        ReplicaBatch batch => new XElement(Dmuc + "batch",
+            new XAttribute("room", batch.Room.ToString()),
+            new XAttribute("replica", batch.ReplicaHost),
+            new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
+            batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
+        ForwardedStanza forwarded => new XElement(Dmuc + "forward",
+            new XAttribute("replica", forwarded.ReplicaHost),
+            new XElement(forwarded.Stanza)),
+        EnterRefused refused => new XElement(Dmuc + "enter-refused",
+            new XAttribute("room", refused.Room.ToString()),
+            new XAttribute("jid", refused.Occupant.ToString()),
+            new XAttribute("replica", refused.ReplicaHost)),
+        _ => throw new ArgumentException($"{message.GetType().Name} is not a DMUC protocol message", nameof(message)),
+    };
+
+    public static object FromXml(XElement xml)
+    {
+        if (xml.Name.Namespace != Dmuc) throw new FormatException($"not a DMUC element: {xml.Name}");
+        return xml.Name.LocalName switch
+        {
+            "batch" => BatchFromXml(xml),
+            "forward" => new ForwardedStanza(
+                new XElement(xml.Elements().SingleOrDefault() ?? throw new FormatException("forward without a stanza")),
+                Required(xml, "replica")),
+            "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),
+                Required(xml, "replica")),
+            var other => throw new FormatException($"unknown DMUC element <{other}/>"),
+        };
+    }
+
+    /// <summary>A batch item as the XEP's stanza to the replica.</summary>
+    public static XElement ItemToXml(ReplicaItem item, string replicaHost)
+    {
+        var stanza = new XElement(item.Stanza);
+        stanza.SetAttributeValue("to", ReplicaJid(replicaHost));
+        var x = new XElement(X);
+        if (item.Enter is { } enter)
+        {
+            x.Add(new XElement(Dmuc + "enter", new XAttribute("jid", enter.Occupant.ToString())));
+            if (enter.History is { } history) x.Add(new XElement(Dmuc + "history", history.Attributes()));
+        }
+        if (item.Leave is { } leave) x.Add(new XElement(Dmuc + "leave", new XAttribute("jid", leave.ToString())));
+        if (item.Delay is { } stamp)
+            x.Add(new XElement(Ns.Delay + "delay",
+                new XAttribute("from", item.Stanza.Attribute("from")?.Value ?? ""),
+                new XAttribute("stamp", stamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture))));
+        if (item.Recipients is { Count: 0 })
+            x.Add(new XElement(Dmuc + "no-delivery"));
+        else if (item.Recipients is { } recipients)
+            x.Add(recipients.Select(recipient => new XElement(Dmuc + "to", new XAttribute("jid", recipient.ToString()))));
+        if (x.HasElements) stanza.Add(x);
+        return stanza;
+    }
+
+    /// <summary>The item a replica reads from the XEP's stanza; the dmuc &lt;x/&gt; and the <c>to</c> are removed.</summary>
+    public static ReplicaItem ItemFromXml(XElement xml)
+    {
+        var stanza = new XElement(xml);
+        stanza.Attribute("to")?.Remove();
+        var x = stanza.Element(X);
+        if (x is null) return new ReplicaItem(stanza, null);
+        x.Remove();
+        var enterJid = x.Element(Dmuc + "enter")?.Attribute("jid")?.Value;
+        var history = x.Element(Dmuc + "history");
+        var leave = x.Element(Dmuc + "leave")?.Attribute("jid")?.Value;
+        var stamp = x.Element(Ns.Delay + "delay")?.Attribute("stamp")?.Value;
+        var recipients = x.Elements(Dmuc + "to").Select(to => Jid.Parse(Required(to, "jid"))).ToList();
+        var nobody = x.Element(Dmuc + "no-delivery") is not null;
+        return new ReplicaItem(
+            stanza,
+            nobody ? [] : recipients.Count == 0 ? null : recipients,
+            enterJid is null ? null : new ReplicaEnter(Jid.Parse(enterJid),
+                history is null ? null : new XElement(Ns.Muc + "history", history.Attributes())),
+            leave is null ? null : Jid.Parse(leave),
+            stamp is null ? null : DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal));
+    }
+
+    private static ReplicaBatch BatchFromXml(XElement xml) => new(
+        Jid.Parse(Required(xml, "room")),
+        Required(xml, "replica"),
+        long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
+        xml.Elements().Select(ItemFromXml).ToList());
+
+    private static string Required(XElement element, string attribute) =>
+        element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");
+}

@@ -1,0 +1,74 @@
+using Akka;
+using Akka.Actor;
+using Akka.Hosting;
+using Dmuc.Actors.Component;
+using Dmuc.Actors.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Replication;
+
+/// <summary>
+/// On a replica node, receives everything the local XMPP server sends to the MUC domain and every batch the
+/// primary sends: one <see cref="ReplicaRoom"/> child per room; stanzas for the service itself go straight
+/// to the primary.
+/// </summary>
+public sealed class ReplicaDirectory : ReceiveActor
+{
+    public const string Name = "replicas";
+
+    private readonly ClusterHosts _hosts;
+    private readonly IStanzaSink _sink;
+    private readonly Dictionary<Jid, IActorRef> _rooms = new();
+
+    public ReplicaDirectory(ClusterHosts hosts, IStanzaSink sink)
+    {
+        _hosts = hosts;
+        _sink = sink;
+        Receive<RouteStanza>(HandleStanzaFromServer);
+        Receive<ReplicaBatch>(batch => ReplicaFor(batch.Room).Forward(batch));
+        Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<ListReplicas>(_ => Sender.Tell(new ReplicaList(_rooms.Keys.ToList())));
+    }
+
+    public static Props Props(ClusterHosts hosts, IStanzaSink sink) => Akka.Actor.Props.Create(() => new ReplicaDirectory(hosts, sink));
+
+    private void HandleStanzaFromServer(RouteStanza route)
+    {
+        if (Jid.TryParse(route.Stanza.Attribute("to")?.Value, out var to) && to.Local is not null)
+            ReplicaFor(to.Bare).Forward(route);
+        else
+            ReplicaRoom.ForwardToPrimary(Context, route.Stanza, _hosts, _sink, Self);
+    }
+
+    private IActorRef ReplicaFor(Jid room)
+    {
+        if (_rooms.TryGetValue(room, out var replica)) return replica;
+        replica = Context.ActorOf(ReplicaRoom.Props(room, _hosts, _sink), Uri.EscapeDataString(room.ToString()));
+        _rooms[room] = replica;
+        return replica;
+    }
+
+    private void HandleShutdown()
+    {
+        var replicas = _rooms.Values.ToList();
+        var answers = replicas.Select(replica => replica.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
+        Task.WhenAll(answers).ContinueWith(_ => new RoomsShutDown(replicas.Count)).PipeTo(Sender);
+    }
+
+    public sealed class ListReplicas
+    {
+        public static readonly ListReplicas Instance = new();
+    }
+
+    public sealed record ReplicaList(IReadOnlyList<Jid> Rooms);
+}
+
+public static class ReplicaDirectoryHosting
+{
+    /// <summary>Starts the replica directory at /user/replicas (every node has one: batches arrive there).</summary>
+    public static AkkaConfigurationBuilder AddReplicaDirectory(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, registry, resolver) =>
+            registry.Register<ReplicaDirectory>(system.ActorOf(
+                ReplicaDirectory.Props(resolver.GetService<ClusterHosts>(), resolver.GetService<IStanzaSink>()),
+                ReplicaDirectory.Name)));
+}

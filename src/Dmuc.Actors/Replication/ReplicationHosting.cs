@@ -1,0 +1,38 @@
+using Akka.Cluster;
+using Akka.Hosting;
+
+namespace Dmuc.Actors.Replication;
+
+public static class ReplicationHosting
+{
+    /// <summary>
+    /// What every node of a DMUC cluster runs besides its rooms: the serializer for the primary/replica
+    /// messages, the view of which node serves which XMPP host, and the replica directory. A node started
+    /// without seed nodes forms a cluster of its own.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddDmucReplication(this AkkaConfigurationBuilder builder, bool joinSelfWhenNoSeeds)
+    {
+        var protocol = typeof(ReplicaBatch);
+        var assembly = protocol.Assembly.GetName().Name;
+        string Binding(Type type) => $"\"{type.FullName}, {assembly}\" = dmuc-protocol";
+        builder.AddHocon($$"""
+            akka.actor {
+              serializers.dmuc-protocol = "{{typeof(DmucProtocolSerializer).FullName}}, {{assembly}}"
+              serialization-bindings {
+                {{Binding(typeof(ReplicaBatch))}}
+                {{Binding(typeof(ForwardedStanza))}}
+                {{Binding(typeof(EnterRefused))}}
+              }
+            }
+            """, HoconAddMode.Prepend);
+        builder.AddClusterHostsWatcher();
+        builder.AddReplicaDirectory();
+        if (joinSelfWhenNoSeeds)
+            builder.AddStartup((system, _) =>
+            {
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        return builder;
+    }
+}

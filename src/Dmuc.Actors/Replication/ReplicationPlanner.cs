@@ -1,0 +1,140 @@
+using System.Xml.Linq;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Replication;
+
+/// <summary>
+/// Splits what a room decided to send into what goes straight out of this node and one batch per replica
+/// host. Pure: the room actor calls it, tests call it with made-up hosts.
+/// </summary>
+public static class ReplicationPlanner
+{
+    public sealed record Plan(IReadOnlyList<Delivery> Local, IReadOnlyDictionary<string, IReadOnlyList<ReplicaItem>> ByHost);
+
+    /// <param name="deliveries">The decision's deliveries, in order.</param>
+    /// <param name="isReplicaHost">Whether a domain is served by another node of the cluster.</param>
+    /// <param name="room">The room's bare JID.</param>
+    /// <param name="sessionsBefore">Occupant sessions (real full JID → nick) before the command's events.</param>
+    /// <param name="sessionsAfter">Occupant sessions after them.</param>
+    /// <param name="command">The stanza that caused it all, for the history request of an entering user.</param>
+    /// <param name="acceptedAt">When a groupchat message of this command was kept in history, if one was.</param>
+    public static Plan Split(
+        IReadOnlyList<Delivery> deliveries,
+        Func<string, bool> isReplicaHost,
+        Jid room,
+        IReadOnlyDictionary<Jid, string> sessionsBefore,
+        IReadOnlyDictionary<Jid, string> sessionsAfter,
+        XElement? command,
+        DateTimeOffset? acceptedAt)
+    {
+        var local = new List<Delivery>();
+        var builders = new Dictionary<string, HostBatchBuilder>();
+        foreach (var delivery in deliveries)
+        {
+            var host = delivery.To.Domain;
+            if (!isReplicaHost(host))
+            {
+                local.Add(delivery);
+                continue;
+            }
+            if (!builders.TryGetValue(host, out var builder))
+                builders[host] = builder = new HostBatchBuilder(host, room, sessionsBefore, sessionsAfter);
+            builder.Add(delivery);
+        }
+        foreach (var host in sessionsBefore.Keys.Concat(sessionsAfter.Keys).Select(jid => jid.Domain).Distinct().Where(isReplicaHost))
+        {
+            // A replica must hear of entries and departures even when nothing is delivered there.
+            if (!builders.ContainsKey(host)) builders[host] = new HostBatchBuilder(host, room, sessionsBefore, sessionsAfter);
+        }
+        var byHost = new Dictionary<string, IReadOnlyList<ReplicaItem>>();
+        foreach (var (host, builder) in builders)
+        {
+            var items = builder.Build(command, acceptedAt);
+            if (items.Count > 0) byHost[host] = items;
+        }
+        return new Plan(local, byHost);
+    }
+
+    private sealed class HostBatchBuilder
+    {
+        private readonly List<(XElement Stanza, List<Jid> Recipients)> _items = [];
+        private readonly Dictionary<XElement, int> _latestItemOf = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Jid, int> _lastItemReaching = new();
+        private readonly HashSet<Jid> _audience;
+        private readonly List<KeyValuePair<Jid, string>> _entered;
+        private readonly List<KeyValuePair<Jid, string>> _left;
+        private readonly Jid _room;
+
+        public HostBatchBuilder(string host, Jid room, IReadOnlyDictionary<Jid, string> before, IReadOnlyDictionary<Jid, string> after)
+        {
+            _room = room;
+            _entered = after.Where(session => session.Key.Domain == host && !before.ContainsKey(session.Key)).ToList();
+            _left = before.Where(session => session.Key.Domain == host && !after.ContainsKey(session.Key)).ToList();
+            // Everyone the replica delivers to while this batch runs: entries apply first, departures last.
+            _audience = after.Keys.Where(jid => jid.Domain == host).Concat(_left.Select(session => session.Key)).ToHashSet();
+        }
+
+        /// <summary>
+        /// Adds the delivery to the item carrying the same stanza instance when that keeps every recipient's
+        /// order; otherwise starts a new item. A broadcast thus stays one item however many it reaches.
+        /// </summary>
+        public void Add(Delivery delivery)
+        {
+            var reached = _lastItemReaching.GetValueOrDefault(delivery.To, -1);
+            if (_latestItemOf.TryGetValue(delivery.Stanza, out var index) && reached < index)
+            {
+                _items[index].Recipients.Add(delivery.To);
+            }
+            else
+            {
+                index = _items.Count;
+                _items.Add((delivery.Stanza, [delivery.To]));
+                _latestItemOf[delivery.Stanza] = index;
+            }
+            _lastItemReaching[delivery.To] = index;
+        }
+
+        public IReadOnlyList<ReplicaItem> Build(XElement? command, DateTimeOffset? acceptedAt)
+        {
+            var items = _items.Select(item => new ReplicaItem(
+                item.Stanza,
+                IsEveryone(item.Recipients) ? null : item.Recipients,
+                Delay: acceptedAt is not null && IsGroupchatMessage(item.Stanza) ? acceptedAt : null)).ToList();
+            foreach (var (jid, nick) in _entered)
+                Attach(items, jid, _room.WithResource(nick), item => item with { Enter = new ReplicaEnter(jid, HistoryRequest(command, jid)) });
+            foreach (var (jid, nick) in _left)
+                Attach(items, jid, _room.WithResource(nick), item => item with { Leave = jid });
+            return items;
+        }
+
+        private bool IsEveryone(List<Jid> recipients) =>
+            recipients.Count == _audience.Count && recipients.All(_audience.Contains);
+
+        /// <summary>
+        /// Marks the occupant's own presence (from room/nick), as XEP-0282 Listings 2 and 3 do, so the replica
+        /// learns the nick from it; when this batch has none, a presence that is delivered to nobody.
+        /// </summary>
+        private static void Attach(List<ReplicaItem> items, Jid occupant, Jid occupantJid, Func<ReplicaItem, ReplicaItem> mark)
+        {
+            var from = occupantJid.ToString();
+            var index = items.FindIndex(item =>
+                item.Stanza.Name.LocalName == "presence" && item.Stanza.Attribute("from")?.Value == from
+                && item.Enter is null && item.Leave is null
+                && (item.Recipients is null || item.Recipients.Contains(occupant)));
+            if (index >= 0)
+                items[index] = mark(items[index]);
+            else
+                items.Add(mark(new ReplicaItem(new XElement(Ns.Client + "presence", new XAttribute("from", from)), [])));
+        }
+
+        private static XElement? HistoryRequest(XElement? command, Jid occupant) =>
+            command?.Attribute("from")?.Value == occupant.ToString()
+                ? command.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")
+                : null;
+
+        private static bool IsGroupchatMessage(XElement stanza) =>
+            stanza.Name.LocalName == "message" && stanza.Attribute("type")?.Value == "groupchat"
+            && stanza.Element(Ns.Client + "body") is not null;
+    }
+}

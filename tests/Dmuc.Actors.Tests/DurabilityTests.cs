@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Xml.Linq;
+using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Xmpp;
+using Xunit.Abstractions;
+using static Dmuc.Actors.Tests.Infrastructure.RoomStanzas;
+
+namespace Dmuc.Actors.Tests;
+
+/// <summary>A room's durable state is on disk before anyone is told about it, and comes back after a restart.</summary>
+public sealed class DurabilityTests(ITestOutputHelper output) : RoomActorTestKit(output)
+{
+    private const string Romeo = "romeo@localhost/balcony";
+    private const string Juliet = "juliet@localhost/garden";
+    private static readonly string RoomPersistenceId = RoomActor.PersistenceIdFor(Jid.Parse(Room));
+
+    [Fact]
+    public async Task Every_groupchat_echo_is_sent_only_once_its_message_is_in_the_journal()
+    {
+        var node = StartNode();
+        await node.CreateRoomAsync();
+        var journaledBefore = Journal.HighestSequenceNr(RoomPersistenceId);
+        var journaledAtEcho = new ConcurrentDictionary<string, long>();
+        // The sink runs on the room's thread at the moment of sending: read what the journal holds right then.
+        node.Sink.OnSend = deliveries =>
+        {
+            foreach (var echo in deliveries.Where(d => d.To == Jid.Parse(Owner) && d.Stanza.Body() is not null))
+                journaledAtEcho[echo.Stanza.Body()!] = Journal.HighestSequenceNr(RoomPersistenceId);
+        };
+
+        const int messages = 30;
+        for (var i = 1; i <= messages; i++)
+            node.Send(Say(Owner, $"message {i}", id: $"m{i}"));
+        await node.Sink.WaitForAsync(Owner, stanza => stanza.IsGroupchatWithBody($"message {messages}"));
+
+        // Each message is one journal event, so the i-th echo needs at least i more events on disk.
+        for (var i = 1; i <= messages; i++)
+            Assert.True(journaledAtEcho[$"message {i}"] >= journaledBefore + i,
+                $"message {i} was echoed with only {journaledAtEcho[$"message {i}"] - journaledBefore} new events in the journal");
+    }
+
+    [Fact]
+    public async Task History_subject_affiliations_configuration_and_registered_nick_survive_a_restart()
+    {
+        var node = StartNode();
+        await node.CreateRoomAsync(Room, ("muc#roomconfig_roomname", "Verona"));
+        await node.SubmitAsync(Owner, SetAffiliation(Owner, "juliet@localhost", "member", nick: "Juliet"));
+        node.Send(SetSubject(Owner, "Star-crossed"));
+        await node.Sink.WaitForAsync(Owner, stanza => stanza.Element(Ns.Client + "subject")?.Value == "Star-crossed");
+        string[] bodies = ["one", "two", "three"];
+        foreach (var body in bodies)
+            await node.SayAsync(Owner, body);
+
+        node = await RestartAsync(node);
+        await node.JoinAsync(Romeo, "Romeo");
+
+        var toRomeo = node.Sink.To(Romeo);
+        var history = toRomeo.Where(stanza => stanza.Body() is not null).ToList();
+        Assert.Equal(bodies, history.Select(stanza => stanza.Body()));
+        Assert.All(history, stanza => Assert.NotNull(stanza.Element(Ns.Delay + "delay")));
+        var subject = Assert.Single(toRomeo, stanza => stanza.Element(Ns.Client + "subject") is not null);
+        Assert.Equal("Star-crossed", subject.Element(Ns.Client + "subject")!.Value);
+        Assert.True(toRomeo.IndexOf(subject) > toRomeo.IndexOf(history[^1]), "the subject comes after the history");
+
+        node.Send(DiscoInfo(Romeo, Room));
+        var info = await node.Sink.WaitForAsync(Romeo, stanza => stanza.IsIqResult("disco"));
+        var features = info.Descendants(Ns.DiscoInfo + "feature").Select(f => f.Attribute("var")?.Value).ToList();
+        Assert.Contains("muc_persistent", features);
+        Assert.Equal("Verona", info.Descendants(Ns.DiscoInfo + "identity").Single().Attribute("name")?.Value);
+
+        node.Send(GetRegistration(Juliet));
+        var registration = await node.Sink.WaitForAsync(Juliet, stanza => stanza.IsIqResult("register"));
+        Assert.Equal("Juliet", registration.Descendants(Ns.Register + "username").Single().Value);
+
+        await node.JoinAsync(Owner, OwnerNick);
+        var ownerSelfPresence = node.Sink.To(Owner).Last(stanza => stanza.HasStatus(110));
+        Assert.Equal("owner", ownerSelfPresence.Descendants(Ns.MucUser + "item").Single().Attribute("affiliation")?.Value);
+    }
+
+    [Fact]
+    public async Task Occupants_are_not_recovered_after_a_restart()
+    {
+        var node = StartNode();
+        await node.CreateRoomAsync();
+        await node.JoinAsync(Romeo, "Romeo");
+        Assert.Equal(2, (await node.InspectAsync()).Occupants);
+
+        node = await RestartAsync(node);
+
+        var inspection = await node.InspectAsync();
+        Assert.True(inspection.Exists);
+        Assert.Equal(0, inspection.Occupants);
+    }
+}

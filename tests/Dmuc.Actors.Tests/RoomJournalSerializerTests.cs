@@ -1,0 +1,103 @@
+using System.Reflection;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Dmuc.Actors.Persistence;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+using Xunit.Abstractions;
+
+namespace Dmuc.Actors.Tests;
+
+public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomActorTestKit(output)
+{
+    private static readonly DateTimeOffset Noon = new(2024, 5, 1, 12, 0, 0, TimeSpan.FromHours(2));
+
+    private static readonly RoomConfig UnusualConfig = new()
+    {
+        Name = "Verona <&> \"café\" ☕",
+        Description = "line one\nline two",
+        Language = "it",
+        Public = true,
+        Persistent = true,
+        MembersOnly = true,
+        AllowMemberInvites = true,
+        Moderated = true,
+        Whois = Whois.Anyone,
+        ChangeSubject = true,
+        Password = "s3cr3t",
+        HistoryLength = 42,
+        PresenceBroadcast = PresenceBroadcastRoles.Moderator | PresenceBroadcastRoles.None,
+    };
+
+    private static readonly HistoryEntry Message = new(
+        "<message xmlns='jabber:client' from='room@conference.localhost/Romeo' type='groupchat'><body>hi ✓</body></message>",
+        Jid.Parse("romeo@localhost"), "Romeo", Noon, "stanza-id-1");
+
+    public static TheoryData<DurableRoomEvent> DurableEvents => new()
+    {
+        new RoomCreated(Jid.Parse("owner@localhost/desk"), UnusualConfig, Noon.AddMinutes(5), "salt"),
+        new RoomCreated(Jid.Parse("owner@localhost"), new RoomConfig(), LockedUntil: null, ""),
+        new RoomConfigured(UnusualConfig),
+        new AffiliationChanged(Jid.Parse("juliet@localhost"), Affiliation.Member, "Juliet", null),
+        new AffiliationChanged(Jid.Parse("spam.example"), Affiliation.Outcast, null, "spam"),
+        new AffiliationChanged(Jid.Parse("nurse@localhost"), Affiliation.None, null, null),
+        new SubjectChanged(new RoomSubject("Star-crossed", "Romeo", Noon)),
+        new SubjectChanged(new RoomSubject("", "", Noon)),
+        new HistoryMessageAdded(Message),
+        new RoomDestroyed("bye", Jid.Parse("new@conference.localhost")),
+        new RoomDestroyed(null, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(DurableEvents))]
+    public void A_durable_event_reads_back_as_the_event_that_was_written(DurableRoomEvent written)
+    {
+        Assert.Equal(written, RoundTrip<RoomEvent>(written));
+    }
+
+    [Fact]
+    public void Every_durable_event_type_is_covered_by_the_round_trip_test()
+    {
+        var declared = typeof(RoomEvent).GetCustomAttributes<JsonDerivedTypeAttribute>()
+            .Select(attribute => attribute.DerivedType)
+            .Where(type => type.IsAssignableTo(typeof(DurableRoomEvent)));
+        var covered = DurableEvents.Select(row => row.Data.GetType()).ToHashSet();
+
+        Assert.All(declared, type => Assert.Contains(type, covered));
+    }
+
+    [Fact]
+    public void A_snapshot_reads_back_with_every_field()
+    {
+        var written = new RoomSnapshot(true, UnusualConfig, Noon, "salt",
+            [new AffiliationEntry(Jid.Parse("owner@localhost"), Affiliation.Owner),
+             new AffiliationEntry(Jid.Parse("juliet@localhost"), Affiliation.Member, "Juliet"),
+             new AffiliationEntry(Jid.Parse("spam.example"), Affiliation.Outcast, null, "spam")],
+            new RoomSubject("Star-crossed", "Romeo", Noon),
+            [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }]);
+
+        var read = RoundTrip<RoomSnapshot>(written);
+
+        Assert.Equal(written with { Affiliations = [], History = [] }, read with { Affiliations = [], History = [] });
+        Assert.Equal(written.Affiliations, read.Affiliations);
+        Assert.Equal(written.History, read.History);
+    }
+
+    [Fact]
+    public void Room_events_and_snapshots_are_bound_to_the_room_journal_serializer()
+    {
+        var serialization = Sys.Serialization;
+
+        Assert.IsType<RoomJournalSerializer>(serialization.FindSerializerFor(new RoomDestroyed(null, null)));
+        Assert.IsType<RoomJournalSerializer>(serialization.FindSerializerForType(typeof(RoomSnapshot)));
+    }
+
+    /// <summary>Through the serializer the actor system picks, as the journal does, with its manifest.</summary>
+    private T RoundTrip<T>(object written)
+    {
+        var serializer = (RoomJournalSerializer)Sys.Serialization.FindSerializerFor(written);
+        var bytes = serializer.ToBinary(written);
+        return Assert.IsAssignableFrom<T>(serializer.FromBinary(bytes, serializer.Manifest(written)));
+    }
+}

@@ -1,0 +1,52 @@
+using System.Xml.Linq;
+using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Xmpp;
+using Xunit.Abstractions;
+using static Dmuc.Actors.Tests.Infrastructure.RoomStanzas;
+
+namespace Dmuc.Actors.Tests;
+
+public sealed class SnapshotTests(ITestOutputHelper output) : RoomActorTestKit(output)
+{
+    private static readonly RoomActorSettings SnapshotOften = QuietSettings with { SnapshotEvery = 5 };
+    private static readonly string RoomPersistenceId = RoomActor.PersistenceIdFor(Jid.Parse(Room));
+
+    [Fact]
+    public async Task A_room_recovered_from_a_snapshot_is_the_room_that_took_it_and_only_the_newest_snapshot_is_kept()
+    {
+        var node = StartNode(SnapshotOften);
+        await node.CreateRoomAsync(Room, ("muc#roomconfig_historylength", "10"));
+        node.Send(SetSubject(Owner, "Snapshots"));
+        // More messages than the history keeps, so the snapshot must carry the trimmed history.
+        for (var i = 1; i <= 23; i++)
+            await node.SayAsync(Owner, $"message {i}");
+        var before = await HistoryAndSubjectSeenByNewcomerAsync(node, "before@localhost/x");
+        var sequenceNrBefore = (await node.InspectAsync()).JournalSequenceNr;
+
+        await AwaitAssertAsync(() => Assert.Single(Journal.SnapshotSequenceNrs(RoomPersistenceId)), TimeSpan.FromSeconds(5));
+        var snapshot = Journal.SnapshotSequenceNrs(RoomPersistenceId).Single();
+        Assert.InRange(snapshot, sequenceNrBefore - SnapshotOften.SnapshotEvery, sequenceNrBefore);
+
+        node = await RestartAsync(node, SnapshotOften);
+        var after = await HistoryAndSubjectSeenByNewcomerAsync(node, "after@localhost/x");
+
+        Assert.Equal(sequenceNrBefore, (await node.InspectAsync()).JournalSequenceNr);
+        Assert.Equal(Enumerable.Range(14, 10).Select(i => $"message {i}"), before.Where(line => line.StartsWith("message")).Select(StripDelay));
+        Assert.Equal(before, after);
+    }
+
+    /// <summary>A newcomer's view of the room: history bodies with their delay stamps, then the subject.</summary>
+    private static async Task<List<string>> HistoryAndSubjectSeenByNewcomerAsync(RoomNode node, string newcomer)
+    {
+        await node.JoinAsync(newcomer, newcomer.Split('@')[0]);
+        return node.Sink.To(newcomer)
+            .Where(stanza => stanza.Name == Ns.Client + "message")
+            .Select(stanza => stanza.Body() is { } body
+                ? $"{body} @{stanza.Element(Ns.Delay + "delay")?.Attribute("stamp")?.Value}"
+                : $"subject {stanza.Element(Ns.Client + "subject")?.Value}")
+            .ToList();
+    }
+
+    private static string StripDelay(string line) => line[..line.IndexOf(" @", StringComparison.Ordinal)];
+}
