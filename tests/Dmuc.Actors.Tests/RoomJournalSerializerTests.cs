@@ -34,8 +34,8 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         "<message xmlns='jabber:client' from='room@conference.localhost/Romeo' type='groupchat'><body>hi ✓</body></message>",
         Jid.Parse("romeo@localhost"), "Romeo", Noon, "stanza-id-1");
 
-    public static TheoryData<DurableRoomEvent> DurableEvents => new()
-    {
+    private static readonly DurableRoomEvent[] DurableEventSamples =
+    [
         new RoomCreated(Jid.Parse("owner@localhost/desk"), UnusualConfig, Noon.AddMinutes(5), "salt"),
         new RoomCreated(Jid.Parse("owner@localhost"), new RoomConfig(), LockedUntil: null, ""),
         new RoomConfigured(UnusualConfig),
@@ -47,7 +47,9 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new HistoryMessageAdded(Message),
         new RoomDestroyed("bye", Jid.Parse("new@conference.localhost")),
         new RoomDestroyed(null, null),
-    };
+    ];
+
+    public static TheoryData<DurableRoomEvent> DurableEvents => new(DurableEventSamples);
 
     [Theory]
     [MemberData(nameof(DurableEvents))]
@@ -62,7 +64,7 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         var declared = typeof(RoomEvent).GetCustomAttributes<JsonDerivedTypeAttribute>()
             .Select(attribute => attribute.DerivedType)
             .Where(type => type.IsAssignableTo(typeof(DurableRoomEvent)));
-        var covered = DurableEvents.Select(row => row.Data.GetType()).ToHashSet();
+        var covered = DurableEventSamples.Select(sample => sample.GetType()).ToHashSet();
 
         Assert.All(declared, type => Assert.Contains(type, covered));
     }

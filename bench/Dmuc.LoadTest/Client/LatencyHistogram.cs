@@ -49,7 +49,7 @@ public sealed class LatencyHistogram
     private static int IndexOf(long value)
     {
         if (value < ExactBelow) return (int)value;
-        var highestBit = 63 - long.LeadingZeroCount(value);
+        var highestBit = 63 - (int)long.LeadingZeroCount(value);
         var shift = highestBit - SubBucketBits;
         var subBucket = (int)(value >> shift) - SubBuckets;
         return ExactBelow + (shift - 1) * SubBuckets + subBucket;

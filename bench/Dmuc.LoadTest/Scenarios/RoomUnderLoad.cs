@@ -15,6 +15,7 @@ public sealed class RoomUnderLoad : IAsyncDisposable
     private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan QuietTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxPacerSleep = TimeSpan.FromMilliseconds(50);
 
     private readonly ServerUnderTest _server;
     private readonly List<LoadClient> _clients;
@@ -145,7 +146,9 @@ public sealed class RoomUnderLoad : IAsyncDisposable
                     if (elapsed >= duration) break;
                     var due = (long)(elapsed.TotalSeconds * messagesPerSecond);
                     for (; count < due; count++) senderClients[(int)(count % senderClients.Count)].SendGroupchat(phaseId);
-                    Thread.Sleep(1);
+                    // Sleeping until the next message is due keeps the pacer's own CPU out of low-rate results.
+                    var untilNext = TimeSpan.FromSeconds((count + 1) / messagesPerSecond) - Stopwatch.GetElapsedTime(start);
+                    Thread.Sleep(TimeSpan.FromMilliseconds(Math.Clamp(untilNext.TotalMilliseconds, 1, MaxPacerSleep.TotalMilliseconds)));
                 }
                 sent.SetResult(count);
             }) { IsBackground = true, Name = "pacer", Priority = ThreadPriority.AboveNormal };

@@ -23,6 +23,7 @@ public sealed record Scenario(string Name, int Occupants)
 
 public sealed record RunSettings(
     TimeSpan PhaseDuration,
+    TimeSpan WarmUpDuration,
     TimeSpan OverloadDuration,
     TimeSpan DrainTimeout,
     int MaxSenders,
@@ -44,6 +45,8 @@ public static class ScenarioRunner
             progress($"join of {join.Joiners}: {join.JoinTime.TotalSeconds:0.00} s");
             metrics.AddRange(Metric.ForJoin(join));
             var senders = Math.Min(settings.MaxSenders, scenario.Occupants);
+            // Unreported: lets .NET's tiered JIT reach optimized code and both servers settle their buffers.
+            await room.SaturateAsync(senders, settings.SaturationWindow, settings.WarmUpDuration, settings.DrainTimeout, cancellationToken);
 
             PhaseResult? saturation = null;
             if (scenario.Saturate)

@@ -30,6 +30,8 @@ internal static class ProsodyConfig
         // saslauth also does resource binding; everything else a chat client would want only costs CPU here.
         Line("modules_enabled = { \"saslauth\" }");
         Line("limits = {}");
+        // Prosody keeps Nagle on by default: small stanzas then wait for delayed ACKs (~40 ms at low rates).
+        Line("network_settings = { nagle = false }");
         Line("c2s_require_encryption = false");
         Line("allow_unencrypted_plain_auth = true");
         Line("authentication = \"insecure\"");

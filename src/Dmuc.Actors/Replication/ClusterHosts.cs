@@ -7,14 +7,15 @@ namespace Dmuc.Actors.Replication;
 
 /// <summary>
 /// Which cluster node serves which XMPP host, and which node holds the primaries. Nodes say it with their
-/// cluster roles (<c>host:DOMAIN</c>, and <c>primary</c> or <c>replica</c>); <see cref="ClusterHostsWatcher"/>
+/// cluster roles (<c>host-DOMAIN</c>, and <c>primary</c> or <c>replica</c>); <see cref="ClusterHostsWatcher"/>
 /// keeps this view current. Rooms read it on every command, so it is an immutable snapshot swapped atomically.
 /// </summary>
 public sealed class ClusterHosts
 {
     public const string PrimaryRole = "primary";
     public const string ReplicaRole = "replica";
-    private const string HostRolePrefix = "host:";
+    // HOCON carries roles unquoted, so no colon here.
+    private const string HostRolePrefix = "host-";
 
     private View _view = new(ImmutableDictionary<string, Address>.Empty, null);
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Dmuc.Actors.Component;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -29,6 +30,22 @@ public sealed class ReplicaLink : ReceiveActor
         Akka.Actor.Props.Create(() => new ReplicaLink(room, host, hosts));
 
     public static string NameFor(string host) => "replica-" + Uri.EscapeDataString(host);
+
+    /// <summary>
+    /// Sends a plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
+    /// the sink, each replica host's items as one batch through the owner's link child for that host.
+    /// </summary>
+    public static void Dispatch(IActorContext context, Jid owner, ReplicationPlanner.Plan plan, IStanzaSink sink, ClusterHosts hosts)
+    {
+        sink.Send(plan.Local);
+        foreach (var (host, items) in plan.ByHost)
+        {
+            var name = NameFor(host);
+            var link = context.Child(name);
+            if (link.IsNobody()) link = context.ActorOf(Props(owner, host, hosts), name);
+            link.Tell(new ReplicateToHost(items));
+        }
+    }
 
     private void HandleReplicate(ReplicateToHost replicate)
     {

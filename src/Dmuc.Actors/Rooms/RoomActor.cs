@@ -58,6 +58,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
             LastSequenceNr, _state.Exists ? "active" : "absent")));
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
+        Command<StopIfIdle>(_ => StopIfStillIdle());
         Command<SaveSnapshotSuccess>(success =>
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(failure => _log.Warning("Snapshot of {0} failed: {1}", _room, failure.Cause.Message));
@@ -134,19 +135,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _hosts.Hosts.Count == 0 ? [] : _state.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(ReplicationPlanner.Plan outgoing)
-    {
-        _sink.Send(outgoing.Local);
-        foreach (var (host, items) in outgoing.ByHost)
-            ReplicaLinkFor(host).Tell(new ReplicaLink.ReplicateToHost(items));
-    }
-
-    private IActorRef ReplicaLinkFor(string host)
-    {
-        var name = ReplicaLink.NameFor(host);
-        var link = Context.Child(name);
-        return link.IsNobody() ? Context.ActorOf(ReplicaLink.Props(_room, host, _hosts), name) : link;
-    }
+    private void Send(ReplicationPlanner.Plan outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
 
     private void SendWhenEarlierWritesAreDone(ReplicationPlanner.Plan outgoing, Action? afterSent)
     {
@@ -191,6 +180,16 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void ReportIdleIfPassivatable()
     {
         if (_state.CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
+    }
+
+    private void StopIfStillIdle()
+    {
+        // Deferred so that replies still waiting for a write go out before the room stops.
+        DeferAsync(StopIfIdle.Instance, _ =>
+        {
+            if (_state.CanPassivate) Context.Stop(Self);
+            else Context.Parent.Tell(new RoomBusyAgain(_room));
+        });
     }
 
     private sealed class IdleCheck

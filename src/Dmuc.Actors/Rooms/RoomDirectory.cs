@@ -27,6 +27,8 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
+    private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
+    private readonly Jid _serviceJid;
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -34,12 +36,15 @@ public sealed class RoomDirectory : ReceiveActor
         _sink = sink;
         _hosts = hosts;
         _settings = settings;
+        _serviceJid = Jid.Parse(options.ServiceDomain);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(HandleStanzaFromReplica);
+        Receive<SendFromService>(send => Send(send.Deliveries));
         Receive<EnterRefused>(refused => TellRoom(refused.Room, refused, Sender));
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIdle>(HandleRoomIdle);
+        Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
@@ -110,7 +115,7 @@ public sealed class RoomDirectory : ReceiveActor
             .OrderBy(l => l.Room.ToString(), StringComparer.Ordinal)
             .Select(l => new RoomListing(l.Room, l.Name, l.Occupants))
             .ToList();
-        _sink.Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
+        Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
     }
 
     private void HandleAdminDestroy(XElement stanza)
@@ -118,17 +123,16 @@ public sealed class RoomDirectory : ReceiveActor
         var rooms = AdminDestroyCommand.RoomsToDestroy(stanza, _options, out var reply);
         if (reply is not null)
         {
-            _sink.Send([reply]);
+            Send([reply]);
             return;
         }
         var answers = rooms.Select(room => AskRoom<AdminDestroyDone>(room, new DestroyRoomAsAdmin(room, null)));
-        var sink = _sink;
         var options = _options;
         Task.WhenAll(answers).ContinueWith(done =>
         {
             var destroyed = done.IsCompletedSuccessfully ? done.Result.Where(a => a.Destroyed).Select(a => a.Room) : [];
-            sink.Send([AdminDestroyCommand.Completed(stanza, options, destroyed)]);
-        }, TaskScheduler.Default);
+            return new SendFromService([AdminDestroyCommand.Completed(stanza, options, destroyed)]);
+        }, TaskScheduler.Default).PipeTo(Self);
     }
 
     private void ReplyError(XElement stanza, StanzaErrorCondition condition, string text)
@@ -141,7 +145,7 @@ public sealed class RoomDirectory : ReceiveActor
         }
         var reply = StanzaError.Reply(stanza, condition, text);
         reply.Attribute("to")?.Remove();
-        _sink.Send([new Delivery(from, reply)]);
+        Send([new Delivery(from, reply)]);
     }
 
     private Task<T> AskRoom<T>(Jid room, object question)
@@ -150,6 +154,17 @@ public sealed class RoomDirectory : ReceiveActor
         var asker = Context.ActorOf(Akka.Actor.Props.Create(() => new OneAnswer<T>(answer, TimeSpan.FromSeconds(10))));
         TellRoom(room, question, asker);
         return answer.Task;
+    }
+
+    /// <summary>
+    /// What the service itself answers (disco, errors, admin commands) reaches users of replica hosts the way
+    /// room traffic does: through a replica link, here one per host for the service's own address.
+    /// </summary>
+    private void Send(IReadOnlyList<Delivery> deliveries)
+    {
+        var plan = ReplicationPlanner.Split(deliveries, host => _hosts.ReplicaNodeFor(host) is not null,
+            _serviceJid, NoSessions, NoSessions, command: null, acceptedAt: null);
+        ReplicaLink.Dispatch(Context, _serviceJid, plan, _sink, _hosts);
     }
 
     private IActorRef RoomFor(Jid room)
@@ -171,9 +186,19 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleRoomIdle(RoomIdle idle)
     {
-        if (!_rooms.TryGetValue(idle.Room, out var actor) || !Equals(actor, Sender)) return;
+        if (!_rooms.TryGetValue(idle.Room, out var actor) || !Equals(actor, Sender) || _mailForStoppingRooms.ContainsKey(idle.Room))
+            return;
+        // Not Context.Stop: that overtakes stanzas already in the room's mailbox (a join, say), which would be lost.
         _mailForStoppingRooms[idle.Room] = [];
-        Context.Stop(actor);
+        actor.Tell(StopIfIdle.Instance);
+    }
+
+    private void HandleRoomBusyAgain(RoomBusyAgain busy)
+    {
+        if (!_rooms.TryGetValue(busy.Room, out var actor) || !Equals(actor, Sender)) return;
+        if (!_mailForStoppingRooms.Remove(busy.Room, out var mail)) return;
+        foreach (var (message, sender) in mail)
+            actor.Tell(message, sender);
     }
 
     private void HandleRoomStopped(Terminated terminated)
@@ -217,6 +242,8 @@ internal sealed class OneAnswer<T> : ReceiveActor
         });
     }
 }
+
+internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
 
 /// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
 public sealed record ListRooms

@@ -17,6 +17,19 @@ public sealed record RoomsShutDown(int Rooms);
 /// <summary>Sent by a room to its directory when it has no occupants and nothing in memory worth keeping.</summary>
 public sealed record RoomIdle(Jid Room);
 
+/// <summary>
+/// The directory's answer to <see cref="RoomIdle"/>, sent through the room's mailbox so that it comes after every
+/// stanza already forwarded: one of them may have made the room busy again. Answered by stopping, or with
+/// <see cref="RoomBusyAgain"/>.
+/// </summary>
+public sealed record StopIfIdle
+{
+    public static readonly StopIfIdle Instance = new();
+}
+
+/// <summary>A room asked to stop was no longer idle; the directory hands it the mail it held back meanwhile.</summary>
+public sealed record RoomBusyAgain(Jid Room);
+
 /// <summary>What a room reports of itself for service discovery.</summary>
 public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bool IsPublic, bool Exists);
 

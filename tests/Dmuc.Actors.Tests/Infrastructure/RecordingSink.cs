@@ -42,7 +42,7 @@ public sealed class RecordingSink : IStanzaSink
         }
     }
 
-    public IReadOnlyList<XElement> To(string jid)
+    public List<XElement> To(string jid)
     {
         var recipient = Jid.Parse(jid);
         return All.Where(d => d.To == recipient).Select(d => d.Stanza).ToList();

@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Akka.Actor;
+using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -18,7 +19,7 @@ public sealed class RoomNode
     public RoomNode(ActorSystem system, RoomActorSettings settings)
     {
         System = system;
-        Directory = system.ActorOf(RoomDirectory.Props(ServiceOptions, Sink, settings), "rooms");
+        Directory = system.ActorOf(RoomDirectory.Props(ServiceOptions, Sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
     }
 
     public ActorSystem System { get; }

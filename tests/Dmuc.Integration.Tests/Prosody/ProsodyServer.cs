@@ -15,14 +15,15 @@ namespace Dmuc.Integration.Tests.Prosody;
 public sealed class ProsodyServer : IAsyncDisposable
 {
     public const string LogFileName = "prosody.log";
+    private const string ConfigFileName = "prosody.cfg.lua";
     private const string ExecutablePath = "/usr/bin/prosody";
     private const string ComponentAuthenticatedLogLine = "External component successfully authenticated";
     private const int StartAttempts = 3;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly Process _process;
     private readonly StringBuilder _consoleOutput;
+    private Process _process;
 
     private ProsodyServer(ProsodyOptions options, ProsodyPorts ports, string workDirectory, string componentSecret,
         Process process, StringBuilder consoleOutput)
@@ -78,10 +79,26 @@ public sealed class ProsodyServer : IAsyncDisposable
         var workDirectory = Directory.CreateTempSubdirectory("dmuc-prosody-").FullName;
         Directory.CreateDirectory(Path.Combine(workDirectory, "data"));
         var componentSecret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var configPath = Path.Combine(workDirectory, "prosody.cfg.lua");
+        var configPath = Path.Combine(workDirectory, ConfigFileName);
         await File.WriteAllTextAsync(configPath, ProsodyConfig.Render(options, ports, workDirectory, componentSecret), cancellationToken);
 
         var consoleOutput = new StringBuilder();
+        var process = Launch(configPath, workDirectory, consoleOutput);
+        var server = new ProsodyServer(options, ports, workDirectory, componentSecret, process, consoleOutput);
+        try
+        {
+            await server.WaitUntilListeningAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static Process Launch(string configPath, string workDirectory, StringBuilder consoleOutput)
+    {
         var process = new Process
         {
             StartInfo = new ProcessStartInfo(ExecutablePath)
@@ -98,18 +115,20 @@ public sealed class ProsodyServer : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return process;
+    }
 
-        var server = new ProsodyServer(options, ports, workDirectory, componentSecret, process, consoleOutput);
-        try
-        {
-            await server.WaitUntilListeningAsync(cancellationToken);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+    /// <summary>
+    /// Kills Prosody without warning (SIGKILL: no stream closes, no unavailable presence) and starts it again
+    /// with the same config, ports and log; every connection, client or component, has to come back by itself.
+    /// </summary>
+    public async Task KillAndRestartAsync(CancellationToken cancellationToken = default)
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync(cancellationToken);
+        _process.Dispose();
+        _process = Launch(Path.Combine(WorkDirectory, ConfigFileName), WorkDirectory, _consoleOutput);
+        await WaitUntilListeningAsync(cancellationToken);
     }
 
     private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
@@ -131,11 +150,15 @@ public sealed class ProsodyServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until Prosody has accepted the external component's handshake (it logs that at info level).</summary>
-    public async Task WaitForComponentAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Waits until Prosody has accepted the external component's handshake (it logs that at info level) more
+    /// than <paramref name="handshakesBefore"/> times: pass <see cref="ComponentHandshakes"/> taken before a
+    /// reconnect to wait for that reconnect.
+    /// </summary>
+    public async Task WaitForComponentAsync(TimeSpan timeout, CancellationToken cancellationToken = default, int handshakesBefore = 0)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!ReadLog().Contains(ComponentAuthenticatedLogLine, StringComparison.Ordinal))
+        while (ComponentHandshakes() <= handshakesBefore)
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -145,6 +168,17 @@ public sealed class ProsodyServer : IAsyncDisposable
             }
             await Task.Delay(20, cancellationToken);
         }
+    }
+
+    /// <summary>How many times an external component has completed its handshake, according to the log.</summary>
+    public int ComponentHandshakes()
+    {
+        var log = ReadLog();
+        var count = 0;
+        for (var at = log.IndexOf(ComponentAuthenticatedLogLine, StringComparison.Ordinal); at >= 0;
+             at = log.IndexOf(ComponentAuthenticatedLogLine, at + 1, StringComparison.Ordinal))
+            count++;
+        return count;
     }
 
     public string ReadLog()

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dmuc.LoadTest;
+using Dmuc.LoadTest.Scenarios;
+using Dmuc.LoadTest.Servers;
+
+const string Usage = """
+    dmuc-loadtest: real c2s clients against Prosody's own MUC and against Prosody + a Dmuc node (loopback only).
+
+    Commands:
+      all                      the target scenarios: 10 occupants (saturation), 100 (join, saturation,
+                               100 msg/s, 2x overload), 500 (join, 20 msg/s)
+      room --occupants N       one room: join, plus --saturate, --rate MSG_PER_S, --overload (needs --saturate)
+
+    Options:
+      --backend B              both (default), prosody-muc or dmuc
+      --duration S             seconds per saturation/paced phase (default 10)
+      --join-1000              all: also time the join of 1,000 occupants
+      --senders K              at most K clients send (default 10)
+      --window W               saturation: messages in flight per sender (default 5)
+      --node PATH              the dmuc-node executable (default: src/Dmuc.Host's build of this configuration)
+      --markdown FILE          also write the result tables to FILE
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 1 : 0;
+}
+
+Dictionary<string, string?> options;
+try
+{
+    options = ParseOptions(args.Skip(1).ToArray());
+}
+catch (ArgumentException error)
+{
+    Console.Error.WriteLine(error.Message);
+    return 1;
+}
+
+var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("--duration") ?? "10", CultureInfo.InvariantCulture));
+var settings = new RunSettings(
+    PhaseDuration: duration,
+    WarmUpDuration: TimeSpan.FromSeconds(3),
+    OverloadDuration: duration / 2,
+    DrainTimeout: TimeSpan.FromSeconds(30),
+    MaxSenders: int.Parse(options.GetValueOrDefault("--senders") ?? "10", CultureInfo.InvariantCulture),
+    SaturationWindow: int.Parse(options.GetValueOrDefault("--window") ?? "5", CultureInfo.InvariantCulture),
+    NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable());
+var backends = (options.GetValueOrDefault("--backend") ?? "both") switch
+{
+    "both" => Enum.GetValues<Backend>(),
+    var name => [BackendNames.Parse(name)],
+};
+IReadOnlyList<Scenario> scenarios = args[0] switch
+{
+    "all" => Scenario.Targets(options.ContainsKey("--join-1000")),
+    "room" => [new Scenario($"{options["--occupants"]} occupants", int.Parse(options["--occupants"]!, CultureInfo.InvariantCulture))
+    {
+        Saturate = options.ContainsKey("--saturate"),
+        PacedMessagesPerSecond = options.GetValueOrDefault("--rate") is { } rate ? double.Parse(rate, CultureInfo.InvariantCulture) : null,
+        Overload = options.ContainsKey("--overload"),
+    }],
+    var unknown => throw new ArgumentException($"Unknown command '{unknown}'.\n{Usage}"),
+};
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true; // let the servers be stopped on the way out
+    cancellation.Cancel();
+};
+
+#if DEBUG
+Console.Error.WriteLine("warning: this is a Debug build of the load tool; measure with -c Release");
+#endif
+Console.Error.WriteLine($"node: {settings.NodeExecutable}");
+var tables = new List<string>();
+var total = Stopwatch.StartNew();
+foreach (var scenario in scenarios)
+{
+    var results = new Dictionary<Backend, IReadOnlyList<Metric>>();
+    foreach (var backend in backends)
+    {
+        Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] {scenario.Name} against {backend.Name()}");
+        results[backend] = await ScenarioRunner.RunAsync(scenario, backend, settings,
+            line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token);
+    }
+    var table = Report.Markdown(scenario.Name, results);
+    tables.Add(table);
+    Console.WriteLine(table);
+}
+Console.Error.WriteLine($"done in {total.Elapsed:mm\\:ss}");
+if (options.GetValueOrDefault("--markdown") is { } markdownPath)
+    await File.WriteAllTextAsync(markdownPath, string.Join('\n', tables));
+return 0;
+
+static Dictionary<string, string?> ParseOptions(string[] arguments)
+{
+    string[] flags = ["--join-1000", "--saturate", "--overload"];
+    var parsed = new Dictionary<string, string?>();
+    for (var i = 0; i < arguments.Length; i++)
+    {
+        var name = arguments[i];
+        if (!name.StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"Unexpected argument '{name}'");
+        if (flags.Contains(name)) parsed[name] = null;
+        else if (i + 1 < arguments.Length) parsed[name] = arguments[++i];
+        else throw new ArgumentException($"{name} needs a value");
+    }
+    return parsed;
+}
+
+// The node is built alongside this tool (a build-order project reference), in the same configuration.
+static string DefaultNodeExecutable()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Directory.Build.props")))
+        directory = directory.Parent;
+    var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Release";
+    return Path.Combine(directory?.FullName ?? ".", "src", "Dmuc.Host", "bin", configuration, "net10.0", "dmuc-node");
+}

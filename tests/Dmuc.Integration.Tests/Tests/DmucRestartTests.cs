@@ -1,0 +1,70 @@
+using System.Xml.Linq;
+using Dmuc.Integration.Tests.Muc;
+using Dmuc.Integration.Tests.Xmpp;
+using Xunit;
+using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>Restarts through a real Prosody: of the Dmuc node (rooms come back from the journal) and of Prosody (the node reconnects).</summary>
+public sealed class DmucRestartTests
+{
+    private const string Room = "verona@conference.localhost";
+    private static readonly TimeSpan ReconnectTimeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_persistent_room_keeps_its_history_and_subject_across_a_node_restart()
+    {
+        await using var dmuc = new RestartableDmucNode();
+        await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+        await juliet.JoinRoomAsync(Room, "Juliet");
+        await romeo.SetSubjectAsync(Room, "Star-crossed");
+        string[] bodies = ["But soft!", "What light", "through yonder window breaks?"];
+        foreach (var body in bodies)
+            await romeo.SayAsync(Room, body);
+
+        var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        await dmuc.StopAsync();
+        foreach (var (client, nick) in new[] { (romeo, "Romeo"), (juliet, "Juliet") })
+        {
+            await client.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable" &&
+                (string?)stanza.Attribute("from") == $"{Room}/{nick}" && HasStatus(stanza, 332));
+        }
+        await dmuc.StartAsync();
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
+
+        await using var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
+        var joined = await mercutio.JoinRoomAsync(Room, "Mercutio");
+
+        var history = joined.Where(stanza => stanza.Element(XmppNamespaces.Client + "body") is not null).ToList();
+        Assert.Equal(bodies, history.Select(stanza => stanza.Element(XmppNamespaces.Client + "body")!.Value));
+        Assert.All(history, stanza => Assert.NotNull(stanza.Element(Delay + "delay")));
+        Assert.Equal("Star-crossed", joined[^1].Element(XmppNamespaces.Client + "subject")!.Value);
+    }
+
+    [Fact]
+    public async Task The_node_reconnects_after_Prosody_is_killed_and_restarted_and_rooms_work_again()
+    {
+        await using var dmuc = new RestartableDmucNode();
+        await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
+        await using (var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x"))
+        {
+            await romeo.JoinRoomAsync(Room, "Romeo");
+            await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+            await romeo.SayAsync(Room, "before the crash");
+        }
+
+        var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        await environment.Prosody.KillAndRestartAsync();
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
+
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        var joined = await juliet.JoinRoomAsync(Room, "Juliet");
+        Assert.Contains(joined, stanza => IsGroupchatBody(stanza, "before the crash"));
+        await juliet.SayAsync(Room, "after the restart");
+    }
+}
