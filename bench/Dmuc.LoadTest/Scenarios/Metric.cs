@@ -25,8 +25,9 @@ public sealed record Metric(string Name, double Value, string Format)
         yield return new($"{phase}: CPU µs/delivery Prosody", result.MicrosecondsPerDelivery(result.Cpu.Prosody), "0.00");
         yield return new($"{phase}: CPU µs/delivery Dmuc node", result.MicrosecondsPerDelivery(result.Cpu.Node), "0.00");
         yield return new($"{phase}: CPU µs/delivery load tool", result.MicrosecondsPerDelivery(result.Cpu.LoadTool), "0.00");
-        var seconds = result.DeliveryTime.TotalSeconds;
-        yield return new($"{phase}: cores busy Prosody+Dmuc", seconds > 0 ? (result.Cpu.Prosody + result.Cpu.Node).TotalSeconds / seconds : double.NaN, "0.00");
+        yield return new($"{phase}: cores busy Prosody+Dmuc", CoresBusy(result.Cpu.Prosody + result.Cpu.Node, result), "0.00");
+        yield return new($"{phase}: cores busy load tool", CoresBusy(result.Cpu.LoadTool, result), "0.00");
+        yield return new($"{phase}: cores busy other processes", CoresBusy(result.Cpu.Others, result), "0.00");
     }
 
     public static IEnumerable<Metric> ForOverload(PhaseResult result)
@@ -39,4 +40,7 @@ public sealed record Metric(string Name, double Value, string Format)
         yield return new($"{phase}: drain after sending stopped (s)", (result.DeliveryTime - result.SendTime).TotalSeconds, "0.00");
         yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "N0");
     }
+
+    private static double CoresBusy(TimeSpan cpu, PhaseResult result) =>
+        result.CpuWindow > TimeSpan.Zero ? cpu.TotalSeconds / result.CpuWindow.TotalSeconds : double.NaN;
 }

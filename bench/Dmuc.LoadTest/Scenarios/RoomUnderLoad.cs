@@ -192,7 +192,8 @@ public sealed class RoomUnderLoad : IAsyncDisposable
             DeliveryTime: lastDelivery > start ? Stopwatch.GetElapsedTime(start, lastDelivery) : TimeSpan.Zero,
             ErrorsReceived: tallies.Sum(tally => tally.Errors),
             Latency: latency,
-            Cpu: cpu);
+            Cpu: cpu,
+            CpuWindow: Stopwatch.GetElapsedTime(start));
     }
 
     public async ValueTask DisposeAsync()
@@ -213,7 +214,8 @@ public sealed record PhaseResult(
     TimeSpan DeliveryTime,
     long ErrorsReceived,
     LatencyHistogram Latency,
-    CpuSample Cpu)
+    CpuSample Cpu,
+    TimeSpan CpuWindow)
 {
     public long Lost => Math.Max(0, ExpectedDeliveries - Deliveries);
 

@@ -26,6 +26,16 @@ internal static partial class ProcessCpu
         return TimeSpan.FromSeconds((double)ticks / ClockTicksPerSecond);
     }
 
+    /// <summary>CPU time all processes of the machine have used so far (every core's busy time, from /proc/stat).</summary>
+    public static TimeSpan ReadMachine()
+    {
+        // "cpu  user nice system idle iowait irq softirq steal ...": busy is everything but idle and iowait.
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Skip(1).Take(8).Select(field => long.Parse(field, CultureInfo.InvariantCulture)).ToArray();
+        var busyTicks = fields.Sum() - fields[3] - fields[4];
+        return TimeSpan.FromSeconds((double)busyTicks / ClockTicksPerSecond);
+    }
+
     [LibraryImport("libc")]
     private static partial long sysconf(int name);
 }

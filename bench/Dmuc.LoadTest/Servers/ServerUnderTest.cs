@@ -119,7 +119,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 
     public CpuSample SampleCpu() => new(_prosody.CpuTime, _node?.CpuTime ?? TimeSpan.Zero,
-        ProcessCpu.Read(Environment.ProcessId), DateTime.UtcNow);
+        ProcessCpu.Read(Environment.ProcessId), ProcessCpu.ReadMachine(), DateTime.UtcNow);
 
     /// <summary>Console output of the servers: what is needed when something went wrong.</summary>
     public string DescribeForFailure() =>
@@ -141,9 +141,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
     }
 }
 
-/// <summary>CPU time used so far by Prosody, the Dmuc node (zero when none runs) and the load tool itself.</summary>
-public sealed record CpuSample(TimeSpan Prosody, TimeSpan Node, TimeSpan LoadTool, DateTime TakenAt)
+/// <summary>
+/// CPU time used so far by Prosody, the Dmuc node (zero when none runs), the load tool itself and the whole
+/// machine; the machine's share that is none of these is other people's work competing for the two cores.
+/// </summary>
+public sealed record CpuSample(TimeSpan Prosody, TimeSpan Node, TimeSpan LoadTool, TimeSpan Machine, DateTime TakenAt)
 {
+    public TimeSpan Others => Machine - Prosody - Node - LoadTool;
+
     public CpuSample Since(CpuSample earlier) =>
-        new(Prosody - earlier.Prosody, Node - earlier.Node, LoadTool - earlier.LoadTool, TakenAt);
+        new(Prosody - earlier.Prosody, Node - earlier.Node, LoadTool - earlier.LoadTool, Machine - earlier.Machine, TakenAt);
 }

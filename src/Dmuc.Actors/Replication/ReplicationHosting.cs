@@ -6,25 +6,19 @@ namespace Dmuc.Actors.Replication;
 public static class ReplicationHosting
 {
     /// <summary>
+    /// The serializer and bindings for the primary/replica messages, for actor systems built without
+    /// Akka.Hosting (tests): the same settings <see cref="AddDmucReplication"/> installs.
+    /// </summary>
+    public static string ProtocolSerializerHocon { get; } = RenderProtocolSerializerHocon();
+
+    /// <summary>
     /// What every node of a DMUC cluster runs besides its rooms: the serializer for the primary/replica
     /// messages, the view of which node serves which XMPP host, and the replica directory. A node started
     /// without seed nodes forms a cluster of its own.
     /// </summary>
     public static AkkaConfigurationBuilder AddDmucReplication(this AkkaConfigurationBuilder builder, bool joinSelfWhenNoSeeds)
     {
-        var protocol = typeof(ReplicaBatch);
-        var assembly = protocol.Assembly.GetName().Name;
-        string Binding(Type type) => $"\"{type.FullName}, {assembly}\" = dmuc-protocol";
-        builder.AddHocon($$"""
-            akka.actor {
-              serializers.dmuc-protocol = "{{typeof(DmucProtocolSerializer).FullName}}, {{assembly}}"
-              serialization-bindings {
-                {{Binding(typeof(ReplicaBatch))}}
-                {{Binding(typeof(ForwardedStanza))}}
-                {{Binding(typeof(EnterRefused))}}
-              }
-            }
-            """, HoconAddMode.Prepend);
+        builder.AddHocon(ProtocolSerializerHocon, HoconAddMode.Prepend);
         builder.AddClusterHostsWatcher();
         builder.AddReplicaDirectory();
         if (joinSelfWhenNoSeeds)
@@ -34,5 +28,21 @@ public static class ReplicationHosting
                 cluster.Join(cluster.SelfAddress);
             });
         return builder;
+    }
+
+    private static string RenderProtocolSerializerHocon()
+    {
+        var assembly = typeof(ReplicaBatch).Assembly.GetName().Name;
+        string Binding(Type type) => $"\"{type.FullName}, {assembly}\" = dmuc-protocol";
+        return $$"""
+            akka.actor {
+              serializers.dmuc-protocol = "{{typeof(DmucProtocolSerializer).FullName}}, {{assembly}}"
+              serialization-bindings {
+                {{Binding(typeof(ReplicaBatch))}}
+                {{Binding(typeof(ForwardedStanza))}}
+                {{Binding(typeof(EnterRefused))}}
+              }
+            }
+            """;
     }
 }

@@ -32,6 +32,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private RoomState _state;
     private long _durableEventsSinceSnapshot;
+    private bool _snapshotInFlight;
     private RoomListingChanged? _lastListing;
 
     public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
@@ -60,8 +61,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(failure => _log.Warning("Snapshot of {0} failed: {1}", _room, failure.Cause.Message));
+        {
+            _snapshotInFlight = false;
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(failure =>
+        {
+            _snapshotInFlight = false;
+            _log.Warning("Snapshot of {0} failed: {1}", _room, failure.Cause.Message);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning("Old snapshots of {0} not deleted: {1}", _room, failure.Cause.Message));
     }
@@ -127,8 +135,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _state.Apply(@event);
         durable = decision.Events.Where(e => e.IsDurable).ToList();
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
+        // A message or a subject leaves the sessions as they were: no need to list a large room twice.
+        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged) ? sessionsBefore : SessionsByRealJid();
         return ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
-            sessionsBefore, SessionsByRealJid(), (command as HandleStanza)?.Stanza, acceptedAt);
+            sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt);
     }
 
     private Dictionary<Jid, string> SessionsByRealJid() =>
@@ -155,8 +165,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void SnapshotIfDue()
     {
-        if (_durableEventsSinceSnapshot < _settings.SnapshotEvery) return;
+        // One snapshot at a time. Under sustained load the snapshot store (which on SQLite shares the single
+        // writer with the journal) falls behind; queued snapshots are stale by the time they are written and
+        // are lost at shutdown, leaving recovery to replay most of the journal.
+        if (_durableEventsSinceSnapshot < _settings.SnapshotEvery || _snapshotInFlight) return;
         _durableEventsSinceSnapshot = 0;
+        _snapshotInFlight = true;
         SaveSnapshot(_state.ToSnapshot());
     }
 
