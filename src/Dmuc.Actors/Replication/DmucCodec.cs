@@ -10,8 +10,9 @@ namespace Dmuc.Actors.Replication;
 /// <c>&lt;x/&gt;</c> carrying enter, leave and delay); a batch wraps the stanzas one command produced.
 /// Our one addition to the XEP is <c>&lt;to jid='…'/&gt;</c> inside that <c>&lt;x/&gt;</c>, naming the
 /// recipients when a stanza is not for every local occupant of the replica (self-presence, private messages,
-/// errors, the roster sent to an entering user), and <c>&lt;no-delivery/&gt;</c> on a stanza that only
-/// carries an enter or leave.
+/// errors, the roster sent to an entering user), <c>&lt;except jid='…'/&gt;</c> when it is for every local
+/// occupant but a few (a presence broadcast whose subject gets its own self-presence), and
+/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave.
 /// </summary>
 public static class DmucCodec
 {
@@ -73,6 +74,8 @@ public static class DmucCodec
             x.Add(new XElement(Dmuc + "no-delivery"));
         else if (item.Recipients is { } recipients)
             x.Add(recipients.Select(recipient => new XElement(Dmuc + "to", new XAttribute("jid", recipient.ToString()))));
+        if (item.Except is { } except)
+            x.Add(except.Select(excluded => new XElement(Dmuc + "except", new XAttribute("jid", excluded.ToString()))));
         if (x.HasElements) stanza.Add(x);
         return stanza;
     }
@@ -91,13 +94,15 @@ public static class DmucCodec
         var stamp = x.Element(Ns.Delay + "delay")?.Attribute("stamp")?.Value;
         var recipients = x.Elements(Dmuc + "to").Select(to => Jid.Parse(Required(to, "jid"))).ToList();
         var nobody = x.Element(Dmuc + "no-delivery") is not null;
+        var except = x.Elements(Dmuc + "except").Select(excluded => Jid.Parse(Required(excluded, "jid"))).ToList();
         return new ReplicaItem(
             stanza,
             nobody ? [] : recipients.Count == 0 ? null : recipients,
             enterJid is null ? null : new ReplicaEnter(Jid.Parse(enterJid),
                 history is null ? null : new XElement(Ns.Muc + "history", history.Attributes())),
             leave is null ? null : Jid.Parse(leave),
-            stamp is null ? null : DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal));
+            stamp is null ? null : DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            except.Count == 0 ? null : except);
     }
 
     private static ReplicaBatch BatchFromXml(XElement xml) => new(

@@ -16,7 +16,8 @@ public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, I
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.
 /// </summary>
 /// <param name="Recipients">The local occupants (full JIDs) who get it; null means every local occupant of the
-/// replica — the common case of a broadcast, which then travels without a list, as in the XEP.</param>
+/// replica but <paramref name="Except"/> — the common case of a broadcast, which then travels without a list,
+/// as in the XEP.</param>
 /// <param name="Enter">The occupant who entered with this stanza (XEP-0282 Listing 2).</param>
 /// <param name="Leave">The occupant who left with this stanza (Listing 3).</param>
 /// <param name="Delay">When the primary accepted a groupchat message, for the replica's history (Listing 6).</param>
@@ -25,7 +26,8 @@ public sealed record ReplicaItem(
     IReadOnlyList<Jid>? Recipients,
     ReplicaEnter? Enter = null,
     Jid? Leave = null,
-    DateTimeOffset? Delay = null);
+    DateTimeOffset? Delay = null,
+    IReadOnlyList<Jid>? Except = null);
 
 /// <param name="History">The &lt;history/&gt; request of the entering user's join presence, if any.</param>
 public sealed record ReplicaEnter(Jid Occupant, XElement? History);

@@ -64,7 +64,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         foreach (var item in batch.Items)
         {
             Remember(item);
-            var recipients = item.Recipients ?? _localOccupants.Keys.ToList();
+            var recipients = item.Recipients ?? _localOccupants.Keys.Where(jid => item.Except?.Contains(jid) != true).ToList();
             foreach (var recipient in recipients)
             {
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.

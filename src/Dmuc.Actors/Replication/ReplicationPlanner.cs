@@ -97,10 +97,10 @@ public static class ReplicationPlanner
 
         public IReadOnlyList<ReplicaItem> Build(XElement? command, DateTimeOffset? acceptedAt)
         {
-            var items = _items.Select(item => new ReplicaItem(
-                item.Stanza,
-                IsEveryone(item.Recipients) ? null : item.Recipients,
-                Delay: acceptedAt is not null && IsGroupchatMessage(item.Stanza) ? acceptedAt : null)).ToList();
+            var items = _items.Select(item => Addressed(item.Stanza, item.Recipients) with
+            {
+                Delay = acceptedAt is not null && IsGroupchatMessage(item.Stanza) ? acceptedAt : null,
+            }).ToList();
             foreach (var (jid, nick) in _entered)
                 Attach(items, jid, _room.WithResource(nick), item => item with { Enter = new ReplicaEnter(jid, HistoryRequest(command, jid)) });
             foreach (var (jid, nick) in _left)
@@ -108,8 +108,19 @@ public static class ReplicationPlanner
             return items;
         }
 
-        private bool IsEveryone(List<Jid> recipients) =>
-            recipients.Count == _audience.Count && recipients.All(_audience.Contains);
+        /// <summary>
+        /// The shortest way to name the recipients: nobody listed when it is every local occupant, the few
+        /// left out when that is shorter (a broadcast whose subject gets a self-presence instead), else all.
+        /// </summary>
+        private ReplicaItem Addressed(XElement stanza, List<Jid> recipients)
+        {
+            if (!recipients.All(_audience.Contains)) return new ReplicaItem(stanza, recipients);
+            var leftOut = _audience.Count - recipients.Count;
+            if (leftOut == 0) return new ReplicaItem(stanza, null);
+            if (leftOut >= recipients.Count) return new ReplicaItem(stanza, recipients);
+            var reached = recipients.ToHashSet();
+            return new ReplicaItem(stanza, null, Except: _audience.Where(jid => !reached.Contains(jid)).ToList());
+        }
 
         /// <summary>
         /// Marks the occupant's own presence (from room/nick), as XEP-0282 Listings 2 and 3 do, so the replica

@@ -64,6 +64,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         {
             _snapshotInFlight = false;
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+            SnapshotIfDue();
         });
         Command<SaveSnapshotFailure>(failure =>
         {

@@ -1,0 +1,48 @@
+# Sourced by up.sh and down.sh: where a local topology keeps its state, and how to stop what it started.
+# DMUC_LOCAL_RUN_DIR moves the state elsewhere, so a second topology (the tests' one) does not touch the first.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+run="${DMUC_LOCAL_RUN_DIR:-$here/run}"
+
+# Every process up.sh starts is listed here, one "pid name" per line, in start order.
+started="$run/started.pids"
+
+# Stops one recorded process if it is still the one we started: a pid can be reused once its process is gone,
+# so the command line must still mention our run folder.
+stop_process() {
+  local pid="$1" name="$2"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    return 0
+  fi
+  if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$run"; then
+    echo "  $name: pid $pid is no longer ours; left alone"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || { echo "  stopped $name (pid $pid)"; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  echo "  killed $name (pid $pid): it ignored SIGTERM for 10 s"
+}
+
+# PostgreSQL forks its own workers and refuses signals from the wrong user's tools; pg_ctl stops it properly.
+stop_postgres() {
+  local data="$run/postgres/data"
+  if [[ -f "$data/postmaster.pid" ]]; then
+    su postgres -c "/usr/lib/postgresql/15/bin/pg_ctl -D '$data' -m fast -w stop" >/dev/null && echo "  stopped PostgreSQL"
+  fi
+}
+
+# Stops everything in $started, newest first (nodes before the Prosodies they are connected to).
+stop_all() {
+  if [[ -f "$started" ]]; then
+    tac "$started" | while read -r pid name; do
+      [[ "$name" == postgres ]] && continue
+      stop_process "$pid" "$name"
+    done
+  fi
+  stop_postgres
+  rm -f "$started"
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Starts XEP-0282's example deployment on loopback: four XMPP hosts, each a Prosody with its own Dmuc node
+# serving channel.avalon.irc as an external component (XEP-0114). The nodes form one Akka.NET cluster; the node
+# of avalon.irc is the primary (it holds the rooms), the others are replicas. No s2s: room traffic between hosts
+# crosses the cluster. Stop it all with down.sh.
+#
+#   up.sh [--postgres] [--no-build]
+#     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
+#     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
+#
+# Environment:
+#   DMUC_LOCAL_BASE_PORT  host i (0 = avalon.irc) uses BASE+10i+2 (c2s), +3 (cluster), +7 (component);
+#                         PostgreSQL BASE+45. Default 4050: the primary's cluster port is 4053.
+#   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
+#   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+use_postgres=false
+build=true
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) use_postgres=true ;;
+    --no-build) build=false ;;
+    *) echo "usage: $0 [--postgres] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+
+base_port="${DMUC_LOCAL_BASE_PORT:-4050}"
+secret="${DMUC_COMPONENT_SECRET:-dmuc-local-secret}"
+muc_domain="channel.avalon.irc"
+room="wallops@$muc_domain"
+primary_host="avalon.irc"
+admin="admin@$primary_host"
+password="password"
+hosts=(avalon.irc killrc.oulubox.irc eris.dclxvii.irc vesa.yeggmaex.irc)
+declare -A users=(
+  [avalon.irc]="alice bob admin"
+  [killrc.oulubox.irc]="argl valdis phaedrus"
+  [eris.dclxvii.irc]="squit troy"
+  [vesa.yeggmaex.irc]="rubenro msa"
+)
+node_binary="$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node"
+ready_timeout_seconds=60
+
+c2s_port() { echo $((base_port + 10 * $1 + 2)); }
+cluster_port() { echo $((base_port + 10 * $1 + 3)); }
+component_port() { echo $((base_port + 10 * $1 + 7)); }
+postgres_port=$((base_port + 45))
+seed="akka.tcp://dmuc@127.0.0.1:$(cluster_port 0)"
+
+if [[ -s "$started" ]]; then
+  echo "A local topology is already running from $run (see $started); run down.sh first." >&2
+  exit 1
+fi
+
+# If anything below fails, stop what was started so far: a half topology is worse than none.
+trap 'status=$?; if ((status != 0)); then echo "up.sh failed; stopping what it started" >&2; stop_all; fi' EXIT
+
+if ! command -v prosody >/dev/null 2>&1; then
+  echo "Prosody is not installed: installing Debian's package (apt-get install prosody)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prosody
+fi
+
+mkdir -p "$run"
+: >"$started"
+
+if $build; then
+  echo "Building the node (Release)..."
+  dotnet build "$repo/src/Dmuc.Host" -c Release --nologo -v quiet --disable-build-servers >"$run/build.log" 2>&1 \
+    || { cat "$run/build.log" >&2; exit 1; }
+fi
+[[ -x "$node_binary" ]] || { echo "No node binary at $node_binary: run without --no-build" >&2; exit 1; }
+
+# Runs a command in the background, detached from this shell's session (it outlives up.sh), logging to $log.
+# setsid execs in place here (a background job is no group leader), so $! is the process itself.
+start_detached() {
+  local name="$1" log="$2"
+  shift 2
+  setsid "$@" >"$log" 2>&1 </dev/null &
+  echo "$! $name" >>"$started"
+}
+
+write_prosody_config() {
+  local host="$1" dir="$2" index="$3"
+  cat >"$dir/prosody.cfg.lua" <<CFG
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/prosody-data"
+certificates = "$dir/certs"
+log = { info = "$dir/prosody.log" }
+admins = { "$admin" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence" }
+modules_disabled = { "s2s" }
+c2s_ports = { $(c2s_port "$index") }
+c2s_interfaces = { "127.0.0.1" }
+component_ports = { $(component_port "$index") }
+component_interfaces = { "127.0.0.1" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+VirtualHost "$host"
+Component "$muc_domain"
+  component_secret = "$secret"
+CFG
+}
+
+start_postgres() {
+  local dir="$run/postgres" bin=/usr/lib/postgresql/15/bin
+  if [[ ! -x "$bin/pg_ctl" ]]; then
+    echo "PostgreSQL 15 is not installed: installing Debian's package (apt-get install postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+  fi
+  # PostgreSQL refuses to run as root, and its user must be able to reach the folder.
+  install -d -o postgres "$dir"
+  [[ -d "$dir/data" ]] || su postgres -c "$bin/initdb -D '$dir/data' -A trust -U postgres --no-sync" >"$dir/initdb.log"
+  su postgres -c "$bin/pg_ctl -D '$dir/data' -l '$dir/postgres.log' -o '-p $postgres_port -k $dir -c listen_addresses=127.0.0.1' -w start" >/dev/null
+  echo "$(head -1 "$dir/data/postmaster.pid") postgres" >>"$started"
+  su postgres -c "psql -h 127.0.0.1 -p $postgres_port -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname = 'dmuc'\"" | grep -q 1 \
+    || su postgres -c "psql -h 127.0.0.1 -p $postgres_port -U postgres -qc 'CREATE DATABASE dmuc'"
+}
+
+journal_args=()
+if $use_postgres; then
+  start_postgres
+  journal_args=(--journal PostgreSql --journal-connection "Host=127.0.0.1;Port=$postgres_port;Username=postgres;Database=dmuc")
+  echo "PostgreSQL is up on 127.0.0.1:$postgres_port (database dmuc)"
+fi
+
+for index in "${!hosts[@]}"; do
+  host="${hosts[$index]}"
+  dir="$run/$host"
+  mkdir -p "$dir/prosody-data" "$dir/certs" "$dir/dmuc-data"
+  write_prosody_config "$host" "$dir" "$index"
+  for user in ${users[$host]}; do
+    prosodyctl --config "$dir/prosody.cfg.lua" register "$user" "$host" "$password" >/dev/null
+  done
+  start_detached "prosody-$host" "$dir/prosody.console.log" prosody --config "$dir/prosody.cfg.lua" -F
+done
+
+# The primary first: the replicas use it as their seed node.
+for index in "${!hosts[@]}"; do
+  host="${hosts[$index]}"
+  dir="$run/$host"
+  role_args=(--role Primary)
+  ((index == 0)) || role_args=(--role Replica --seed "$seed")
+  start_detached "dmuc-node-$host" "$dir/dmuc-node.log" "$node_binary" \
+    --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
+    --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \
+    --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$index")" \
+    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
+    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+done
+
+# Waits until every log in $2.. contains the text $1, or fails naming the logs that do not.
+wait_for_logs() {
+  local text="$1"
+  shift
+  local deadline=$((SECONDS + ready_timeout_seconds)) missing
+  while true; do
+    missing=()
+    for log in "$@"; do grep -qF "$text" "$log" 2>/dev/null || missing+=("$log"); done
+    ((${#missing[@]} == 0)) && return 0
+    if ((SECONDS > deadline)); then
+      echo "Timed out after ${ready_timeout_seconds} s waiting for \"$text\" in: ${missing[*]}" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+echo "Waiting for the components and the cluster..."
+prosody_logs=()
+for host in "${hosts[@]}"; do prosody_logs+=("$run/$host/prosody.log"); done
+wait_for_logs "External component successfully authenticated" "${prosody_logs[@]}"
+# The primary leads the cluster and logs each member it moves to Up (Akka 1.5 words it "moving node [Up] to [ADDRESS]").
+for index in "${!hosts[@]}"; do
+  wait_for_logs "Leader is moving node [Up] to [akka.tcp://dmuc@127.0.0.1:$(cluster_port "$index")]" "$run/$primary_host/dmuc-node.log"
+done
+
+pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$started"; }
+
+write_topology() {
+  local index host json='[]' user_list
+  for index in "${!hosts[@]}"; do
+    host="${hosts[$index]}"
+    user_list=$(printf '%s\n' ${users[$host]} | jq -R --arg host "$host" --arg password "$password" \
+      '{ jid: (. + "@" + $host), password: $password }' | jq -s .)
+    json=$(jq --arg host "$host" --argjson c2s "$(c2s_port "$index")" --argjson component "$(component_port "$index")" \
+      --argjson users "$user_list" --arg role "$( ((index == 0)) && echo primary || echo replica)" \
+      --argjson node_pid "$(pid_of "dmuc-node-$host")" --argjson prosody_pid "$(pid_of "prosody-$host")" \
+      --arg cluster "akka.tcp://dmuc@127.0.0.1:$(cluster_port "$index")" --arg dir "$run/$host" \
+      '. + [{ domain: $host, c2s: { host: "127.0.0.1", port: $c2s, tls: false }, users: $users,
+              prosody: { pid: $prosody_pid, component_port: $component, log: ($dir + "/prosody.log") },
+              node: { name: ("dmuc-node-" + $host), role: $role, pid: $node_pid, cluster_address: $cluster,
+                      management_address: null, log: ($dir + "/dmuc-node.log") } }]' <<<"$json")
+  done
+  jq -n --arg muc "$muc_domain" --arg room "$room" --argjson hosts "$json" \
+    --arg journal "$($use_postgres && echo PostgreSql || echo Sqlite)" \
+    '{ muc_domain: $muc, room: $room, journal: $journal, hosts: $hosts }' >"$run/topology.json"
+}
+write_topology
+
+echo
+echo "The local DMUC topology is up (state and logs in $run, summary in $run/topology.json)."
+echo "Join $room from any XMPP client: server 127.0.0.1, no TLS (plain authentication), password \"$password\":"
+for index in "${!hosts[@]}"; do
+  host="${hosts[$index]}"
+  printf '  %-20s port %-5s users: %s\n' "$host" "$(c2s_port "$index")" "${users[$host]}"
+done
+echo "e.g. profanity: /account add argl; /account set argl jid argl@killrc.oulubox.irc; /account set argl server 127.0.0.1;"
+echo "     /account set argl port $(c2s_port 1); /account set argl tls disable; /connect argl; /join $room"
+echo "Stop it with deploy/local/down.sh."

@@ -1,0 +1,220 @@
+using System.Xml.Linq;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Configuration;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Tests.Replication;
+
+/// <summary>One node of a test cluster: the XMPP host it serves and whether it holds the primaries.</summary>
+public sealed record DmucNodeSpec(string Host, bool IsPrimary = false);
+
+/// <summary>
+/// N actor systems in one process, clustered over loopback, one per XMPP host, wired as a Dmuc node is (the
+/// <see cref="ClusterHosts"/> view and its watcher, a room directory on the primary, a replica directory on
+/// every node, a recording sink per node). Messages between nodes go through the real remoting stack and the
+/// real <see cref="DmucProtocolSerializer"/>.
+/// </summary>
+/// <remarks>
+/// Remoting runs with the throttler adapter (<c>applied-adapters = [trttl]</c>, addresses
+/// <c>akka.trttl.tcp://…</c>) so that netsplit tests can cut and heal links on this same fixture:
+/// <c>((IRemoteActorRefProvider)((ExtendedActorSystem)node.System).Provider).Transport.ManagementCommand(new
+/// SetThrottle(otherNode.Address, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance))</c>, and
+/// <c>Unthrottled.Instance</c> to heal. The failure detector beats every 500 ms, so a cut node is unreachable
+/// after about 3.5 s.
+/// </remarks>
+public sealed class DmucTestCluster : IAsyncDisposable
+{
+    public static readonly MucServiceOptions ServiceOptions =
+        // The XEP's listings carry no XEP-0421 occupant ids; leaving them out keeps our wire form comparable.
+        new("channel.avalon.irc", new HashSet<Jid>()) { OccupantIds = false };
+
+    private static readonly TimeSpan FormationTimeout = TimeSpan.FromSeconds(30);
+    private static readonly RoomActorSettings NeverIdle = new(SnapshotEvery: int.MaxValue, IdleTimeout: TimeSpan.FromHours(1));
+
+    private readonly Dictionary<string, DmucTestNode> _nodes;
+
+    private DmucTestCluster(IEnumerable<DmucTestNode> nodes) =>
+        _nodes = nodes.ToDictionary(node => node.Host);
+
+    public IReadOnlyCollection<DmucTestNode> Nodes => _nodes.Values;
+
+    public DmucTestNode Node(string host) => _nodes[host];
+
+    /// <summary>Starts one node per spec, forms the cluster and waits until every node knows every host and the primary.</summary>
+    public static async Task<DmucTestCluster> StartAsync(params DmucNodeSpec[] specs)
+    {
+        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, ServiceOptions, NeverIdle))));
+        var cluster = new DmucTestCluster(nodes);
+        try
+        {
+            var seed = Akka.Cluster.Cluster.Get(nodes[0].System).SelfAddress;
+            foreach (var node in nodes) Akka.Cluster.Cluster.Get(node.System).Join(seed);
+            await cluster.WaitUntilEveryNodeSeesAllHostsAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Hands a user's stanza to the node serving the user's host, as its component connection would.</summary>
+    public void SendFromUser(XElement stanza)
+    {
+        var from = Jid.Parse(stanza.Attribute("from")?.Value ?? throw new ArgumentException("a user's stanza has a from"));
+        Node(from.Domain).Router.Tell(new RouteStanza(stanza));
+    }
+
+    /// <summary>Everything the node serving <paramref name="host"/> handed its XMPP server.</summary>
+    public RecordingSink Received(string host) => Node(host).Sink;
+
+    /// <summary>The first stanza, past or future, that the user's node delivered to the user and that matches.</summary>
+    public Task<XElement> WaitForAsync(string userJid, Func<XElement, bool> matches) =>
+        Received(Jid.Parse(userJid).Domain).WaitForAsync(userJid, matches);
+
+    /// <summary>Every stanza the user's node delivered to the user so far.</summary>
+    public List<XElement> ReceivedBy(string userJid) => Received(Jid.Parse(userJid).Domain).To(userJid);
+
+    private async Task WaitUntilEveryNodeSeesAllHostsAsync()
+    {
+        var deadline = DateTime.UtcNow + FormationTimeout;
+        while (!_nodes.Values.All(node => node.ClusterHosts.Hosts.Count == _nodes.Count && node.ClusterHosts.PrimaryNode is not null))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("the test cluster did not form: " + string.Join("; ",
+                    _nodes.Values.Select(node => $"{node.Host} sees {string.Join(", ", node.ClusterHosts.Hosts.Keys)}")));
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_nodes.Values.Select(node => node.DisposeAsync().AsTask()));
+    }
+}
+
+/// <summary>One actor system of a <see cref="DmucTestCluster"/>.</summary>
+public sealed class DmucTestNode : IAsyncDisposable
+{
+    private static readonly Config TestSettings = ConfigurationFactory.ParseString("""
+        akka {
+          loglevel = WARNING
+          stdout-loglevel = WARNING
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+          actor.provider = cluster
+          remote.dot-netty.tcp {
+            hostname = "127.0.0.1"
+            port = 0
+            applied-adapters = [trttl]
+          }
+          cluster {
+            failure-detector.heartbeat-interval = 500ms
+            gossip-interval = 250ms
+            leader-actions-interval = 250ms
+            run-coordinated-shutdown-when-down = off
+          }
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+        }
+        """);
+
+    private readonly TempJournal? _journal;
+
+    private DmucTestNode(DmucNodeSpec spec, ActorSystem system, TempJournal? journal, ClusterHosts hosts, RecordingSink sink,
+        IActorRef router, BatchLog batches)
+    {
+        Host = spec.Host;
+        IsPrimary = spec.IsPrimary;
+        System = system;
+        _journal = journal;
+        ClusterHosts = hosts;
+        Sink = sink;
+        Router = router;
+        Batches = batches;
+    }
+
+    public string Host { get; }
+    public bool IsPrimary { get; }
+    public ActorSystem System { get; }
+    public ClusterHosts ClusterHosts { get; }
+    public RecordingSink Sink { get; }
+    /// <summary>Where the node's component connection hands stanzas: the room directory on the primary, the replica directory elsewhere.</summary>
+    public IActorRef Router { get; }
+    /// <summary>Every batch this node's replica directory received from a primary, after deserialization.</summary>
+    public BatchLog Batches { get; }
+    public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
+
+    internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings)
+    {
+        var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
+        var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
+            .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.ProtocolSerializerHocon))
+            .WithFallback(TestSettings);
+        // Only a primary runs persistent rooms, so only a primary needs a journal.
+        var journal = spec.IsPrimary ? new TempJournal() : null;
+        if (journal is not null) config = config.WithFallback(journal.Config);
+
+        var system = ActorSystem.Create("dmuc", config);
+        var hosts = new ClusterHosts(spec.Host);
+        var sink = new RecordingSink();
+        var batches = new BatchLog();
+        system.ActorOf(Props.Create(() => new ClusterHostsWatcher(hosts)), "cluster-hosts");
+        var replicas = system.ActorOf(Props.Create(() => new BatchRecordingTap(ReplicaDirectory.Props(hosts, sink), batches)), ReplicaDirectory.Name);
+        var router = spec.IsPrimary
+            ? system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name)
+            : replicas;
+        return new DmucTestNode(spec, system, journal, hosts, sink, router, batches);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(15));
+        _journal?.Dispose();
+    }
+
+    /// <summary>
+    /// Stands at /user/replicas, where primaries send batches, in front of the real replica directory: notes
+    /// each batch, then forwards everything unchanged (the sender too, which a refused entry is answered to).
+    /// </summary>
+    private sealed class BatchRecordingTap : ReceiveActor
+    {
+        public BatchRecordingTap(Props replicaDirectory, BatchLog batches)
+        {
+            var directory = Context.ActorOf(replicaDirectory, "directory");
+            ReceiveAny(message =>
+            {
+                if (message is ReplicaBatch batch) batches.Add(batch);
+                directory.Forward(message);
+            });
+        }
+    }
+}
+
+/// <summary>The batches one node received, in arrival order.</summary>
+public sealed class BatchLog
+{
+    private readonly Lock _lock = new();
+    private readonly List<ReplicaBatch> _batches = [];
+
+    internal void Add(ReplicaBatch batch)
+    {
+        lock (_lock) _batches.Add(batch);
+    }
+
+    public IReadOnlyList<ReplicaBatch> For(string room)
+    {
+        var roomJid = Jid.Parse(room);
+        lock (_lock) return _batches.Where(batch => batch.Room == roomJid).ToList();
+    }
+
+    /// <summary>The room's batches received from now on: <c>Since(mark)</c> with the count taken before an action.</summary>
+    public int Mark(string room) => For(room).Count;
+
+    public IReadOnlyList<ReplicaBatch> Since(string room, int mark) => For(room).Skip(mark).ToList();
+}
