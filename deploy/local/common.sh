@@ -35,13 +35,13 @@ stop_postgres() {
   fi
 }
 
-# Stops everything in $started, newest first (nodes before the Prosodies they are connected to).
+# Stops everything in $started at once: a node takes seconds to leave the cluster, and they can leave together.
 stop_all() {
   if [[ -f "$started" ]]; then
-    tac "$started" | while read -r pid name; do
-      [[ "$name" == postgres ]] && continue
-      stop_process "$pid" "$name"
-    done
+    while read -r pid name; do
+      [[ "$name" == postgres ]] || stop_process "$pid" "$name" &
+    done <"$started"
+    wait
   fi
   stop_postgres
   rm -f "$started"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops what up.sh started (the processes it recorded in run/started.pids), newest first. Safe to run twice.
+# Stops what up.sh started (the processes it recorded in run/started.pids). Safe to run twice.
 # Keeps the state (users, journals, logs) in run/: up.sh starts from it again; delete run/ for a clean slate.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

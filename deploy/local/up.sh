@@ -13,6 +13,7 @@
 #                         PostgreSQL BASE+45. Default 4050: the primary's cluster port is 4053.
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
+#   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -40,7 +41,8 @@ declare -A users=(
   [eris.dclxvii.irc]="squit troy"
   [vesa.yeggmaex.irc]="rubenro msa"
 )
-node_binary="$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node"
+node_binary="${DMUC_NODE_BINARY:-$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node}"
+[[ -z "${DMUC_NODE_BINARY:-}" ]] || build=false
 ready_timeout_seconds=60
 
 c2s_port() { echo $((base_port + 10 * $1 + 2)); }
@@ -152,30 +154,32 @@ for index in "${!hosts[@]}"; do
     --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
 done
 
-# Waits until every log in $2.. contains the text $1, or fails naming the logs that do not.
-wait_for_logs() {
-  local text="$1"
+# Polls until the command "$2.." succeeds, or fails saying it timed out waiting for "$1".
+wait_until() {
+  local what="$1"
   shift
-  local deadline=$((SECONDS + ready_timeout_seconds)) missing
-  while true; do
-    missing=()
-    for log in "$@"; do grep -qF "$text" "$log" 2>/dev/null || missing+=("$log"); done
-    ((${#missing[@]} == 0)) && return 0
+  local deadline=$((SECONDS + ready_timeout_seconds))
+  until "$@"; do
     if ((SECONDS > deadline)); then
-      echo "Timed out after ${ready_timeout_seconds} s waiting for \"$text\" in: ${missing[*]}" >&2
+      echo "Timed out after ${ready_timeout_seconds} s waiting for $what" >&2
       return 1
     fi
     sleep 0.2
   done
 }
 
+component_in() { grep -qF "External component successfully authenticated" "$run/$1/prosody.log" 2>/dev/null; }
+
+# The primary leads the cluster and logs each member it moves to Up. Akka 1.5 swaps the addresses in that line
+# ("Cluster Node [MEMBER] - Leader is moving node [Up] to [LEADER]"), so look for the two parts separately.
+member_up() {
+  grep -F "Leader is moving node [Up]" "$run/$primary_host/dmuc-node.log" 2>/dev/null | grep -qF "[akka.tcp://dmuc@127.0.0.1:$1]"
+}
+
 echo "Waiting for the components and the cluster..."
-prosody_logs=()
-for host in "${hosts[@]}"; do prosody_logs+=("$run/$host/prosody.log"); done
-wait_for_logs "External component successfully authenticated" "${prosody_logs[@]}"
-# The primary leads the cluster and logs each member it moves to Up (Akka 1.5 words it "moving node [Up] to [ADDRESS]").
 for index in "${!hosts[@]}"; do
-  wait_for_logs "Leader is moving node [Up] to [akka.tcp://dmuc@127.0.0.1:$(cluster_port "$index")]" "$run/$primary_host/dmuc-node.log"
+  wait_until "${hosts[$index]}'s node to connect to its Prosody" component_in "${hosts[$index]}"
+  wait_until "${hosts[$index]}'s node to be Up in the cluster" member_up "$(cluster_port "$index")"
 done
 
 pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$started"; }

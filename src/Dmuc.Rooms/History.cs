@@ -34,9 +34,13 @@ internal static class History
     {
         foreach (var entry in Select(ctx, ctx.Stanza.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")))
         {
-            ctx.Send(to, XElement.Parse(entry.Stanza).WithChild(Stanzas.Delay(ctx.Room.RoomJid, entry.Timestamp)));
+            ctx.Send(to, Delayed(ctx.Room.RoomJid, entry));
         }
     }
+
+    /// <summary>A kept message as it is replayed later: marked as delayed by the room (XEP-0203).</summary>
+    public static XElement Delayed(Jid room, HistoryEntry entry) =>
+        XElement.Parse(entry.Stanza).WithChild(Stanzas.Delay(room, entry.Timestamp));
 
     private static IEnumerable<HistoryEntry> Select(StanzaContext ctx, XElement? limits)
     {

@@ -75,12 +75,7 @@ internal static class PresenceBroadcast
         var room = ctx.Room;
         var anonymous = room.IsAnonymousFor(to);
         foreach (var occupant in room.OccupantsInOrder.Where(occupant => !occupant.HasSession(to)))
-        {
-            var ownOccupant = occupant.BareJid == to.Bare;
-            if (!ownOccupant && !room.Config.Broadcasts(occupant.Role)) continue;
-            var views = new PresenceViews(room, occupant, new PresenceNotice());
-            ctx.Send(to, anonymous && !ownOccupant ? views.Anonymous : views.Full);
-        }
+            SendPresenceOf(ctx, occupant, to);
         if (!room.Config.Broadcasts(Role.None)) return;
         foreach (var entry in room.Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal))
         {
@@ -89,6 +84,27 @@ internal static class PresenceBroadcast
             ctx.Send(to, Stanzas.Presence(from, "unavailable").WithChild(Stanzas.MucUserX(
                 Stanzas.Item(entry.Affiliation, Role.None, anonymous ? null : entry.Jid.ToString(), entry.ReservedNick))));
         }
+    }
+
+    /// <summary>
+    /// The occupant's current presence as <paramref name="to"/> sees it: its self-presence (110) when it is one of
+    /// the occupant's own sessions, else the roster view (real JIDs as the room allows), if the role is broadcast.
+    /// </summary>
+    public static void SendPresenceOf(RoomContext ctx, Occupant occupant, Jid to)
+    {
+        var room = ctx.Room;
+        if (occupant.HasSession(to))
+        {
+            var views = new PresenceViews(room, occupant, new PresenceNotice());
+            var session = occupant.Sessions.First(s => s.RealJid == to);
+            ctx.Send(to, views.WithPayload(Stanzas.WithFrom(session.Presence, views.From),
+                views.X([], views.Items(withJids: true, actorJid: false), Stanzas.Status(110))));
+            return;
+        }
+        var ownOccupant = occupant.BareJid == to.Bare;
+        if (!ownOccupant && !room.Config.Broadcasts(occupant.Role)) return;
+        var roster = new PresenceViews(room, occupant, new PresenceNotice());
+        ctx.Send(to, room.IsAnonymousFor(to) && !ownOccupant ? roster.Anonymous : roster.Full);
     }
 
     /// <summary>

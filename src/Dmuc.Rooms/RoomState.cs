@@ -35,6 +35,33 @@ public sealed class RoomState
     /// <summary>The discussion history as kept, oldest first.</summary>
     public IReadOnlyList<HistoryEntry> History => _room.History;
 
+    /// <summary>The nicks of the occupants now in the room, in roster order.</summary>
+    public IEnumerable<string> OccupantNicks => _room.OccupantsInOrder.Select(occupant => occupant.Nick);
+
+    /// <summary>
+    /// The current presence of the occupant <paramref name="nick"/> as each of <paramref name="recipients"/> sees it
+    /// (a self-presence with 110 for the occupant's own sessions), as if they had just entered. Nothing for a nick
+    /// not in the room or whose role the room does not broadcast.
+    /// </summary>
+    public IReadOnlyList<Delivery> PresenceOf(string nick, IEnumerable<Jid> recipients)
+    {
+        if (_room.OccupantByNick(nick) is not { } occupant) return [];
+        var ctx = new RoomContext(_room.Copy(), DateTimeOffset.UtcNow);
+        foreach (var recipient in recipients) PresenceBroadcast.SendPresenceOf(ctx, occupant, recipient);
+        return ctx.ToDecision().Deliveries;
+    }
+
+    /// <summary>
+    /// The history kept after the message with XEP-0359 id <paramref name="stanzaId"/>, each as a delayed
+    /// message (XEP-0203) with the time the room accepted it. The whole history when the id is null or no longer kept.
+    /// </summary>
+    public IReadOnlyList<(XElement Message, DateTimeOffset AcceptedAt)> HistoryAfter(string? stanzaId)
+    {
+        var history = _room.History;
+        var start = stanzaId is null ? 0 : history.FindLastIndex(entry => entry.StanzaId == stanzaId) + 1;
+        return history.Skip(start).Select(entry => (History.Delayed(RoomJid, entry), entry.Timestamp)).ToList();
+    }
+
     public void Apply(RoomEvent @event) => _room.Apply(@event);
 
     public RoomSnapshot ToSnapshot() => _room.ToSnapshot();

@@ -21,7 +21,7 @@ public sealed record Metric(string Name, double Value, string Format)
         yield return new($"{phase}: latency p50 (ms)", result.Latency.Percentile(50) / 1000.0, "0.00");
         yield return new($"{phase}: latency p99 (ms)", result.Latency.Percentile(99) / 1000.0, "0.00");
         yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "0.00");
-        yield return new($"{phase}: lost deliveries", result.Lost, "N0");
+        yield return new($"{phase}: undelivered after drain", result.Lost, "N0");
         yield return new($"{phase}: CPU µs/delivery Prosody", result.MicrosecondsPerDelivery(result.Cpu.Prosody), "0.00");
         yield return new($"{phase}: CPU µs/delivery Dmuc node", result.MicrosecondsPerDelivery(result.Cpu.Node), "0.00");
         yield return new($"{phase}: CPU µs/delivery load tool", result.MicrosecondsPerDelivery(result.Cpu.LoadTool), "0.00");
@@ -35,7 +35,7 @@ public sealed record Metric(string Name, double Value, string Format)
         const string phase = "2× overload";
         yield return new($"{phase}: offered msg/s", result.OfferedMessagesPerSecond, "N0");
         yield return new($"{phase}: expected deliveries", result.ExpectedDeliveries, "N0");
-        yield return new($"{phase}: lost deliveries", result.Lost, "N0");
+        yield return new($"{phase}: undelivered after drain", result.Lost, "N0");
         yield return new($"{phase}: error stanzas received", result.ErrorsReceived, "N0");
         yield return new($"{phase}: drain after sending stopped (s)", (result.DeliveryTime - result.SendTime).TotalSeconds, "0.00");
         yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "N0");

@@ -28,7 +28,23 @@ public static class DmucCodec
             new XAttribute("room", batch.Room.ToString()),
             new XAttribute("replica", batch.ReplicaHost),
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
+            batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
+        KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id)),
+        KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id)),
+        RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
+        ResyncReplica resync => LinkElement("resync", resync.Room, resync.ReplicaHost,
+            new XAttribute("id", resync.NetjoinId),
+            new XAttribute("seq", resync.LastSequence.ToString(CultureInfo.InvariantCulture)),
+            resync.LastStanzaId is null ? null : new XAttribute("last-stanza-id", resync.LastStanzaId),
+            resync.LocalOccupants.Select(local => new XElement(Dmuc + "local",
+                new XAttribute("jid", local.Key.ToString()), new XAttribute("nick", local.Value))),
+            resync.Roster.Select(entry => new XElement(Dmuc + "occupant",
+                new XAttribute("nick", entry.Nick), new XAttribute("affiliation", entry.Affiliation), new XAttribute("role", entry.Role),
+                entry.Show is null ? null : new XAttribute("show", entry.Show),
+                entry.Status is null ? null : new XAttribute("status", entry.Status))),
+            new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
+                resync.HeldStanzas.Select(stanza => new XElement(stanza)))),
         ForwardedStanza forwarded => new XElement(Dmuc + "forward",
             new XAttribute("replica", forwarded.ReplicaHost),
             new XElement(forwarded.Stanza)),
@@ -50,9 +66,30 @@ public static class DmucCodec
                 Required(xml, "replica")),
             "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),
                 Required(xml, "replica")),
+            "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id")),
+            "pong" => new KeepalivePong(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id")),
+            "netjoin" => new RequestNetjoin(Jid.Parse(Required(xml, "room")), Required(xml, "replica")),
+            "resync" => ResyncFromXml(xml),
             var other => throw new FormatException($"unknown DMUC element <{other}/>"),
         };
     }
+
+    /// <summary>The element of a message about one room's link to one replica host.</summary>
+    private static XElement LinkElement(string name, Jid room, string replicaHost, params object?[] content) =>
+        new(Dmuc + name, new XAttribute("room", room.ToString()), new XAttribute("replica", replicaHost), content);
+
+    private static ResyncReplica ResyncFromXml(XElement xml) => new(
+        Jid.Parse(Required(xml, "room")),
+        Required(xml, "replica"),
+        Required(xml, "id"),
+        long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
+        xml.Attribute("last-stanza-id")?.Value,
+        xml.Elements(Dmuc + "local").ToDictionary(local => Jid.Parse(Required(local, "jid")), local => Required(local, "nick")),
+        xml.Elements(Dmuc + "occupant").Select(occupant => new RosterEntry(Required(occupant, "nick"),
+            Required(occupant, "affiliation"), Required(occupant, "role"),
+            occupant.Attribute("show")?.Value, occupant.Attribute("status")?.Value)).ToList(),
+        xml.Element(Dmuc + "held")?.Elements().Select(stanza => new XElement(stanza)).ToList() ?? [],
+        long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture));
 
     /// <summary>A batch item as the XEP's stanza to the replica.</summary>
     public static XElement ItemToXml(ReplicaItem item, string replicaHost)
@@ -109,7 +146,8 @@ public static class DmucCodec
         Jid.Parse(Required(xml, "room")),
         Required(xml, "replica"),
         long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
-        xml.Elements().Select(ItemFromXml).ToList());
+        xml.Elements().Select(ItemFromXml).ToList(),
+        xml.Attribute("resync")?.Value);
 
     private static string Required(XElement element, string attribute) =>
         element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");

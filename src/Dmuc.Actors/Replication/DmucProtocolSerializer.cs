@@ -28,6 +28,10 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         ReplicaBatch => "batch",
         ForwardedStanza => "forward",
         EnterRefused => "enter-refused",
+        KeepalivePing => "ping",
+        KeepalivePong => "pong",
+        RequestNetjoin => "netjoin",
+        ResyncReplica => "resync",
         _ => throw new ArgumentException($"{o.GetType()} is not a DMUC protocol message", nameof(o)),
     };
 

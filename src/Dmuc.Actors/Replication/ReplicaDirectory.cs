@@ -26,6 +26,10 @@ public sealed class ReplicaDirectory : ReceiveActor
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ReplicaBatch>(batch => ReplicaFor(batch.Room).Forward(batch));
+        Receive<KeepalivePing>(HandlePingFromPrimary);
+        Receive<KeepalivePong>(pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
+        // A primary that holds us split for a room we do not know (this node restarted) still needs its netjoin.
+        Receive<RequestNetjoin>(request => ReplicaFor(request.Room).Forward(request));
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<ListReplicas>(_ => Sender.Tell(new ReplicaList(_rooms.Keys.ToList())));
     }
@@ -38,6 +42,13 @@ public sealed class ReplicaDirectory : ReceiveActor
             ReplicaFor(to.Bare).Forward(route);
         else
             ReplicaRoom.ForwardToPrimary(Context, route.Stanza, _hosts, _sink, Self);
+    }
+
+    /// <summary>A ping for a room we have no replica of is answered here: starting one only to answer would waste it.</summary>
+    private void HandlePingFromPrimary(KeepalivePing ping)
+    {
+        if (_rooms.TryGetValue(ping.Room, out var replica)) replica.Forward(ping);
+        else Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
     }
 
     private IActorRef ReplicaFor(Jid room)

@@ -7,24 +7,43 @@ namespace Dmuc.Actors.Replication;
 
 /// <summary>
 /// The primary's side of one replica: a child of the room actor per remote XMPP host that has occupants.
-/// Numbers the room's batches for that host and sends each as one message to the host's node.
+/// Numbers the room's batches for that host and sends each as one message to the host's node; keeps the link
+/// alive (XEP-0282 §4.10) and, once it is split (§4.11.1), withholds batches until the replica's netjoin.
 /// </summary>
-public sealed class ReplicaLink : ReceiveActor
+public sealed class ReplicaLink : ReceiveActor, IWithTimers
 {
     private readonly Jid _room;
     private readonly string _host;
     private readonly ClusterHosts _hosts;
+    private readonly LinkKeepalive _keepalive;
+    // The service's own address has no room state to keep in step: its replies are sent and forgotten.
+    private readonly bool _keepsAlive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
+    private long _withheld;
 
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
     {
         _room = room;
         _host = host;
         _hosts = hosts;
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepsAlive = room.Local is not null;
         Receive<ReplicateToHost>(HandleReplicate);
-        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _sequence, _hosts.Hosts.GetValueOrDefault(_host)?.ToString())));
+        Receive<SendResync>(HandleResync);
+        Receive<KeepalivePing>(HandlePingFromReplica);
+        Receive<KeepalivePong>(HandlePongFromReplica);
+        Receive<EnterRefused>(refused =>
+        {
+            HeardFromReplica();
+            Context.Parent.Forward(refused);
+        });
+        Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
+        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _sequence, NodeOfHost?.ToString(), _keepalive.State,
+            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _withheld)));
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(Jid room, string host, ClusterHosts hosts) =>
         Akka.Actor.Props.Create(() => new ReplicaLink(room, host, hosts));
@@ -39,33 +58,135 @@ public sealed class ReplicaLink : ReceiveActor
     {
         sink.Send(plan.Local);
         foreach (var (host, items) in plan.ByHost)
-        {
-            var name = NameFor(host);
-            var link = context.Child(name);
-            if (link.IsNobody()) link = context.ActorOf(Props(owner, host, hosts), name);
-            link.Tell(new ReplicateToHost(items));
-        }
+            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items));
     }
+
+    /// <summary>The owner's link child for <paramref name="host"/>, started if there is none yet.</summary>
+    public static IActorRef LinkTo(IActorContext context, Jid owner, string host, ClusterHosts hosts)
+    {
+        var name = NameFor(host);
+        var link = context.Child(name);
+        return link.IsNobody() ? context.ActorOf(Props(owner, host, hosts), name) : link;
+    }
+
+    protected override void PreStart()
+    {
+        if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
+    }
+
+    private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
 
     private void HandleReplicate(ReplicateToHost replicate)
     {
-        var node = _hosts.Hosts.GetValueOrDefault(_host);
-        if (node is null)
+        if (!_keepalive.IsLinked)
         {
-            _log.Warning("Room {0}: host {1} has no node any more; {2} stanzas not replicated", _room, _host, replicate.Items.Count);
+            // The replica's netjoin brings it up to date in one resync; sending now would only be lost or doubled.
+            _withheld++;
             return;
         }
-        var batch = new ReplicaBatch(_room, _host, ++_sequence, replicate.Items);
-        Context.ActorSelection(new RootActorPath(node) / "user" / ReplicaDirectory.Name).Tell(batch, Context.Parent);
+        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items)))
+        {
+            _withheld++;
+            return;
+        }
+        _sequence++;
+    }
+
+    private void HandleResync(SendResync resync)
+    {
+        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, resync.Items, resync.NetjoinId))) return;
+        _sequence++;
+        var splitSince = _keepalive.SplitSince;
+        _keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        _log.Info("Room {0}: replica {1} rejoined (netjoin {2}, split since {3}); {4} batches were withheld",
+            _room, _host, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
+        Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
+    }
+
+    private void HandlePingFromReplica(KeepalivePing ping)
+    {
+        Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        HeardFromReplica();
+    }
+
+    private void HandlePongFromReplica(KeepalivePong pong)
+    {
+        _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
+        HeardFromReplica();
+    }
+
+    /// <summary>Any word from the replica: across a split link it means the replica is back, so ask it to rejoin.</summary>
+    private void HeardFromReplica()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _keepalive.Heard(now);
+        if (!_keepsAlive || _keepalive.State != LinkState.Split) return;
+        if (TrySend(new RequestNetjoin(_room, _host))) _keepalive.MarkRejoining(now);
+    }
+
+    private void HandleKeepaliveTick()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (action, checkAgainIn) = _keepalive.Check(now);
+        switch (action)
+        {
+            case KeepaliveAction.MarkSplit:
+                MarkSplit("ping not answered in time");
+                break;
+            case KeepaliveAction.Ping:
+                TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now)));
+                break;
+        }
+        ScheduleKeepalive(checkAgainIn);
+    }
+
+    private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
+
+    /// <summary>Sends to the replica host's directory; a host that has no node any more is a bounce (§4.11.1).</summary>
+    private bool TrySend(object message)
+    {
+        if (NodeOfHost is not { } node)
+        {
+            MarkSplit("its host has no node in the cluster");
+            return false;
+        }
+        Context.ActorSelection(new RootActorPath(node) / "user" / ReplicaDirectory.Name).Tell(message, Self);
+        return true;
+    }
+
+    private void MarkSplit(string reason)
+    {
+        if (!_keepsAlive || _keepalive.State == LinkState.Split) return;
+        var now = DateTimeOffset.UtcNow;
+        _keepalive.MarkSplit(now);
+        _log.Warning("Room {0}: replica {1} split ({2}); batches withheld until it rejoins", _room, _host, reason);
+        Context.Parent.Tell(new ReplicaSplit(_host, _keepalive.SplitSince ?? now));
+        ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }
 
     /// <summary>The room's items for this link's host, from one command.</summary>
     public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items);
+
+    /// <summary>The room's answer to a replica's netjoin: send these items as the one resync batch.</summary>
+    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items);
+
+    /// <summary>The link to <paramref name="Host"/> was found split; told to the room.</summary>
+    public sealed record ReplicaSplit(string Host, DateTimeOffset Since);
+
+    /// <summary>The replica of <paramref name="Host"/> is in step again after a netjoin; told to the room.</summary>
+    public sealed record ReplicaRejoined(string Host, DateTimeOffset? SplitSince);
+
+    private sealed class KeepaliveTick
+    {
+        public static readonly KeepaliveTick Instance = new();
+    }
 
     public sealed class InspectLink
     {
         public static readonly InspectLink Instance = new();
     }
 
-    public sealed record LinkInspection(string Host, long BatchesSent, string? Node);
+    /// <param name="BatchesWithheld">Batches not sent because the link was split; the netjoin's resync replaced them.</param>
+    public sealed record LinkInspection(string Host, long BatchesSent, string? Node, LinkState State, DateTimeOffset? SplitSince,
+        TimeSpan? LastRtt, TimeSpan? AverageRtt, long BatchesWithheld);
 }

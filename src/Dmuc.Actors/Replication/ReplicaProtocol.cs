@@ -10,7 +10,9 @@ namespace Dmuc.Actors.Replication;
 /// What one room command produced for the local occupants of one replica host: ONE message per host per
 /// command, however many occupants it reaches there. Items are delivered in order.
 /// </summary>
-public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items);
+/// <param name="ResyncOf">Set on the one batch that answers a replica's <see cref="ResyncReplica"/> (the netjoin id):
+/// it brings the replica from what it reported to the room as it is now.</param>
+public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null);
 
 /// <summary>
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.
@@ -40,3 +42,55 @@ public sealed record ForwardedStanza(XElement Stanza, string ReplicaHost);
 /// presence (XEP-0282 §4.5); the primary then treats the occupant as gone.
 /// </summary>
 public sealed record EnterRefused(Jid Room, Jid Occupant, string ReplicaHost);
+
+/// <summary>
+/// Keepalive (XEP-0282 §4.10) with XEP-0199 semantics: either end of a link sends it when it has heard nothing
+/// for a while; the other end answers <see cref="KeepalivePong"/> with the same id at once.
+/// </summary>
+public sealed record KeepalivePing(Jid Room, string ReplicaHost, string Id);
+
+public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id);
+
+/// <summary>The primary hears from a replica it holds split: the replica is to start a netjoin (<see cref="ResyncReplica"/>).</summary>
+public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
+
+/// <summary>
+/// The replica's half of a netjoin: what it did alone during the split (its users' leaves and presence changes,
+/// to be processed by the primary as if they came now) and what it has, so that the primary can answer with
+/// one batch (<see cref="ReplicaBatch.ResyncOf"/>) holding exactly what it missed.
+/// </summary>
+/// <param name="NetjoinId">Names this attempt; the replica takes only the resync that answers its latest one.</param>
+/// <param name="LastSequence">The last batch the replica applied.</param>
+/// <param name="LastStanzaId">The XEP-0359 id of the last room message the replica has.</param>
+/// <param name="LocalOccupants">The replica's local roster: real JID → nick.</param>
+/// <param name="Roster">How the replica last saw each occupant of the room.</param>
+/// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged.</param>
+/// <param name="FirstHeldNumber">The number of the first held stanza (they are numbered for the life of the replica),
+/// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
+public sealed record ResyncReplica(
+    Jid Room,
+    string ReplicaHost,
+    string NetjoinId,
+    long LastSequence,
+    string? LastStanzaId,
+    IReadOnlyDictionary<Jid, string> LocalOccupants,
+    IReadOnlyList<RosterEntry> Roster,
+    IReadOnlyList<XElement> HeldStanzas,
+    long FirstHeldNumber);
+
+/// <summary>
+/// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the
+/// occupant's latest presence. Real JIDs and status codes are left out: they differ between recipients.
+/// </summary>
+public sealed record RosterEntry(string Nick, string Affiliation, string Role, string? Show, string? Status)
+{
+    /// <summary>The entry an available occupant presence from <c>room/nick</c> announces; null for anything else.</summary>
+    public static RosterEntry? FromPresence(XElement presence, Jid room)
+    {
+        if (presence.Name != Ns.Client + "presence" || presence.Attribute("type") is not null) return null;
+        if (!Jid.TryParse(presence.Attribute("from")?.Value, out var from) || from.Bare != room || from.Resource is not { } nick) return null;
+        if (presence.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item") is not { } item) return null;
+        return new RosterEntry(nick, item.Attribute("affiliation")?.Value ?? "none", item.Attribute("role")?.Value ?? "none",
+            presence.Element(Ns.Client + "show")?.Value, presence.Element(Ns.Client + "status")?.Value);
+    }
+}

@@ -11,56 +11,111 @@ namespace Dmuc.Actors.Replication;
 
 /// <summary>
 /// The replica of one room on a node that is not the room's primary: relays local users' stanzas to the
-/// primary unchanged (XEP-0282 §4.8) and fans the primary's batches out to local occupants (§4.9).
+/// primary unchanged (XEP-0282 §4.8) and fans the primary's batches out to local occupants (§4.9). Pings the
+/// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users' leaves and
+/// presence changes itself, refuses the rest with an error, and on the primary's return runs the netjoin.
 /// </summary>
-public sealed class ReplicaRoom : ReceiveActor
+public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 {
     private readonly ReplicaRoomState _state;
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
+    private readonly LinkKeepalive _keepalive;
+    // The service's own address has no room state to keep in step: its replies are taken as they come.
+    private readonly bool _keepsAlive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Local users' stanzas that arrive while a netjoin is under way wait for its outcome (linked, or split again).
+    private readonly Queue<XElement> _waitingForNetjoin = new();
+    private long _netjoins;
+    private string? _netjoinId;
+    private int _heldInNetjoin;
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
     {
         _hosts = hosts;
         _sink = sink;
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"));
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepsAlive = room.Local is not null;
 
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
         Receive<ReplicaBatch>(HandleBatchFromPrimary);
+        Receive<KeepalivePing>(HandlePingFromPrimary);
+        Receive<KeepalivePong>(HandlePongFromPrimary);
+        Receive<RequestNetjoin>(_ => HandleNetjoinRequest());
+        Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
-            _state.LocalOccupants.ToDictionary(), _state.Roster.Count, _state.History.Count())));
+            _state.LocalOccupants.ToDictionary(), _state.Roster.Count, _state.History.Count(), _keepalive.State,
+            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId)));
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(Jid room, ClusterHosts hosts, IStanzaSink sink) =>
         Akka.Actor.Props.Create(() => new ReplicaRoom(room, hosts, sink));
 
-    private void HandleStanzaFromLocalUser(XElement stanza)
+    protected override void PreStart()
     {
-        _state.RecordLocalStanza(stanza);
-        ForwardToPrimary(Context, stanza, _hosts, _sink, Self);
+        if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
 
-    /// <summary>Relays a local user's stanza to the primary, or tells the user the room cannot be reached.</summary>
-    internal static void ForwardToPrimary(IActorRefFactory factory, XElement stanza, ClusterHosts hosts, IStanzaSink sink, IActorRef sender)
+    private void HandleStanzaFromLocalUser(XElement stanza)
+    {
+        switch (_keepalive.State)
+        {
+            case LinkState.Rejoining:
+                _waitingForNetjoin.Enqueue(stanza);
+                break;
+            case LinkState.Split:
+                _sink.Send(_state.ServeDuringSplit(stanza));
+                break;
+            default:
+                _state.RecordLocalStanza(stanza);
+                if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self)) MarkSplit("the primary has no node in the cluster");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Relays a local user's stanza to the primary, or tells the user the room cannot be reached; false when
+    /// there is no primary node to relay to (a bounce, XEP-0282 §4.11.1).
+    /// </summary>
+    internal static bool ForwardToPrimary(IActorRefFactory factory, XElement stanza, ClusterHosts hosts, IStanzaSink sink, IActorRef sender)
     {
         if (hosts.PrimaryNode is { } primary)
         {
             RoomDirectory.At(factory, primary).Tell(new ForwardedStanza(stanza, hosts.OwnHost!), sender);
-            return;
+            return true;
         }
         var type = stanza.Attribute("type")?.Value;
-        if (type is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return;
-        var error = StanzaError.Reply(stanza, StanzaErrorCondition.RecipientUnavailable, "the room's primary node cannot be reached");
-        error.Attribute("to")?.Remove();
-        sink.Send([new Delivery(from, error)]);
+        if (type is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return false;
+        sink.Send([ReplicaRoomState.ErrorTo(from, stanza, StanzaErrorCondition.RecipientUnavailable, "the room's primary node cannot be reached")]);
+        return false;
     }
 
     private void HandleBatchFromPrimary(ReplicaBatch batch)
     {
-        if (batch.Sequence != _state.LastSequence + 1 && _state.LastSequence != 0)
-            _log.Warning("Replica of {0}: batch {1} after {2}", batch.Room, batch.Sequence, _state.LastSequence);
+        HeardFromPrimary();
+        if (batch.ResyncOf is not null)
+        {
+            HandleResync(batch);
+            return;
+        }
+        if (_keepsAlive && _keepalive.State != LinkState.Linked)
+            return; // the netjoin's resync covers it
+        if (_keepsAlive && batch.Sequence > _state.LastSequence + 1 && _state.LastSequence != 0 && batch.Sequence != 1)
+        {
+            // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
+            _log.Warning("Replica of {0}: batch {1} after {2}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
+            StartNetjoin();
+            return;
+        }
+        Apply(batch);
+    }
+
+    private void Apply(ReplicaBatch batch)
+    {
         var (deliveries, refused) = _state.ApplyBatch(batch);
         _sink.Send(deliveries);
         foreach (var occupant in refused)
@@ -68,6 +123,108 @@ public sealed class ReplicaRoom : ReceiveActor
             _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", batch.Room, occupant);
             Sender.Tell(new EnterRefused(batch.Room, occupant, _hosts.OwnHost!));
         }
+    }
+
+    /// <summary>The primary's answer to our netjoin: one batch from what we reported to the room as it is.</summary>
+    private void HandleResync(ReplicaBatch resync)
+    {
+        if (resync.ResyncOf != _netjoinId || _keepalive.State != LinkState.Rejoining)
+        {
+            _log.Debug("Replica of {0}: ignored resync {1} (waiting for {2})", resync.Room, resync.ResyncOf, _netjoinId ?? "none");
+            return;
+        }
+        Apply(resync);
+        _state.ForgetHeld(_heldInNetjoin);
+        _log.Info("Replica of {0}: rejoined its primary (netjoin {1}, split since {2})", resync.Room, resync.ResyncOf,
+            _keepalive.SplitSince?.ToString("O") ?? "-");
+        _keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        _netjoinId = null;
+        ReleaseWaitingStanzas();
+    }
+
+    private void HandlePingFromPrimary(KeepalivePing ping)
+    {
+        Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        HeardFromPrimary();
+    }
+
+    private void HandlePongFromPrimary(KeepalivePong pong)
+    {
+        _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
+        HeardFromPrimary();
+    }
+
+    /// <summary>The primary holds us split and heard from us: we may have missed batches, so resync.</summary>
+    private void HandleNetjoinRequest()
+    {
+        HeardFromPrimary();
+        if (_keepalive.State != LinkState.Rejoining) StartNetjoin();
+    }
+
+    /// <summary>Any word from the primary: across a split link it means the primary is back.</summary>
+    private void HeardFromPrimary()
+    {
+        _keepalive.Heard(DateTimeOffset.UtcNow);
+        if (_keepsAlive && _keepalive.State == LinkState.Split) StartNetjoin();
+    }
+
+    /// <summary>
+    /// Our half of the netjoin: what our users did alone and what we have, in one message the primary answers
+    /// with one resync batch. Until then our users' stanzas wait, and batches are ignored (the resync covers them).
+    /// </summary>
+    private void StartNetjoin()
+    {
+        _netjoinId = $"netjoin-{++_netjoins}";
+        _heldInNetjoin = _state.HeldDuringSplit.Count;
+        var resync = new ResyncReplica(_state.Room, _hosts.OwnHost!, _netjoinId, _state.LastSequence, _state.LastStanzaId,
+            _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.HeldDuringSplit.ToList(),
+            _state.FirstHeldNumber);
+        if (_hosts.PrimaryNode is not { } primary)
+        {
+            MarkSplit("the primary has no node in the cluster");
+            return;
+        }
+        RoomDirectory.At(Context, primary).Tell(resync, Self);
+        _keepalive.MarkRejoining(DateTimeOffset.UtcNow);
+        ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
+    }
+
+    private void HandleKeepaliveTick()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (action, checkAgainIn) = _keepalive.Check(now);
+        switch (action)
+        {
+            case KeepaliveAction.MarkSplit:
+                MarkSplit(_keepalive.State == LinkState.Rejoining ? "the netjoin got no answer" : "ping not answered in time");
+                break;
+            // A replica nobody is in has nothing to lose: it pings only for its occupants or to end a split.
+            case KeepaliveAction.Ping when _state.LocalOccupants.Count > 0 || !_keepalive.IsLinked:
+                if (_hosts.PrimaryNode is { } primary)
+                    RoomDirectory.At(Context, primary).Tell(new KeepalivePing(_state.Room, _hosts.OwnHost!, _keepalive.StartPing(now)), Self);
+                else
+                    MarkSplit("the primary has no node in the cluster");
+                break;
+        }
+        ScheduleKeepalive(checkAgainIn);
+    }
+
+    private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
+
+    private void MarkSplit(string reason)
+    {
+        if (!_keepsAlive || _keepalive.State == LinkState.Split) return;
+        var now = DateTimeOffset.UtcNow;
+        _keepalive.MarkSplit(now);
+        _netjoinId = null;
+        _log.Warning("Replica of {0}: split from its primary ({1}); serving leaves and presence locally", _state.Room, reason);
+        ReleaseWaitingStanzas();
+        ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
+    }
+
+    private void ReleaseWaitingStanzas()
+    {
+        while (_waitingForNetjoin.TryDequeue(out var stanza)) HandleStanzaFromLocalUser(stanza);
     }
 
     /// <summary>
@@ -94,11 +251,18 @@ public sealed class ReplicaRoom : ReceiveActor
         Sender.Tell(Done.Instance);
     }
 
+    private sealed class KeepaliveTick
+    {
+        public static readonly KeepaliveTick Instance = new();
+    }
+
     public sealed class InspectReplica
     {
         public static readonly InspectReplica Instance = new();
     }
 
+    /// <param name="HeldStanzas">Local users' stanzas served during the split, still to reach the primary.</param>
     public sealed record ReplicaInspection(Jid Room, long LastSequence, IReadOnlyDictionary<Jid, string> LocalOccupants,
-        int RosterSize, int HistoryLength);
+        int RosterSize, int HistoryLength, LinkState State, DateTimeOffset? SplitSince, TimeSpan? LastRtt, TimeSpan? AverageRtt,
+        int HeldStanzas, string? LastStanzaId);
 }

@@ -41,6 +41,10 @@ public static class ReplicationHosting
                 {{Binding(typeof(ReplicaBatch))}}
                 {{Binding(typeof(ForwardedStanza))}}
                 {{Binding(typeof(EnterRefused))}}
+                {{Binding(typeof(KeepalivePing))}}
+                {{Binding(typeof(KeepalivePong))}}
+                {{Binding(typeof(RequestNetjoin))}}
+                {{Binding(typeof(ResyncReplica))}}
               }
             }
             """;

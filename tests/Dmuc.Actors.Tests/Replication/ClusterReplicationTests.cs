@@ -30,16 +30,33 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
     private DmucTestCluster Cluster => fixture.Cluster;
 
     [Fact]
-    public async Task Every_occupant_on_every_host_sees_each_other_occupant_once_and_itself_with_status_110()
+    public async Task Every_occupant_on_every_host_sees_every_other_occupant_and_itself_with_status_110()
     {
         var room = await PopulatedRoomAsync("roster");
 
         foreach (var user in Everyone)
         {
             var received = ReceivedIn(room, user);
-            Assert.Single(received, Received.OwnPresence(room.Jid, user.Nick).Invoke);
+            Assert.Contains(received, Received.OwnPresence(room.Jid, user.Nick).Invoke);
             foreach (var other in Everyone.Where(other => other != user))
-                Assert.Single(received, stanza => Received.PresenceOf(room.Jid, other.Nick)(stanza) && !stanza.HasStatus(110));
+                Assert.Contains(received, stanza => Received.PresenceOf(room.Jid, other.Nick)(stanza) && !stanza.HasStatus(110));
+        }
+    }
+
+    [Fact]
+    public async Task No_occupant_on_any_host_receives_a_stanza_twice()
+    {
+        var room = await PopulatedRoomAsync("once");
+        Cluster.SendFromUser(UpdatePresence(Efchen, room.Jid, "away"));
+        Cluster.SendFromUser(Say(Valdis, room.Jid, "once only", id: "once"));
+        await room.SettleAsync(Wumpus, Everyone);
+
+        // Every presence and message of this room differs from every other one (roles, shows, bodies, stanza ids).
+        foreach (var user in Everyone)
+        {
+            var received = ReceivedIn(room, user);
+            var duplicates = received.Where((stanza, index) => received.Skip(index + 1).Any(later => XNode.DeepEquals(stanza, later)));
+            Assert.Empty(duplicates);
         }
     }
 
@@ -86,7 +103,7 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
         Assert.Equal(2, batches.Count);
         Assert.Null(Assert.Single(batches[0].Items).Recipients);
         var deliveries = Cluster.Received(Vesa).All.Where(d => d.Stanza.IsGroupchatWithBody("Hello, crowd")).ToList();
-        Assert.Equal(crowd.Select(fan => Jid.Parse(fan.Jid)).Order(), deliveries.Select(d => d.To).Order());
+        Assert.Equal(crowd.Select(fan => fan.Jid).Order(), deliveries.Select(d => d.To.ToString()).Order());
         Assert.All(deliveries, d => Assert.Equal(room.OccupantJid(Wumpus.Nick), d.Stanza.Attribute("from")?.Value));
     }
 
@@ -121,7 +138,7 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
         await room.SettleAsync(Wumpus, Everyone);
         var renamed = Phaedrus with { Nick = "Phaedrus_" };
         Cluster.SendFromUser(Leave(renamed, room.Jid));
-        await room.SettleAsync(Wumpus, others);
+        var afterDeparture = await room.SettleAsync(Wumpus, others);
 
         foreach (var user in others)
         {
@@ -132,8 +149,8 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
             Assert.Single(received, Received.PresenceOf(room.Jid, "Phaedrus_").Invoke);
             Assert.Single(received, Received.PresenceOf(room.Jid, "Phaedrus_", available: false).Invoke);
         }
-        // Gone from killrc's distribution list: the last barrier was not delivered to Phaedrus.
-        Assert.DoesNotContain(ReceivedIn(room, Phaedrus), Received.GroupchatBody("barrier 2").Invoke);
+        // Gone from killrc's distribution list.
+        Assert.DoesNotContain(ReceivedIn(room, Phaedrus), Received.GroupchatBody(afterDeparture).Invoke);
     }
 
     [Fact]
@@ -143,13 +160,13 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
         var others = Everyone.Where(user => user != BigCheese).ToList();
 
         await room.SubmitAsync(WiZ, SetRole(WiZ, room.Jid, BigCheese.Nick, "none", id: "kick"));
-        await room.SettleAsync(Wumpus, others);
+        var afterKick = await room.SettleAsync(Wumpus, others);
 
         var kicked = await Cluster.WaitForAsync(BigCheese.Jid, Received.PresenceOf(room.Jid, BigCheese.Nick, available: false));
         Assert.True(kicked.HasStatus(307) && kicked.HasStatus(110), kicked.ToString());
         foreach (var user in others)
             Assert.True(Assert.Single(ReceivedIn(room, user), Received.PresenceOf(room.Jid, BigCheese.Nick, available: false).Invoke).HasStatus(307));
-        Assert.DoesNotContain(ReceivedIn(room, BigCheese), Received.GroupchatBody("barrier 2").Invoke);
+        Assert.DoesNotContain(ReceivedIn(room, BigCheese), Received.GroupchatBody(afterKick).Invoke);
     }
 
     [Fact]

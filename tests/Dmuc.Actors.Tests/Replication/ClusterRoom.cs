@@ -45,12 +45,13 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
     /// <summary>
     /// Waits until everything the room sent before now has reached <paramref name="occupants"/>: a groupchat
     /// message from <paramref name="speaker"/> travels behind it on every link (one replica link per room and host),
-    /// so once each occupant has it, nothing earlier is still on its way.
+    /// so once each occupant has it, nothing earlier is still on its way. Returns the barrier's body.
     /// </summary>
-    public async Task SettleAsync(ChatUser speaker, IEnumerable<ChatUser> occupants)
+    public async Task<string> SettleAsync(ChatUser speaker, IEnumerable<ChatUser> occupants)
     {
         var body = $"barrier {++_barriers}";
         cluster.SendFromUser(Say(speaker, room, body, id: $"barrier-{_barriers}"));
         await Task.WhenAll(occupants.Select(occupant => cluster.WaitForAsync(occupant.Jid, Received.GroupchatBody(body))));
+        return body;
     }
 }

@@ -34,6 +34,8 @@ public sealed class DmucTestCluster : IAsyncDisposable
         new("channel.avalon.irc", new HashSet<Jid>()) { OccupantIds = false };
 
     private static readonly TimeSpan FormationTimeout = TimeSpan.FromSeconds(30);
+    // Generous: two shared cores, and the first stanza of a run also waits for the journal to create its tables.
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(20);
     private static readonly RoomActorSettings NeverIdle = new(SnapshotEvery: int.MaxValue, IdleTimeout: TimeSpan.FromHours(1));
 
     private readonly Dictionary<string, DmucTestNode> _nodes;
@@ -76,7 +78,7 @@ public sealed class DmucTestCluster : IAsyncDisposable
 
     /// <summary>The first stanza, past or future, that the user's node delivered to the user and that matches.</summary>
     public Task<XElement> WaitForAsync(string userJid, Func<XElement, bool> matches) =>
-        Received(Jid.Parse(userJid).Domain).WaitForAsync(userJid, matches);
+        Received(Jid.Parse(userJid).Domain).WaitForAsync(userJid, matches, DeliveryTimeout);
 
     /// <summary>Every stanza the user's node delivered to the user so far.</summary>
     public List<XElement> ReceivedBy(string userJid) => Received(Jid.Parse(userJid).Domain).To(userJid);

@@ -36,4 +36,39 @@ public static class FreeTcpPorts
             return false;
         }
     }
+
+    /// <summary>
+    /// A base port whose next <paramref name="count"/> ports are all free, for a setup that derives its ports from
+    /// one base. Taken below Linux's ephemeral range (32768 and up), where outgoing connections do not land.
+    /// </summary>
+    public static int PickFreeRange(int count)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var basePort = Random.Shared.Next(10_000, 32_768 - count);
+            if (Enumerable.Range(basePort, count).All(IsFree))
+            {
+                return basePort;
+            }
+        }
+        throw new InvalidOperationException($"Found no {count} consecutive free ports below 32768.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
 }

@@ -26,6 +26,9 @@ public static class RepositoryPaths
     /// <summary>Scripts of this project that must fail; copied next to the test assembly.</summary>
     public static string NegativeScriptsDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "Scansion", "negative");
 
+    /// <summary>Our scripts with clients on several XMPP hosts (negative ones in its "negative" folder); copied next to the test assembly.</summary>
+    public static string MultiHostScriptsDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "Scansion", "multihost");
+
     private static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

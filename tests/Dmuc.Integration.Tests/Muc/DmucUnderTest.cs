@@ -1,10 +1,5 @@
-using Dmuc.Actors.Replication;
-using Dmuc.Host;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Prosody;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Dmuc.Integration.Tests.Muc;
 
@@ -29,73 +24,25 @@ public static class DmucUnderTest
     /// conference.localhost component; disposing stops it (occupants get 332) and removes its data.
     /// </summary>
     public static async Task<IAsyncDisposable> StartNodeAsync(ComponentEndpoint endpoint, CancellationToken cancellationToken) =>
-        await StartNodeAsync(endpoint, new Dictionary<string, string?>(), cancellationToken);
+        await InProcessDmucNode.StartAsync(endpoint, new Dictionary<string, string?>(), cancellationToken);
 
     private static async Task<IAsyncDisposable> StartReplicatedAsync(ComponentEndpoint endpoint, CancellationToken cancellationToken)
     {
         var primaryProsody = await ProsodyServer.StartAsync(
             new ProsodyOptions(MucHosting.ExternalComponent) { Domain = PrimaryHost, LogLevel = "info" }, cancellationToken);
         var clusterPort = FreeTcpPorts.Pick(1)[0];
-        var primary = await StartNodeAsync(primaryProsody.ComponentEndpoint, new Dictionary<string, string?>
-        {
-            ["Dmuc:Role"] = "Primary",
-            ["Dmuc:HostDomain"] = PrimaryHost,
-            ["Dmuc:ClusterPort"] = clusterPort.ToString(),
-        }, cancellationToken);
+        var primary = await InProcessDmucNode.StartAsync(primaryProsody.ComponentEndpoint,
+            InProcessDmucNode.PrimarySettings(PrimaryHost, clusterPort), cancellationToken);
         await primaryProsody.WaitForComponentAsync(TimeSpan.FromSeconds(15), cancellationToken);
-        var replica = await StartNodeAsync(endpoint, new Dictionary<string, string?>
-        {
-            ["Dmuc:Role"] = "Replica",
-            ["Dmuc:HostDomain"] = "localhost",
-            ["Dmuc:Seeds:0"] = $"akka.tcp://dmuc@127.0.0.1:{clusterPort}",
-        }, cancellationToken);
-        await WaitUntilAsync(() => primary.Hosts.ReplicaNodeFor("localhost") is not null && replica.Hosts.PrimaryNode is not null,
-            "the replica node joined the primary's cluster", cancellationToken);
+        var replica = await InProcessDmucNode.StartAsync(endpoint,
+            InProcessDmucNode.ReplicaSettings("localhost", clusterPort), cancellationToken);
+        await InProcessDmucNode.WaitUntilClusterFormedAsync(primary, new Dictionary<string, InProcessDmucNode> { ["localhost"] = replica },
+            cancellationToken);
         return AsyncDisposable.Create(async () =>
         {
             await replica.DisposeAsync();
             await primary.DisposeAsync();
             await primaryProsody.DisposeAsync();
         });
-    }
-
-    private static async Task<RunningNode> StartNodeAsync(ComponentEndpoint endpoint, Dictionary<string, string?> extra,
-        CancellationToken cancellationToken)
-    {
-        var data = Directory.CreateTempSubdirectory("dmuc-node-").FullName;
-        var settings = new Dictionary<string, string?>(extra)
-        {
-            ["Dmuc:Server"] = $"{endpoint.Host}:{endpoint.Port}",
-            ["Dmuc:Domain"] = endpoint.Domain,
-            ["Dmuc:Secret"] = endpoint.Secret,
-            ["Dmuc:Data"] = data,
-        };
-        for (var i = 0; i < endpoint.ServiceAdmins.Count; i++)
-            settings[$"Dmuc:Admins:{i}"] = endpoint.ServiceAdmins[i];
-        var node = DmucNode.Build([], config => config.AddInMemoryCollection(settings));
-        await node.StartAsync(cancellationToken);
-        return new RunningNode(node, data);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting until {what}.");
-            await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    private sealed class RunningNode(IHost node, string data) : IAsyncDisposable
-    {
-        public ClusterHosts Hosts => node.Services.GetRequiredService<ClusterHosts>();
-
-        public async ValueTask DisposeAsync()
-        {
-            await node.StopAsync();
-            node.Dispose();
-            Directory.Delete(data, recursive: true);
-        }
     }
 }

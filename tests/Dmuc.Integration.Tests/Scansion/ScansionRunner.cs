@@ -5,24 +5,39 @@ using Dmuc.Integration.Tests.Xmpp;
 namespace Dmuc.Integration.Tests.Scansion;
 
 /// <summary>
-/// Plays a scansion script against an XMPP server: every [Client] logs in at <paramref name="server"/>
-/// (the script's connect_host/connect_port are ignored), sends what the script sends and waits for what it
-/// expects. A "receives" step passes over non-matching stanzas until one matches; they are reported if none does.
+/// Plays a scansion script against XMPP servers: every [Client] logs in at the server chosen for it (the
+/// script's connect_host/connect_port are ignored: test servers listen on ports picked at run time), sends what
+/// the script sends and waits for what it expects. A "receives" step passes over non-matching stanzas until one
+/// matches; they are reported if none does.
 /// </summary>
-public sealed class ScansionRunner(XmppServerEndpoint server, ScansionOptions? options = null)
+public sealed class ScansionRunner
 {
-    private readonly ScansionOptions _options = options ?? ScansionOptions.Default;
+    private readonly Func<ScansionClient, XmppServerEndpoint?> _serverFor;
+    private readonly ScansionOptions _options;
+
+    /// <summary>Every client logs in at <paramref name="server"/>.</summary>
+    public ScansionRunner(XmppServerEndpoint server, ScansionOptions? options = null) : this(_ => server, options)
+    {
+    }
+
+    /// <summary>Each client logs in where <paramref name="serverFor"/> says; null means no server serves it (the step fails).</summary>
+    public ScansionRunner(Func<ScansionClient, XmppServerEndpoint?> serverFor, ScansionOptions? options = null)
+    {
+        _serverFor = serverFor;
+        _options = options ?? ScansionOptions.Default;
+    }
 
     public async Task<ScansionResult> RunAsync(ScansionScript script, CancellationToken cancellationToken = default)
     {
         var stopwatch = Stopwatch.StartNew();
-        await using var run = new ScriptRun(script, server, _options, cancellationToken);
+        await using var run = new ScriptRun(script, _serverFor, _options, cancellationToken);
         var failure = await run.RunStepsAsync();
         return new ScansionResult(script, failure, stopwatch.Elapsed, run.Transcript);
     }
 
     /// <summary>The state of one run: the clients' connections and what has happened so far.</summary>
-    private sealed class ScriptRun(ScansionScript script, XmppServerEndpoint server, ScansionOptions options, CancellationToken cancellationToken)
+    private sealed class ScriptRun(ScansionScript script, Func<ScansionClient, XmppServerEndpoint?> serverFor, ScansionOptions options,
+        CancellationToken cancellationToken)
         : IAsyncDisposable
     {
         private readonly Dictionary<string, XmppTestClient> _clients = new(StringComparer.Ordinal);
@@ -68,8 +83,9 @@ public sealed class ScansionRunner(XmppServerEndpoint server, ScansionOptions? o
                 throw new StepFailedException($"{step.ClientName} is already connected");
             }
             var account = script.Client(step.ClientName);
+            var server = serverFor(account) ?? throw new StepFailedException($"no test server serves {account.Jid}");
             _clients[step.ClientName] = await XmppTestClient.ConnectAsync(server, account.Jid, account.Password, cancellationToken);
-            Log(step, $"connected as {_clients[step.ClientName].FullJid}");
+            Log(step, $"connected as {_clients[step.ClientName].FullJid} at {server.Domain} (port {server.Port})");
         }
 
         private async Task DisconnectAsync(DisconnectStep step)

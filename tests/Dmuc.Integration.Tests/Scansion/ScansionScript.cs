@@ -16,7 +16,11 @@ public sealed record ScansionScript(
 /// <summary>
 /// A [Client] block. ConnectHost/ConnectPort are kept as written; the runner connects to the server under test.
 /// </summary>
-public sealed record ScansionClient(string Name, string Jid, string Password, string? ConnectHost, int? ConnectPort);
+public sealed record ScansionClient(string Name, string Jid, string Password, string? ConnectHost, int? ConnectPort)
+{
+    /// <summary>The XMPP host of the client's JID: the server it logs in at when there are several.</summary>
+    public string Domain => Jid.Split('@', 2)[^1].Split('/', 2)[0];
+}
 
 /// <summary>One action line of a script, with the line number it starts on (1-based) for failure reports.</summary>
 public abstract record ScansionStep(int LineNumber, string ClientName)

@@ -15,21 +15,27 @@ public sealed class NegativeScansionTests(ITestOutputHelper output)
     private const string Marker = "# MUST FAIL HERE:";
 
     // Failing "receives" steps wait out the whole timeout; a short one keeps these tests quick.
-    private static readonly ScansionOptions QuickOptions = new() { ReceiveTimeout = TimeSpan.FromSeconds(1.5) };
+    public static readonly ScansionOptions QuickOptions = new() { ReceiveTimeout = TimeSpan.FromSeconds(1.5) };
 
     public static TheoryData<string> Scripts =>
         new(Directory.GetFiles(RepositoryPaths.NegativeScriptsDirectory, "*.scs").Select(Path.GetFileName).OfType<string>().Order());
 
     [Theory]
     [MemberData(nameof(Scripts))]
-    public async Task Runner_reports_the_marked_step_as_failing(string fileName)
+    public Task Runner_reports_the_marked_step_as_failing(string fileName) =>
+        AssertFailsWhereMarkedAsync(Path.Combine(RepositoryPaths.NegativeScriptsDirectory, fileName),
+            async script => (await ConformanceScripts.RunOnFreshServerAsync(MucUnderTest.ProsodyOwnMuc, script, QuickOptions)).Result,
+            output);
+
+    /// <summary>Runs the script at <paramref name="path"/> and asserts it fails at the step after its marker, saying why.</summary>
+    public static async Task AssertFailsWhereMarkedAsync(string path, Func<ScansionScript, Task<ScansionResult>> run, ITestOutputHelper output)
     {
-        var path = Path.Combine(RepositoryPaths.NegativeScriptsDirectory, fileName);
+        var fileName = Path.GetFileName(path);
         var script = ScansionParser.ParseFile(path);
         var (markerLine, expectedMessage) = FindMarker(path);
         var failingStep = script.Steps.First(step => step.LineNumber > markerLine);
 
-        var (result, _) = await ConformanceScripts.RunOnFreshServerAsync(MucUnderTest.ProsodyOwnMuc, script, QuickOptions);
+        var result = await run(script);
         output.WriteLine(result.Report); // the report a developer would see; worth reading when changing the runner
 
         Assert.False(result.Passed, $"{fileName} must fail at line {failingStep.LineNumber}, but passed:\n{string.Join('\n', result.Transcript)}");

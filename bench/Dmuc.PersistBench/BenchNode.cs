@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using Akka.Actor;
+using Akka.Configuration;
+using Dmuc.Actors.Component;
+using Dmuc.Actors.Persistence;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Rooms;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.PersistBench;
+
+/// <summary>A room directory on its own actor system and SQLite journal, configured as the node configures it.</summary>
+internal sealed class BenchNode : IAsyncDisposable
+{
+    public const string Service = "conference.localhost";
+    public const string Owner = "owner@localhost/desk";
+    private static readonly MucServiceOptions Options = new(Service, new HashSet<Jid>());
+    private static readonly Config Quiet = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off");
+
+    private readonly ActorSystem _system;
+    private readonly IActorRef _directory;
+
+    public BenchNode(string dataDirectory, IStanzaSink sink, int snapshotEvery)
+    {
+        var config = Quiet.WithFallback(JournalHosting.RoomJournalConfig(JournalOptions.SqliteIn(dataDirectory)));
+        _system = ActorSystem.Create("bench", config);
+        var settings = new RoomActorSettings(snapshotEvery, IdleTimeout: TimeSpan.FromHours(1));
+        _directory = _system.ActorOf(RoomDirectory.Props(Options, sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
+    }
+
+    public static string RoomName(int index) => $"room{index}@{Service}";
+
+    public void Send(XElement stanza) => _directory.Tell(new RouteStanza(stanza));
+
+    /// <summary>Creates a persistent room with the owner as its only occupant, so each message has one echo.</summary>
+    public async Task CreateRoomAsync(string room)
+    {
+        Send(Stanza($"<presence from='{Owner}' to='{room}/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+        Send(Stanza($"""
+            <iq from='{Owner}' to='{room}' type='set' id='config'><query xmlns='http://jabber.org/protocol/muc#owner'>
+              <x xmlns='jabber:x:data' type='submit'>
+                <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
+                <field var='muc#roomconfig_persistentroom'><value>1</value></field>
+              </x></query></iq>
+            """));
+        await InspectAsync(room);
+    }
+
+    public static XElement Message(string room, int index) =>
+        Stanza($"<message from='{Owner}' to='{room}' type='groupchat' id='m{index}'><body>message number {index}</body></message>");
+
+    /// <summary>How long the room takes to answer its first question: recovery from the journal, when it has just started.</summary>
+    public async Task<(TimeSpan Elapsed, long SequenceNr)> TimeRecoveryAsync(string room)
+    {
+        var clock = Stopwatch.StartNew();
+        var inspection = await InspectAsync(room);
+        return (clock.Elapsed, inspection.JournalSequenceNr);
+    }
+
+    private Task<RoomInspection> InspectAsync(string room) =>
+        _directory.Ask<RoomInspection>(new InspectRoom(Jid.Parse(room)), TimeSpan.FromMinutes(5));
+
+    private static XElement Stanza(string xml) =>
+        XElement.Parse($"<wrapper xmlns='jabber:client'>{xml}</wrapper>").Elements().Single();
+
+    public async ValueTask DisposeAsync() => await _system.Terminate();
+}

@@ -1,0 +1,116 @@
+namespace Dmuc.Actors.Replication;
+
+/// <summary>Whether a primary/replica link carries the room (XEP-0282 §4.11).</summary>
+public enum LinkState
+{
+    Linked,
+    /// <summary>A ping went unanswered or a send bounced: the two sides do not talk until a netjoin.</summary>
+    Split,
+    /// <summary>The other side answered again; the netjoin resync is under way.</summary>
+    Rejoining,
+}
+
+/// <summary>
+/// The keepalive bookkeeping both ends of a link share (§4.10): when the other side was last heard from, the
+/// ping in flight, round-trip times, and whether the link is split. Pure; the actors drive it with one timer,
+/// asking <see cref="Check"/> what is due whenever it fires.
+/// </summary>
+public sealed class LinkKeepalive(ReplicationSettings settings)
+{
+    // Weight of the newest sample in the moving average: smooths one slow answer without hiding a trend.
+    private const double RttSmoothing = 0.2;
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(10);
+
+    private DateTimeOffset _lastHeard = DateTimeOffset.UtcNow;
+    private DateTimeOffset _stateSince = DateTimeOffset.UtcNow;
+    private (string Id, DateTimeOffset SentAt)? _pendingPing;
+    private long _pingsSent;
+
+    public LinkState State { get; private set; } = LinkState.Linked;
+    public DateTimeOffset? SplitSince { get; private set; }
+    public TimeSpan? LastRtt { get; private set; }
+    public TimeSpan? AverageRtt { get; private set; }
+
+    public bool IsLinked => State == LinkState.Linked;
+
+    /// <summary>What the owner should do now, and when to look again.</summary>
+    public (KeepaliveAction Action, TimeSpan CheckAgainIn) Check(DateTimeOffset now)
+    {
+        var action = State switch
+        {
+            LinkState.Linked when _pendingPing is { } pending && now - pending.SentAt >= settings.PingTimeout => KeepaliveAction.MarkSplit,
+            LinkState.Linked when _pendingPing is null && now - _lastHeard >= settings.KeepaliveInterval => KeepaliveAction.Ping,
+            // A netjoin whose resync never came failed: the link is split again and the next answer retries it.
+            LinkState.Rejoining when now - _stateSince >= settings.PingTimeout => KeepaliveAction.MarkSplit,
+            // Split: ping on every check, giving up on the previous ping (its late answer still counts as traffic).
+            LinkState.Split => KeepaliveAction.Ping,
+            _ => KeepaliveAction.None,
+        };
+        return (action, NextCheckIn(action, now));
+    }
+
+    private TimeSpan NextCheckIn(KeepaliveAction action, DateTimeOffset now)
+    {
+        if (action == KeepaliveAction.MarkSplit || State == LinkState.Split) return settings.SplitPingInterval;
+        var next = State switch
+        {
+            LinkState.Rejoining => _stateSince + settings.PingTimeout - now,
+            _ when action == KeepaliveAction.Ping => settings.PingTimeout,
+            _ when _pendingPing is { } pending => pending.SentAt + settings.PingTimeout - now,
+            _ => _lastHeard + settings.KeepaliveInterval - now,
+        };
+        return next > MinimumWait ? next : MinimumWait;
+    }
+
+    /// <summary>Anything from the other side proves the link carries traffic.</summary>
+    public void Heard(DateTimeOffset now) => _lastHeard = now;
+
+    /// <summary>Starts a ping and returns its id.</summary>
+    public string StartPing(DateTimeOffset now)
+    {
+        var id = "ping-" + ++_pingsSent;
+        _pendingPing = (id, now);
+        return id;
+    }
+
+    /// <summary>A pong; the round trip is measured when it answers the ping in flight.</summary>
+    public void Answered(string id, DateTimeOffset now)
+    {
+        Heard(now);
+        if (_pendingPing is not { } pending || pending.Id != id) return;
+        _pendingPing = null;
+        var rtt = now - pending.SentAt;
+        LastRtt = rtt;
+        AverageRtt = AverageRtt is { } average ? average * (1 - RttSmoothing) + rtt * RttSmoothing : rtt;
+    }
+
+    public void MarkSplit(DateTimeOffset now)
+    {
+        _pendingPing = null;
+        SplitSince ??= now;
+        MoveTo(LinkState.Split, now);
+    }
+
+    public void MarkRejoining(DateTimeOffset now) => MoveTo(LinkState.Rejoining, now);
+
+    public void MarkLinked(DateTimeOffset now)
+    {
+        SplitSince = null;
+        Heard(now);
+        MoveTo(LinkState.Linked, now);
+    }
+
+    private void MoveTo(LinkState state, DateTimeOffset now)
+    {
+        if (State == state) return;
+        State = state;
+        _stateSince = now;
+    }
+}
+
+public enum KeepaliveAction
+{
+    None,
+    Ping,
+    MarkSplit,
+}

@@ -1,0 +1,81 @@
+using Dmuc.Integration.Tests.Infrastructure;
+using Dmuc.Integration.Tests.Topology;
+using Dmuc.Integration.Tests.Xmpp;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>deploy/local/up.sh brings up XEP-0282's four hosts, a real room works across them, down.sh leaves nothing behind.</summary>
+public sealed class LocalTopologyTests(ITestOutputHelper output)
+{
+    [Fact]
+    [Trait("Category", "Topology")]
+    public async Task Up_starts_four_hosts_whose_users_share_a_room_and_down_stops_every_process()
+    {
+        await using var topology = await LocalTopology.UpAsync();
+        output.WriteLine(topology.UpOutput);
+        var description = topology.Description;
+        Assert.Equal(["avalon.irc", "killrc.oulubox.irc", "eris.dclxvii.irc", "vesa.yeggmaex.irc"],
+            description.Hosts.Select(host => host.Domain));
+        Assert.Equal("wallops@channel.avalon.irc", description.Room);
+        Assert.Equal(["primary", "replica", "replica", "replica"], description.Hosts.Select(host => host.Node.Role));
+
+        await AssertUsersOfEveryHostShareTheRoomAsync(topology);
+
+        output.WriteLine(await topology.DownAsync());
+        Assert.False(File.Exists(Path.Combine(topology.RunDirectory, "started.pids")), "down.sh should forget what it stopped");
+        foreach (var host in description.Hosts)
+        {
+            Assert.False(IsRunning(host.Node.Pid), $"{host.Node.Name} (pid {host.Node.Pid}) is still running");
+            Assert.False(IsRunning(host.Prosody.Pid), $"{host.Domain}'s Prosody (pid {host.Prosody.Pid}) is still running");
+            Assert.False(await FreeTcpPorts.AcceptsConnectionsAsync(host.C2s.Port, CancellationToken.None),
+                $"something still listens on {host.Domain}'s c2s port {host.C2s.Port}");
+        }
+        Assert.Contains("Nothing to stop", await topology.DownAsync()); // idempotent
+    }
+
+    private static async Task AssertUsersOfEveryHostShareTheRoomAsync(LocalTopology topology)
+    {
+        var room = topology.Description.Room;
+        // The first to enter creates the room; as its owner, it has to unlock it by configuring it.
+        await using var admin = await ConnectAsync(topology, "avalon.irc", "admin");
+        await admin.JoinRoomAsync(room, "admin");
+        await admin.ConfigureRoomAsync(room);
+        await using var argl = await ConnectAsync(topology, "killrc.oulubox.irc", "argl");
+        await argl.JoinRoomAsync(room, "Wumpus");
+        await using var squit = await ConnectAsync(topology, "eris.dclxvii.irc", "squit");
+        await squit.JoinRoomAsync(room, "WiZ");
+        await using var rubenro = await ConnectAsync(topology, "vesa.yeggmaex.irc", "rubenro");
+        await rubenro.JoinRoomAsync(room, "BigCheese");
+
+        const string body = "Phaedrus, we're all having a truly rotten time.";
+        await rubenro.SayAsync(room, body);
+        foreach (var listener in new[] { argl, squit, admin })
+        {
+            var received = (await listener.ReceiveUntilAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body)))[^1];
+            Assert.Equal($"{room}/BigCheese", (string?)received.Attribute("from"));
+        }
+    }
+
+    private static async Task<XmppTestClient> ConnectAsync(LocalTopology topology, string domain, string user)
+    {
+        var host = topology.Description.Host(domain);
+        var account = host.Users.Single(account => account.Jid == $"{user}@{domain}");
+        return await XmppTestClient.ConnectAsync(topology.ClientEndpoint(host), account.Jid, account.Password);
+    }
+
+    /// <summary>A zombie (state Z) has exited; it only waits for its parent to collect the exit code.</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+}

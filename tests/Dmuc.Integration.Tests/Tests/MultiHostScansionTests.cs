@@ -1,0 +1,54 @@
+using Dmuc.Integration.Tests.Infrastructure;
+using Dmuc.Integration.Tests.Muc;
+using Dmuc.Integration.Tests.Scansion;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// Our scripts in Scansion/multihost: XEP-0282's cast on three XMPP hosts meeting in wallops@channel.avalon.irc,
+/// whose home (the primary node) is a fourth host. Each client logs in at its own host's Prosody, so whatever
+/// one sees of another crossed the Dmuc cluster.
+/// </summary>
+public sealed class MultiHostScansionTests(ITestOutputHelper output)
+{
+    private const string MucDomain = "channel.avalon.irc";
+    private const string RoomHomeHost = "avalon.irc";
+    private static readonly IReadOnlyList<string> ServiceAdmins = ["admin@avalon.irc"];
+
+    public static TheoryData<string> Scripts => ScriptsIn(RepositoryPaths.MultiHostScriptsDirectory);
+
+    public static TheoryData<string> NegativeScripts => ScriptsIn(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, "negative"));
+
+    [Theory]
+    [Trait("Category", "Conformance")]
+    [MemberData(nameof(Scripts))]
+    public async Task Script_passes_with_clients_on_several_hosts(string fileName)
+    {
+        var script = ScansionParser.ParseFile(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, fileName));
+        var (result, diagnostics) = await RunOnFreshDeploymentAsync(script);
+        output.WriteLine(result.Report);
+        Assert.True(result.Passed, $"{result.Report}\n{diagnostics}");
+    }
+
+    [Theory]
+    [Trait("Category", "Conformance")]
+    [MemberData(nameof(NegativeScripts))]
+    public Task Runner_reports_what_another_host_did_not_receive(string fileName) =>
+        NegativeScansionTests.AssertFailsWhereMarkedAsync(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, "negative", fileName),
+            async script => (await RunOnFreshDeploymentAsync(script, NegativeScansionTests.QuickOptions)).Result, output);
+
+    /// <summary>Starts the room's home host plus every host a [Client] of the script lives on, and plays it there.</summary>
+    private static async Task<(ScansionResult Result, string Diagnostics)> RunOnFreshDeploymentAsync(ScansionScript script,
+        ScansionOptions? options = null)
+    {
+        await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, RoomHomeHost,
+            script.Clients.Select(client => client.Domain), ServiceAdmins);
+        var result = await new ScansionRunner(client => deployment.ClientEndpointFor(client.Domain), options).RunAsync(script);
+        return (result, result.Passed ? "" : deployment.DescribeForFailure());
+    }
+
+    private static TheoryData<string> ScriptsIn(string directory) =>
+        new(Directory.GetFiles(directory, "*.scs").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+}
