@@ -50,7 +50,12 @@ public static class DmucNode
                 loggers.AddLoggerFactory();
             });
             akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
-            akka.WithClustering(new ClusterOptions { Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray() });
+            // No split brain resolver: ReplicationHosting.SplitToleranceHocon turns automatic downing off, so that a
+            // netsplit stays the application's business (docs/protocol/netjoin.md).
+            akka.WithClustering(new ClusterOptions
+            {
+                Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray(), SplitBrainResolver = null,
+            });
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));

@@ -59,7 +59,7 @@ public sealed class RoomState
     {
         var history = _room.History;
         var start = stanzaId is null ? 0 : history.FindLastIndex(entry => entry.StanzaId == stanzaId) + 1;
-        return history.Skip(start).Select(entry => (History.Delayed(RoomJid, entry), entry.Timestamp)).ToList();
+        return history.Skip(start).Select(entry => (Dmuc.Rooms.History.Delayed(RoomJid, entry), entry.Timestamp)).ToList();
     }
 
     public void Apply(RoomEvent @event) => _room.Apply(@event);

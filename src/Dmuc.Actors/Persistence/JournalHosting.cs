@@ -43,6 +43,8 @@ public static class JournalHosting
                   auto-initialize = true
                   parallelism = {{parallelism}}
                   batch-size = 500
+                  # Bind values as parameters: inlined literals make every insert a new SQL text to parse.
+                  prefer-parameters-on-multirow-insert = true
                 }
               }
               snapshot-store {

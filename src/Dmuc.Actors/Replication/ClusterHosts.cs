@@ -42,6 +42,9 @@ public sealed class ClusterHosts
     {
         var hosts = ImmutableDictionary.CreateBuilder<string, Address>();
         Address? primary = null;
+        // Reachability is deliberately not looked at: an Unreachable member keeps its status and stays routable, since
+        // a netsplit is handled by the replica links (keepalive, netjoin), not by forgetting the host. Only a member
+        // that is Down, leaving or removed stops being a target, which is a bounce for the links that used it.
         foreach (var member in members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp))
         {
             foreach (var role in member.Roles.Where(r => r.StartsWith(HostRolePrefix, StringComparison.Ordinal)))

@@ -37,13 +37,13 @@ public static class NetjoinPlanner
         var current = room.OccupantNicks.ToHashSet();
         foreach (var gone in reportedRoster.Keys.Where(nick => !current.Contains(nick)))
         {
-            var unavailable = Presence(roomJid.WithResource(gone), "none");
+            var unavailable = Unavailable(roomJid.WithResource(gone));
             deliveries.AddRange(stayed.Select(jid => new Delivery(jid, unavailable)));
         }
 
         foreach (var (jid, nick) in report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key)))
         {
-            var own = Presence(roomJid.WithResource(nick), "none", jid, 110, RemovedBySplit);
+            var own = Unavailable(roomJid.WithResource(nick), jid, 110, RemovedBySplit);
             deliveries.Add(new Delivery(jid, own));
         }
 
@@ -65,10 +65,10 @@ public static class NetjoinPlanner
     private static RosterEntry? CurrentEntry(RoomState room, string nick, Jid viewer) =>
         room.PresenceOf(nick, [viewer]).Select(delivery => RosterEntry.FromPresence(delivery.Stanza, room.RoomJid)).FirstOrDefault();
 
-    private static XElement Presence(Jid from, string role, Jid? jid = null, params int[] statusCodes) =>
+    private static XElement Unavailable(Jid from, Jid? jid = null, params int[] statusCodes) =>
         new(Ns.Client + "presence", new XAttribute("from", from.ToString()), new XAttribute("type", "unavailable"),
             new XElement(Ns.MucUser + "x",
-                new XElement(Ns.MucUser + "item", new XAttribute("affiliation", "none"), new XAttribute("role", role),
+                new XElement(Ns.MucUser + "item", new XAttribute("affiliation", "none"), new XAttribute("role", "none"),
                     jid is null ? null : new XAttribute("jid", jid.ToString())),
                 statusCodes.Select(code => new XElement(Ns.MucUser + "status", new XAttribute("code", code)))));
 }

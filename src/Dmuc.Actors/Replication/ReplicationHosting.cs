@@ -12,6 +12,26 @@ public static class ReplicationHosting
     public static string ProtocolSerializerHocon { get; } = RenderProtocolSerializerHocon();
 
     /// <summary>
+    /// A netsplit is the application's business, not the cluster's (docs/protocol/netjoin.md): the failure
+    /// detector may call a replica node unreachable, but nothing downs it automatically, so the replica keeps
+    /// serving its users through the split and rejoins when the link heals. The primary of a room is fixed by
+    /// role, so a split can never make two primaries and downing would buy nothing. Nodes joining during a split
+    /// become WeaklyUp and are served. The keepalive timings are XEP-0282 §4.10's (ReplicationSettings).
+    /// </summary>
+    public const string SplitToleranceHocon = """
+        akka.cluster {
+          downing-provider-class = ""
+          auto-down-unreachable-after = off
+          allow-weakly-up-members = 7s
+        }
+        dmuc.replication {
+          keepalive-interval = 15s
+          ping-timeout = 10s
+          split-ping-interval = 2s
+        }
+        """;
+
+    /// <summary>
     /// What every node of a DMUC cluster runs besides its rooms: the serializer for the primary/replica
     /// messages, the view of which node serves which XMPP host, and the replica directory. A node started
     /// without seed nodes forms a cluster of its own.
@@ -19,6 +39,7 @@ public static class ReplicationHosting
     public static AkkaConfigurationBuilder AddDmucReplication(this AkkaConfigurationBuilder builder, bool joinSelfWhenNoSeeds)
     {
         builder.AddHocon(ProtocolSerializerHocon, HoconAddMode.Prepend);
+        builder.AddHocon(SplitToleranceHocon, HoconAddMode.Prepend);
         builder.AddClusterHostsWatcher();
         builder.AddReplicaDirectory();
         if (joinSelfWhenNoSeeds)

@@ -132,12 +132,15 @@ public static class ReplicationPlanner
             var index = items.FindIndex(item =>
                 item.Stanza.Name.LocalName == "presence" && item.Stanza.Attribute("from")?.Value == from
                 && item.Enter is null && item.Leave is null
-                && (item.Recipients is null || item.Recipients.Contains(occupant)));
+                && Reaches(item, occupant));
             if (index >= 0)
                 items[index] = mark(items[index]);
             else
                 items.Add(mark(new ReplicaItem(new XElement(Ns.Client + "presence", new XAttribute("from", from)), [])));
         }
+
+        private static bool Reaches(ReplicaItem item, Jid occupant) =>
+            item.Recipients?.Contains(occupant) ?? item.Except?.Contains(occupant) != true;
 
         private static XElement? HistoryRequest(XElement? command, Jid occupant) =>
             command?.Attribute("from")?.Value == occupant.ToString()

@@ -34,6 +34,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private long _durableEventsSinceSnapshot;
     private bool _snapshotInFlight;
     private RoomListingChanged? _lastListing;
+    // Per replica host, the number of the last stanza it held during a split that this room has processed.
+    private readonly Dictionary<string, long> _heldProcessedUpTo = new();
 
     public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -56,6 +58,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
+        Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
+        Command<ResyncReplica>(HandleNetjoin);
+        // The links log these; they are where the optional "mark the split host's users away" (§4.11.1 MAY) would go.
+        Command<ReplicaLink.ReplicaSplit>(_ => { });
+        Command<ReplicaLink.ReplicaRejoined>(_ => { });
         Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
             LastSequenceNr, _state.Exists ? "active" : "absent")));
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
@@ -102,6 +109,32 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             new XAttribute("type", "unavailable"),
             new XAttribute("from", refused.Occupant.ToString()),
             new XAttribute("to", _room.WithResource(session.Nick).ToString())), DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>
+    /// A replica is back from a netsplit (docs/protocol/netjoin.md): what its users did alone is processed now,
+    /// as if they had just sent it, so every other host hears of it; then, after everything that causes is sent,
+    /// the replica gets one resync batch with what it missed.
+    /// </summary>
+    private void HandleNetjoin(ResyncReplica resync)
+    {
+        var host = resync.ReplicaHost;
+        var now = DateTimeOffset.UtcNow;
+        var processedUpTo = _heldProcessedUpTo.GetValueOrDefault(host);
+        var number = resync.FirstHeldNumber;
+        foreach (var stanza in resync.HeldStanzas)
+        {
+            // Already processed in an earlier netjoin whose resync the replica never got.
+            if (number++ <= processedUpTo) continue;
+            if (Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Domain == host)
+                Handle(new HandleStanza(stanza, now));
+            else
+                _log.Warning("Room {0}: refused a held stanza from {1} in the netjoin of {2}", _room, from?.ToString() ?? "(nobody)", host);
+        }
+        _heldProcessedUpTo[host] = Math.Max(processedUpTo, number - 1);
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync));
+        var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
+        DeferAsync(resyncBatch, link.Tell);
     }
 
     private void Handle(RoomCommand command, Action? afterSent = null)

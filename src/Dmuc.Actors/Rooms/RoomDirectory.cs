@@ -42,6 +42,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<ForwardedStanza>(HandleStanzaFromReplica);
         Receive<SendFromService>(send => Send(send.Deliveries));
         Receive<EnterRefused>(refused => TellRoom(refused.Room, refused, Sender));
+        Receive<KeepalivePing>(HandlePingFromReplica);
+        Receive<ResyncReplica>(HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
@@ -71,6 +73,23 @@ public sealed class RoomDirectory : ReceiveActor
             return;
         }
         HandleStanzaFromServer(new RouteStanza(forwarded.Stanza));
+    }
+
+    /// <summary>Replicas ping their rooms; the service's own address has no room to answer for it.</summary>
+    private void HandlePingFromReplica(KeepalivePing ping)
+    {
+        if (ping.Room.Local is null) Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        else TellRoom(ping.Room, ping, Sender);
+    }
+
+    private void HandleNetjoin(ResyncReplica resync)
+    {
+        if (resync.Room.Local is null || !resync.Room.Domain.Equals(_options.ServiceDomain, StringComparison.Ordinal))
+        {
+            _log.Warning("Ignored a netjoin from {0} for {1}, which is not a room of this service", resync.ReplicaHost, resync.Room);
+            return;
+        }
+        TellRoom(resync.Room, resync, Sender);
     }
 
     private void HandleStanzaFromServer(RouteStanza route)

@@ -38,7 +38,7 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
     {
         var id = iq.Attribute("id")!.Value;
         cluster.SendFromUser(iq);
-        var reply = await cluster.WaitForAsync(user.Jid, Received.IqReply(id));
+        var reply = await cluster.WaitForAsync(user.Jid, Received.IqReply(id, room));
         if (!reply.IsIqResult(id)) throw new InvalidOperationException($"iq {id} of {user} was refused: {reply}");
     }
 

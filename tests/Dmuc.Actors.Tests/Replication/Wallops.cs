@@ -104,8 +104,10 @@ public static class Received
 
     public static Func<XElement, bool> GroupchatBody(string body) => stanza => stanza.IsGroupchatWithBody(body);
 
-    public static Func<XElement, bool> IqReply(string id) => stanza =>
-        stanza.Name == Ns.Client + "iq" && stanza.Attribute("id")?.Value == id && stanza.Attribute("type")?.Value is "result" or "error";
+    /// <summary>The reply to an iq with <paramref name="id"/> from <paramref name="from"/> (the room, or an occupant of it).</summary>
+    public static Func<XElement, bool> IqReply(string id, string from) => stanza =>
+        stanza.Name == Ns.Client + "iq" && stanza.Attribute("id")?.Value == id && stanza.Attribute("from")?.Value == from
+        && stanza.Attribute("type")?.Value is "result" or "error";
 
     public static Func<XElement, bool> Subject(string room) => stanza =>
         stanza.Name == Ns.Client + "message" && stanza.Element(Ns.Client + "subject") is not null

@@ -15,7 +15,7 @@ public sealed class NegativeScansionTests(ITestOutputHelper output)
     private const string Marker = "# MUST FAIL HERE:";
 
     // Failing "receives" steps wait out the whole timeout; a short one keeps these tests quick.
-    public static readonly ScansionOptions QuickOptions = new() { ReceiveTimeout = TimeSpan.FromSeconds(1.5) };
+    private static readonly ScansionOptions QuickOptions = new() { ReceiveTimeout = TimeSpan.FromSeconds(1.5) };
 
     public static TheoryData<string> Scripts =>
         new(Directory.GetFiles(RepositoryPaths.NegativeScriptsDirectory, "*.scs").Select(Path.GetFileName).OfType<string>().Order());
@@ -28,7 +28,7 @@ public sealed class NegativeScansionTests(ITestOutputHelper output)
             output);
 
     /// <summary>Runs the script at <paramref name="path"/> and asserts it fails at the step after its marker, saying why.</summary>
-    public static async Task AssertFailsWhereMarkedAsync(string path, Func<ScansionScript, Task<ScansionResult>> run, ITestOutputHelper output)
+    internal static async Task AssertFailsWhereMarkedAsync(string path, Func<ScansionScript, Task<ScansionResult>> run, ITestOutputHelper output)
     {
         var fileName = Path.GetFileName(path);
         var script = ScansionParser.ParseFile(path);
