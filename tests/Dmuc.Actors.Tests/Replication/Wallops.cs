@@ -104,9 +104,13 @@ public static class Received
 
     public static Func<XElement, bool> GroupchatBody(string body) => stanza => stanza.IsGroupchatWithBody(body);
 
-    /// <summary>The reply to an iq with <paramref name="id"/> from <paramref name="from"/> (the room, or an occupant of it).</summary>
-    public static Func<XElement, bool> IqReply(string id, string from) => stanza =>
-        stanza.Name == Ns.Client + "iq" && stanza.Attribute("id")?.Value == id && stanza.Attribute("from")?.Value == from
+    /// <summary>
+    /// The reply to an iq with <paramref name="id"/>, from <paramref name="from"/> (the room, or an occupant of it)
+    /// when given: waits match past deliveries too, and ids repeat across rooms.
+    /// </summary>
+    public static Func<XElement, bool> IqReply(string id, string? from = null) => stanza =>
+        stanza.Name == Ns.Client + "iq" && stanza.Attribute("id")?.Value == id
+        && (from is null || stanza.Attribute("from")?.Value == from)
         && stanza.Attribute("type")?.Value is "result" or "error";
 
     public static Func<XElement, bool> Subject(string room) => stanza =>
