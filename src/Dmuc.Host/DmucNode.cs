@@ -5,6 +5,7 @@ using Dmuc.Actors.Replication;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Rooms;
+using Dmuc.Host.Management;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 using Microsoft.Extensions.Configuration;
@@ -61,6 +62,9 @@ public static class DmucNode
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
         });
+        // Registered after Akka so that the actor system is up before the first request can reach it.
+        if (options.Management.IsEnabled)
+            builder.Services.AddManagementEndpoint(options.Management, new ManagedNode(options.Role, service.ServiceDomain));
         return builder.Build();
     }
 

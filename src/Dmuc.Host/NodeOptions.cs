@@ -1,4 +1,5 @@
 using Dmuc.Actors.Persistence;
+using Dmuc.Host.Management;
 
 namespace Dmuc.Host;
 
@@ -50,6 +51,9 @@ public sealed class NodeOptions
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The operator's HTTP endpoint (the dmuc CLI talks to it); off unless a URL is given.</summary>
+    public ManagementOptions Management { get; set; } = new();
+
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
     {
@@ -64,6 +68,8 @@ public sealed class NodeOptions
         ["--cluster-port"] = $"{Section}:{nameof(ClusterPort)}",
         ["--seed"] = $"{Section}:{nameof(Seeds)}:0",
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
+        ["--management-url"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Url)}",
+        ["--management-token"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Token)}",
     };
 
     public (string Host, int Port) ServerEndpoint()
@@ -89,6 +95,7 @@ public sealed class NodeOptions
         if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
             throw new InvalidOperationException("a replica node needs Dmuc:HostDomain (--host-domain)");
         ServerEndpoint();
+        Management.Validate();
     }
 }
 

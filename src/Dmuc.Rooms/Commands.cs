@@ -15,6 +15,12 @@ public sealed record ShutDownRoom(DateTimeOffset Now) : RoomCommand;
 public sealed record DestroyRoom(string? Reason, Jid? AlternateVenue, DateTimeOffset Now) : RoomCommand;
 
 /// <summary>
+/// The service kicks an occupant from outside (the operator's management endpoint). The room itself is the
+/// actor, so no affiliation check applies and the 307 presence names no actor (XEP-0045 §8.2).
+/// </summary>
+public sealed record KickOccupant(string Nick, string? Reason, DateTimeOffset Now) : RoomCommand;
+
+/// <summary>
 /// One stanza to send. <see cref="Stanza"/> has <c>from</c> and no <c>to</c>: the sender adds <c>to</c>.
 /// Deliveries with identical content share one <see cref="XElement"/> instance so it is rendered once.
 /// </summary>

@@ -85,6 +85,10 @@ public sealed class RoomState
                 {
                     if (ctx.Room.Exists) Lifecycle.Destroy(ctx, destroy.Reason, destroy.AlternateVenue?.ToString(), null);
                 }),
+                KickOccupant kick => Run(new RoomContext(_room.Copy(), kick.Now), ctx =>
+                {
+                    if (ctx.Room.Exists) Moderation.SetRole(ctx, actor: null, kick.Nick, Role.None, kick.Reason);
+                }),
                 _ => null,
             };
             return ctx?.ToDecision() ?? Decision.Nothing;

@@ -1,28 +1,44 @@
 namespace Dmuc.LoadTest.Servers;
 
-/// <summary>Who serves the MUC domain behind Prosody's c2s port.</summary>
-public enum Backend
+/// <summary>The XMPP server the clients log into (one process per XMPP host).</summary>
+public enum XmppServerKind
 {
-    /// <summary>Prosody's own mod_muc: the reference.</summary>
-    ProsodyMuc,
+    Prosody,
+    Ejabberd,
+}
 
-    /// <summary>A Dmuc node, as an XEP-0114 external component in its own process.</summary>
+/// <summary>Who serves the MUC domain behind the XMPP server's c2s port.</summary>
+public enum MucService
+{
+    /// <summary>The XMPP server's own MUC module: the reference.</summary>
+    ServerOwn,
+
+    /// <summary>Dmuc nodes, one per XMPP host, each an XEP-0114 external component in its own process.</summary>
     Dmuc,
 }
 
-public static class BackendNames
+/// <summary>
+/// One setup under test: which XMPP server, who serves the MUC, and over how many XMPP hosts the room's
+/// occupants are spread (with more than one, the first host's node is the primary, the others replicas).
+/// </summary>
+public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts)
 {
-    public static string Name(this Backend backend) => backend switch
-    {
-        Backend.ProsodyMuc => "prosody-muc",
-        Backend.Dmuc => "dmuc",
-        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, null),
-    };
+    public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
+    public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
+    public static readonly Backend EjabberdMuc = new("ejabberd-muc", XmppServerKind.Ejabberd, MucService.ServerOwn, 1);
+    public static readonly Backend EjabberdDmuc = new("ejabberd-dmuc", XmppServerKind.Ejabberd, MucService.Dmuc, 1);
+    public static readonly Backend Dmuc3Hosts = new("dmuc-3hosts", XmppServerKind.Prosody, MucService.Dmuc, 3);
 
-    public static Backend Parse(string name)
-    {
-        foreach (var backend in Enum.GetValues<Backend>())
-            if (backend.Name() == name) return backend;
-        throw new ArgumentException($"Unknown backend '{name}' (prosody-muc or dmuc)");
-    }
+    public static IReadOnlyList<Backend> All { get; } = [ProsodyMuc, EjabberdMuc, Dmuc, EjabberdDmuc, Dmuc3Hosts];
+
+    public static Backend Parse(string name) =>
+        All.FirstOrDefault(backend => backend.Name == name)
+        ?? throw new ArgumentException($"Unknown backend '{name}' ({string.Join(", ", All.Select(backend => backend.Name))})");
+
+    /// <summary>The XMPP hosts: "localhost" alone, or a.localhost, b.localhost, … for a multi-host room.</summary>
+    public IReadOnlyList<string> HostDomains() => Hosts == 1
+        ? ["localhost"]
+        : Enumerable.Range(0, Hosts).Select(host => $"{(char)('a' + host)}.localhost").ToList();
+
+    public override string ToString() => Name;
 }

@@ -22,7 +22,8 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public TimeSpan CpuTime => ProcessCpu.Read(_process.Id);
 
-    public static ChildProcess Start(string executable, IEnumerable<string> arguments, string workingDirectory)
+    public static ChildProcess Start(string executable, IEnumerable<string> arguments, string workingDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(executable)
         {
@@ -32,6 +33,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) startInfo.Environment[name] = value;
         var child = new ChildProcess(new Process { StartInfo = startInfo });
         child._process.OutputDataReceived += (_, e) => child.Keep(e.Data);
         child._process.ErrorDataReceived += (_, e) => child.Keep(e.Data);

@@ -8,23 +8,19 @@ namespace Dmuc.LoadTest.Servers;
 /// </summary>
 internal static class ProsodyConfig
 {
-    public const string Domain = "localhost";
-    public const string MucDomain = "conference.localhost";
-    public const int HistoryLength = 20;
-
-    public static string Render(Backend backend, int clientPort, int componentPort, string workDirectory, string componentSecret)
+    public static string Render(XmppHostSettings host)
     {
         var config = new StringBuilder();
         void Line(string line) => config.Append(line).Append('\n');
 
         Line("run_as_root = true");
-        Line($"pidfile = {Lua(Path.Combine(workDirectory, "prosody.pid"))}");
-        Line($"data_path = {Lua(Path.Combine(workDirectory, "data"))}");
-        Line($"certificates = {Lua(workDirectory)}"); // none there; keeps the certificate indexer quiet
-        Line($"log = {{ warn = {Lua(Path.Combine(workDirectory, "prosody.log"))} }}");
-        Line($"c2s_ports = {{ {clientPort} }}");
+        Line($"pidfile = {Lua(Path.Combine(host.WorkDirectory, "prosody.pid"))}");
+        Line($"data_path = {Lua(Path.Combine(host.WorkDirectory, "data"))}");
+        Line($"certificates = {Lua(host.WorkDirectory)}"); // none there; keeps the certificate indexer quiet
+        Line($"log = {{ warn = {Lua(Path.Combine(host.WorkDirectory, "prosody.log"))} }}");
+        Line($"c2s_ports = {{ {host.ClientPort} }}");
         Line("c2s_interfaces = { \"127.0.0.1\" }");
-        Line($"component_ports = {{ {componentPort} }}");
+        Line($"component_ports = {{ {host.ComponentPort} }}");
         Line("component_interfaces = { \"127.0.0.1\" }");
         Line("modules_disabled = { \"s2s\" }");
         // saslauth also does resource binding; everything else a chat client would want only costs CPU here.
@@ -38,21 +34,21 @@ internal static class ProsodyConfig
         Line("insecure_open_authentication = \"Yes please, I know what I'm doing!\"");
         Line("storage = \"memory\"");
         Line("");
-        Line($"VirtualHost {Lua(Domain)}");
+        Line($"VirtualHost {Lua(host.Domain)}");
         Line("");
-        switch (backend)
+        switch (host.Muc)
         {
-            case Backend.ProsodyMuc:
-                Line($"Component {Lua(MucDomain)} \"muc\"");
-                Line($"\tmax_history_messages = {HistoryLength}");
-                Line($"\tmuc_room_default_history_length = {HistoryLength}");
+            case MucService.ServerOwn:
+                Line($"Component {Lua(host.MucDomain)} \"muc\"");
+                Line($"\tmax_history_messages = {XmppHostSettings.HistoryLength}");
+                Line($"\tmuc_room_default_history_length = {XmppHostSettings.HistoryLength}");
                 break;
-            case Backend.Dmuc:
-                Line($"Component {Lua(MucDomain)}");
-                Line($"\tcomponent_secret = {Lua(componentSecret)}");
+            case MucService.Dmuc:
+                Line($"Component {Lua(host.MucDomain)}");
+                Line($"\tcomponent_secret = {Lua(host.ComponentSecret)}");
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(backend), backend, null);
+                throw new ArgumentOutOfRangeException(nameof(host), host.Muc, null);
         }
         return config.ToString();
     }

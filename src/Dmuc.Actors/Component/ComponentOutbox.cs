@@ -20,6 +20,15 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger) : I
     private ComponentConnection? _connection;
     private long _dropped;
 
+    /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_lock) return _connection is not null;
+        }
+    }
+
     public void Attach(ComponentConnection connection)
     {
         lock (_lock)

@@ -37,6 +37,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     // Per replica host, the number of the last stanza it held during a split that this room has processed.
     private readonly Dictionary<string, long> _heldProcessedUpTo = new();
 
+    private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
+
     public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
         _room = room;
@@ -63,8 +65,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // The links log these; they are where the optional "mark the split host's users away" (§4.11.1 MAY) would go.
         Command<ReplicaLink.ReplicaSplit>(_ => { });
         Command<ReplicaLink.ReplicaRejoined>(_ => { });
-        Command<InspectRoom>(_ => Sender.Tell(new RoomInspection(_room, _state.Exists, _state.OccupantCount,
-            LastSequenceNr, _state.Exists ? "active" : "absent")));
+        Command<InspectRoom>(_ => HandleInspect());
+        Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
         Command<SaveSnapshotSuccess>(success =>
@@ -97,6 +99,35 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         Handle(new DestroyRoom(destroy.Reason, null, DateTimeOffset.UtcNow),
             afterSent: () => replyTo.Tell(new AdminDestroyDone(_room, existed && !_state.Exists)));
+    }
+
+    private void HandleAdminKick(KickOccupantAsAdmin kick)
+    {
+        var outcome = !_state.Exists ? AdminKickOutcome.NoSuchRoom
+            : _state.OccupantNicks.Contains(kick.Nick) ? AdminKickOutcome.Kicked
+            : AdminKickOutcome.NoSuchOccupant;
+        var replyTo = Sender;
+        Handle(new KickOccupant(kick.Nick, kick.Reason, DateTimeOffset.UtcNow),
+            afterSent: () => replyTo.Tell(new AdminKickDone(_room, kick.Nick, outcome)));
+    }
+
+    /// <summary>
+    /// The room's own state is read at once; its replica links answer asynchronously, and one that does not answer
+    /// in time is left out rather than holding up the answer.
+    /// </summary>
+    private void HandleInspect()
+    {
+        var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
+            _state.History, LastSequenceNr, []);
+        var links = Context.GetChildren().Select(link => link
+            .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
+            .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
+        Task.WhenAll(links)
+            .ContinueWith(answered => inspection with { Links = answered.Result.OfType<ReplicaLink.LinkInspection>().ToList() },
+                TaskScheduler.Default)
+            .PipeTo(Sender);
+        // An inspection of a room that does not exist starts this actor; let it passivate again.
+        ScheduleIdleCheck();
     }
 
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>

@@ -50,6 +50,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
+        Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
+        Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
         Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
     }
 

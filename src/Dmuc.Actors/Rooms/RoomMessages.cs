@@ -1,4 +1,6 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Replication;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Rooms;
@@ -33,12 +35,23 @@ public sealed record RoomBusyAgain(Jid Room);
 /// <summary>What a room reports of itself for service discovery.</summary>
 public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bool IsPublic, bool Exists);
 
-/// <summary>Asks a room for what the inspection tools show; answered with <see cref="RoomInspection"/>.</summary>
+/// <summary>Asks a room for what the operator tools show; answered with <see cref="RoomInspection"/>.</summary>
 public sealed record InspectRoom(Jid Room);
 
-public sealed record RoomInspection(Jid Room, bool Exists, int Occupants, long JournalSequenceNr, string State);
+/// <param name="Sessions">Every occupant session, in roster order.</param>
+/// <param name="History">The discussion history as kept, oldest first.</param>
+/// <param name="Links">The room's replica links that answered in time (primary side, one per remote host).</param>
+public sealed record RoomInspection(Jid Room, bool Exists, string Name, IReadOnlyList<OccupantSessionView> Sessions,
+    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links);
 
 /// <summary>A service administrator destroys the room (ad-hoc command); answered with <see cref="AdminDestroyDone"/>.</summary>
 public sealed record DestroyRoomAsAdmin(Jid Room, string? Reason);
 
 public sealed record AdminDestroyDone(Jid Room, bool Destroyed);
+
+/// <summary>The service kicks an occupant (management endpoint); answered with <see cref="AdminKickDone"/>.</summary>
+public sealed record KickOccupantAsAdmin(Jid Room, string Nick, string? Reason);
+
+public sealed record AdminKickDone(Jid Room, string Nick, AdminKickOutcome Outcome);
+
+public enum AdminKickOutcome { Kicked, NoSuchRoom, NoSuchOccupant }

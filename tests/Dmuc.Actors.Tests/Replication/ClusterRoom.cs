@@ -43,15 +43,22 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
     }
 
     /// <summary>
-    /// Waits until everything the room sent before now has reached <paramref name="occupants"/>: a groupchat
-    /// message from <paramref name="speaker"/> travels behind it on every link (one replica link per room and host),
-    /// so once each occupant has it, nothing earlier is still on its way. Returns the barrier's body.
+    /// Waits until everything users of the occupants' hosts sent before now has been handled by the room and its
+    /// results have reached every occupant. One occupant per host says a barrier message: it travels to the primary
+    /// behind what its node relayed earlier, and back behind what the room sent earlier (one link per room and
+    /// host), so once every occupant has every barrier nothing earlier is still on its way. Returns the barriers.
     /// </summary>
-    public async Task<string> SettleAsync(ChatUser speaker, IEnumerable<ChatUser> occupants)
+    public async Task<IReadOnlyList<string>> SettleAsync(IReadOnlyCollection<ChatUser> occupants)
     {
-        var body = $"barrier {++_barriers}";
-        cluster.SendFromUser(Say(speaker, room, body, id: $"barrier-{_barriers}"));
-        await Task.WhenAll(occupants.Select(occupant => cluster.WaitForAsync(occupant.Jid, Received.GroupchatBody(body))));
-        return body;
+        var barriers = occupants.DistinctBy(occupant => occupant.Host).Select(speaker =>
+        {
+            var body = $"barrier {++_barriers}";
+            cluster.SendFromUser(Say(speaker, room, body, id: $"barrier-{_barriers}"));
+            return body;
+        }).ToList();
+        await Task.WhenAll(from occupant in occupants
+                           from body in barriers
+                           select cluster.WaitForAsync(occupant.Jid, Received.GroupchatBody(body)));
+        return barriers;
     }
 }

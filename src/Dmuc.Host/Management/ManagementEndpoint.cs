@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using Dmuc.Management.Contracts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dmuc.Host.Management;
+
+/// <summary>
+/// The operator's HTTP endpoint, a small Kestrel application of its own that the node's host starts and stops.
+/// It is separate from the node's host so that a node without it carries no web server, and so that the node
+/// keeps being built by <see cref="DmucNode.Build"/> as a plain generic host.
+/// </summary>
+public sealed partial class ManagementEndpoint(ManagementOptions options, ManagedNode node, IServiceProvider nodeServices,
+    ILogger<ManagementEndpoint> logger) : IHostedService
+{
+    private WebApplication? _app;
+
+    /// <summary>The address the endpoint listens on once started (the real port when the configured one was 0).</summary>
+    public Uri? ListeningAt { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.ListenEndpoint()));
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(nodeServices.GetRequiredService<ILoggerFactory>());
+        builder.Services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.WriteIndented = true;
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
+        var app = builder.Build();
+        app.Use(RequireToken);
+        HealthRoutes.Map(app, nodeServices);
+        ClusterRoutes.Map(app, nodeServices);
+        ActorRoutes.Map(app, nodeServices);
+        RoomRoutes.Map(app, nodeServices, node);
+        await app.StartAsync(cancellationToken);
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        ListeningAt = address is null ? null : new Uri(address);
+        LogListening(logger, address ?? options.Url!, string.IsNullOrEmpty(options.Token) ? "none (loopback only)" : "bearer token");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is null) return;
+        await _app.StopAsync(cancellationToken);
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>Liveness and readiness stay open: they tell nothing about rooms, and probes rarely carry tokens.</summary>
+    private async Task RequireToken(HttpContext context, Func<Task> next)
+    {
+        var path = context.Request.Path;
+        if (string.IsNullOrEmpty(options.Token) || path == ManagementApi.Health || path == ManagementApi.Ready || HasToken(context.Request))
+        {
+            await next();
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await context.Response.WriteAsJsonAsync(new ErrorResponse("missing or wrong bearer token"), ManagementApi.Json);
+    }
+
+    private bool HasToken(HttpRequest request)
+    {
+        const string scheme = "Bearer ";
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return false;
+        // Constant time, so the token cannot be guessed a byte at a time from response times.
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()),
+            Encoding.UTF8.GetBytes(options.Token!));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Management endpoint listening on {Address} (authentication: {Authentication})")]
+    private static partial void LogListening(ILogger logger, string address, string authentication);
+}
+
+public static class ManagementEndpointHosting
+{
+    public static IServiceCollection AddManagementEndpoint(this IServiceCollection services, ManagementOptions options, ManagedNode node)
+    {
+        services.AddSingleton(sp => new ManagementEndpoint(options, node, sp, sp.GetRequiredService<ILogger<ManagementEndpoint>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ManagementEndpoint>());
+        return services;
+    }
+}
+
+/// <summary>Answers the endpoints write for refusals, with the shared JSON settings.</summary>
+internal static class Refusals
+{
+    public static IResult NotFound(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status404NotFound);
+    public static IResult BadRequest(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status400BadRequest);
+    public static IResult Conflict(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status409Conflict);
+    public static IResult Timeout(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status504GatewayTimeout);
+}

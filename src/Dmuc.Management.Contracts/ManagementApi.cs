@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dmuc.Management.Contracts;
+
+/// <summary>The routes of a node's management endpoint and the JSON settings both sides use.</summary>
+public static class ManagementApi
+{
+    public const string Cluster = "/api/cluster";
+    public const string ClusterLeave = "/api/cluster/leave";
+    public const string ClusterDown = "/api/cluster/down";
+    public const string Actors = "/api/actors";
+    public const string Rooms = "/api/rooms";
+    public const string Health = "/healthz";
+    public const string Ready = "/ready";
+
+    public static string Room(string room) => $"{Rooms}/{Uri.EscapeDataString(room)}";
+    public static string RoomHistory(string room, int last) => $"{Room(room)}/history?last={last}";
+    public static string RoomKick(string room) => $"{Room(room)}/kick";
+    public static string RoomDestroy(string room) => $"{Room(room)}/destroy";
+    public static string ActorTree(string path, int depth) => $"{Actors}?path={Uri.EscapeDataString(path)}&depth={depth}";
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter() },
+    };
+}
+
+/// <summary>Every refusal carries one of these; the HTTP status says which kind it is.</summary>
+public sealed record ErrorResponse(string Error);
+
+public sealed record ClusterView(string Self, IReadOnlyList<ClusterMemberView> Members);
+
+/// <param name="Status">Akka.Cluster's member status: Joining, WeaklyUp, Up, Leaving, Exiting, Down, Removed.</param>
+/// <param name="Reachable">False when some member's failure detector currently marks it unreachable.</param>
+/// <param name="HostDomain">The XMPP host the node serves (from its <c>host-…</c> role), if any.</param>
+/// <param name="IsPrimary">Whether the node holds the MUC domain's rooms (role <c>primary</c>).</param>
+public sealed record ClusterMemberView(string Address, string Status, bool Reachable, IReadOnlyList<string> Roles,
+    string? HostDomain, bool IsPrimary, bool IsSelf);
+
+/// <summary>Body of <c>POST /api/cluster/leave</c> and <c>/down</c>: the member's Akka address.</summary>
+public sealed record ClusterNodeRequest(string Node);
+
+public sealed record ClusterActionAccepted(string Node, string Action);
+
+/// <param name="Truncated">The walk stopped early (node limit or time limit): some children are missing.</param>
+public sealed record ActorTreeView(ActorTreeNode Root, bool Truncated);
+
+public sealed record ActorTreeNode(string Path, string Name, IReadOnlyList<ActorTreeNode> Children);
+
+/// <param name="NodeRole">Primary: the rooms themselves. Replica: the rooms this node relays, without occupant details.</param>
+/// <param name="PrimaryNode">The Akka address of the node holding the rooms, as this node sees the cluster.</param>
+public sealed record RoomsView(NodeRoleView NodeRole, string? PrimaryNode, IReadOnlyList<RoomSummary> Rooms);
+
+public enum NodeRoleView { Primary, Replica }
+
+/// <param name="Occupants">Null on a replica node, which does not count the room's occupants.</param>
+/// <param name="ReplicaHosts">Hosts with occupants that are served by another Dmuc node (a replica link each).</param>
+public sealed record RoomSummary(string Room, string Name, int? Occupants, IReadOnlyList<string> ReplicaHosts);
+
+public sealed record RoomDetails(string Room, string Name, long JournalSequenceNr, int HistoryLength, int OccupantCount,
+    IReadOnlyList<HostOccupants> OccupantsByHost, IReadOnlyList<ReplicaLinkView> ReplicaLinks);
+
+public sealed record HostOccupants(string Host, IReadOnlyList<OccupantView> Occupants);
+
+public sealed record OccupantView(string Nick, string RealJid, string Role, string Affiliation);
+
+/// <param name="State">Linked, Split or Rejoining (the primary's view of the link, XEP-0282 §4.10–4.11).</param>
+/// <param name="BatchesWithheld">Batches not sent while split; the netjoin's resync replaced them.</param>
+public sealed record ReplicaLinkView(string Host, string? Node, string State, DateTimeOffset? SplitSince,
+    double? LastRttMilliseconds, double? AverageRttMilliseconds, long BatchesSent, long BatchesWithheld);
+
+public sealed record RoomHistoryView(string Room, int Kept, IReadOnlyList<HistoryMessageView> Messages);
+
+/// <param name="Body">The message's body, when it has one (a history entry may be a subject-less message with other payloads).</param>
+public sealed record HistoryMessageView(DateTimeOffset Timestamp, string Nick, string Sender, string? Body, string StanzaId);
+
+public sealed record KickRequest(string Nick, string? Reason);
+
+public sealed record RoomActionDone(string Room, string Action, string? Nick);
+
+/// <param name="ComponentConnected">The XEP-0114 stream to the XMPP server is up.</param>
+/// <param name="MemberStatus">This node's own status in the cluster.</param>
+public sealed record ReadinessView(bool Ready, bool ComponentConnected, string MemberStatus);

@@ -1,0 +1,110 @@
+using System.Text.RegularExpressions;
+using Dmuc.Integration.Tests.Infrastructure;
+using Xunit;
+using YamlDotNet.RepresentationModel;
+
+namespace Dmuc.Integration.Tests.Deployment;
+
+/// <summary>
+/// Our machines have no Docker engine, so the compose file cannot be run here; these tests check instead that
+/// everything it names exists and fits together: files, build contexts, dependencies, ports, and that each
+/// node's component secret and domain match its Prosody's configuration.
+/// </summary>
+public sealed class DeploymentFilesTests
+{
+    private static readonly string Root = RepositoryPaths.RepositoryRoot;
+    private static readonly YamlMappingNode Services = LoadServices();
+
+    private static IReadOnlyList<string> Names => Services.Children.Keys.Select(key => ((YamlScalarNode)key).Value!).ToList();
+
+    public static TheoryData<string> ServiceNames() => new(Names);
+
+    [Fact]
+    public void The_compose_file_runs_three_hosts_three_nodes_and_a_database()
+    {
+        var names = Names;
+        Assert.Equal(3, names.Count(name => name.StartsWith("prosody-", StringComparison.Ordinal)));
+        Assert.Equal(3, names.Count(name => name.StartsWith("dmuc-", StringComparison.Ordinal)));
+        Assert.Contains("postgres", names);
+    }
+
+    [Theory]
+    [MemberData(nameof(ServiceNames))]
+    public void Every_file_a_service_mounts_or_builds_from_exists(string service)
+    {
+        var definition = (YamlMappingNode)Services[service];
+        if (definition.Children.TryGetValue("build", out var build))
+        {
+            var context = Path.Combine(Root, Scalar(build, "context"));
+            Assert.True(Directory.Exists(context), $"{service}: build context {context} is missing");
+            Assert.True(File.Exists(Path.Combine(context, Scalar(build, "dockerfile"))), $"{service}: Dockerfile is missing");
+        }
+        foreach (var volume in Sequence(definition, "volumes").Select(node => ((YamlScalarNode)node).Value!))
+        {
+            var source = volume.Split(':')[0];
+            if (!source.StartsWith("./", StringComparison.Ordinal)) continue;
+            Assert.True(File.Exists(Path.Combine(Root, source)), $"{service}: {source} is missing");
+        }
+        foreach (var dependency in Sequence(definition, "depends_on").Select(node => ((YamlScalarNode)node).Value!))
+            Assert.True(Services.Children.ContainsKey(dependency), $"{service} depends on unknown service {dependency}");
+    }
+
+    [Fact]
+    public void Published_client_ports_do_not_clash()
+    {
+        var hostPorts = Services.Children.Values.OfType<YamlMappingNode>()
+            .SelectMany(service => Sequence(service, "ports"))
+            .Select(port => ((YamlScalarNode)port).Value!.Split(':')[0])
+            .ToList();
+        Assert.Equal(hostPorts.Count, hostPorts.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("dmuc-avalon", "prosody-avalon")]
+    [InlineData("dmuc-killrc", "prosody-killrc")]
+    [InlineData("dmuc-eris", "prosody-eris")]
+    public void Each_node_connects_to_its_own_Prosody_with_the_secret_and_domain_it_declares(string node, string prosody)
+    {
+        var command = Scalar(Services[node], "command");
+        var config = File.ReadAllText(Path.Combine(Root, Sequence((YamlMappingNode)Services[prosody], "volumes")
+            .Select(v => ((YamlScalarNode)v).Value!.Split(':')[0]).Single()));
+        Assert.Contains($"--server {prosody}:5347", command);
+        var domain = Regex.Match(command, @"--domain (\S+)").Groups[1].Value;
+        var secret = Regex.Match(command, @"--secret (\S+)").Groups[1].Value;
+        var hostDomain = Regex.Match(command, @"--host-domain (\S+)").Groups[1].Value;
+        Assert.Contains($"Component \"{domain}\"", config);
+        Assert.Contains($"component_secret = \"{secret}\"", config);
+        Assert.Contains($"VirtualHost \"{hostDomain}\"", config);
+    }
+
+    [Theory]
+    [InlineData("deploy/docker/Dockerfile")]
+    [InlineData("deploy/systemd/dmuc-node.service")]
+    [InlineData("deploy/kubernetes/dmuc.yaml")]
+    [InlineData("deploy/examples/prosody-host.cfg.lua")]
+    [InlineData("deploy/examples/ejabberd-host.yml")]
+    public void Deployment_file_exists(string path) => Assert.True(File.Exists(Path.Combine(Root, path)), path);
+
+    [Fact]
+    public void The_Kubernetes_manifest_is_valid_yaml_with_a_headless_service_and_a_stateful_set()
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(Path.Combine(Root, "deploy/kubernetes/dmuc.yaml"))));
+        var kinds = stream.Documents.Select(document => Scalar(document.RootNode, "kind")).ToList();
+        Assert.Contains("StatefulSet", kinds);
+        var service = stream.Documents.Single(document => Scalar(document.RootNode, "kind") == "Service").RootNode;
+        Assert.Equal("None", Scalar(((YamlMappingNode)service)["spec"], "clusterIP"));
+    }
+
+    private static YamlMappingNode LoadServices()
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(Path.Combine(Root, "docker-compose.yml"))));
+        return (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)["services"];
+    }
+
+    private static string Scalar(YamlNode node, string key) => ((YamlScalarNode)((YamlMappingNode)node)[key]).Value!;
+
+    private static IEnumerable<YamlNode> Sequence(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(key, out var value) ? ((YamlSequenceNode)value).Children : [];
+}
