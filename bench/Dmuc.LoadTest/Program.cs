@@ -5,17 +5,23 @@ using Dmuc.LoadTest.Scenarios;
 using Dmuc.LoadTest.Servers;
 
 const string Usage = """
-    dmuc-loadtest: real c2s clients against Prosody's own MUC and against Prosody + a Dmuc node (loopback only).
+    dmuc-loadtest: real c2s clients against XMPP servers' own MUC and against Dmuc behind them (loopback only).
 
     Commands:
       all                      the target scenarios: 10 occupants (saturation), 100 (join, saturation,
                                100 msg/s, 2x overload), 500 (join, 20 msg/s)
+      compare                  every backend side by side: saturation at 100 occupants for all five; 100
+                               occupants at 10,000 deliveries/s and the join of 500 for ejabberd-muc and dmuc-3hosts
       room --occupants N       one room: join, plus --saturate, --rate MSG_PER_S, --overload (needs --saturate)
 
+    Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
+              dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly)
+
     Options:
-      --backend B              both (default), prosody-muc or dmuc
+      --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios
+                               (default prosody-muc,dmuc)
       --duration S             seconds per saturation/paced phase (default 10)
-      --join-1000              all: also time the join of 1,000 occupants
+      --join-1000              all, compare: also time the join of 1,000 occupants
       --senders K              at most K clients send (default 10)
       --window W               saturation: messages in flight per sender (default 5)
       --node PATH              the dmuc-node executable (default: src/Dmuc.Host's build of this configuration)
@@ -48,20 +54,20 @@ var settings = new RunSettings(
     MaxSenders: int.Parse(options.GetValueOrDefault("--senders") ?? "10", CultureInfo.InvariantCulture),
     SaturationWindow: int.Parse(options.GetValueOrDefault("--window") ?? "5", CultureInfo.InvariantCulture),
     NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable());
-var backends = (options.GetValueOrDefault("--backend") ?? "both") switch
+IReadOnlyList<Backend> backends = (options.GetValueOrDefault("--backend") ?? "prosody-muc,dmuc")
+    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+    .Select(Backend.Parse).ToList();
+var includeThousandJoin = options.ContainsKey("--join-1000");
+IReadOnlyList<ScenarioPlan> plans = args[0] switch
 {
-    "both" => Enum.GetValues<Backend>(),
-    var name => [BackendNames.Parse(name)],
-};
-IReadOnlyList<Scenario> scenarios = args[0] switch
-{
-    "all" => Scenario.Targets(options.ContainsKey("--join-1000")),
-    "room" => [new Scenario($"{options["--occupants"]} occupants", int.Parse(options["--occupants"]!, CultureInfo.InvariantCulture))
+    "all" => Scenario.Targets(includeThousandJoin).Select(scenario => new ScenarioPlan(scenario, backends)).ToList(),
+    "compare" => Scenario.Comparison(includeThousandJoin),
+    "room" => [new ScenarioPlan(new Scenario($"{options["--occupants"]} occupants", int.Parse(options["--occupants"]!, CultureInfo.InvariantCulture))
     {
         Saturate = options.ContainsKey("--saturate"),
         PacedMessagesPerSecond = options.GetValueOrDefault("--rate") is { } rate ? double.Parse(rate, CultureInfo.InvariantCulture) : null,
         Overload = options.ContainsKey("--overload"),
-    }],
+    }, backends)],
     var unknown => throw new ArgumentException($"Unknown command '{unknown}'.\n{Usage}"),
 };
 
@@ -78,22 +84,23 @@ Console.Error.WriteLine("warning: this is a Debug build of the load tool; measur
 Console.Error.WriteLine($"node: {settings.NodeExecutable}");
 var tables = new List<string>();
 var total = Stopwatch.StartNew();
-foreach (var scenario in scenarios)
+foreach (var (scenario, scenarioBackends) in plans)
 {
-    var results = new Dictionary<Backend, IReadOnlyList<Metric>>();
-    foreach (var backend in backends)
+    var results = new List<(Backend, IReadOnlyList<Metric>)>();
+    foreach (var backend in scenarioBackends)
     {
-        Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] {scenario.Name} against {backend.Name()}");
-        results[backend] = await ScenarioRunner.RunAsync(scenario, backend, settings,
-            line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token);
+        Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] {scenario.Name} against {backend.Name}");
+        results.Add((backend, await ScenarioRunner.RunAsync(scenario, backend, settings,
+            line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token)));
     }
     var table = Report.Markdown(scenario.Name, results);
     tables.Add(table);
     Console.WriteLine(table);
+    // Written after every scenario, so a later failure does not lose the tables already measured.
+    if (options.GetValueOrDefault("--markdown") is { } markdownPath)
+        await File.WriteAllTextAsync(markdownPath, string.Join('\n', tables));
 }
 Console.Error.WriteLine($"done in {total.Elapsed:mm\\:ss}");
-if (options.GetValueOrDefault("--markdown") is { } markdownPath)
-    await File.WriteAllTextAsync(markdownPath, string.Join('\n', tables));
 return 0;
 
 static Dictionary<string, string?> ParseOptions(string[] arguments)

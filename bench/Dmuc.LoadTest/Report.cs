@@ -4,28 +4,41 @@ using Dmuc.LoadTest.Servers;
 
 namespace Dmuc.LoadTest;
 
-/// <summary>The side-by-side table of one scenario: each metric per backend and the ratio Dmuc / Prosody MUC.</summary>
+/// <summary>
+/// The side-by-side table of one scenario: each metric per backend, and each backend's value as a ratio of the
+/// first backend's (the anchor).
+/// </summary>
 public static class Report
 {
-    public static string Markdown(string scenario, IReadOnlyDictionary<Backend, IReadOnlyList<Metric>> results)
+    public static string Markdown(string scenario, IReadOnlyList<(Backend Backend, IReadOnlyList<Metric> Metrics)> results)
     {
-        var backends = results.Keys.Order().ToList();
-        var names = results.Values.SelectMany(metrics => metrics.Select(metric => metric.Name)).Distinct().ToList();
+        var anchor = results[0].Backend;
+        var compared = results.Skip(1).Select(result => result.Backend).ToList();
+        var names = results.SelectMany(result => result.Metrics.Select(metric => metric.Name)).Distinct().ToList();
         var rows = names.Select(name =>
         {
-            var values = backends.Select(backend => results[backend].FirstOrDefault(metric => metric.Name == name)).ToList();
-            var cells = values.Select(metric => metric?.Formatted ?? "–").ToList();
-            if (backends.Count == 2) cells.Add(Ratio(values[0], values[1]));
-            return (IReadOnlyList<string>)[name, .. cells];
+            var values = results.Select(result => result.Metrics.FirstOrDefault(metric => metric.Name == name)).ToList();
+            IReadOnlyList<string> row =
+            [
+                name,
+                .. values.Select(metric => metric?.Formatted ?? "–"),
+                .. values.Skip(1).Select(value => Ratio(values[0], value)),
+            ];
+            return row;
         }).ToList();
-        IReadOnlyList<string> header = ["metric", .. backends.Select(backend => backend.Name()), .. backends.Count == 2 ? ["dmuc / prosody"] : Array.Empty<string>()];
+        IReadOnlyList<string> header =
+        [
+            "metric",
+            .. results.Select(result => result.Backend.Name),
+            .. compared.Select(backend => $"{backend.Name} / {anchor.Name}"),
+        ];
         return $"### {scenario}\n\n{Table(header, rows)}";
     }
 
-    private static string Ratio(Metric? prosody, Metric? dmuc) =>
-        prosody is null || dmuc is null || prosody.Value == 0 || double.IsNaN(prosody.Value) || double.IsNaN(dmuc.Value)
+    private static string Ratio(Metric? anchor, Metric? other) =>
+        anchor is null || other is null || anchor.Value == 0 || double.IsNaN(anchor.Value) || double.IsNaN(other.Value)
             ? "–"
-            : $"{dmuc.Value / prosody.Value:0.00}×";
+            : $"{other.Value / anchor.Value:0.00}×";
 
     private static string Table(IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)
     {

@@ -48,6 +48,8 @@ ready_timeout_seconds=60
 c2s_port() { echo $((base_port + 10 * $1 + 2)); }
 cluster_port() { echo $((base_port + 10 * $1 + 3)); }
 component_port() { echo $((base_port + 10 * $1 + 7)); }
+# The node's management endpoint (dmuc CLI): loopback only, so no token.
+management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
 seed="akka.tcp://dmuc@127.0.0.1:$(cluster_port 0)"
 
@@ -150,6 +152,7 @@ for index in "${!hosts[@]}"; do
     --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
     --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \
     --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$index")" \
+    --management-url "http://127.0.0.1:$(management_port "$index")" \
     --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
     --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
 done
@@ -194,10 +197,11 @@ write_topology() {
       --argjson users "$user_list" --arg role "$( ((index == 0)) && echo primary || echo replica)" \
       --argjson node_pid "$(pid_of "dmuc-node-$host")" --argjson prosody_pid "$(pid_of "prosody-$host")" \
       --arg cluster "akka.tcp://dmuc@127.0.0.1:$(cluster_port "$index")" --arg dir "$run/$host" \
+      --arg management "http://127.0.0.1:$(management_port "$index")" \
       '. + [{ domain: $host, c2s: { host: "127.0.0.1", port: $c2s, tls: false }, users: $users,
               prosody: { pid: $prosody_pid, component_port: $component, log: ($dir + "/prosody.log") },
               node: { name: ("dmuc-node-" + $host), role: $role, pid: $node_pid, cluster_address: $cluster,
-                      management_address: null, log: ($dir + "/dmuc-node.log") } }]' <<<"$json")
+                      management_address: $management, log: ($dir + "/dmuc-node.log") } }]' <<<"$json")
   done
   jq -n --arg muc "$muc_domain" --arg room "$room" --argjson hosts "$json" \
     --arg journal "$($use_postgres && echo PostgreSql || echo Sqlite)" \

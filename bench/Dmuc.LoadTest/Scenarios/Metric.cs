@@ -10,8 +10,8 @@ public sealed record Metric(string Name, double Value, string Format)
         var prefix = $"join of {join.Joiners}";
         yield return new($"{prefix}: all joined (s)", join.JoinTime.TotalSeconds, "0.00");
         yield return new($"{prefix}: median joiner (s)", join.MedianJoinTime.TotalSeconds, "0.00");
-        yield return new($"{prefix}: CPU Prosody (s)", join.Cpu.Prosody.TotalSeconds, "0.00");
-        yield return new($"{prefix}: CPU Dmuc node (s)", join.Cpu.Node.TotalSeconds, "0.00");
+        yield return new($"{prefix}: CPU XMPP servers (s)", join.Cpu.XmppServers.TotalSeconds, "0.00");
+        yield return new($"{prefix}: CPU Dmuc nodes (s)", join.Cpu.Nodes.TotalSeconds, "0.00");
     }
 
     public static IEnumerable<Metric> ForPhase(string phase, PhaseResult result, bool throughput)
@@ -22,10 +22,11 @@ public sealed record Metric(string Name, double Value, string Format)
         yield return new($"{phase}: latency p99 (ms)", result.Latency.Percentile(99) / 1000.0, "0.00");
         yield return new($"{phase}: latency max (ms)", result.Latency.MaxMicroseconds / 1000.0, "0.00");
         yield return new($"{phase}: undelivered after drain", result.Lost, "N0");
-        yield return new($"{phase}: CPU µs/delivery Prosody", result.MicrosecondsPerDelivery(result.Cpu.Prosody), "0.00");
-        yield return new($"{phase}: CPU µs/delivery Dmuc node", result.MicrosecondsPerDelivery(result.Cpu.Node), "0.00");
+        yield return new($"{phase}: CPU µs/delivery XMPP servers", result.MicrosecondsPerDelivery(result.Cpu.XmppServers), "0.00");
+        yield return new($"{phase}: CPU µs/delivery Dmuc nodes", result.MicrosecondsPerDelivery(result.Cpu.Nodes), "0.00");
         yield return new($"{phase}: CPU µs/delivery load tool", result.MicrosecondsPerDelivery(result.Cpu.LoadTool), "0.00");
-        yield return new($"{phase}: cores busy Prosody+Dmuc", CoresBusy(result.Cpu.Prosody + result.Cpu.Node, result), "0.00");
+        yield return new($"{phase}: cores busy XMPP servers", CoresBusy(result.Cpu.XmppServers, result), "0.00");
+        yield return new($"{phase}: cores busy Dmuc nodes", CoresBusy(result.Cpu.Nodes, result), "0.00");
         yield return new($"{phase}: cores busy load tool", CoresBusy(result.Cpu.LoadTool, result), "0.00");
         yield return new($"{phase}: cores busy other processes", CoresBusy(result.Cpu.Others, result), "0.00");
     }

@@ -5,7 +5,7 @@ using Dmuc.LoadTest.Servers;
 namespace Dmuc.LoadTest.Scenarios;
 
 /// <summary>
-/// N logged-in clients and the one room they share on one server; runs the measured phases (join, closed-loop
+/// N logged-in clients (spread over the backend's XMPP hosts) and the one room they share; runs the measured phases (join, closed-loop
 /// saturation, paced sending) and turns what the clients counted into results.
 /// </summary>
 public sealed class RoomUnderLoad : IAsyncDisposable
@@ -42,7 +42,8 @@ public sealed class RoomUnderLoad : IAsyncDisposable
                 await logins.WaitAsync(cancellationToken);
                 try
                 {
-                    clients[index] = await LoadClient.ConnectAsync(server.ClientEndpoint, server.Domain, index, cancellationToken);
+                    var host = server.HostOf(index);
+                    clients[index] = await LoadClient.ConnectAsync(host.ClientEndpoint, host.Domain, index, cancellationToken);
                 }
                 finally
                 {
@@ -55,7 +56,7 @@ public sealed class RoomUnderLoad : IAsyncDisposable
             foreach (var client in clients.Where(client => client is not null)) await client.DisposeAsync();
             throw;
         }
-        var roomJid = $"load{occupants}@{server.MucDomain}";
+        var roomJid = $"load{occupants}@{ServerUnderTest.MucDomain}";
         foreach (var client in clients) client.UseRoom(roomJid);
         return new RoomUnderLoad(server, clients.ToList(), roomJid);
     }

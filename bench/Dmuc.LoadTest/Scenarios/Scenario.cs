@@ -12,6 +12,8 @@ public sealed record Scenario(string Name, int Occupants)
     public double? PacedMessagesPerSecond { get; init; }
     public bool Overload { get; init; }
 
+    public bool HasLoadPhases => Saturate || PacedMessagesPerSecond is not null;
+
     public static IReadOnlyList<Scenario> Targets(bool includeThousandJoin) =>
     [
         new("10 occupants", 10) { Saturate = true },
@@ -19,7 +21,29 @@ public sealed record Scenario(string Name, int Occupants)
         new("500 occupants", 500) { PacedMessagesPerSecond = 20 },
         .. includeThousandJoin ? [new Scenario("1000 occupants", 1000)] : Array.Empty<Scenario>(),
     ];
+
+    /// <summary>
+    /// The servers side by side: saturation for every backend (Prosody's own MUC first, the anchor of the
+    /// ratios), then the fixed rate and the big joins for ejabberd's own MUC (the anchor there) and one room over
+    /// three hosts.
+    /// </summary>
+    public static IReadOnlyList<ScenarioPlan> Comparison(bool includeThousandJoin)
+    {
+        IReadOnlyList<Backend> ejabberdAgainstThreeHosts = [Backend.EjabberdMuc, Backend.Dmuc3Hosts];
+        return
+        [
+            new(new("100 occupants: saturation", 100) { Saturate = true }, Backend.All),
+            new(new("100 occupants: 10,000 deliveries/s", 100) { PacedMessagesPerSecond = 100 }, ejabberdAgainstThreeHosts),
+            new(new("500 occupants: join", 500), ejabberdAgainstThreeHosts),
+            .. includeThousandJoin
+                ? [new ScenarioPlan(new("1000 occupants: join", 1000), ejabberdAgainstThreeHosts)]
+                : Array.Empty<ScenarioPlan>(),
+        ];
+    }
 }
+
+/// <summary>A scenario and the backends it runs against, in table order (the first is the ratios' anchor).</summary>
+public sealed record ScenarioPlan(Scenario Scenario, IReadOnlyList<Backend> Backends);
 
 public sealed record RunSettings(
     TimeSpan PhaseDuration,
@@ -44,6 +68,7 @@ public static class ScenarioRunner
             var join = await room.JoinAllAsync(cancellationToken);
             progress($"join of {join.Joiners}: {join.JoinTime.TotalSeconds:0.00} s");
             metrics.AddRange(Metric.ForJoin(join));
+            if (!scenario.HasLoadPhases) return metrics;
             var senders = Math.Min(settings.MaxSenders, scenario.Occupants);
             // Unreported: lets .NET's tiered JIT reach optimized code and both servers settle their buffers.
             await room.SaturateAsync(senders, settings.SaturationWindow, settings.WarmUpDuration, settings.DrainTimeout, cancellationToken);
@@ -73,7 +98,7 @@ public static class ScenarioRunner
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            throw new InvalidOperationException($"{scenario.Name} against {backend.Name()} failed: {error.Message}\n" +
+            throw new InvalidOperationException($"{scenario.Name} against {backend.Name} failed: {error.Message}\n" +
                 server.DescribeForFailure(), error);
         }
     }

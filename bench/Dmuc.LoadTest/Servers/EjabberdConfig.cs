@@ -16,7 +16,6 @@ internal static class EjabberdConfig
     /// the answer is length 2 and result 1 (true) for every operation.
     /// </summary>
     public const string AcceptEveryoneScript = """
-        #!/usr/bin/perl
         $| = 1; binmode STDIN; binmode STDOUT;
         while (read(STDIN, my $length, 2) == 2) { read(STDIN, my $request, unpack('n', $length)); print pack('nn', 2, 1); }
 
@@ -75,6 +74,8 @@ internal static class EjabberdConfig
             Line("    user_message_shaper: none");
             Line("    user_presence_shaper: none");
             Line("    default_room_options:");
+            // The service's max_users only caps what a room may be configured to; each room starts at 200.
+            Line($"      max_users: {RoomSizeLimit}");
             Line("      mam: false");
             Line("      persistent: false");
         }

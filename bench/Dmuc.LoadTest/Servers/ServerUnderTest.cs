@@ -1,63 +1,46 @@
-using System.Net;
 using System.Security.Cryptography;
 using Dmuc.LoadTest.Client;
 
 namespace Dmuc.LoadTest.Servers;
 
 /// <summary>
-/// A private Prosody on free loopback ports, serving the MUC domain itself or through a Dmuc node that runs
-/// as a separate process, so the CPU time of each can be read apart.
+/// Everything one backend needs, on free loopback ports: an XMPP server per host and, when Dmuc serves the MUC,
+/// a Dmuc node per host as a separate process (the first host's the primary, the others replicas in one
+/// cluster), so the CPU time of servers and nodes can be read apart.
 /// </summary>
 public sealed class ServerUnderTest : IAsyncDisposable
 {
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
-    private const int ProbeClientIndex = 999_999;
+    public const string MucDomain = "conference.localhost";
 
-    private readonly ChildProcess _prosody;
-    private readonly ChildProcess? _node;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan ProbeAnswerTimeout = TimeSpan.FromSeconds(10);
+    private const int ProbeClientIndex = 999_000;
+
+    private readonly List<XmppServer> _servers = [];
+    private readonly List<ChildProcess> _nodes = [];
     private readonly string _workDirectory;
+    private int _probes;
 
-    private ServerUnderTest(Backend backend, int clientPort, string workDirectory, ChildProcess prosody, ChildProcess? node)
+    private ServerUnderTest(Backend backend, string workDirectory)
     {
         Backend = backend;
-        ClientEndpoint = new IPEndPoint(IPAddress.Loopback, clientPort);
         _workDirectory = workDirectory;
-        _prosody = prosody;
-        _node = node;
     }
 
     public Backend Backend { get; }
 
-    public IPEndPoint ClientEndpoint { get; }
-
-    public string Domain => ProsodyConfig.Domain;
-
-    public string MucDomain => ProsodyConfig.MucDomain;
+    /// <summary>The host a client logs into: clients are spread round-robin over the hosts.</summary>
+    internal XmppServer HostOf(int clientIndex) => _servers[clientIndex % _servers.Count];
 
     public static async Task<ServerUnderTest> StartAsync(Backend backend, string nodeExecutable, CancellationToken cancellationToken)
     {
-        var ports = LoopbackPorts.PickFree(2);
-        var (clientPort, componentPort) = (ports[0], ports[1]);
-        var workDirectory = Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName;
-        Directory.CreateDirectory(Path.Combine(workDirectory, "data"));
-        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var configPath = Path.Combine(workDirectory, "prosody.cfg.lua");
-        await File.WriteAllTextAsync(configPath,
-            ProsodyConfig.Render(backend, clientPort, componentPort, workDirectory, secret), cancellationToken);
-
-        var prosody = ChildProcess.Start("/usr/bin/prosody", ["--config", configPath, "-F"], workDirectory);
-        ChildProcess? node = null;
-        var server = new ServerUnderTest(backend, clientPort, workDirectory, prosody, null);
+        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName);
         try
         {
-            await WaitForPortAsync(prosody, "Prosody", clientPort, cancellationToken);
-            if (backend == Backend.Dmuc)
-            {
-                await WaitForPortAsync(prosody, "Prosody", componentPort, cancellationToken);
-                node = StartNode(nodeExecutable, componentPort, secret, workDirectory);
-                server = new ServerUnderTest(backend, clientPort, workDirectory, prosody, node);
-            }
-            await server.WaitUntilMucAnswersAsync(cancellationToken);
+            await server.StartProcessesAsync(nodeExecutable, cancellationToken);
+            foreach (var host in server._servers) await server.WaitUntilMucAnswersAsync(host, cancellationToken);
+            if (backend.Hosts > 1)
+                foreach (var host in server._servers) await server.WaitUntilRoomsReachableAsync(host, cancellationToken);
             return server;
         }
         catch
@@ -67,69 +50,135 @@ public sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    private static ChildProcess StartNode(string executable, int componentPort, string secret, string workDirectory)
+    private async Task StartProcessesAsync(string nodeExecutable, CancellationToken cancellationToken)
     {
-        if (!File.Exists(executable))
+        var domains = Backend.HostDomains();
+        // All ports from one call: ports picked in separate calls could come back the same.
+        var ports = LoopbackPorts.PickFree(2 * domains.Count + 1);
+        var clusterPort = ports[^1];
+        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        for (var host = 0; host < domains.Count; host++)
+        {
+            var settings = new XmppHostSettings(domains[host], MucDomain, Backend.Muc, ports[2 * host], ports[2 * host + 1], secret,
+                Path.Combine(_workDirectory, domains[host]));
+            _servers.Add(await XmppServer.StartAsync(Backend.Server, settings, cancellationToken));
+        }
+        if (Backend.Muc != MucService.Dmuc) return;
+        if (!File.Exists(nodeExecutable))
             throw new FileNotFoundException(
-                $"No Dmuc node at {executable}: build it (dotnet build -c Release src/Dmuc.Host) or pass --node PATH.");
-        var dataDirectory = Path.Combine(workDirectory, "dmuc-data");
+                $"No Dmuc node at {nodeExecutable}: build it (dotnet build -c Release src/Dmuc.Host) or pass --node PATH.");
+        for (var host = 0; host < _servers.Count; host++)
+            _nodes.Add(StartNode(nodeExecutable, _servers[host].Settings, ClusterArguments(host, clusterPort)));
+    }
+
+    /// <summary>XEP-0282 roles: none for a lone node; else the first host's node is the primary and the seed.</summary>
+    private IEnumerable<string> ClusterArguments(int host, int primaryClusterPort)
+    {
+        if (Backend.Hosts == 1) return [];
+        var domain = _servers[host].Domain;
+        return host == 0
+            ? ["--role", "Primary", "--host-domain", domain, "--cluster-port", primaryClusterPort.ToString()]
+            : ["--role", "Replica", "--host-domain", domain, "--seed", $"akka.tcp://dmuc@127.0.0.1:{primaryClusterPort}"];
+    }
+
+    private static ChildProcess StartNode(string executable, XmppHostSettings host, IEnumerable<string> clusterArguments)
+    {
+        var dataDirectory = Path.Combine(host.WorkDirectory, "dmuc-data");
         Directory.CreateDirectory(dataDirectory);
         return ChildProcess.Start(executable,
         [
-            "--server", $"127.0.0.1:{componentPort}",
-            "--domain", ProsodyConfig.MucDomain,
-            "--secret", secret,
+            "--server", $"127.0.0.1:{host.ComponentPort}",
+            "--domain", host.MucDomain,
+            "--secret", host.ComponentSecret,
             "--data", dataDirectory,
             // Information-level logs per join would be measured as the node's work.
             "--Serilog:MinimumLevel:Default", "Warning",
-        ], workDirectory);
-    }
-
-    private static async Task WaitForPortAsync(ChildProcess process, string name, int port, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + ReadyTimeout;
-        while (!await LoopbackPorts.AcceptsConnectionsAsync(port, cancellationToken))
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException(
-                    $"{name} did not listen on 127.0.0.1:{port} (exited: {process.HasExited}).\n{process.OutputTail()}");
-            await Task.Delay(20, cancellationToken);
-        }
+            .. clusterArguments,
+        ], host.WorkDirectory);
     }
 
     /// <summary>
-    /// Asks the MUC domain for disco#info until it answers: Prosody bounces the IQ while no component is
-    /// connected, so a result means the whole path works.
+    /// Asks the MUC domain for disco#info through <paramref name="host"/> until it answers: an XMPP server
+    /// bounces the IQ while no component is connected, so a result means the path to the MUC works.
     /// </summary>
-    private async Task WaitUntilMucAnswersAsync(CancellationToken cancellationToken)
+    private async Task WaitUntilMucAnswersAsync(XmppServer host, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + ReadyTimeout;
-        await using var probe = await LoadClient.ConnectAsync(ClientEndpoint, Domain, ProbeClientIndex, cancellationToken);
+        await using var probe = await ConnectProbeAsync(host, cancellationToken);
         for (var attempt = 1; ; attempt++)
         {
-            var answer = await probe.RequestAsync(
-                $"<iq type='get' id='probe{attempt}' to='{MucDomain}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
-                TimeSpan.FromSeconds(10));
-            if (answer.Contains("type='result'", StringComparison.Ordinal)) return;
-            if (_node is { HasExited: true } || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException(
-                    $"{MucDomain} did not answer disco#info within {ReadyTimeout.TotalSeconds} s: {answer}\n{_node?.OutputTail()}");
+            string answer;
+            try
+            {
+                answer = await probe.RequestAsync(
+                    $"<iq type='get' id='probe{attempt}' to='{MucDomain}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+                    ProbeAnswerTimeout);
+            }
+            catch (TimeoutException)
+            {
+                answer = $"no answer within {ProbeAnswerTimeout.TotalSeconds} s";
+            }
+            if (answer.Contains("type='result'", StringComparison.Ordinal) || answer.Contains("type=\"result\"", StringComparison.Ordinal))
+                return;
+            ThrowIfNotReadyBy(deadline, $"{MucDomain} did not answer disco#info through {host.Domain}: {answer}");
             await Task.Delay(200, cancellationToken);
         }
     }
 
-    public CpuSample SampleCpu() => new(_prosody.CpuTime, _node?.CpuTime ?? TimeSpan.Zero,
+    /// <summary>
+    /// A replica answers disco#info on its own, before the cluster has formed; only a join whose self-presence
+    /// comes back shows that the replica reaches the primary and the primary routes back to the replica's host.
+    /// Each attempt uses a fresh room: a replica room that found no primary stays split for a while.
+    /// </summary>
+    private async Task WaitUntilRoomsReachableAsync(XmppServer host, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        while (true)
+        {
+            await using var probe = await ConnectProbeAsync(host, cancellationToken);
+            probe.SendJoin($"ready{Interlocked.Increment(ref _probes)}@{MucDomain}");
+            string failure;
+            try
+            {
+                await probe.SelfPresence.WaitAsync(ProbeAnswerTimeout, cancellationToken);
+                return;
+            }
+            catch (Exception error) when (error is IOException or TimeoutException)
+            {
+                failure = error.Message;
+            }
+            ThrowIfNotReadyBy(deadline, $"a user of {host.Domain} could not join a room: {failure}");
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    private Task<LoadClient> ConnectProbeAsync(XmppServer host, CancellationToken cancellationToken) =>
+        LoadClient.ConnectAsync(host.ClientEndpoint, host.Domain, ProbeClientIndex + Interlocked.Increment(ref _probes), cancellationToken);
+
+    private void ThrowIfNotReadyBy(DateTime deadline, string problem)
+    {
+        if (_nodes.Any(node => node.HasExited) || DateTime.UtcNow > deadline)
+            throw new InvalidOperationException($"Not ready within {ReadyTimeout.TotalSeconds} s: {problem}\n{DescribeForFailure()}");
+    }
+
+    public CpuSample SampleCpu() => new(
+        Sum(_servers.Select(server => server.Process)), Sum(_nodes),
         ProcessCpu.Read(Environment.ProcessId), ProcessCpu.ReadMachine(), DateTime.UtcNow);
 
-    /// <summary>Console output of the servers: what is needed when something went wrong.</summary>
-    public string DescribeForFailure() =>
-        $"--- Prosody ---\n{_prosody.OutputTail()}\n--- Dmuc node ---\n{_node?.OutputTail()}\n(work directory {_workDirectory})";
+    private static TimeSpan Sum(IEnumerable<ChildProcess> processes) =>
+        processes.Aggregate(TimeSpan.Zero, (total, process) => total + process.CpuTime);
+
+    /// <summary>Console output of the servers and nodes: what is needed when something went wrong.</summary>
+    public string DescribeForFailure() => string.Join('\n',
+        _servers.Select(server => $"--- {server.Description} ---\n{server.Process.OutputTail()}")
+            .Concat(_nodes.Select((node, host) => $"--- Dmuc node {_servers[host].Domain} ---\n{node.OutputTail()}"))
+            .Append($"(work directory {_workDirectory})"));
 
     public async ValueTask DisposeAsync()
     {
-        // The node first, so Prosody does not see its component vanish mid-shutdown.
-        if (_node is not null) await _node.DisposeAsync();
-        await _prosody.DisposeAsync();
+        // Nodes first, so no XMPP server sees its component vanish mid-shutdown; replicas before the primary.
+        foreach (var node in Enumerable.Reverse(_nodes)) await node.DisposeAsync();
+        foreach (var server in _servers) await server.DisposeAsync();
         try
         {
             Directory.Delete(_workDirectory, recursive: true);
@@ -142,13 +191,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
 }
 
 /// <summary>
-/// CPU time used so far by Prosody, the Dmuc node (zero when none runs), the load tool itself and the whole
-/// machine; the machine's share that is none of these is other people's work competing for the two cores.
+/// CPU time used so far by the XMPP servers (all hosts summed), the Dmuc nodes (summed; zero when none runs),
+/// the load tool itself and the whole machine; the machine's share that is none of these is other people's work
+/// competing for the cores.
 /// </summary>
-public sealed record CpuSample(TimeSpan Prosody, TimeSpan Node, TimeSpan LoadTool, TimeSpan Machine, DateTime TakenAt)
+public sealed record CpuSample(TimeSpan XmppServers, TimeSpan Nodes, TimeSpan LoadTool, TimeSpan Machine, DateTime TakenAt)
 {
-    public TimeSpan Others => Machine - Prosody - Node - LoadTool;
+    public TimeSpan Others => Machine - XmppServers - Nodes - LoadTool;
 
     public CpuSample Since(CpuSample earlier) =>
-        new(Prosody - earlier.Prosody, Node - earlier.Node, LoadTool - earlier.LoadTool, Machine - earlier.Machine, TakenAt);
+        new(XmppServers - earlier.XmppServers, Nodes - earlier.Nodes, LoadTool - earlier.LoadTool, Machine - earlier.Machine, TakenAt);
 }

@@ -71,9 +71,8 @@ internal sealed class XmppServer : IAsyncDisposable
             throw new FileNotFoundException("ejabberd is not installed: apt-get install -y --no-install-recommends ejabberd");
         var extauthPath = Path.Combine(settings.WorkDirectory, "accept-everyone.pl");
         await File.WriteAllTextAsync(extauthPath, EjabberdConfig.AcceptEveryoneScript, cancellationToken);
-        File.SetUnixFileMode(extauthPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var configPath = Path.Combine(settings.WorkDirectory, "ejabberd.yml");
-        await File.WriteAllTextAsync(configPath, EjabberdConfig.Render(settings, extauthPath), cancellationToken);
+        await File.WriteAllTextAsync(configPath, EjabberdConfig.Render(settings, $"/usr/bin/perl {extauthPath}"), cancellationToken);
         var databaseDirectory = Path.Combine(settings.WorkDirectory, "db");
         Directory.CreateDirectory(databaseDirectory);
         Directory.CreateDirectory(Path.Combine(settings.WorkDirectory, "logs"));

@@ -1,13 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Serialization;
 using Dmuc.Management.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,11 +31,6 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.ListenEndpoint()));
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(nodeServices.GetRequiredService<ILoggerFactory>());
-        builder.Services.Configure<JsonOptions>(json =>
-        {
-            json.SerializerOptions.WriteIndented = true;
-            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
-        });
         var app = builder.Build();
         app.Use(RequireToken);
         HealthRoutes.Map(app, nodeServices);
@@ -96,11 +89,15 @@ public static class ManagementEndpointHosting
     }
 }
 
-/// <summary>Answers the endpoints write for refusals, with the shared JSON settings.</summary>
-internal static class Refusals
+/// <summary>Every answer of the endpoint, written with the JSON settings the CLI reads them with.</summary>
+internal static class Answer
 {
-    public static IResult NotFound(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status404NotFound);
-    public static IResult BadRequest(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status400BadRequest);
-    public static IResult Conflict(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status409Conflict);
-    public static IResult Timeout(string error) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: StatusCodes.Status504GatewayTimeout);
+    public static IResult Ok<T>(T body) => Results.Json(body, ManagementApi.Json);
+    public static IResult Accepted<T>(T body) => Results.Json(body, ManagementApi.Json, statusCode: StatusCodes.Status202Accepted);
+    public static IResult NotFound(string error) => Refusal(error, StatusCodes.Status404NotFound);
+    public static IResult BadRequest(string error) => Refusal(error, StatusCodes.Status400BadRequest);
+    public static IResult Conflict(string error) => Refusal(error, StatusCodes.Status409Conflict);
+    public static IResult NoAnswerInTime(string error) => Refusal(error, StatusCodes.Status504GatewayTimeout);
+
+    private static IResult Refusal(string error, int status) => Results.Json(new ErrorResponse(error), ManagementApi.Json, statusCode: status);
 }

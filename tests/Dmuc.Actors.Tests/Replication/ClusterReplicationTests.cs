@@ -150,8 +150,8 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
             Assert.Single(received, Received.PresenceOf(room.Jid, "Phaedrus_").Invoke);
             Assert.Single(received, Received.PresenceOf(room.Jid, "Phaedrus_", available: false).Invoke);
         }
-        // Gone from killrc's distribution list.
-        Assert.DoesNotContain(ReceivedIn(room, Phaedrus), stanza => afterDeparture.Any(body => stanza.IsGroupchatWithBody(body)));
+        // Gone from killrc's distribution list: killrc's barrier came after the departure, on the same path.
+        Assert.DoesNotContain(ReceivedIn(room, Phaedrus), Received.GroupchatBody(afterDeparture[Killrc]).Invoke);
     }
 
     [Fact]
@@ -168,7 +168,8 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
         var departures = others.ToDictionary(user => user.Nick,
             user => ReceivedIn(room, user).Where(Received.PresenceOf(room.Jid, BigCheese.Nick, available: false)).ToList());
         Assert.All(departures, seen => Assert.True(Assert.Single(seen.Value).HasStatus(307)));
-        Assert.DoesNotContain(ReceivedIn(room, BigCheese), stanza => afterKick.Any(body => stanza.IsGroupchatWithBody(body)));
+        // The kick was answered before any barrier was said.
+        Assert.DoesNotContain(ReceivedIn(room, BigCheese), stanza => afterKick.Values.Any(body => stanza.IsGroupchatWithBody(body)));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Xmpp;
 using static Dmuc.Actors.Tests.Replication.RoomRequests;
 
 namespace Dmuc.Actors.Tests.Replication;
@@ -46,19 +47,43 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
     /// Waits until everything users of the occupants' hosts sent before now has been handled by the room and its
     /// results have reached every occupant. One occupant per host says a barrier message: it travels to the primary
     /// behind what its node relayed earlier, and back behind what the room sent earlier (one link per room and
-    /// host), so once every occupant has every barrier nothing earlier is still on its way. Returns the barriers.
+    /// host), so once every occupant has every barrier nothing earlier is still on its way. Returns each host's
+    /// barrier body: only the barrier of the host a stanza came from is known to have been handled after it.
     /// </summary>
-    public async Task<IReadOnlyList<string>> SettleAsync(IReadOnlyCollection<ChatUser> occupants)
+    public async Task<IReadOnlyDictionary<string, string>> SettleAsync(IReadOnlyCollection<ChatUser> occupants)
     {
-        var barriers = occupants.DistinctBy(occupant => occupant.Host).Select(speaker =>
+        var barriers = occupants.DistinctBy(occupant => occupant.Host).ToDictionary(speaker => speaker.Host, speaker =>
         {
             var body = $"barrier {++_barriers}";
-            cluster.SendFromUser(Say(speaker, room, body, id: $"barrier-{_barriers}"));
+            cluster.SendFromUser(Barrier(speaker, body));
             return body;
-        }).ToList();
+        });
         await Task.WhenAll(from occupant in occupants
-                           from body in barriers
+                           from body in barriers.Values
                            select cluster.WaitForAsync(occupant.Jid, Received.GroupchatBody(body)));
         return barriers;
+    }
+
+    /// <summary>
+    /// As <see cref="SettleAsync"/>, after a stanza of <paramref name="actor"/> that changes who is in the room:
+    /// barriers said while it is still on its way could reach the room before it and miss (or reach) the wrong
+    /// occupants, so a first barrier from the actor's host, behind the stanza, shows that the room has handled it.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> SettleAfterAsync(ChatUser actor, IReadOnlyCollection<ChatUser> occupantsAfter)
+    {
+        if (occupantsAfter.FirstOrDefault(occupant => occupant.Host == actor.Host) is { } neighbour)
+            await SettleAsync([neighbour]);
+        return await SettleAsync(occupantsAfter);
+    }
+
+    /// <summary>Whether a stanza is one of the barriers <see cref="SettleAsync"/> says.</summary>
+    public static bool IsBarrier(XElement stanza) => stanza.Element(Ns.Client + "body")?.Value.StartsWith("barrier ", StringComparison.Ordinal) == true;
+
+    /// <summary>A groupchat message kept out of the room's history (XEP-0334 no-store), so that barriers change nothing joiners see.</summary>
+    private XElement Barrier(ChatUser speaker, string body)
+    {
+        var message = Say(speaker, room, body, id: "barrier-" + body.Split(' ')[1]);
+        message.Add(new XElement((XNamespace)"urn:xmpp:hints" + "no-store"));
+        return message;
     }
 }

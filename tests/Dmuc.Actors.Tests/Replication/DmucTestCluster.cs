@@ -48,9 +48,12 @@ public sealed class DmucTestCluster : IAsyncDisposable
     public DmucTestNode Node(string host) => _nodes[host];
 
     /// <summary>Starts one node per spec, forms the cluster and waits until every node knows every host and the primary.</summary>
-    public static async Task<DmucTestCluster> StartAsync(params DmucNodeSpec[] specs)
+    public static Task<DmucTestCluster> StartAsync(params DmucNodeSpec[] specs) => StartAsync(specs, extraConfig: null);
+
+    /// <param name="extraConfig">Settings every node takes before the test defaults (keepalive timings, say).</param>
+    public static async Task<DmucTestCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? extraConfig)
     {
-        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, ServiceOptions, NeverIdle))));
+        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, ServiceOptions, NeverIdle, extraConfig))));
         var cluster = new DmucTestCluster(nodes);
         try
         {
@@ -152,10 +155,11 @@ public sealed class DmucTestNode : IAsyncDisposable
     public BatchLog Batches { get; }
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
-    internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings)
+    internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig)
     {
         var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
         var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
+            .WithFallback(extraConfig ?? Config.Empty)
             .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.ProtocolSerializerHocon))
             .WithFallback(TestSettings);
         // Only a primary runs persistent rooms, so only a primary needs a journal.

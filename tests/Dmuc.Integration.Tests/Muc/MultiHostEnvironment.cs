@@ -49,11 +49,20 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
                 InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), cancellationToken);
             stopInOrder.Add(primary);
             var replicas = new Dictionary<string, InProcessDmucNode>();
-            foreach (var host in hosts.Skip(1))
+            var replicaStarts = hosts.Skip(1).ToDictionary(host => host, host => InProcessDmucNode.StartAsync(
+                prosodies[host].ComponentEndpoint, InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken));
+            try
             {
-                replicas[host] = await InProcessDmucNode.StartAsync(prosodies[host].ComponentEndpoint,
-                    InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken);
-                stopInOrder.Add(replicas[host]);
+                await Task.WhenAll(replicaStarts.Values);
+            }
+            finally
+            {
+                // Those that did start must be stopped, even when another failed.
+                foreach (var (host, start) in replicaStarts.Where(start => start.Value.IsCompletedSuccessfully))
+                {
+                    replicas[host] = start.Result;
+                    stopInOrder.Add(start.Result);
+                }
             }
 
             // Clients must not talk to the MUC domain before each host's component is in, or Prosody bounces the stanzas.

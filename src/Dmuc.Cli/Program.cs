@@ -1,0 +1,3 @@
+using Dmuc.Cli;
+
+return await DmucCli.RunAsync(args);

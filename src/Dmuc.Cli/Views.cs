@@ -1,0 +1,112 @@
+using System.Globalization;
+using Dmuc.Management.Contracts;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Dmuc.Cli;
+
+/// <summary>How each answer of the management endpoint looks in a terminal (the --json output is the answer itself).</summary>
+internal static class Views
+{
+    public static void Cluster(IAnsiConsole console, ClusterView cluster)
+    {
+        var table = NewTable("", "Address", "Host", "Status", "Reachable", "Roles");
+        foreach (var member in cluster.Members)
+            AddRow(table, member.IsSelf ? "*" : "", member.Address, member.HostDomain ?? "-", member.Status,
+                member.Reachable ? "yes" : "NO", string.Join(", ", member.Roles));
+        console.Write(table);
+        console.WriteLine($"* = the node answering ({cluster.Self})");
+    }
+
+    public static void ClusterAction(IAnsiConsole console, ClusterActionAccepted accepted) =>
+        console.WriteLine($"{accepted.Action} requested for {accepted.Node}");
+
+    public static void ActorTree(IAnsiConsole console, ActorTreeView view)
+    {
+        var tree = new Tree(Label(view.Root));
+        AddChildren(tree, view.Root);
+        console.Write(tree);
+        if (view.Truncated) console.WriteLine("(truncated: the walk hit its size or time limit)");
+
+        static void AddChildren(IHasTreeNodes parent, ActorTreeNode node)
+        {
+            foreach (var child in node.Children)
+                AddChildren(parent.AddNode(Label(child)), child);
+        }
+
+        static IRenderable Label(ActorTreeNode node) => new Text(node.Path == "/" ? "/" : node.Name);
+    }
+
+    public static void Rooms(IAnsiConsole console, RoomsView rooms)
+    {
+        if (rooms.NodeRole == NodeRoleView.Replica)
+            console.WriteLine($"This node is a replica: it relays these rooms; the primary ({rooms.PrimaryNode ?? "not in view"}) holds them.");
+        var table = NewTable("Room", "Name", "Occupants", "Replica hosts");
+        foreach (var room in rooms.Rooms)
+            AddRow(table, room.Room, room.Name, room.Occupants?.ToString(CultureInfo.InvariantCulture) ?? "-", JoinOrDash(room.ReplicaHosts));
+        console.Write(table);
+    }
+
+    public static void Room(IAnsiConsole console, RoomDetails room)
+    {
+        var summary = new Grid().AddColumn().AddColumn();
+        foreach (var (name, value) in new[]
+                 {
+                     ("Room", room.Room), ("Name", room.Name), ("Occupants", Number(room.OccupantCount)),
+                     ("History kept", Number(room.HistoryLength)), ("Journal sequence nr", Number(room.JournalSequenceNr)),
+                 })
+            summary.AddRow(new Text(name), new Text(value));
+        console.Write(summary);
+
+        var occupants = NewTable("Host", "Nick", "Role", "Affiliation", "Real JID");
+        foreach (var host in room.OccupantsByHost)
+        foreach (var occupant in host.Occupants)
+            AddRow(occupants, host.Host, occupant.Nick, occupant.Role, occupant.Affiliation, occupant.RealJid);
+        console.Write(occupants);
+
+        if (room.ReplicaLinks.Count == 0)
+        {
+            console.WriteLine("No replica links (every occupant is served by this node).");
+            return;
+        }
+        var links = NewTable("Replica host", "Node", "State", "Split since", "Last RTT", "Average RTT", "Batches sent", "Withheld");
+        foreach (var link in room.ReplicaLinks)
+            AddRow(links, link.Host, link.Node ?? "-", link.State, link.SplitSince?.ToString("u", CultureInfo.InvariantCulture) ?? "-",
+                Milliseconds(link.LastRttMilliseconds), Milliseconds(link.AverageRttMilliseconds), Number(link.BatchesSent), Number(link.BatchesWithheld));
+        console.Write(links);
+    }
+
+    public static void History(IAnsiConsole console, RoomHistoryView history)
+    {
+        var table = NewTable("Time (UTC)", "Nick", "Message");
+        foreach (var message in history.Messages)
+            AddRow(table, message.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), message.Nick,
+                message.Body ?? "(no body)");
+        console.Write(table);
+        console.WriteLine($"{history.Messages.Count} of {history.Kept} kept messages");
+    }
+
+    public static void RoomAction(IAnsiConsole console, RoomActionDone done) =>
+        console.WriteLine(done.Action switch
+        {
+            "kick" => $"Kicked {done.Nick} from {done.Room}",
+            "destroy" => $"Destroyed {done.Room}",
+            _ => $"{done.Action}: {done.Room}",
+        });
+
+    private static Table NewTable(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in columns) table.AddColumn(new TableColumn(new Text(column)));
+        return table;
+    }
+
+    /// <summary>Cells are plain text: room names and nicks may contain Spectre markup characters.</summary>
+    private static void AddRow(Table table, params string[] cells) => table.AddRow(cells.Select(cell => (IRenderable)new Text(cell)));
+
+    private static string JoinOrDash(IReadOnlyList<string> values) => values.Count == 0 ? "-" : string.Join(", ", values);
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Milliseconds(double? value) => value is { } ms ? ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms" : "-";
+}

@@ -1,0 +1,159 @@
+using System.Xml.Linq;
+using Akka.Actor;
+using Akka.Hosting;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Rooms;
+using Dmuc.Management.Contracts;
+using Dmuc.Xmpp;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dmuc.Host.Management;
+
+/// <summary>
+/// The rooms of this node. Each node answers about itself: the primary about its rooms in full, a replica with
+/// the rooms it relays and the primary's address. Rooms are asked through the room directory, which owns their
+/// lifecycle: asking about an unknown room starts its actor briefly (it finds no journal and passivates again).
+/// </summary>
+internal sealed class RoomRoutes
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ActorRegistry _registry;
+    private readonly ClusterHosts _hosts;
+    private readonly ManagedNode _node;
+
+    private RoomRoutes(ActorRegistry registry, ClusterHosts hosts, ManagedNode node)
+    {
+        _registry = registry;
+        _hosts = hosts;
+        _node = node;
+    }
+
+    public static void Map(WebApplication app, IServiceProvider services, ManagedNode node)
+    {
+        var routes = new RoomRoutes(services.GetRequiredService<ActorRegistry>(), services.GetRequiredService<ClusterHosts>(), node);
+        app.MapGet(ManagementApi.Rooms, () => Answering(routes.ListAsync));
+        app.MapGet(ManagementApi.Rooms + "/{room}", (string room) => routes.OnPrimary(room, routes.ShowAsync));
+        app.MapGet(ManagementApi.Rooms + "/{room}/history", (string room, int? last) =>
+            routes.OnPrimary(room, jid => routes.HistoryAsync(jid, last)));
+        app.MapPost(ManagementApi.Rooms + "/{room}/kick", (string room, KickRequest kick) =>
+            routes.OnPrimary(room, jid => routes.KickAsync(jid, kick)));
+        app.MapPost(ManagementApi.Rooms + "/{room}/destroy", (string room) => routes.OnPrimary(room, routes.DestroyAsync));
+    }
+
+    private async Task<IResult> ListAsync()
+    {
+        var primary = _hosts.PrimaryNode?.ToString();
+        if (_node.Role == NodeRole.Replica)
+        {
+            var relayed = await Ask<ReplicaDirectory.ReplicaList>(_registry.Get<ReplicaDirectory>(), ReplicaDirectory.ListReplicas.Instance);
+            var summaries = relayed.Rooms.Select(room => new RoomSummary(room.ToString(), "", null, [])).OrderBy(r => r.Room, StringComparer.Ordinal);
+            return Answer.Ok(new RoomsView(NodeRoleView.Replica, primary, summaries.ToList()));
+        }
+        var listed = await Ask<RoomList>(Directory, ListRooms.Instance);
+        // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken.
+        var rooms = await Task.WhenAll(listed.Rooms.OrderBy(listing => listing.Room.ToString(), StringComparer.Ordinal).Select(async listing =>
+        {
+            var replicaHosts = listing.Occupants == 0 ? []
+                : ReplicaHostsOf(await Ask<RoomInspection>(Directory, new InspectRoom(listing.Room)));
+            return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts);
+        }));
+        return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms));
+    }
+
+    private async Task<IResult> ShowAsync(Jid room)
+    {
+        var inspection = await Ask<RoomInspection>(Directory, new InspectRoom(room));
+        if (!inspection.Exists) return NoSuchRoom(room);
+        var byHost = inspection.Sessions
+            .GroupBy(session => session.RealJid.Domain)
+            .OrderBy(host => host.Key, StringComparer.Ordinal)
+            .Select(host => new HostOccupants(host.Key, host.Select(session => new OccupantView(
+                session.Nick, session.RealJid.ToString(), session.Role.ToString(), session.Affiliation.ToString())).ToList()));
+        var links = inspection.Links.OrderBy(link => link.Host, StringComparer.Ordinal).Select(link => new ReplicaLinkView(
+            link.Host, link.Node, link.State.ToString(), link.SplitSince, link.LastRtt?.TotalMilliseconds,
+            link.AverageRtt?.TotalMilliseconds, link.BatchesSent, link.BatchesWithheld));
+        return Answer.Ok(new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
+            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList()));
+    }
+
+    private async Task<IResult> HistoryAsync(Jid room, int? last)
+    {
+        if (last is < 0) return Answer.BadRequest("last must not be negative");
+        var inspection = await Ask<RoomInspection>(Directory, new InspectRoom(room));
+        if (!inspection.Exists) return NoSuchRoom(room);
+        var kept = inspection.History;
+        var shown = kept.Skip(last is { } count ? Math.Max(0, kept.Count - count) : 0).Select(entry => new HistoryMessageView(
+            entry.Timestamp, entry.Nick, entry.SenderBareJid.ToString(), BodyOf(entry.Stanza), entry.StanzaId));
+        return Answer.Ok(new RoomHistoryView(room.ToString(), kept.Count, shown.ToList()));
+    }
+
+    private async Task<IResult> KickAsync(Jid room, KickRequest kick)
+    {
+        if (string.IsNullOrWhiteSpace(kick.Nick)) return Answer.BadRequest("nick is required");
+        var done = await Ask<AdminKickDone>(Directory, new KickOccupantAsAdmin(room, kick.Nick, kick.Reason));
+        return done.Outcome switch
+        {
+            AdminKickOutcome.Kicked => Answer.Ok(new RoomActionDone(room.ToString(), "kick", kick.Nick)),
+            AdminKickOutcome.NoSuchOccupant => Answer.NotFound($"nobody is in {room} as '{kick.Nick}'"),
+            _ => NoSuchRoom(room),
+        };
+    }
+
+    private async Task<IResult> DestroyAsync(Jid room)
+    {
+        var done = await Ask<AdminDestroyDone>(Directory, new DestroyRoomAsAdmin(room, Reason: null));
+        return done.Destroyed ? Answer.Ok(new RoomActionDone(room.ToString(), "destroy", null)) : NoSuchRoom(room);
+    }
+
+    /// <summary>
+    /// Room details live with the room on the primary; a replica holds only what its own users see. Rather than
+    /// relaying across the cluster (and serializing room state for it), a replica refers the operator to the primary.
+    /// </summary>
+    private async Task<IResult> OnPrimary(string given, Func<Jid, Task<IResult>> handle)
+    {
+        if (RoomJid(given) is not { } room) return NoSuchRoom(given);
+        if (_node.Role == NodeRole.Replica)
+            return Answer.Conflict($"this node is a replica; rooms are managed on the primary node ({_hosts.PrimaryNode?.ToString() ?? "not in view"})");
+        return await Answering(() => handle(room));
+    }
+
+    private static async Task<IResult> Answering(Func<Task<IResult>> handle)
+    {
+        try
+        {
+            return await handle();
+        }
+        catch (AskTimeoutException)
+        {
+            return Answer.NoAnswerInTime($"the node's actors did not answer within {AskTimeout.TotalSeconds} s");
+        }
+    }
+
+    /// <summary>A room's full JID, or just its name on this service.</summary>
+    private Jid? RoomJid(string given)
+    {
+        var full = given.Contains('@') ? given : $"{given}@{_node.ServiceDomain}";
+        return Jid.TryParse(full, out var jid) && jid.Local is not null && jid.Resource is null && jid.Domain == _node.ServiceDomain
+            ? jid
+            : null;
+    }
+
+    private IReadOnlyList<string> ReplicaHostsOf(RoomInspection inspection) => inspection.Sessions
+        .Select(session => session.RealJid.Domain)
+        .Distinct()
+        .Where(host => _hosts.ReplicaNodeFor(host) is not null)
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    private static IResult NoSuchRoom(object room) => Answer.NotFound($"no room {room}");
+
+    private static string? BodyOf(string stanza) =>
+        XElement.Parse(stanza).Element(Ns.Client + "body")?.Value;
+
+    private IActorRef Directory => _registry.Get<RoomDirectory>();
+
+    private static Task<T> Ask<T>(ICanTell actor, object question) => actor.Ask<T>(question, AskTimeout);
+}
