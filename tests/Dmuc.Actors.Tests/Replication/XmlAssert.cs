@@ -12,10 +12,21 @@ public static class XmlAssert
     public const string AnyValue = "*";
 
     /// <summary><paramref name="expectedXml"/> holds zero or more stanzas, unqualified names being jabber:client.</summary>
-    public static void Matches(string expectedXml, IEnumerable<XElement> actual)
+    public static void Matches(string expectedXml, IEnumerable<XElement> actual) =>
+        Compare(Parse(expectedXml), actual.ToList());
+
+    /// <summary>As <see cref="Matches"/>, for stanzas whose order carries no meaning (a roster): both sides are taken by from, then to.</summary>
+    public static void MatchesInAnyOrder(string expectedXml, IEnumerable<XElement> actual) =>
+        Compare(ByAddresses(Parse(expectedXml)), ByAddresses(actual));
+
+    private static List<XElement> Parse(string expectedXml) => RoomStanzas.Parse($"<stanzas>{expectedXml}</stanzas>").Elements().ToList();
+
+    private static List<XElement> ByAddresses(IEnumerable<XElement> stanzas) => stanzas
+        .OrderBy(stanza => stanza.Attribute("from")?.Value, StringComparer.Ordinal)
+        .ThenBy(stanza => stanza.Attribute("to")?.Value, StringComparer.Ordinal).ToList();
+
+    private static void Compare(List<XElement> expected, List<XElement> actualList)
     {
-        var expected = RoomStanzas.Parse($"<stanzas>{expectedXml}</stanzas>").Elements().ToList();
-        var actualList = actual.ToList();
         var mismatch = expected.Count != actualList.Count
             ? $"expected {expected.Count} stanzas, got {actualList.Count}"
             : expected.Zip(actualList).Select((pair, index) => Difference(pair.Item1, pair.Item2) is { } difference
