@@ -42,7 +42,11 @@ public sealed record InspectRoom(Jid Room);
 /// <param name="History">The discussion history as kept, oldest first.</param>
 /// <param name="Links">The room's replica links that answered in time (primary side, one per remote host).</param>
 public sealed record RoomInspection(Jid Room, bool Exists, string Name, IReadOnlyList<OccupantSessionView> Sessions,
-    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links);
+    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links)
+{
+    /// <summary>Occupants, not sessions: several resources of one user under one nick count once.</summary>
+    public int Occupants => Sessions.Select(session => session.Nick).Distinct().Count();
+}
 
 /// <summary>A service administrator destroys the room (ad-hoc command); answered with <see cref="AdminDestroyDone"/>.</summary>
 public sealed record DestroyRoomAsAdmin(Jid Room, string? Reason);

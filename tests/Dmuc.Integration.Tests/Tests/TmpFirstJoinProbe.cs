@@ -11,10 +11,11 @@ public sealed class TmpFirstJoinProbe(ITestOutputHelper output)
     [Fact]
     public async Task Probe()
     {
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 3; i++)
         {
             await using var env = await MultiHostEnvironment.StartAsync("channel.avalon.irc", "avalon.irc", ["killrc.oulubox.irc", "eris.dclxvii.irc"], ["admin@avalon.irc"]);
-            await using var a = await XmppTestClient.ConnectAsync(env.ClientEndpointFor("killrc.oulubox.irc")!, "argl@killrc.oulubox.irc/x", "p");
+            var host = i == 0 ? "avalon.irc" : "killrc.oulubox.irc";
+            await using var a = await XmppTestClient.ConnectAsync(env.ClientEndpointFor(host)!, $"argl@{host}/x", "p");
             var sw = Stopwatch.StartNew();
             await a.JoinRoomAsync($"room{i}@channel.avalon.irc", "Wumpus");
             var first = sw.Elapsed;
