@@ -32,6 +32,15 @@ public static class ReplicationHosting
         """;
 
     /// <summary>
+    /// Akka.Remote's transport holds writes back (up to ~40 ms when traffic is light) to batch them; every stanza of
+    /// a replica's user crosses the cluster twice (forward, then batch), so that would add up to 80 ms to each
+    /// message. Dmuc already sends one batch per command per host, so writes are few and worth flushing at once.
+    /// </summary>
+    public const string LowLatencyRemotingHocon = """
+        akka.remote.dot-netty.tcp.batching.enabled = false
+        """;
+
+    /// <summary>
     /// What every node of a DMUC cluster runs besides its rooms: the serializer for the primary/replica
     /// messages, the view of which node serves which XMPP host, and the replica directory. A node started
     /// without seed nodes forms a cluster of its own.
@@ -40,6 +49,7 @@ public static class ReplicationHosting
     {
         builder.AddHocon(ProtocolSerializerHocon, HoconAddMode.Prepend);
         builder.AddHocon(SplitToleranceHocon, HoconAddMode.Prepend);
+        builder.AddHocon(LowLatencyRemotingHocon, HoconAddMode.Prepend);
         builder.AddClusterHostsWatcher();
         builder.AddReplicaDirectory();
         if (joinSelfWhenNoSeeds)

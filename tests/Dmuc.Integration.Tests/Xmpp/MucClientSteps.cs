@@ -32,11 +32,12 @@ public static class MucClientSteps
     }
 
     /// <summary>Joins and returns what the room sent up to the end of the join (the subject, XEP-0045 §7.2.15).</summary>
-    public static async Task<List<XElement>> JoinRoomAsync(this XmppTestClient client, string room, string nick)
+    public static async Task<List<XElement>> JoinRoomAsync(this XmppTestClient client, string room, string nick, TimeSpan? timeout = null)
     {
         await client.SendAsync(new XElement(XmppNamespaces.Client + "presence", new XAttribute("to", $"{room}/{nick}"),
             new XElement(Muc + "x")));
-        return await client.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "message" && stanza.Element(XmppNamespaces.Client + "subject") is not null);
+        return await client.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "message" && stanza.Element(XmppNamespaces.Client + "subject") is not null,
+            timeout);
     }
 
     /// <summary>The owner submits the room configuration form (which also unlocks a new room).</summary>
