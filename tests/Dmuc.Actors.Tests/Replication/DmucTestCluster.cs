@@ -20,12 +20,9 @@ public sealed record DmucNodeSpec(string Host, bool IsPrimary = false);
 /// real <see cref="DmucProtocolSerializer"/>.
 /// </summary>
 /// <remarks>
-/// Remoting runs with the throttler adapter (<c>applied-adapters = [trttl]</c>, addresses
-/// <c>akka.trttl.tcp://…</c>) so that netsplit tests can cut and heal links on this same fixture:
-/// <c>((IRemoteActorRefProvider)((ExtendedActorSystem)node.System).Provider).Transport.ManagementCommand(new
-/// SetThrottle(otherNode.Address, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance))</c>, and
-/// <c>Unthrottled.Instance</c> to heal. The failure detector beats every 500 ms, so a cut node is unreachable
-/// after about 3.5 s.
+/// Remoting runs with the throttler adapter (<c>applied-adapters = [trttl]</c>, addresses <c>akka.trttl.tcp://…</c>) so
+/// that <see cref="Netsplit.NetsplitSimulator"/> can cut and heal links on any cluster of this fixture. The failure
+/// detector beats every 500 ms, so a cut node is unreachable after about 3.5 s.
 /// </remarks>
 public sealed class DmucTestCluster : IAsyncDisposable
 {
@@ -36,6 +33,7 @@ public sealed class DmucTestCluster : IAsyncDisposable
     private static readonly TimeSpan FormationTimeout = TimeSpan.FromSeconds(30);
     // Generous: two shared cores, and the first stanza of a run also waits for the journal to create its tables.
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan InspectionTimeout = TimeSpan.FromSeconds(3);
     private static readonly RoomActorSettings NeverIdle = new(SnapshotEvery: int.MaxValue, IdleTimeout: TimeSpan.FromHours(1));
 
     private readonly Dictionary<string, DmucTestNode> _nodes;
@@ -80,11 +78,26 @@ public sealed class DmucTestCluster : IAsyncDisposable
     public RecordingSink Received(string host) => Node(host).Sink;
 
     /// <summary>The first stanza, past or future, that the user's node delivered to the user and that matches.</summary>
-    public Task<XElement> WaitForAsync(string userJid, Func<XElement, bool> matches) =>
-        Received(Jid.Parse(userJid).Domain).WaitForAsync(userJid, matches, DeliveryTimeout);
+    public Task<XElement> WaitForAsync(string userJid, Func<XElement, bool> matches, TimeSpan? timeout = null) =>
+        Received(Jid.Parse(userJid).Domain).WaitForAsync(userJid, matches, timeout ?? DeliveryTimeout);
 
     /// <summary>Every stanza the user's node delivered to the user so far.</summary>
     public List<XElement> ReceivedBy(string userJid) => Received(Jid.Parse(userJid).Domain).To(userJid);
+
+    public DmucTestNode Primary => _nodes.Values.Single(node => node.IsPrimary);
+
+    public Task<RoomInspection> InspectRoomAsync(string room) =>
+        Primary.Router.Ask<RoomInspection>(new InspectRoom(Jid.Parse(room)), InspectionTimeout);
+
+    /// <summary>The primary's link of <paramref name="room"/> to <paramref name="host"/>.</summary>
+    public Task<ReplicaLink.LinkInspection> InspectLinkAsync(string room, string host) =>
+        Primary.System.ActorSelection($"/user/{RoomDirectory.Name}/{Uri.EscapeDataString(room)}/{ReplicaLink.NameFor(host)}")
+            .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, InspectionTimeout);
+
+    /// <summary>The replica of <paramref name="room"/> on the node of <paramref name="host"/>.</summary>
+    public Task<ReplicaRoom.ReplicaInspection> InspectReplicaAsync(string room, string host) =>
+        Node(host).System.ActorSelection(Node(host).ReplicaPath(room))
+            .Ask<ReplicaRoom.ReplicaInspection>(ReplicaRoom.InspectReplica.Instance, InspectionTimeout);
 
     private async Task WaitUntilEveryNodeSeesAllHostsAsync()
     {
@@ -155,6 +168,9 @@ public sealed class DmucTestNode : IAsyncDisposable
     public BatchLog Batches { get; }
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
+    /// <summary>Where the replica of <paramref name="room"/> lives: under the real directory, behind the batch tap.</summary>
+    public string ReplicaPath(string room) => $"/user/{ReplicaDirectory.Name}/{BatchRecordingTap.DirectoryName}/{Uri.EscapeDataString(room)}";
+
     internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig)
     {
         var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
@@ -190,9 +206,11 @@ public sealed class DmucTestNode : IAsyncDisposable
     /// </summary>
     private sealed class BatchRecordingTap : ReceiveActor
     {
+        public const string DirectoryName = "directory";
+
         public BatchRecordingTap(Props replicaDirectory, BatchLog batches)
         {
-            var directory = Context.ActorOf(replicaDirectory, "directory");
+            var directory = Context.ActorOf(replicaDirectory, DirectoryName);
             ReceiveAny(message =>
             {
                 if (message is ReplicaBatch batch) batches.Add(batch);

@@ -28,21 +28,34 @@ public static class DmucUnderTest
 
     private static async Task<IAsyncDisposable> StartReplicatedAsync(ComponentEndpoint endpoint, CancellationToken cancellationToken)
     {
-        var primaryProsody = await ProsodyServer.StartAsync(
-            new ProsodyOptions(MucHosting.ExternalComponent) { Domain = PrimaryHost, LogLevel = "info" }, cancellationToken);
-        var clusterPort = FreeTcpPorts.Pick(1)[0];
-        var primary = await InProcessDmucNode.StartAsync(primaryProsody.ComponentEndpoint,
-            InProcessDmucNode.PrimarySettings(PrimaryHost, clusterPort), cancellationToken);
-        await primaryProsody.WaitForComponentAsync(TimeSpan.FromSeconds(15), cancellationToken);
-        var replica = await InProcessDmucNode.StartAsync(endpoint,
-            InProcessDmucNode.ReplicaSettings("localhost", clusterPort), cancellationToken);
-        await InProcessDmucNode.WaitUntilClusterFormedAsync(primary, new Dictionary<string, InProcessDmucNode> { ["localhost"] = replica },
-            cancellationToken);
-        return AsyncDisposable.Create(async () =>
+        // Stopped in reverse order, also when a later step fails: a failed start must not leave a Prosody behind.
+        var started = new Stack<IAsyncDisposable>();
+        try
         {
-            await replica.DisposeAsync();
-            await primary.DisposeAsync();
-            await primaryProsody.DisposeAsync();
-        });
+            var primaryProsody = await ProsodyServer.StartAsync(
+                new ProsodyOptions(MucHosting.ExternalComponent) { Domain = PrimaryHost, LogLevel = "info" }, cancellationToken);
+            started.Push(primaryProsody);
+            var clusterPort = FreeTcpPorts.Pick(1)[0];
+            var primary = await InProcessDmucNode.StartAsync(primaryProsody.ComponentEndpoint,
+                InProcessDmucNode.PrimarySettings(PrimaryHost, clusterPort), cancellationToken);
+            started.Push(primary);
+            await primaryProsody.WaitForComponentAsync(TimeSpan.FromSeconds(15), cancellationToken);
+            var replica = await InProcessDmucNode.StartAsync(endpoint,
+                InProcessDmucNode.ReplicaSettings("localhost", clusterPort), cancellationToken);
+            started.Push(replica);
+            await InProcessDmucNode.WaitUntilClusterFormedAsync(primary,
+                new Dictionary<string, InProcessDmucNode> { ["localhost"] = replica }, cancellationToken);
+            return AsyncDisposable.Create(() => new ValueTask(StopAllAsync(started)));
+        }
+        catch
+        {
+            await StopAllAsync(started);
+            throw;
+        }
+    }
+
+    private static async Task StopAllAsync(Stack<IAsyncDisposable> started)
+    {
+        while (started.TryPop(out var next)) await next.DisposeAsync();
     }
 }

@@ -18,6 +18,7 @@ public sealed class MultiHostScansionTests(ITestOutputHelper output) : IClassFix
     private const string RoomHomeHost = "avalon.irc";
     private static readonly IReadOnlyList<string> ServiceAdmins = ["admin@avalon.irc"];
 
+    // Generous: four Prosodies and four nodes share the test machine's cores with whatever else runs there.
     private static readonly ScansionOptions Options = new() { ReceiveTimeout = TimeSpan.FromSeconds(10) };
 
     public static TheoryData<string> Scripts => ScriptsIn(RepositoryPaths.MultiHostScriptsDirectory);
