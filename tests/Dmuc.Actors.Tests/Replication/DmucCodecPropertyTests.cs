@@ -69,23 +69,52 @@ public sealed class DmucCodecPropertyTests
         from host in Host
         from sequence in Gen.Long[1, long.MaxValue]
         from items in Item.List[0, 6]
-        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items);
+        from resyncOf in OrNone(Text)
+        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf);
+
+    private static readonly Gen<RosterEntry> Occupant =
+        from nick in Text
+        from affiliation in Gen.OneOf("owner", "admin", "member", "none", "outcast")
+        from role in Gen.OneOf("moderator", "participant", "visitor", "none")
+        from show in Gen.OneOf<string?>(null, "away", "chat", "dnd", "xa")
+        from status in OrNone(Text)
+        select new RosterEntry(nick, affiliation, role, show, status);
+
+    private static readonly Gen<ResyncReplica> Resync =
+        from host in Host
+        from netjoinId in Text
+        from lastSequence in Gen.Long[0, long.MaxValue]
+        from lastStanzaId in OrNone(Text)
+        from locals in Gen.Select(UserJid, Text).List[0, 4]
+        from roster in Occupant.List[0, 5]
+        from held in Stanza.List[0, 3]
+        from firstHeld in Gen.Long[1, long.MaxValue]
+        select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
+            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld);
+
+    /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
+    private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
+        Batch.Select(batch => (object)batch),
+        Gen.Select(Stanza, Host, (stanza, host) => (object)new ForwardedStanza(stanza, host)),
+        Gen.Select(UserJid, Host, (occupant, host) => (object)new EnterRefused(Jid.Parse(Room), occupant, host)),
+        Gen.Select(Host, Text, (host, id) => (object)new KeepalivePing(Jid.Parse(Room), host, id)),
+        Gen.Select(Host, Text, (host, id) => (object)new KeepalivePong(Jid.Parse(Room), host, id)),
+        Host.Select(host => (object)new RequestNetjoin(Jid.Parse(Room), host)),
+        Resync.Select(resync => (object)resync));
 
     [Fact]
-    public void A_batch_comes_back_from_the_wire_as_it_was_sent() =>
-        Batch.Sample(batch => Assert.Equal(Describe(batch), Describe(OverTheWire(batch))), iter: 500);
+    public void Every_protocol_message_comes_back_from_the_wire_as_it_was_sent() =>
+        AnyMessage.Sample(message => Assert.Equal(Describe(message), Describe(OverTheWire(message))), iter: 1000);
 
     [Fact]
-    public void A_forwarded_stanza_and_a_refused_entry_come_back_as_they_were_sent()
+    public void Every_message_type_the_serializer_is_bound_to_is_generated()
     {
-        Gen.Select(Stanza, Host).Sample((stanza, host) =>
-        {
-            var back = Assert.IsType<ForwardedStanza>(OverTheWire(new ForwardedStanza(stanza, host)));
-            Assert.Equal(host, back.ReplicaHost);
-            Assert.Equal(Canonical(stanza), Canonical(back.Stanza));
-        }, iter: 200);
-        Gen.Select(UserJid, Host).Sample((occupant, host) =>
-            Assert.Equal(new EnterRefused(Jid.Parse(Room), occupant, host), OverTheWire(new EnterRefused(Jid.Parse(Room), occupant, host))), iter: 50);
+        var generated = new HashSet<Type>();
+        AnyMessage.Sample(message => { generated.Add(message.GetType()); }, iter: 500);
+
+        var bound = typeof(ReplicaBatch).Assembly.GetTypes()
+            .Where(type => ReplicationHosting.ProtocolSerializerHocon.Contains($"\"{type.FullName},", StringComparison.Ordinal));
+        Assert.Equal(bound.OrderBy(type => type.Name), generated.OrderBy(type => type.Name));
     }
 
     private static Gen<string> StringOf(string characters, int minLength, int maxLength) =>
@@ -97,10 +126,18 @@ public sealed class DmucCodecPropertyTests
     private static object OverTheWire(object message) =>
         Serializer.FromBinary(Serializer.ToBinary(message), Serializer.Manifest(message));
 
-    /// <summary>Every field of the batch, stanzas as canonical XML: equal descriptions, equal batches (and a readable diff).</summary>
-    private static string Describe(object message)
+    /// <summary>Every field of the message, stanzas as canonical XML: equal descriptions, equal messages (and a readable diff).</summary>
+    private static string Describe(object message) => message switch
     {
-        var batch = Assert.IsType<ReplicaBatch>(message);
+        ReplicaBatch batch => DescribeBatch(batch),
+        ForwardedStanza forwarded => $"forward {forwarded.ReplicaHost}\n{Canonical(forwarded.Stanza)}",
+        ResyncReplica resync => DescribeResync(resync),
+        // The rest are records of strings and JIDs, whose own text shows every field.
+        _ => message.ToString()!,
+    };
+
+    private static string DescribeBatch(ReplicaBatch batch)
+    {
         var items = batch.Items.Select(item => string.Join("\n  ",
             Canonical(item.Stanza),
             "to: " + Jids(item.Recipients),
@@ -108,8 +145,14 @@ public sealed class DmucCodecPropertyTests
             "enter: " + (item.Enter is null ? "-" : $"{item.Enter.Occupant} {(item.Enter.History is null ? "-" : Canonical(item.Enter.History))}"),
             "leave: " + (item.Leave?.ToString() ?? "-"),
             "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
-        return $"{batch.Room} {batch.ReplicaHost} {batch.Sequence}\n" + string.Join("\n", items);
+        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"}\n" + string.Join("\n", items);
     }
+
+    private static string DescribeResync(ResyncReplica resync) => string.Join("\n",
+        [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber}",
+         .. resync.LocalOccupants.Select(local => $"local {local.Key} = {local.Value}"),
+         .. resync.Roster.Select(entry => entry.ToString()),
+         .. resync.HeldStanzas.Select(Canonical)]);
 
     private static string Jids(IReadOnlyList<Jid>? jids) => jids is null ? "-" : "[" + string.Join(", ", jids) + "]";
 

@@ -110,6 +110,124 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal("moderator", wumpus.Value.Role);
     }
 
+    [Fact]
+    public void A_leave_during_a_split_gives_the_leaver_110_and_the_other_local_occupants_the_leave_and_is_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        Apply(Broadcast(OccupantPresence("BigCheese", "member", "participant")));
+        var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
+
+        var deliveries = _state.ServeDuringSplit(leave);
+
+        var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
+        Assert.Equal("unavailable", own.Attribute("type")?.Value);
+        Assert.Equal($"{Room}/BigCheese", own.Attribute("from")?.Value);
+        Assert.True(own.HasStatus(110));
+        var seen = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
+        Assert.Equal("unavailable", seen.Attribute("type")?.Value);
+        Assert.False(seen.HasStatus(110));
+        Assert.Null(seen.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("jid"));
+        Assert.Equal("member", seen.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("affiliation")?.Value);
+        Assert.Equal(2, deliveries.Count);
+        Assert.Equal([Efchen], _state.LocalOccupants.Keys);
+        Assert.DoesNotContain("BigCheese", _state.Roster.Keys);
+        Assert.Same(leave, Assert.Single(_state.HeldDuringSplit));
+    }
+
+    [Fact]
+    public void A_leave_to_the_bare_room_during_a_split_is_a_leave_too()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"));
+
+        Assert.True(Assert.Single(deliveries).Stanza.HasStatus(110));
+        Assert.Empty(_state.LocalOccupants);
+    }
+
+    [Fact]
+    public void A_presence_change_during_a_split_reaches_every_local_occupant_with_the_last_known_role_and_is_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        Apply(Broadcast(OccupantPresence("BigCheese", "none", "moderator")));
+        var away = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>");
+
+        var deliveries = _state.ServeDuringSplit(away);
+
+        var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
+        var seen = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
+        Assert.True(own.HasStatus(110));
+        Assert.Equal(BigCheese.ToString(), own.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("jid")?.Value);
+        Assert.Null(seen.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("jid"));
+        Assert.All(new[] { own, seen }, presence => Assert.Equal("away", presence.Element(Ns.Client + "show")?.Value));
+        Assert.Equal(new RosterEntry("BigCheese", "none", "moderator", "away", null), _state.Roster["BigCheese"]);
+        Assert.Equal(2, _state.LocalOccupants.Count);
+        Assert.Same(away, Assert.Single(_state.HeldDuringSplit));
+    }
+
+    [Theory]
+    [InlineData("<message from='{user}' to='{room}' type='groupchat' id='lonely'><body>anyone there?</body></message>")]
+    [InlineData("<message from='{user}' to='{room}/Efchen' type='chat' id='lonely'><body>psst</body></message>")]
+    [InlineData("<presence from='{user}' to='{room}/NewNick' id='lonely'/>")]
+    [InlineData("<iq from='{user}' to='{room}' type='get' id='lonely'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")]
+    public void Anything_else_during_a_split_is_answered_with_the_documented_error_and_not_held(string template)
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        var stanza = Parse(template.Replace("{user}", BigCheese.ToString()).Replace("{room}", Room.ToString()));
+
+        var error = Assert.Single(_state.ServeDuringSplit(stanza));
+
+        Assert.Equal(BigCheese, error.To);
+        Assert.Equal("lonely", error.Stanza.Attribute("id")?.Value);
+        Assert.True(error.Stanza.IsError("remote-server-timeout"));
+        Assert.Equal("wait", error.Stanza.Element(Ns.Client + "error")?.Attribute("type")?.Value);
+        Assert.Equal(ReplicaRoomState.SplitErrorText, error.Stanza.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "text")?.Value);
+        Assert.Equal("the room is split from its primary; try again shortly", ReplicaRoomState.SplitErrorText);
+        Assert.Empty(_state.HeldDuringSplit);
+        Assert.Equal(2, _state.LocalOccupants.Count);
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_is_refused_with_the_error()
+    {
+        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen")));
+
+        Assert.True(error.Stanza.IsError("remote-server-timeout"));
+        Assert.Empty(_state.LocalOccupants);
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void Errors_and_results_during_a_split_are_dropped_without_an_answer()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        Assert.Empty(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>")));
+        Assert.Empty(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>")));
+    }
+
+    [Fact]
+    public void Held_stanzas_keep_their_numbers_when_a_netjoin_carried_the_first_of_them()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"));
+        _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"));
+
+        _state.ForgetHeld(1);
+
+        Assert.Equal(2, _state.FirstHeldNumber);
+        Assert.Equal(Efchen.ToString(), Assert.Single(_state.HeldDuringSplit).Attribute("from")?.Value);
+
+        _state.ForgetHeld(5);
+
+        Assert.Empty(_state.HeldDuringSplit);
+        Assert.Equal(3, _state.FirstHeldNumber);
+    }
+
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Apply(params ReplicaItem[] items) =>
         _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items));
 
