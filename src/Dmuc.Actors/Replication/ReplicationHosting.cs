@@ -32,12 +32,20 @@ public static class ReplicationHosting
         """;
 
     /// <summary>
-    /// Akka.Remote's transport holds writes back (up to ~40 ms when traffic is light) to batch them; every stanza of
-    /// a replica's user crosses the cluster twice (forward, then batch), so that would add up to 80 ms to each
-    /// message. Dmuc already sends one batch per command per host, so writes are few and worth flushing at once.
+    /// Akka.Remote tuned for replica batches. Its transport holds writes back (up to ~40 ms when traffic is light)
+    /// to batch them; every stanza of a replica's user crosses the cluster twice (forward, then batch), so that
+    /// would add up to 80 ms to each message, and Dmuc already sends one batch per command per host. Its default
+    /// 128 kB frame limit silently drops the batch that brings an entering user the roster of a room of a few
+    /// hundred occupants (about 380 bytes per occupant), so frames may be as large as 16 MiB (some 40,000
+    /// occupants).
     /// </summary>
-    public const string LowLatencyRemotingHocon = """
-        akka.remote.dot-netty.tcp.batching.enabled = false
+    public const string RemotingHocon = """
+        akka.remote.dot-netty.tcp {
+          batching.enabled = false
+          maximum-frame-size = 16MiB
+          send-buffer-size = 4MiB
+          receive-buffer-size = 4MiB
+        }
         """;
 
     /// <summary>
@@ -49,7 +57,7 @@ public static class ReplicationHosting
     {
         builder.AddHocon(ProtocolSerializerHocon, HoconAddMode.Prepend);
         builder.AddHocon(SplitToleranceHocon, HoconAddMode.Prepend);
-        builder.AddHocon(LowLatencyRemotingHocon, HoconAddMode.Prepend);
+        builder.AddHocon(RemotingHocon, HoconAddMode.Prepend);
         builder.AddClusterHostsWatcher();
         builder.AddReplicaDirectory();
         if (joinSelfWhenNoSeeds)

@@ -62,8 +62,7 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
         }
         await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Split);
 
-        await Netsplit.Links.HealAsync(Avalon, Killrc);
-        await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Linked);
+        await HealKillrcAsync(room);
         await room.SettleAsync(Everyone);
 
         foreach (var user in Everyone)
@@ -77,17 +76,14 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     [Fact]
     public async Task A_leave_during_a_split_is_served_at_once_locally_and_seen_everywhere_after_the_netjoin()
     {
-        var room = await PopulatedRoomAsync("leave");
-        await Netsplit.Links.CutAsync(Avalon, Killrc);
-        await Netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
+        var room = await RoomSplitFromKillrcAsync("leave");
 
         Cluster.SendFromUser(Leave(Valdis, room.Jid));
         var own = await Cluster.WaitForAsync(Valdis.Jid, Received.PresenceOf(room.Jid, Valdis.Nick, available: false), LocalAnswer);
         Assert.True(own.HasStatus(110));
         await Cluster.WaitForAsync(Wumpus.Jid, Received.PresenceOf(room.Jid, Valdis.Nick, available: false), LocalAnswer);
 
-        await Netsplit.Links.HealAsync(Avalon, Killrc);
-        await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Linked);
+        await HealKillrcAsync(room);
         await room.SettleAsync(Everyone.Where(user => user != Valdis).ToList());
 
         foreach (var user in Everyone)
@@ -99,9 +95,7 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     [Fact]
     public async Task A_message_sent_on_a_split_replica_is_answered_with_an_error()
     {
-        var room = await PopulatedRoomAsync("error");
-        await Netsplit.Links.CutAsync(Avalon, Killrc);
-        await Netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
+        var room = await RoomSplitFromKillrcAsync("error");
 
         Cluster.SendFromUser(Say(Wumpus, room.Jid, "anyone there?", id: "lonely"));
         var error = await Cluster.WaitForAsync(Wumpus.Jid, stanza => stanza.Attribute("id")?.Value == "lonely", LocalAnswer);
@@ -110,8 +104,7 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
         Assert.Equal(room.Jid, error.Attribute("from")?.Value);
         Assert.NotNull(error.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "remote-server-timeout"));
         Assert.Equal(ReplicaRoomState.SplitErrorText, error.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "text")?.Value);
-        await Netsplit.Links.HealAsync(Avalon, Killrc);
-        await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Linked);
+        await HealKillrcAsync(room);
         Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => stanza.IsGroupchatWithBody("anyone there?"));
     }
 
@@ -151,6 +144,21 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
         await room.EnterAllAsync(Everyone.Where(user => user != Trillian));
         await room.SettleAsync(Everyone);
         return room;
+    }
+
+    /// <summary>A populated room whose killrc replica knows it is split from the primary.</summary>
+    private async Task<ClusterRoom> RoomSplitFromKillrcAsync(string name)
+    {
+        var room = await PopulatedRoomAsync(name);
+        await Netsplit.Links.CutAsync(Avalon, Killrc);
+        await Netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
+        return room;
+    }
+
+    private async Task HealKillrcAsync(ClusterRoom room)
+    {
+        await Netsplit.Links.HealAsync(Avalon, Killrc);
+        await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Linked);
     }
 
     /// <summary>Every occupant's view of the roster, built from the presence it received, is the room's.</summary>

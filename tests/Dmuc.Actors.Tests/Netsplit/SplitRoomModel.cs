@@ -60,7 +60,9 @@ public sealed class SplitRoomModel
     public void Cut(string host) => _split.Add(host);
 
     /// <summary>The replica on <paramref name="host"/> reports and the primary answers (docs/protocol/netjoin.md §3).</summary>
-    public ResyncReplica Netjoin(string host)
+    /// <param name="resyncLost">The primary's answer never arrives: the replica stays split and keeps what it held.</param>
+    /// <returns>The resync batch the primary sent.</returns>
+    public ReplicaBatch Netjoin(string host, bool resyncLost = false)
     {
         var replica = _replicas[host];
         var report = new ResyncReplica(Room, host, $"netjoin-{++_netjoins}", replica.LastSequence, replica.LastStanzaId,
@@ -69,12 +71,13 @@ public sealed class SplitRoomModel
         var number = report.FirstHeldNumber;
         foreach (var held in report.HeldStanzas)
             if (number++ > _heldProcessedUpTo.GetValueOrDefault(host)) Process(held);
-        _heldProcessedUpTo[host] = number - 1;
+        _heldProcessedUpTo[host] = Math.Max(_heldProcessedUpTo.GetValueOrDefault(host), number - 1);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), NetjoinPlanner.Resync(_primary, host, report), report.NetjoinId);
+        if (resyncLost) return resync;
         ApplyOnReplica(host, resync);
         replica.ForgetHeld(report.HeldStanzas.Count);
         _split.Remove(host);
-        return report;
+        return resync;
     }
 
     private void Process(XElement stanza)

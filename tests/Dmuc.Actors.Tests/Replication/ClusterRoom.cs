@@ -77,27 +77,13 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
     }
 
     /// <summary>The nicks the user's received presences show in the room now, in ordinal order.</summary>
-    public IReadOnlyList<string> RosterSeenBy(ChatUser user)
-    {
-        var roster = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var presence in cluster.ReceivedBy(user.Jid).Where(stanza => stanza.Name == Ns.Client + "presence"))
-        {
-            if (!Dmuc.Xmpp.Jid.TryParse(presence.Attribute("from")?.Value, out var from) || from.Bare.ToString() != room
-                || from.Resource is not { } nick)
-                continue;
-            if (presence.Attribute("type")?.Value == "unavailable") roster.Remove(nick);
-            else if (presence.Attribute("type") is null) roster.Add(nick);
-        }
-        return roster.ToList();
-    }
+    public IReadOnlyList<string> RosterSeenBy(ChatUser user) => RosterView.Of(cluster.ReceivedBy(user.Jid), Dmuc.Xmpp.Jid.Parse(room)).Keys.ToList();
 
-    /// <summary>Whether the user is in the room as far as what it received says: its own presence came, its own leave did not.</summary>
-    public bool SeesItselfIn(ChatUser user)
-    {
-        var received = cluster.ReceivedBy(user.Jid);
-        return received.Any(Received.OwnPresence(room, user.Nick).Invoke)
-               && !received.Any(stanza => Received.PresenceOf(room, user.Nick, available: false)(stanza) && stanza.HasStatus(110));
-    }
+    /// <summary>Whether the user is in the room as far as what it received says: its latest own presence (110) is available.</summary>
+    public bool SeesItselfIn(ChatUser user) =>
+        cluster.ReceivedBy(user.Jid).LastOrDefault(stanza => stanza.Name == Ns.Client + "presence"
+            && stanza.Attribute("from")?.Value == OccupantJid(user.Nick) && stanza.HasStatus(110)) is { } own
+        && own.Attribute("type") is null;
 
     /// <summary>Whether a stanza is one of the barriers <see cref="SettleAsync"/> says.</summary>
     public static bool IsBarrier(XElement stanza) => stanza.Element(Ns.Client + "body")?.Value.StartsWith("barrier ", StringComparison.Ordinal) == true;

@@ -112,8 +112,9 @@ public sealed class DmucCodecPropertyTests
         var generated = new HashSet<Type>();
         AnyMessage.Sample(message => { generated.Add(message.GetType()); }, iter: 500);
 
-        var bound = typeof(ReplicaBatch).Assembly.GetTypes()
-            .Where(type => ReplicationHosting.ProtocolSerializerHocon.Contains($"\"{type.FullName},", StringComparison.Ordinal));
+        var assembly = typeof(ReplicaBatch).Assembly;
+        var bound = assembly.GetTypes().Where(type => ReplicationHosting.ProtocolSerializerHocon.Contains(
+            $"\"{type.FullName}, {assembly.GetName().Name}\" = dmuc-protocol", StringComparison.Ordinal));
         Assert.Equal(bound.OrderBy(type => type.Name), generated.OrderBy(type => type.Name));
     }
 

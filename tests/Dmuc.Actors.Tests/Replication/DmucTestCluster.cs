@@ -177,6 +177,7 @@ public sealed class DmucTestNode : IAsyncDisposable
         var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
             .WithFallback(extraConfig ?? Config.Empty)
             .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.ProtocolSerializerHocon))
+            .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.RemotingHocon))
             .WithFallback(TestSettings);
         // Only a primary runs persistent rooms, so only a primary needs a journal.
         var journal = spec.IsPrimary ? new TempJournal() : null;

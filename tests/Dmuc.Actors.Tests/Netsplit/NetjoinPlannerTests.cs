@@ -1,0 +1,239 @@
+using System.Xml.Linq;
+using CsCheck;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Actors.Tests.Replication;
+using Dmuc.Xmpp;
+using static Dmuc.Actors.Tests.Replication.RoomRequests;
+using static Dmuc.Actors.Tests.Replication.Wallops;
+
+namespace Dmuc.Actors.Tests.Netsplit;
+
+/// <summary>
+/// The netjoin's resync (docs/protocol/netjoin.md §3) on <see cref="SplitRoomModel"/>: killrc is split from the
+/// primary while the rest of the room goes on; after the netjoin its users see the room as it is, each change once.
+/// </summary>
+public sealed class NetjoinPlannerTests
+{
+    private static readonly ChatUser[] Everyone = [Trillian, Wumpus, Valdis, BigCheese, Efchen];
+
+    private readonly SplitRoomModel _room = new(Wallops.Room, Avalon, Killrc, Vesa);
+
+    [Fact]
+    public void Messages_of_the_split_reach_the_replicas_users_once_delayed_and_nothing_they_had_is_sent_again()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        _room.Cut(Killrc);
+        _room.Send(Say(Trillian, Wallops.Room, "during 1", id: "during-1"));
+        _room.Send(Say(BigCheese, Wallops.Room, "during 2", id: "during-2"));
+
+        var resync = Resync();
+
+        Assert.Equal(["during 1", "during 2"], resync.Select(item => item.Stanza.Body()).OfType<string>());
+        Assert.All(resync.Where(item => item.Stanza.Body() is not null), item => Assert.NotNull(item.Delay));
+        foreach (var user in new[] { Wumpus, Valdis })
+            foreach (var body in new[] { "before", "during 1", "during 2" })
+                Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
+        Assert.Equal(_room.Primary.History.Last().StanzaId, _room.Replica(Killrc).LastStanzaId);
+    }
+
+    [Fact]
+    public void Entries_leaves_and_presence_changes_elsewhere_are_sent_once_and_unchanged_occupants_are_not()
+    {
+        Populate(Trillian, Wumpus, BigCheese, Efchen);
+        _room.Cut(Killrc);
+        _room.Send(Leave(Efchen, Wallops.Room));
+        _room.Send(UpdatePresence(BigCheese, Wallops.Room, "away"));
+        _room.Send(Enter(Troy, Wallops.Room));
+
+        var resync = Resync();
+
+        var presenceFrom = resync.Where(item => item.Stanza.Name == Ns.Client + "presence")
+            .Select(item => item.Stanza.Attribute("from")!.Value).ToList();
+        Assert.Equal(new[] { "BigCheese", "Efchen", "Troy" }.Select(nick => $"{Wallops.Room}/{nick}"), presenceFrom.Order());
+        Assert.DoesNotContain(resync, item => item.Stanza.Attribute("from")?.Value is $"{Wallops.Room}/Trillian" or $"{Wallops.Room}/Wumpus");
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    [Fact]
+    public void A_leave_held_on_the_replica_reaches_the_other_hosts_and_the_replica_does_not_hear_it_again()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.Cut(Killrc);
+        _room.Send(Leave(Valdis, Wallops.Room));
+        _room.Send(UpdatePresence(Wumpus, Wallops.Room, "dnd"));
+
+        var resync = Resync();
+
+        Assert.Empty(resync);
+        Assert.DoesNotContain(Valdis.Nick, _room.Primary.OccupantNicks);
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+        Assert.True(_room.ReceivedBy(Valdis).Single(Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke).HasStatus(110));
+        Assert.Equal("dnd", RosterView.Of(_room.ReceivedBy(Trillian), _room.Room)[Wumpus.Nick].Show);
+        Assert.Empty(_room.Replica(Killrc).HeldDuringSplit);
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    [Fact]
+    public void A_local_occupant_whose_entry_batch_was_lost_gets_the_whole_roster_and_its_own_presence_last_marked_as_entering()
+    {
+        Populate(Trillian, Wumpus, BigCheese);
+        var report = Report(Killrc);
+        var lostEntry = report with { LocalOccupants = new Dictionary<Jid, string>() };
+
+        var resync = NetjoinPlanner.Resync(_room.Primary, Killrc, lostEntry);
+
+        var toWumpus = resync.Where(item => item.Recipients?.Contains(Jid.Parse(Wumpus.Jid)) != false).ToList();
+        Assert.Equal(_room.Primary.OccupantNicks.Order(), toWumpus.Select(item => Jid.Parse(item.Stanza.Attribute("from")!.Value).Resource!).Order());
+        Assert.True(toWumpus[^1].Stanza.HasStatus(110));
+        Assert.Equal(Jid.Parse(Wumpus.Jid), Assert.Single(resync, item => item.Enter is not null).Enter!.Occupant);
+    }
+
+    [Fact]
+    public void A_local_occupant_the_primary_no_longer_has_is_removed_with_110_and_333()
+    {
+        Populate(Trillian, Wumpus);
+        var stranger = Jid.Parse(Phaedrus.Jid);
+        var report = Report(Killrc);
+        var withGhost = report with { LocalOccupants = new Dictionary<Jid, string>(report.LocalOccupants) { [stranger] = Phaedrus.Nick } };
+
+        var resync = NetjoinPlanner.Resync(_room.Primary, Killrc, withGhost);
+
+        var removal = Assert.Single(resync, item => item.Leave is not null);
+        Assert.Equal(stranger, removal.Leave);
+        Assert.Equal([stranger], removal.Recipients);
+        Assert.Equal("unavailable", removal.Stanza.Attribute("type")?.Value);
+        Assert.True(removal.Stanza.HasStatus(110));
+        Assert.True(removal.Stanza.HasStatus(333));
+    }
+
+    [Fact]
+    public void A_netjoin_whose_resync_was_lost_does_not_process_the_held_stanzas_twice()
+    {
+        Populate(Trillian, Wumpus, Valdis);
+        _room.Cut(Killrc);
+        _room.Send(UpdatePresence(Wumpus, Wallops.Room, "away"));
+        _room.Send(Leave(Valdis, Wallops.Room));
+
+        _room.Netjoin(Killrc, resyncLost: true);
+        _room.Send(UpdatePresence(Wumpus, Wallops.Room, "xa"));
+        _room.Netjoin(Killrc);
+
+        var wumpusSeenByTrillian = _room.ReceivedBy(Trillian).Where(Received.PresenceOf(Wallops.Room, Wumpus.Nick).Invoke);
+        Assert.Equal([null, "away", "xa"], wumpusSeenByTrillian.Select(presence => presence.Element(Ns.Client + "show")?.Value));
+        Assert.Single(_room.ReceivedBy(Trillian), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+        Assert.Empty(_room.Replica(Killrc).HeldDuringSplit);
+        Assert.Equal(4, _room.Replica(Killrc).FirstHeldNumber);
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    /// <summary>
+    /// Random traffic on every host while killrc's link is cut and healed: after the last netjoin every occupant
+    /// sees the room's roster as the primary has it, and every accepted message exactly once.
+    /// </summary>
+    [Fact]
+    public void After_any_sequence_of_splits_and_netjoins_every_occupant_sees_the_room_as_it_is_and_every_message_once()
+    {
+        var step = Gen.Frequency(
+            (5, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.Say, user))),
+            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Leave, user))),
+            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Enter, user))),
+            (3, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.ChangeShow, user))),
+            (2, Gen.Const(new Step(StepKind.Cut, 0))),
+            (2, Gen.Const(new Step(StepKind.Netjoin, 0))),
+            (1, Gen.Const(new Step(StepKind.LostNetjoin, 0))));
+        step.Array[1, 30].Sample(RunAndCheck, iter: 300);
+    }
+
+    private enum StepKind { Say, Leave, Enter, ChangeShow, Cut, Netjoin, LostNetjoin }
+
+    private sealed record Step(StepKind Kind, int User);
+
+    private static void RunAndCheck(Step[] steps)
+    {
+        var model = new SplitRoomModel(Wallops.Room, Avalon, Killrc, Vesa);
+        Populate(model, Everyone);
+        var inThroughout = Everyone.ToHashSet();
+        var sent = new List<(ChatUser Sender, string Id)>();
+        var shows = new[] { "away", "chat", "dnd", "xa" };
+        for (var i = 0; i < steps.Length; i++)
+        {
+            var user = Everyone[steps[i].User];
+            switch (steps[i].Kind)
+            {
+                case StepKind.Say:
+                    model.Send(Say(user, Wallops.Room, $"message {i}", id: $"m{i}"));
+                    sent.Add((user, $"m{i}"));
+                    break;
+                case StepKind.Leave:
+                    model.Send(Leave(user, Wallops.Room));
+                    inThroughout.Remove(user);
+                    break;
+                // Only users who are out: one already in would be sent the history again, legitimately.
+                case StepKind.Enter when model.Primary.Sessions.All(session => session.RealJid != Jid.Parse(user.Jid)):
+                    model.Send(Enter(user, Wallops.Room));
+                    inThroughout.Remove(user);
+                    break;
+                case StepKind.ChangeShow:
+                    model.Send(UpdatePresence(user, Wallops.Room, shows[i % shows.Length]));
+                    break;
+                case StepKind.Cut:
+                    model.Cut(Killrc);
+                    break;
+                case StepKind.Netjoin or StepKind.LostNetjoin when model.IsSplit(Killrc):
+                    model.Netjoin(Killrc, resyncLost: steps[i].Kind == StepKind.LostNetjoin);
+                    break;
+            }
+        }
+        if (model.IsSplit(Killrc)) model.Netjoin(Killrc);
+
+        AssertEveryoneSeesTheRoomAsItIs(model);
+        var accepted = sent.Where(message => !model.ReceivedBy(message.Sender).Any(stanza =>
+            stanza.Attribute("id")?.Value == message.Id && stanza.Attribute("type")?.Value == "error")).ToList();
+        Assert.Equal(model.Primary.History.Count, accepted.Count);
+        foreach (var user in inThroughout)
+            foreach (var (_, id) in accepted)
+                Assert.Single(model.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody($"message {id[1..]}"));
+        foreach (var user in inThroughout)
+        {
+            var bodies = model.ReceivedBy(user).Where(stanza => stanza.Name == Ns.Client + "message").Select(stanza => stanza.Body()).OfType<string>().ToList();
+            Assert.Equal(bodies.Distinct(), bodies);
+        }
+    }
+
+    private void Populate(params ChatUser[] users) => Populate(_room, users);
+
+    /// <summary>The first user creates the room (an instant room); the others enter.</summary>
+    private static void Populate(SplitRoomModel model, IEnumerable<ChatUser> users)
+    {
+        var owner = users.First();
+        model.Send(Enter(owner, Wallops.Room));
+        model.Send(AcceptDefaultConfiguration(owner, Wallops.Room));
+        foreach (var user in users.Skip(1)) model.Send(Enter(user, Wallops.Room));
+    }
+
+    private IReadOnlyList<ReplicaItem> Resync() => _room.Netjoin(Killrc).Items;
+
+    private ResyncReplica Report(string host)
+    {
+        var replica = _room.Replica(host);
+        return new ResyncReplica(_room.Room, host, "netjoin-test", replica.LastSequence, replica.LastStanzaId,
+            replica.LocalOccupants.ToDictionary(), replica.Roster.Values.ToList(), replica.HeldDuringSplit.ToList(), replica.FirstHeldNumber);
+    }
+
+    private void AssertEveryoneSeesTheRoomAsItIs() => AssertEveryoneSeesTheRoomAsItIs(_room);
+
+    /// <summary>Every occupant's roster, built from what it received, is the primary's, as that occupant is shown it.</summary>
+    private static void AssertEveryoneSeesTheRoomAsItIs(SplitRoomModel model)
+    {
+        foreach (var session in model.Primary.Sessions)
+        {
+            var user = Everyone.Concat([Troy]).Single(candidate => Jid.Parse(candidate.Jid) == session.RealJid);
+            var expected = model.Primary.OccupantNicks.Order(StringComparer.Ordinal).Select(nick =>
+                RosterEntry.FromPresence(model.Primary.PresenceOf(nick, [session.RealJid]).Single().Stanza, model.Room)).ToList();
+            Assert.Equal(expected, RosterView.Of(model.ReceivedBy(user), model.Room).Values);
+        }
+    }
+}
