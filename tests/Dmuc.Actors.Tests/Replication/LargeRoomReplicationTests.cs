@@ -7,6 +7,7 @@ namespace Dmuc.Actors.Tests.Replication;
 /// entering user receives is some 380 bytes per occupant. Such a batch used to be dropped on the wire, so the
 /// newcomer never saw the room.
 /// </summary>
+[Collection(nameof(LargeRoomReplicationTests))]
 public sealed class LargeRoomReplicationTests : IAsyncLifetime
 {
     private const int OccupantsBefore = 650;
@@ -34,3 +35,7 @@ public sealed class LargeRoomReplicationTests : IAsyncLifetime
         Assert.Contains("user649", roster);
     }
 }
+
+/// <summary>Hundreds of entries load both cores for a while: run alone, so the timing of other tests is not disturbed.</summary>
+[CollectionDefinition(nameof(LargeRoomReplicationTests), DisableParallelization = true)]
+public sealed class LargeRoomCollection;
