@@ -88,6 +88,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _localOccupants.Remove(leave);
             _askedToBeIn.Remove(leave);
         }
+        ForgetRosterIfNobodyLocal();
         return (deliveries, refused);
     }
 
@@ -135,11 +136,22 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         _localOccupants.Remove(user);
         _askedToBeIn.Remove(user);
         _roster.Remove(nick);
+        ForgetRosterIfNobodyLocal();
         var others = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(nick).ToString()),
             new XAttribute("type", "unavailable"), MucUserX(affiliation, "none", null));
         var own = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(nick).ToString()),
             new XAttribute("type", "unavailable"), MucUserX(affiliation, "none", user, Status(110)));
         return [new Delivery(user, own), .. _localOccupants.Keys.Select(other => new Delivery(other, others))];
+    }
+
+    /// <summary>
+    /// The primary sends nothing to a host without occupants, so with the last local occupant gone the roster
+    /// would go stale; a netjoin that took it as what the users saw would skip occupants who came back unchanged.
+    /// The next entry brings the whole roster again.
+    /// </summary>
+    private void ForgetRosterIfNobodyLocal()
+    {
+        if (_localOccupants.Count == 0) _roster.Clear();
     }
 
     private IReadOnlyList<Delivery> ChangePresenceLocally(Jid user, string nick, XElement presence)

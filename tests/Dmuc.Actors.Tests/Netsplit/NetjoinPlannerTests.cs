@@ -133,8 +133,7 @@ public sealed class NetjoinPlannerTests
     /// Random traffic on every host while killrc's link is cut and healed: after the last netjoin every occupant
     /// sees the room's roster as the primary has it, and every accepted message exactly once.
     /// </summary>
-    [Fact(Skip = "Finds a netjoin bug not fixed yet: an occupant who entered elsewhere during a split is missing from " +
-                 "the replica's roster after the netjoin (reproduce: CsCheck_Seed=8atbbxEyunJ1); see docs/protocol/netjoin.md, Known gaps")]
+    [Fact]
     public void After_any_sequence_of_splits_and_netjoins_every_occupant_sees_the_room_as_it_is_and_every_message_once()
     {
         var step = Gen.Frequency(
