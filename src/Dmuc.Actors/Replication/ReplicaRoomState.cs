@@ -83,12 +83,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             }
         }
 
-        foreach (var leave in batch.Items.Select(item => item.Leave).OfType<Jid>())
+        var leaves = batch.Items.Select(item => item.Leave).OfType<Jid>().ToList();
+        foreach (var leave in leaves)
         {
             _localOccupants.Remove(leave);
             _askedToBeIn.Remove(leave);
         }
-        ForgetRosterIfNobodyLocal();
+        if (leaves.Count > 0) ForgetRosterIfNobodyLocal();
         return (deliveries, refused);
     }
 
@@ -145,7 +146,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// The primary sends nothing to a host without occupants, so with the last local occupant gone the roster
+    /// Called when a local occupant left. The primary sends nothing to a host without occupants, so with the last one gone the roster
     /// would go stale; a netjoin that took it as what the users saw would skip occupants who came back unchanged.
     /// The next entry brings the whole roster again.
     /// </summary>
