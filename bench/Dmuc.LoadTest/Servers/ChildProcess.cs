@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dmuc.Testing;
 
 namespace Dmuc.LoadTest.Servers;
 
@@ -12,9 +13,13 @@ internal sealed class ChildProcess : IAsyncDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Process _process;
-    private readonly Queue<string> _outputTail = new();
+    private readonly Queue<string> _outputTail;
 
-    private ChildProcess(Process process) => _process = process;
+    private ChildProcess(Process process, Queue<string> outputTail)
+    {
+        _process = process;
+        _outputTail = outputTail;
+    }
 
     public int Id => _process.Id;
 
@@ -25,31 +30,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string executable, IEnumerable<string> arguments, string workingDirectory,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var startInfo = new ProcessStartInfo(executable)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) startInfo.Environment[name] = value;
-        var child = new ChildProcess(new Process { StartInfo = startInfo });
-        child._process.OutputDataReceived += (_, e) => child.Keep(e.Data);
-        child._process.ErrorDataReceived += (_, e) => child.Keep(e.Data);
-        child._process.Start();
-        child._process.BeginOutputReadLine();
-        child._process.BeginErrorReadLine();
-        return child;
+        var outputTail = new Queue<string>();
+        var process = ChildServer.Start(executable, arguments, workingDirectory, environment, line => Keep(outputTail, line));
+        return new ChildProcess(process, outputTail);
     }
 
-    private void Keep(string? line)
+    private static void Keep(Queue<string> outputTail, string line)
     {
-        if (line is null) return;
-        lock (_outputTail)
+        lock (outputTail)
         {
-            _outputTail.Enqueue(line);
-            if (_outputTail.Count > KeptOutputLines) _outputTail.Dequeue();
+            outputTail.Enqueue(line);
+            if (outputTail.Count > KeptOutputLines) outputTail.Dequeue();
         }
     }
 
@@ -60,20 +51,7 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            Signals.Terminate(_process.Id);
-            using var stopTimeout = new CancellationTokenSource(StopTimeout);
-            try
-            {
-                await _process.WaitForExitAsync(stopTimeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-        }
+        await ChildServer.StopAsync(_process, StopTimeout);
         _process.Dispose();
     }
 }

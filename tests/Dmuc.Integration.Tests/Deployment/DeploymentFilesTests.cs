@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Dmuc.Integration.Tests.Ejabberd;
 using Dmuc.Integration.Tests.Infrastructure;
 using Xunit;
 using YamlDotNet.RepresentationModel;
@@ -96,12 +97,44 @@ public sealed class DeploymentFilesTests
         Assert.Equal("None", Scalar(((YamlMappingNode)service)["spec"], "clusterIP"));
     }
 
-    private static YamlMappingNode LoadServices()
+    /// <summary>
+    /// The listener operators copy from the example is the one EjabberdHostTests runs ejabberd 23.01 with: same keys,
+    /// the component's domain under hosts with its password, and no mod_muc claiming that domain.
+    /// </summary>
+    [Fact]
+    public void The_ejabberd_example_declares_the_component_listener_the_ejabberd_tests_run()
+    {
+        var example = LoadYaml(File.ReadAllText(Path.Combine(Root, "deploy/examples/ejabberd-host.yml")));
+        var tested = LoadYaml(EjabberdConfig.Render(new EjabberdOptions("avalon.irc", "channel.avalon.irc"),
+            new EjabberdPorts(ClientToServer: 5222, Component: 5347), componentSecret: "change-me"));
+
+        var exampleListener = ComponentListener(example);
+        var testedListener = ComponentListener(tested);
+        Assert.Equal(Keys(testedListener), Keys(exampleListener));
+        Assert.Equal("127.0.0.1", Scalar(exampleListener, "ip"));
+        var exampleHosts = (YamlMappingNode)exampleListener["hosts"];
+        Assert.Equal(Keys((YamlMappingNode)testedListener["hosts"]), Keys(exampleHosts));
+        var component = (YamlMappingNode)exampleHosts["channel.avalon.irc"];
+        Assert.Equal(["password"], Keys(component));
+        Assert.False(example.Children.TryGetValue("modules", out var modules) && ((YamlMappingNode)modules).Children.ContainsKey("mod_muc"),
+            "the example must not load mod_muc: the component owns the MUC domain");
+    }
+
+    private static YamlMappingNode ComponentListener(YamlMappingNode config) =>
+        Sequence(config, "listen").OfType<YamlMappingNode>().Single(listener => Scalar(listener, "module") == "ejabberd_service");
+
+    private static IEnumerable<string> Keys(YamlMappingNode node) =>
+        node.Children.Keys.Select(key => ((YamlScalarNode)key).Value!).Order(StringComparer.Ordinal);
+
+    private static YamlMappingNode LoadYaml(string text)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(File.ReadAllText(Path.Combine(Root, "docker-compose.yml"))));
-        return (YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)["services"];
+        stream.Load(new StringReader(text));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
+
+    private static YamlMappingNode LoadServices() =>
+        (YamlMappingNode)LoadYaml(File.ReadAllText(Path.Combine(Root, "docker-compose.yml")))["services"];
 
     private static string Scalar(YamlNode node, string key) => ((YamlScalarNode)((YamlMappingNode)node)[key]).Value!;
 

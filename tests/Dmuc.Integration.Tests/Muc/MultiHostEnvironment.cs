@@ -1,3 +1,4 @@
+using Dmuc.Integration.Tests.Ejabberd;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Prosody;
 using Dmuc.Integration.Tests.Xmpp;
@@ -5,8 +6,8 @@ using Dmuc.Integration.Tests.Xmpp;
 namespace Dmuc.Integration.Tests.Muc;
 
 /// <summary>
-/// A DMUC deployment in miniature (XEP-0282): one Prosody per XMPP host, each with a Dmuc node in this process
-/// serving the same MUC domain as its external component. The node of the room's home host is the primary; the
+/// A DMUC deployment in miniature (XEP-0282): one XMPP server per host (Prosody, or ejabberd where asked), each with
+/// a Dmuc node in this process serving the same MUC domain as its external component. The node of the room's home host is the primary; the
 /// others are replicas in its cluster. Hosts have no s2s: a client on one host meets clients of the others only
 /// through the cluster. Starts with no rooms.
 /// </summary>
@@ -14,43 +15,54 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
 {
     private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly IReadOnlyDictionary<string, ProsodyServer> _prosodies;
+    private readonly IReadOnlyDictionary<string, XmppHostServer> _servers;
     private readonly List<IAsyncDisposable> _stopInOrder;
 
-    private MultiHostEnvironment(IReadOnlyDictionary<string, ProsodyServer> prosodies, List<IAsyncDisposable> stopInOrder)
+    private MultiHostEnvironment(IReadOnlyDictionary<string, XmppHostServer> servers, List<IAsyncDisposable> stopInOrder)
     {
-        _prosodies = prosodies;
+        _servers = servers;
         _stopInOrder = stopInOrder;
     }
 
-    /// <summary>The Prosody where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
-    public XmppServerEndpoint? ClientEndpointFor(string domain) => _prosodies.GetValueOrDefault(domain)?.ClientEndpoint;
+    /// <summary>The server where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
+    public XmppServerEndpoint? ClientEndpointFor(string domain) => _servers.GetValueOrDefault(domain)?.ClientEndpoint;
 
     /// <param name="mucDomain">The MUC domain every host declares as a component.</param>
     /// <param name="primaryHost">The rooms' home host, whose node holds them.</param>
     /// <param name="replicaHosts">The other hosts, each with a replica node.</param>
     /// <param name="serviceAdmins">Bare JIDs that own every room.</param>
+    /// <param name="ejabberdHosts">Hosts served by ejabberd; the others by Prosody.</param>
     public static async Task<MultiHostEnvironment> StartAsync(string mucDomain, string primaryHost, IEnumerable<string> replicaHosts,
-        IReadOnlyList<string> serviceAdmins, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> serviceAdmins, IReadOnlyCollection<string>? ejabberdHosts = null, CancellationToken cancellationToken = default)
     {
         var hosts = replicaHosts.Where(host => host != primaryHost).Distinct().Prepend(primaryHost).ToList();
         var stopInOrder = new List<IAsyncDisposable>();
         try
         {
-            var prosodies = (await Task.WhenAll(hosts.Select(host => ProsodyServer.StartAsync(
-                    new ProsodyOptions(MucHosting.ExternalComponent) { Domain = host, MucDomain = mucDomain, ServiceAdmins = serviceAdmins },
-                    cancellationToken))))
-                .ToDictionary(prosody => prosody.Options.Domain);
-            // Nodes stop before their Prosodies, replicas before the primary: reversed at disposal.
-            stopInOrder.AddRange(prosodies.Values);
+            var starts = hosts.Select(host => ejabberdHosts?.Contains(host) == true
+                    ? StartAsync(EjabberdServer.StartAsync(new EjabberdOptions(host, mucDomain) { ServiceAdmins = serviceAdmins }, cancellationToken))
+                    : StartAsync(ProsodyServer.StartAsync(
+                        new ProsodyOptions(MucHosting.ExternalComponent) { Domain = host, MucDomain = mucDomain, ServiceAdmins = serviceAdmins },
+                        cancellationToken)))
+                .ToList();
+            try
+            {
+                await Task.WhenAll(starts);
+            }
+            finally
+            {
+                // Nodes stop before their servers, replicas before the primary: reversed at disposal.
+                stopInOrder.AddRange(starts.Where(start => start.IsCompletedSuccessfully).Select(start => start.Result));
+            }
+            var servers = starts.Select(start => start.Result).ToDictionary(server => server.Domain);
 
             var clusterPort = FreeTcpPorts.Pick(1)[0];
-            var primary = await InProcessDmucNode.StartAsync(prosodies[primaryHost].ComponentEndpoint,
+            var primary = await InProcessDmucNode.StartAsync(servers[primaryHost].ComponentEndpoint,
                 InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), cancellationToken);
             stopInOrder.Add(primary);
             var replicas = new Dictionary<string, InProcessDmucNode>();
             var replicaStarts = hosts.Skip(1).ToDictionary(host => host, host => InProcessDmucNode.StartAsync(
-                prosodies[host].ComponentEndpoint, InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken));
+                servers[host].ComponentEndpoint, InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken));
             try
             {
                 await Task.WhenAll(replicaStarts.Values);
@@ -65,10 +77,10 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
                 }
             }
 
-            // Clients must not talk to the MUC domain before each host's component is in, or Prosody bounces the stanzas.
-            await Task.WhenAll(prosodies.Values.Select(prosody => prosody.WaitForComponentAsync(ComponentConnectTimeout, cancellationToken)));
+            // Clients must not talk to the MUC domain before each host's component is in, or the server bounces the stanzas.
+            await Task.WhenAll(servers.Values.Select(server => server.WaitForComponentAsync(ComponentConnectTimeout, cancellationToken)));
             await InProcessDmucNode.WaitUntilClusterFormedAsync(primary, replicas, cancellationToken);
-            return new MultiHostEnvironment(prosodies, stopInOrder);
+            return new MultiHostEnvironment(servers, stopInOrder);
         }
         catch
         {
@@ -77,9 +89,11 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
         }
     }
 
-    /// <summary>Each Prosody's console and log tail, for a failure report.</summary>
+    /// <summary>Each server's console and log tail, for a failure report.</summary>
     public string DescribeForFailure() =>
-        string.Join("\n", _prosodies.Select(prosody => $"=== {prosody.Key} ===\n{prosody.Value.DescribeForFailure(logLines: 25)}"));
+        string.Join("\n", _servers.Select(server => $"=== {server.Key} ===\n{server.Value.DescribeForFailure(logLines: 25)}"));
+
+    private static async Task<XmppHostServer> StartAsync<TServer>(Task<TServer> start) where TServer : XmppHostServer => await start;
 
     public ValueTask DisposeAsync() => new(StopAsync(_stopInOrder));
 
