@@ -5,6 +5,7 @@ using Dmuc.Actors.Replication;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Host.Management;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -40,6 +41,8 @@ public static class DmucNode
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
 
+        var metrics = new DmucMetrics();
+        builder.Services.AddNodeMetrics(metrics, exported: options.Management.IsEnabled);
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton<ComponentOutbox>();
         builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
@@ -50,6 +53,7 @@ public static class DmucNode
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
+            akka.AddSetup(new DmucMetricsSetup(metrics));
             akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
             // No split brain resolver: ReplicationHosting.SplitToleranceHocon turns automatic downing off, so that a
             // netsplit stays the application's business (docs/protocol/netjoin.md).

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -27,7 +28,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         _room = room;
         _host = host;
         _hosts = hosts;
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary));
         _keepsAlive = room.Local is not null;
         Receive<ReplicateToHost>(HandleReplicate);
         Receive<SendResync>(HandleResync);
@@ -73,6 +74,8 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     {
         if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
+
+    protected override void PostStop() => _keepalive.Telemetry?.Dispose();
 
     private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
 

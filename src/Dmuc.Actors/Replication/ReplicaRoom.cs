@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -21,6 +22,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
     private readonly LinkKeepalive _keepalive;
+    private readonly ReplicaRoomGauge _gauge;
     // The service's own address has no room state to keep in step: its replies are taken as they come.
     private readonly bool _keepsAlive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -35,7 +37,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         _hosts = hosts;
         _sink = sink;
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"));
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica));
+        _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
         _keepsAlive = room.Local is not null;
 
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
@@ -59,6 +62,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
+
+    protected override void PostStop() { _keepalive.Telemetry?.Dispose(); _gauge.Dispose(); }
 
     private void HandleStanzaFromLocalUser(XElement stanza)
     {
