@@ -32,9 +32,8 @@ public static class DmucNode
         var options = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
         options.Validate();
 
-        builder.Services.AddSerilog((_, logger) => logger.ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .Enrich.WithProperty("Domain", options.Domain));
+        var nodeAddress = new NodeAddressEnricher($"akka.tcp://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
+        builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet());
@@ -61,6 +60,7 @@ public static class DmucNode
             {
                 Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray(), SplitBrainResolver = null,
             });
+            akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));

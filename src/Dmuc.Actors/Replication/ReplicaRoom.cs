@@ -112,7 +112,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         if (_keepsAlive && batch.Sequence > _state.LastSequence + 1 && _state.LastSequence != 0 && batch.Sequence != 1)
         {
             // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
-            _log.Warning("Replica of {0}: batch {1} after {2}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
+            _log.Warning("Replica of {Room}: batch {Sequence} after {LastSequence}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
             StartNetjoin();
             return;
         }
@@ -140,8 +140,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         }
         Apply(resync);
         _state.ForgetHeld(_heldInNetjoin);
-        _log.Info("Replica of {0}: rejoined its primary (netjoin {1}, split since {2})", resync.Room, resync.ResyncOf,
-            _keepalive.SplitSince?.ToString("O") ?? "-");
+        _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
+            resync.ResyncOf, _keepalive.SplitSince?.ToString("O") ?? "-");
         _keepalive.MarkLinked(DateTimeOffset.UtcNow);
         _netjoinId = null;
         ReleaseWaitingStanzas();
@@ -222,7 +222,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         _keepalive.MarkSplit(now);
         _netjoinId = null;
-        _log.Warning("Replica of {0}: split from its primary ({1}); serving leaves and presence locally", _state.Room, reason);
+        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving leaves and presence locally", _state.Room, _keepalive.State, reason);
         ReleaseWaitingStanzas();
         ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }
