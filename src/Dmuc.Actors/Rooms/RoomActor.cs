@@ -92,7 +92,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PostStop() => _gauge.Dispose();
+    protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
 
     public static string PersistenceIdFor(Jid room) => "room:" + room;
 

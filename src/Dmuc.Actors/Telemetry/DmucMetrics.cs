@@ -44,7 +44,7 @@ public sealed class DmucMetrics : IDisposable
         Meter = new Meter(MeterName);
         Meter.CreateObservableGauge("dmuc.rooms", () => _rooms.Count(room => room.Exists), "{room}",
             "Rooms whose primary is this node, live in memory (a persistent room nobody is in is passivated and not counted)");
-        Meter.CreateObservableGauge("dmuc.replica_rooms", () => _replicaRooms.Count(_ => true), "{room}",
+        Meter.CreateObservableGauge("dmuc.replica_rooms", () => _replicaRooms.Snapshot().Count, "{room}",
             "Replica rooms on this node: rooms of another node's primary with users of this node's host");
         Meter.CreateObservableGauge("dmuc.occupants", ObserveOccupants, "{occupant}",
             "Occupants of this node's primary rooms; location=remote are users of hosts served by replica nodes");
