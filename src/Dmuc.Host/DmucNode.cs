@@ -5,6 +5,7 @@ using Dmuc.Actors.Replication;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Host.Management;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -31,15 +32,16 @@ public static class DmucNode
         var options = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
         options.Validate();
 
-        builder.Services.AddSerilog((_, logger) => logger.ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .Enrich.WithProperty("Domain", options.Domain));
+        var nodeAddress = new NodeAddressEnricher($"akka.tcp://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
+        builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet());
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
 
+        var metrics = new DmucMetrics();
+        builder.Services.AddNodeMetrics(metrics, exported: options.Management.IsEnabled);
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton<ComponentOutbox>();
         builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
@@ -50,6 +52,7 @@ public static class DmucNode
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
+            akka.AddSetup(new DmucMetricsSetup(metrics));
             akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
             // No split brain resolver: ReplicationHosting.SplitToleranceHocon turns automatic downing off, so that a
             // netsplit stays the application's business (docs/protocol/netjoin.md).
@@ -57,6 +60,7 @@ public static class DmucNode
             {
                 Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray(), SplitBrainResolver = null,
             });
+            akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));

@@ -54,6 +54,9 @@ public sealed class NodeOptions
     /// <summary>The operator's HTTP endpoint (the dmuc CLI talks to it); off unless a URL is given.</summary>
     public ManagementOptions Management { get; set; } = new();
 
+    /// <summary>The rolling JSON log file (the console is always written).</summary>
+    public LogFileOptions Logs { get; set; } = new();
+
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
     {

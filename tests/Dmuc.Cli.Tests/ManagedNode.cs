@@ -24,6 +24,7 @@ public sealed class ManagedNode : IAsyncLifetime
     public string ClusterAddress { get; private set; } = "";
     public XmppTestClient Romeo { get; private set; } = null!;
     public XmppTestClient Juliet { get; private set; } = null!;
+    public XmppServerEndpoint ClientEndpoint => _prosody!.ClientEndpoint;
 
     public async Task InitializeAsync()
     {

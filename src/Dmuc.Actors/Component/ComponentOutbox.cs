@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Xml.Linq;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Dmuc.Actors.Component;
 /// splices every recipient's <c>to</c>; while the stream is down it keeps a bounded queue that is sent first
 /// when the stream is back, so a short reconnect loses nothing.
 /// </summary>
-public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger) : IStanzaSink
+public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null) : IStanzaSink
 {
     public const int MaxQueuedWhileDisconnected = 10_000;
 
@@ -49,6 +50,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger) : I
 
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
+        metrics?.Delivered(deliveries.Count);
         var recipients = new List<string>(deliveries.Count);
         // Variants of one presence broadcast interleave (moderators see JIDs, others do not): render each once.
         var rendered = new Dictionary<XElement, RenderedStanza>(ReferenceEqualityComparer.Instance);

@@ -4,6 +4,7 @@ using System.Xml;
 using System.Xml.Linq;
 using Akka.Actor;
 using Akka.Serialization;
+using Dmuc.Actors.Telemetry;
 
 namespace Dmuc.Actors.Replication;
 
@@ -21,7 +22,12 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         IgnoreProcessingInstructions = false,
     };
 
+    private DmucMetrics? _metrics;
+
     public override int Identifier => 4283;
+
+    // Looked up on first use: serializers are made while the actor system is still starting.
+    private DmucMetrics Metrics => _metrics ??= DmucMetrics.Of(system);
 
     public override string Manifest(object o) => o switch
     {
@@ -35,11 +41,16 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         _ => throw new ArgumentException($"{o.GetType()} is not a DMUC protocol message", nameof(o)),
     };
 
-    public override byte[] ToBinary(object obj) =>
-        Encoding.UTF8.GetBytes(DmucCodec.ToXml(obj).ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
+    public override byte[] ToBinary(object obj)
+    {
+        var bytes = Encoding.UTF8.GetBytes(DmucCodec.ToXml(obj).ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
+        Metrics.InterNodeMessage(Manifest(obj), InterNodeDirection.Sent, bytes.Length);
+        return bytes;
+    }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        Metrics.InterNodeMessage(manifest, InterNodeDirection.Received, bytes.Length);
         try
         {
             using var reader = XmlReader.Create(new MemoryStream(bytes), ReaderSettings);

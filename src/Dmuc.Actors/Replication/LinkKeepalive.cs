@@ -1,3 +1,5 @@
+using Dmuc.Actors.Telemetry;
+
 namespace Dmuc.Actors.Replication;
 
 /// <summary>Whether a primary/replica link carries the room (XEP-0282 §4.11).</summary>
@@ -13,9 +15,9 @@ public enum LinkState
 /// <summary>
 /// The keepalive bookkeeping both ends of a link share (§4.10): when the other side was last heard from, the
 /// ping in flight, round-trip times, and whether the link is split. Pure; the actors drive it with one timer,
-/// asking <see cref="Check"/> what is due whenever it fires.
+/// asking <see cref="Check"/> what is due whenever it fires. What it measures also goes to <paramref name="telemetry"/>.
 /// </summary>
-public sealed class LinkKeepalive(ReplicationSettings settings)
+public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? telemetry = null)
 {
     // Weight of the newest sample in the moving average: smooths one slow answer without hiding a trend.
     private const double RttSmoothing = 0.2;
@@ -32,6 +34,8 @@ public sealed class LinkKeepalive(ReplicationSettings settings)
     public TimeSpan? AverageRtt { get; private set; }
 
     public bool IsLinked => State == LinkState.Linked;
+
+    public LinkTelemetry? Telemetry => telemetry;
 
     /// <summary>What the owner should do now, and when to look again.</summary>
     public (KeepaliveAction Action, TimeSpan CheckAgainIn) Check(DateTimeOffset now)
@@ -81,6 +85,7 @@ public sealed class LinkKeepalive(ReplicationSettings settings)
         _pendingPing = null;
         var rtt = now - pending.SentAt;
         LastRtt = rtt;
+        telemetry?.RoundTripMeasured(rtt);
         AverageRtt = AverageRtt is { } average ? average * (1 - RttSmoothing) + rtt * RttSmoothing : rtt;
     }
 
@@ -95,6 +100,7 @@ public sealed class LinkKeepalive(ReplicationSettings settings)
 
     public void MarkLinked(DateTimeOffset now)
     {
+        telemetry?.Linked(now - SplitSince, State == LinkState.Rejoining ? now - _stateSince : null);
         SplitSince = null;
         Heard(now);
         MoveTo(LinkState.Linked, now);
@@ -105,6 +111,7 @@ public sealed class LinkKeepalive(ReplicationSettings settings)
         if (State == state) return;
         State = state;
         _stateSince = now;
+        telemetry?.Moved(state);
     }
 }
 

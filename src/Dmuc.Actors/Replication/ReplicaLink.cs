@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -27,7 +28,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         _room = room;
         _host = host;
         _hosts = hosts;
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary));
         _keepsAlive = room.Local is not null;
         Receive<ReplicateToHost>(HandleReplicate);
         Receive<SendResync>(HandleResync);
@@ -74,6 +75,8 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
 
+    protected override void PostStop() => _keepalive.Telemetry?.Dispose();
+
     private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
 
     private void HandleReplicate(ReplicateToHost replicate)
@@ -98,8 +101,8 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         _sequence++;
         var splitSince = _keepalive.SplitSince;
         _keepalive.MarkLinked(DateTimeOffset.UtcNow);
-        _log.Info("Room {0}: replica {1} rejoined (netjoin {2}, split since {3}); {4} batches were withheld",
-            _room, _host, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
+        _log.Info("Room {Room}: replica {ReplicaHost} {LinkState} again (netjoin {NetjoinId}, split since {SplitSince}); {WithheldBatches} batches were withheld",
+            _room, _host, _keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
         Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
     }
 
@@ -159,7 +162,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         if (!_keepsAlive || _keepalive.State == LinkState.Split) return;
         var now = DateTimeOffset.UtcNow;
         _keepalive.MarkSplit(now);
-        _log.Warning("Room {0}: replica {1} split ({2}); batches withheld until it rejoins", _room, _host, reason);
+        _log.Warning("Room {Room}: replica {ReplicaHost} {LinkState} ({Reason}); batches withheld until it rejoins", _room, _host, _keepalive.State, reason);
         Context.Parent.Tell(new ReplicaSplit(_host, _keepalive.SplitSince ?? now));
         ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -21,6 +22,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
     private readonly LinkKeepalive _keepalive;
+    private readonly ReplicaRoomGauge _gauge;
     // The service's own address has no room state to keep in step: its replies are taken as they come.
     private readonly bool _keepsAlive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -35,7 +37,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         _hosts = hosts;
         _sink = sink;
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"));
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica));
+        _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
         _keepsAlive = room.Local is not null;
 
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
@@ -59,6 +62,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
+
+    protected override void PostStop() { _keepalive.Telemetry?.Dispose(); _gauge.Dispose(); }
 
     private void HandleStanzaFromLocalUser(XElement stanza)
     {
@@ -107,7 +112,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         if (_keepsAlive && batch.Sequence > _state.LastSequence + 1 && _state.LastSequence != 0 && batch.Sequence != 1)
         {
             // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
-            _log.Warning("Replica of {0}: batch {1} after {2}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
+            _log.Warning("Replica of {Room}: batch {Sequence} after {LastSequence}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
             StartNetjoin();
             return;
         }
@@ -135,8 +140,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         }
         Apply(resync);
         _state.ForgetHeld(_heldInNetjoin);
-        _log.Info("Replica of {0}: rejoined its primary (netjoin {1}, split since {2})", resync.Room, resync.ResyncOf,
-            _keepalive.SplitSince?.ToString("O") ?? "-");
+        _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
+            resync.ResyncOf, _keepalive.SplitSince?.ToString("O") ?? "-");
         _keepalive.MarkLinked(DateTimeOffset.UtcNow);
         _netjoinId = null;
         ReleaseWaitingStanzas();
@@ -217,7 +222,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         _keepalive.MarkSplit(now);
         _netjoinId = null;
-        _log.Warning("Replica of {0}: split from its primary ({1}); serving leaves and presence locally", _state.Room, reason);
+        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving leaves and presence locally", _state.Room, _keepalive.State, reason);
         ReleaseWaitingStanzas();
         ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }

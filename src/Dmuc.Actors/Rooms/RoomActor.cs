@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
@@ -5,6 +6,7 @@ using System.Xml.Linq;
 using Akka.Persistence;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
+using Dmuc.Actors.Telemetry;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -30,6 +32,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DmucMetrics _metrics = DmucMetrics.Of(Context.System);
+    private readonly RoomGauge _gauge = DmucMetrics.Of(Context.System).TrackRoom();
     private RoomState _state;
     private long _durableEventsSinceSnapshot;
     private bool _snapshotInFlight;
@@ -87,6 +91,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public override string PersistenceId => PersistenceIdFor(_room);
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
 
     public static string PersistenceIdFor(Jid room) => "room:" + room;
 
@@ -178,9 +184,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         else
         {
             var written = 0;
+            var writeStarted = Stopwatch.GetTimestamp();
             PersistAllAsync(durable, _ =>
             {
                 if (++written < durable.Count) return;
+                _metrics.JournalWritten(writeStarted);
                 Send(outgoing);
                 afterSent?.Invoke();
                 _durableEventsSinceSnapshot += durable.Count;
@@ -188,6 +196,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             });
         }
         PublishListingIfChanged();
+        _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();
     }
 
@@ -196,6 +205,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         var sessionsBefore = SessionsByRealJid();
         var decision = _state.Process(command);
+        _metrics.Decided(command, decision);
         foreach (var @event in decision.Events)
             _state.Apply(@event);
         durable = decision.Events.Where(e => e.IsDurable).ToList();

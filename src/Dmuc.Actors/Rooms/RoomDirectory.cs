@@ -201,8 +201,15 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleListingChanged(RoomListingChanged listing)
     {
-        if (listing.Exists) _listings[listing.Room] = listing;
-        else _listings.Remove(listing.Room);
+        if (listing.Exists)
+        {
+            if (!_listings.ContainsKey(listing.Room)) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
+            _listings[listing.Room] = listing;
+        }
+        else if (_listings.Remove(listing.Room))
+        {
+            _log.Info("Room {Room} was destroyed", listing.Room);
+        }
     }
 
     private void HandleRoomIdle(RoomIdle idle)

@@ -34,6 +34,7 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         var app = builder.Build();
         app.Use(RequireToken);
         HealthRoutes.Map(app, nodeServices);
+        MetricsRoutes.Map(app, nodeServices);
         ClusterRoutes.Map(app, nodeServices);
         ActorRoutes.Map(app, nodeServices);
         RoomRoutes.Map(app, nodeServices, node);
