@@ -97,8 +97,8 @@ public sealed class NetsplitScenario(BenchOptions options, KeepaliveSetting sett
         {
             var tally = _tallies[node.Host];
             node.Sink.OnSend = tally.Observe;
-            // The owner's deliveries are kept for ClusterRoom's waits; the rest is only counted.
-            node.Sink.Retains = delivery => delivery.To.ToString() == owner.Jid;
+            // What ClusterRoom waits for is kept (the owner's deliveries, the barriers); the rest is only counted.
+            node.Sink.Retains = delivery => delivery.To.ToString() == owner.Jid || ClusterRoom.IsBarrier(delivery.Stanza);
         }
         Cluster.Node(Killrc).Batches.OnReceived = RecordResync;
 
