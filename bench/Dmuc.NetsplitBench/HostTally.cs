@@ -24,6 +24,7 @@ public sealed class HostTally
     private readonly string[] _ownOccupantJids;
     private readonly Dictionary<string, RosterEntry>[] _rosters;
     private readonly bool[] _joined;
+    private readonly List<ChatUser> _refusedEntries = [];
     private int _joinedCount;
     private TaskCompletionSource<DateTime> _allJoined = NewCompletion();
 
@@ -62,6 +63,25 @@ public sealed class HostTally
 
     /// <summary>Completes when every user has every message of the current round, with the time of the last delivery.</summary>
     public Task<DateTime> RoundComplete => _roundComplete.Task;
+
+    public int JoinedCount
+    {
+        get
+        {
+            lock (_lock) return _joinedCount;
+        }
+    }
+
+    /// <summary>Users not in yet whose entry was answered with an error since the last call (a split replica refuses entries).</summary>
+    public IReadOnlyList<ChatUser> TakeRefusedEntries()
+    {
+        lock (_lock)
+        {
+            var refused = _refusedEntries.Where(user => !_joined[_userIndex[Jid.Parse(user.Jid)]]).Distinct().ToList();
+            _refusedEntries.Clear();
+            return refused;
+        }
+    }
 
     public long Distinct
     {
@@ -117,7 +137,11 @@ public sealed class HostTally
                 if (!_userIndex.TryGetValue(delivery.To, out var user)) continue;
                 Deliveries++;
                 var stanza = delivery.Stanza;
-                if (stanza.Attribute("type")?.Value == "error") Errors++;
+                if (stanza.Attribute("type")?.Value == "error")
+                {
+                    Errors++;
+                    if (!_joined[user] && stanza.Name == Ns.Client + "presence") _refusedEntries.Add(Users[user]);
+                }
                 else if (stanza.Name == Ns.Client + "presence") ObservePresence(user, stanza);
                 else if (stanza.Name == Ns.Client + "message") ObserveMessage(user, stanza);
             }

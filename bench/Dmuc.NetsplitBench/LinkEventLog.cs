@@ -82,7 +82,8 @@ public static class LinkEventLog
         }
         // Anything else worth a warning is shown: a benchmark that hides trouble measures the wrong thing.
         if (logEvent.LogLevel() >= LogLevel.WarningLevel)
-            Console.Error.WriteLine($"[{HostOfSystem.GetValueOrDefault(system, "?")}] {logEvent.LogLevel()} {logEvent.LogSource}: {text}");
+            Console.Error.WriteLine($"[{HostOfSystem.GetValueOrDefault(system, "?")}] {logEvent.LogLevel()} {logEvent.LogSource}: {text}" +
+                                    (logEvent.Cause is { } cause ? $" ({cause.GetType().Name}: {cause.Message})" : ""));
     }
 }
 
