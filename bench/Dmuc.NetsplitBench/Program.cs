@@ -3,17 +3,15 @@ using Dmuc.NetsplitBench;
 
 // Netsplit detection and netjoin times for one large room over three in-process nodes (docs/benchmarks.md).
 // Usage: dotnet run -c Release --project bench/Dmuc.NetsplitBench -- [--occupants 1000] [--messages 1000]
-//        [--repetitions 3] [--keepalive production|fast|both] [--history N (default: --messages)]
+//        [--repetitions 3] [--keepalive production,fast (any of production, fast, test)] [--history N (default: --messages)]
 var occupants = IntOption("--occupants", 1000);
 var messages = IntOption("--messages", 1000);
 var options = new BenchOptions(occupants, messages, IntOption("--repetitions", 3), IntOption("--history", messages));
-KeepaliveSetting[] settings = Option("--keepalive") switch
-{
-    null or "both" => [KeepaliveSetting.Production, KeepaliveSetting.Fast],
-    "production" => [KeepaliveSetting.Production],
-    "fast" => [KeepaliveSetting.Fast],
-    var other => throw new ArgumentException($"--keepalive {other}: expected production, fast or both"),
-};
+KeepaliveSetting[] known = [KeepaliveSetting.Production, KeepaliveSetting.Fast, KeepaliveSetting.Test];
+var settings = (Option("--keepalive") ?? "production,fast").Split(',')
+    .Select(name => known.SingleOrDefault(setting => setting.Name == name)
+                    ?? throw new ArgumentException($"--keepalive {name}: expected {string.Join(", ", known.Select(setting => setting.Name))}"))
+    .ToList();
 
 Console.WriteLine($"# Netsplit benchmark: {options.Occupants} occupants over 3 hosts, {options.Messages} messages per split, " +
                   $"{options.Repetitions} repetitions, room history {options.HistoryLength}");
@@ -22,12 +20,20 @@ var results = new List<SettingResult>();
 foreach (var setting in settings)
 {
     Console.WriteLine($"- {setting.Describe()}");
-    results.Add(await new NetsplitScenario(options, setting, Console.Out).RunAsync());
+    try
+    {
+        results.Add(await new NetsplitScenario(options, setting, Console.Out).RunAsync());
+    }
+    catch (TimeoutException stopped)
+    {
+        Console.WriteLine($"  {setting.Name}: STOPPED: {stopped.Message}");
+        results.Add(new SettingResult(setting, double.NaN, [], [], stopped.Message));
+    }
 }
 Console.WriteLine($"finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()}");
 Console.WriteLine();
 Report.Write(Console.Out, options, results);
-return results.All(result => result.JoinProblems.Count == 0 && result.Rounds.All(round => round.Converged)) ? 0 : 1;
+return results.All(result => result.Failure is null && result.JoinProblems.Count == 0 && result.Rounds.All(round => round.Converged)) ? 0 : 1;
 
 string? Option(string name)
 {

@@ -19,11 +19,13 @@ public static class Report
         Row("resync batch (items)", round => round.ResyncItems, "N0");
         Row("deliveries to the replica's users in the netjoin", round => round.NetjoinDeliveries, "N0");
         output.WriteLine($"| fresh join of {options.Occupants - 1:N0} occupants at once (s, once per setting) | " +
-                         string.Join(" | ", results.Select(result => result.JoinSeconds.ToString("F2"))) + " |");
+                         string.Join(" | ", results.Select(result => double.IsNaN(result.JoinSeconds) ? "–" : result.JoinSeconds.ToString("F2"))) + " |");
         output.WriteLine("| **ratio: netjoin (heal → all delivered) ÷ fresh join** | " +
                          string.Join(" | ", results.Select(result => Summary(result.Rounds.Select(round => round.AllDelivered / result.JoinSeconds), "F3"))) + " |");
         output.WriteLine("| rounds converged | " +
-                         string.Join(" | ", results.Select(result => $"{result.Rounds.Count(round => round.Converged)} of {result.Rounds.Count}")) + " |");
+                         string.Join(" | ", results.Select(result => result.Failure is null
+                             ? $"{result.Rounds.Count(round => round.Converged)} of {result.Rounds.Count}"
+                             : $"stopped: {result.Failure}")) + " |");
         output.WriteLine();
         output.WriteLine("Each cell: median [min–max] over the rounds.");
 
