@@ -50,6 +50,7 @@ public sealed record RoundResult(
     int ResyncItems,
     int Resyncs,
     long NetjoinDeliveries,
+    int OtherSplits,
     IReadOnlyList<string> Problems)
 {
     public bool Converged => Problems.Count == 0;
@@ -127,7 +128,8 @@ public sealed class NetsplitScenario(BenchOptions options, KeepaliveSetting sett
             progress.WriteLine($"  {setting.Name} round {round}: detected primary {Fmt(result.PrimaryDetected)} s, replica {Fmt(result.ReplicaDetected)} s; " +
                                $"netjoin: started {Fmt(result.NetjoinStarted)}, resync sent {Fmt(result.ResyncSent)}, received {Fmt(result.ResyncReceived)}, " +
                                $"all delivered {Fmt(result.AllDelivered)} s; resync {result.ResyncBytes:N0} B, {result.ResyncItems} items, " +
-                               $"{result.NetjoinDeliveries:N0} deliveries" +
+                               $"{result.NetjoinDeliveries:N0} deliveries, {result.Resyncs} resync(s)" +
+                               (result.OtherSplits == 0 ? "" : $"; {result.OtherSplits} further split events (links not cut, or a netjoin retried)") +
                                (result.Converged ? "; converged" : $"; NOT CONVERGED: {string.Join("; ", result.Problems)}"));
         }
         return new SettingResult(setting, joinSeconds, joinProblems, rounds);
@@ -247,12 +249,11 @@ public sealed class NetsplitScenario(BenchOptions options, KeepaliveSetting sett
         var otherSplits = LinkEventLog.All.Count(e => e.Room == RoomJid && e.At >= cut
             && e.Kind is LinkEventKind.PrimarySplit or LinkEventKind.ReplicaSplit
             && e != primarySplit && e != replicaSplit);
-        if (otherSplits > 0) problems.Add($"{otherSplits} further split events in this round (a link split that was not cut, or a netjoin that failed)");
 
         return new RoundResult(round,
             Since(cut, primarySplit?.At), Since(cut, replicaSplit?.At), Since(cut, primarySide),
             Since(heal, started?.At), Since(heal, processed?.At), Since(heal, sent?.At), Since(heal, resyncAt), Since(heal, delivered),
-            Since(heal, rejoined?.At), resyncBytes, resyncItems, resyncs.Count, netjoinDeliveries, problems);
+            Since(heal, rejoined?.At), resyncBytes, resyncItems, resyncs.Count, netjoinDeliveries, otherSplits, problems);
     }
 
     /// <summary>Every user on every host sees the roster the owner sees, which is the room's: all occupants, as they are.</summary>

@@ -26,6 +26,8 @@ public static class Report
                          string.Join(" | ", results.Select(result => result.Failure is null
                              ? $"{result.Rounds.Count(round => round.Converged)} of {result.Rounds.Count}"
                              : $"stopped: {result.Failure}")) + " |");
+        output.WriteLine("| further split events per round (links not cut, or a netjoin retried) | " +
+                         string.Join(" | ", results.Select(result => string.Join(", ", result.Rounds.Select(round => round.OtherSplits)))) + " |");
         output.WriteLine();
         output.WriteLine("Each cell: median [min–max] over the rounds.");
 
