@@ -177,7 +177,7 @@ public sealed class NetsplitScenario(BenchOptions options, KeepaliveSetting sett
         string.Join(", ", _tallies.Values.Select(tally => $"{tally.Host} {tally.JoinedCount}/{tally.Users.Count} in ({tally.Errors} errors)")) +
         $", split events so far {LinkEventLog.All.Count(e => e.Room == RoomJid && e.Kind is LinkEventKind.PrimarySplit or LinkEventKind.ReplicaSplit)}";
 
-    private async Task<RoundResult> RoundAsync(Actors.Tests.Replication.ClusterRoom room, int round)
+    private async Task<RoundResult> RoundAsync(ClusterRoom room, int round)
     {
         var problems = new List<string>();
         foreach (var host in new[] { Killrc, Vesa })
