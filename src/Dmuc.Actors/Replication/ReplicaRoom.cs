@@ -190,6 +190,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
             return;
         }
         RoomDirectory.At(Context, primary).Tell(resync, Self);
+        _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3} and {4} held stanzas",
+            _state.Room, _netjoinId, _keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, _heldInNetjoin);
         _keepalive.MarkRejoining(DateTimeOffset.UtcNow);
         ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }

@@ -170,6 +170,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
         _heldProcessedUpTo[host] = Math.Max(processedUpTo, number - 1);
         var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync));
+        _log.Info("Room {0}: netjoin {1} of {2} with {3} held stanzas; resync of {4} items", _room, resync.NetjoinId, host,
+            resync.HeldStanzas.Count, resyncBatch.Items.Count);
         var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
         DeferAsync(resyncBatch, link.Tell);
     }

@@ -17,12 +17,16 @@ public sealed class RecordingSink : IStanzaSink
     /// <summary>Runs on the sending room's thread before the batch is recorded, i.e. at the moment of sending.</summary>
     public Action<IReadOnlyList<Delivery>>? OnSend { get; set; }
 
+    /// <summary>Which deliveries are kept for <see cref="All"/> (all unless set): a room of thousands would fill the memory.</summary>
+    public Func<Delivery, bool>? Retains { get; set; }
+
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
         OnSend?.Invoke(deliveries);
         lock (_lock)
         {
-            _deliveries.AddRange(deliveries);
+            _deliveries.AddRange(Retains is { } retains ? deliveries.Where(retains) : deliveries);
+            if (_waiters.Count == 0) return;
             foreach (var delivery in deliveries)
             {
                 foreach (var waiter in _waiters.Where(w => w.Matches(delivery)).ToList())

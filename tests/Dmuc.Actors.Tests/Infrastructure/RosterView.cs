@@ -14,17 +14,21 @@ public static class RosterView
     public static SortedDictionary<string, RosterEntry> Of(IEnumerable<XElement> received, Jid room)
     {
         var roster = new SortedDictionary<string, RosterEntry>(StringComparer.Ordinal);
-        foreach (var presence in received.Where(stanza => stanza.Name == Ns.Client + "presence"))
-        {
-            if (!Jid.TryParse(presence.Attribute("from")?.Value, out var from) || from.Bare != room || from.Resource is not { } nick)
-                continue;
-            if (presence.Attribute("type")?.Value == "unavailable")
-            {
-                if (presence.HasStatus(110)) roster.Clear();
-                else roster.Remove(nick);
-            }
-            else if (RosterEntry.FromPresence(presence, room) is { } entry) roster[nick] = entry;
-        }
+        foreach (var stanza in received) Apply(roster, stanza, room);
         return roster;
+    }
+
+    /// <summary>Updates <paramref name="roster"/> with one received stanza; anything but an occupant presence of the room changes nothing.</summary>
+    public static void Apply(IDictionary<string, RosterEntry> roster, XElement stanza, Jid room)
+    {
+        if (stanza.Name != Ns.Client + "presence") return;
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from) || from.Bare != room || from.Resource is not { } nick)
+            return;
+        if (stanza.Attribute("type")?.Value == "unavailable")
+        {
+            if (stanza.HasStatus(110)) roster.Clear();
+            else roster.Remove(nick);
+        }
+        else if (RosterEntry.FromPresence(stanza, room) is { } entry) roster[nick] = entry;
     }
 }

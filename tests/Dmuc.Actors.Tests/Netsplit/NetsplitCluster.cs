@@ -2,6 +2,7 @@ using Akka.Configuration;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Actors.Tests.Replication;
+using Dmuc.Rooms;
 
 namespace Dmuc.Actors.Tests.Netsplit;
 
@@ -18,11 +19,14 @@ public sealed class NetsplitCluster : IAsyncDisposable
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(15);
 
     /// <summary>The fast keepalive over the settings production nodes run with.</summary>
-    public static Config Settings { get; } = ConfigurationFactory.ParseString($$"""
+    public static Config Settings { get; } = SettingsWith(FastKeepalive);
+
+    /// <summary><paramref name="keepalive"/> over the split tolerance production nodes run with.</summary>
+    public static Config SettingsWith(ReplicationSettings keepalive) => ConfigurationFactory.ParseString($$"""
         {{ReplicationSettings.ConfigPath}} {
-          keepalive-interval = {{FastKeepalive.KeepaliveInterval.TotalMilliseconds}}ms
-          ping-timeout = {{FastKeepalive.PingTimeout.TotalMilliseconds}}ms
-          split-ping-interval = {{FastKeepalive.SplitPingInterval.TotalMilliseconds}}ms
+          keepalive-interval = {{keepalive.KeepaliveInterval.TotalMilliseconds}}ms
+          ping-timeout = {{keepalive.PingTimeout.TotalMilliseconds}}ms
+          split-ping-interval = {{keepalive.SplitPingInterval.TotalMilliseconds}}ms
         }
         """).WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.SplitToleranceHocon));
 
@@ -38,6 +42,11 @@ public sealed class NetsplitCluster : IAsyncDisposable
 
     public static async Task<NetsplitCluster> StartAsync(params DmucNodeSpec[] specs) =>
         new(await DmucTestCluster.StartAsync(specs, Settings));
+
+    /// <param name="settings">The nodes' settings, <see cref="SettingsWith"/> some keepalive and anything else.</param>
+    /// <param name="options">The MUC service's settings (history length, say); the test cluster's when null.</param>
+    public static async Task<NetsplitCluster> StartAsync(Config settings, MucServiceOptions? options, params DmucNodeSpec[] specs) =>
+        new(await DmucTestCluster.StartAsync(specs, settings, options));
 
     /// <summary>Waits until both ends of the room's link to <paramref name="host"/> are in <paramref name="state"/>.</summary>
     public Task WaitForLinkStateAsync(string room, string host, LinkState state, TimeSpan? timeout = null) =>

@@ -49,9 +49,10 @@ public sealed class DmucTestCluster : IAsyncDisposable
     public static Task<DmucTestCluster> StartAsync(params DmucNodeSpec[] specs) => StartAsync(specs, extraConfig: null);
 
     /// <param name="extraConfig">Settings every node takes before the test defaults (keepalive timings, say).</param>
-    public static async Task<DmucTestCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? extraConfig)
+    /// <param name="options">The MUC service's settings; <see cref="ServiceOptions"/> when null.</param>
+    public static async Task<DmucTestCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? extraConfig, MucServiceOptions? options = null)
     {
-        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, ServiceOptions, NeverIdle, extraConfig))));
+        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, options ?? ServiceOptions, NeverIdle, extraConfig))));
         var cluster = new DmucTestCluster(nodes);
         try
         {
@@ -227,8 +228,12 @@ public sealed class BatchLog
     private readonly Lock _lock = new();
     private readonly List<ReplicaBatch> _batches = [];
 
+        /// <summary>Runs on the receiving node's thread as each batch arrives, before it is recorded.</summary>
+    public Action<ReplicaBatch>? OnReceived { get; set; }
+
     internal void Add(ReplicaBatch batch)
     {
+        OnReceived?.Invoke(batch);
         lock (_lock) _batches.Add(batch);
     }
 
