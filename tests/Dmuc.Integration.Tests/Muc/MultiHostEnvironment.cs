@@ -15,13 +15,19 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(15);
 
     private readonly IReadOnlyDictionary<string, ProsodyServer> _prosodies;
+    private readonly IReadOnlyDictionary<string, InProcessDmucNode> _nodes;
     private readonly List<IAsyncDisposable> _stopInOrder;
 
-    private MultiHostEnvironment(IReadOnlyDictionary<string, ProsodyServer> prosodies, List<IAsyncDisposable> stopInOrder)
+    private MultiHostEnvironment(IReadOnlyDictionary<string, ProsodyServer> prosodies, IReadOnlyDictionary<string, InProcessDmucNode> nodes,
+        List<IAsyncDisposable> stopInOrder)
     {
         _prosodies = prosodies;
+        _nodes = nodes;
         _stopInOrder = stopInOrder;
     }
+
+    /// <summary>The Dmuc node serving <paramref name="domain"/>.</summary>
+    public InProcessDmucNode Node(string domain) => _nodes[domain];
 
     /// <summary>The Prosody where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
     public XmppServerEndpoint? ClientEndpointFor(string domain) => _prosodies.GetValueOrDefault(domain)?.ClientEndpoint;
@@ -30,9 +36,14 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     /// <param name="primaryHost">The rooms' home host, whose node holds them.</param>
     /// <param name="replicaHosts">The other hosts, each with a replica node.</param>
     /// <param name="serviceAdmins">Bare JIDs that own every room.</param>
+    /// <param name="nodeSettings">Dmuc:* settings of each host's node beyond those that place it in the deployment.</param>
     public static async Task<MultiHostEnvironment> StartAsync(string mucDomain, string primaryHost, IEnumerable<string> replicaHosts,
-        IReadOnlyList<string> serviceAdmins, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> serviceAdmins, CancellationToken cancellationToken = default,
+        Func<string, IReadOnlyDictionary<string, string?>>? nodeSettings = null)
     {
+        Dictionary<string, string?> Settings(Dictionary<string, string?> placement, string host) =>
+            new(placement.Concat(nodeSettings?.Invoke(host) ?? new Dictionary<string, string?>()));
+
         var hosts = replicaHosts.Where(host => host != primaryHost).Distinct().Prepend(primaryHost).ToList();
         var stopInOrder = new List<IAsyncDisposable>();
         try
@@ -46,11 +57,11 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
 
             var clusterPort = FreeTcpPorts.Pick(1)[0];
             var primary = await InProcessDmucNode.StartAsync(prosodies[primaryHost].ComponentEndpoint,
-                InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), cancellationToken);
+                Settings(InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), primaryHost), cancellationToken);
             stopInOrder.Add(primary);
             var replicas = new Dictionary<string, InProcessDmucNode>();
             var replicaStarts = hosts.Skip(1).ToDictionary(host => host, host => InProcessDmucNode.StartAsync(
-                prosodies[host].ComponentEndpoint, InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken));
+                prosodies[host].ComponentEndpoint, Settings(InProcessDmucNode.ReplicaSettings(host, clusterPort), host), cancellationToken));
             try
             {
                 await Task.WhenAll(replicaStarts.Values);
@@ -68,7 +79,7 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
             // Clients must not talk to the MUC domain before each host's component is in, or Prosody bounces the stanzas.
             await Task.WhenAll(prosodies.Values.Select(prosody => prosody.WaitForComponentAsync(ComponentConnectTimeout, cancellationToken)));
             await InProcessDmucNode.WaitUntilClusterFormedAsync(primary, replicas, cancellationToken);
-            return new MultiHostEnvironment(prosodies, stopInOrder);
+            return new MultiHostEnvironment(prosodies, new Dictionary<string, InProcessDmucNode>(replicas) { [primaryHost] = primary }, stopInOrder);
         }
         catch
         {
