@@ -29,8 +29,9 @@ public sealed class DrillTopology : IAsyncDisposable
     public static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan SplitPingInterval = TimeSpan.FromMilliseconds(300);
 
-    // Generous: three Prosodies and three nodes share two cores with whatever else runs.
+    // Generous: three Prosodies and three nodes share two cores with whatever else runs; a cold first entry took 9 s.
     private static readonly TimeSpan StateTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan EntryTimeout = TimeSpan.FromSeconds(30);
 
     private readonly IReadOnlyDictionary<string, string> _managementUrls;
 
@@ -70,6 +71,10 @@ public sealed class DrillTopology : IAsyncDisposable
         var domain = jid.Split('@', 2)[1].Split('/', 2)[0];
         return XmppTestClient.ConnectAsync(Environment.ClientEndpointFor(domain)!, jid, "password");
     }
+
+    /// <summary>Logs <paramref name="jid"/> in and enters <paramref name="room"/> as <paramref name="nick"/>.</summary>
+    public async Task<RoomParticipant> EnterAsync(string jid, string room, string nick) =>
+        await RoomParticipant.EnterAsync(await ConnectAsync(jid), room, nick, EntryTimeout);
 
     /// <summary>The room's replica on <paramref name="host"/>, as its node's actor sees it.</summary>
     public Task<ReplicaRoom.ReplicaInspection> InspectReplicaAsync(string host, string room) =>

@@ -102,7 +102,7 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
 
     private static async Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false)
     {
-        var participant = await RoomParticipant.EnterAsync(await topology.ConnectAsync(jid), Room, nick);
+        var participant = await topology.EnterAsync(jid, Room, nick);
         if (creator) await participant.Client.ConfigureRoomAsync(Room);
         return participant;
     }

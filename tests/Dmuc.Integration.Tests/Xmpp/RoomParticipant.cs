@@ -16,11 +16,12 @@ public sealed class RoomParticipant(XmppTestClient client, string room, string n
     public string OccupantJid => $"{Room}/{Nick}";
     public IReadOnlyList<XElement> Seen => _seen;
 
-    /// <summary>Logs in and enters; the roster the room sent on entry is kept with the rest.</summary>
-    public static async Task<RoomParticipant> EnterAsync(XmppTestClient client, string room, string nick)
+    /// <summary>Enters; the roster the room sent on entry is kept with the rest.</summary>
+    /// <param name="timeout">The first entry of a test process runs the whole cluster path cold (seconds on a busy machine).</param>
+    public static async Task<RoomParticipant> EnterAsync(XmppTestClient client, string room, string nick, TimeSpan? timeout = null)
     {
         var participant = new RoomParticipant(client, room, nick);
-        participant._seen.AddRange(await client.JoinRoomAsync(room, nick));
+        participant._seen.AddRange(await client.JoinRoomAsync(room, nick, timeout));
         return participant;
     }
 
