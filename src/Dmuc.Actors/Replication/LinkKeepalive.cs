@@ -93,8 +93,10 @@ public sealed class LinkKeepalive(ReplicationSettings settings)
 
     public void MarkRejoining(DateTimeOffset now) => MoveTo(LinkState.Rejoining, now);
 
+    /// <summary>The netjoin proved the link: a split ping still in flight (or lost with the cut) no longer counts.</summary>
     public void MarkLinked(DateTimeOffset now)
     {
+        _pendingPing = null;
         SplitSince = null;
         Heard(now);
         MoveTo(LinkState.Linked, now);
