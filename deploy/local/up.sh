@@ -2,7 +2,8 @@
 # Starts XEP-0282's example deployment on loopback: four XMPP hosts, each a Prosody with its own Dmuc node
 # serving channel.avalon.irc as an external component (XEP-0114). The nodes form one Akka.NET cluster; the node
 # of avalon.irc is the primary (it holds the rooms), the others are replicas. No s2s: room traffic between hosts
-# crosses the cluster. Stop it all with down.sh.
+# crosses the cluster. It is a drill environment: netsplit drills are on (`dmuc netsplit cut|heal`), so the nodes'
+# addresses are akka.trttl.tcp://… Stop it all with down.sh.
 #
 #   up.sh [--postgres] [--no-build]
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
@@ -51,7 +52,9 @@ component_port() { echo $((base_port + 10 * $1 + 7)); }
 # The node's management endpoint (dmuc CLI): loopback only, so no token.
 management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
-seed="akka.tcp://dmuc@127.0.0.1:$(cluster_port 0)"
+# Netsplit drills run Akka.Remote through its throttler adapter, whose addresses have this scheme.
+cluster_scheme="akka.trttl.tcp"
+seed="$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0)"
 
 if [[ -s "$started" ]]; then
   echo "A local topology is already running from $run (see $started); run down.sh first." >&2
@@ -152,7 +155,7 @@ for index in "${!hosts[@]}"; do
     --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
     --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \
     --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$index")" \
-    --management-url "http://127.0.0.1:$(management_port "$index")" \
+    --management-url "http://127.0.0.1:$(management_port "$index")" --allow-netsplit-drills \
     --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
     --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
 done
@@ -176,7 +179,7 @@ component_in() { grep -qF "External component successfully authenticated" "$run/
 # The primary leads the cluster and logs each member it moves to Up. Akka 1.5 swaps the addresses in that line
 # ("Cluster Node [MEMBER] - Leader is moving node [Up] to [LEADER]"), so look for the two parts separately.
 member_up() {
-  grep -F "Leader is moving node [Up]" "$run/$primary_host/dmuc-node.log" 2>/dev/null | grep -qF "[akka.tcp://dmuc@127.0.0.1:$1]"
+  grep -F "Leader is moving node [Up]" "$run/$primary_host/dmuc-node.log" 2>/dev/null | grep -qF "[$cluster_scheme://dmuc@127.0.0.1:$1]"
 }
 
 echo "Waiting for the components and the cluster..."
@@ -196,7 +199,7 @@ write_topology() {
     json=$(jq --arg host "$host" --argjson c2s "$(c2s_port "$index")" --argjson component "$(component_port "$index")" \
       --argjson users "$user_list" --arg role "$( ((index == 0)) && echo primary || echo replica)" \
       --argjson node_pid "$(pid_of "dmuc-node-$host")" --argjson prosody_pid "$(pid_of "prosody-$host")" \
-      --arg cluster "akka.tcp://dmuc@127.0.0.1:$(cluster_port "$index")" --arg dir "$run/$host" \
+      --arg cluster "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port "$index")" --arg dir "$run/$host" \
       --arg management "http://127.0.0.1:$(management_port "$index")" \
       '. + [{ domain: $host, c2s: { host: "127.0.0.1", port: $c2s, tls: false }, users: $users,
               prosody: { pid: $prosody_pid, component_port: $component, log: ($dir + "/prosody.log") },

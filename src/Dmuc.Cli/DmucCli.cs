@@ -9,7 +9,7 @@ namespace Dmuc.Cli;
 /// The dmuc command line: every command asks one node's management endpoint and shows the answer as a table,
 /// or as the endpoint's JSON with --json.
 /// </summary>
-public sealed class DmucCli
+public sealed partial class DmucCli
 {
     public const string NodeVariable = "DMUC_NODE";
     public const string TokenVariable = "DMUC_TOKEN";
@@ -61,6 +61,7 @@ public sealed class DmucCli
         root.Subcommands.Add(ActorsCommand());
         root.Subcommands.Add(RoomsCommand());
         root.Subcommands.Add(RoomCommand());
+        root.Subcommands.Add(NetsplitCommand());
         return root;
     }
 

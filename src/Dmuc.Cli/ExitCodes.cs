@@ -8,7 +8,7 @@ public static class ExitCodes
     public const int Failed = 1;
     /// <summary>No answer from the node: wrong URL, endpoint off, node down, or timed out.</summary>
     public const int NodeUnreachable = 2;
-    /// <summary>No such room, occupant, actor path or cluster member.</summary>
+    /// <summary>No such room, occupant, actor path, cluster member, or XMPP host (netsplit drills).</summary>
     public const int NotFound = 3;
     /// <summary>The node wants a bearer token and got none or a wrong one.</summary>
     public const int Unauthorized = 4;
@@ -18,7 +18,7 @@ public static class ExitCodes
           0  success
           1  bad usage, or the node refused or failed the request
           2  node unreachable (wrong --node, endpoint off, node down, timeout)
-          3  not found (room, occupant, actor path, cluster member)
+          3  not found (room, occupant, actor path, cluster member, XMPP host)
           4  unauthorized (missing or wrong --token)
         """;
 }

@@ -94,7 +94,7 @@ internal static class Views
             _ => $"{done.Action}: {done.Room}",
         });
 
-    private static Table NewTable(params string[] columns)
+    internal static Table NewTable(params string[] columns)
     {
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var column in columns) table.AddColumn(new TableColumn(new Text(column)));
@@ -102,7 +102,7 @@ internal static class Views
     }
 
     /// <summary>Cells are plain text: room names and nicks may contain Spectre markup characters.</summary>
-    private static void AddRow(Table table, params string[] cells) => table.AddRow(cells.Select(cell => (IRenderable)new Text(cell)));
+    internal static void AddRow(Table table, params string[] cells) => table.AddRow(cells.Select(cell => (IRenderable)new Text(cell)));
 
     private static string JoinOrDash(IReadOnlyList<string> values) => values.Count == 0 ? "-" : string.Join(", ", values);
 

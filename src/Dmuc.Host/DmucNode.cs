@@ -6,6 +6,7 @@ using Dmuc.Actors.Component;
 using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Telemetry;
+using Dmuc.Host.Drills;
 using Dmuc.Host.Management;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -21,6 +22,7 @@ public static class DmucNode
 {
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
+        args = DrillOptions.WithFlagValues(args);
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
@@ -58,11 +60,14 @@ public static class DmucNode
             // netsplit stays the application's business (docs/protocol/netjoin.md).
             akka.WithClustering(new ClusterOptions
             {
-                Roles = ClusterRoles(options), SeedNodes = options.Seeds.ToArray(), SplitBrainResolver = null,
+                Roles = ClusterRoles(options), SeedNodes = options.Seeds.Select(options.Drills.SeedAddress).ToArray(), SplitBrainResolver = null,
             });
             akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
+            // After AddDmucReplication, so that these timings win over its defaults.
+            if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);
+            akka.AddNetsplitDrills(options.Drills);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
         });

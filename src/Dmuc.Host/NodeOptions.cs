@@ -1,4 +1,5 @@
 using Dmuc.Actors.Persistence;
+using Dmuc.Host.Drills;
 using Dmuc.Host.Management;
 
 namespace Dmuc.Host;
@@ -56,6 +57,11 @@ public sealed class NodeOptions
 
     /// <summary>The rolling JSON log file (the console is always written).</summary>
     public LogFileOptions Logs { get; set; } = new();
+    /// <summary>Failures rehearsed on purpose (netsplit drills); all off unless enabled.</summary>
+    public DrillOptions Drills { get; set; } = new();
+
+    /// <summary>Keepalive timings of the replica links; unset ones keep their defaults (docs/protocol/netjoin.md §1).</summary>
+    public ReplicationTimingOptions Replication { get; set; } = new();
 
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
@@ -73,6 +79,7 @@ public sealed class NodeOptions
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
         ["--management-url"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Url)}",
         ["--management-token"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Token)}",
+        [DrillOptions.NetsplitSwitch] = $"{Section}:{nameof(Drills)}:{nameof(DrillOptions.Netsplit)}",
     };
 
     public (string Host, int Port) ServerEndpoint()

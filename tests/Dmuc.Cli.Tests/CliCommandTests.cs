@@ -9,6 +9,7 @@ using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
 namespace Dmuc.Cli.Tests;
 
 /// <summary>The dmuc commands, run in-process against a node behind a real Prosody.</summary>
+[Collection(CliTopologies.Collection)]
 public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : IClassFixture<ManagedNode>
 {
     private async Task<CliRun> Dmuc(params string[] args)
@@ -178,6 +179,17 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
         Assert.Contains(tree.Root.Children, child => child.Name == "replicas");
 
         Assert.Equal(ExitCodes.NotFound, (await Dmuc("actors", "tree", "/user/nothing-here")).ExitCode);
+    }
+
+    [Fact]
+    public async Task Netsplit_drills_are_refused_on_a_node_without_them()
+    {
+        foreach (var run in new[] { await Dmuc("netsplit", "heal"), await Dmuc("netsplit", "cut", "localhost", "elsewhere.example") })
+        {
+            Assert.Equal(ExitCodes.Failed, run.ExitCode);
+            Assert.Contains("netsplit drills are off on this node", run.Error);
+            Assert.Contains("--allow-netsplit-drills", run.Error);
+        }
     }
 
     [Fact]

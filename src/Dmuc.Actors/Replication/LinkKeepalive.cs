@@ -98,9 +98,11 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
 
     public void MarkRejoining(DateTimeOffset now) => MoveTo(LinkState.Rejoining, now);
 
+    /// <summary>The netjoin proved the link: a split ping still in flight (or lost with the cut) no longer counts.</summary>
     public void MarkLinked(DateTimeOffset now)
     {
         telemetry?.Linked(now - SplitSince, State == LinkState.Rejoining ? now - _stateSince : null);
+        _pendingPing = null;
         SplitSince = null;
         Heard(now);
         MoveTo(LinkState.Linked, now);

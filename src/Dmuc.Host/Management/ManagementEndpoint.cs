@@ -38,6 +38,7 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         ClusterRoutes.Map(app, nodeServices);
         ActorRoutes.Map(app, nodeServices);
         RoomRoutes.Map(app, nodeServices, node);
+        NetsplitRoutes.Map(app, nodeServices);
         await app.StartAsync(cancellationToken);
         _app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();

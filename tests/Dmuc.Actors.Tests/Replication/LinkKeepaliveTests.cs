@@ -126,6 +126,24 @@ public sealed class LinkKeepaliveTests
     }
 
     [Fact]
+    public void A_split_ping_left_unanswered_by_the_netjoin_does_not_split_the_link_again()
+    {
+        // Found by the netsplit drills: a split link pings on every check; the answer to an earlier ping starts the
+        // netjoin while the latest ping is still in flight (or was lost with the cut).
+        var splitAt = _start + TimeSpan.FromSeconds(25);
+        _keepalive.MarkSplit(splitAt);
+        var answered = _keepalive.StartPing(splitAt);
+        _keepalive.StartPing(splitAt + Settings.SplitPingInterval);
+        var linkedAt = splitAt + Settings.SplitPingInterval + Moment;
+        _keepalive.Answered(answered, linkedAt);
+        _keepalive.MarkRejoining(linkedAt);
+        _keepalive.MarkLinked(linkedAt);
+
+        Assert.Equal((KeepaliveAction.None, Settings.KeepaliveInterval - Settings.PingTimeout),
+            _keepalive.Check(linkedAt + Settings.PingTimeout));
+    }
+
+    [Fact]
     public void A_netjoin_without_a_resync_within_the_ping_timeout_falls_back_to_split()
     {
         var rejoiningAt = _start + TimeSpan.FromSeconds(30);

@@ -26,6 +26,9 @@ public sealed class InProcessDmucNode : IAsyncDisposable
     /// <summary>Which node serves which XMPP host, as this node sees the cluster.</summary>
     public ClusterHosts Hosts => _node.Services.GetRequiredService<ClusterHosts>();
 
+    /// <summary>The node's services (its actor system, for inspecting actors).</summary>
+    public IServiceProvider Services => _node.Services;
+
     /// <summary><paramref name="settings"/> are Dmuc:* keys on top of those that connect it to <paramref name="endpoint"/>.</summary>
     public static async Task<InProcessDmucNode> StartAsync(ComponentEndpoint endpoint, IReadOnlyDictionary<string, string?> settings,
         CancellationToken cancellationToken)

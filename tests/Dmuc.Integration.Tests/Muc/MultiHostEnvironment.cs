@@ -16,13 +16,19 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(15);
 
     private readonly IReadOnlyDictionary<string, XmppHostServer> _servers;
+    private readonly IReadOnlyDictionary<string, InProcessDmucNode> _nodes;
     private readonly List<IAsyncDisposable> _stopInOrder;
 
-    private MultiHostEnvironment(IReadOnlyDictionary<string, XmppHostServer> servers, List<IAsyncDisposable> stopInOrder)
+    private MultiHostEnvironment(IReadOnlyDictionary<string, XmppHostServer> servers, IReadOnlyDictionary<string, InProcessDmucNode> nodes,
+        List<IAsyncDisposable> stopInOrder)
     {
         _servers = servers;
+        _nodes = nodes;
         _stopInOrder = stopInOrder;
     }
+
+    /// <summary>The Dmuc node serving <paramref name="domain"/>.</summary>
+    public InProcessDmucNode Node(string domain) => _nodes[domain];
 
     /// <summary>The server where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
     public XmppServerEndpoint? ClientEndpointFor(string domain) => _servers.GetValueOrDefault(domain)?.ClientEndpoint;
@@ -32,9 +38,14 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     /// <param name="replicaHosts">The other hosts, each with a replica node.</param>
     /// <param name="serviceAdmins">Bare JIDs that own every room.</param>
     /// <param name="ejabberdHosts">Hosts served by ejabberd; the others by Prosody.</param>
+    /// <param name="nodeSettings">Dmuc:* settings of each host's node beyond those that place it in the deployment.</param>
     public static async Task<MultiHostEnvironment> StartAsync(string mucDomain, string primaryHost, IEnumerable<string> replicaHosts,
-        IReadOnlyList<string> serviceAdmins, IReadOnlyCollection<string>? ejabberdHosts = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> serviceAdmins, IReadOnlyCollection<string>? ejabberdHosts = null, CancellationToken cancellationToken = default,
+        Func<string, IReadOnlyDictionary<string, string?>>? nodeSettings = null)
     {
+        Dictionary<string, string?> Settings(Dictionary<string, string?> placement, string host) =>
+            new(placement.Concat(nodeSettings?.Invoke(host) ?? new Dictionary<string, string?>()));
+
         var hosts = replicaHosts.Where(host => host != primaryHost).Distinct().Prepend(primaryHost).ToList();
         var stopInOrder = new List<IAsyncDisposable>();
         try
@@ -58,11 +69,11 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
 
             var clusterPort = FreeTcpPorts.Pick(1)[0];
             var primary = await InProcessDmucNode.StartAsync(servers[primaryHost].ComponentEndpoint,
-                InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), cancellationToken);
+                Settings(InProcessDmucNode.PrimarySettings(primaryHost, clusterPort), primaryHost), cancellationToken);
             stopInOrder.Add(primary);
             var replicas = new Dictionary<string, InProcessDmucNode>();
             var replicaStarts = hosts.Skip(1).ToDictionary(host => host, host => InProcessDmucNode.StartAsync(
-                servers[host].ComponentEndpoint, InProcessDmucNode.ReplicaSettings(host, clusterPort), cancellationToken));
+                servers[host].ComponentEndpoint, Settings(InProcessDmucNode.ReplicaSettings(host, clusterPort), host), cancellationToken));
             try
             {
                 await Task.WhenAll(replicaStarts.Values);
@@ -80,7 +91,7 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
             // Clients must not talk to the MUC domain before each host's component is in, or the server bounces the stanzas.
             await Task.WhenAll(servers.Values.Select(server => server.WaitForComponentAsync(ComponentConnectTimeout, cancellationToken)));
             await InProcessDmucNode.WaitUntilClusterFormedAsync(primary, replicas, cancellationToken);
-            return new MultiHostEnvironment(servers, stopInOrder);
+            return new MultiHostEnvironment(servers, new Dictionary<string, InProcessDmucNode>(replicas) { [primaryHost] = primary }, stopInOrder);
         }
         catch
         {

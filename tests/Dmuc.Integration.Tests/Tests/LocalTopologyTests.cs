@@ -1,4 +1,6 @@
+using Dmuc.Cli;
 using Dmuc.Integration.Tests.Infrastructure;
+using Dmuc.Management.Contracts;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
@@ -22,6 +24,7 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
         Assert.Equal(["primary", "replica", "replica", "replica"], description.Hosts.Select(host => host.Node.Role));
 
         await AssertUsersOfEveryHostShareTheRoomAsync(topology);
+        await AssertNetsplitDrillsAreOnAsync(topology);
 
         output.WriteLine(await topology.DownAsync());
         Assert.False(File.Exists(Path.Combine(topology.RunDirectory, "started.pids")), "down.sh should forget what it stopped");
@@ -56,6 +59,18 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
             var received = (await listener.ReceiveUntilAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body)))[^1];
             Assert.Equal($"{room}/BigCheese", (string?)received.Attribute("from"));
         }
+    }
+
+    /// <summary>up.sh makes a drill environment: any node cuts and heals links between hosts.</summary>
+    private static async Task AssertNetsplitDrillsAreOnAsync(LocalTopology topology)
+    {
+        var (avalon, vesa) = (topology.Description.Host("avalon.irc"), topology.Description.Host("vesa.yeggmaex.irc"));
+        using var eris = new ManagementClient(new Uri(topology.Description.Host("eris.dclxvii.irc").Node.ManagementAddress!), token: null);
+        var cut = await eris.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(avalon.Domain, vesa.Domain), CancellationToken.None);
+        Assert.Equal((avalon.Node.ClusterAddress, vesa.Node.ClusterAddress), (cut.A.Node, cut.B.Node));
+        var heal = await eris.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, CancellationToken.None);
+        Assert.Equal([vesa.Domain], heal.Nodes.Single(node => node.Host == avalon.Domain).HealedLinksTo);
+        Assert.Equal([avalon.Domain], heal.Nodes.Single(node => node.Host == vesa.Domain).HealedLinksTo);
     }
 
     private static async Task<XmppTestClient> ConnectAsync(LocalTopology topology, string domain, string user)

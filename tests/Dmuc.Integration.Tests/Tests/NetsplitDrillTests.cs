@@ -1,0 +1,133 @@
+using System.Xml.Linq;
+using Dmuc.Actors.Replication;
+using Dmuc.Integration.Tests.Muc;
+using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Management.Contracts;
+using Xunit;
+using Xunit.Abstractions;
+using static Dmuc.Integration.Tests.Muc.DrillTopology;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// A netsplit drill through real Prosody hosts (docs/protocol/netjoin.md): the link between the primary's node
+/// (avalon.irc) and killrc's node is cut through the management endpoint, and real clients on every host check what
+/// they see during the split and after the heal.
+/// </summary>
+public sealed class NetsplitDrillTests(ITestOutputHelper output)
+{
+    private const string Room = $"wallops@{MucDomain}";
+    /// <summary>Served by the split replica itself, without a round trip to the primary (generous for a loaded machine).</summary>
+    private static readonly TimeSpan LocalAnswer = TimeSpan.FromSeconds(5);
+    private static readonly string[] MissedByKillrc = ["Anyone seen killrc?", "It went quiet over there."];
+
+    [Fact]
+    [Trait("Category", "Netsplit")]
+    public async Task Replica_users_are_served_locally_during_a_cut_and_everyone_converges_after_the_heal()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using var topology = await DrillTopology.StartAsync();
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: three hosts up");
+        await using var alice = await EnterAsync(topology, $"alice@{Avalon}/laptop", "Alice", creator: true);
+        await using var wumpus = await EnterAsync(topology, $"argl@{Killrc}/laptop", "Wumpus");
+        await using var valdis = await EnterAsync(topology, $"valdis@{Killrc}/laptop", "Valdis");
+        await using var bigCheese = await EnterAsync(topology, $"rubenro@{Vesa}/laptop", "BigCheese");
+        RoomParticipant[] everyone = [alice, wumpus, valdis, bigCheese];
+        await SettleAsync(everyone);
+
+        // Cut through the endpoint of killrc's node, one end of the cut.
+        using (var killrc = topology.Management(Killrc))
+        {
+            var cut = await killrc.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
+            Assert.Equal((Avalon, Killrc), (cut.A.Host, cut.B.Host));
+        }
+        await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Split);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: cut, and both ends see the split");
+        Assert.Equal(LinkState.Linked.ToString(), (await topology.PrimaryLinkAsync(Room, Vesa)).State);
+
+        // During the split: killrc's users get answers from their own node at once.
+        await wumpus.SendGroupchatAsync("anyone there?", id: "lonely");
+        SplitReplica.AssertGroupchatAnswered(await wumpus.WaitForAsync(stanza => (string?)stanza.Attribute("id") == "lonely", LocalAnswer), Room);
+        await valdis.LeaveAsync();
+        var ownLeave = await valdis.WaitForAsync(RoomParticipant.PresenceOf(valdis.OccupantJid, available: false), LocalAnswer);
+        Assert.True(MucClientSteps.HasStatus(ownLeave, 110));
+        await wumpus.WaitForAsync(RoomParticipant.PresenceOf(valdis.OccupantJid, available: false), LocalAnswer);
+
+        // The primary's side goes on: avalon and vesa talk as before.
+        foreach (var body in MissedByKillrc)
+        {
+            await alice.SendGroupchatAsync(body);
+            await alice.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
+            await bigCheese.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
+        }
+        await wumpus.CatchUpAsync();
+        Assert.All(MissedByKillrc, body => Assert.Equal(0, wumpus.CopiesOf(body)));
+
+        // Heal through the primary's endpoint, the other end of the cut.
+        using (var avalon = topology.Management(Avalon))
+        {
+            var heal = await avalon.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, CancellationToken.None);
+            output.WriteLine(string.Join("\n", heal.Nodes));
+            Assert.All(heal.Nodes, node => Assert.Equal(NodeHealOutcome.Healed, node.Outcome));
+            Assert.Equal([Killrc], heal.Nodes.Single(node => node.Host == Avalon).HealedLinksTo);
+            Assert.Equal([Avalon], heal.Nodes.Single(node => node.Host == Killrc).HealedLinksTo);
+            Assert.Empty(heal.Nodes.Single(node => node.Host == Vesa).HealedLinksTo);
+        }
+        await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Linked);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: healed, both ends linked");
+
+        // After the netjoin: a message said now reaches everyone after everything the netjoin brought.
+        const string afterHeal = "Welcome back, killrc.";
+        await alice.SendGroupchatAsync(afterHeal);
+        RoomParticipant[] stayed = [alice, wumpus, bigCheese];
+        foreach (var participant in stayed) await participant.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, afterHeal));
+        foreach (var participant in stayed) await participant.CatchUpAsync();
+
+        foreach (var body in MissedByKillrc)
+        {
+            Assert.All(stayed, participant => Assert.Equal(1, participant.CopiesOf(body)));
+            var missed = wumpus.Seen.Single(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
+            Assert.NotNull(missed.Element(MucClientSteps.Delay + "delay"));
+        }
+        Assert.All(stayed, participant => Assert.Equal(0, participant.CopiesOf("anyone there?")));
+        Assert.All(stayed, participant =>
+            Assert.Single(participant.Seen, RoomParticipant.PresenceOf(valdis.OccupantJid, available: false).Invoke));
+        Assert.All(stayed, participant => Assert.Equal(["Alice", "BigCheese", "Wumpus"], participant.Roster()));
+
+        // A fresh entry on the healed host gets the room's roster from the primary.
+        await using var phaedrus = await EnterAsync(topology, $"phaedrus@{Killrc}/laptop", "Phaedrus");
+        Assert.Equal(["Alice", "BigCheese", "Phaedrus", "Wumpus"], phaedrus.Roster());
+        await alice.WaitForAsync(RoomParticipant.PresenceOf(phaedrus.OccupantJid, available: true));
+    }
+
+    private static async Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false)
+    {
+        var participant = await topology.EnterAsync(jid, Room, nick);
+        if (creator) await participant.Client.ConfigureRoomAsync(Room);
+        return participant;
+    }
+
+    /// <summary>Waits until each participant has seen every other one enter.</summary>
+    private static async Task SettleAsync(IReadOnlyList<RoomParticipant> participants)
+    {
+        foreach (var participant in participants)
+        foreach (var other in participants.Where(other => other != participant))
+            await participant.WaitForAsync(RoomParticipant.PresenceOf(other.OccupantJid, available: true));
+    }
+}
+
+/// <summary>
+/// What a replica split from its primary answers a user's groupchat message (netjoin.md §2: an error, never a silent
+/// loss). The one place to change if local chat among a split replica's users is turned on.
+/// </summary>
+internal static class SplitReplica
+{
+    public static void AssertGroupchatAnswered(XElement answer, string room)
+    {
+        Assert.Equal("error", (string?)answer.Attribute("type"));
+        Assert.Equal(room, (string?)answer.Attribute("from"));
+        var error = answer.Element(XmppNamespaces.Client + "error");
+        Assert.NotNull(error?.Element(XNamespace.Get("urn:ietf:params:xml:ns:xmpp-stanzas") + "remote-server-timeout"));
+        Assert.Equal(ReplicaRoomState.SplitErrorText, error?.Element(XNamespace.Get("urn:ietf:params:xml:ns:xmpp-stanzas") + "text")?.Value);
+    }
+}
