@@ -54,7 +54,9 @@ management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
 # Netsplit drills run Akka.Remote through its throttler adapter, whose addresses have this scheme.
 cluster_scheme="akka.trttl.tcp"
-seed="$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0)"
+# Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
+# primary then rejoins the running replicas instead of forming a cluster of its own.
+seed_args=(--seed "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0)" --Dmuc:Seeds:1 "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1)")
 
 if [[ -s "$started" ]]; then
   echo "A local topology is already running from $run (see $started); run down.sh first." >&2
@@ -145,12 +147,12 @@ for index in "${!hosts[@]}"; do
   start_detached "prosody-$host" "$dir/prosody.console.log" prosody --config "$dir/prosody.cfg.lua" -F
 done
 
-# The primary first: the replicas use it as their seed node.
+# The primary first: it is the first seed.
 for index in "${!hosts[@]}"; do
   host="${hosts[$index]}"
   dir="$run/$host"
-  role_args=(--role Primary)
-  ((index == 0)) || role_args=(--role Replica --seed "$seed")
+  role_args=(--role Primary "${seed_args[@]}")
+  ((index == 0)) || role_args=(--role Replica "${seed_args[@]}")
   start_detached "dmuc-node-$host" "$dir/dmuc-node.log" "$node_binary" \
     --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
     --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \
