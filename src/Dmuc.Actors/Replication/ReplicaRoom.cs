@@ -146,12 +146,28 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
         HeardFromPrimary();
+        ResyncIfBatchesWereLost(ping.LastSentSequence);
     }
 
     private void HandlePongFromPrimary(KeepalivePong pong)
     {
         _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
         HeardFromPrimary();
+        ResyncIfBatchesWereLost(pong.LastSentSequence);
+    }
+
+    /// <summary>
+    /// The primary's ping or pong says which batch it sent last; it travels behind that batch, so a higher number
+    /// than ours means batches were lost in a cut too short for either end to notice, with none after it to show
+    /// a sequence jump (docs/protocol/netjoin.md §2).
+    /// </summary>
+    private void ResyncIfBatchesWereLost(long? primarySentUpTo)
+    {
+        // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
+        if (!_keepsAlive || !_keepalive.IsLinked || _state.LastSequence == 0 || primarySentUpTo is not { } sent || sent <= _state.LastSequence)
+            return;
+        _log.Warning("Replica of {0}: the primary sent up to batch {1}, we applied {2}; resyncing", _state.Room, sent, _state.LastSequence);
+        StartNetjoin();
     }
 
     /// <summary>The primary holds us split and heard from us: we may have missed batches, so resync.</summary>

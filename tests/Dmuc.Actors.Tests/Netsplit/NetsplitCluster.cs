@@ -45,6 +45,19 @@ public sealed class NetsplitCluster : IAsyncDisposable
                                           && (await Cluster.InspectReplicaAsync(room, host)).State == state,
             $"the link of {room} to {host} to be {state}", timeout ?? DefaultWait);
 
+    /// <summary>
+    /// Waits until both ends of the room's link to <paramref name="host"/> are Linked and the replica applied every
+    /// batch the primary sent: nothing is missing or on its way, so what is said next reaches the host live.
+    /// </summary>
+    public Task WaitUntilInStepAsync(string room, string host, TimeSpan? timeout = null) =>
+        Eventually.HoldsAsync(async () =>
+            {
+                var link = await Cluster.InspectLinkAsync(room, host);
+                var replica = await Cluster.InspectReplicaAsync(room, host);
+                return link.State == LinkState.Linked && replica.State == LinkState.Linked && replica.LastSequence == link.BatchesSent;
+            },
+            $"the replica of {room} on {host} to be linked and in step with its primary", timeout ?? DefaultWait);
+
     /// <summary>Waits until the replica of the room on <paramref name="host"/> is in <paramref name="state"/>.</summary>
     public Task WaitForReplicaStateAsync(string room, string host, LinkState state) =>
         Eventually.HoldsAsync(async () => (await Cluster.InspectReplicaAsync(room, host)).State == state,
