@@ -36,8 +36,11 @@ public sealed class NetsplitCluster : IAsyncDisposable
 
     public NetsplitSimulator Links { get; }
 
-    public static async Task<NetsplitCluster> StartAsync(params DmucNodeSpec[] specs) =>
-        new(await DmucTestCluster.StartAsync(specs, Settings));
+    public static Task<NetsplitCluster> StartAsync(params DmucNodeSpec[] specs) => StartAsync(specs, overrides: null);
+
+    /// <param name="overrides">Settings that take precedence over <see cref="Settings"/> (an optional behaviour turned on, say).</param>
+    public static async Task<NetsplitCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? overrides) =>
+        new(await DmucTestCluster.StartAsync(specs, overrides is null ? Settings : overrides.WithFallback(Settings)));
 
     /// <summary>Waits until both ends of the room's link to <paramref name="host"/> are in <paramref name="state"/>.</summary>
     public Task WaitForLinkStateAsync(string room, string host, LinkState state, TimeSpan? timeout = null) =>
