@@ -134,6 +134,27 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     }
 
     /// <summary>
+    /// The last message before the split is a no-store one (a barrier), which no history holds: the netjoin must
+    /// still send only what came after the last kept message, not the whole history again.
+    /// </summary>
+    [Fact]
+    public async Task A_netjoin_after_a_message_kept_out_of_the_history_repeats_nothing()
+    {
+        var room = await PopulatedRoomAsync("no-store");
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "kept before the split", id: "kept"));
+        await room.SettleAsync(Everyone);
+        await Netsplit.Links.CutAsync(Avalon, Killrc);
+        await Netsplit.WaitForLinkStateAsync(room.Jid, Killrc, LinkState.Split);
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "during the split", id: "during"));
+
+        await HealKillrcAsync(room);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
+        await room.SettleAsync(Everyone);
+
+        AssertEveryoneReceivedEachOnce(["kept before the split", "during the split"]);
+    }
+
+    /// <summary>
     /// A cut far shorter than keepalive-interval + ping-timeout, healed at once: neither end notices a split and no
     /// batch follows the lost one, so only the primary's next ping or pong (carrying its last sent seq) can tell
     /// the replica what it missed.
