@@ -16,20 +16,11 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// room of its own, and comes back reachable with a netjoin.
 /// </summary>
 [Collection("netsplit")]
-public sealed class ClusterSplitToleranceTests : IAsyncLifetime
+public sealed class ClusterSplitToleranceTests : AvalonKillrcClusterTests
 {
     /// <summary>Akka.NET 1.5's default downing (keep-majority) acts this long after the unreachability is stable.</summary>
     private static readonly TimeSpan DefaultSbrStableAfter = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan LocalAnswer = TimeSpan.FromSeconds(2);
-
-    private NetsplitCluster _netsplit = null!;
-
-    private DmucTestCluster Cluster => _netsplit.Cluster;
-
-    public async Task InitializeAsync() =>
-        _netsplit = await NetsplitCluster.StartAsync(new DmucNodeSpec(Avalon, IsPrimary: true), new DmucNodeSpec(Killrc));
-
-    public async Task DisposeAsync() => await _netsplit.DisposeAsync();
 
     [Fact]
     public async Task A_replica_node_cut_off_past_the_default_downing_delay_is_not_downed_and_rejoins_with_a_netjoin()
@@ -41,10 +32,10 @@ public sealed class ClusterSplitToleranceTests : IAsyncLifetime
         var primary = Akka.Cluster.Cluster.Get(Cluster.Node(Avalon).System);
         var killrcAddress = Cluster.Node(Killrc).Address;
 
-        await _netsplit.Links.CutAsync(Avalon, Killrc);
+        await Netsplit.Links.CutAsync(Avalon, Killrc);
         await Eventually.HoldsAsync(() => primary.State.Unreachable.Any(member => member.Address == killrcAddress),
             "the primary's failure detector to find killrc unreachable", TimeSpan.FromSeconds(15));
-        await _netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
+        await Netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
         var unreachableSince = DateTime.UtcNow;
 
         // Served by the split replica itself, at once.
@@ -64,9 +55,9 @@ public sealed class ClusterSplitToleranceTests : IAsyncLifetime
             .ActorSelection($"/user/{RoomDirectory.Name}/{Uri.EscapeDataString(room.Jid)}").ResolveOne(TimeSpan.FromSeconds(1)));
         Assert.Equal(LinkState.Split, (await Cluster.InspectReplicaAsync(room.Jid, Killrc)).State);
 
-        await _netsplit.Links.HealAsync(Avalon, Killrc);
+        await Netsplit.Links.HealAsync(Avalon, Killrc);
         await Eventually.HoldsAsync(() => primary.State.Unreachable.Count == 0, "killrc to be reachable again", TimeSpan.FromSeconds(15));
-        await _netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
         await room.SettleAsync([Trillian, Wumpus]);
 
         Assert.Equal(MemberStatus.Up, primary.State.Members.Single(member => member.Address == killrcAddress).Status);

@@ -13,19 +13,9 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// with one consistent roster and every message said after the restart.
 /// </summary>
 [Collection("netsplit")]
-public sealed class RestartTests : IAsyncLifetime
+public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.CrashOnStop)
 {
     private static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(30);
-
-    private NetsplitCluster _netsplit = null!;
-
-    private DmucTestCluster Cluster => _netsplit.Cluster;
-
-    public async Task InitializeAsync() =>
-        _netsplit = await NetsplitCluster.StartAsync([new DmucNodeSpec(Avalon, IsPrimary: true), new DmucNodeSpec(Killrc)],
-            DmucTestNode.CrashOnStop);
-
-    public async Task DisposeAsync() => await _netsplit.DisposeAsync();
 
     [Fact]
     public async Task A_restarted_primary_recovers_the_room_from_its_journal_and_its_replica_resyncs()
@@ -44,7 +34,7 @@ public sealed class RestartTests : IAsyncLifetime
                                                                         && stanza.HasStatus(333), RestartWait);
         Assert.True(removed.HasStatus(110));
         Assert.Empty(room.RosterSeenBy(Wumpus));
-        await _netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
 
         var removedAt = Cluster.ReceivedBy(Wumpus.Jid).IndexOf(removed);
         await EnterAgainAsync(Trillian, room);

@@ -12,18 +12,9 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// go away when killrc splits from the primary and come back when it rejoins.
 /// </summary>
 [Collection("netsplit")]
-public sealed class SplitUsersAwayTests : IAsyncLifetime
+public sealed class SplitUsersAwayTests()
+    : AvalonKillrcClusterTests(ConfigurationFactory.ParseString($"{ReplicationSettings.ConfigPath}.show-split-users-away = on"))
 {
-    private NetsplitCluster _netsplit = null!;
-
-    private DmucTestCluster Cluster => _netsplit.Cluster;
-
-    public async Task InitializeAsync() =>
-        _netsplit = await NetsplitCluster.StartAsync([new DmucNodeSpec(Avalon, IsPrimary: true), new DmucNodeSpec(Killrc)],
-            ConfigurationFactory.ParseString($"{ReplicationSettings.ConfigPath}.show-split-users-away = on"));
-
-    public async Task DisposeAsync() => await _netsplit.DisposeAsync();
-
     [Fact]
     public async Task An_avalon_user_sees_a_killrc_user_go_away_on_the_split_and_come_back_on_the_heal()
     {
@@ -33,14 +24,14 @@ public sealed class SplitUsersAwayTests : IAsyncLifetime
         await room.SettleAsync([Trillian, Wumpus]);
         var before = Cluster.ReceivedBy(Trillian.Jid).Count;
 
-        await _netsplit.Links.CutAsync(Avalon, Killrc);
+        await Netsplit.Links.CutAsync(Avalon, Killrc);
         var away = await Cluster.WaitForAsync(Trillian.Jid, stanza => IsPresenceOfWumpus(stanza) && Show(stanza) == "away");
         Assert.Equal(SplitHostAway.SplitStatus, away.Element(Ns.Client + "status")?.Value);
         // The room itself is unchanged: its roster still has Wumpus, and only Trillian's view was told otherwise.
         Assert.Equal(2, (await Cluster.InspectRoomAsync(room.Jid)).Occupants);
 
-        await _netsplit.Links.HealAsync(Avalon, Killrc);
-        await _netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
+        await Netsplit.Links.HealAsync(Avalon, Killrc);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
         await Eventually.HoldsAsync(() => Cluster.ReceivedBy(Trillian.Jid).Skip(before).LastOrDefault(IsPresenceOfWumpus) is { } last && Show(last) is null,
             "Trillian to see Wumpus back as he was", TimeSpan.FromSeconds(15));
         await room.SettleAsync([Trillian, Wumpus]);
