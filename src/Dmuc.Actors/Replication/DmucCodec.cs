@@ -30,8 +30,8 @@ public static class DmucCodec
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
             batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
-        KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id)),
-        KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id)),
+        KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id), SequenceAttribute(ping.LastSentSequence)),
+        KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id), SequenceAttribute(pong.LastSentSequence)),
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
         ResyncReplica resync => LinkElement("resync", resync.Room, resync.ReplicaHost,
             new XAttribute("id", resync.NetjoinId),
@@ -66,8 +66,8 @@ public static class DmucCodec
                 Required(xml, "replica")),
             "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),
                 Required(xml, "replica")),
-            "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id")),
-            "pong" => new KeepalivePong(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id")),
+            "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
+            "pong" => new KeepalivePong(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
             "netjoin" => new RequestNetjoin(Jid.Parse(Required(xml, "room")), Required(xml, "replica")),
             "resync" => ResyncFromXml(xml),
             var other => throw new FormatException($"unknown DMUC element <{other}/>"),
@@ -77,6 +77,13 @@ public static class DmucCodec
     /// <summary>The element of a message about one room's link to one replica host.</summary>
     private static XElement LinkElement(string name, Jid room, string replicaHost, params object?[] content) =>
         new(Dmuc + name, new XAttribute("room", room.ToString()), new XAttribute("replica", replicaHost), content);
+
+    /// <summary>The primary's last sent batch on a ping or pong; the replica's carry none.</summary>
+    private static XAttribute? SequenceAttribute(long? sequence) =>
+        sequence is { } seq ? new XAttribute("seq", seq.ToString(CultureInfo.InvariantCulture)) : null;
+
+    private static long? OptionalSequence(XElement xml) =>
+        xml.Attribute("seq")?.Value is { } seq ? long.Parse(seq, CultureInfo.InvariantCulture) : null;
 
     private static ResyncReplica ResyncFromXml(XElement xml) => new(
         Jid.Parse(Required(xml, "room")),

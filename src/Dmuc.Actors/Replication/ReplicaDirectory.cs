@@ -44,11 +44,27 @@ public sealed class ReplicaDirectory : ReceiveActor
             ReplicaRoom.ForwardToPrimary(Context, route.Stanza, _hosts, _sink, Self);
     }
 
-    /// <summary>A ping for a room we have no replica of is answered here: starting one only to answer would waste it.</summary>
+    /// <summary>
+    /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it. But
+    /// a primary that already sent this host batches of the room had occupants here before this node restarted
+    /// (docs/protocol/netjoin.md §5): a new replica resyncs, and the primary removes those who did not come back.
+    /// </summary>
     private void HandlePingFromPrimary(KeepalivePing ping)
     {
-        if (_rooms.TryGetValue(ping.Room, out var replica)) replica.Forward(ping);
-        else Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        if (_rooms.TryGetValue(ping.Room, out var replica))
+        {
+            replica.Forward(ping);
+        }
+        else if (ping.LastSentSequence > 0 && ping.Room.Local is not null)
+        {
+            replica = ReplicaFor(ping.Room);
+            replica.Forward(ping);
+            replica.Forward(new RequestNetjoin(ping.Room, ping.ReplicaHost));
+        }
+        else
+        {
+            Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        }
     }
 
     private IActorRef ReplicaFor(Jid room)

@@ -106,9 +106,13 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
     }
 
+    /// <summary>
+    /// The pong goes the way batches go (through the host's replica directory), so it never overtakes a batch
+    /// it counts: the replica takes a <c>seq</c> beyond what it applied as batches lost, not still on their way.
+    /// </summary>
     private void HandlePingFromReplica(KeepalivePing ping)
     {
-        Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        TrySend(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id, _sequence));
         HeardFromReplica();
     }
 
@@ -137,7 +141,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
                 MarkSplit("ping not answered in time");
                 break;
             case KeepaliveAction.Ping:
-                TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now)));
+                TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now), _sequence));
                 break;
         }
         ScheduleKeepalive(checkAgainIn);

@@ -47,9 +47,12 @@ public sealed record EnterRefused(Jid Room, Jid Occupant, string ReplicaHost);
 /// Keepalive (XEP-0282 §4.10) with XEP-0199 semantics: either end of a link sends it when it has heard nothing
 /// for a while; the other end answers <see cref="KeepalivePong"/> with the same id at once.
 /// </summary>
-public sealed record KeepalivePing(Jid Room, string ReplicaHost, string Id);
+/// <param name="LastSentSequence">Only from the primary: the last batch its link sent. A replica that applied less
+/// lost batches in a cut too short for either end to notice, and resyncs (docs/protocol/netjoin.md §2).</param>
+public sealed record KeepalivePing(Jid Room, string ReplicaHost, string Id, long? LastSentSequence = null);
 
-public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id);
+/// <param name="LastSentSequence">As on <see cref="KeepalivePing"/>: set when the primary answers.</param>
+public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id, long? LastSentSequence = null);
 
 /// <summary>The primary hears from a replica it holds split: the replica is to start a netjoin (<see cref="ResyncReplica"/>).</summary>
 public sealed record RequestNetjoin(Jid Room, string ReplicaHost);

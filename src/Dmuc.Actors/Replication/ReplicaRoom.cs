@@ -116,6 +116,13 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
             StartNetjoin();
             return;
         }
+        // The batch before this one is what the primary's link had sent.
+        if (_keepsAlive && PrimaryRestarted(batch.Sequence - 1))
+        {
+            _log.Warning("Replica of {0}: batch {1} after {2}: the primary's room restarted; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
+            StartNetjoin();
+            return;
+        }
         Apply(batch);
     }
 
@@ -151,13 +158,41 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
         HeardFromPrimary();
+        ResyncIfOutOfStep(ping.LastSentSequence);
     }
 
     private void HandlePongFromPrimary(KeepalivePong pong)
     {
         _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
         HeardFromPrimary();
+        ResyncIfOutOfStep(pong.LastSentSequence);
     }
+
+    /// <summary>
+    /// The primary's ping or pong says which batch it sent last, and travels behind that batch (docs/protocol/netjoin.md §2).
+    /// A higher number than ours means batches were lost in a cut too short for either end to notice, with none
+    /// after it to show a sequence jump; a lower one, that the primary's room restarted (§5) and no longer knows
+    /// our occupants.
+    /// </summary>
+    private void ResyncIfOutOfStep(long? primarySentUpTo)
+    {
+        if (!_keepsAlive || !_keepalive.IsLinked || primarySentUpTo is not { } sent) return;
+        // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
+        if (sent > _state.LastSequence && _state.LastSequence != 0)
+            _log.Warning("Replica of {0}: the primary sent up to batch {1}, we applied {2}; resyncing", _state.Room, sent, _state.LastSequence);
+        else if (PrimaryRestarted(sent))
+            _log.Warning("Replica of {0}: the primary sent up to batch {1}, fewer than our {2}: its room restarted; resyncing",
+                _state.Room, sent, _state.LastSequence);
+        else
+            return;
+        StartNetjoin();
+    }
+
+    /// <summary>
+    /// A primary's link numbers its batches from 1 when it starts. A room that stopped while empty (passivated) has
+    /// nobody of ours to forget; one that restarted with our users in it (its node crashed) must hear of them.
+    /// </summary>
+    private bool PrimaryRestarted(long sequence) => sequence < _state.LastSequence && _state.LocalOccupants.Count > 0;
 
     /// <summary>The primary holds us split and heard from us: we may have missed batches, so resync.</summary>
     private void HandleNetjoinRequest()

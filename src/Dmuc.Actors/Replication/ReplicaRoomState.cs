@@ -187,7 +187,12 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             if (stanza.Attribute("type")?.Value == "unavailable") _roster.Remove(nick);
             else if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[nick] = entry;
         }
-        if (stanza.Name.LocalName == "message" && StanzaIdOf(stanza) is { } stanzaId) LastStanzaId = stanzaId;
+        // Only a message the room keeps marks where our history ends (a netjoin asks for what came after it): the
+        // primary stamps a kept live message (Delay), and history sent at entry or in a resync is delayed already.
+        // A no-store message is in no history, so a netjoin after it would repeat the whole history.
+        if (stanza.Name.LocalName == "message" && (item.Delay is not null || stanza.Element(Ns.Delay + "delay") is not null)
+            && StanzaIdOf(stanza) is { } stanzaId)
+            LastStanzaId = stanzaId;
         if (item.Delay is { } stamp)
         {
             _history.AddLast(new ReplicaHistoryEntry(stanza, stamp));

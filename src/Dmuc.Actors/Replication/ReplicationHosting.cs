@@ -28,6 +28,7 @@ public static class ReplicationHosting
           keepalive-interval = 15s
           ping-timeout = 10s
           split-ping-interval = 2s
+          show-split-users-away = off
         }
         """;
 

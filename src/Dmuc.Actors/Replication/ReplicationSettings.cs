@@ -10,7 +10,10 @@ namespace Dmuc.Actors.Replication;
 /// <param name="KeepaliveInterval">A link that has heard nothing from the other side for this long pings it.</param>
 /// <param name="PingTimeout">A ping not answered within this marks the link split.</param>
 /// <param name="SplitPingInterval">How often a split link pings, to notice the other side is back.</param>
-public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan PingTimeout, TimeSpan SplitPingInterval)
+/// <param name="ShowSplitUsersAway">Whether a room shows the occupants of a split host as away to everyone else
+/// until the host rejoins (§4.11.1 MAY; <see cref="SplitHostAway"/>).</param>
+public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan PingTimeout, TimeSpan SplitPingInterval,
+    bool ShowSplitUsersAway = false)
 {
     public const string ConfigPath = "dmuc.replication";
 
@@ -24,7 +27,8 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
         return new ReplicationSettings(
             section.GetTimeSpan("keepalive-interval", Default.KeepaliveInterval),
             section.GetTimeSpan("ping-timeout", Default.PingTimeout),
-            section.GetTimeSpan("split-ping-interval", Default.SplitPingInterval));
+            section.GetTimeSpan("split-ping-interval", Default.SplitPingInterval),
+            section.GetBoolean("show-split-users-away", Default.ShowSplitUsersAway));
     }
 
     /// <summary>The settings of <paramref name="system"/>, read once.</summary>

@@ -40,6 +40,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private RoomListingChanged? _lastListing;
     // Per replica host, the number of the last stanza it held during a split that this room has processed.
     private readonly Dictionary<string, long> _heldProcessedUpTo = new();
+    private readonly SplitHostAway _splitHostAway = new();
+    private readonly bool _showSplitUsersAway;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -51,6 +53,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _hosts = hosts;
         _settings = settings;
         _state = new RoomState(room, options);
+        _showSplitUsersAway = ReplicationSettings.Of(Context.System).ShowSplitUsersAway;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -66,9 +69,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<EnterRefused>(HandleEnterRefused);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
-        // The links log these; they are where the optional "mark the split host's users away" (§4.11.1 MAY) would go.
-        Command<ReplicaLink.ReplicaSplit>(_ => { });
-        Command<ReplicaLink.ReplicaRejoined>(_ => { });
+        Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
+        Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_state, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
@@ -174,6 +176,18 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             resync.HeldStanzas.Count, resyncBatch.Items.Count);
         var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
         DeferAsync(resyncBatch, link.Tell);
+    }
+
+    /// <summary>
+    /// Shows a split host's occupants as away, or as they are again once it rejoined (§4.11.1 MAY, when
+    /// configured). Behind every write still pending, so it never overtakes what the room decided before.
+    /// </summary>
+    private void ShowSplitHost(Func<IReadOnlyList<Delivery>> presences)
+    {
+        if (!_showSplitUsersAway) return;
+        var sessions = SessionsByRealJid();
+        SendWhenEarlierWritesAreDone(ReplicationPlanner.Split(presences(), host => _hosts.ReplicaNodeFor(host) is not null, _room,
+            sessions, sessions, command: null, acceptedAt: null), afterSent: null);
     }
 
     private void Handle(RoomCommand command, Action? afterSent = null)

@@ -205,14 +205,7 @@ public sealed class NetjoinPlannerTests
 
     private void Populate(params ChatUser[] users) => Populate(_room, users);
 
-    /// <summary>The first user creates the room (an instant room); the others enter.</summary>
-    private static void Populate(SplitRoomModel model, IEnumerable<ChatUser> users)
-    {
-        var owner = users.First();
-        model.Send(Enter(owner, Wallops.Room));
-        model.Send(AcceptDefaultConfiguration(owner, Wallops.Room));
-        foreach (var user in users.Skip(1)) model.Send(Enter(user, Wallops.Room));
-    }
+    private static void Populate(SplitRoomModel model, IEnumerable<ChatUser> users) => model.Populate(users);
 
     private IReadOnlyList<ReplicaItem> Resync() => _room.Netjoin(Killrc).Items;
 

@@ -40,8 +40,11 @@ public sealed class NetsplitCluster : IAsyncDisposable
 
     public NetsplitSimulator Links { get; }
 
-    public static async Task<NetsplitCluster> StartAsync(params DmucNodeSpec[] specs) =>
-        new(await DmucTestCluster.StartAsync(specs, Settings));
+    public static Task<NetsplitCluster> StartAsync(params DmucNodeSpec[] specs) => StartAsync(specs, overrides: null);
+
+    /// <param name="overrides">Settings that take precedence over <see cref="Settings"/> (an optional behaviour turned on, say).</param>
+    public static async Task<NetsplitCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? overrides) =>
+        new(await DmucTestCluster.StartAsync(specs, overrides is null ? Settings : overrides.WithFallback(Settings)));
 
     /// <param name="settings">The nodes' settings, <see cref="SettingsWith"/> some keepalive and anything else.</param>
     /// <param name="options">The MUC service's settings (history length, say); the test cluster's when null.</param>
@@ -53,6 +56,19 @@ public sealed class NetsplitCluster : IAsyncDisposable
         Eventually.HoldsAsync(async () => (await Cluster.InspectLinkAsync(room, host)).State == state
                                           && (await Cluster.InspectReplicaAsync(room, host)).State == state,
             $"the link of {room} to {host} to be {state}", timeout ?? DefaultWait);
+
+    /// <summary>
+    /// Waits until both ends of the room's link to <paramref name="host"/> are Linked and the replica applied every
+    /// batch the primary sent: nothing is missing or on its way, so what is said next reaches the host live.
+    /// </summary>
+    public Task WaitUntilInStepAsync(string room, string host, TimeSpan? timeout = null) =>
+        Eventually.HoldsAsync(async () =>
+            {
+                var link = await Cluster.InspectLinkAsync(room, host);
+                var replica = await Cluster.InspectReplicaAsync(room, host);
+                return link.State == LinkState.Linked && replica.State == LinkState.Linked && replica.LastSequence == link.BatchesSent;
+            },
+            $"the replica of {room} on {host} to be linked and in step with its primary", timeout ?? DefaultWait);
 
     /// <summary>Waits until the replica of the room on <paramref name="host"/> is in <paramref name="state"/>.</summary>
     public Task WaitForReplicaStateAsync(string room, string host, LinkState state) =>

@@ -40,6 +40,15 @@ public sealed class SplitRoomModel
     /// <summary>Everything the user has received, in order.</summary>
     public IReadOnlyList<XElement> ReceivedBy(ChatUser user) => _received.GetValueOrDefault(Jid.Parse(user.Jid)) ?? [];
 
+    /// <summary>The first user creates the room (an instant room); the others enter.</summary>
+    public void Populate(IEnumerable<ChatUser> users)
+    {
+        var owner = users.First();
+        Send(RoomRequests.Enter(owner, Room.ToString()));
+        Send(RoomRequests.AcceptDefaultConfiguration(owner, Room.ToString()));
+        foreach (var user in users.Skip(1)) Send(RoomRequests.Enter(user, Room.ToString()));
+    }
+
     /// <summary>A user's stanza, handed to the node of the user's host.</summary>
     public void Send(XElement stanza)
     {

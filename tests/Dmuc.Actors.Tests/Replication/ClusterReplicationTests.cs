@@ -154,9 +154,7 @@ public sealed class ClusterReplicationTests(WallopsClusterFixture fixture) : ICl
         Assert.DoesNotContain(ReceivedIn(room, Phaedrus), Received.GroupchatBody(afterDeparture[Killrc]).Invoke);
     }
 
-    [Fact(Skip = "Flaky when the whole assembly runs (seen 3 times in ~8 full runs, never alone): killrc's occupants " +
-                 "receive the barriers said after the kick but not the kick's unavailable presence. Open bug, cause unknown; " +
-                 "the same kick across hosts passes through real Prosody (Scansion/multihost/kick.scs)")]
+    [Fact]
     public async Task A_moderator_on_one_replica_host_kicks_an_occupant_of_another()
     {
         var room = await PopulatedRoomAsync("kick");

@@ -58,9 +58,10 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
             cluster.SendFromUser(Barrier(speaker, body));
             return body;
         });
+        // Every room numbers its barriers from 1, and users of a shared cluster are in several rooms: only this room's count.
         await Task.WhenAll(from occupant in occupants
                            from body in barriers.Values
-                           select cluster.WaitForAsync(occupant.Jid, Received.GroupchatBody(body)));
+                           select cluster.WaitForAsync(occupant.Jid, stanza => IsFromThisRoom(stanza) && stanza.IsGroupchatWithBody(body)));
         return barriers;
     }
 
@@ -84,6 +85,9 @@ public sealed class ClusterRoom(DmucTestCluster cluster, string room)
         cluster.ReceivedBy(user.Jid).LastOrDefault(stanza => stanza.Name == Ns.Client + "presence"
             && stanza.Attribute("from")?.Value == OccupantJid(user.Nick) && stanza.HasStatus(110)) is { } own
         && own.Attribute("type") is null;
+
+    private bool IsFromThisRoom(XElement stanza) =>
+        Dmuc.Xmpp.Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Bare.ToString() == room;
 
     /// <summary>Whether a stanza is one of the barriers <see cref="SettleAsync"/> says.</summary>
     public static bool IsBarrier(XElement stanza) => stanza.Element(Ns.Client + "body")?.Value.StartsWith("barrier ", StringComparison.Ordinal) == true;

@@ -74,6 +74,10 @@ public sealed class DmucCodecPropertyTests
         from resyncOf in OrNone(Text)
         select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf);
 
+    /// <summary>A primary's ping or pong carries its link's last sent batch; a replica's carries none.</summary>
+    private static readonly Gen<long?> LastSentSequence =
+        Gen.Frequency((1, Gen.Const((long?)null)), (2, Gen.Long[0, long.MaxValue].Select(seq => (long?)seq)));
+
     private static readonly Gen<RosterEntry> Occupant =
         from nick in Text
         from affiliation in Gen.OneOf("owner", "admin", "member", "none", "outcast")
@@ -99,14 +103,28 @@ public sealed class DmucCodecPropertyTests
         Batch.Select(batch => (object)batch),
         Gen.Select(Stanza, Host, (stanza, host) => (object)new ForwardedStanza(stanza, host)),
         Gen.Select(UserJid, Host, (occupant, host) => (object)new EnterRefused(Jid.Parse(Room), occupant, host)),
-        Gen.Select(Host, Text, (host, id) => (object)new KeepalivePing(Jid.Parse(Room), host, id)),
-        Gen.Select(Host, Text, (host, id) => (object)new KeepalivePong(Jid.Parse(Room), host, id)),
+        Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence)),
+        Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePong(Jid.Parse(Room), host, id, sequence)),
         Host.Select(host => (object)new RequestNetjoin(Jid.Parse(Room), host)),
         Resync.Select(resync => (object)resync));
 
     [Fact]
     public void Every_protocol_message_comes_back_from_the_wire_as_it_was_sent() =>
         AnyMessage.Sample(message => Assert.Equal(Describe(message), Describe(OverTheWire(message))), iter: 1000);
+
+    [Fact]
+    public void The_primary_s_ping_and_pong_carry_its_last_sent_batch_and_the_replica_s_carry_none()
+    {
+        var fromPrimary = DmucCodec.FromXml(XElement.Parse(
+            $"<ping xmlns='{Ns.Dmuc}' room='{Room}' replica='killrc.oulubox.irc' id='ping-17' seq='41'/>"));
+        var fromReplica = DmucCodec.FromXml(XElement.Parse(
+            $"<pong xmlns='{Ns.Dmuc}' room='{Room}' replica='killrc.oulubox.irc' id='ping-17'/>"));
+
+        Assert.Equal(new KeepalivePing(Jid.Parse(Room), "killrc.oulubox.irc", "ping-17", 41), fromPrimary);
+        Assert.Equal(new KeepalivePong(Jid.Parse(Room), "killrc.oulubox.irc", "ping-17"), fromReplica);
+        Assert.Equal("41", DmucCodec.ToXml(fromPrimary).Attribute("seq")?.Value);
+        Assert.Null(DmucCodec.ToXml(fromReplica).Attribute("seq"));
+    }
 
     [Fact]
     public void Every_message_type_the_serializer_is_bound_to_is_generated()

@@ -37,9 +37,15 @@ public sealed class DmucTestCluster : IAsyncDisposable
     private static readonly RoomActorSettings NeverIdle = new(SnapshotEvery: int.MaxValue, IdleTimeout: TimeSpan.FromHours(1));
 
     private readonly Dictionary<string, DmucTestNode> _nodes;
+    private readonly Config? _extraConfig;
+    private readonly MucServiceOptions _serviceOptions;
 
-    private DmucTestCluster(IEnumerable<DmucTestNode> nodes) =>
+    private DmucTestCluster(IEnumerable<DmucTestNode> nodes, Config? extraConfig, MucServiceOptions serviceOptions)
+    {
         _nodes = nodes.ToDictionary(node => node.Host);
+        _extraConfig = extraConfig;
+        _serviceOptions = serviceOptions;
+    }
 
     public IReadOnlyCollection<DmucTestNode> Nodes => _nodes.Values;
 
@@ -52,8 +58,9 @@ public sealed class DmucTestCluster : IAsyncDisposable
     /// <param name="options">The MUC service's settings; <see cref="ServiceOptions"/> when null.</param>
     public static async Task<DmucTestCluster> StartAsync(IReadOnlyList<DmucNodeSpec> specs, Config? extraConfig, MucServiceOptions? options = null)
     {
-        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, options ?? ServiceOptions, NeverIdle, extraConfig))));
-        var cluster = new DmucTestCluster(nodes);
+        var serviceOptions = options ?? ServiceOptions;
+        var nodes = await Task.WhenAll(specs.Select(spec => Task.Run(() => DmucTestNode.Start(spec, serviceOptions, NeverIdle, extraConfig))));
+        var cluster = new DmucTestCluster(nodes, extraConfig, serviceOptions);
         try
         {
             var seed = Akka.Cluster.Cluster.Get(nodes[0].System).SelfAddress;
@@ -66,6 +73,25 @@ public sealed class DmucTestCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Kills the node of <paramref name="host"/> (its actor system stops without its rooms saying goodbye; with
+    /// <see cref="DmucTestNode.CrashOnStop"/> it does not leave the cluster either) and starts it again on the same
+    /// port, with the same host domain and journal: the cluster removes the old incarnation when the new one joins. Returns once every node sees every
+    /// host and the primary at their current addresses.
+    /// </summary>
+    public async Task<DmucTestNode> RestartAsync(string host)
+    {
+        var old = _nodes[host];
+        var port = old.Address.Port ?? throw new InvalidOperationException("a node without a port");
+        await old.KillAsync();
+        var restarted = await Task.Run(() => DmucTestNode.Start(old.Spec, _serviceOptions, NeverIdle, _extraConfig, port, old.Journal));
+        _nodes[host] = restarted;
+        var seed = _nodes.Values.First(node => node != restarted).Address;
+        Akka.Cluster.Cluster.Get(restarted.System).Join(seed);
+        await WaitUntilEveryNodeSeesAllHostsAsync();
+        return restarted;
     }
 
     /// <summary>Hands a user's stanza to the node serving the user's host, as its component connection would.</summary>
@@ -103,7 +129,10 @@ public sealed class DmucTestCluster : IAsyncDisposable
     private async Task WaitUntilEveryNodeSeesAllHostsAsync()
     {
         var deadline = DateTime.UtcNow + FormationTimeout;
-        while (!_nodes.Values.All(node => node.ClusterHosts.Hosts.Count == _nodes.Count && node.ClusterHosts.PrimaryNode is not null))
+        var addresses = _nodes.Values.ToDictionary(node => node.Host, node => node.Address);
+        var primary = _nodes.Values.Single(node => node.IsPrimary).Address;
+        while (!_nodes.Values.All(node => node.ClusterHosts.PrimaryNode == primary && node.ClusterHosts.Hosts.Count == _nodes.Count
+                                          && addresses.All(host => node.ClusterHosts.Hosts.GetValueOrDefault(host.Key) == host.Value)))
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException("the test cluster did not form: " + string.Join("; ",
@@ -143,13 +172,18 @@ public sealed class DmucTestNode : IAsyncDisposable
         }
         """);
 
+    /// <summary>
+    /// Nodes started with this stop as in a crash: without the coordinated shutdown that would leave the cluster
+    /// first, so the others find them unreachable. Without it, a node leaves the cluster as it stops.
+    /// </summary>
+    public static readonly Config CrashOnStop = ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-actor-system-terminate = off");
+
     private readonly TempJournal? _journal;
 
     private DmucTestNode(DmucNodeSpec spec, ActorSystem system, TempJournal? journal, ClusterHosts hosts, RecordingSink sink,
         IActorRef router, BatchLog batches)
     {
-        Host = spec.Host;
-        IsPrimary = spec.IsPrimary;
+        Spec = spec;
         System = system;
         _journal = journal;
         ClusterHosts = hosts;
@@ -158,8 +192,11 @@ public sealed class DmucTestNode : IAsyncDisposable
         Batches = batches;
     }
 
-    public string Host { get; }
-    public bool IsPrimary { get; }
+    public DmucNodeSpec Spec { get; }
+    public string Host => Spec.Host;
+    public bool IsPrimary => Spec.IsPrimary;
+    /// <summary>The primary's journal, which a restart takes over; null on a replica node.</summary>
+    internal TempJournal? Journal => _journal;
     public ActorSystem System { get; }
     public ClusterHosts ClusterHosts { get; }
     public RecordingSink Sink { get; }
@@ -172,16 +209,20 @@ public sealed class DmucTestNode : IAsyncDisposable
     /// <summary>Where the replica of <paramref name="room"/> lives: under the real directory, behind the batch tap.</summary>
     public string ReplicaPath(string room) => $"/user/{ReplicaDirectory.Name}/{BatchRecordingTap.DirectoryName}/{Uri.EscapeDataString(room)}";
 
-    internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig)
+    /// <param name="port">0 for any free port; a restarted node takes its old one.</param>
+    /// <param name="journal">The journal of the node this one restarts; a new one for a primary otherwise.</param>
+    internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig,
+        int port = 0, TempJournal? journal = null)
     {
         var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
         var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
+            .WithFallback(ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.port = {port}"))
             .WithFallback(extraConfig ?? Config.Empty)
             .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.ProtocolSerializerHocon))
             .WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.RemotingHocon))
             .WithFallback(TestSettings);
         // Only a primary runs persistent rooms, so only a primary needs a journal.
-        var journal = spec.IsPrimary ? new TempJournal() : null;
+        journal ??= spec.IsPrimary ? new TempJournal() : null;
         if (journal is not null) config = config.WithFallback(journal.Config);
 
         var system = ActorSystem.Create("dmuc", config);
@@ -198,9 +239,12 @@ public sealed class DmucTestNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(15));
+        await KillAsync();
         _journal?.Dispose();
     }
+
+    /// <summary>Stops the actor system, keeping the journal: a crash when the node runs with <see cref="CrashOnStop"/>.</summary>
+    internal Task KillAsync() => System.Terminate().WaitAsync(TimeSpan.FromSeconds(15));
 
     /// <summary>
     /// Stands at /user/replicas, where primaries send batches, in front of the real replica directory: notes
