@@ -64,7 +64,7 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// <param name="LastStanzaId">The XEP-0359 id of the last room message the replica has.</param>
 /// <param name="LocalOccupants">The replica's local roster: real JID → nick.</param>
 /// <param name="Roster">How the replica last saw each occupant of the room.</param>
-/// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged.</param>
+/// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged, each with when it was served.</param>
 /// <param name="FirstHeldNumber">The number of the first held stanza (they are numbered for the life of the replica),
 /// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
 public sealed record ResyncReplica(
@@ -75,8 +75,11 @@ public sealed record ResyncReplica(
     string? LastStanzaId,
     IReadOnlyDictionary<Jid, string> LocalOccupants,
     IReadOnlyList<RosterEntry> Roster,
-    IReadOnlyList<XElement> HeldStanzas,
+    IReadOnlyList<HeldStanza> HeldStanzas,
     long FirstHeldNumber);
+
+/// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
+public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
 
 /// <summary>
 /// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the

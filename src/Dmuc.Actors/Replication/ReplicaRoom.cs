@@ -34,8 +34,10 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         _hosts = hosts;
         _sink = sink;
-        _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"));
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System));
+        var settings = ReplicationSettings.Of(Context.System);
+        _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"),
+            serving: settings.Split);
+        _keepalive = new LinkKeepalive(settings);
         _keepsAlive = room.Local is not null;
 
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
@@ -68,7 +70,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
                 _waitingForNetjoin.Enqueue(stanza);
                 break;
             case LinkState.Split:
-                _sink.Send(_state.ServeDuringSplit(stanza));
+                _sink.Send(_state.ServeDuringSplit(stanza, DateTimeOffset.UtcNow));
                 break;
             default:
                 _state.RecordLocalStanza(stanza);
@@ -217,7 +219,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         _keepalive.MarkSplit(now);
         _netjoinId = null;
-        _log.Warning("Replica of {0}: split from its primary ({1}); serving leaves and presence locally", _state.Room, reason);
+        _log.Warning("Replica of {0}: split from its primary ({1}); serving its users locally", _state.Room, reason);
+        _sink.Send(_state.MarkSplit());
         ReleaseWaitingStanzas();
         ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }
