@@ -86,9 +86,14 @@ public sealed class SplitRoomModel
         var resync = new ReplicaBatch(Room, host, NextSequence(host), NetjoinPlanner.Resync(_primary, host, report, _held.OutcomeFor(host)),
             report.NetjoinId);
         if (resyncLost) return resync;
-        ApplyOnReplica(host, resync);
+        var refused = ApplyOnReplica(host, resync);
         replica.ForgetHeld(report.HeldStanzas.Count);
         _split.Remove(host);
+        // As RoomActor does with EnterRefused: an occupant the replica would not take back (it was kicked there) has left.
+        foreach (var occupant in refused)
+            if (_primary.Sessions.FirstOrDefault(session => session.RealJid == occupant) is { } session)
+                Process(new XElement(Ns.Client + "presence", new XAttribute("from", occupant.ToString()),
+                    new XAttribute("to", Room.WithResource(session.Nick).ToString()), new XAttribute("type", "unavailable")));
         return resync;
     }
 
@@ -104,16 +109,17 @@ public sealed class SplitRoomModel
         foreach (var (host, items) in plan.ByHost)
         {
             var batch = new ReplicaBatch(Room, host, NextSequence(host), items);
-            if (!_split.Contains(host)) ApplyOnReplica(host, batch);
+            if (!_split.Contains(host) && ApplyOnReplica(host, batch) is [_, ..] refused)
+                throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
         }
         return decision;
     }
 
-    private void ApplyOnReplica(string host, ReplicaBatch batch)
+    private IReadOnlyList<Jid> ApplyOnReplica(string host, ReplicaBatch batch)
     {
         var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
         Deliver(deliveries);
-        if (refused.Count > 0) throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
+        return refused;
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;
