@@ -276,37 +276,45 @@ public sealed class NetjoinPlannerTests
     }
 
     /// <summary>
-    /// Random traffic on every host while killrc's link is cut and healed: after the last netjoin every occupant
-    /// sees the room's roster as the primary has it, and every accepted message exactly once.
+    /// Random traffic on every host while killrc's link is cut and healed, with the split replica serving local chat,
+    /// kicks and private messages, and (at random) entries and away marking: after the last netjoin every occupant sees
+    /// the room's roster as the primary has it, every accepted message exactly once, and every replica's history is
+    /// the primary's. Two users contest one nick, one of them on killrc, so entries during a split collide.
     /// </summary>
     [Fact]
     public void After_any_sequence_of_splits_and_netjoins_every_occupant_sees_the_room_as_it_is_and_every_message_once()
     {
         var step = Gen.Frequency(
-            (5, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.Say, user))),
-            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Leave, user))),
-            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Enter, user))),
-            (3, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.ChangeShow, user))),
+            (5, Gen.Int[0, Cast.Length - 1].Select(user => new Step(StepKind.Say, user))),
+            (2, Gen.Int[1, Cast.Length - 1].Select(user => new Step(StepKind.Leave, user))),
+            (3, Gen.Int[1, Cast.Length - 1].Select(user => new Step(StepKind.Enter, user))),
+            (3, Gen.Int[0, Cast.Length - 1].Select(user => new Step(StepKind.ChangeShow, user))),
+            (1, Gen.Int[0, Cast.Length - 1].Select(user => new Step(StepKind.Kick, user))),
+            (1, Gen.Const(new Step(StepKind.Promote, 0))),
             (2, Gen.Const(new Step(StepKind.Cut, 0))),
             (2, Gen.Const(new Step(StepKind.Netjoin, 0))),
             (1, Gen.Const(new Step(StepKind.LostNetjoin, 0))));
-        step.Array[1, 30].Sample(RunAndCheck, iter: 300);
+        Gen.Select(step.Array[1, 30], Gen.Bool, Gen.Bool).Sample(run => RunAndCheck(run.Item1,
+            SplitServing.Default with { Entries = run.Item2, MarkOthersAway = run.Item3 }), iter: 300);
     }
 
-    private enum StepKind { Say, Leave, Enter, ChangeShow, Cut, Netjoin, LostNetjoin }
+    /// <summary>Everyone, and two more who want the nick Newbie: one on killrc, one on a host without a replica.</summary>
+    private static readonly ChatUser[] Cast = [.. Everyone, Phaedrus with { Nick = "Newbie" }, Troy with { Nick = "Newbie" }];
+
+    private enum StepKind { Say, Leave, Enter, ChangeShow, Kick, Promote, Cut, Netjoin, LostNetjoin }
 
     private sealed record Step(StepKind Kind, int User);
 
-    private static void RunAndCheck(Step[] steps)
+    private static void RunAndCheck(Step[] steps, SplitServing serving)
     {
-        var model = new SplitRoomModel(Wallops.Room, Avalon, Killrc, Vesa);
+        var model = new SplitRoomModel(Wallops.Room, Avalon, serving, Killrc, Vesa);
         Populate(model, Everyone);
         var inThroughout = Everyone.ToHashSet();
         var sent = new List<(ChatUser Sender, string Id)>();
         var shows = new[] { "away", "chat", "dnd", "xa" };
         for (var i = 0; i < steps.Length; i++)
         {
-            var user = Everyone[steps[i].User];
+            var user = Cast[steps[i].User];
             switch (steps[i].Kind)
             {
                 case StepKind.Say:
@@ -324,6 +332,14 @@ public sealed class NetjoinPlannerTests
                     break;
                 case StepKind.ChangeShow:
                     model.Send(UpdatePresence(user, Wallops.Room, shows[i % shows.Length]));
+                    break;
+                // Wumpus kicks on killrc (locally when split, if the room made him a moderator), Trillian on the primary.
+                case StepKind.Kick:
+                    model.Send(SetRole(i % 2 == 0 ? Wumpus : Trillian, Wallops.Room, user.Nick, "none", id: $"k{i}"));
+                    inThroughout.Remove(user);
+                    break;
+                case StepKind.Promote:
+                    model.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "moderator"));
                     break;
                 case StepKind.Cut:
                     model.Cut(Killrc);
@@ -347,6 +363,8 @@ public sealed class NetjoinPlannerTests
             var bodies = model.ReceivedBy(user).Where(stanza => stanza.Name == Ns.Client + "message").Select(stanza => stanza.Body()).OfType<string>().ToList();
             Assert.Equal(bodies.Distinct(), bodies);
         }
+        AssertReplicaHistoryIsThePrimarys(model, Killrc);
+        AssertReplicaHistoryIsThePrimarys(model, Vesa);
     }
 
     private void Populate(params ChatUser[] users) => Populate(_room, users);
@@ -394,7 +412,7 @@ public sealed class NetjoinPlannerTests
     {
         foreach (var session in model.Primary.Sessions)
         {
-            var user = Everyone.Concat([Troy, Phaedrus]).Single(candidate => Jid.Parse(candidate.Jid) == session.RealJid);
+            var user = Cast.Concat([Troy, Phaedrus]).First(candidate => Jid.Parse(candidate.Jid) == session.RealJid);
             var expected = model.Primary.OccupantNicks.Order(StringComparer.Ordinal).Select(nick =>
                 RosterEntry.FromPresence(model.Primary.PresenceOf(nick, [session.RealJid]).Single().Stanza, model.Room)).ToList();
             Assert.Equal(expected, RosterView.Of(model.ReceivedBy(user), model.Room).Values);
