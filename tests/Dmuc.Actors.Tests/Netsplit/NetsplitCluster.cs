@@ -17,12 +17,16 @@ public sealed class NetsplitCluster : IAsyncDisposable
 
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(15);
 
-    /// <summary>The fast keepalive over the settings production nodes run with.</summary>
+    /// <summary>
+    /// The fast keepalive over the settings production nodes run with; split replicas also take entries (the XEP's
+    /// DANGER, off in production) so that the tests can collide nicks.
+    /// </summary>
     public static Config Settings { get; } = ConfigurationFactory.ParseString($$"""
         {{ReplicationSettings.ConfigPath}} {
           keepalive-interval = {{FastKeepalive.KeepaliveInterval.TotalMilliseconds}}ms
           ping-timeout = {{FastKeepalive.PingTimeout.TotalMilliseconds}}ms
           split-ping-interval = {{FastKeepalive.SplitPingInterval.TotalMilliseconds}}ms
+          split-entries = on
         }
         """).WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.SplitToleranceHocon));
 
