@@ -12,7 +12,7 @@ namespace Dmuc.Actors.Replication;
 /// recipients when a stanza is not for every local occupant of the replica (self-presence, private messages,
 /// errors, the roster sent to an entering user), <c>&lt;except jid='…'/&gt;</c> when it is for every local
 /// occupant but a few (a presence broadcast whose subject gets its own self-presence), and
-/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave.
+/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave, or a message only for the replica's history.
 /// </summary>
 public static class DmucCodec
 {

@@ -55,8 +55,8 @@ public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id);
 public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 
 /// <summary>
-/// The replica's half of a netjoin: what it did alone during the split (its users' leaves and presence changes,
-/// to be processed by the primary as if they came now) and what it has, so that the primary can answer with
+/// The replica's half of a netjoin: what it did alone during the split (its users' leaves, presence changes,
+/// messages, kicks and entries, to be processed by the primary as sent when the replica served them) and what it has, so that the primary can answer with
 /// one batch (<see cref="ReplicaBatch.ResyncOf"/>) holding exactly what it missed.
 /// </summary>
 /// <param name="NetjoinId">Names this attempt; the replica takes only the resync that answers its latest one.</param>

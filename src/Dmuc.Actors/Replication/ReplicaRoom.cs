@@ -12,8 +12,8 @@ namespace Dmuc.Actors.Replication;
 /// <summary>
 /// The replica of one room on a node that is not the room's primary: relays local users' stanzas to the
 /// primary unchanged (XEP-0282 §4.8) and fans the primary's batches out to local occupants (§4.9). Pings the
-/// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users' leaves and
-/// presence changes itself, refuses the rest with an error, and on the primary's return runs the netjoin.
+/// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users itself what
+/// <see cref="SplitServing"/> allows, refuses the rest with an error, and on the primary's return runs the netjoin.
 /// </summary>
 public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 {
