@@ -73,7 +73,7 @@ public static class NetjoinPlanner
         foreach (var (message, accepted) in history)
         {
             acceptedAt[message] = accepted;
-            if (!held.SeenLocally.Contains(StanzaIdOf(message, roomJid) ?? "")) deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
+            if (!held.SeenLocally.Contains(ReplicaRoomState.StanzaIdOf(message, roomJid) ?? "")) deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
         }
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
@@ -90,9 +90,6 @@ public static class NetjoinPlanner
                 : [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]),
         ];
     }
-
-    private static string? StanzaIdOf(XElement message, Jid room) =>
-        message.Elements(Ns.StanzaId + "stanza-id").FirstOrDefault(id => id.Attribute("by")?.Value == room.ToString())?.Attribute("id")?.Value;
 
     private static RosterEntry? CurrentEntry(RoomState room, string nick, Jid viewer) =>
         room.PresenceOf(nick, [viewer]).Select(delivery => RosterEntry.FromPresence(delivery.Stanza, room.RoomJid)).FirstOrDefault();

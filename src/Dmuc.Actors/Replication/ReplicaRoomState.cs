@@ -19,6 +19,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public const string AwayBySplitText = "not reachable from here: the room is split";
 
     private static readonly XName OccupantIdName = (XNamespace)"urn:xmpp:occupant-id:0" + "occupant-id";
+    private static readonly XNamespace Hints = "urn:xmpp:hints";
     private readonly SplitServing _serving = serving ?? SplitServing.Default;
 
     private readonly HashSet<Jid> _askedToBeIn = [];
@@ -175,7 +176,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         message.SetAttributeValue("from", room.WithResource(nick).ToString());
         var deliveries = _localOccupants.Keys.Select(local => new Delivery(local, message)).ToList();
         if (message.Element(Ns.Client + "body") is null) return deliveries;
-        AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
+        // As the room does (XEP-0334): a message asking not to be stored is relayed, and held, but not kept.
+        if (!message.Elements().Any(child => child.Name == Hints + "no-store" || child.Name == Hints + "no-permanent-store"))
+            AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
         return Held(stanza, now, deliveries);
     }
 
@@ -377,7 +380,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         if (item.Delay is { } stamp) AddToHistory(new ReplicaHistoryEntry(stanza, stamp));
     }
 
-    private string? StanzaIdOf(XElement message) =>
+    private string? StanzaIdOf(XElement message) => StanzaIdOf(message, room);
+
+    /// <summary>The XEP-0359 id <paramref name="room"/> gave the message, if it carries one.</summary>
+    public static string? StanzaIdOf(XElement message, Jid room) =>
         message.Elements(Ns.StanzaId + "stanza-id").FirstOrDefault(id => id.Attribute("by")?.Value == room.ToString())?.Attribute("id")?.Value;
 
     private string? NickOf(XElement stanza) =>

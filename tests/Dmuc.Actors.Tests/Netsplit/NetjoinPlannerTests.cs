@@ -397,15 +397,12 @@ public sealed class NetjoinPlannerTests
     {
         var replica = model.Replica(host).History.ToList();
         Assert.DoesNotContain(replica, entry => entry.Provisional);
-        var ids = replica.Select(entry => StanzaIdOf(entry.Message, model.Room)).ToList();
+        var ids = replica.Select(entry => ReplicaRoomState.StanzaIdOf(entry.Message, model.Room)).ToList();
         var primary = model.Primary.History.Select(entry => entry.StanzaId).ToList();
         var common = Math.Min(ids.Count, primary.Count);
         Assert.Equal(primary.TakeLast(common), ids.TakeLast(common));
         Assert.Equal(ids.Distinct(), ids);
     }
-
-    private static string? StanzaIdOf(XElement message, Jid room) =>
-        message.Elements(Ns.StanzaId + "stanza-id").FirstOrDefault(id => id.Attribute("by")?.Value == room.ToString())?.Attribute("id")?.Value;
 
     /// <summary>Every occupant's roster, built from what it received, is the primary's, as that occupant is shown it.</summary>
     private static void AssertEveryoneSeesTheRoomAsItIs(SplitRoomModel model)

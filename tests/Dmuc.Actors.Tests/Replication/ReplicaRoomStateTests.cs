@@ -259,6 +259,19 @@ public sealed class ReplicaRoomStateTests
     }
 
     [Fact]
+    public void A_message_asking_not_to_be_stored_during_a_split_is_relayed_and_held_but_not_kept()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var deliveries = _state.ServeDuringSplit(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), Now);
+
+        Assert.Single(deliveries);
+        Assert.Empty(_state.History);
+        Assert.Single(_state.HeldDuringSplit);
+    }
+
+    [Fact]
     public void A_visitor_may_not_chat_during_a_split()
     {
         EnterLocally(BigCheese, "BigCheese");
