@@ -70,10 +70,12 @@ public static class NetjoinPlanner
 
         var history = room.HistoryAfter(report.LastStanzaId);
         var acceptedAt = new Dictionary<XElement, DateTimeOffset>(ReferenceEqualityComparer.Instance);
+        var seenLocally = new HashSet<XElement>(ReferenceEqualityComparer.Instance);
         foreach (var (message, accepted) in history)
         {
             acceptedAt[message] = accepted;
-            if (!held.SeenLocally.Contains(ReplicaRoomState.StanzaIdOf(message, roomJid) ?? "")) deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
+            if (held.SeenLocally.Contains(ReplicaRoomState.StanzaIdOf(message, roomJid) ?? "")) seenLocally.Add(message);
+            else deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
         }
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
@@ -85,9 +87,9 @@ public static class NetjoinPlanner
         // (with its stanza-id) replacing the replica's provisional one.
         return [
             .. items.Where(item => !acceptedAt.ContainsKey(item.Stanza)),
-            .. history.SelectMany(kept => historyItems.Contains(kept.Message)
-                ? historyItems[kept.Message].Select(item => item with { Delay = kept.AcceptedAt })
-                : [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]),
+            .. history.SelectMany(kept => seenLocally.Contains(kept.Message)
+                ? [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]
+                : historyItems[kept.Message].Select(item => item with { Delay = kept.AcceptedAt })),
         ];
     }
 

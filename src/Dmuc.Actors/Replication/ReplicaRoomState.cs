@@ -30,7 +30,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
 
     public Jid Room => room;
     public long LastSequence { get; private set; }
-    /// <summary>The XEP-0359 id of the newest room message this replica received.</summary>
+    /// <summary>The XEP-0359 id of the newest message of the room's history this replica received.</summary>
     public string? LastStanzaId { get; private set; }
     public IReadOnlyDictionary<Jid, string> LocalOccupants => _localOccupants;
     /// <summary>Nick → how the occupant was last announced.</summary>
@@ -376,7 +376,11 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             if (stanza.Attribute("type")?.Value == "unavailable") _roster.Remove(nick);
             else if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[nick] = entry;
         }
-        if (stanza.Name.LocalName == "message" && StanzaIdOf(stanza) is { } stanzaId) LastStanzaId = stanzaId;
+        // Only a message of the room's history (kept live, or replayed by the room to an entrant) can be found there
+        // again by a netjoin; a chat state or a no-store message has a stanza-id too, and taking it would make the
+        // netjoin resend the whole history.
+        var ofTheHistory = item.Delay is not null || stanza.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString());
+        if (stanza.Name.LocalName == "message" && ofTheHistory && StanzaIdOf(stanza) is { } stanzaId) LastStanzaId = stanzaId;
         if (item.Delay is { } stamp) AddToHistory(new ReplicaHistoryEntry(stanza, stamp));
     }
 

@@ -272,6 +272,21 @@ public sealed class ReplicaRoomStateTests
     }
 
     [Fact]
+    public void Only_messages_of_the_rooms_history_move_the_last_stanza_id_a_netjoin_starts_from()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        XElement WithId(string body, string id, string extra = "") =>
+            Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>{body}</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='{id}'/>{extra}</message>");
+
+        Apply(Broadcast(WithId("kept", "sid-kept")) with { Delay = Now });
+        Apply(Broadcast(WithId("off the record", "sid-no-store", "<no-store xmlns='urn:xmpp:hints'/>")));
+        Assert.Equal("sid-kept", _state.LastStanzaId);
+
+        Apply(new ReplicaItem(WithId("replayed", "sid-replayed", $"<delay xmlns='urn:xmpp:delay' from='{Room}' stamp='1990-10-13T23:58:37Z'/>"), [BigCheese]));
+        Assert.Equal("sid-replayed", _state.LastStanzaId);
+    }
+
+    [Fact]
     public void A_visitor_may_not_chat_during_a_split()
     {
         EnterLocally(BigCheese, "BigCheese");
