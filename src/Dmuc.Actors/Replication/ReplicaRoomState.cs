@@ -328,8 +328,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         _history.Clear();
     }
 
+    /// <summary>Kept only while someone local is in the room: without, the history would get a gap (see above).</summary>
     private void AddToHistory(ReplicaHistoryEntry entry)
     {
+        if (_localOccupants.Count == 0) return;
         _history.AddLast(entry);
         while (_history.Count > maxHistory) _history.RemoveFirst();
     }

@@ -92,6 +92,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void The_history_keeps_the_delayed_messages_with_the_primarys_timestamps_up_to_its_limit()
     {
+        EnterLocally(BigCheese, "BigCheese");
         var stamps = Enumerable.Range(0, 4).Select(i => new DateTimeOffset(1990, 1, 23, 19, 50, i, TimeSpan.Zero)).ToList();
 
         Apply(stamps.Select((stamp, i) => Broadcast(GroupchatMessage("Trillian", $"message {i}")) with { Delay = stamp })
@@ -340,6 +341,14 @@ public sealed class ReplicaRoomStateTests
 
         Assert.Empty(_state.History);
         Assert.Empty(_state.Roster);
+    }
+
+    [Fact]
+    public void A_replica_nobody_local_is_in_keeps_no_history()
+    {
+        Apply(Broadcast(GroupchatMessage("Wumpus", "said while nobody was here")) with { Delay = Now });
+
+        Assert.Empty(_state.History);
     }
 
     [Fact]
