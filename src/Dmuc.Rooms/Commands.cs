@@ -6,7 +6,9 @@ namespace Dmuc.Rooms;
 public abstract record RoomCommand;
 
 /// <summary>A stanza addressed to this room (bare JID) or to one of its occupants (room/nick).</summary>
-public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now) : RoomCommand;
+/// <param name="SentAt">When the user sent it, if the room hears of it only now (a replica held it through a
+/// netsplit): a groupchat message is kept in the history with this time and relayed marked as delayed (XEP-0203).</param>
+public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null) : RoomCommand;
 
 /// <summary>Service shutdown: every occupant is told it leaves with status 332.</summary>
 public sealed record ShutDownRoom(DateTimeOffset Now) : RoomCommand;

@@ -21,11 +21,12 @@ internal static class History
                || message.Elements().Any(child => child.Name.Namespace == "urn:xmpp:chat-markers:0");
     }
 
-    public static void Record(RoomContext ctx, XElement message, Occupant sender, string stanzaId)
+    /// <summary>Keeps a message in the history, stamped with when its sender sent it.</summary>
+    public static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {
         if (ctx.Room.Config.HistoryLength <= 0 || !IsHistoric(message)) return;
         ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
-            message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.Now, stanzaId)));
+            message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.SentAt ?? ctx.Now, stanzaId)));
     }
 
     /// <summary>Sends the history an entering session asked for (its muc &lt;history/&gt; limits), each

@@ -46,7 +46,8 @@ internal static class Messages
         var stanzaId = Guid.NewGuid().ToString();
         var message = Groupchat(ctx, sender, stanzaId);
         History.Record(ctx, message, sender, stanzaId);
-        ctx.Broadcast(message);
+        // A message held through a netsplit reaches the rest of the room late: it says when it was sent.
+        ctx.Broadcast(ctx.SentAt is { } sentAt ? new XElement(message).WithChild(Stanzas.Delay(ctx.Room.RoomJid, sentAt)) : message);
     }
 
     /// <summary>

@@ -43,9 +43,11 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
 }
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
-internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to)
+internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to, DateTimeOffset? sentAt = null)
     : RoomContext(room, now)
 {
+    /// <summary>When the user sent the stanza, if that was before the room heard of it (<see cref="HandleStanza.SentAt"/>).</summary>
+    public DateTimeOffset? SentAt { get; } = sentAt;
     public XElement Stanza { get; } = stanza;
     public Jid From { get; } = from;
     public Jid To { get; } = to;

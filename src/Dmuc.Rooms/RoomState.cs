@@ -125,7 +125,7 @@ public sealed class RoomState
             if (!IsErrorOrResult(stanza)) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", from: RoomJid.ToString());
             return ctx;
         }
-        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to), ctx => Dispatch((StanzaContext)ctx));
+        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt), ctx => Dispatch((StanzaContext)ctx));
     }
 
     private static void Dispatch(StanzaContext ctx)

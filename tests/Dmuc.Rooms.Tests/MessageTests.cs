@@ -40,6 +40,26 @@ public sealed class MessageTests
     }
 
     [Fact]
+    public void A_message_sent_earlier_than_the_room_hears_of_it_is_kept_with_its_time_and_relayed_as_delayed()
+    {
+        var room = TestRoom.Created();
+        room.Join(Juliet, "Juliet");
+        var sentAt = room.Now.AddMinutes(-3);
+
+        var decision = room.Run(new HandleStanza(TestRoom.Stanza(
+            $"<message from='{Juliet}' to='{TestRoom.Room}' type='groupchat' id='j1'><body>Romeo?</body></message>"), room.Now, sentAt));
+
+        var added = Assert.IsType<HistoryMessageAdded>(Assert.Single(decision.Events));
+        Assert.Equal(sentAt, added.Entry.Timestamp);
+        Assert.Null(System.Xml.Linq.XElement.Parse(added.Entry.Stanza).Element(Ns.Delay + "delay"));
+        var message = Assert.Single(decision.To(TestRoom.Owner));
+        var delay = message.Element(Ns.Delay + "delay");
+        Assert.Equal(TestRoom.Room, delay?.Attribute("from")?.Value);
+        Assert.Equal(sentAt, DateTimeOffset.Parse(delay!.Attribute("stamp")!.Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.NotNull(message.Element(Ns.StanzaId + "stanza-id"));
+    }
+
+    [Fact]
     public void Only_occupants_with_voice_may_speak()
     {
         var room = TestRoom.Created(("muc#roomconfig_moderatedroom", "1"));

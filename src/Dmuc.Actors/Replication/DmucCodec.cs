@@ -12,7 +12,7 @@ namespace Dmuc.Actors.Replication;
 /// recipients when a stanza is not for every local occupant of the replica (self-presence, private messages,
 /// errors, the roster sent to an entering user), <c>&lt;except jid='…'/&gt;</c> when it is for every local
 /// occupant but a few (a presence broadcast whose subject gets its own self-presence), and
-/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave.
+/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave, or a message only for the replica's history.
 /// </summary>
 public static class DmucCodec
 {
@@ -44,7 +44,7 @@ public static class DmucCodec
                 entry.Show is null ? null : new XAttribute("show", entry.Show),
                 entry.Status is null ? null : new XAttribute("status", entry.Status))),
             new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
-                resync.HeldStanzas.Select(stanza => new XElement(stanza)))),
+                resync.HeldStanzas.Select(held => HeldToXml(held, resync.ReplicaHost)))),
         ForwardedStanza forwarded => new XElement(Dmuc + "forward",
             new XAttribute("replica", forwarded.ReplicaHost),
             new XElement(forwarded.Stanza)),
@@ -95,8 +95,34 @@ public static class DmucCodec
         xml.Elements(Dmuc + "occupant").Select(occupant => new RosterEntry(Required(occupant, "nick"),
             Required(occupant, "affiliation"), Required(occupant, "role"),
             occupant.Attribute("show")?.Value, occupant.Attribute("status")?.Value)).ToList(),
-        xml.Element(Dmuc + "held")?.Elements().Select(stanza => new XElement(stanza)).ToList() ?? [],
+        xml.Element(Dmuc + "held")?.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList() ?? [],
         long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica
+    /// served it: the replica is the entity that delayed it.
+    /// </summary>
+    private static XElement HeldToXml(HeldStanza held, string replicaHost)
+    {
+        var stanza = new XElement(held.Stanza);
+        stanza.Add(new XElement(Ns.Delay + "delay", new XAttribute("from", replicaHost), new XAttribute("stamp", Stamp(held.ServedAt))));
+        return stanza;
+    }
+
+    /// <summary>The replica's own delay is the last one from its host (a user's stanza may carry others).</summary>
+    private static HeldStanza HeldFromXml(XElement xml, string replicaHost)
+    {
+        var stanza = new XElement(xml);
+        var delay = stanza.Elements(Ns.Delay + "delay").LastOrDefault(candidate => candidate.Attribute("from")?.Value == replicaHost)
+                    ?? throw new FormatException("a held stanza without the replica's delay");
+        delay.Remove();
+        return new HeldStanza(stanza, ParseStamp(Required(delay, "stamp")));
+    }
+
+    private static string Stamp(DateTimeOffset stamp) => stamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseStamp(string stamp) =>
+        DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
     /// <summary>A batch item as the XEP's stanza to the replica.</summary>
     public static XElement ItemToXml(ReplicaItem item, string replicaHost)
@@ -113,7 +139,7 @@ public static class DmucCodec
         if (item.Delay is { } stamp)
             x.Add(new XElement(Ns.Delay + "delay",
                 new XAttribute("from", item.Stanza.Attribute("from")?.Value ?? ""),
-                new XAttribute("stamp", stamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture))));
+                new XAttribute("stamp", Stamp(stamp))));
         if (item.Recipients is { Count: 0 })
             x.Add(new XElement(Dmuc + "no-delivery"));
         else if (item.Recipients is { } recipients)
@@ -145,7 +171,7 @@ public static class DmucCodec
             enterJid is null ? null : new ReplicaEnter(Jid.Parse(enterJid),
                 history is null ? null : new XElement(Ns.Muc + "history", history.Attributes())),
             leave is null ? null : Jid.Parse(leave),
-            stamp is null ? null : DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            stamp is null ? null : ParseStamp(stamp),
             except.Count == 0 ? null : except);
     }
 

@@ -15,8 +15,16 @@ public static class NetjoinPlanner
     /// <summary>XEP-0045 status 333: removed because of a problem with the room's connection — here, the netsplit.</summary>
     private const int RemovedBySplit = 333;
 
-    public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report)
+    /// <summary>What the removed split entrant is told when someone the room admitted first has its nick.</summary>
+    public const string NickTakenText =
+        "While this host was split from the room, someone else entered under this nick and the room admitted them first; " +
+        "you were removed. Please enter again with another nick.";
+
+    /// <param name="held">What came of the held stanzas of the host (<see cref="HeldStanzaLedger"/>): the room's errors
+    /// are passed on first, and the messages its users saw during the split are kept in its history but not delivered again.</param>
+    public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null)
     {
+        held ??= HeldOutcome.None;
         var roomJid = room.RoomJid;
         // The host's occupant sessions as the primary counts them: the replica must end up with exactly these.
         var sessions = room.Sessions.Where(session => session.RealJid.Domain == host)
@@ -24,42 +32,65 @@ public static class NetjoinPlanner
         var stayed = sessions.Keys.Where(report.LocalOccupants.ContainsKey).ToList();
         var missedEntry = sessions.Keys.Where(jid => !report.LocalOccupants.ContainsKey(jid)).ToList();
         var reportedRoster = report.Roster.ToDictionary(entry => entry.Nick);
-        var deliveries = new List<Delivery>();
+        var current = room.OccupantNicks.ToHashSet();
+        var deliveries = new List<Delivery>(held.Answers);
+
+        // A local occupant the primary does not have: refused at the netjoin (a split entry), or the primary restarted.
+        // When someone else now has the nick (an entry during the split lost to one the room admitted first), the
+        // entrant is told why and the other local users see the entrant go before they see the nick's new holder.
+        var removed = report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key)).ToList();
+        var taken = removed.Select(local => local.Value).Where(current.Contains).ToHashSet();
+        foreach (var (jid, nick) in removed)
+        {
+            if (taken.Contains(nick))
+                deliveries.Add(new Delivery(jid, new XElement(Ns.Client + "message", new XAttribute("from", roomJid.ToString()),
+                    new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", NickTakenText))));
+            deliveries.Add(new Delivery(jid, Unavailable(roomJid.WithResource(nick), jid, 110, RemovedBySplit)));
+        }
+        foreach (var nick in taken)
+        {
+            var gone = Unavailable(roomJid.WithResource(nick), null, RemovedBySplit);
+            deliveries.AddRange(stayed.Select(jid => new Delivery(jid, gone)));
+        }
 
         // Occupants whose own entry was lost see themselves last, as XEP-0045 §7.2.3 orders an entry.
         var ownNicks = missedEntry.Select(jid => sessions[jid]).ToHashSet();
         foreach (var nick in room.OccupantNicks.OrderBy(nick => ownNicks.Contains(nick)))
         {
-            var seenAsNow = stayed.Count > 0 && reportedRoster.TryGetValue(nick, out var reported) && reported == CurrentEntry(room, nick, stayed[0]);
+            var seenAsNow = stayed.Count > 0 && !taken.Contains(nick) && reportedRoster.TryGetValue(nick, out var reported)
+                            && reported == CurrentEntry(room, nick, stayed[0]);
             deliveries.AddRange(room.PresenceOf(nick, seenAsNow ? missedEntry : [.. stayed, .. missedEntry]));
         }
 
-        var current = room.OccupantNicks.ToHashSet();
         foreach (var gone in reportedRoster.Keys.Where(nick => !current.Contains(nick)))
         {
             var unavailable = Unavailable(roomJid.WithResource(gone));
             deliveries.AddRange(stayed.Select(jid => new Delivery(jid, unavailable)));
         }
 
-        foreach (var (jid, nick) in report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key)))
-        {
-            var own = Unavailable(roomJid.WithResource(nick), jid, 110, RemovedBySplit);
-            deliveries.Add(new Delivery(jid, own));
-        }
-
+        var history = room.HistoryAfter(report.LastStanzaId);
         var acceptedAt = new Dictionary<XElement, DateTimeOffset>(ReferenceEqualityComparer.Instance);
-        foreach (var (message, accepted) in room.HistoryAfter(report.LastStanzaId))
+        var seenLocally = new HashSet<XElement>(ReferenceEqualityComparer.Instance);
+        foreach (var (message, accepted) in history)
         {
             acceptedAt[message] = accepted;
-            deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
+            if (held.SeenLocally.Contains(ReplicaRoomState.StanzaIdOf(message, roomJid) ?? "")) seenLocally.Add(message);
+            else deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
         }
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
         var plan = ReplicationPlanner.Split(deliveries, candidate => candidate == host, roomJid, report.LocalOccupants, sessions,
             command: null, acceptedAt: null);
-        return plan.ByHost.GetValueOrDefault(host, [])
-            .Select(item => acceptedAt.TryGetValue(item.Stanza, out var stamp) ? item with { Delay = stamp } : item)
-            .ToList();
+        var items = plan.ByHost.GetValueOrDefault(host, []);
+        var historyItems = items.Where(item => acceptedAt.ContainsKey(item.Stanza)).ToLookup(item => item.Stanza, ReferenceEqualityComparer.Instance);
+        // The history in the room's order; what the host's users saw during the split is only kept, the room's copy
+        // (with its stanza-id) replacing the replica's provisional one.
+        return [
+            .. items.Where(item => !acceptedAt.ContainsKey(item.Stanza)),
+            .. history.SelectMany(kept => seenLocally.Contains(kept.Message)
+                ? [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]
+                : historyItems[kept.Message].Select(item => item with { Delay = kept.AcceptedAt })),
+        ];
     }
 
     private static RosterEntry? CurrentEntry(RoomState room, string nick, Jid viewer) =>

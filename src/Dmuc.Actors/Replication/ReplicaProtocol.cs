@@ -58,8 +58,8 @@ public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id, long
 public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 
 /// <summary>
-/// The replica's half of a netjoin: what it did alone during the split (its users' leaves and presence changes,
-/// to be processed by the primary as if they came now) and what it has, so that the primary can answer with
+/// The replica's half of a netjoin: what it did alone during the split (its users' leaves, presence changes,
+/// messages, kicks and entries, to be processed by the primary as sent when the replica served them) and what it has, so that the primary can answer with
 /// one batch (<see cref="ReplicaBatch.ResyncOf"/>) holding exactly what it missed.
 /// </summary>
 /// <param name="NetjoinId">Names this attempt; the replica takes only the resync that answers its latest one.</param>
@@ -67,7 +67,7 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// <param name="LastStanzaId">The XEP-0359 id of the last room message the replica has.</param>
 /// <param name="LocalOccupants">The replica's local roster: real JID → nick.</param>
 /// <param name="Roster">How the replica last saw each occupant of the room.</param>
-/// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged.</param>
+/// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged, each with when it was served.</param>
 /// <param name="FirstHeldNumber">The number of the first held stanza (they are numbered for the life of the replica),
 /// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
 public sealed record ResyncReplica(
@@ -78,8 +78,11 @@ public sealed record ResyncReplica(
     string? LastStanzaId,
     IReadOnlyDictionary<Jid, string> LocalOccupants,
     IReadOnlyList<RosterEntry> Roster,
-    IReadOnlyList<XElement> HeldStanzas,
+    IReadOnlyList<HeldStanza> HeldStanzas,
     long FirstHeldNumber);
+
+/// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
+public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
 
 /// <summary>
 /// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the

@@ -13,8 +13,8 @@ namespace Dmuc.Actors.Replication;
 /// <summary>
 /// The replica of one room on a node that is not the room's primary: relays local users' stanzas to the
 /// primary unchanged (XEP-0282 §4.8) and fans the primary's batches out to local occupants (§4.9). Pings the
-/// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users' leaves and
-/// presence changes itself, refuses the rest with an error, and on the primary's return runs the netjoin.
+/// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users itself what
+/// <see cref="SplitServing"/> allows, refuses the rest with an error, and on the primary's return runs the netjoin.
 /// </summary>
 public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 {
@@ -36,8 +36,10 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     {
         _hosts = hosts;
         _sink = sink;
-        _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"));
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica));
+        var settings = ReplicationSettings.Of(Context.System);
+        _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"),
+            serving: settings.Split);
+        _keepalive = new LinkKeepalive(settings, DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica));
         _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
         _keepsAlive = room.Local is not null;
 
@@ -73,7 +75,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
                 _waitingForNetjoin.Enqueue(stanza);
                 break;
             case LinkState.Split:
-                _sink.Send(_state.ServeDuringSplit(stanza));
+                _sink.Send(_state.ServeDuringSplit(stanza, DateTimeOffset.UtcNow));
                 break;
             default:
                 _state.RecordLocalStanza(stanza);
@@ -259,7 +261,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         _keepalive.MarkSplit(now);
         _netjoinId = null;
-        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving leaves and presence locally", _state.Room, _keepalive.State, reason);
+        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, _keepalive.State, reason);
+        _sink.Send(_state.MarkSplit());
         ReleaseWaitingStanzas();
         ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }

@@ -9,27 +9,35 @@ namespace Dmuc.Actors.Replication;
 /// and which local users really asked to be in the room; during a netsplit (§4.11.1), what its users did
 /// alone, for the netjoin. Pure: the replica room actor persists nothing and only sends what this returns.
 /// </summary>
-public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 100)
+/// <param name="serving">What it serves its users itself during a split; <see cref="SplitServing.Default"/> if null.</param>
+public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 100, SplitServing? serving = null)
 {
     /// <summary>What a replica user hears when the room cannot take their stanza during a netsplit.</summary>
     public const string SplitErrorText = "the room is split from its primary; try again shortly";
+
+    /// <summary>The status of an occupant of another host shown away during a split (<see cref="SplitServing.MarkOthersAway"/>).</summary>
+    public const string AwayBySplitText = "not reachable from here: the room is split";
+
+    private static readonly XName OccupantIdName = (XNamespace)"urn:xmpp:occupant-id:0" + "occupant-id";
+    private static readonly XNamespace Hints = "urn:xmpp:hints";
+    private readonly SplitServing _serving = serving ?? SplitServing.Default;
 
     private readonly HashSet<Jid> _askedToBeIn = [];
     private readonly Dictionary<Jid, string> _localOccupants = new();
     private readonly SortedDictionary<string, RosterEntry> _roster = new(StringComparer.Ordinal);
     private readonly LinkedList<ReplicaHistoryEntry> _history = new();
-    private readonly List<XElement> _heldDuringSplit = [];
+    private readonly List<HeldStanza> _heldDuringSplit = [];
 
     public Jid Room => room;
     public long LastSequence { get; private set; }
-    /// <summary>The XEP-0359 id of the newest room message this replica received.</summary>
+    /// <summary>The XEP-0359 id of the newest message of the room's history this replica received.</summary>
     public string? LastStanzaId { get; private set; }
     public IReadOnlyDictionary<Jid, string> LocalOccupants => _localOccupants;
     /// <summary>Nick → how the occupant was last announced.</summary>
     public IReadOnlyDictionary<string, RosterEntry> Roster => _roster;
     public IEnumerable<ReplicaHistoryEntry> History => _history;
     /// <summary>Local users' stanzas served here during a netsplit, oldest first, still to reach the primary.</summary>
-    public IReadOnlyList<XElement> HeldDuringSplit => _heldDuringSplit;
+    public IReadOnlyList<HeldStanza> HeldDuringSplit => _heldDuringSplit;
     /// <summary>The number of the first of <see cref="HeldDuringSplit"/>; held stanzas are numbered from 1.</summary>
     public long FirstHeldNumber { get; private set; } = 1;
 
@@ -55,9 +63,11 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// Takes one batch from the primary: entries first, then each stanza to its recipients (explicit, or every
     /// local occupant), then departures. Entries nobody asked for are refused and get nothing.
     /// </summary>
+    /// <remarks>A netjoin's resync brings the primary's copy of every message the replica kept provisionally.</remarks>
     public (IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) ApplyBatch(ReplicaBatch batch)
     {
         LastSequence = batch.Sequence;
+        if (batch.ResyncOf is not null) RemoveProvisionalHistory();
         var refused = new List<Jid>();
         foreach (var enter in batch.Items.Select(item => (item.Enter, item.Stanza)).Where(e => e.Enter is not null))
         {
@@ -94,22 +104,183 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// Serves a local user's stanza while the room is split from its primary (§4.11.1): a local occupant's leave
-    /// or presence change is broadcast to the local occupants at once and held for the netjoin; anything else is
-    /// answered with an error, so that nothing is silently lost.
+    /// Serves a local user's stanza while the room is split from its primary (§4.11.1): what the XEP requires (a
+    /// local occupant's leave or presence change) and the MAYs <see cref="SplitServing"/> turns on are served to the
+    /// local occupants at once, and what the room must hear of is held for the netjoin; anything else is answered
+    /// with an error, so that nothing is silently lost.
     /// </summary>
-    public IReadOnlyList<Delivery> ServeDuringSplit(XElement stanza)
+    public IReadOnlyList<Delivery> ServeDuringSplit(XElement stanza, DateTimeOffset now)
     {
         if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return [];
         var type = stanza.Attribute("type")?.Value;
         if (type is "error" or "result") return [];
-        if (stanza.Name.LocalName == "presence" && _localOccupants.TryGetValue(from, out var nick) && IsToOwnOccupant(stanza, nick)
-            && type is null or "unavailable")
+        Jid.TryParse(stanza.Attribute("to")?.Value, out var to);
+        var toRoom = to?.Bare == room;
+        var nick = _localOccupants.GetValueOrDefault(from);
+        var served = (stanza.Name.LocalName, nick) switch
         {
-            _heldDuringSplit.Add(stanza);
-            return type is null ? ChangePresenceLocally(from, nick, stanza) : LeaveLocally(from, nick);
+            ("presence", { } own) when toRoom && (to!.Resource is null || to.Resource == own) && type is null or "unavailable" =>
+                Held(stanza, now, type is null ? ChangePresenceLocally(from, own, stanza) : LeaveLocally(from, own)),
+            ("presence", null) when _serving.Entries && toRoom && to!.Resource is { } wanted && type is null && from.Domain == ownHost =>
+                EnterLocally(from, wanted, stanza, now),
+            ("message", { } sender) when _serving.LocalChat && toRoom && to!.Resource is null && type == "groupchat"
+                                         && stanza.Element(Ns.Client + "subject") is null =>
+                SayLocally(from, sender, stanza, now),
+            ("message", { } sender) when _serving.PrivateMessages && toRoom && to!.Resource is { } recipient && type is null or "chat" or "normal" =>
+                WhisperLocally(sender, recipient, stanza),
+            ("iq", { } moderator) when _serving.Kicks && toRoom && to!.Resource is null && type == "set" && KickRequested(stanza) is { } kick =>
+                KickLocally(from, moderator, kick.Nick, kick.Reason, stanza, now),
+            _ => null,
+        };
+        return served ?? [ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)];
+    }
+
+    /// <summary>
+    /// The link to the primary was found split: with <see cref="SplitServing.MarkOthersAway"/>, the local users see
+    /// every occupant of the other hosts go away (the netjoin brings their presence as it is then).
+    /// </summary>
+    public IReadOnlyList<Delivery> MarkSplit()
+    {
+        if (!_serving.MarkOthersAway) return [];
+        var localNicks = _localOccupants.Values.ToHashSet();
+        var deliveries = new List<Delivery>();
+        foreach (var entry in _roster.Values.Where(entry => !localNicks.Contains(entry.Nick) && entry is not { Show: "away", Status: AwayBySplitText }).ToList())
+        {
+            var away = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(entry.Nick).ToString()),
+                new XElement(Ns.Client + "show", "away"), new XElement(Ns.Client + "status", AwayBySplitText),
+                MucUserX(entry.Affiliation, entry.Role, null));
+            _roster[entry.Nick] = entry with { Show = "away", Status = AwayBySplitText };
+            deliveries.AddRange(_localOccupants.Keys.Select(local => new Delivery(local, away)));
         }
-        return [ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)];
+        return deliveries;
+    }
+
+    private IReadOnlyList<Delivery> Held(XElement stanza, DateTimeOffset now, IReadOnlyList<Delivery> deliveries)
+    {
+        _heldDuringSplit.Add(new HeldStanza(stanza, now));
+        return deliveries;
+    }
+
+    /// <summary>
+    /// A groupchat message among the local occupants, rendered as the room would (from the sender's nick, without
+    /// any stanza-id: only the primary gives the XEP-0359 id the room's history knows it by). One with a body is kept
+    /// in the history until the netjoin brings the primary's copy, and held; one without (a chat state) is only relayed.
+    /// </summary>
+    private IReadOnlyList<Delivery>? SayLocally(Jid from, string nick, XElement stanza, DateTimeOffset now)
+    {
+        if (_roster.GetValueOrDefault(nick)?.Role is "visitor" or "none")
+            return [ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, "You do not currently have permission to speak in this chat", "auth")];
+        var message = new XElement(stanza);
+        message.Attribute("to")?.Remove();
+        message.Elements().Where(ClaimsToBeFromRoom).Remove();
+        message.SetAttributeValue("from", room.WithResource(nick).ToString());
+        var deliveries = _localOccupants.Keys.Select(local => new Delivery(local, message)).ToList();
+        if (message.Element(Ns.Client + "body") is null) return deliveries;
+        // As the room does (XEP-0334): a message asking not to be stored is relayed, and held, but not kept.
+        if (!message.Elements().Any(child => child.Name == Hints + "no-store" || child.Name == Hints + "no-permanent-store"))
+            AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
+        return Held(stanza, now, deliveries);
+    }
+
+    private bool ClaimsToBeFromRoom(XElement child) =>
+        child.Name == OccupantIdName
+        || (child.Name == Ns.Delay + "delay" && child.Attribute("from")?.Value == room.ToString())
+        || (child.Name == Ns.StanzaId + "stanza-id" && child.Attribute("by")?.Value == room.ToString());
+
+    /// <summary>An in-room private message to a local occupant: relayed as the room would, not held (the room keeps none).</summary>
+    private IReadOnlyList<Delivery>? WhisperLocally(string senderNick, string recipientNick, XElement stanza)
+    {
+        var recipients = _localOccupants.Where(local => local.Value == recipientNick).Select(local => local.Key).ToList();
+        if (recipients.Count == 0) return null;
+        var message = new XElement(stanza);
+        message.Attribute("to")?.Remove();
+        message.Elements().Where(child => child.Name.Namespace == Ns.Muc || child.Name.Namespace == Ns.MucUser || child.Name == OccupantIdName).Remove();
+        message.SetAttributeValue("from", room.WithResource(senderNick).ToString());
+        message.Add(new XElement(Ns.MucUser + "x"));
+        return recipients.Select(recipient => new Delivery(recipient, message)).ToList();
+    }
+
+    /// <summary>The nick and reason of a muc#admin kick (one item, role none), or null for any other request.</summary>
+    private static (string Nick, string? Reason)? KickRequested(XElement iq)
+    {
+        var items = iq.Element(Ns.MucAdmin + "query")?.Elements(Ns.MucAdmin + "item").ToList();
+        if (items is not [{ } item] || item.Attribute("role")?.Value != "none" || item.Attribute("nick")?.Value is not { } nick) return null;
+        return (nick, item.Element(Ns.MucAdmin + "reason")?.Value);
+    }
+
+    /// <summary>
+    /// A kick (XEP-0045 §8.2) by an occupant the primary last announced as moderator, of a local occupant of a
+    /// lower role whose affiliation is not above the moderator's; a kick of an occupant elsewhere waits for the room.
+    /// </summary>
+    private IReadOnlyList<Delivery>? KickLocally(Jid from, string moderatorNick, string nick, string? reason, XElement iq, DateTimeOffset now)
+    {
+        var moderator = _roster.GetValueOrDefault(moderatorNick);
+        if (moderator?.Role != "moderator") return [ErrorTo(from, iq, StanzaErrorCondition.Forbidden, null, "auth")];
+        var sessions = _localOccupants.Where(local => local.Value == nick).Select(local => local.Key).ToList();
+        if (sessions.Count == 0) return null;
+        var target = _roster.GetValueOrDefault(nick);
+        var affiliation = target?.Affiliation ?? "none";
+        if (target?.Role == "moderator" || AffiliationRank(affiliation) > AffiliationRank(moderator.Affiliation))
+            return [ErrorTo(from, iq, StanzaErrorCondition.NotAllowed, null, "cancel")];
+
+        foreach (var session in sessions)
+        {
+            _localOccupants.Remove(session);
+            _askedToBeIn.Remove(session);
+        }
+        _roster.Remove(nick);
+        XElement Kicked(Jid? jid, params int[] codes) => new(Ns.Client + "presence",
+            new XAttribute("from", room.WithResource(nick).ToString()), new XAttribute("type", "unavailable"),
+            new XElement(Ns.MucUser + "x",
+                new XElement(Ns.MucUser + "item", new XAttribute("affiliation", affiliation), new XAttribute("role", "none"),
+                    jid is null ? null : new XAttribute("jid", jid.ToString()),
+                    new XElement(Ns.MucUser + "actor", new XAttribute("nick", moderatorNick)),
+                    reason is null ? null : new XElement(Ns.MucUser + "reason", reason)),
+                codes.Select(Status)));
+        var seen = Kicked(null, 307);
+        var result = new XElement(Ns.Client + "iq", new XAttribute("from", room.ToString()), new XAttribute("type", "result"),
+            iq.Attribute("id") is { } id ? new XAttribute("id", id.Value) : null);
+        return Held(iq, now, [
+            .. sessions.Select(session => new Delivery(session, Kicked(session, 110, 307))),
+            .. _localOccupants.Keys.Select(other => new Delivery(other, seen)),
+            new Delivery(from, result)]);
+    }
+
+    private static int AffiliationRank(string affiliation) =>
+        affiliation switch { "owner" => 4, "admin" => 3, "member" => 2, "none" => 1, _ => 0 };
+
+    /// <summary>
+    /// An entry under a nick the replica's roster does not have (the XEP's DANGER): the entrant gets the roster as
+    /// the replica knows it, its own presence (as a participant: the primary settles the role at the netjoin) and
+    /// the replica's history; the entry is held. A replica without local occupants knows no roster and refuses.
+    /// </summary>
+    private IReadOnlyList<Delivery>? EnterLocally(Jid from, string nick, XElement presence, DateTimeOffset now)
+    {
+        if (_localOccupants.Count == 0) return null;
+        if (_roster.ContainsKey(nick))
+            return [ErrorTo(from, presence, StanzaErrorCondition.Conflict, "That nickname is already in use by another occupant", "cancel")];
+        var deliveries = _roster.Values.Select(entry => new Delivery(from, new XElement(Ns.Client + "presence",
+            new XAttribute("from", room.WithResource(entry.Nick).ToString()),
+            entry.Show is null ? null : new XElement(Ns.Client + "show", entry.Show),
+            entry.Status is null ? null : new XElement(Ns.Client + "status", entry.Status),
+            MucUserX(entry.Affiliation, entry.Role, null)))).ToList();
+        _localOccupants[from] = nick;
+        _askedToBeIn.Add(from);
+        deliveries.AddRange(ChangePresenceLocally(from, nick, presence));
+        var requested = presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")?.Attribute("maxstanzas")?.Value;
+        var kept = int.TryParse(requested, out var maxStanzas) ? _history.Skip(Math.Max(0, _history.Count - maxStanzas)) : _history;
+        deliveries.AddRange(kept.Select(entry => new Delivery(from, Delayed(entry))));
+        return Held(presence, now, deliveries);
+    }
+
+    /// <summary>A kept message as replayed to an entrant: delayed by the room (XEP-0203) unless it says so already.</summary>
+    private XElement Delayed(ReplicaHistoryEntry entry)
+    {
+        if (entry.Message.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString())) return entry.Message;
+        var message = new XElement(entry.Message);
+        message.Add(new XElement(Ns.Delay + "delay", new XAttribute("from", room.ToString()),
+            new XAttribute("stamp", entry.AcceptedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture))));
+        return message;
     }
 
     /// <summary>The held stanzas up to <paramref name="count"/> reached the primary in a netjoin.</summary>
@@ -121,9 +292,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>An error answering a local user's stanza, from the address it was sent to.</summary>
-    public static Delivery ErrorTo(Jid user, XElement stanza, StanzaErrorCondition condition, string text)
+    public static Delivery ErrorTo(Jid user, XElement stanza, StanzaErrorCondition condition, string? text, string type = "wait")
     {
-        var error = StanzaError.Reply(stanza, condition, text, "wait");
+        var error = StanzaError.Reply(stanza, condition, text, type);
         error.Attribute("to")?.Remove();
         return new Delivery(user, error);
     }
@@ -148,11 +319,31 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// <summary>
     /// Called when a local occupant left. The primary sends nothing to a host without occupants, so with the last one gone the roster
     /// would go stale; a netjoin that took it as what the users saw would skip occupants who came back unchanged.
-    /// The next entry brings the whole roster again.
+    /// The next entry brings the whole roster again. The history would get a gap, so it starts again too.
     /// </summary>
     private void ForgetRosterIfNobodyLocal()
     {
-        if (_localOccupants.Count == 0) _roster.Clear();
+        if (_localOccupants.Count > 0) return;
+        _roster.Clear();
+        _history.Clear();
+    }
+
+    /// <summary>Kept only while someone local is in the room: without, the history would get a gap (see above).</summary>
+    private void AddToHistory(ReplicaHistoryEntry entry)
+    {
+        if (_localOccupants.Count == 0) return;
+        _history.AddLast(entry);
+        while (_history.Count > maxHistory) _history.RemoveFirst();
+    }
+
+    private void RemoveProvisionalHistory()
+    {
+        for (var node = _history.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Provisional) _history.Remove(node);
+            node = next;
+        }
     }
 
     private IReadOnlyList<Delivery> ChangePresenceLocally(Jid user, string nick, XElement presence)
@@ -187,24 +378,23 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             if (stanza.Attribute("type")?.Value == "unavailable") _roster.Remove(nick);
             else if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[nick] = entry;
         }
-        // Only a message the room keeps marks where our history ends (a netjoin asks for what came after it): the
-        // primary stamps a kept live message (Delay), and history sent at entry or in a resync is delayed already.
-        // A no-store message is in no history, so a netjoin after it would repeat the whole history.
-        if (stanza.Name.LocalName == "message" && (item.Delay is not null || stanza.Element(Ns.Delay + "delay") is not null)
-            && StanzaIdOf(stanza) is { } stanzaId)
-            LastStanzaId = stanzaId;
-        if (item.Delay is { } stamp)
-        {
-            _history.AddLast(new ReplicaHistoryEntry(stanza, stamp));
-            while (_history.Count > maxHistory) _history.RemoveFirst();
-        }
+        // Only a message of the room's history (kept live, or replayed by the room to an entrant) can be found there
+        // again by a netjoin; a chat state or a no-store message has a stanza-id too, and taking it would make the
+        // netjoin resend the whole history.
+        var ofTheHistory = item.Delay is not null || stanza.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString());
+        if (stanza.Name.LocalName == "message" && ofTheHistory && StanzaIdOf(stanza) is { } stanzaId) LastStanzaId = stanzaId;
+        if (item.Delay is { } stamp) AddToHistory(new ReplicaHistoryEntry(stanza, stamp));
     }
 
-    private string? StanzaIdOf(XElement message) =>
+    private string? StanzaIdOf(XElement message) => StanzaIdOf(message, room);
+
+    /// <summary>The XEP-0359 id <paramref name="room"/> gave the message, if it carries one.</summary>
+    public static string? StanzaIdOf(XElement message, Jid room) =>
         message.Elements(Ns.StanzaId + "stanza-id").FirstOrDefault(id => id.Attribute("by")?.Value == room.ToString())?.Attribute("id")?.Value;
 
     private string? NickOf(XElement stanza) =>
         Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Bare == room ? from.Resource : null;
 }
 
-public sealed record ReplicaHistoryEntry(XElement Message, DateTimeOffset AcceptedAt);
+/// <param name="Provisional">Said during a split and kept here only until the netjoin brings the primary's copy.</param>
+public sealed record ReplicaHistoryEntry(XElement Message, DateTimeOffset AcceptedAt, bool Provisional = false);

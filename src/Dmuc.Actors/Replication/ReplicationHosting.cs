@@ -29,6 +29,12 @@ public static class ReplicationHosting
           ping-timeout = 10s
           split-ping-interval = 2s
           show-split-users-away = off
+          # what a split replica serves its users itself (XEP-0282 §4.11.1 MAYs; docs/protocol/netjoin.md §2)
+          split-local-chat = on
+          split-private-messages = on
+          split-kicks = on
+          split-mark-others-away = off
+          split-entries = off
         }
         """;
 

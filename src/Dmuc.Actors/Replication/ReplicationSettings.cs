@@ -15,6 +15,9 @@ namespace Dmuc.Actors.Replication;
 public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan PingTimeout, TimeSpan SplitPingInterval,
     bool ShowSplitUsersAway = false)
 {
+    /// <summary>What a split replica serves its users itself (§4.11.1's MAYs).</summary>
+    public SplitServing Split { get; init; } = SplitServing.Default;
+
     public const string ConfigPath = "dmuc.replication";
 
     public static readonly ReplicationSettings Default = new(
@@ -28,7 +31,10 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
             section.GetTimeSpan("keepalive-interval", Default.KeepaliveInterval),
             section.GetTimeSpan("ping-timeout", Default.PingTimeout),
             section.GetTimeSpan("split-ping-interval", Default.SplitPingInterval),
-            section.GetBoolean("show-split-users-away", Default.ShowSplitUsersAway));
+            section.GetBoolean("show-split-users-away", Default.ShowSplitUsersAway))
+        {
+            Split = SplitServing.From(section),
+        };
     }
 
     /// <summary>The settings of <paramref name="system"/>, read once.</summary>
@@ -43,4 +49,28 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
     {
         public override Holder CreateExtension(ExtendedActorSystem system) => new(From(system.Settings.Config));
     }
+}
+
+/// <summary>
+/// The XEP-0282 §4.11.1 MAYs a replica serves its local users with while split from the primary; anything not
+/// served is answered with an error. What is served and held is reconciled at the netjoin (docs/protocol/netjoin.md).
+/// </summary>
+/// <param name="LocalChat">Groupchat messages among the local occupants, held for the netjoin.</param>
+/// <param name="PrivateMessages">In-room private messages between local occupants (nothing to reconcile).</param>
+/// <param name="Kicks">Kicks of a local occupant by a local moderator the primary designated, held.</param>
+/// <param name="MarkOthersAway">Show every non-local occupant as away to the local users until the netjoin.</param>
+/// <param name="Entries">Entries of local users (the XEP's "DANGER"), held; a nick taken meanwhile loses at the netjoin.</param>
+public sealed record SplitServing(bool LocalChat, bool PrivateMessages, bool Kicks, bool MarkOthersAway, bool Entries)
+{
+    public static readonly SplitServing Default = new(LocalChat: true, PrivateMessages: true, Kicks: true, MarkOthersAway: false, Entries: false);
+
+    /// <summary>Only what the XEP requires: leaves and presence changes.</summary>
+    public static readonly SplitServing Nothing = new(false, false, false, false, false);
+
+    public static SplitServing From(Config section) => new(
+        section.GetBoolean("split-local-chat", Default.LocalChat),
+        section.GetBoolean("split-private-messages", Default.PrivateMessages),
+        section.GetBoolean("split-kicks", Default.Kicks),
+        section.GetBoolean("split-mark-others-away", Default.MarkOthersAway),
+        section.GetBoolean("split-entries", Default.Entries));
 }

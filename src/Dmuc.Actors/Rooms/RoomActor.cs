@@ -38,8 +38,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private long _durableEventsSinceSnapshot;
     private bool _snapshotInFlight;
     private RoomListingChanged? _lastListing;
-    // Per replica host, the number of the last stanza it held during a split that this room has processed.
-    private readonly Dictionary<string, long> _heldProcessedUpTo = new();
+    // What came of the stanzas replica hosts held during splits, until their resyncs are known to have arrived.
+    private readonly HeldStanzaLedger _held = new();
     private readonly SplitHostAway _splitHostAway = new();
     private readonly bool _showSplitUsersAway;
 
@@ -152,26 +152,23 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// A replica is back from a netsplit (docs/protocol/netjoin.md): what its users did alone is processed now,
-    /// as if they had just sent it, so every other host hears of it; then, after everything that causes is sent,
-    /// the replica gets one resync batch with what it missed.
+    /// as sent when the replica served it, so every other host hears of it; then, after everything that causes is
+    /// sent, the replica gets one resync batch with what it missed.
     /// </summary>
     private void HandleNetjoin(ResyncReplica resync)
     {
         var host = resync.ReplicaHost;
         var now = DateTimeOffset.UtcNow;
-        var processedUpTo = _heldProcessedUpTo.GetValueOrDefault(host);
-        var number = resync.FirstHeldNumber;
-        foreach (var stanza in resync.HeldStanzas)
+        // Those already processed in an earlier netjoin whose resync the replica never got are skipped.
+        foreach (var (number, held) in _held.ToProcess(resync))
         {
-            // Already processed in an earlier netjoin whose resync the replica never got.
-            if (number++ <= processedUpTo) continue;
+            var stanza = held.Stanza;
             if (Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Domain == host)
-                Handle(new HandleStanza(stanza, now));
+                _held.Processed(host, number, Handle(new HandleStanza(stanza, now, held.ServedAt < now ? held.ServedAt : now)));
             else
                 _log.Warning("Room {0}: refused a held stanza from {1} in the netjoin of {2}", _room, from?.ToString() ?? "(nobody)", host);
         }
-        _heldProcessedUpTo[host] = Math.Max(processedUpTo, number - 1);
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync));
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync, _held.OutcomeFor(host)));
         _log.Info("Room {0}: netjoin {1} of {2} with {3} held stanzas; resync of {4} items", _room, resync.NetjoinId, host,
             resync.HeldStanzas.Count, resyncBatch.Items.Count);
         var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
@@ -190,9 +187,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             sessions, sessions, command: null, acceptedAt: null), afterSent: null);
     }
 
-    private void Handle(RoomCommand command, Action? afterSent = null)
+    /// <returns>What the room decided (already applied, and sent or to be sent once written).</returns>
+    private Decision Handle(RoomCommand command, Action? afterSent = null)
     {
-        var outgoing = Decide(command, out var durable);
+        var (decision, outgoing) = Decide(command);
+        var durable = decision.Events.Where(e => e.IsDurable).ToList();
         if (durable.Count == 0)
         {
             SendWhenEarlierWritesAreDone(outgoing, afterSent);
@@ -214,22 +213,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();
+        return decision;
     }
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
-    private ReplicationPlanner.Plan Decide(RoomCommand command, out List<RoomEvent> durable)
+    private (Decision Decision, ReplicationPlanner.Plan Outgoing) Decide(RoomCommand command)
     {
         var sessionsBefore = SessionsByRealJid();
         var decision = _state.Process(command);
         _metrics.Decided(command, decision);
         foreach (var @event in decision.Events)
             _state.Apply(@event);
-        durable = decision.Events.Where(e => e.IsDurable).ToList();
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         // A message or a subject leaves the sessions as they were: no need to list a large room twice.
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged) ? sessionsBefore : SessionsByRealJid();
-        return ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
-            sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt);
+        return (decision, ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
+            sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt));
     }
 
     private Dictionary<Jid, string> SessionsByRealJid() =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Xml.Linq;
 using CsCheck;
 using Dmuc.Actors.Replication;
@@ -129,38 +130,191 @@ public sealed class NetjoinPlannerTests
         AssertEveryoneSeesTheRoomAsItIs();
     }
 
+    [Fact]
+    public void Local_chat_of_a_split_reaches_the_other_hosts_once_delayed_with_its_time_and_the_replicas_users_not_again()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        _room.Cut(Killrc);
+        _room.Send(Say(Trillian, Wallops.Room, "elsewhere", id: "elsewhere"));
+        _room.Send(Say(Wumpus, Wallops.Room, "local 1", id: "local-1"));
+        var saidAt = _room.Now;
+        _room.Send(Say(Valdis, Wallops.Room, "local 2", id: "local-2"));
+        Assert.Single(_room.ReceivedBy(Valdis), Received.GroupchatBody("local 1").Invoke);
+        Assert.DoesNotContain(_room.ReceivedBy(Trillian), Received.GroupchatBody("local 1").Invoke);
+
+        var resync = Resync();
+
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            foreach (var body in new[] { "before", "elsewhere", "local 1", "local 2" })
+                Assert.Single(_room.ReceivedBy(user), Received.GroupchatBody(body).Invoke);
+        foreach (var user in new[] { Trillian, BigCheese })
+        {
+            var late = _room.ReceivedBy(user).Single(Received.GroupchatBody("local 1").Invoke);
+            Assert.Equal(saidAt, DateTimeOffset.Parse(late.Element(Ns.Delay + "delay")!.Attribute("stamp")!.Value, CultureInfo.InvariantCulture));
+            Assert.Equal($"{Wallops.Room}/Wumpus", late.Attribute("from")?.Value);
+        }
+        Assert.Equal(["before", "elsewhere", "local 1", "local 2"], _room.Primary.History.Select(entry => XElement.Parse(entry.Stanza).Body()));
+        Assert.Equal(saidAt, _room.Primary.History.Single(entry => entry.Nick == Wumpus.Nick).Timestamp);
+        Assert.Equal(2, resync.Count(item => item.Recipients is { Count: 0 } && item.Stanza.Body() is not null));
+        AssertReplicaHistoryIsThePrimarys(_room, Killrc);
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    [Fact]
+    public void A_private_message_between_local_occupants_during_a_split_is_delivered_and_nothing_of_it_reaches_the_primary()
+    {
+        Populate(Trillian, Wumpus, Valdis);
+        _room.Cut(Killrc);
+
+        _room.Send(PrivateMessage(Wumpus, Wallops.Room, Valdis.Nick, "psst"));
+        Resync();
+
+        var whisper = Assert.Single(_room.ReceivedBy(Valdis), stanza => stanza.Body() == "psst");
+        Assert.Equal($"{Wallops.Room}/Wumpus", whisper.Attribute("from")?.Value);
+        Assert.DoesNotContain(_room.ReceivedBy(Trillian), stanza => stanza.Body() == "psst");
+        Assert.Empty(_room.Primary.History);
+    }
+
+    [Fact]
+    public void A_kick_by_a_local_moderator_during_a_split_is_seen_everywhere_once_after_the_netjoin()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "moderator"));
+        _room.Cut(Killrc);
+
+        _room.Send(SetRole(Wumpus, Wallops.Room, Valdis.Nick, "none", id: "kick"));
+        Assert.True(_room.ReceivedBy(Valdis).Last().HasStatus(307));
+        Resync();
+
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+        {
+            var kicked = Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+            Assert.True(kicked.HasStatus(307));
+        }
+        Assert.DoesNotContain(Valdis.Nick, _room.Primary.OccupantNicks);
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    [Fact]
+    public void A_kick_the_room_no_longer_allows_at_the_netjoin_is_answered_with_its_error_and_the_kicked_user_stays_out()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "moderator"));
+        _room.Cut(Killrc);
+        _room.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "participant"));
+
+        _room.Send(SetRole(Wumpus, Wallops.Room, Valdis.Nick, "none", id: "kick"));
+        Resync();
+
+        Assert.Contains(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("id")?.Value == "kick" && stanza.Attribute("type")?.Value == "error");
+        Assert.DoesNotContain(Valdis.Nick, _room.Primary.OccupantNicks);
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
+    [Fact]
+    public void Occupants_marked_away_during_a_split_are_shown_as_they_are_after_the_netjoin()
+    {
+        var room = new SplitRoomModel(Wallops.Room, Avalon, SplitServing.Default with { MarkOthersAway = true }, Killrc, Vesa);
+        Populate(room, [Trillian, Wumpus, BigCheese]);
+
+        room.Cut(Killrc);
+
+        var seenByWumpus = RosterView.Of(room.ReceivedBy(Wumpus), room.Room);
+        Assert.Equal("away", seenByWumpus[Trillian.Nick].Show);
+        Assert.Equal("away", seenByWumpus[BigCheese.Nick].Show);
+        Assert.Null(seenByWumpus[Wumpus.Nick].Show);
+        room.Netjoin(Killrc);
+        AssertEveryoneSeesTheRoomAsItIs(room);
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_is_admitted_at_the_netjoin_and_seen_once_by_the_other_hosts()
+    {
+        var room = new SplitRoomModel(Wallops.Room, Avalon, SplitServing.Default with { Entries = true }, Killrc, Vesa);
+        Populate(room, [Trillian, Wumpus, BigCheese]);
+        room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        room.Cut(Killrc);
+
+        room.Send(Enter(Phaedrus, Wallops.Room));
+        Assert.Contains(room.ReceivedBy(Phaedrus), Received.OwnPresence(Wallops.Room, Phaedrus.Nick).Invoke);
+        Assert.Single(room.ReceivedBy(Phaedrus), Received.GroupchatBody("before").Invoke);
+        room.Netjoin(Killrc);
+
+        Assert.Contains(Phaedrus.Nick, room.Primary.OccupantNicks);
+        foreach (var user in new[] { Trillian, Wumpus, BigCheese })
+            Assert.Single(room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Phaedrus.Nick).Invoke);
+        Assert.Single(room.ReceivedBy(Phaedrus), Received.GroupchatBody("before").Invoke);
+        AssertEveryoneSeesTheRoomAsItIs(room);
+    }
+
+    [Fact]
+    public void A_split_entrant_whose_nick_was_taken_meanwhile_is_removed_at_the_netjoin_with_333_and_told_why()
+    {
+        var room = new SplitRoomModel(Wallops.Room, Avalon, SplitServing.Default with { Entries = true }, Killrc, Vesa);
+        Populate(room, [Trillian, Wumpus, BigCheese]);
+        var entrant = Phaedrus with { Nick = "Newbie" };
+        var rival = Efchen with { Nick = "Newbie" };
+        room.Cut(Killrc);
+        room.Send(Enter(rival, Wallops.Room));
+
+        room.Send(Enter(entrant, Wallops.Room));
+        Assert.Contains(room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, "Newbie").Invoke);
+        room.Netjoin(Killrc);
+
+        var told = room.ReceivedBy(entrant);
+        Assert.Contains(told, stanza => stanza.Name.LocalName == "presence" && stanza.IsError("conflict"));
+        Assert.Contains(told, stanza => stanza.Body() == NetjoinPlanner.NickTakenText && stanza.Attribute("from")?.Value == Wallops.Room);
+        var removed = told.Last(Received.PresenceOf(Wallops.Room, "Newbie", available: false).Invoke);
+        Assert.True(removed.HasStatus(110) && removed.HasStatus(333));
+        var seenByWumpus = room.ReceivedBy(Wumpus).Where(stanza => stanza.Attribute("from")?.Value == $"{Wallops.Room}/Newbie").ToList();
+        Assert.Equal([null, "unavailable", null], seenByWumpus.Select(presence => presence.Attribute("type")?.Value));
+        Assert.True(seenByWumpus[1].HasStatus(333));
+        Assert.DoesNotContain(room.Primary.Sessions, session => session.RealJid == Jid.Parse(entrant.Jid));
+        Assert.DoesNotContain(room.ReceivedBy(rival), stanza => stanza.Attribute("from")?.Value == $"{Wallops.Room}/Newbie" && stanza.Attribute("type")?.Value == "unavailable");
+        AssertEveryoneSeesTheRoomAsItIs(room);
+    }
+
     /// <summary>
-    /// Random traffic on every host while killrc's link is cut and healed: after the last netjoin every occupant
-    /// sees the room's roster as the primary has it, and every accepted message exactly once.
+    /// Random traffic on every host while killrc's link is cut and healed, with the split replica serving local chat,
+    /// kicks and private messages, and (at random) entries and away marking: after the last netjoin every occupant sees
+    /// the room's roster as the primary has it, every accepted message exactly once, and every replica's history is
+    /// the primary's. Two users contest one nick, one of them on killrc, so entries during a split collide.
     /// </summary>
     [Fact]
     public void After_any_sequence_of_splits_and_netjoins_every_occupant_sees_the_room_as_it_is_and_every_message_once()
     {
         var step = Gen.Frequency(
-            (5, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.Say, user))),
-            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Leave, user))),
-            (2, Gen.Int[1, Everyone.Length - 1].Select(user => new Step(StepKind.Enter, user))),
-            (3, Gen.Int[0, Everyone.Length - 1].Select(user => new Step(StepKind.ChangeShow, user))),
+            (5, Gen.Int[0, Cast.Length - 1].Select(user => new Step(StepKind.Say, user))),
+            (2, Gen.Int[1, Cast.Length - 1].Select(user => new Step(StepKind.Leave, user))),
+            (3, Gen.Int[1, Cast.Length - 1].Select(user => new Step(StepKind.Enter, user))),
+            (3, Gen.Int[0, Cast.Length - 1].Select(user => new Step(StepKind.ChangeShow, user))),
+            (1, Gen.Int[1, Cast.Length - 1].Select(user => new Step(StepKind.Kick, user))),
+            (1, Gen.Const(new Step(StepKind.Promote, 0))),
             (2, Gen.Const(new Step(StepKind.Cut, 0))),
             (2, Gen.Const(new Step(StepKind.Netjoin, 0))),
             (1, Gen.Const(new Step(StepKind.LostNetjoin, 0))));
-        step.Array[1, 30].Sample(RunAndCheck, iter: 300);
+        Gen.Select(step.Array[1, 30], Gen.Bool, Gen.Bool).Sample(run => RunAndCheck(run.Item1,
+            SplitServing.Default with { Entries = run.Item2, MarkOthersAway = run.Item3 }), iter: 300);
     }
 
-    private enum StepKind { Say, Leave, Enter, ChangeShow, Cut, Netjoin, LostNetjoin }
+    /// <summary>Everyone, and two more who want the nick Newbie: one on killrc, one on a host without a replica.</summary>
+    private static readonly ChatUser[] Cast = [.. Everyone, Phaedrus with { Nick = "Newbie" }, Troy with { Nick = "Newbie" }];
+
+    private enum StepKind { Say, Leave, Enter, ChangeShow, Kick, Promote, Cut, Netjoin, LostNetjoin }
 
     private sealed record Step(StepKind Kind, int User);
 
-    private static void RunAndCheck(Step[] steps)
+    private static void RunAndCheck(Step[] steps, SplitServing serving)
     {
-        var model = new SplitRoomModel(Wallops.Room, Avalon, Killrc, Vesa);
+        var model = new SplitRoomModel(Wallops.Room, Avalon, serving, Killrc, Vesa);
         Populate(model, Everyone);
         var inThroughout = Everyone.ToHashSet();
         var sent = new List<(ChatUser Sender, string Id)>();
         var shows = new[] { "away", "chat", "dnd", "xa" };
         for (var i = 0; i < steps.Length; i++)
         {
-            var user = Everyone[steps[i].User];
+            var user = Cast[steps[i].User];
             switch (steps[i].Kind)
             {
                 case StepKind.Say:
@@ -178,6 +332,15 @@ public sealed class NetjoinPlannerTests
                     break;
                 case StepKind.ChangeShow:
                     model.Send(UpdatePresence(user, Wallops.Room, shows[i % shows.Length]));
+                    break;
+                // Wumpus kicks on killrc (locally when split, if the room made him a moderator), Trillian on the primary;
+                // never Trillian, the owner, whose leaving would end the temporary room and its history.
+                case StepKind.Kick:
+                    model.Send(SetRole(i % 2 == 0 ? Wumpus : Trillian, Wallops.Room, user.Nick, "none", id: $"k{i}"));
+                    inThroughout.Remove(user);
+                    break;
+                case StepKind.Promote:
+                    model.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "moderator"));
                     break;
                 case StepKind.Cut:
                     model.Cut(Killrc);
@@ -201,6 +364,8 @@ public sealed class NetjoinPlannerTests
             var bodies = model.ReceivedBy(user).Where(stanza => stanza.Name == Ns.Client + "message").Select(stanza => stanza.Body()).OfType<string>().ToList();
             Assert.Equal(bodies.Distinct(), bodies);
         }
+        AssertReplicaHistoryIsThePrimarys(model, Killrc);
+        AssertReplicaHistoryIsThePrimarys(model, Vesa);
     }
 
     private void Populate(params ChatUser[] users) => Populate(_room, users);
@@ -218,12 +383,27 @@ public sealed class NetjoinPlannerTests
 
     private void AssertEveryoneSeesTheRoomAsItIs() => AssertEveryoneSeesTheRoomAsItIs(_room);
 
+    /// <summary>
+    /// The replica's history is the primary's as far as it goes back: the same messages in the same order, each
+    /// once, with the primary's stanza-ids, and nothing provisional left from a split.
+    /// </summary>
+    private static void AssertReplicaHistoryIsThePrimarys(SplitRoomModel model, string host)
+    {
+        var replica = model.Replica(host).History.ToList();
+        Assert.DoesNotContain(replica, entry => entry.Provisional);
+        var ids = replica.Select(entry => ReplicaRoomState.StanzaIdOf(entry.Message, model.Room)).ToList();
+        var primary = model.Primary.History.Select(entry => entry.StanzaId).ToList();
+        var common = Math.Min(ids.Count, primary.Count);
+        Assert.Equal(primary.TakeLast(common), ids.TakeLast(common));
+        Assert.Equal(ids.Distinct(), ids);
+    }
+
     /// <summary>Every occupant's roster, built from what it received, is the primary's, as that occupant is shown it.</summary>
     private static void AssertEveryoneSeesTheRoomAsItIs(SplitRoomModel model)
     {
         foreach (var session in model.Primary.Sessions)
         {
-            var user = Everyone.Concat([Troy]).Single(candidate => Jid.Parse(candidate.Jid) == session.RealJid);
+            var user = Cast.Concat([Troy, Phaedrus]).First(candidate => Jid.Parse(candidate.Jid) == session.RealJid);
             var expected = model.Primary.OccupantNicks.Order(StringComparer.Ordinal).Select(nick =>
                 RosterEntry.FromPresence(model.Primary.PresenceOf(nick, [session.RealJid]).Single().Stanza, model.Room)).ToList();
             Assert.Equal(expected, RosterView.Of(model.ReceivedBy(user), model.Room).Values);

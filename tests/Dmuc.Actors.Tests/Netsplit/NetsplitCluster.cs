@@ -18,15 +18,19 @@ public sealed class NetsplitCluster : IAsyncDisposable
 
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(15);
 
-    /// <summary>The fast keepalive over the settings production nodes run with.</summary>
+    /// <summary>
+    /// The fast keepalive over the settings production nodes run with; split replicas also take entries (the XEP's
+    /// DANGER, off in production) so that the tests can collide nicks.
+    /// </summary>
     public static Config Settings { get; } = SettingsWith(FastKeepalive);
 
-    /// <summary><paramref name="keepalive"/> over the split tolerance production nodes run with.</summary>
+    /// <summary><paramref name="keepalive"/> over the split tolerance production nodes run with, with entries during splits on.</summary>
     public static Config SettingsWith(ReplicationSettings keepalive) => ConfigurationFactory.ParseString($$"""
         {{ReplicationSettings.ConfigPath}} {
           keepalive-interval = {{keepalive.KeepaliveInterval.TotalMilliseconds}}ms
           ping-timeout = {{keepalive.PingTimeout.TotalMilliseconds}}ms
           split-ping-interval = {{keepalive.SplitPingInterval.TotalMilliseconds}}ms
+          split-entries = on
         }
         """).WithFallback(ConfigurationFactory.ParseString(ReplicationHosting.SplitToleranceHocon));
 

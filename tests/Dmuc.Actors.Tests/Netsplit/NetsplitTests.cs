@@ -91,19 +91,83 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_message_sent_on_a_split_replica_is_answered_with_an_error()
+    public async Task A_message_the_split_replica_cannot_serve_is_answered_with_an_error()
     {
         var room = await RoomSplitFromKillrcAsync("error");
 
-        Cluster.SendFromUser(Say(Wumpus, room.Jid, "anyone there?", id: "lonely"));
-        var error = await Cluster.WaitForAsync(Wumpus.Jid, stanza => stanza.Attribute("id")?.Value == "lonely", LocalAnswer);
+        Cluster.SendFromUser(PrivateMessage(Wumpus, room.Jid, Trillian.Nick, "anyone there?"));
+        var error = await Cluster.WaitForAsync(Wumpus.Jid, stanza => stanza.Attribute("id")?.Value == "pm", LocalAnswer);
 
         Assert.Equal("error", error.Attribute("type")?.Value);
-        Assert.Equal(room.Jid, error.Attribute("from")?.Value);
+        Assert.Equal($"{room.Jid}/{Trillian.Nick}", error.Attribute("from")?.Value);
         Assert.NotNull(error.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "remote-server-timeout"));
         Assert.Equal(ReplicaRoomState.SplitErrorText, error.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "text")?.Value);
         await HealKillrcAsync(room);
-        Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => stanza.IsGroupchatWithBody("anyone there?"));
+        Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => stanza.Body() == "anyone there?");
+    }
+
+    [Fact]
+    public async Task Local_chat_during_a_split_is_served_at_once_and_reaches_the_other_hosts_once_delayed_after_the_netjoin()
+    {
+        var room = await RoomSplitFromKillrcAsync("localchat");
+
+        Cluster.SendFromUser(Say(Wumpus, room.Jid, "local during split", id: "local-1"));
+        Cluster.SendFromUser(PrivateMessage(Wumpus, room.Jid, Valdis.Nick, "psst"));
+        await Cluster.WaitForAsync(Valdis.Jid, Received.GroupchatBody("local during split"), LocalAnswer);
+        await Cluster.WaitForAsync(Wumpus.Jid, Received.GroupchatBody("local during split"), LocalAnswer);
+        await Cluster.WaitForAsync(Valdis.Jid, stanza => stanza.Body() == "psst", LocalAnswer);
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "meanwhile on avalon", id: "avalon-1"));
+        await Cluster.WaitForAsync(BigCheese.Jid, Received.GroupchatBody("meanwhile on avalon"));
+
+        await HealKillrcAsync(room);
+        await room.SettleAsync(Everyone);
+
+        AssertEveryoneReceivedEachOnce(["local during split", "meanwhile on avalon"]);
+        foreach (var user in new[] { Trillian, BigCheese })
+            Assert.NotNull(Cluster.ReceivedBy(user.Jid).Single(Received.GroupchatBody("local during split").Invoke).Element(Ns.Delay + "delay"));
+        Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => stanza.Body() == "psst");
+        var history = (await Cluster.InspectRoomAsync(room.Jid)).History;
+        Assert.Equal(["meanwhile on avalon", "local during split"], history.Select(entry => System.Xml.Linq.XElement.Parse(entry.Stanza).Body()));
+        var replica = await Cluster.InspectReplicaAsync(room.Jid, Killrc);
+        Assert.Equal(history.Count, replica.HistoryLength);
+        Assert.Equal(history[^1].StanzaId, replica.LastStanzaId);
+        await AssertSameRosterEverywhereAsync(room);
+    }
+
+    [Fact]
+    public async Task Entries_during_a_split_are_admitted_at_the_netjoin_and_a_nick_taken_meanwhile_is_settled_for_the_first_holder()
+    {
+        var room = new ClusterRoom(Cluster, $"entries@{Service}");
+        await room.CreateAsync(Trillian);
+        await room.EnterAllAsync([Wumpus, BigCheese]);
+        await room.SettleAsync([Trillian, Wumpus, BigCheese]);
+        await Netsplit.Links.CutAsync(Avalon, Killrc);
+        await Netsplit.WaitForReplicaStateAsync(room.Jid, Killrc, LinkState.Split);
+        var rival = Efchen with { Nick = "Newbie" };
+        var entrant = Phaedrus with { Nick = "Newbie" };
+
+        await room.EnterAsync(rival);
+        Cluster.SendFromUser(Enter(entrant, room.Jid));
+        Cluster.SendFromUser(Enter(Valdis, room.Jid));
+        await Cluster.WaitForAsync(entrant.Jid, Received.OwnPresence(room.Jid, entrant.Nick), LocalAnswer);
+        await Cluster.WaitForAsync(Valdis.Jid, Received.OwnPresence(room.Jid, Valdis.Nick), LocalAnswer);
+        await HealKillrcAsync(room);
+        var occupants = new[] { Trillian, Wumpus, Valdis, BigCheese, rival };
+        await room.SettleAsync(occupants);
+
+        await Cluster.WaitForAsync(entrant.Jid, stanza => stanza.Body() == NetjoinPlanner.NickTakenText);
+        var removed = await Cluster.WaitForAsync(entrant.Jid, stanza => Received.PresenceOf(room.Jid, "Newbie", available: false)(stanza) && stanza.HasStatus(110));
+        Assert.True(removed.HasStatus(333));
+        var newbieSeenByWumpus = Cluster.ReceivedBy(Wumpus.Jid).Where(stanza => stanza.Attribute("from")?.Value == room.OccupantJid("Newbie")).ToList();
+        Assert.Equal([null, "unavailable", null], newbieSeenByWumpus.Select(presence => presence.Attribute("type")?.Value));
+        foreach (var user in new[] { Trillian, BigCheese, rival })
+        {
+            Assert.Single(Cluster.ReceivedBy(user.Jid), Received.PresenceOf(room.Jid, Valdis.Nick).Invoke);
+            Assert.DoesNotContain(Cluster.ReceivedBy(user.Jid), Received.PresenceOf(room.Jid, "Newbie", available: false).Invoke);
+        }
+        var sessions = (await Cluster.InspectRoomAsync(room.Jid)).Sessions;
+        Assert.Equal(Jid.Parse(rival.Jid), sessions.Single(session => session.Nick == "Newbie").RealJid);
+        await AssertSameRosterEverywhereAsync(room, occupants);
     }
 
     [Fact]
@@ -215,9 +279,9 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     }
 
     /// <summary>Every occupant's view of the roster, built from the presence it received, is the room's.</summary>
-    private async Task AssertSameRosterEverywhereAsync(ClusterRoom room)
+    private async Task AssertSameRosterEverywhereAsync(ClusterRoom room, IEnumerable<ChatUser>? users = null)
     {
-        var occupants = Everyone.Where(room.SeesItselfIn).ToList();
+        var occupants = (users ?? Everyone).Where(room.SeesItselfIn).ToList();
         var expected = occupants.Select(user => user.Nick).Order(StringComparer.Ordinal).ToList();
         foreach (var user in occupants)
             Assert.Equal(expected, room.RosterSeenBy(user));

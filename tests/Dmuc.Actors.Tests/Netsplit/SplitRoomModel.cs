@@ -16,7 +16,7 @@ public sealed class SplitRoomModel
     private readonly RoomState _primary;
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
     private readonly Dictionary<string, long> _sequences = new();
-    private readonly Dictionary<string, long> _heldProcessedUpTo = new();
+    private readonly HeldStanzaLedger _held = new();
     private readonly HashSet<string> _split = [];
     private readonly Dictionary<Jid, List<XElement>> _received = new();
     private DateTimeOffset _now = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
@@ -24,12 +24,21 @@ public sealed class SplitRoomModel
 
     /// <param name="primaryHost">The XMPP host whose users the primary serves itself.</param>
     public SplitRoomModel(string room, string primaryHost, params string[] replicaHosts)
+        : this(room, primaryHost, SplitServing.Default, replicaHosts)
+    {
+    }
+
+    /// <param name="serving">What the replicas serve their users during a split.</param>
+    public SplitRoomModel(string room, string primaryHost, SplitServing serving, params string[] replicaHosts)
     {
         Room = Jid.Parse(room);
         PrimaryHost = primaryHost;
         _primary = new RoomState(Room, DmucTestCluster.ServiceOptions);
-        _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host));
+        _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
     }
+
+    /// <summary>The model's clock: one second passes with each stanza the primary processes.</summary>
+    public DateTimeOffset Now => _now;
 
     public Jid Room { get; }
     public string PrimaryHost { get; }
@@ -57,7 +66,8 @@ public sealed class SplitRoomModel
         {
             if (_split.Contains(host))
             {
-                Deliver(replica.ServeDuringSplit(stanza));
+                _now = _now.AddSeconds(1);
+                Deliver(replica.ServeDuringSplit(stanza, _now));
                 return;
             }
             replica.RecordLocalStanza(stanza);
@@ -66,7 +76,10 @@ public sealed class SplitRoomModel
     }
 
     /// <summary>The link to <paramref name="host"/> is lost; batches for it are lost with it until the netjoin.</summary>
-    public void Cut(string host) => _split.Add(host);
+    public void Cut(string host)
+    {
+        if (_split.Add(host)) Deliver(_replicas[host].MarkSplit());
+    }
 
     /// <summary>The replica on <paramref name="host"/> reports and the primary answers (docs/protocol/netjoin.md §3).</summary>
     /// <param name="resyncLost">The primary's answer never arrives: the replica stays split and keeps what it held.</param>
@@ -77,23 +90,27 @@ public sealed class SplitRoomModel
         var report = new ResyncReplica(Room, host, $"netjoin-{++_netjoins}", replica.LastSequence, replica.LastStanzaId,
             replica.LocalOccupants.ToDictionary(), replica.Roster.Values.ToList(), replica.HeldDuringSplit.ToList(), replica.FirstHeldNumber);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
-        var number = report.FirstHeldNumber;
-        foreach (var held in report.HeldStanzas)
-            if (number++ > _heldProcessedUpTo.GetValueOrDefault(host)) Process(held);
-        _heldProcessedUpTo[host] = Math.Max(_heldProcessedUpTo.GetValueOrDefault(host), number - 1);
-        var resync = new ReplicaBatch(Room, host, NextSequence(host), NetjoinPlanner.Resync(_primary, host, report), report.NetjoinId);
+        foreach (var (number, held) in _held.ToProcess(report))
+            _held.Processed(host, number, Process(held.Stanza, held.ServedAt));
+        var resync = new ReplicaBatch(Room, host, NextSequence(host), NetjoinPlanner.Resync(_primary, host, report, _held.OutcomeFor(host)),
+            report.NetjoinId);
         if (resyncLost) return resync;
-        ApplyOnReplica(host, resync);
+        var refused = ApplyOnReplica(host, resync);
         replica.ForgetHeld(report.HeldStanzas.Count);
         _split.Remove(host);
+        // As RoomActor does with EnterRefused: an occupant the replica would not take back (it was kicked there) has left.
+        foreach (var occupant in refused)
+            if (_primary.Sessions.FirstOrDefault(session => session.RealJid == occupant) is { } session)
+                Process(new XElement(Ns.Client + "presence", new XAttribute("from", occupant.ToString()),
+                    new XAttribute("to", Room.WithResource(session.Nick).ToString()), new XAttribute("type", "unavailable")));
         return resync;
     }
 
-    private void Process(XElement stanza)
+    private Decision Process(XElement stanza, DateTimeOffset? sentAt = null)
     {
         var before = Sessions();
         _now = _now.AddSeconds(1);
-        var decision = _primary.Process(new HandleStanza(stanza, _now));
+        var decision = _primary.Process(new HandleStanza(stanza, _now, sentAt));
         foreach (var @event in decision.Events) _primary.Apply(@event);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         var plan = ReplicationPlanner.Split(decision.Deliveries, _replicas.ContainsKey, Room, before, Sessions(), stanza, acceptedAt);
@@ -101,15 +118,17 @@ public sealed class SplitRoomModel
         foreach (var (host, items) in plan.ByHost)
         {
             var batch = new ReplicaBatch(Room, host, NextSequence(host), items);
-            if (!_split.Contains(host)) ApplyOnReplica(host, batch);
+            if (!_split.Contains(host) && ApplyOnReplica(host, batch) is [_, ..] refused)
+                throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
         }
+        return decision;
     }
 
-    private void ApplyOnReplica(string host, ReplicaBatch batch)
+    private IReadOnlyList<Jid> ApplyOnReplica(string host, ReplicaBatch batch)
     {
         var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
         Deliver(deliveries);
-        if (refused.Count > 0) throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
+        return refused;
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

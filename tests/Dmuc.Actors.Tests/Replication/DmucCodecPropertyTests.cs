@@ -93,7 +93,7 @@ public sealed class DmucCodecPropertyTests
         from lastStanzaId in OrNone(Text)
         from locals in Gen.Select(UserJid, Text).List[0, 4]
         from roster in Occupant.List[0, 5]
-        from held in Stanza.List[0, 3]
+        from held in Gen.Select(Stanza, Gen.Long[0, 4_102_444_800_000L], (stanza, ms) => new HeldStanza(stanza, DateTimeOffset.FromUnixTimeMilliseconds(ms))).List[0, 3]
         from firstHeld in Gen.Long[1, long.MaxValue]
         select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
             locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld);
@@ -173,7 +173,7 @@ public sealed class DmucCodecPropertyTests
         [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber}",
          .. resync.LocalOccupants.Select(local => $"local {local.Key} = {local.Value}"),
          .. resync.Roster.Select(entry => entry.ToString()),
-         .. resync.HeldStanzas.Select(Canonical)]);
+         .. resync.HeldStanzas.Select(held => $"{Canonical(held.Stanza)} served {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}")]);
 
     private static string Jids(IReadOnlyList<Jid>? jids) => jids is null ? "-" : "[" + string.Join(", ", jids) + "]";
 

@@ -13,7 +13,9 @@ public sealed class ReplicaRoomStateTests
     private static readonly Jid Efchen = Jid.Parse("msa@vesa.yeggmaex.irc/bicycle");
     private static readonly Jid WiZ = Jid.Parse("squit@eris.dclxvii.irc/jupiter");
 
-    private readonly ReplicaRoomState _state = new(Room, OwnHost, maxHistory: 3);
+    private static readonly DateTimeOffset Now = new(1990, 10, 13, 23, 58, 37, TimeSpan.Zero);
+
+    private ReplicaRoomState _state = new(Room, OwnHost, maxHistory: 3);
     private long _sequence;
 
     [Fact]
@@ -90,6 +92,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void The_history_keeps_the_delayed_messages_with_the_primarys_timestamps_up_to_its_limit()
     {
+        EnterLocally(BigCheese, "BigCheese");
         var stamps = Enumerable.Range(0, 4).Select(i => new DateTimeOffset(1990, 1, 23, 19, 50, i, TimeSpan.Zero)).ToList();
 
         Apply(stamps.Select((stamp, i) => Broadcast(GroupchatMessage("Trillian", $"message {i}")) with { Delay = stamp })
@@ -118,7 +121,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "member", "participant")));
         var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
 
-        var deliveries = _state.ServeDuringSplit(leave);
+        var deliveries = _state.ServeDuringSplit(leave, Now);
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         Assert.Equal("unavailable", own.Attribute("type")?.Value);
@@ -132,7 +135,7 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal(2, deliveries.Count);
         Assert.Equal([Efchen], _state.LocalOccupants.Keys);
         Assert.DoesNotContain("BigCheese", _state.Roster.Keys);
-        Assert.Same(leave, Assert.Single(_state.HeldDuringSplit));
+        Assert.Same(leave, Assert.Single(_state.HeldDuringSplit).Stanza);
     }
 
     [Fact]
@@ -140,7 +143,7 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"));
+        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"), Now);
 
         Assert.True(Assert.Single(deliveries).Stanza.HasStatus(110));
         Assert.Empty(_state.LocalOccupants);
@@ -154,7 +157,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "moderator")));
         var away = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>");
 
-        var deliveries = _state.ServeDuringSplit(away);
+        var deliveries = _state.ServeDuringSplit(away, Now);
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         var seen = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
@@ -164,21 +167,27 @@ public sealed class ReplicaRoomStateTests
         Assert.All(new[] { own, seen }, presence => Assert.Equal("away", presence.Element(Ns.Client + "show")?.Value));
         Assert.Equal(new RosterEntry("BigCheese", "none", "moderator", "away", null), _state.Roster["BigCheese"]);
         Assert.Equal(2, _state.LocalOccupants.Count);
-        Assert.Same(away, Assert.Single(_state.HeldDuringSplit));
+        Assert.Same(away, Assert.Single(_state.HeldDuringSplit).Stanza);
     }
 
     [Theory]
-    [InlineData("<message from='{user}' to='{room}' type='groupchat' id='lonely'><body>anyone there?</body></message>")]
-    [InlineData("<message from='{user}' to='{room}/Efchen' type='chat' id='lonely'><body>psst</body></message>")]
-    [InlineData("<presence from='{user}' to='{room}/NewNick' id='lonely'/>")]
-    [InlineData("<iq from='{user}' to='{room}' type='get' id='lonely'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")]
-    public void Anything_else_during_a_split_is_answered_with_the_documented_error_and_not_held(string template)
+    [InlineData("<message from='{user}' to='{room}' type='groupchat' id='lonely'><body>anyone there?</body></message>", false)]
+    [InlineData("<message from='{user}' to='{room}/Efchen' type='chat' id='lonely'><body>psst</body></message>", false)]
+    [InlineData("<iq from='{user}' to='{room}' type='set' id='lonely'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>", false)]
+    [InlineData("<message from='{user}' to='{room}' type='groupchat' id='lonely'><subject>split</subject></message>", true)]
+    [InlineData("<message from='{user}' to='{room}/Trillian' type='chat' id='lonely'><body>psst</body></message>", true)]
+    [InlineData("<message from='{user}' to='{room}' id='lonely'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='argl@killrc.oulubox.irc'/></x></message>", true)]
+    [InlineData("<presence from='{user}' to='{room}/NewNick' id='lonely'/>", true)]
+    [InlineData("<iq from='{user}' to='{room}' type='get' id='lonely'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", true)]
+    [InlineData("<iq from='{user}' to='{room}' type='set' id='lonely'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='visitor'/></query></iq>", true)]
+    public void Anything_not_served_during_a_split_is_answered_with_the_documented_error_and_not_held(string template, bool neverServed)
     {
+        if (!neverServed) _state = new ReplicaRoomState(Room, OwnHost, maxHistory: 3, SplitServing.Nothing);
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
         var stanza = Parse(template.Replace("{user}", BigCheese.ToString()).Replace("{room}", Room.ToString()));
 
-        var error = Assert.Single(_state.ServeDuringSplit(stanza));
+        var error = Assert.Single(_state.ServeDuringSplit(stanza, Now));
 
         Assert.Equal(BigCheese, error.To);
         Assert.Equal("lonely", error.Stanza.Attribute("id")?.Value);
@@ -193,7 +202,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_during_a_split_is_refused_with_the_error()
     {
-        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen")));
+        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen"), Now));
 
         Assert.True(error.Stanza.IsError("remote-server-timeout"));
         Assert.Empty(_state.LocalOccupants);
@@ -205,8 +214,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        Assert.Empty(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>")));
-        Assert.Empty(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>")));
+        Assert.Empty(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>"), Now));
+        Assert.Empty(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>"), Now));
     }
 
     [Fact]
@@ -214,18 +223,283 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
-        _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"));
-        _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"));
+        _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now);
+        _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"), Now);
 
         _state.ForgetHeld(1);
 
         Assert.Equal(2, _state.FirstHeldNumber);
-        Assert.Equal(Efchen.ToString(), Assert.Single(_state.HeldDuringSplit).Attribute("from")?.Value);
+        Assert.Equal(Efchen.ToString(), Assert.Single(_state.HeldDuringSplit).Stanza.Attribute("from")?.Value);
 
         _state.ForgetHeld(5);
 
         Assert.Empty(_state.HeldDuringSplit);
         Assert.Equal(3, _state.FirstHeldNumber);
+    }
+
+    [Fact]
+    public void Local_chat_during_a_split_reaches_every_local_occupant_without_a_stanza_id_is_kept_provisionally_and_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        var said = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='lonely'><body>anyone there?</body>" +
+                         $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='forged'/></message>");
+
+        var deliveries = _state.ServeDuringSplit(said, Now);
+
+        Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
+        var relayed = deliveries[0].Stanza;
+        Assert.Equal($"{Room}/BigCheese", relayed.Attribute("from")?.Value);
+        Assert.Equal("lonely", relayed.Attribute("id")?.Value);
+        Assert.Null(relayed.Attribute("to"));
+        Assert.Empty(relayed.Elements(Ns.StanzaId + "stanza-id"));
+        var kept = Assert.Single(_state.History);
+        Assert.True(kept.Provisional);
+        Assert.Equal(Now, kept.AcceptedAt);
+        Assert.Equal(new HeldStanza(said, Now), Assert.Single(_state.HeldDuringSplit));
+    }
+
+    [Fact]
+    public void A_message_asking_not_to_be_stored_during_a_split_is_relayed_and_held_but_not_kept()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var deliveries = _state.ServeDuringSplit(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), Now);
+
+        Assert.Single(deliveries);
+        Assert.Empty(_state.History);
+        Assert.Single(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void Only_messages_of_the_rooms_history_move_the_last_stanza_id_a_netjoin_starts_from()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        XElement WithId(string body, string id, string extra = "") =>
+            Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>{body}</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='{id}'/>{extra}</message>");
+
+        Apply(Broadcast(WithId("kept", "sid-kept")) with { Delay = Now });
+        Apply(Broadcast(WithId("off the record", "sid-no-store", "<no-store xmlns='urn:xmpp:hints'/>")));
+        Assert.Equal("sid-kept", _state.LastStanzaId);
+
+        Apply(new ReplicaItem(WithId("replayed", "sid-replayed", $"<delay xmlns='urn:xmpp:delay' from='{Room}' stamp='1990-10-13T23:58:37Z'/>"), [BigCheese]));
+        Assert.Equal("sid-replayed", _state.LastStanzaId);
+    }
+
+    [Fact]
+    public void A_visitor_may_not_chat_during_a_split()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(OccupantPresence("BigCheese", "none", "visitor")));
+
+        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hi</body></message>"), Now));
+
+        Assert.True(error.Stanza.IsError("forbidden"));
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void A_chat_state_during_a_split_is_relayed_but_neither_kept_nor_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+
+        var deliveries = _state.ServeDuringSplit(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"), Now);
+
+        Assert.Equal(2, deliveries.Count);
+        Assert.Empty(_state.History);
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void The_netjoins_resync_replaces_the_provisional_history_with_the_primarys_copies_without_delivering_them()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(GroupchatMessage("Wumpus", "before")) with { Delay = Now.AddMinutes(-1) });
+        _state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>during</body></message>"), Now);
+        var primarysCopy = Parse($"<message from='{Room}/BigCheese' type='groupchat'><body>during</body>" +
+                                 $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-during'/></message>");
+
+        var (deliveries, _) = _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence,
+            [new ReplicaItem(primarysCopy, [], Delay: Now)], ResyncOf: "netjoin-1"));
+
+        Assert.Empty(deliveries);
+        Assert.Equal(["before", "during"], _state.History.Select(entry => entry.Message.Element(Ns.Client + "body")?.Value));
+        Assert.DoesNotContain(_state.History, entry => entry.Provisional);
+        Assert.Equal("sid-during", _state.LastStanzaId);
+    }
+
+    [Fact]
+    public void The_history_is_forgotten_with_the_roster_when_the_last_local_occupant_leaves()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(GroupchatMessage("Wumpus", "before")) with { Delay = Now });
+
+        Apply(new ReplicaItem(Parse($"<presence from='{Room}/BigCheese' type='unavailable'/>"), null, Leave: BigCheese));
+
+        Assert.Empty(_state.History);
+        Assert.Empty(_state.Roster);
+    }
+
+    [Fact]
+    public void A_replica_nobody_local_is_in_keeps_no_history()
+    {
+        Apply(Broadcast(GroupchatMessage("Wumpus", "said while nobody was here")) with { Delay = Now });
+
+        Assert.Empty(_state.History);
+    }
+
+    [Fact]
+    public void A_private_message_to_a_local_occupant_during_a_split_is_relayed_from_the_senders_nick_and_not_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+
+        var delivery = Assert.Single(_state.ServeDuringSplit(
+            Parse($"<message from='{BigCheese}' to='{Room}/Efchen' type='chat' id='psst'><body>psst</body></message>"), Now));
+
+        Assert.Equal(Efchen, delivery.To);
+        Assert.Equal($"{Room}/BigCheese", delivery.Stanza.Attribute("from")?.Value);
+        Assert.Equal("psst", delivery.Stanza.Element(Ns.Client + "body")?.Value);
+        Assert.NotNull(delivery.Stanza.Element(Ns.MucUser + "x"));
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void A_moderator_kicks_a_local_participant_during_a_split_with_307_and_the_kick_is_held()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        var third = Jid.Parse("phaedrus@vesa.yeggmaex.irc/desk");
+        EnterLocally(third, "Phaedrus");
+        Apply(Broadcast(OccupantPresence("BigCheese", "admin", "moderator")), Broadcast(OccupantPresence("Efchen", "member", "participant")));
+        var kick = Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
+                         "<item nick='Efchen' role='none'><reason>Avaunt, you cullion!</reason></item></query></iq>");
+
+        var deliveries = _state.ServeDuringSplit(kick, Now);
+
+        var own = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
+        Assert.Equal("unavailable", own.Attribute("type")?.Value);
+        Assert.True(own.HasStatus(110) && own.HasStatus(307));
+        var item = own.Element(Ns.MucUser + "x")!.Element(Ns.MucUser + "item")!;
+        Assert.Equal(("member", "none"), (item.Attribute("affiliation")?.Value, item.Attribute("role")?.Value));
+        Assert.Equal("BigCheese", item.Element(Ns.MucUser + "actor")?.Attribute("nick")?.Value);
+        Assert.Equal("Avaunt, you cullion!", item.Element(Ns.MucUser + "reason")?.Value);
+        var seen = Assert.Single(deliveries, d => d.To == third).Stanza;
+        Assert.True(seen.HasStatus(307) && !seen.HasStatus(110));
+        Assert.Contains(deliveries, d => d.To == BigCheese && d.Stanza.Name.LocalName == "presence" && d.Stanza.HasStatus(307));
+        var result = Assert.Single(deliveries, d => d.To == BigCheese && d.Stanza.Name.LocalName == "iq").Stanza;
+        Assert.Equal(("result", "kick1"), (result.Attribute("type")?.Value, result.Attribute("id")?.Value));
+        Assert.False(_state.LocalOccupants.ContainsKey(Efchen));
+        Assert.DoesNotContain("Efchen", _state.Roster.Keys);
+        Assert.Same(kick, Assert.Single(_state.HeldDuringSplit).Stanza);
+    }
+
+    [Theory]
+    [InlineData("participant", "none", "none", "participant", "forbidden")]
+    [InlineData("moderator", "admin", "none", "moderator", "not-allowed")]
+    [InlineData("moderator", "member", "owner", "participant", "not-allowed")]
+    public void A_kick_during_a_split_the_room_would_refuse_is_refused_and_not_held(
+        string actorRole, string actorAffiliation, string targetAffiliation, string targetRole, string condition)
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        Apply(Broadcast(OccupantPresence("BigCheese", actorAffiliation, actorRole)), Broadcast(OccupantPresence("Efchen", targetAffiliation, targetRole)));
+
+        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now));
+
+        Assert.True(error.Stanza.IsError(condition));
+        Assert.Equal(2, _state.LocalOccupants.Count);
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void A_kick_of_an_occupant_on_another_host_during_a_split_gets_the_split_error()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(OccupantPresence("BigCheese", "owner", "moderator")), Broadcast(OccupantPresence("WiZ", "none", "participant")));
+
+        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='WiZ' role='none'/></query></iq>"), Now));
+
+        Assert.True(error.Stanza.IsError("remote-server-timeout"));
+    }
+
+    [Fact]
+    public void Marking_others_away_shows_every_non_local_occupant_away_once_and_remembers_it_for_the_netjoin()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { MarkOthersAway = true });
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        Apply(Broadcast(OccupantPresence("BigCheese", "none", "participant")), Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
+
+        var deliveries = _state.MarkSplit();
+
+        Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
+        Assert.All(deliveries, d => Assert.Equal($"{Room}/WiZ", d.Stanza.Attribute("from")?.Value));
+        Assert.Equal("away", deliveries[0].Stanza.Element(Ns.Client + "show")?.Value);
+        Assert.Equal("moderator", deliveries[0].Stanza.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("role")?.Value);
+        Assert.Equal(new RosterEntry("WiZ", "owner", "moderator", "away", ReplicaRoomState.AwayBySplitText), _state.Roster["WiZ"]);
+        Assert.Empty(_state.MarkSplit());
+    }
+
+    [Fact]
+    public void Others_are_not_marked_away_by_default()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
+
+        Assert.Empty(_state.MarkSplit());
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_when_allowed_gets_the_roster_its_own_presence_and_the_history_and_is_held()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(OccupantPresence("BigCheese", "none", "participant")), Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
+        Apply(Broadcast(GroupchatMessage("WiZ", "before")) with { Delay = Now.AddMinutes(-1) });
+        var join = JoinPresence(Efchen, "Efchen");
+
+        var deliveries = _state.ServeDuringSplit(join, Now);
+
+        var toEntrant = deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza).ToList();
+        Assert.Equal([$"{Room}/BigCheese", $"{Room}/WiZ", $"{Room}/Efchen", $"{Room}/WiZ"], toEntrant.Select(s => s.Attribute("from")?.Value));
+        Assert.True(toEntrant[2].HasStatus(110));
+        Assert.Equal("before", toEntrant[3].Element(Ns.Client + "body")?.Value);
+        Assert.NotNull(toEntrant[3].Element(Ns.Delay + "delay"));
+        var seen = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
+        Assert.Equal($"{Room}/Efchen", seen.Attribute("from")?.Value);
+        Assert.False(seen.HasStatus(110));
+        Assert.Equal("Efchen", _state.LocalOccupants[Efchen]);
+        Assert.Equal("participant", _state.Roster["Efchen"].Role);
+        Assert.Same(join, Assert.Single(_state.HeldDuringSplit).Stanza);
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_under_a_nick_in_the_roster_gets_a_conflict()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
+
+        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "WiZ"), Now));
+
+        Assert.True(error.Stanza.IsError("conflict"));
+        Assert.Equal($"{Room}/WiZ", error.Stanza.Attribute("from")?.Value);
+        Assert.False(_state.LocalOccupants.ContainsKey(Efchen));
+        Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_into_a_replica_without_local_occupants_gets_the_split_error_even_when_allowed()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
+
+        Assert.True(Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Stanza.IsError("remote-server-timeout"));
     }
 
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Apply(params ReplicaItem[] items) =>
