@@ -20,6 +20,7 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
     /// <summary>Served by the split replica itself, without a round trip to the primary (generous for a loaded machine).</summary>
     private static readonly TimeSpan LocalAnswer = TimeSpan.FromSeconds(5);
     private static readonly string[] MissedByKillrc = ["Anyone seen killrc?", "It went quiet over there."];
+    private const string SaidDuringSplit = "anyone there?";
 
     [Fact]
     [Trait("Category", "Netsplit")]
@@ -45,9 +46,14 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: cut, and both ends see the split");
         Assert.Equal(LinkState.Linked.ToString(), (await topology.PrimaryLinkAsync(Room, Vesa)).State);
 
-        // During the split: killrc's users get answers from their own node at once.
-        await wumpus.SendGroupchatAsync("anyone there?", id: "lonely");
-        SplitReplica.AssertGroupchatAnswered(await wumpus.WaitForAsync(stanza => (string?)stanza.Attribute("id") == "lonely", LocalAnswer), Room);
+        // During the split: killrc's node serves its users at once. Their chat reaches each other (split-local-chat)…
+        await wumpus.SendGroupchatAsync(SaidDuringSplit, id: "lonely");
+        await wumpus.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, SaidDuringSplit), LocalAnswer);
+        await valdis.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, SaidDuringSplit), LocalAnswer);
+        // …but what needs another host gets an error, never a silent loss.
+        await wumpus.Client.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", alice.OccupantJid),
+            new XAttribute("type", "chat"), new XAttribute("id", "to-avalon"), new XElement(XmppNamespaces.Client + "body", "psst")));
+        SplitReplica.AssertNeedsThePrimary(await wumpus.WaitForAsync(stanza => (string?)stanza.Attribute("id") == "to-avalon", LocalAnswer), alice.OccupantJid);
         await valdis.LeaveAsync();
         var ownLeave = await valdis.WaitForAsync(RoomParticipant.PresenceOf(valdis.OccupantJid, available: false), LocalAnswer);
         Assert.True(MucClientSteps.HasStatus(ownLeave, 110));
@@ -89,7 +95,10 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
             var missed = wumpus.Seen.Single(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
             Assert.NotNull(missed.Element(MucClientSteps.Delay + "delay"));
         }
-        Assert.All(stayed, participant => Assert.Equal(0, participant.CopiesOf("anyone there?")));
+        // What killrc said among itself reaches the others once, delayed, and killrc's users do not get it again.
+        Assert.All(stayed, participant => Assert.Equal(1, participant.CopiesOf(SaidDuringSplit)));
+        Assert.NotNull(alice.Seen.Single(stanza => MucClientSteps.IsGroupchatBody(stanza, SaidDuringSplit)).Element(MucClientSteps.Delay + "delay"));
+        Assert.Equal(0, alice.CopiesOf("psst"));
         Assert.All(stayed, participant =>
             Assert.Single(participant.Seen, RoomParticipant.PresenceOf(valdis.OccupantJid, available: false).Invoke));
         Assert.All(stayed, participant => Assert.Equal(["Alice", "BigCheese", "Wumpus"], participant.Roster()));
@@ -117,15 +126,15 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
 }
 
 /// <summary>
-/// What a replica split from its primary answers a user's groupchat message (netjoin.md §2: an error, never a silent
-/// loss). The one place to change if local chat among a split replica's users is turned on.
+/// What a replica split from its primary answers a user's stanza that only the primary could serve (netjoin.md §2:
+/// an error, never a silent loss).
 /// </summary>
 internal static class SplitReplica
 {
-    public static void AssertGroupchatAnswered(XElement answer, string room)
+    public static void AssertNeedsThePrimary(XElement answer, string to)
     {
         Assert.Equal("error", (string?)answer.Attribute("type"));
-        Assert.Equal(room, (string?)answer.Attribute("from"));
+        Assert.Equal(to, (string?)answer.Attribute("from"));
         var error = answer.Element(XmppNamespaces.Client + "error");
         Assert.NotNull(error?.Element(XNamespace.Get("urn:ietf:params:xml:ns:xmpp-stanzas") + "remote-server-timeout"));
         Assert.Equal(ReplicaRoomState.SplitErrorText, error?.Element(XNamespace.Get("urn:ietf:params:xml:ns:xmpp-stanzas") + "text")?.Value);
