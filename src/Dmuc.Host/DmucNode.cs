@@ -38,7 +38,7 @@ public static class DmucNode
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),
-            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet());
+            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet()) { NetjoinBacklog = options.NetjoinBacklog };
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
 

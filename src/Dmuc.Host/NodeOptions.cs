@@ -49,6 +49,9 @@ public sealed class NodeOptions
 
     public int SnapshotEvery { get; set; } = 500;
 
+    /// <summary>Messages a room keeps beyond its history for the netjoins of split replicas (docs/protocol/netjoin.md §3).</summary>
+    public int NetjoinBacklog { get; set; } = 1000;
+
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 

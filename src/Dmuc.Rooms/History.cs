@@ -24,7 +24,7 @@ internal static class History
     /// <summary>Keeps a message in the history, stamped with when its sender sent it.</summary>
     public static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {
-        if (ctx.Room.Config.HistoryLength <= 0 || !IsHistoric(message)) return;
+        if (ctx.Room.MessagesKept <= 0 || !IsHistoric(message)) return;
         ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
             message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.SentAt ?? ctx.Now, stanzaId)));
     }
@@ -49,7 +49,8 @@ internal static class History
         var maxChars = Number(limits?.Attribute("maxchars"));
         var maxStanzas = Number(limits?.Attribute("maxstanzas"));
         var since = Since(ctx, limits);
-        if (maxChars is null && maxStanzas is null && since is null) maxStanzas = ctx.Room.Config.HistoryLength;
+        // What the room keeps beyond its history length is for netjoins, never for entrants.
+        maxStanzas = Math.Min(maxStanzas ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
         var count = 0;
         var chars = 0;
         // Walk back from the newest message until a limit is reached.

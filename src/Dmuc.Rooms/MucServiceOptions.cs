@@ -18,6 +18,13 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// <summary>The most an owner may set muc#roomconfig_historylength to.</summary>
     public int MaxHistoryStored { get; init; } = 100;
 
+    /// <summary>
+    /// How many recent messages a room keeps, beyond its history, for the netjoins of replicas that were split
+    /// (docs/protocol/netjoin.md §3): a split longer than this many messages loses the oldest, and its users are told.
+    /// Entrants still get at most the room's history length.
+    /// </summary>
+    public int NetjoinBacklog { get; init; } = 1000;
+
     /// <summary>New rooms stay locked until the owner submits the configuration form (XEP-0045 §10.1.1).</summary>
     public bool LockNewRooms { get; init; } = true;
 

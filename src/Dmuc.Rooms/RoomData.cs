@@ -139,9 +139,12 @@ internal sealed class RoomData
         _nickByRealJid = _nickByRealJid.Clear();
     }
 
+    /// <summary>The room's history and, behind it, the messages kept for netjoins.</summary>
+    public int MessagesKept => Math.Max(0, Math.Max(Config.HistoryLength, Options.NetjoinBacklog));
+
     private ImmutableList<HistoryEntry> TrimmedHistory(ImmutableList<HistoryEntry> history)
     {
-        var keep = Math.Max(0, Config.HistoryLength);
+        var keep = MessagesKept;
         return history.Count <= keep ? history : history.RemoveRange(0, history.Count - keep);
     }
 

@@ -32,8 +32,9 @@ public sealed class RoomState
         _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session =>
             new OccupantSessionView(occupant.Nick, session.RealJid, occupant.Role, _room.AffiliationOf(occupant.BareJid))));
 
-    /// <summary>The discussion history as kept, oldest first.</summary>
-    public IReadOnlyList<HistoryEntry> History => _room.History;
+    /// <summary>The discussion history entrants get (its configured length), oldest first.</summary>
+    public IReadOnlyList<HistoryEntry> History =>
+        _room.History.Count <= _room.Config.HistoryLength ? _room.History : _room.History.Skip(_room.History.Count - Math.Max(0, _room.Config.HistoryLength)).ToList();
 
     /// <summary>The nicks of the occupants now in the room, in roster order.</summary>
     public IEnumerable<string> OccupantNicks => _room.OccupantsInOrder.Select(occupant => occupant.Nick);
@@ -52,14 +53,17 @@ public sealed class RoomState
     }
 
     /// <summary>
-    /// The history kept after the message with XEP-0359 id <paramref name="stanzaId"/>, each as a delayed
-    /// message (XEP-0203) with the time the room accepted it. The whole history when the id is null or no longer kept.
+    /// The messages kept (the history and the netjoin backlog behind it) after the message with XEP-0359 id
+    /// <paramref name="stanzaId"/>, each as a delayed message (XEP-0203) with the time the room accepted it; all of
+    /// them when the id is null or no longer kept, and then <c>Complete</c> tells whether that reaches back far enough:
+    /// false when the id was given but is older than anything kept (messages after it were dropped).
     /// </summary>
-    public IReadOnlyList<(XElement Message, DateTimeOffset AcceptedAt)> HistoryAfter(string? stanzaId)
+    public (IReadOnlyList<(XElement Message, DateTimeOffset AcceptedAt)> Messages, bool Complete) HistoryAfter(string? stanzaId)
     {
         var history = _room.History;
-        var start = stanzaId is null ? 0 : history.FindLastIndex(entry => entry.StanzaId == stanzaId) + 1;
-        return history.Skip(start).Select(entry => (Dmuc.Rooms.History.Delayed(RoomJid, entry), entry.Timestamp)).ToList();
+        var found = stanzaId is null ? -1 : history.FindLastIndex(entry => entry.StanzaId == stanzaId);
+        var complete = stanzaId is null || found >= 0 || history.Count < _room.MessagesKept;
+        return (history.Skip(found + 1).Select(entry => (Dmuc.Rooms.History.Delayed(RoomJid, entry), entry.Timestamp)).ToList(), complete);
     }
 
     public void Apply(RoomEvent @event) => _room.Apply(@event);

@@ -141,11 +141,39 @@ public sealed class MessageTests
     }
 
     [Fact]
-    public void The_history_keeps_the_configured_number_of_messages()
+    public void Entrants_get_at_most_the_configured_number_of_messages()
     {
         var room = TestRoom.Created(("muc#roomconfig_historylength", "2"));
         for (var index = 0; index < 5; index++) room.Say(TestRoom.Owner, $"message {index}", $"m{index}");
-        Assert.Equal(["message 3", "message 4"], room.State.ToSnapshot().History.Select(entry => System.Xml.Linq.XElement.Parse(entry.Stanza).Value));
+        Assert.Equal(["message 3", "message 4"], room.State.History.Select(entry => System.Xml.Linq.XElement.Parse(entry.Stanza).Value));
+        var replayed = room.Join(Juliet, "Juliet", "<history maxstanzas='10'/>").To(Juliet)
+            .Where(stanza => stanza.Element(Ns.Delay + "delay") is not null).Select(stanza => stanza.Element(Ns.Client + "body")?.Value);
+        Assert.Equal(["message 3", "message 4"], replayed);
+    }
+
+    [Fact]
+    public void Messages_beyond_the_history_stay_for_netjoins_up_to_the_backlog()
+    {
+        var room = new TestRoom(new MucServiceOptions("conference.localhost", new HashSet<Jid>()) { NetjoinBacklog = 4 });
+        room.Join(TestRoom.Owner, "Owner");
+        room.Configure(("muc#roomconfig_historylength", "2"));
+        var ids = Enumerable.Range(0, 6).Select(index => Assert.IsType<HistoryMessageAdded>(
+            Assert.Single(room.Say(TestRoom.Owner, $"message {index}", $"m{index}").Events)).Entry.StanzaId).ToList();
+        string[] Bodies(IEnumerable<(System.Xml.Linq.XElement Message, DateTimeOffset AcceptedAt)> kept) =>
+            kept.Select(message => message.Message.Element(Ns.Client + "body")!.Value).ToArray();
+
+        var afterThird = room.State.HistoryAfter(ids[3]);
+        Assert.True(afterThird.Complete);
+        Assert.Equal(["message 4", "message 5"], Bodies(afterThird.Messages));
+        // Older than the history, still in the backlog: a netjoin gets everything after it.
+        var afterSecond = room.State.HistoryAfter(ids[2]);
+        Assert.True(afterSecond.Complete);
+        Assert.Equal(["message 3", "message 4", "message 5"], Bodies(afterSecond.Messages));
+        // Dropped from the backlog: everything kept, and the netjoin knows that does not reach back far enough.
+        var afterFirst = room.State.HistoryAfter(ids[0]);
+        Assert.False(afterFirst.Complete);
+        Assert.Equal(["message 2", "message 3", "message 4", "message 5"], Bodies(afterFirst.Messages));
+        Assert.Equal(["message 4", "message 5"], room.State.History.Select(entry => System.Xml.Linq.XElement.Parse(entry.Stanza).Value));
     }
 
     [Fact]

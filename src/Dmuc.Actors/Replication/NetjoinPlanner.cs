@@ -20,6 +20,14 @@ public static class NetjoinPlanner
         "While this host was split from the room, someone else entered under this nick and the room admitted them first; " +
         "you were removed. Please enter again with another nick.";
 
+    /// <summary>
+    /// What the host's users are told when the split outlasted what the room keeps (MucServiceOptions.NetjoinBacklog):
+    /// the oldest messages they missed are gone, and they should know rather than believe they saw everything.
+    /// </summary>
+    public const string MessagesDroppedText =
+        "This host was split from the room for longer than the room keeps messages: the oldest messages of the split are missing here. " +
+        "The messages that follow are the oldest the room still has.";
+
     /// <param name="held">What came of the held stanzas of the host (<see cref="HeldStanzaLedger"/>): the room's errors
     /// are passed on first, and the messages its users saw during the split are kept in its history but not delivered again.</param>
     public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null)
@@ -68,7 +76,13 @@ public static class NetjoinPlanner
             deliveries.AddRange(stayed.Select(jid => new Delivery(jid, unavailable)));
         }
 
-        var history = room.HistoryAfter(report.LastStanzaId);
+        var (history, complete) = room.HistoryAfter(report.LastStanzaId);
+        if (!complete)
+        {
+            var notice = new XElement(Ns.Client + "message", new XAttribute("from", roomJid.ToString()), new XAttribute("type", "groupchat"),
+                new XElement(Ns.Client + "body", MessagesDroppedText));
+            deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, notice)));
+        }
         var acceptedAt = new Dictionary<XElement, DateTimeOffset>(ReferenceEqualityComparer.Instance);
         var seenLocally = new HashSet<XElement>(ReferenceEqualityComparer.Instance);
         foreach (var (message, accepted) in history)

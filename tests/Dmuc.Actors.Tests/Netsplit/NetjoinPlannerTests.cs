@@ -40,6 +40,37 @@ public sealed class NetjoinPlannerTests
     }
 
     [Fact]
+    public void A_split_longer_than_the_history_still_brings_every_message_from_the_netjoin_backlog()
+    {
+        Populate(Trillian, Wumpus, BigCheese);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        _room.Cut(Killrc);
+        var during = Enumerable.Range(0, DmucTestCluster.ServiceOptions.HistoryLength * 2).Select(index => $"during {index}").ToList();
+        foreach (var body in during) _room.Send(Say(BigCheese, Wallops.Room, body, id: body));
+
+        Assert.Equal(during, Resync().Select(item => item.Stanza.Body()).OfType<string>());
+        foreach (var body in during.Prepend("before")) Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody(body));
+    }
+
+    [Fact]
+    public void A_split_longer_than_the_backlog_tells_the_replicas_users_that_the_oldest_messages_are_missing()
+    {
+        var room = new SplitRoomModel(Wallops.Room, Avalon, SplitServing.Default,
+            DmucTestCluster.ServiceOptions with { HistoryLength = 2, NetjoinBacklog = 3 }, Killrc, Vesa);
+        room.Populate([Trillian, Wumpus, BigCheese]);
+        room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        room.Cut(Killrc);
+        foreach (var index in Enumerable.Range(0, 5)) room.Send(Say(BigCheese, Wallops.Room, $"during {index}", id: $"during-{index}"));
+
+        var bodies = room.Netjoin(Killrc).Items.Select(item => item.Stanza.Body()).OfType<string>().ToList();
+
+        Assert.Equal([NetjoinPlanner.MessagesDroppedText, "during 2", "during 3", "during 4"], bodies);
+        var notice = room.ReceivedBy(Wumpus).Single(stanza => stanza.Body() == NetjoinPlanner.MessagesDroppedText);
+        Assert.Equal(Wallops.Room, notice.Attribute("from")?.Value);
+        Assert.DoesNotContain(room.Replica(Killrc).History, entry => entry.Message.Body() == NetjoinPlanner.MessagesDroppedText);
+    }
+
+    [Fact]
     public void Entries_leaves_and_presence_changes_elsewhere_are_sent_once_and_unchanged_occupants_are_not()
     {
         Populate(Trillian, Wumpus, BigCheese, Efchen);

@@ -30,10 +30,16 @@ public sealed class SplitRoomModel
 
     /// <param name="serving">What the replicas serve their users during a split.</param>
     public SplitRoomModel(string room, string primaryHost, SplitServing serving, params string[] replicaHosts)
+        : this(room, primaryHost, serving, DmucTestCluster.ServiceOptions, replicaHosts)
+    {
+    }
+
+    /// <param name="options">The MUC service's settings the primary runs with.</param>
+    public SplitRoomModel(string room, string primaryHost, SplitServing serving, MucServiceOptions options, params string[] replicaHosts)
     {
         Room = Jid.Parse(room);
         PrimaryHost = primaryHost;
-        _primary = new RoomState(Room, DmucTestCluster.ServiceOptions);
+        _primary = new RoomState(Room, options);
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
     }
 
