@@ -35,12 +35,12 @@ public static class LinkEventLog
 {
     private static readonly (LinkEventKind Kind, Regex Pattern)[] Patterns =
     [
-        (LinkEventKind.PrimarySplit, new Regex(@"^Room (?<room>\S+): replica (?<peer>\S+) split \(")),
-        (LinkEventKind.ReplicaSplit, new Regex(@"^Replica of (?<room>\S+): split from its primary")),
+        (LinkEventKind.PrimarySplit, new Regex(@"^Room (?<room>\S+): replica (?<peer>\S+) Split \(")),
+        (LinkEventKind.ReplicaSplit, new Regex(@"^Replica of (?<room>\S+): Split from its primary")),
         (LinkEventKind.NetjoinStarted, new Regex(@"^Replica of (?<room>\S+): netjoin \S+ started")),
         (LinkEventKind.ReportProcessed, new Regex(@"^Room (?<room>\S+): netjoin \S+ of (?<peer>\S+) with")),
-        (LinkEventKind.ResyncSent, new Regex(@"^Room (?<room>\S+): replica (?<peer>\S+) rejoined \(netjoin")),
-        (LinkEventKind.ReplicaRejoined, new Regex(@"^Replica of (?<room>\S+): rejoined its primary")),
+        (LinkEventKind.ResyncSent, new Regex(@"^Room (?<room>\S+): replica (?<peer>\S+) Linked again \(netjoin")),
+        (LinkEventKind.ReplicaRejoined, new Regex(@"^Replica of (?<room>\S+): Linked to its primary again")),
     ];
 
     private static readonly ConcurrentDictionary<ActorSystem, string> HostOfSystem = new();

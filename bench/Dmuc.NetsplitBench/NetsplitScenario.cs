@@ -12,7 +12,7 @@ namespace Dmuc.NetsplitBench;
 
 /// <param name="Occupants">Room size, the owner included, spread round-robin over avalon, killrc and vesa.</param>
 /// <param name="Messages">Groupchat messages sent from the primary side (avalon and vesa) during each split.</param>
-/// <param name="HistoryLength">What the room keeps; a netjoin can bring back only what is still kept.</param>
+/// <param name="HistoryLength">What the room gives entrants; a netjoin brings back more, from the netjoin backlog.</param>
 public sealed record BenchOptions(int Occupants, int Messages, int Repetitions, int HistoryLength);
 
 /// <summary>One keepalive setting under test.</summary>

@@ -1,12 +1,13 @@
 using System.Globalization;
+using Dmuc.Actors.Tests.Replication;
 using Dmuc.NetsplitBench;
 
 // Netsplit detection and netjoin times for one large room over three in-process nodes (docs/benchmarks.md).
 // Usage: dotnet run -c Release --project bench/Dmuc.NetsplitBench -- [--occupants 1000] [--messages 1000]
-//        [--repetitions 3] [--keepalive production,fast (any of production, fast, test)] [--history N (default: --messages)]
+//        [--repetitions 3] [--keepalive production,fast (any of production, fast, test)] [--history N (default 20, the service default)]
 var occupants = IntOption("--occupants", 1000);
 var messages = IntOption("--messages", 1000);
-var options = new BenchOptions(occupants, messages, IntOption("--repetitions", 3), IntOption("--history", messages));
+var options = new BenchOptions(occupants, messages, IntOption("--repetitions", 3), IntOption("--history", DmucTestCluster.ServiceOptions.HistoryLength));
 KeepaliveSetting[] known = [KeepaliveSetting.Production, KeepaliveSetting.Fast, KeepaliveSetting.Test];
 var settings = (Option("--keepalive") ?? "production,fast").Split(',')
     .Select(name => known.SingleOrDefault(setting => setting.Name == name)

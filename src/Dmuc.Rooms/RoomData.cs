@@ -142,10 +142,18 @@ internal sealed class RoomData
     /// <summary>The room's history and, behind it, the messages kept for netjoins.</summary>
     public int MessagesKept => Math.Max(0, Math.Max(Config.HistoryLength, Options.NetjoinBacklog));
 
+    /// <summary>
+    /// The stanza-id of the newest message no longer kept: a netjoin that reports it as its last message missed
+    /// nothing, though it is gone (not in snapshots: after a restart such a netjoin is told messages may be missing).
+    /// </summary>
+    public string? LastDroppedStanzaId { get; private set; }
+
     private ImmutableList<HistoryEntry> TrimmedHistory(ImmutableList<HistoryEntry> history)
     {
-        var keep = MessagesKept;
-        return history.Count <= keep ? history : history.RemoveRange(0, history.Count - keep);
+        var drop = history.Count - MessagesKept;
+        if (drop <= 0) return history;
+        LastDroppedStanzaId = history[drop - 1].StanzaId;
+        return history.RemoveRange(0, drop);
     }
 
     private void ApplySessionUpdated(OccupantSessionUpdated updated)

@@ -62,7 +62,7 @@ public sealed class RoomState
     {
         var history = _room.History;
         var found = stanzaId is null ? -1 : history.FindLastIndex(entry => entry.StanzaId == stanzaId);
-        var complete = stanzaId is null || found >= 0 || history.Count < _room.MessagesKept;
+        var complete = stanzaId is null || found >= 0 || history.Count < _room.MessagesKept || stanzaId == _room.LastDroppedStanzaId;
         return (history.Skip(found + 1).Select(entry => (Dmuc.Rooms.History.Delayed(RoomJid, entry), entry.Timestamp)).ToList(), complete);
     }
 

@@ -169,6 +169,10 @@ public sealed class MessageTests
         var afterSecond = room.State.HistoryAfter(ids[2]);
         Assert.True(afterSecond.Complete);
         Assert.Equal(["message 3", "message 4", "message 5"], Bodies(afterSecond.Messages));
+        // The newest dropped: everything kept, which is everything after it.
+        var afterSecondDropped = room.State.HistoryAfter(ids[1]);
+        Assert.True(afterSecondDropped.Complete);
+        Assert.Equal(["message 2", "message 3", "message 4", "message 5"], Bodies(afterSecondDropped.Messages));
         // Dropped from the backlog: everything kept, and the netjoin knows that does not reach back far enough.
         var afterFirst = room.State.HistoryAfter(ids[0]);
         Assert.False(afterFirst.Complete);
