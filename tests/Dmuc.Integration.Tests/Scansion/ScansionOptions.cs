@@ -15,4 +15,15 @@ public sealed record ScansionOptions
     /// connections, and the pause lets the server see them in script order.
     /// </summary>
     public TimeSpan PauseBetweenSenders { get; init; } = TimeSpan.FromSeconds(0.1);
+
+    /// <summary>What runs "Netsplit" steps; scripts with such steps fail where there is none.</summary>
+    public ILinkDrill? Drill { get; init; }
+}
+
+/// <summary>Cuts and heals links between the nodes of XMPP hosts, returning once the rooms' links show it.</summary>
+public interface ILinkDrill
+{
+    Task CutAsync(string hostA, string hostB, CancellationToken cancellationToken);
+
+    Task HealAsync(CancellationToken cancellationToken);
 }

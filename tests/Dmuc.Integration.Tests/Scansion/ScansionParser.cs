@@ -11,6 +11,9 @@ public static partial class ScansionParser
     [GeneratedRegex(@"^(?<client>\S.*?) (?<action>connects|disconnects|sends:|receives:)\s*(?<rest>.*)$")]
     private static partial Regex ActionLine();
 
+    [GeneratedRegex(@"^Netsplit (?:cuts (?<a>\S+) (?<b>\S+)|(?<heal>heals))\s*$")]
+    private static partial Regex NetsplitLine();
+
     [GeneratedRegex(@"^\[Client\]\s+(?<name>\S.*?)\s*$")]
     private static partial Regex ClientHeader();
 
@@ -74,6 +77,11 @@ public static partial class ScansionParser
         {
             if (string.IsNullOrWhiteSpace(line) || line.StartsWith('#'))
             {
+                continue;
+            }
+            if (NetsplitLine().Match(line) is { Success: true } netsplit)
+            {
+                steps.Add(new NetsplitStep(lineNumber, netsplit.Groups["heal"].Success ? null : (netsplit.Groups["a"].Value, netsplit.Groups["b"].Value)));
                 continue;
             }
             var action = ActionLine().Match(line);

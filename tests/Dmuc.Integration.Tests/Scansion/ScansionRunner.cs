@@ -73,8 +73,17 @@ public sealed class ScansionRunner
             SendStep send => SendAsync(send),
             ReceiveStep receive => ReceiveAsync(receive),
             ReceiveNothingStep nothing => ReceiveNothingAsync(nothing),
+            NetsplitStep netsplit => RunDrillAsync(netsplit),
             _ => throw new NotSupportedException($"Unknown step {step.GetType().Name}"),
         };
+
+        private async Task RunDrillAsync(NetsplitStep step)
+        {
+            if (options.Drill is not { } drill) throw new StepFailedException("this environment cannot cut links (no ILinkDrill)");
+            if (step.Cut is { } cut) await drill.CutAsync(cut.A, cut.B, cancellationToken);
+            else await drill.HealAsync(cancellationToken);
+            Log(step, "done");
+        }
 
         private async Task ConnectAsync(ConnectStep step)
         {

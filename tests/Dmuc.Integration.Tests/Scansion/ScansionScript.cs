@@ -49,6 +49,17 @@ public sealed record ReceiveStep(int LineNumber, string ClientName, string Stanz
     public override string Describe() => $"{ClientName} receives";
 }
 
+/// <summary>
+/// Our extension for DMUC drills (not in Prosody's scansion): "Netsplit cuts HOST_A HOST_B" cuts the link between the
+/// two hosts' nodes and "Netsplit heals" heals every cut; the step ends once the room's links show it.
+/// </summary>
+public sealed record NetsplitStep(int LineNumber, (string A, string B)? Cut) : ScansionStep(LineNumber, NetsplitStep.Actor)
+{
+    public const string Actor = "Netsplit";
+
+    public override string Describe() => Cut is { } cut ? $"{Actor} cuts {cut.A} {cut.B}" : $"{Actor} heals";
+}
+
 public sealed record ReceiveNothingStep(int LineNumber, string ClientName) : ScansionStep(LineNumber, ClientName)
 {
     public override string Describe() => $"{ClientName} receives: nothing";

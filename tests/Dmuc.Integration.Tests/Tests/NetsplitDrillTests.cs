@@ -1,6 +1,8 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
+using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Muc;
+using Dmuc.Integration.Tests.Scansion;
 using Dmuc.Integration.Tests.Xmpp;
 using Dmuc.Management.Contracts;
 using Xunit;
@@ -107,6 +109,20 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
         await using var phaedrus = await EnterAsync(topology, $"phaedrus@{Killrc}/laptop", "Phaedrus");
         Assert.Equal(["Alice", "BigCheese", "Phaedrus", "Wumpus"], phaedrus.Roster());
         await alice.WaitForAsync(RoomParticipant.PresenceOf(phaedrus.OccupantJid, available: true));
+    }
+
+    /// <summary>The same drill as a scansion script (Scansion/multihost/drills/netsplit.scs), with "Netsplit" steps.</summary>
+    [Fact]
+    [Trait("Category", "Netsplit")]
+    public async Task The_netsplit_scansion_script_passes_through_real_Prosody()
+    {
+        var script = ScansionParser.ParseFile(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, "drills", "netsplit.scs"));
+        await using var topology = await DrillTopology.StartAsync();
+        // The first entry of a topology runs the cluster path cold: seconds on a busy machine.
+        var options = new ScansionOptions { Drill = new RoomLinkDrill(topology, Room), ReceiveTimeout = TimeSpan.FromSeconds(30) };
+        var result = await new ScansionRunner(client => topology.Environment.ClientEndpointFor(client.Domain), options).RunAsync(script);
+        output.WriteLine(result.Report);
+        Assert.True(result.Passed, result.Report);
     }
 
     private static async Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false)

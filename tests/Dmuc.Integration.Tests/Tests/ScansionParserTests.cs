@@ -46,6 +46,35 @@ public sealed class ScansionParserTests
             step => Assert.Equal(new DisconnectStep(13, "Romeo"), step));
     }
 
+    [Fact]
+    public void Netsplit_lines_are_drill_steps()
+    {
+        var script = Parse(
+            "# Drill",
+            "[Client] Romeo",
+            "\tjid: romeo@localhost/res",
+            "\tpassword: password",
+            "-----",
+            "Netsplit cuts avalon.irc killrc.oulubox.irc",
+            "Netsplit heals");
+
+        Assert.Collection(script.Steps,
+            step => Assert.Equal(new NetsplitStep(6, ("avalon.irc", "killrc.oulubox.irc")), step),
+            step => Assert.Equal(new NetsplitStep(7, null), step));
+        Assert.Equal("Netsplit cuts avalon.irc killrc.oulubox.irc", script.Steps[0].Describe());
+    }
+
+    [Fact]
+    public async Task A_netsplit_step_fails_where_nothing_can_cut_links()
+    {
+        var script = Parse("# Drill", "[Client] Romeo", "\tjid: romeo@localhost/res", "\tpassword: password", "-----", "Netsplit heals");
+
+        var result = await new ScansionRunner(_ => null).RunAsync(script);
+
+        Assert.False(result.Passed);
+        Assert.Contains("cannot cut links", result.Failure!.Reason);
+    }
+
     [Theory]
     [InlineData("Juliet connects", "line 4: 'Juliet' is not a declared [Client]")]
     [InlineData("Romeo dances", "line 4: not an action")]
