@@ -33,6 +33,7 @@ public static class DmucNode
 
         var options = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
         options.Validate();
+        var credential = options.Tls.Load(options);
 
         var nodeAddress = new NodeAddressEnricher($"akka.tcp://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
@@ -64,7 +65,7 @@ public static class DmucNode
             });
             akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
-            akka.AddDmucReplication(joinSelfWhenNoSeeds: options.Seeds.Count == 0);
+            akka.AddDmucReplication(credential, service.ServiceDomain, joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             // After AddDmucReplication, so that these timings win over its defaults.
             if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);
             akka.AddNetsplitDrills(options.Drills);

@@ -63,6 +63,9 @@ public sealed class NodeOptions
     /// <summary>Failures rehearsed on purpose (netsplit drills); all off unless enabled.</summary>
     public DrillOptions Drills { get; set; } = new();
 
+    /// <summary>The node's certificate for mutual TLS between nodes and what it may speak for (docs/operations.md#security).</summary>
+    public ClusterCredentialOptions Tls { get; set; } = new();
+
     /// <summary>Keepalive timings of the replica links; unset ones keep their defaults (docs/protocol/netjoin.md §1).</summary>
     public ReplicationTimingOptions Replication { get; set; } = new();
 
@@ -82,6 +85,9 @@ public sealed class NodeOptions
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
         ["--management-url"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Url)}",
         ["--management-token"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Token)}",
+        ["--tls-cert"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Certificate)}",
+        ["--tls-key"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Key)}",
+        ["--tls-ca"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Authority)}",
         [DrillOptions.NetsplitSwitch] = $"{Section}:{nameof(Drills)}:{nameof(DrillOptions.Netsplit)}",
     };
 

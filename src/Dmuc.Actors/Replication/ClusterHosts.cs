@@ -1,14 +1,17 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
 using Akka.Hosting;
+using Dmuc.Actors.Security;
+using Dmuc.Credentials;
 
 namespace Dmuc.Actors.Replication;
 
 /// <summary>
 /// Which cluster node serves which XMPP host, and which node holds the primaries. Nodes say it with their
-/// cluster roles (<c>host-DOMAIN</c>, and <c>primary</c> or <c>replica</c>); <see cref="ClusterHostsWatcher"/>
-/// keeps this view current. Rooms read it on every command, so it is an immutable snapshot swapped atomically.
+/// cluster roles (<c>host-DOMAIN</c>, and <c>primary</c> or <c>replica</c>) and prove it with their certificate;
+/// <see cref="ClusterHostsWatcher"/> keeps this view current. Rooms read it on every command, so it is an immutable snapshot swapped atomically.
 /// </summary>
 public sealed class ClusterHosts
 {
@@ -38,19 +41,30 @@ public sealed class ClusterHosts
         return Volatile.Read(ref _view).Hosts.GetValueOrDefault(host);
     }
 
-    internal void Update(IEnumerable<Member> members)
+    /// <summary>The XMPP host a <c>host-DOMAIN</c> role names; null for other roles.</summary>
+    public static string? HostOfRole(string role) =>
+        role.StartsWith(HostRolePrefix, StringComparison.Ordinal) ? role[HostRolePrefix.Length..] : null;
+
+    /// <summary>True when <paramref name="node"/> is the node whose certificate vouches for <paramref name="host"/>.</summary>
+    public bool SpeaksFor(Address node, string host) =>
+        Volatile.Read(ref _view).Hosts.GetValueOrDefault(host.ToLowerInvariant()) is { } served && served == node;
+
+    public bool IsPrimaryNode(Address node) => PrimaryNode is { } primary && primary == node;
+
+    /// <summary>
+    /// Reachability is deliberately not looked at: an Unreachable member keeps its status and stays routable, since
+    /// a netsplit is handled by the replica links (keepalive, netjoin), not by forgetting the host. Only nodes the
+    /// watcher trusts (Up, and proven by their certificate) are in the view.
+    /// </summary>
+    internal void Update(IEnumerable<TrustedNode> nodes)
     {
         var hosts = ImmutableDictionary.CreateBuilder<string, Address>();
         Address? primary = null;
-        // Reachability is deliberately not looked at: an Unreachable member keeps its status and stays routable, since
-        // a netsplit is handled by the replica links (keepalive, netjoin), not by forgetting the host. Only a member
-        // that is Down, leaving or removed stops being a target, which is a bounce for the links that used it.
-        foreach (var member in members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp))
+        foreach (var node in nodes)
         {
-            foreach (var role in member.Roles.Where(r => r.StartsWith(HostRolePrefix, StringComparison.Ordinal)))
-                hosts[role[HostRolePrefix.Length..]] = member.Address;
-            if (member.HasRole(PrimaryRole) && (primary is null || Member.AddressOrdering.Compare(member.Address, primary) < 0))
-                primary = member.Address;
+            if (node.Host is { } host) hosts[host] = node.Address;
+            if (node.IsPrimary && (primary is null || Member.AddressOrdering.Compare(node.Address, primary) < 0))
+                primary = node.Address;
         }
         Volatile.Write(ref _view, new View(hosts.ToImmutable(), primary));
     }
@@ -58,40 +72,116 @@ public sealed class ClusterHosts
     private sealed record View(ImmutableDictionary<string, Address> Hosts, Address? Primary);
 }
 
-/// <summary>Keeps <see cref="ClusterHosts"/> in step with cluster membership.</summary>
-public sealed class ClusterHostsWatcher : ReceiveActor
+/// <summary>
+/// Keeps <see cref="ClusterHosts"/> in step with cluster membership, admitting a member to the view only once it
+/// has proven with its certificate what it says it serves (<see cref="MemberTrust"/>). A member whose roles say
+/// more than its certificate is downed. Every node's watcher also answers the others' challenges.
+/// </summary>
+public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
 {
+    public const string Name = "cluster-hosts";
+    private static readonly TimeSpan ChallengeRetry = TimeSpan.FromSeconds(1);
+
     private readonly ClusterHosts _hosts;
+    private readonly NodeCredential _credential;
+    private readonly MemberTrust _trust;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Address, Member> _members = new();
 
-    public ClusterHostsWatcher(ClusterHosts hosts)
+    public ClusterHostsWatcher(ClusterHosts hosts, NodeCredential credential, string mucDomain)
     {
         _hosts = hosts;
+        _credential = credential;
+        _trust = new MemberTrust(credential, mucDomain);
         Receive<ClusterEvent.CurrentClusterState>(state =>
         {
             _members.Clear();
             foreach (var member in state.Members) _members[member.Address] = member;
-            _hosts.Update(_members.Values);
+            Refresh();
         });
         Receive<ClusterEvent.IMemberEvent>(change =>
         {
-            if (change is ClusterEvent.MemberRemoved) _members.Remove(change.Member.Address);
-            else _members[change.Member.Address] = change.Member;
-            _hosts.Update(_members.Values);
+            if (change is ClusterEvent.MemberRemoved)
+            {
+                _members.Remove(change.Member.Address);
+                _trust.Forget(change.Member.Address);
+            }
+            else
+            {
+                _members[change.Member.Address] = change.Member;
+            }
+            Refresh();
         });
+        Receive<ProveNode>(prove => Sender.Tell(new NodeProof(_credential.Certificate.RawData, _credential.Prove(prove.Challenge, _cluster.SelfAddress.ToString()))));
+        Receive<NodeProof>(HandleProofFromMember);
+        Receive<ChallengeUnproven>(_ => ChallengeUnprovenMembers());
     }
 
-    protected override void PreStart() =>
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ClusterHosts hosts, NodeCredential credential, string mucDomain) =>
+        Akka.Actor.Props.Create(() => new ClusterHostsWatcher(hosts, credential, mucDomain));
+
+    protected override void PreStart()
+    {
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        Timers.StartPeriodicTimer(nameof(ChallengeUnproven), ChallengeUnproven.Instance, ChallengeRetry);
+    }
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private void HandleProofFromMember(NodeProof proof)
+    {
+        var member = Sender.Path.Address;
+        if (_trust.AcceptProof(member, proof) is { } refusal) RefuseMember(member, $"its proof is {refusal}");
+        Refresh();
+    }
+
+    private void Refresh()
+    {
+        var trusted = new List<TrustedNode>();
+        foreach (var member in _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp))
+        {
+            switch (_trust.Judge(member, _cluster.SelfAddress))
+            {
+                case MemberTrust.Trusted admitted:
+                    trusted.Add(admitted.Node);
+                    break;
+                case MemberTrust.Impostor impostor:
+                    RefuseMember(member.Address, impostor.Reason);
+                    break;
+            }
+        }
+        _hosts.Update(trusted);
+        ChallengeUnprovenMembers();
+    }
+
+    private void ChallengeUnprovenMembers()
+    {
+        foreach (var member in _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp
+                                                          && m.Address != _cluster.SelfAddress && !_trust.IsProven(m.Address)))
+            Context.ActorSelection(new RootActorPath(member.Address) / "user" / Name).Tell(new ProveNode(_trust.Challenge(member.Address)), Self);
+    }
+
+    private void RefuseMember(Address member, string reason)
+    {
+        _log.Warning("Downed cluster member {0}: {1}", member, reason);
+        _members.Remove(member);
+        _trust.Forget(member);
+        _cluster.Down(member);
+    }
+
+    private sealed class ChallengeUnproven
+    {
+        public static readonly ChallengeUnproven Instance = new();
+    }
 }
 
 public static class ClusterHostsHosting
 {
-    public static AkkaConfigurationBuilder AddClusterHostsWatcher(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder AddClusterHostsWatcher(this AkkaConfigurationBuilder builder, NodeCredential credential, string mucDomain) =>
         builder.WithActors((system, registry, resolver) =>
             registry.Register<ClusterHostsWatcher>(system.ActorOf(
-                Props.Create(() => new ClusterHostsWatcher(resolver.GetService<ClusterHosts>())), "cluster-hosts")));
+                ClusterHostsWatcher.Props(resolver.GetService<ClusterHosts>(), credential, mucDomain), ClusterHostsWatcher.Name)));
 }

@@ -1,5 +1,6 @@
 using Akka;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Hosting;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Rooms;
@@ -25,16 +26,27 @@ public sealed class ReplicaDirectory : ReceiveActor
         _hosts = hosts;
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
-        Receive<ReplicaBatch>(batch => ReplicaFor(batch.Room).Forward(batch));
-        Receive<KeepalivePing>(HandlePingFromPrimary);
-        Receive<KeepalivePong>(pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
+        Receive<ReplicaBatch>(SentByPrimary, batch => ReplicaFor(batch.Room).Forward(batch));
+        Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
+        Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
         // A primary that holds us split for a room we do not know (this node restarted) still needs its netjoin.
-        Receive<RequestNetjoin>(request => ReplicaFor(request.Room).Forward(request));
+        Receive<RequestNetjoin>(SentByPrimary, request => ReplicaFor(request.Room).Forward(request));
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<ListReplicas>(_ => Sender.Tell(new ReplicaList(_rooms.Keys.ToList())));
     }
 
     public static Props Props(ClusterHosts hosts, IStanzaSink sink) => Akka.Actor.Props.Create(() => new ReplicaDirectory(hosts, sink));
+
+    /// <summary>
+    /// Only the node whose certificate lets it hold the primaries may speak for rooms; anything else claiming to
+    /// is logged and dropped (docs/operations.md#security).
+    /// </summary>
+    private bool SentByPrimary(object message)
+    {
+        if (_hosts.IsPrimaryNode(Sender.Path.Address)) return true;
+        Context.GetLogger().Warning("Refused {0} from {1}: it is not the primary node", message.GetType().Name, Sender.Path.Address);
+        return false;
+    }
 
     private void HandleStanzaFromServer(RouteStanza route)
     {

@@ -33,8 +33,9 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         Receive<ReplicateToHost>(HandleReplicate);
         Receive<SendResync>(HandleResync);
         Receive<KeepalivePing>(HandlePingFromReplica);
-        Receive<KeepalivePong>(HandlePongFromReplica);
-        Receive<EnterRefused>(refused =>
+        // The replica answers this link directly; only the node that serves the host may (docs/operations.md#security).
+        Receive<KeepalivePong>(_ => SentByReplicaNode(), HandlePongFromReplica);
+        Receive<EnterRefused>(_ => SentByReplicaNode(), refused =>
         {
             HeardFromReplica();
             Context.Parent.Forward(refused);
@@ -76,6 +77,8 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     }
 
     protected override void PostStop() => _keepalive.Telemetry?.Dispose();
+
+    private bool SentByReplicaNode() => _hosts.SpeaksFor(Sender.Path.Address, _host);
 
     private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
 

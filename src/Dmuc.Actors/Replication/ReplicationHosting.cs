@@ -1,5 +1,7 @@
 using Akka.Cluster;
 using Akka.Hosting;
+using Dmuc.Actors.Security;
+using Dmuc.Credentials;
 
 namespace Dmuc.Actors.Replication;
 
@@ -58,14 +60,17 @@ public static class ReplicationHosting
     /// <summary>
     /// What every node of a DMUC cluster runs besides its rooms: the serializer for the primary/replica
     /// messages, the view of which node serves which XMPP host, and the replica directory. A node started
-    /// without seed nodes forms a cluster of its own.
+    /// without seed nodes forms a cluster of its own. Nodes talk over mutual TLS with <paramref name="credential"/>,
+    /// and speak only for what their certificates name.
     /// </summary>
-    public static AkkaConfigurationBuilder AddDmucReplication(this AkkaConfigurationBuilder builder, bool joinSelfWhenNoSeeds)
+    public static AkkaConfigurationBuilder AddDmucReplication(this AkkaConfigurationBuilder builder, NodeCredential credential, string mucDomain,
+        bool joinSelfWhenNoSeeds)
     {
+        builder.AddClusterTls(credential);
         builder.AddHocon(ProtocolSerializerHocon, HoconAddMode.Prepend);
         builder.AddHocon(SplitToleranceHocon, HoconAddMode.Prepend);
         builder.AddHocon(RemotingHocon, HoconAddMode.Prepend);
-        builder.AddClusterHostsWatcher();
+        builder.AddClusterHostsWatcher(credential, mucDomain);
         builder.AddReplicaDirectory();
         if (joinSelfWhenNoSeeds)
             builder.AddStartup((system, _) =>
@@ -79,10 +84,11 @@ public static class ReplicationHosting
     private static string RenderProtocolSerializerHocon()
     {
         var assembly = typeof(ReplicaBatch).Assembly.GetName().Name;
-        string Binding(Type type) => $"\"{type.FullName}, {assembly}\" = dmuc-protocol";
+        string Binding(Type type, string serializer = "dmuc-protocol") => $"\"{type.FullName}, {assembly}\" = {serializer}";
         return $$"""
             akka.actor {
               serializers.dmuc-protocol = "{{typeof(DmucProtocolSerializer).FullName}}, {{assembly}}"
+              serializers.dmuc-node-proof = "{{typeof(NodeProofSerializer).FullName}}, {{assembly}}"
               serialization-bindings {
                 {{Binding(typeof(ReplicaBatch))}}
                 {{Binding(typeof(ForwardedStanza))}}
@@ -91,6 +97,8 @@ public static class ReplicationHosting
                 {{Binding(typeof(KeepalivePong))}}
                 {{Binding(typeof(RequestNetjoin))}}
                 {{Binding(typeof(ResyncReplica))}}
+                {{Binding(typeof(ProveNode), "dmuc-node-proof")}}
+                {{Binding(typeof(NodeProof), "dmuc-node-proof")}}
               }
             }
             """;

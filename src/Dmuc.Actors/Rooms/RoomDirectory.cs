@@ -39,11 +39,11 @@ public sealed class RoomDirectory : ReceiveActor
         _serviceJid = Jid.Parse(options.ServiceDomain);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
-        Receive<ForwardedStanza>(HandleStanzaFromReplica);
+        Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
         Receive<SendFromService>(send => Send(send.Deliveries));
-        Receive<EnterRefused>(refused => TellRoom(refused.Room, refused, Sender));
-        Receive<KeepalivePing>(HandlePingFromReplica);
-        Receive<ResyncReplica>(HandleNetjoin);
+        Receive<EnterRefused>(refused => SentByNodeOf(refused.ReplicaHost, refused), refused => TellRoom(refused.Room, refused, Sender));
+        Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
+        Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
@@ -61,6 +61,17 @@ public sealed class RoomDirectory : ReceiveActor
     /// <summary>The room directory of the node at <paramref name="node"/>, where replicas send what their users send.</summary>
     public static ActorSelection At(IActorRefFactory factory, Address node) =>
         factory.ActorSelection(new RootActorPath(node) / "user" / Name);
+
+    /// <summary>
+    /// A replica's message counts only when it comes from the node whose certificate vouches for the host it names
+    /// (docs/operations.md#security); anything else is logged and dropped, unanswered.
+    /// </summary>
+    private bool SentByNodeOf(string replicaHost, object message)
+    {
+        if (_hosts.SpeaksFor(Sender.Path.Address, replicaHost)) return true;
+        _log.Warning("Refused {0} from {1}: it is not the node that serves {2}", message.GetType().Name, Sender.Path.Address, replicaHost);
+        return false;
+    }
 
     /// <summary>
     /// A replica relays its local users' stanzas unchanged (XEP-0282 §4.8). It may only speak for users of its

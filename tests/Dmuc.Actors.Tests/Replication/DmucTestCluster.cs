@@ -4,6 +4,7 @@ using Akka.Cluster;
 using Akka.Configuration;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
+using Dmuc.Actors.Security;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -225,11 +226,12 @@ public sealed class DmucTestNode : IAsyncDisposable
         journal ??= spec.IsPrimary ? new TempJournal() : null;
         if (journal is not null) config = config.WithFallback(journal.Config);
 
-        var system = ActorSystem.Create("dmuc", config);
+        var credential = TestCredentials.For(spec.Host, spec.IsPrimary ? options.ServiceDomain : null);
+        var system = ActorSystem.Create("dmuc", ClusterTls.SystemSetup(credential, config));
         var hosts = new ClusterHosts(spec.Host);
         var sink = new RecordingSink();
         var batches = new BatchLog();
-        system.ActorOf(Props.Create(() => new ClusterHostsWatcher(hosts)), "cluster-hosts");
+        system.ActorOf(ClusterHostsWatcher.Props(hosts, credential, options.ServiceDomain), ClusterHostsWatcher.Name);
         var replicas = system.ActorOf(Props.Create(() => new BatchRecordingTap(ReplicaDirectory.Props(hosts, sink), batches)), ReplicaDirectory.Name);
         var router = spec.IsPrimary
             ? system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name)

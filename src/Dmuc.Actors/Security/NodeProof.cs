@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace Dmuc.Actors.Security;
+
+/// <summary>Asks the node this is sent to for proof of what its certificate lets it speak for.</summary>
+public sealed record ProveNode(byte[] Challenge);
+
+/// <summary>The node's certificate and its signature over the challenge and the node's own address.</summary>
+public sealed record NodeProof(byte[] Certificate, byte[] Signature);
+
+/// <summary>
+/// Carries <see cref="ProveNode"/> and <see cref="NodeProof"/> as length-prefixed bytes: they hold nothing but
+/// bytes, and a general-purpose serializer has no business deserializing what an unverified peer sent.
+/// </summary>
+public sealed class NodeProofSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    private const int MaxPart = 64 * 1024;
+
+    public override int Identifier => 4284;
+
+    public override string Manifest(object o) => o switch
+    {
+        ProveNode => "prove",
+        NodeProof => "proof",
+        _ => throw new ArgumentException($"not a node proof message: {o.GetType()}"),
+    };
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        ProveNode prove => Join(prove.Challenge),
+        NodeProof proof => Join(proof.Certificate, proof.Signature),
+        _ => throw new ArgumentException($"not a node proof message: {obj.GetType()}"),
+    };
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        var parts = Split(bytes);
+        return (manifest, parts.Count) switch
+        {
+            ("prove", 1) => new ProveNode(parts[0]),
+            ("proof", 2) => new NodeProof(parts[0], parts[1]),
+            _ => throw new System.Runtime.Serialization.SerializationException($"a malformed node proof message ({manifest}, {parts.Count} parts)"),
+        };
+    }
+
+    private static byte[] Join(params byte[][] parts)
+    {
+        var output = new MemoryStream();
+        using var writer = new BinaryWriter(output);
+        foreach (var part in parts)
+        {
+            writer.Write(part.Length);
+            writer.Write(part);
+        }
+        writer.Flush();
+        return output.ToArray();
+    }
+
+    private static List<byte[]> Split(byte[] bytes)
+    {
+        var parts = new List<byte[]>();
+        using var reader = new BinaryReader(new MemoryStream(bytes));
+        while (reader.BaseStream.Position < bytes.Length)
+        {
+            var length = reader.ReadInt32();
+            if (length is < 0 or > MaxPart || length > bytes.Length - reader.BaseStream.Position)
+                throw new System.Runtime.Serialization.SerializationException("a node proof part of impossible length");
+            parts.Add(reader.ReadBytes(length));
+        }
+        return parts;
+    }
+}
