@@ -35,6 +35,11 @@ public sealed record NodeClaims(string NodeName, ImmutableSortedSet<string> Host
         return For(certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false), hosts, primaries);
     }
 
+    public bool Equals(NodeClaims? other) =>
+        other is not null && NodeName == other.NodeName && Hosts.SetEquals(other.Hosts) && PrimaryDomains.SetEquals(other.PrimaryDomains);
+
+    public override int GetHashCode() => HashCode.Combine(NodeName, string.Join(',', Hosts), string.Join(',', PrimaryDomains));
+
     public override string ToString() =>
         $"{NodeName} (hosts: {Describe(Hosts)}; primary for: {Describe(PrimaryDomains)})";
 

@@ -6,6 +6,7 @@ using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Security;
 using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Credentials;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -40,6 +41,7 @@ public sealed class DmucTestCluster : IAsyncDisposable
     private readonly Dictionary<string, DmucTestNode> _nodes;
     private readonly Config? _extraConfig;
     private readonly MucServiceOptions _serviceOptions;
+    private readonly List<DmucTestNode> _intruders = [];
 
     private DmucTestCluster(IEnumerable<DmucTestNode> nodes, Config? extraConfig, MucServiceOptions serviceOptions)
     {
@@ -95,6 +97,18 @@ public sealed class DmucTestCluster : IAsyncDisposable
         return restarted;
     }
 
+    /// <summary>
+    /// Starts a node that says it is <paramref name="spec"/> (its cluster roles) but presents <paramref name="credential"/>,
+    /// and has it join the cluster; returns at once, since the cluster may never let it in.
+    /// </summary>
+    public DmucTestNode StartIntruder(DmucNodeSpec spec, NodeCredential credential)
+    {
+        var intruder = DmucTestNode.Start(spec, _serviceOptions, NeverIdle, _extraConfig, credential: credential);
+        _intruders.Add(intruder);
+        Akka.Cluster.Cluster.Get(intruder.System).Join(Primary.Address);
+        return intruder;
+    }
+
     /// <summary>Hands a user's stanza to the node serving the user's host, as its component connection would.</summary>
     public void SendFromUser(XElement stanza)
     {
@@ -144,7 +158,7 @@ public sealed class DmucTestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(_nodes.Values.Select(node => node.DisposeAsync().AsTask()));
+        await Task.WhenAll(_nodes.Values.Concat(_intruders).Select(node => node.DisposeAsync().AsTask()));
     }
 }
 
@@ -212,8 +226,9 @@ public sealed class DmucTestNode : IAsyncDisposable
 
     /// <param name="port">0 for any free port; a restarted node takes its old one.</param>
     /// <param name="journal">The journal of the node this one restarts; a new one for a primary otherwise.</param>
+    /// <param name="credential">What the node presents to the others; by default a certificate of the test authority for exactly its spec.</param>
     internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig,
-        int port = 0, TempJournal? journal = null)
+        int port = 0, TempJournal? journal = null, NodeCredential? credential = null)
     {
         var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
         var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
@@ -226,7 +241,7 @@ public sealed class DmucTestNode : IAsyncDisposable
         journal ??= spec.IsPrimary ? new TempJournal() : null;
         if (journal is not null) config = config.WithFallback(journal.Config);
 
-        var credential = TestCredentials.For(spec.Host, spec.IsPrimary ? options.ServiceDomain : null);
+        credential ??= TestCredentials.For(spec.Host, spec.IsPrimary ? options.ServiceDomain : null);
         var system = ActorSystem.Create("dmuc", ClusterTls.SystemSetup(credential, config));
         var hosts = new ClusterHosts(spec.Host);
         var sink = new RecordingSink();
