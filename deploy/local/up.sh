@@ -3,7 +3,8 @@
 # serving channel.avalon.irc as an external component (XEP-0114). The nodes form one Akka.NET cluster; the node
 # of avalon.irc is the primary (it holds the rooms), the others are replicas. No s2s: room traffic between hosts
 # crosses the cluster. It is a drill environment: netsplit drills are on (`dmuc netsplit cut|heal`), so the nodes'
-# addresses are akka.trttl.tcp://… Stop it all with down.sh.
+# addresses are akka.trttl.ssl.tcp://… Nodes talk over mutual TLS with certificates from a throwaway authority
+# made here (run/tls, deploy/tls/make-certs.sh). Stop it all with down.sh.
 #
 #   up.sh [--postgres] [--no-build]
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
@@ -52,8 +53,8 @@ component_port() { echo $((base_port + 10 * $1 + 7)); }
 # The node's management endpoint (dmuc CLI): loopback only, so no token.
 management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
-# Netsplit drills run Akka.Remote through its throttler adapter, whose addresses have this scheme.
-cluster_scheme="akka.trttl.tcp"
+# Netsplit drills run Akka.Remote (over TLS) through its throttler adapter, whose addresses have this scheme.
+cluster_scheme="akka.trttl.ssl.tcp"
 # Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
 # primary then rejoins the running replicas instead of forming a cluster of its own.
 seed_args=(--seed "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0)" --Dmuc:Seeds:1 "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1)")
@@ -66,9 +67,11 @@ fi
 # If anything below fails, stop what was started so far: a half topology is worse than none.
 trap 'status=$?; if ((status != 0)); then echo "up.sh failed; stopping what it started" >&2; stop_all; fi' EXIT
 
-if ! command -v prosody >/dev/null 2>&1; then
-  echo "Prosody is not installed: installing Debian's package (apt-get install prosody)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prosody
+missing=()
+for tool in prosody jq openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  echo "Not installed: ${missing[*]}; installing Debian's packages (apt-get install ${missing[*]})"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 mkdir -p "$run"
@@ -147,12 +150,23 @@ for index in "${!hosts[@]}"; do
   start_detached "prosody-$host" "$dir/prosody.console.log" prosody --config "$dir/prosody.cfg.lua" -F
 done
 
+# Each node's certificate names its host, and the primary's also the MUC domain: what it may speak for.
+tls="$run/tls"
+"$repo/deploy/tls/make-certs.sh" "$tls" authority "Dmuc local topology authority" >/dev/null
+for index in "${!hosts[@]}"; do
+  host="${hosts[$index]}"
+  primary_claim=()
+  ((index == 0)) && primary_claim=(--primary "$muc_domain")
+  "$repo/deploy/tls/make-certs.sh" "$tls" node "$host" --host "$host" "${primary_claim[@]}" >/dev/null
+done
+
 # The primary first: it is the first seed.
 for index in "${!hosts[@]}"; do
   host="${hosts[$index]}"
   dir="$run/$host"
   role_args=(--role Primary "${seed_args[@]}")
   ((index == 0)) || role_args=(--role Replica "${seed_args[@]}")
+  role_args+=(--tls-cert "$tls/$host.pem" --tls-key "$tls/$host-key.pem" --tls-ca "$tls/ca.pem")
   start_detached "dmuc-node-$host" "$dir/dmuc-node.log" "$node_binary" \
     --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
     --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \

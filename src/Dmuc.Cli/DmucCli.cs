@@ -62,6 +62,7 @@ public sealed partial class DmucCli
         root.Subcommands.Add(RoomsCommand());
         root.Subcommands.Add(RoomCommand());
         root.Subcommands.Add(NetsplitCommand());
+        root.Subcommands.Add(CertsCommand());
         return root;
     }
 

@@ -35,7 +35,7 @@ public static class DmucNode
         options.Validate();
         var credential = options.Tls.Load(options);
 
-        var nodeAddress = new NodeAddressEnricher($"akka.tcp://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
+        var nodeAddress = new NodeAddressEnricher($"{options.Drills.ClusterScheme}://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),

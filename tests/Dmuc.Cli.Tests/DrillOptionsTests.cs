@@ -17,11 +17,12 @@ public sealed class DrillOptionsTests
         Assert.Equal(["--allow-netsplit-drills", value], DrillOptions.WithFlagValues(["--allow-netsplit-drills", value]));
 
     [Fact]
-    public void With_drills_on_a_plain_seed_takes_the_throttler_scheme()
+    public void A_seed_takes_the_nodes_own_scheme_tls_and_with_drills_on_the_throttler()
     {
-        Assert.Equal("akka.trttl.tcp://dmuc@10.0.0.1:4053", new DrillOptions { Netsplit = true }.SeedAddress("akka.tcp://dmuc@10.0.0.1:4053"));
-        Assert.Equal("akka.trttl.tcp://dmuc@10.0.0.1:4053", new DrillOptions { Netsplit = true }.SeedAddress("akka.trttl.tcp://dmuc@10.0.0.1:4053"));
-        Assert.Equal("akka.tcp://dmuc@10.0.0.1:4053", new DrillOptions().SeedAddress("akka.tcp://dmuc@10.0.0.1:4053"));
+        Assert.Equal("akka.trttl.ssl.tcp://dmuc@10.0.0.1:4053", new DrillOptions { Netsplit = true }.SeedAddress("akka.tcp://dmuc@10.0.0.1:4053"));
+        Assert.Equal("akka.trttl.ssl.tcp://dmuc@10.0.0.1:4053", new DrillOptions { Netsplit = true }.SeedAddress("akka.trttl.tcp://dmuc@10.0.0.1:4053"));
+        Assert.Equal("akka.ssl.tcp://dmuc@10.0.0.1:4053", new DrillOptions().SeedAddress("akka.tcp://dmuc@10.0.0.1:4053"));
+        Assert.Equal("akka.ssl.tcp://dmuc@10.0.0.1:4053", new DrillOptions().SeedAddress("akka.ssl.tcp://dmuc@10.0.0.1:4053"));
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class ManagedNode : IAsyncLifetime
         _prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
         var ports = FreeTcpPorts.Pick(2);
         Url = $"http://127.0.0.1:{ports[0]}";
-        ClusterAddress = $"akka.tcp://dmuc@127.0.0.1:{ports[1]}";
+        ClusterAddress = $"akka.ssl.tcp://dmuc@127.0.0.1:{ports[1]}";
         var settings = InProcessDmucNode.PrimarySettings(HostDomain, ports[1]);
         settings["Dmuc:Management:Url"] = Url;
         settings["Dmuc:Management:Token"] = Token;

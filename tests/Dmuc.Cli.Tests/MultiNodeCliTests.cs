@@ -30,7 +30,7 @@ public sealed class MultiNodeCliTests(DrillTopologyFixture fixture, ITestOutputH
         var table = await Dmuc(Vesa, "cluster", "show");
         Assert.Equal(ExitCodes.Ok, table.ExitCode);
         Assert.All(Hosts, host => Assert.Contains(host, table.Output));
-        Assert.Contains("akka.trttl.tcp://dmuc@127.0.0.1:", table.Output);
+        Assert.Contains("akka.trttl.ssl.tcp://dmuc@127.0.0.1:", table.Output);
 
         var cluster = (await Dmuc(Vesa, "cluster", "show", "--json")).Json<ClusterView>();
         Assert.Equal(Hosts.Order(), cluster.Members.Select(member => member.HostDomain).Order());

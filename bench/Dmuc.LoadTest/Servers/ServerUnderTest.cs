@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Dmuc.Credentials;
 using Dmuc.LoadTest.Client;
 
 namespace Dmuc.LoadTest.Servers;
@@ -76,9 +77,20 @@ public sealed class ServerUnderTest : IAsyncDisposable
     {
         if (Backend.Hosts == 1) return [];
         var domain = _servers[host].Domain;
+        var credential = NodeCredentialArguments(NodeClaims.For("node-" + domain, [domain], host == 0 ? [MucDomain] : []));
         return host == 0
-            ? ["--role", "Primary", "--host-domain", domain, "--cluster-port", primaryClusterPort.ToString()]
-            : ["--role", "Replica", "--host-domain", domain, "--seed", $"akka.tcp://dmuc@127.0.0.1:{primaryClusterPort}"];
+            ? ["--role", "Primary", "--host-domain", domain, "--cluster-port", primaryClusterPort.ToString(), .. credential]
+            : ["--role", "Replica", "--host-domain", domain, "--seed", $"akka.ssl.tcp://dmuc@127.0.0.1:{primaryClusterPort}", .. credential];
+    }
+
+    /// <summary>Nodes talk over mutual TLS: a throwaway authority for this run, and the node's certificate from it.</summary>
+    private string[] NodeCredentialArguments(NodeClaims claims)
+    {
+        var folder = Path.Combine(_workDirectory, "tls");
+        using var authority = CredentialFiles.EnsureAuthority(folder, "dmuc-loadtest authority", TimeSpan.FromDays(1));
+        CredentialFiles.IssueNode(folder, authority, claims, TimeSpan.FromDays(1));
+        return ["--tls-cert", CredentialFiles.CertificatePath(folder, claims.NodeName), "--tls-key", CredentialFiles.KeyPath(folder, claims.NodeName),
+                "--tls-ca", CredentialFiles.CertificatePath(folder, CredentialFiles.AuthorityName)];
     }
 
     private static ChildProcess StartNode(string executable, XmppHostSettings host, IEnumerable<string> clusterArguments)

@@ -13,11 +13,17 @@ public sealed class DrillOptions
     public bool Netsplit { get; set; }
 
     /// <summary>
-    /// With netsplit drills on, the node's own address has the throttler's scheme; a seed given as plain
-    /// <c>akka.tcp://</c> (as in every other deployment) is meant to be the same node, so it gets that scheme too.
+    /// The scheme of every node's address: Akka.Remote over TLS (<c>ssl</c>), through the throttler (<c>trttl</c>) when
+    /// drills are on. A seed is given as <c>akka.tcp://</c> or with any of these schemes (deployments and docs stay
+    /// the same whatever the transport), and is meant to be a node like this one, so it takes this node's scheme.
     /// </summary>
-    public string SeedAddress(string seed) =>
-        Netsplit && seed.StartsWith(PlainScheme, StringComparison.Ordinal) ? ThrottledScheme + seed[PlainScheme.Length..] : seed;
+    public string SeedAddress(string seed)
+    {
+        var separator = seed.IndexOf("://", StringComparison.Ordinal);
+        return separator < 0 || !seed.StartsWith("akka.", StringComparison.Ordinal) ? seed : ClusterScheme + seed[separator..];
+    }
+
+    public string ClusterScheme => Netsplit ? "akka.trttl.ssl.tcp" : "akka.ssl.tcp";
 
     /// <summary>
     /// The configuration reads switches as KEY VALUE pairs, so a bare <see cref="NetsplitSwitch"/> would swallow the
@@ -25,7 +31,4 @@ public sealed class DrillOptions
     /// </summary>
     public static string[] WithFlagValues(string[] args) => args.Select((arg, i) =>
         arg == NetsplitSwitch && !(i + 1 < args.Length && bool.TryParse(args[i + 1], out _)) ? $"{arg}=true" : arg).ToArray();
-
-    private const string PlainScheme = "akka.tcp://";
-    private const string ThrottledScheme = "akka.trttl.tcp://";
 }

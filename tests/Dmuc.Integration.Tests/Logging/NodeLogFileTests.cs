@@ -50,7 +50,7 @@ public sealed class NodeLogFileTests(ITestOutputHelper log)
 
             Assert.Equal(Room, opened.GetProperty("Room").GetString());
             Assert.Equal(1, opened.GetProperty("Occupants").GetInt32());
-            Assert.Equal($"akka.tcp://dmuc@127.0.0.1:{ports[1]}", opened.GetProperty("Node").GetString());
+            Assert.Equal($"akka.ssl.tcp://dmuc@127.0.0.1:{ports[1]}", opened.GetProperty("Node").GetString());
             Assert.Equal("localhost", opened.GetProperty("HostDomain").GetString());
             Assert.Equal("conference.localhost", opened.GetProperty("Domain").GetString());
             Assert.Single(Directory.GetFiles(Path.Combine(data, "logs")), file =>

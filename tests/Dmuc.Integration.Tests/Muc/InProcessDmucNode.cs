@@ -1,5 +1,7 @@
 using Dmuc.Actors.Replication;
+using Dmuc.Credentials;
 using Dmuc.Host;
+using Dmuc.Integration.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -43,9 +45,19 @@ public sealed class InProcessDmucNode : IAsyncDisposable
         };
         for (var i = 0; i < endpoint.ServiceAdmins.Count; i++)
             all[$"Dmuc:Admins:{i}"] = endpoint.ServiceAdmins[i];
+        if (!all.ContainsKey("Dmuc:Tls:Certificate"))
+            foreach (var (key, value) in TestClusterAuthority.IssueInto(Path.Combine(data, "tls"), ClaimsOf(all))) all[key] = value;
         var node = DmucNode.Build([], config => config.AddInMemoryCollection(all));
         await node.StartAsync(cancellationToken);
         return new InProcessDmucNode(node, data);
+    }
+
+    /// <summary>Exactly what the node's settings say it is: every node of a test trusts the same test authority.</summary>
+    private static NodeClaims ClaimsOf(IReadOnlyDictionary<string, string?> settings)
+    {
+        var host = settings.GetValueOrDefault("Dmuc:HostDomain");
+        var primary = settings.GetValueOrDefault("Dmuc:Role") is not "Replica";
+        return NodeClaims.For("node-" + (host ?? "local"), host is null ? [] : [host], primary ? [settings["Dmuc:Domain"]!] : []);
     }
 
     /// <summary>The settings of a primary that serves <paramref name="host"/> and listens for replicas on <paramref name="clusterPort"/>.</summary>
@@ -61,7 +73,7 @@ public sealed class InProcessDmucNode : IAsyncDisposable
     {
         ["Dmuc:Role"] = "Replica",
         ["Dmuc:HostDomain"] = host,
-        ["Dmuc:Seeds:0"] = $"akka.tcp://dmuc@127.0.0.1:{primaryClusterPort}",
+        ["Dmuc:Seeds:0"] = $"akka.ssl.tcp://dmuc@127.0.0.1:{primaryClusterPort}",
     };
 
     /// <summary>
