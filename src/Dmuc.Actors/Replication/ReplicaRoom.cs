@@ -46,7 +46,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
         Receive<ReplicaBatch>(HandleBatchFromPrimary);
         Receive<KeepalivePing>(HandlePingFromPrimary);
-        Receive<KeepalivePong>(HandlePongFromPrimary);
+        // The primary answers this replica's pings directly, not through the directory: only the proven primary may.
+        Receive<KeepalivePong>(_ => _hosts.IsPrimaryNode(Sender.Path.Address), HandlePongFromPrimary);
         Receive<RequestNetjoin>(_ => HandleNetjoinRequest());
         Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
         Receive<ShutDownRooms>(_ => HandleShutdown());
