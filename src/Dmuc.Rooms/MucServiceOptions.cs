@@ -43,6 +43,9 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// <summary>The service's name in disco#info.</summary>
     public string ServiceName { get; init; } = "Chatrooms";
 
+    /// <summary>The service domain itself, or a room or occupant JID under it.</summary>
+    public bool IsServiceAddress(Jid jid) => jid.Domain == ServiceDomain;
+
     /// <summary>Service admins are owners of every room (Prosody: component_admins_as_room_owners).</summary>
     public bool IsAdmin(Jid jid) => Admins.Contains(jid.Bare);
 }

@@ -102,9 +102,16 @@ public sealed class RoomDirectory : ReceiveActor
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the recipient is not an address of this service");
             return;
         }
-        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out _))
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from))
         {
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the sender address is missing or malformed");
+            return;
+        }
+        if (_options.IsServiceAddress(from))
+        {
+            // Only this service speaks for its addresses, and it never sends to itself: such a stanza is a loop or a
+            // forgery, not a user. It is not answered either, since the answer would come straight back here.
+            _log.Warning("Refused a stanza from this service's own address {0}: {1}", from, stanza.ToString(SaveOptions.DisableFormatting));
             return;
         }
         if (to.Local is null)
