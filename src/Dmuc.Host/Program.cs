@@ -1,5 +1,15 @@
 using Microsoft.Extensions.Hosting;
 using Dmuc.Host;
 
-using var node = DmucNode.Build(args);
-await node.RunAsync();
+IHost node;
+try
+{
+    node = DmucNode.Build(args);
+}
+catch (Exception error) when (InvalidNodeSetting.IsSettingError(error))
+{
+    await Console.Error.WriteLineAsync(InvalidNodeSetting.Describe(error));
+    return InvalidNodeSetting.ExitCode;
+}
+using (node) await node.RunAsync();
+return 0;
