@@ -12,7 +12,8 @@ internal sealed class TestRoom
 
     public TestRoom(MucServiceOptions? options = null)
     {
-        Options = options ?? new MucServiceOptions("conference.localhost", new HashSet<Jid> { Jid.Parse("admin@localhost") });
+        // Without a stanza rate, whose counting would add an event to every message; OccupantStanzaRateTests covers it.
+        Options = options ?? new MucServiceOptions("conference.localhost", new HashSet<Jid> { Jid.Parse("admin@localhost") }) { OccupantStanzaRate = null };
         State = new RoomState(RoomJid, Options);
     }
 

@@ -225,8 +225,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         foreach (var @event in decision.Events)
             _state.Apply(@event);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
-        // A message or a subject leaves the sessions as they were: no need to list a large room twice.
-        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged) ? sessionsBefore : SessionsByRealJid();
+        // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
+        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted) ? sessionsBefore : SessionsByRealJid();
         return (decision, ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
             sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt));
     }
