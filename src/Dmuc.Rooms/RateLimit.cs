@@ -24,6 +24,9 @@ public readonly record struct TokenBucket(double Tokens, DateTimeOffset At)
         return refilled with { Tokens = refilled.Tokens - 1 };
     }
 
+    /// <summary>The bucket with one given back, for something taken that did not happen after all.</summary>
+    public TokenBucket GiveBack(RateLimit limit) => this with { Tokens = Math.Min(limit.Burst, Tokens + 1) };
+
     /// <summary>A clock that went back refills nothing.</summary>
     private TokenBucket RefilledAt(RateLimit limit, DateTimeOffset now) =>
         now <= At ? this : new(Math.Min(limit.Burst, Tokens + (now - At).TotalSeconds * limit.PerSecond), now);

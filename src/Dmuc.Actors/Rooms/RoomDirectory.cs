@@ -29,6 +29,7 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
+    private readonly RoomCreationQuota _creations;
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -37,6 +38,7 @@ public sealed class RoomDirectory : ReceiveActor
         _hosts = hosts;
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
+        _creations = new RoomCreationQuota(options);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(HandleStanzaFromReplica);
@@ -45,6 +47,7 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<KeepalivePing>(HandlePingFromReplica);
         Receive<ResyncReplica>(HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
+        Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
@@ -119,7 +122,21 @@ public sealed class RoomDirectory : ReceiveActor
             HandleStanzaToService(stanza);
             return;
         }
-        TellRoom(to.Bare, route, Self);
+        TellRoom(to.Bare, WithRoomCreationQuota(route, from, to), Self);
+    }
+
+    /// <summary>
+    /// A presence that would create its room, if this directory does not know that room, is counted against its
+    /// sender's room quota here, where every room of the service is seen: the room learns only whether it may create.
+    /// </summary>
+    private RouteStanza WithRoomCreationQuota(RouteStanza route, Jid from, Jid to)
+    {
+        var room = to.Bare;
+        if (to.Resource is null || !RoomCreationQuota.IsCreationRequest(route.Stanza)
+            || _listings.GetValueOrDefault(room)?.Exists == true || _creations.IsCounted(room))
+            return route;
+        var denied = _creations.Reserve(from, room, DateTimeOffset.UtcNow);
+        return route with { CreationDenied = denied, CreationReserved = denied is null };
     }
 
     /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
@@ -216,6 +233,7 @@ public sealed class RoomDirectory : ReceiveActor
         else if (_listings.Remove(listing.Room))
         {
             _log.Info("Room {Room} was destroyed", listing.Room);
+            _creations.Gone(listing.Room);
         }
     }
 
