@@ -17,13 +17,15 @@ public sealed class RoomNode
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    public RoomNode(ActorSystem system, RoomActorSettings settings)
+    public RoomNode(ActorSystem system, RoomActorSettings settings, MucServiceOptions options)
     {
         System = system;
-        Directory = system.ActorOf(RoomDirectory.Props(ServiceOptions, Sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
+        Options = options;
+        Directory = system.ActorOf(RoomDirectory.Props(options, Sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
     }
 
     public ActorSystem System { get; }
+    public MucServiceOptions Options { get; }
     public IActorRef Directory { get; }
     public RecordingSink Sink { get; } = new();
 
