@@ -9,7 +9,7 @@ namespace Dmuc.Rooms;
 /// </summary>
 internal static class OccupantStanzaRate
 {
-    public const string TooFast = "You are sending faster than this room allows; wait a moment and try again";
+    private const string TooFast = "You are sending faster than this room allows; wait a moment and try again";
 
     /// <summary>Counts the stanza, or answers it with policy-violation (wait) and returns true when over the limit.</summary>
     public static bool Refuse(StanzaContext ctx, Occupant sender)
@@ -25,5 +25,4 @@ internal static class OccupantStanzaRate
         ctx.Emit(new OccupantStanzaCounted(sender.BareJid, ctx.Now));
         return false;
     }
-
 }
