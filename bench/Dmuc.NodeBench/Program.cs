@@ -29,6 +29,8 @@ static async Task MeasureAsync(int occupants, int messages)
         ["Dmuc:Domain"] = "conference.localhost",
         ["Dmuc:Secret"] = "secret",
         ["Dmuc:Data"] = data,
+        // One sender floods the room on purpose: the per-user stanza rate would refuse most of it.
+        ["Dmuc:Limits:OccupantStanzasPerSecond"] = "0",
     }));
     await node.StartAsync();
     using var socket = await listener.AcceptSocketAsync();

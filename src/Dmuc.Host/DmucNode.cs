@@ -38,8 +38,8 @@ public static class DmucNode
         var nodeAddress = new NodeAddressEnricher($"{options.Drills.ClusterScheme}://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
-        var service = new MucServiceOptions(options.Domain.ToLowerInvariant(),
-            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet()) { NetjoinBacklog = options.NetjoinBacklog };
+        var service = options.Limits.ApplyTo(new MucServiceOptions(options.Domain.ToLowerInvariant(),
+            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet()) { NetjoinBacklog = options.NetjoinBacklog });
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
 

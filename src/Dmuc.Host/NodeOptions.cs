@@ -69,6 +69,9 @@ public sealed class NodeOptions
     /// <summary>Keepalive timings of the replica links; unset ones keep their defaults (docs/protocol/netjoin.md §1).</summary>
     public ReplicationTimingOptions Replication { get; set; } = new();
 
+    /// <summary>What one user may do: rooms created, stanzas per second in a room.</summary>
+    public LimitOptions Limits { get; set; } = new();
+
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
     {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Dmuc.Credentials;
 using Dmuc.Host;
 
 IHost node;
@@ -7,11 +6,10 @@ try
 {
     node = DmucNode.Build(args);
 }
-catch (Exception e) when (e is InvalidOperationException or CredentialException)
+catch (Exception error) when (InvalidNodeSetting.IsSettingError(error))
 {
-    // A setting the operator must fix: one line naming it, not a stack trace.
-    Console.Error.WriteLine($"dmuc-node: {e.Message}");
-    return 2;
+    await Console.Error.WriteLineAsync(InvalidNodeSetting.Describe(error));
+    return InvalidNodeSetting.ExitCode;
 }
 using (node) await node.RunAsync();
 return 0;

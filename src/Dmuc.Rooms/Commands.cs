@@ -8,7 +8,10 @@ public abstract record RoomCommand;
 /// <summary>A stanza addressed to this room (bare JID) or to one of its occupants (room/nick).</summary>
 /// <param name="SentAt">When the user sent it, if the room hears of it only now (a replica held it through a
 /// netsplit): a groupchat message is kept in the history with this time and relayed marked as delayed (XEP-0203).</param>
-public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null) : RoomCommand;
+/// <param name="CreationDenied">Set when the sender may not create a room now (<see cref="RoomCreationQuota"/>): a
+/// presence that would create this room is refused instead.</param>
+public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null, RoomCreationDenied? CreationDenied = null)
+    : RoomCommand;
 
 /// <summary>Service shutdown: every occupant is told it leaves with status 332.</summary>
 public sealed record ShutDownRoom(DateTimeOffset Now) : RoomCommand;

@@ -38,6 +38,7 @@ internal static class Messages
             ctx.ReplyError(StanzaErrorCondition.Forbidden, "auth", "You do not currently have permission to speak in this chat");
             return;
         }
+        if (OccupantStanzaRate.Refuse(ctx, sender)) return;
         if (Subject.IsSubjectChange(ctx.Stanza))
         {
             Subject.HandleSubjectChange(ctx, sender);

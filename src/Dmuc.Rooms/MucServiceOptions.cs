@@ -2,7 +2,7 @@ using Dmuc.Xmpp;
 
 namespace Dmuc.Rooms;
 
-/// <summary>Service-wide settings. The defaults follow Prosody 0.12's mod_muc defaults.</summary>
+/// <summary>Service-wide settings. The defaults follow Prosody 0.12's mod_muc defaults, apart from the limits on users.</summary>
 public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> Admins)
 {
     /// <summary>The configuration a new room starts with (before its owner submits the form).</summary>
@@ -42,6 +42,21 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
 
     /// <summary>The service's name in disco#info.</summary>
     public string ServiceName { get; init; } = "Chatrooms";
+
+    /// <summary>
+    /// How fast one user (bare JID) may send groupchat messages and presence changes to a room; beyond it they are
+    /// refused with policy-violation (Prosody's mod_muc_limits). Null: no limit.
+    /// </summary>
+    public RateLimit? OccupantStanzaRate { get; init; } = new(PerSecond: 2, Burst: 10);
+
+    /// <summary>Rooms one user (bare JID) may have created that still exist; service admins are exempt. Null: no limit.</summary>
+    public int? RoomsPerCreator { get; init; } = 100;
+
+    /// <summary>How fast one user (bare JID) may create rooms; service admins are exempt. Null: no limit.</summary>
+    public RateLimit? RoomCreationRate { get; init; } = RateLimit.PerMinute(10, burst: 10);
+
+    /// <summary>The service domain itself, or a room or occupant JID under it.</summary>
+    public bool IsServiceAddress(Jid jid) => jid.Domain == ServiceDomain;
 
     /// <summary>Service admins are owners of every room (Prosody: component_admins_as_room_owners).</summary>
     public bool IsAdmin(Jid jid) => Admins.Contains(jid.Bare);

@@ -51,6 +51,7 @@ internal static class Occupants
             RespondToProbe(ctx, current, nick);
             return;
         }
+        if (current is not null && OccupantStanzaRate.Refuse(ctx, current)) return;
         if (current is not null && current.Nick == nick)
         {
             UpdatePresence(ctx, current, resync: mucX is not null);

@@ -86,7 +86,14 @@ internal static class RoomConfiguration
         }
         var room = ctx.Room;
         var before = room.Config;
-        var after = Submitted(before, form, ctx.Options);
+        var values = new SubmittedValues(form);
+        var after = Submitted(before, values, ctx.Options);
+        if (values.InvalidField is { } invalid)
+        {
+            // RFC 6120 §8.3.3.10; nothing of the form is applied.
+            ctx.ReplyError(StanzaErrorCondition.NotAcceptable, "modify", $"The value of {invalid} is not acceptable");
+            return;
+        }
         if (after != before || room.LockedUntil is not null) ctx.Emit(new RoomConfigured(after));
         if (after.MembersOnly && !before.MembersOnly) RemoveNonMembers(ctx);
         ctx.ReplyResult();
@@ -108,38 +115,64 @@ internal static class RoomConfiguration
         }
     }
 
-    /// <summary>The configuration with the submitted fields applied; values that make no sense are ignored.</summary>
-    private static RoomConfig Submitted(RoomConfig config, DataForm form, MucServiceOptions options)
-    {
-        string? Text(string field, string? current) => form.Has(field) ? NullIfEmpty(form.Value(field)) : current;
-        bool Flag(string field, bool current) => form.Boolean(field) ?? current;
-
-        return config with
+    /// <summary>
+    /// The configuration with the submitted fields applied; <paramref name="values"/> records the first field
+    /// whose value is not one the field can take (the form is then refused as a whole).
+    /// </summary>
+    private static RoomConfig Submitted(RoomConfig config, SubmittedValues values, MucServiceOptions options) =>
+        config with
         {
-            Name = Text(RoomName, config.Name),
-            Description = Text(RoomDescription, config.Description),
-            Language = Text(Language, config.Language),
-            Persistent = Flag(Persistent, config.Persistent),
-            Public = Flag(Public, config.Public),
-            Password = Text(Password, config.Password),
-            MembersOnly = Flag(MembersOnly, config.MembersOnly),
-            AllowMemberInvites = Flag(AllowMemberInvites, config.AllowMemberInvites),
-            ChangeSubject = Flag(ChangeSubject, config.ChangeSubject),
-            Moderated = Flag(Moderated, config.Moderated),
-            Whois = form.Value(Whois) switch
-            {
-                "anyone" => Rooms.Whois.Anyone,
-                "moderators" => Rooms.Whois.Moderators,
-                _ => config.Whois,
-            },
-            HistoryLength = int.TryParse(form.Value(HistoryLength), NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-                ? Math.Min(length, options.MaxHistoryStored)
-                : config.HistoryLength,
-            PresenceBroadcast = form.Has(PresenceBroadcast)
-                ? BroadcastRoleValues.Where(role => form.Values(PresenceBroadcast).Contains(role.Value))
-                    .Aggregate(PresenceBroadcastRoles.Nobody, (roles, role) => roles | role.Flag)
-                : config.PresenceBroadcast,
+            Name = values.Text(RoomName, config.Name),
+            Description = values.Text(RoomDescription, config.Description),
+            Language = values.Text(Language, config.Language),
+            Persistent = values.Flag(Persistent, config.Persistent),
+            Public = values.Flag(Public, config.Public),
+            Password = values.Text(Password, config.Password),
+            MembersOnly = values.Flag(MembersOnly, config.MembersOnly),
+            AllowMemberInvites = values.Flag(AllowMemberInvites, config.AllowMemberInvites),
+            ChangeSubject = values.Flag(ChangeSubject, config.ChangeSubject),
+            Moderated = values.Flag(Moderated, config.Moderated),
+            Whois = values.Choice(Whois, config.Whois, WhoisValues),
+            HistoryLength = Math.Min(values.Count(HistoryLength, config.HistoryLength), options.MaxHistoryStored),
+            PresenceBroadcast = values.Roles(PresenceBroadcast, config.PresenceBroadcast),
         };
+
+    private static readonly (string Value, Whois Whois)[] WhoisValues = [("moderators", Rooms.Whois.Moderators), ("anyone", Rooms.Whois.Anyone)];
+
+    /// <summary>Reads typed values out of a submitted form; a field left out keeps its current value.</summary>
+    private sealed class SubmittedValues(DataForm form)
+    {
+        public string? InvalidField { get; private set; }
+
+        public string? Text(string field, string? current) => form.Has(field) ? NullIfEmpty(form.Value(field)) : current;
+
+        public bool Flag(string field, bool current) => !form.Has(field) ? current : form.Boolean(field) ?? Invalid(field, current);
+
+        public int Count(string field, int current) =>
+            !form.Has(field) ? current
+            : int.TryParse(form.Value(field), NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count
+            : Invalid(field, current);
+
+        public T Choice<T>(string field, T current, (string Value, T Choice)[] choices) =>
+            !form.Has(field) ? current
+            : choices.FirstOrDefault(choice => choice.Value == form.Value(field)) is { Value: not null } chosen ? chosen.Choice
+            : Invalid(field, current);
+
+        /// <summary>The roles of a list-multi: every submitted value must name one; none at all is a valid choice.</summary>
+        public PresenceBroadcastRoles Roles(string field, PresenceBroadcastRoles current)
+        {
+            if (!form.Has(field)) return current;
+            var submitted = form.Values(field);
+            if (submitted.Any(value => BroadcastRoleValues.All(role => role.Value != value))) return Invalid(field, current);
+            return BroadcastRoleValues.Where(role => submitted.Contains(role.Value))
+                .Aggregate(PresenceBroadcastRoles.Nobody, (roles, role) => roles | role.Flag);
+        }
+
+        private T Invalid<T>(string field, T current)
+        {
+            InvalidField ??= field;
+            return current;
+        }
     }
 
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;

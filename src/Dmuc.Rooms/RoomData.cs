@@ -28,6 +28,8 @@ internal sealed class RoomData
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
+    /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
+    public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
     public RoomData Copy() => (RoomData)MemberwiseClone();
 
@@ -123,6 +125,9 @@ internal sealed class RoomData
             case OccupantRoleChanged roleChanged:
                 ApplyRoleChanged(roleChanged);
                 break;
+            case OccupantStanzaCounted counted when Options.OccupantStanzaRate is { } limit:
+                ApplyStanzaCounted(counted, limit);
+                break;
         }
     }
 
@@ -137,6 +142,7 @@ internal sealed class RoomData
         History = History.Clear();
         Occupants = Occupants.Clear();
         _nickByRealJid = _nickByRealJid.Clear();
+        StanzaAllowances = StanzaAllowances.Clear();
     }
 
     /// <summary>The room's history and, behind it, the messages kept for netjoins.</summary>
@@ -184,6 +190,21 @@ internal sealed class RoomData
         }
         Occupants = Occupants.Remove(changed.Nick);
         _nickByRealJid = _nickByRealJid.RemoveRange(occupant.Sessions.Select(session => session.RealJid));
+    }
+
+    /// <summary>
+    /// Allowances outlive a user's leaving (a leave and rejoin, or a nick change, which leaves first, must not refill
+    /// them); those of users gone are dropped once they outnumber the occupants, so that this costs nothing per stanza.
+    /// </summary>
+    private void ApplyStanzaCounted(OccupantStanzaCounted counted, RateLimit limit)
+    {
+        if (StanzaAllowances.Count > 2 * Occupants.Count + 16)
+        {
+            var present = Occupants.Values.Select(occupant => occupant.BareJid).ToHashSet();
+            StanzaAllowances = StanzaAllowances.RemoveRange(StanzaAllowances.Keys.Where(user => !present.Contains(user)));
+        }
+        StanzaAllowances = StanzaAllowances.SetItem(counted.User,
+            StanzaAllowances.GetValueOrDefault(counted.User, TokenBucket.Full(limit, counted.At)).Take(limit, counted.At));
     }
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,

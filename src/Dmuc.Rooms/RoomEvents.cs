@@ -17,6 +17,7 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(OccupantSessionUpdated), "occupant-session-updated")]
 [JsonDerivedType(typeof(OccupantSessionLeft), "occupant-session-left")]
 [JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
+[JsonDerivedType(typeof(OccupantStanzaCounted), "occupant-stanza-counted")]
 public abstract record RoomEvent
 {
     [JsonIgnore]
@@ -61,3 +62,7 @@ public sealed record OccupantSessionLeft(string Nick, Jid RealJid) : TransientRo
 
 /// <summary>The occupant's role changed; <see cref="Role.None"/> removes it from the room.</summary>
 public sealed record OccupantRoleChanged(string Nick, Role Role) : TransientRoomEvent;
+
+/// <summary>A groupchat message or presence change of <see cref="User"/> (a bare JID) counted against the room's
+/// stanza rate (<see cref="MucServiceOptions.OccupantStanzaRate"/>).</summary>
+public sealed record OccupantStanzaCounted(Jid User, DateTimeOffset At) : TransientRoomEvent;

@@ -129,15 +129,16 @@ public sealed class RoomState
             if (!IsErrorOrResult(stanza)) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", from: RoomJid.ToString());
             return ctx;
         }
-        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt), ctx => Dispatch((StanzaContext)ctx));
+        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt),
+            ctx => Dispatch((StanzaContext)ctx, command.CreationDenied));
     }
 
-    private static void Dispatch(StanzaContext ctx)
+    private static void Dispatch(StanzaContext ctx, RoomCreationDenied? creationDenied)
     {
         var nick = ctx.To.Resource is { } resource ? Nickname.Map(resource) : null;
         if (!ctx.Room.Exists)
         {
-            HandleStanzaToMissingRoom(ctx, nick);
+            HandleStanzaToMissingRoom(ctx, nick, creationDenied);
             return;
         }
         switch (ctx.Stanza.Name.LocalName, nick)
@@ -164,12 +165,13 @@ public sealed class RoomState
     }
 
     /// <summary>Only a joining presence (with the muc payload, to room/nick) creates a room.</summary>
-    private static void HandleStanzaToMissingRoom(StanzaContext ctx, string? nick)
+    private static void HandleStanzaToMissingRoom(StanzaContext ctx, string? nick, RoomCreationDenied? creationDenied)
     {
         var isPresence = ctx.Stanza.Name.LocalName == "presence";
-        if (isPresence && ctx.Type is null && ctx.Stanza.Element(Ns.Muc + "x") is not null)
+        if (RoomCreationQuota.IsCreationRequest(ctx.Stanza))
         {
             if (nick is null) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", "A nickname is required");
+            else if (creationDenied is not null) ctx.ReplyError(StanzaErrorCondition.PolicyViolation, creationDenied.Type, creationDenied.Text);
             else Lifecycle.HandleFirstPresence(ctx, nick);
         }
         else if (!IsErrorOrResult(ctx.Stanza) && !(isPresence && ctx.Type == "unavailable"))

@@ -52,6 +52,23 @@ public sealed class MalformedStanzaTests : RoomActorTestKit
     }
 
     [Theory]
+    [InlineData("conference.localhost")]
+    [InlineData("other@conference.localhost")]
+    [InlineData("room@conference.localhost/Owner")]
+    public async Task A_stanza_from_this_services_own_addresses_is_not_taken_for_a_user(string from)
+    {
+        await OccupiedRoomAsync();
+        _node.Sink.Clear();
+
+        _node.Send(Parse($"<presence from='{from}' to='fresh@conference.localhost/Nick'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+        _node.Send(Parse($"<message from='{from}' to='room@conference.localhost' type='groupchat'><body>loop</body></message>"));
+
+        Assert.False((await _node.InspectAsync("fresh@conference.localhost")).Exists);
+        await AssertRoomStillOccupiedAsync();
+        Assert.Empty(_node.Sink.All);
+    }
+
+    [Theory]
     [InlineData("per%cent")]
     [InlineData("$dollar")]
     [InlineData("dots...and;semi,colons")]

@@ -182,6 +182,20 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
     }
 
     [Fact]
+    public async Task Actors_tree_refuses_a_path_at_an_address_outside_the_cluster_and_walks_one_at_a_member()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(node.Url) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ManagedNode.Token);
+
+        var elsewhere = await http.GetAsync(ManagementApi.ActorTree("akka.tcp://x@10.1.2.3:1/user", depth: 1));
+        Assert.Equal(HttpStatusCode.BadRequest, elsewhere.StatusCode);
+        Assert.Contains("akka.tcp://x@10.1.2.3:1 is not a member of this cluster", await elsewhere.Content.ReadAsStringAsync());
+
+        var self = (await Dmuc("actors", "tree", node.ClusterAddress + "/user", "--json")).Json<ActorTreeView>();
+        Assert.Contains(self.Root.Children, child => child.Name == "rooms");
+    }
+
+    [Fact]
     public async Task Netsplit_drills_are_refused_on_a_node_without_them()
     {
         foreach (var run in new[] { await Dmuc("netsplit", "heal"), await Dmuc("netsplit", "cut", "localhost", "elsewhere.example") })

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Dmuc.Host;
 using Dmuc.Host.Management;
 
 namespace Dmuc.Cli.Tests;
@@ -28,4 +30,25 @@ public sealed class ManagementOptionsTests
     [InlineData("127.0.0.1:9910")]
     public void Only_plain_http_on_an_address_is_accepted(string url) =>
         Assert.Throws<InvalidOperationException>(() => new ManagementOptions { Url = url }.Validate());
+
+    [Fact]
+    public async Task A_node_asked_to_listen_beyond_loopback_without_a_token_exits_with_one_line_naming_the_setting()
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "dmuc-node"),
+            ["--domain", "conference.localhost", "--secret", "s", "--management-url", "http://0.0.0.0:0"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var node = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var output = node.StandardOutput.ReadToEndAsync(timeout.Token);
+        var error = node.StandardError.ReadToEndAsync(timeout.Token);
+        await node.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(InvalidNodeSetting.ExitCode, node.ExitCode);
+        Assert.Empty(await output);
+        var line = Assert.Single((await error).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("dmuc-node: Dmuc:Management:Token (--management-token) is required when the management endpoint listens beyond loopback (http://0.0.0.0:0)", line);
+    }
 }

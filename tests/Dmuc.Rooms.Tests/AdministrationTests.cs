@@ -238,4 +238,38 @@ public sealed class AdministrationTests
         Assert.NotNull(Ask("<query xmlns='jabber:iq:version'/>").Element(Ns.Client + "error")?.Element(Ns.Stanzas + "service-unavailable"));
         Assert.Empty(MucService.HandleServiceStanza(TestRoom.Stanza("<presence from='romeo@localhost/a' to='conference.localhost'/>"), rooms, options));
     }
+
+    [Theory]
+    [InlineData("muc#roomconfig_historylength", "twenty")]
+    [InlineData("muc#roomconfig_historylength", "-1")]
+    [InlineData("muc#roomconfig_whois", "everybody")]
+    [InlineData("muc#roomconfig_presencebroadcast", "moderators")]
+    [InlineData("muc#roomconfig_persistentroom", "yes")]
+    [InlineData("muc#roomconfig_moderatedroom", "2")]
+    public void A_configuration_with_a_value_its_field_cannot_take_is_refused_as_not_acceptable_and_changes_nothing(string field, string value)
+    {
+        var room = TestRoom.Created();
+        var before = room.State.Config;
+
+        var decision = room.ConfigureMultiValued(("muc#roomconfig_roomname", ["Renamed"]), (field, [value]));
+
+        decision.HasError(TestRoom.Owner, "not-acceptable", "modify");
+        Assert.Empty(decision.Events);
+        Assert.Equal(before, room.State.Config);
+    }
+
+    [Fact]
+    public void An_unknown_presence_broadcast_role_beside_known_ones_does_not_turn_presence_off()
+    {
+        var room = TestRoom.Created();
+
+        room.ConfigureMultiValued(("muc#roomconfig_presencebroadcast", ["moderator", "participant", "visitors"]))
+            .HasError(TestRoom.Owner, "not-acceptable", "modify");
+        Assert.Equal(PresenceBroadcastRoles.Default, room.State.Config.PresenceBroadcast);
+
+        room.ConfigureMultiValued(("muc#roomconfig_presencebroadcast", ["moderator"]));
+        Assert.Equal(PresenceBroadcastRoles.Moderator, room.State.Config.PresenceBroadcast);
+        room.ConfigureMultiValued(("muc#roomconfig_presencebroadcast", []));
+        Assert.Equal(PresenceBroadcastRoles.Nobody, room.State.Config.PresenceBroadcast);
+    }
 }

@@ -158,7 +158,7 @@ public sealed class MessageTests
         room.Join(TestRoom.Owner, "Owner");
         room.Configure(("muc#roomconfig_historylength", "2"));
         var ids = Enumerable.Range(0, 6).Select(index => Assert.IsType<HistoryMessageAdded>(
-            Assert.Single(room.Say(TestRoom.Owner, $"message {index}", $"m{index}").Events)).Entry.StanzaId).ToList();
+            Assert.Single(room.Say(TestRoom.Owner, $"message {index}", $"m{index}").Events.OfType<HistoryMessageAdded>())).Entry.StanzaId).ToList();
         string[] Bodies(IEnumerable<(System.Xml.Linq.XElement Message, DateTimeOffset AcceptedAt)> kept) =>
             kept.Select(message => message.Message.Element(Ns.Client + "body")!.Value).ToArray();
 

@@ -23,6 +23,7 @@ public sealed class StateContractTests
             new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/a"), "<presence xmlns='jabber:client'/>", Role.Moderator),
             new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/a")),
             new OccupantRoleChanged("Romeo", Role.Visitor),
+            new OccupantStanzaCounted(Jid.Parse("romeo@localhost"), time),
         ];
         var eventTypes = typeof(RoomEvent).Assembly.GetTypes().Where(type => !type.IsAbstract && type.IsSubclassOf(typeof(RoomEvent)));
         Assert.Equal(eventTypes.OrderBy(type => type.Name), events.Select(e => e.GetType()).Distinct().OrderBy(type => type.Name));

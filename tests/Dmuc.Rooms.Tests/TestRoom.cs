@@ -12,7 +12,8 @@ internal sealed class TestRoom
 
     public TestRoom(MucServiceOptions? options = null)
     {
-        Options = options ?? new MucServiceOptions("conference.localhost", new HashSet<Jid> { Jid.Parse("admin@localhost") });
+        // Without a stanza rate, whose counting would add an event to every message; OccupantStanzaRateTests covers it.
+        Options = options ?? new MucServiceOptions("conference.localhost", new HashSet<Jid> { Jid.Parse("admin@localhost") }) { OccupantStanzaRate = null };
         State = new RoomState(RoomJid, Options);
     }
 
@@ -50,13 +51,16 @@ internal sealed class TestRoom
     public Decision Say(string fullJid, string body, string id = "m1") =>
         Send($"<message from='{fullJid}' to='{Room}' type='groupchat' id='{id}'><body>{body}</body></message>");
 
-    public Decision Configure(params (string Field, string Value)[] fields) => Send(
+    public Decision Configure(params (string Field, string Value)[] fields) =>
+        ConfigureMultiValued(fields.Select(field => (field.Field, new[] { field.Value })).ToArray());
+
+    public Decision ConfigureMultiValued(params (string Field, string[] Values)[] fields) => Send(
         $"""
         <iq from='{Owner}' to='{Room}' type='set' id='config'>
           <query xmlns='http://jabber.org/protocol/muc#owner'>
             <x xmlns='jabber:x:data' type='submit'>
               <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
-              {string.Concat(fields.Select(field => $"<field var='{field.Field}'><value>{field.Value}</value></field>"))}
+              {string.Concat(fields.Select(field => $"<field var='{field.Field}'>{string.Concat(field.Values.Select(value => $"<value>{value}</value>"))}</field>"))}
             </x>
           </query>
         </iq>

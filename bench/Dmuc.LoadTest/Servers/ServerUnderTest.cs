@@ -105,6 +105,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
             "--data", dataDirectory,
             // Information-level logs per join would be measured as the node's work.
             "--Serilog:MinimumLevel:Default", "Warning",
+            // The load is a few senders flooding rooms on purpose: the limits an operator wants would refuse most of it.
+            "--Dmuc:Limits:OccupantStanzasPerSecond", "0",
+            "--Dmuc:Limits:RoomCreationsPerMinute", "0",
             .. clusterArguments,
         ], host.WorkDirectory);
     }

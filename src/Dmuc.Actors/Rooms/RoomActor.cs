@@ -63,7 +63,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RoomEvent>(@event => _state.Apply(@event));
         Recover<RecoveryCompleted>(_ => _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr));
 
-        Command<RouteStanza>(route => Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow)));
+        Command<RouteStanza>(HandleStanzaFromDirectory);
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
@@ -100,6 +100,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings));
+
+    private void HandleStanzaFromDirectory(RouteStanza route)
+    {
+        var decision = Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied));
+        if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision.Events.Any(e => e is RoomCreated)));
+    }
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
     {
@@ -225,8 +231,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         foreach (var @event in decision.Events)
             _state.Apply(@event);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
-        // A message or a subject leaves the sessions as they were: no need to list a large room twice.
-        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged) ? sessionsBefore : SessionsByRealJid();
+        // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
+        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted) ? sessionsBefore : SessionsByRealJid();
         return (decision, ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
             sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt));
     }

@@ -29,6 +29,7 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
+    private readonly RoomCreationQuota _creations;
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -37,6 +38,7 @@ public sealed class RoomDirectory : ReceiveActor
         _hosts = hosts;
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
+        _creations = new RoomCreationQuota(options);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -45,6 +47,7 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
         Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
+        Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
@@ -113,9 +116,16 @@ public sealed class RoomDirectory : ReceiveActor
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the recipient is not an address of this service");
             return;
         }
-        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out _))
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from))
         {
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the sender address is missing or malformed");
+            return;
+        }
+        if (_options.IsServiceAddress(from))
+        {
+            // Only this service speaks for its addresses, and it never sends to itself: such a stanza is a loop or a
+            // forgery, not a user. It is not answered either, since the answer would come straight back here.
+            _log.Warning("Refused a stanza from this service's own address {0}: {1}", from, stanza.ToString(SaveOptions.DisableFormatting));
             return;
         }
         if (to.Local is null)
@@ -123,7 +133,21 @@ public sealed class RoomDirectory : ReceiveActor
             HandleStanzaToService(stanza);
             return;
         }
-        TellRoom(to.Bare, route, Self);
+        TellRoom(to.Bare, WithRoomCreationQuota(route, from, to), Self);
+    }
+
+    /// <summary>
+    /// A presence that would create its room, if this directory does not know that room, is counted against its
+    /// sender's room quota here, where every room of the service is seen: the room learns only whether it may create.
+    /// </summary>
+    private RouteStanza WithRoomCreationQuota(RouteStanza route, Jid from, Jid to)
+    {
+        var room = to.Bare;
+        if (to.Resource is null || !RoomCreationQuota.IsCreationRequest(route.Stanza)
+            || _listings.GetValueOrDefault(room)?.Exists == true || _creations.IsCounted(room))
+            return route;
+        var denied = _creations.Reserve(from, room, DateTimeOffset.UtcNow);
+        return route with { CreationDenied = denied, CreationReserved = denied is null };
     }
 
     /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
@@ -220,6 +244,7 @@ public sealed class RoomDirectory : ReceiveActor
         else if (_listings.Remove(listing.Room))
         {
             _log.Info("Room {Room} was destroyed", listing.Room);
+            _creations.Gone(listing.Room);
         }
     }
 

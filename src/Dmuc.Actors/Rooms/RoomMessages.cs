@@ -6,7 +6,13 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>A stanza from the XMPP server addressed to a room, an occupant or the service itself.</summary>
-public sealed record RouteStanza(XElement Stanza);
+/// <param name="CreationDenied">The directory's refusal, should this presence create the room it is sent to.</param>
+/// <param name="CreationReserved">The directory counted the room as the sender's should this presence create it:
+/// the room answers with <see cref="RoomCreationSettled"/>.</param>
+public sealed record RouteStanza(XElement Stanza, RoomCreationDenied? CreationDenied = null, bool CreationReserved = false);
+
+/// <summary>Whether a presence the directory reserved a room creation for did create the room.</summary>
+public sealed record RoomCreationSettled(Jid Room, bool Created);
 
 /// <summary>The node is stopping: every room tells its occupants (status 332) and answers <see cref="RoomsShutDown"/>.</summary>
 public sealed record ShutDownRooms

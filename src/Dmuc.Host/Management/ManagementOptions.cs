@@ -33,6 +33,6 @@ public sealed class ManagementOptions
         var endpoint = ListenEndpoint();
         if (!IPAddress.IsLoopback(endpoint.Address) && string.IsNullOrEmpty(Token))
             throw new InvalidOperationException(
-                $"Dmuc:Management:Token is required when the management endpoint listens beyond loopback ({Url})");
+                $"Dmuc:Management:Token (--management-token) is required when the management endpoint listens beyond loopback ({Url})");
     }
 }

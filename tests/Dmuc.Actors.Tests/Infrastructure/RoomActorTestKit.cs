@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Dmuc.Actors.Rooms;
+using Dmuc.Rooms;
 using Xunit.Abstractions;
 
 namespace Dmuc.Actors.Tests.Infrastructure;
@@ -28,7 +29,7 @@ public abstract class RoomActorTestKit : Akka.TestKit.Xunit2.TestKit
     protected static RoomActorSettings QuietSettings { get; } = new(SnapshotEvery: int.MaxValue, IdleTimeout: TimeSpan.FromHours(1));
 
     /// <summary>The first node runs in the test kit's system (so probes can watch its actors), later ones in their own.</summary>
-    protected RoomNode StartNode(RoomActorSettings? settings = null)
+    protected RoomNode StartNode(RoomActorSettings? settings = null, MucServiceOptions? options = null)
     {
         ActorSystem system;
         if (!_testKitSystemTaken)
@@ -41,14 +42,14 @@ public abstract class RoomActorTestKit : Akka.TestKit.Xunit2.TestKit
             system = ActorSystem.Create($"dmuc-test-{_extraSystems.Count + 1}", Journal.Config);
             _extraSystems.Add(system);
         }
-        return new RoomNode(system, settings ?? QuietSettings);
+        return new RoomNode(system, settings ?? QuietSettings, options ?? RoomNode.ServiceOptions);
     }
 
     /// <summary>Stops the node's whole actor system (rooms, journal plugin and all) and starts a fresh node on the same journal.</summary>
     protected async Task<RoomNode> RestartAsync(RoomNode node, RoomActorSettings? settings = null)
     {
         await node.System.Terminate();
-        return StartNode(settings);
+        return StartNode(settings, node.Options);
     }
 
     protected override void Dispose(bool disposing)

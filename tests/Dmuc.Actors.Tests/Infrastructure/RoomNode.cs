@@ -11,18 +11,21 @@ namespace Dmuc.Actors.Tests.Infrastructure;
 /// <summary>What a node runs for its rooms: a room directory in an actor system, sending into a recording sink.</summary>
 public sealed class RoomNode
 {
+    // These tests send as fast as they can; the per-user stanza rate has tests of its own (OccupantStanzaRateTests).
     public static readonly MucServiceOptions ServiceOptions =
-        new(Service, new HashSet<Jid> { Jid.Parse("admin@localhost") });
+        new(Service, new HashSet<Jid> { Jid.Parse("admin@localhost") }) { OccupantStanzaRate = null };
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    public RoomNode(ActorSystem system, RoomActorSettings settings)
+    public RoomNode(ActorSystem system, RoomActorSettings settings, MucServiceOptions options)
     {
         System = system;
-        Directory = system.ActorOf(RoomDirectory.Props(ServiceOptions, Sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
+        Options = options;
+        Directory = system.ActorOf(RoomDirectory.Props(options, Sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
     }
 
     public ActorSystem System { get; }
+    public MucServiceOptions Options { get; }
     public IActorRef Directory { get; }
     public RecordingSink Sink { get; } = new();
 

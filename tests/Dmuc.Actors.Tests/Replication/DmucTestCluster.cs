@@ -29,8 +29,9 @@ public sealed record DmucNodeSpec(string Host, bool IsPrimary = false);
 public sealed class DmucTestCluster : IAsyncDisposable
 {
     public static readonly MucServiceOptions ServiceOptions =
-        // The XEP's listings carry no XEP-0421 occupant ids; leaving them out keeps our wire form comparable.
-        new("channel.avalon.irc", new HashSet<Jid>()) { OccupantIds = false };
+        // The XEP's listings carry no XEP-0421 occupant ids; leaving them out keeps our wire form comparable. Senders
+        // send as fast as they can: the per-user stanza rate has tests of its own (OccupantStanzaRateTests).
+        new("channel.avalon.irc", new HashSet<Jid>()) { OccupantIds = false, OccupantStanzaRate = null };
 
     private static readonly TimeSpan FormationTimeout = TimeSpan.FromSeconds(30);
     // Generous: two shared cores, and the first stanza of a run also waits for the journal to create its tables.

@@ -43,13 +43,19 @@ public static class MucClientSteps
     /// <summary>The owner submits the room configuration form (which also unlocks a new room).</summary>
     public static async Task ConfigureRoomAsync(this XmppTestClient owner, string room, params (string Field, string Value)[] fields)
     {
+        var reply = await owner.SubmitRoomConfigurationAsync(room, fields);
+        if ((string?)reply.Attribute("type") != "result") throw new InvalidOperationException($"The room refused its configuration: {reply}");
+    }
+
+    /// <summary>Submits the room configuration form and returns the room's answer, whatever it is.</summary>
+    public static async Task<XElement> SubmitRoomConfigurationAsync(this XmppTestClient owner, string room, params (string Field, string Value)[] fields)
+    {
         var form = new XElement(DataForms + "x", new XAttribute("type", "submit"),
             Field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
             fields.Select(field => Field(field.Field, field.Value)));
         await owner.SendAsync(new XElement(XmppNamespaces.Client + "iq", new XAttribute("to", room), new XAttribute("type", "set"),
             new XAttribute("id", "configure"), new XElement(MucOwner + "query", form)));
-        var reply = (await owner.ReceiveUntilAsync(IsReplyTo("configure")))[^1];
-        if ((string?)reply.Attribute("type") != "result") throw new InvalidOperationException($"The room refused its configuration: {reply}");
+        return (await owner.ReceiveUntilAsync(IsReplyTo("configure")))[^1];
     }
 
     public static async Task SetSubjectAsync(this XmppTestClient client, string room, string subject)
