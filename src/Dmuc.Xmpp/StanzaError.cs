@@ -69,6 +69,17 @@ public static class StanzaError
     }
 
     /// <summary>
+    /// The policy-violation that tells the sender of a refused stanza which limit it broke; null when there is no
+    /// one to tell: a refused error (RFC 6120 §8.3.1: never answer an error with an error) or no <c>from</c>.
+    /// </summary>
+    public static XElement? ReplyToRefused(RefusedStanza refused)
+    {
+        var stanza = refused.Stanza;
+        if (stanza.Attribute("from") is null || (string?)stanza.Attribute("type") == "error") return null;
+        return Reply(stanza, StanzaErrorCondition.PolicyViolation, refused.Reason, type: "modify");
+    }
+
+    /// <summary>
     /// The error reply to <paramref name="stanza"/>: same name and id, from and to swapped, type="error".
     /// The original payload is not echoed back (RFC 6120 §8.2 leaves that optional; it saves bandwidth).
     /// </summary>

@@ -26,7 +26,7 @@ public class ComponentConnectionTests
         var (server, client) = await ConnectAsync();
         using var _ = server;
         var received = new ConcurrentQueue<XElement>();
-        var run = client.RunAsync(received.Enqueue);
+        var run = client.RunAsync(received.Enqueue, _ => { });
 
         var stanzas = Enumerable.Range(0, 20).Select(i =>
             $"<message from='u{i}@s/r' to='room@{FakeComponentServer.Domain}' type='groupchat' id='{i}'>" +
@@ -57,7 +57,7 @@ public class ComponentConnectionTests
     {
         var (server, client) = await ConnectAsync();
         using var _ = server;
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         await server.SendAsync("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
                                "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>replaced</text></stream:error></stream:stream>");
         var error = await Assert.ThrowsAsync<StreamErrorReceivedException>(() => run.WaitAsync(Timeout));
@@ -76,7 +76,7 @@ public class ComponentConnectionTests
         var (server, client) = await ConnectAsync();
         using var _ = server;
         var delivered = 0;
-        var run = client.RunAsync(_ => delivered++);
+        var run = client.RunAsync(_ => delivered++, _ => { });
         await server.SendAsync("<message id='ok'/>" + xml);
 
         var error = await Assert.ThrowsAsync<XmppStreamException>(() => run.WaitAsync(Timeout));
@@ -145,7 +145,7 @@ public class ComponentConnectionTests
     {
         var (server, client) = await ConnectAsync();
         using var _ = server;
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         var close = client.CloseAsync();
         Assert.True(await server.ReadUntilAsync(() => server.ClientClosedStream).WaitAsync(Timeout));
         await server.SendAsync("</stream:stream>");
@@ -158,7 +158,7 @@ public class ComponentConnectionTests
     public async Task A_dropped_connection_fails_the_run()
     {
         var (server, client) = await ConnectAsync();
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         server.Dispose();
         await Assert.ThrowsAnyAsync<IOException>(() => run.WaitAsync(Timeout));
     }
