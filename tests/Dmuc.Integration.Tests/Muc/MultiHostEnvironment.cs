@@ -30,6 +30,9 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     /// <summary>The Dmuc node serving <paramref name="domain"/>.</summary>
     public InProcessDmucNode Node(string domain) => _nodes[domain];
 
+    /// <summary>The XMPP server of <paramref name="domain"/>.</summary>
+    public XmppHostServer Server(string domain) => _servers[domain];
+
     /// <summary>The server where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
     public XmppServerEndpoint? ClientEndpointFor(string domain) => _servers.GetValueOrDefault(domain)?.ClientEndpoint;
 
