@@ -421,7 +421,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         await _writeLoop.WaitAsync(_options.CloseTimeout).ContinueWith(_ => { }, TaskScheduler.Default);
         try
         {
-            _client.Client.Shutdown(SocketShutdown.Send);
+            // Null once Abort disposed the client (the budget cut the stream).
+            _client.Client?.Shutdown(SocketShutdown.Send);
         }
         catch (Exception error) when (error is SocketException or ObjectDisposedException)
         {

@@ -15,8 +15,9 @@ public interface IXmppStreamHandler
     void OnElement(XElement element);
 
     /// <summary>
-    /// A child of the stream root that broke a limit; the parser skipped the rest of it without buffering and goes
-    /// on with the next one. The stream itself is fine: the sender deserves an error, not the stream.
+    /// A child of the stream root that broke a limit or misused namespaces; the parser skipped the rest of it
+    /// without buffering and goes on with the next one. The stream itself is fine: the stanza came from a user
+    /// through the server, and the sender deserves an error, not the stream.
     /// </summary>
     void OnRefused(RefusedStanza refused);
 
@@ -24,17 +25,21 @@ public interface IXmppStreamHandler
     void OnStreamEnd();
 }
 
-public enum StanzaLimit { Size, Depth }
+public enum StanzaRefusal
+{
+    TooLarge,
+    TooDeep,
+
+    /// <summary>An undeclared prefix or a misused namespace declaration: ejabberd 23.01 forwards prefixed
+    /// attributes without the declaration the client sent.</summary>
+    BadNamespaces,
+}
 
 /// <param name="Stanza">The refused element's name and attributes (from, to, id, type…) without its content. When its
-/// start tag alone was over the size limit, only the name: the attributes were never read.</param>
-/// <param name="Maximum">The limit's value: bytes for <see cref="StanzaLimit.Size"/>, levels for <see cref="StanzaLimit.Depth"/>.</param>
-public sealed record RefusedStanza(XElement Stanza, StanzaLimit Limit, int Maximum)
-{
-    public string Reason => Limit == StanzaLimit.Size
-        ? $"stanza larger than {Maximum} bytes"
-        : $"elements nested deeper than {Maximum} levels";
-}
+/// start tag alone was over the size limit, only the name: the attributes were never read; when its own start tag
+/// misused namespaces, only its unprefixed attributes.</param>
+/// <param name="Reason">Which limit or rule it broke, for the sender.</param>
+public sealed record RefusedStanza(XElement Stanza, StanzaRefusal Refusal, string Reason);
 
 /// <param name="DefaultNamespace">The stream's content namespace, e.g. jabber:component:accept; empty if undeclared.</param>
 public sealed record StreamHeader(string? Id, string? From, string? To, string? Version, string? Language, string DefaultNamespace);
@@ -301,7 +306,7 @@ public sealed class XmppStreamParser
                 $"stream header or end tag larger than {_maxStanzaBytes} bytes");
         }
         var stanza = _depth == 1 ? UnopenedStanzaShell() : _stanza!;
-        StartSkipping(new RefusedStanza(stanza, StanzaLimit.Size, _maxStanzaBytes));
+        StartSkipping(new RefusedStanza(stanza, StanzaRefusal.TooLarge, $"stanza larger than {_maxStanzaBytes} bytes"));
     }
 
     /// <summary>The name of a top-level element whose start tag is still arriving; its attributes may be incomplete.</summary>
@@ -310,10 +315,13 @@ public sealed class XmppStreamParser
         var tag = _token.WrittenSpan;
         var nameEnd = tag.IndexOfAny(" \t\r\n/"u8);
         var name = Encoding.UTF8.GetString(nameEnd < 0 ? tag : tag[..nameEnd]);
-        var colon = ValidateQualifiedName(name);
-        var ns = colon < 0 ? LookupNamespace("", name) : XNamespace.None;
-        return new XElement(ns + _names.Name(name.AsSpan(colon + 1)));
+        return new XElement(ShellName(name, ValidateQualifiedName(name)));
     }
+
+    /// <summary>The name of a refused element that was never opened: a prefix may be declared in what was not read.</summary>
+    private XName ShellName(ReadOnlySpan<char> qualifiedName, int colon) => colon < 0
+        ? LookupNamespace("", qualifiedName).GetName(_names.Name(qualifiedName))
+        : XNamespace.None.GetName(_names.Name(qualifiedName[(colon + 1)..]));
 
     /// <summary>
     /// Reports <paramref name="refused"/> and drops what was buffered of it; from here on its tokens are only
@@ -385,8 +393,7 @@ public sealed class XmppStreamParser
         if (selfClosing) tag = tag[..^1];
         if (_depth > _maxDepth)
         {
-            StartSkipping(new RefusedStanza(_stanza!, StanzaLimit.Depth, _maxDepth));
-            if (!selfClosing) _depth++;
+            RefuseAtStartTag(new RefusedStanza(_stanza!, StanzaRefusal.TooDeep, $"elements nested deeper than {_maxDepth} levels"), selfClosing);
             return;
         }
 
@@ -398,12 +405,45 @@ public sealed class XmppStreamParser
 
         if (_depth == 0) _streamNamespace = FindDefaultNamespaceDeclaration(tag, attributeCount) ?? "";
         var bindingMark = _bindingCount;
-        DeclareNamespaces(tag, attributeCount);
-
-        var element = new XElement(ResolveName(qualifiedName, nameColon, isAttribute: false));
-        AddAttributes(element, tag, attributeCount);
+        XElement element;
+        try
+        {
+            DeclareNamespaces(tag, attributeCount);
+            element = new XElement(ResolveName(qualifiedName, nameColon, isAttribute: false));
+            AddAttributes(element, tag, attributeCount);
+        }
+        catch (XmppStreamException violation) when (_depth > 0)
+        {
+            // The tokens are sound, only the names are not: the stanza can be skipped like any other refused one.
+            _bindingCount = bindingMark;
+            var stanza = _depth == 1 ? ShellOfUnprefixed(tag, qualifiedName, nameColon, attributeCount) : _stanza!;
+            RefuseAtStartTag(new RefusedStanza(stanza, StanzaRefusal.BadNamespaces, violation.Text), selfClosing);
+            return;
+        }
         OpenElement(element, _names.Name(qualifiedName), bindingMark);
         if (selfClosing) CloseElement();
+    }
+
+    /// <summary>The element of a start tag refused before it was opened, counted open while its content is skipped.</summary>
+    private void RefuseAtStartTag(RefusedStanza refused, bool selfClosing)
+    {
+        StartSkipping(refused);
+        if (!selfClosing) _depth++;
+        else if (_depth == 1) _skipping = false;
+    }
+
+    /// <summary>A top-level element whose own names did not resolve, with what needs no namespace: its unprefixed attributes.</summary>
+    private XElement ShellOfUnprefixed(ReadOnlySpan<char> tag, ReadOnlySpan<char> qualifiedName, int nameColon, int attributeCount)
+    {
+        var shell = new XElement(ShellName(qualifiedName, nameColon));
+        for (var i = 0; i < attributeCount; i++)
+        {
+            var attribute = _attributes[i];
+            var name = attribute.Name(tag);
+            if (attribute.Colon >= 0 || name.SequenceEqual("xmlns") || shell.Attribute(_names.Name(name)) is not null) continue;
+            shell.Add(new XAttribute(_names.Name(name), NameTable.Value(attribute.Value(tag))));
+        }
+        return shell;
     }
 
     private int ParseAttributes(Span<char> tag, int position)

@@ -28,7 +28,7 @@ internal sealed class RecordingHandler : IXmppStreamHandler
     public void OnRefused(RefusedStanza refused)
     {
         Refused.Add(refused);
-        Events.Add($"refused {refused.Limit} {refused.Stanza.ToString(SaveOptions.DisableFormatting)}");
+        Events.Add($"refused {refused.Refusal} {refused.Stanza.ToString(SaveOptions.DisableFormatting)}");
     }
 
     public void OnStreamEnd()

@@ -31,13 +31,15 @@ public class XmppStreamParserTests
     // Text that a server may send: every escape, raw '>', '"' and "/>"-lookalikes, multi-byte characters.
     private static readonly string Filler = string.Concat(Enumerable.Repeat("0123456789abcdef &apos; \" > &lt; &amp; é /> ]] ", 40));
 
-    /// <summary>Under <see cref="SmallLimit"/> and <see cref="ShallowDepth"/>: one stanza too deep, two too large, one fine in between.</summary>
+    /// <summary>Under <see cref="SmallLimit"/> and <see cref="ShallowDepth"/>: one stanza too deep, two too large, one with an
+    /// undeclared prefix, one fine in between.</summary>
     private static readonly string RefusalStream = Header +
         "<message from='a@b/c' to='room@muc.example.org' id='deep' type='groupchat'><a><b><c/><c><d/></c></b></a>" +
         "<x xmlns='urn:x'><![CDATA[<e>]]>&amp;</x></message>" +
         "<iq from='a@b/c' id='fine' type='get'><query xmlns='urn:q'/></iq>" +
         "<message from='a@b/c' id='big' type='chat'><body attr='>/'>" + Filler + "</body><x xmlns='urn:x'/></message>" +
         "<presence id='big-tag' status='" + Filler + "'/>" +
+        "<message from='a@b/c' id='prefix' type='groupchat'><body>b</body><x p:a='1'><y/></x></message>" +
         "<message id='last'/></stream:stream>";
 
     /// <summary>A stream, and the limits it is parsed under: what chunking must not change.</summary>
@@ -127,7 +129,8 @@ public class XmppStreamParserTests
         var handler = RecordingHandler.Parse(RefusalStream, SmallLimit, ShallowDepth);
         Assert.Equal(["fine", "last"], handler.Elements.Select(e => e.Attribute("id")?.Value));
         Assert.True(handler.Ended);
-        Assert.Equal([StanzaLimit.Depth, StanzaLimit.Size, StanzaLimit.Size], handler.Refused.Select(r => r.Limit));
+        Assert.Equal([StanzaRefusal.TooDeep, StanzaRefusal.TooLarge, StanzaRefusal.TooLarge, StanzaRefusal.BadNamespaces],
+            handler.Refused.Select(r => r.Refusal));
 
         var (deep, big, bigTag) = (handler.Refused[0], handler.Refused[1], handler.Refused[2]);
         Assert.Equal(Ns.Client + "message", deep.Stanza.Name);
@@ -150,8 +153,8 @@ public class XmppStreamParserTests
                                             string.Concat(Enumerable.Repeat("</a>", levels - 1)) + "</message>";
         Assert.Single(RecordingHandler.Parse(Nested(XmppStreamParser.DefaultMaxDepth)).Elements);
         var refused = Assert.Single(RecordingHandler.Parse(Nested(XmppStreamParser.DefaultMaxDepth + 1)).Refused);
-        Assert.Equal(StanzaLimit.Depth, refused.Limit);
-        Assert.Equal(64, refused.Maximum);
+        Assert.Equal(StanzaRefusal.TooDeep, refused.Refusal);
+        Assert.Equal("elements nested deeper than 64 levels", refused.Reason);
     }
 
     [Fact]
@@ -222,9 +225,7 @@ public class XmppStreamParserTests
     [InlineData("<message><body>&#xZZ;</body></message>")]
     [InlineData("<message><body>\u0001</body></message>")]
     [InlineData("<message><body>a ]]> b</body></message>")]
-    [InlineData("<message><foo:body/></message>")]
     [InlineData("<message id='1' id='2'/>")]
-    [InlineData("<message xmlns:a='urn:x' xmlns:b='urn:x' a:id='1' b:id='2'/>")]
     [InlineData("<message id='1'type='chat'/>")]
     [InlineData("<message id=1/>")]
     [InlineData("<message id/>")]
@@ -232,12 +233,26 @@ public class XmppStreamParserTests
     [InlineData("<1message/>")]
     [InlineData("<message a b='1'/>")]
     [InlineData("< message/>")]
-    [InlineData("<message xmlns:p=''/>")]
     [InlineData("<![CDATA[x]]>")]
     [InlineData("<!ELEMENT x ANY>")]
     [InlineData("</stream:stream><message/>")]
     public void Malformed_xml_is_not_well_formed(string xml) =>
         AssertViolation(StreamErrorCondition.NotWellFormed, Header + xml);
+
+    [Theory]
+    [InlineData("<message from='a@b/c' id='1'><foo:body/></message>")]
+    [InlineData("<message from='a@b/c' id='1'><x xmlns:a='urn:x' xmlns:b='urn:x' a:id='1' b:id='2'/></message>")]
+    [InlineData("<message from='a@b/c' id='1' xmlns:p=''/>")]
+    [InlineData("<message from='a@b/c' id='1' p:x='y'><body/></message>")]
+    [InlineData("<p:message from='a@b/c' id='1'/>")]
+    public void Namespace_misuse_in_a_stanza_is_refused_and_the_stream_goes_on(string xml)
+    {
+        var handler = RecordingHandler.Parse(Header + xml + "<message id='next'/>");
+        var refused = Assert.Single(handler.Refused);
+        Assert.Equal(StanzaRefusal.BadNamespaces, refused.Refusal);
+        Assert.Equal("a@b/c", refused.Stanza.Attribute("from")?.Value);
+        Assert.Equal("next", Assert.Single(handler.Elements).Attribute("id")?.Value);
+    }
 
     [Theory]
     [InlineData(new byte[] { 0xC3 })]
