@@ -159,7 +159,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
     /// <summary>
     /// Reads the stream, handing each stanza to <paramref name="onStanza"/> on the reading thread, until it ends;
-    /// a stanza over a limit goes to <paramref name="onRefused"/> instead, and the stream goes on.
+    /// a stanza the parser refused (<see cref="StanzaRefusal"/>) goes to <paramref name="onRefused"/> instead, and the
+    /// stream goes on.
     /// Completes when the stream is closed by either side; throws <see cref="StreamErrorReceivedException"/> when
     /// the server sends a stream error, <see cref="XmppStreamException"/> when the server broke the stream's rules
     /// (the stream error has then been sent), <see cref="OperationCanceledException"/> on cancellation (after

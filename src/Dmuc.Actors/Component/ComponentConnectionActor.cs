@@ -28,7 +28,8 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 /// Keeps the node's XEP-0114 stream up: connects, hands every stanza read to the room directory, attaches
 /// the stream to the outbox, and reconnects with exponential backoff and jitter when the stream ends for any
 /// reason (server restart, stream error, a protocol violation by the server). A stanza the stream refused (over a
-/// size or depth limit) is answered with an error to its sender through the outbox, like any stanza the node sends.
+/// size or depth limit, or with namespaces that do not resolve) is answered with an error to its sender through the
+/// outbox, like any stanza the node sends.
 /// Rooms are never affected: they only ever see the outbox.
 /// </summary>
 public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers

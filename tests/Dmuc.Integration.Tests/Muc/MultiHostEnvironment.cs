@@ -103,6 +103,20 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="play"/>; if it fails, <paramref name="report"/> gets each server's console and log tail first.</summary>
+    public async Task PlayAsync(Func<MultiHostEnvironment, Task> play, Action<string> report)
+    {
+        try
+        {
+            await play(this);
+        }
+        catch
+        {
+            report(DescribeForFailure());
+            throw;
+        }
+    }
+
     /// <summary>Each server's console and log tail, for a failure report.</summary>
     public string DescribeForFailure() =>
         string.Join("\n", _servers.Select(server => $"=== {server.Key} ===\n{server.Value.DescribeForFailure(logLines: 25)}"));

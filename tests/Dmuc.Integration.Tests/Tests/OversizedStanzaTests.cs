@@ -88,15 +88,7 @@ public sealed class OversizedStanzaTests(ITestOutputHelper output)
     private async Task RunAsync(bool ejabberd, Input input, Outcome outcome)
     {
         await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, Host, [], [], ejabberdHosts: ejabberd ? [Host] : null);
-        try
-        {
-            await PlayAsync(deployment, input, outcome);
-        }
-        catch
-        {
-            output.WriteLine(deployment.DescribeForFailure());
-            throw;
-        }
+        await deployment.PlayAsync(started => PlayAsync(started, input, outcome), output.WriteLine);
     }
 
     private static async Task PlayAsync(MultiHostEnvironment deployment, Input input, Outcome outcome)
