@@ -147,6 +147,17 @@ public class XmppStreamParserTests
     }
 
     [Fact]
+    public void The_default_size_limit_is_2_MiB()
+    {
+        const int documented = 2 * 1024 * 1024;
+        var handler = new RecordingHandler();
+        var parser = new XmppStreamParser(handler);
+        parser.Feed(Encoding.UTF8.GetBytes(Header + StanzaOfSize(documented) + StanzaOfSize(documented + 1)));
+        Assert.Single(handler.Elements);
+        Assert.Equal($"stanza larger than {documented} bytes", Assert.Single(handler.Refused).Reason);
+    }
+
+    [Fact]
     public void The_default_depth_is_64_levels_below_the_stream()
     {
         static string Nested(int levels) => Header + "<message id='m'>" + string.Concat(Enumerable.Repeat("<a>", levels - 1)) +
