@@ -64,6 +64,7 @@ public sealed class XmppStreamParser
 
     // A skipped token keeps only its end: enough to tell "/>" and "]]>" apart from the rest.
     private const int SkippedTokenTail = 2;
+    // What a parser keeps between stanzas; one large stanza must not pin its buffers for the life of the stream.
     private const int RetainedTokenCapacity = 64 * 1024;
 
     private enum State { Content, MarkupStart, StartTag, EndTag, XmlDeclaration, Bang, CData, Closed }
@@ -104,6 +105,9 @@ public sealed class XmppStreamParser
     private int _bindingCount;
 
     private RawAttribute[] _attributes = new RawAttribute[8];
+
+    /// <summary>The bytes of buffer the parser holds on to between stanzas.</summary>
+    internal int RetainedBufferBytes => _token.Capacity + _chars.Length * sizeof(char);
 
     public XmppStreamParser(IXmppStreamHandler handler, int maxStanzaBytes = DefaultMaxStanzaBytes, int maxDepth = DefaultMaxDepth)
     {
@@ -573,6 +577,7 @@ public sealed class XmppStreamParser
             case 1:
                 var stanza = _stanza!;
                 _stanza = _current = null;
+                if (_chars.Length > RetainedTokenCapacity) _chars = new char[1024];
                 _handler.OnElement(stanza);
                 break;
             default:
@@ -624,7 +629,7 @@ public sealed class XmppStreamParser
         {
             throw NotWellFormed("invalid UTF-8");
         }
-        _token.Clear();
+        _token.Clear(RetainedTokenCapacity);
         var chars = _chars.AsSpan(0, length);
         if (chars.ContainsAny(XmlChars.ForbiddenChars)) throw NotWellFormed("character not allowed in XML");
         return chars;

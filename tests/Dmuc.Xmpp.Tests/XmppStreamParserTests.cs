@@ -168,24 +168,36 @@ public class XmppStreamParserTests
         Assert.Equal("elements nested deeper than 64 levels", refused.Reason);
     }
 
-    [Fact]
-    public void A_huge_stanza_fed_in_chunks_is_skipped_in_bounded_memory()
+    [Theory]
+    [InlineData("<message from='a@b/c' id='huge'><body>", "</body><x><y/></x></message>")]
+    [InlineData("<message from='a@b/c' id='huge' data='", "'><body/></message>")]
+    [InlineData("<message from='a@b/c' id='huge'><x data='", "'/></message>")]
+    public void A_huge_stanza_fed_in_chunks_is_skipped_in_bounded_memory(string opening, string closing)
     {
         var handler = new RecordingHandler();
         var parser = new XmppStreamParser(handler);
-        parser.Feed(Encoding.UTF8.GetBytes(Header + "<message from='a@b/c' id='huge'><body>"));
+        parser.Feed(Encoding.UTF8.GetBytes(Header + opening));
         var chunk = new byte[64 * 1024];
         chunk.AsSpan().Fill((byte)'a');
         // Warm up the parse, so that what follows measures only the skipping.
         for (var i = 0; i < 40; i++) parser.Feed(chunk);
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 1600; i++) parser.Feed(chunk); // 100 MiB
-        parser.Feed("</body><x><y/></x></message><message id='after'/>"u8);
+        parser.Feed(Encoding.UTF8.GetBytes(closing + "<message id='after'/>"));
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
 
         Assert.InRange(allocated, 0, 64 * 1024);
-        Assert.Equal("huge", Assert.Single(handler.Refused).Stanza.Attribute("id")?.Value);
+        Assert.Equal(Ns.Client + "message", Assert.Single(handler.Refused).Stanza.Name);
         Assert.Equal("after", Assert.Single(handler.Elements).Attribute("id")?.Value);
+        Assert.InRange(parser.RetainedBufferBytes, 0, 256 * 1024);
+    }
+
+    [Fact]
+    public void A_large_stanza_does_not_pin_its_buffers_once_parsed()
+    {
+        var parser = new XmppStreamParser(new RecordingHandler());
+        parser.Feed(Encoding.UTF8.GetBytes(Header + StanzaOfSize(XmppStreamParser.DefaultMaxStanzaBytes)));
+        Assert.InRange(parser.RetainedBufferBytes, 0, 256 * 1024);
     }
 
     [Theory]
