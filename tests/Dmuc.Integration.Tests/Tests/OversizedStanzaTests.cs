@@ -91,6 +91,11 @@ public sealed class OversizedStanzaTests(ITestOutputHelper output)
     public Task Through_ejabberd_a_bad_stanza_costs_only_its_sender(Input input, Outcome outcome) =>
         RunAsync(ejabberd: true, input, outcome);
 
+    /// <summary>The node's setting is what decides: 45,000 apostrophes arrive as 270,126 bytes.</summary>
+    [Fact]
+    public Task A_lower_Dmuc_MaxStanzaBytes_refuses_what_the_default_lets_through() =>
+        RunAsync(ejabberd: false, Input.Apostrophes45000, Outcome.OverDmucLimit, new Dictionary<string, string?> { ["Dmuc:MaxStanzaBytes"] = "200000" });
+
     private static TheoryData<Input, Outcome> Through(Func<(Input Input, Outcome Prosody, Outcome Ejabberd), Outcome> outcomeOf)
     {
         var data = new TheoryData<Input, Outcome>();
@@ -98,9 +103,10 @@ public sealed class OversizedStanzaTests(ITestOutputHelper output)
         return data;
     }
 
-    private async Task RunAsync(bool ejabberd, Input input, Outcome outcome)
+    private async Task RunAsync(bool ejabberd, Input input, Outcome outcome, IReadOnlyDictionary<string, string?>? nodeSettings = null)
     {
-        await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, Host, [], [], ejabberdHosts: ejabberd ? [Host] : null);
+        await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, Host, [], [], ejabberdHosts: ejabberd ? [Host] : null,
+            nodeSettings: nodeSettings is null ? null : _ => nodeSettings);
         await deployment.PlayAsync(started => PlayAsync(started, input, outcome), output.WriteLine);
     }
 
