@@ -33,6 +33,15 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
+    /// <summary>Bytes waiting for the stream to come back.</summary>
+    public long QueuedBytes
+    {
+        get
+        {
+            lock (_lock) return _queuedBytes;
+        }
+    }
+
     public void Attach(ComponentConnection connection)
     {
         lock (_lock)
