@@ -34,6 +34,7 @@ public class ParserBenchmarks
     {
         public void OnStreamHeader(StreamHeader header) { }
         public void OnElement(XElement element) { }
+        public void OnRefused(RefusedStanza refused) { }
         public void OnStreamEnd() { }
     }
 }

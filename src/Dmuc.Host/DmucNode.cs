@@ -13,6 +13,7 @@ using Dmuc.Xmpp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Serilog;
 
 namespace Dmuc.Host;
@@ -41,12 +42,18 @@ public static class DmucNode
         var service = options.Limits.ApplyTo(new MucServiceOptions(options.Domain.ToLowerInvariant(),
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet()) { NetjoinBacklog = options.NetjoinBacklog });
         var (host, port) = options.ServerEndpoint();
-        var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval);
+        var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval)
+        {
+            MaxStanzaBytes = options.MaxStanzaBytes,
+            MaxStanzaDepth = options.MaxStanzaDepth,
+            MaxQueuedBytes = options.MaxQueuedBytes,
+        };
 
         var metrics = new DmucMetrics();
         builder.Services.AddNodeMetrics(metrics, exported: options.Management.IsEnabled);
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
-        builder.Services.AddSingleton<ComponentOutbox>();
+        builder.Services.AddSingleton(services =>
+            new ComponentOutbox(services.GetRequiredService<ILogger<ComponentOutbox>>(), metrics, options.MaxQueuedBytes));
         builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
         builder.Services.AddAkka("dmuc", akka =>
         {

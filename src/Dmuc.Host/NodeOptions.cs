@@ -1,6 +1,7 @@
 using Dmuc.Actors.Persistence;
 using Dmuc.Host.Drills;
 using Dmuc.Host.Management;
+using Dmuc.Xmpp;
 
 namespace Dmuc.Host;
 
@@ -54,6 +55,19 @@ public sealed class NodeOptions
 
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A stanza from the server larger than this many bytes is refused to its sender with a policy-violation; the
+    /// component stream and everyone else carry on. The default sits above what Prosody and ejabberd forward from a
+    /// client after re-escaping it (docs/operations.md, "Stanza limits").
+    /// </summary>
+    public int MaxStanzaBytes { get; set; } = XmppStreamParser.DefaultMaxStanzaBytes;
+
+    /// <summary>A stanza nested deeper than this many levels is refused the same way.</summary>
+    public int MaxStanzaDepth { get; set; } = XmppStreamParser.DefaultMaxDepth;
+
+    /// <summary>Output the component stream may hold while the server is not reading; over it the stream is cut and reconnected.</summary>
+    public int MaxQueuedBytes { get; set; } = ComponentConnectionOptions.DefaultMaxQueuedBytes;
 
     /// <summary>The operator's HTTP endpoint (the dmuc CLI talks to it); off unless a URL is given.</summary>
     public ManagementOptions Management { get; set; } = new();
@@ -116,6 +130,10 @@ public sealed class NodeOptions
         if (string.IsNullOrEmpty(Secret)) throw new InvalidOperationException("Dmuc:Secret (--secret) is required");
         if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
             throw new InvalidOperationException("a replica node needs Dmuc:HostDomain (--host-domain)");
+        if (MaxStanzaBytes < 64) throw new InvalidOperationException("Dmuc:MaxStanzaBytes must be at least 64");
+        if (MaxStanzaDepth < 1) throw new InvalidOperationException("Dmuc:MaxStanzaDepth must be at least 1");
+        // Smaller than one stanza, the budget would cut the stream at the first large broadcast.
+        if (MaxQueuedBytes < MaxStanzaBytes) throw new InvalidOperationException("Dmuc:MaxQueuedBytes must be at least Dmuc:MaxStanzaBytes");
         ServerEndpoint();
         Management.Validate();
     }

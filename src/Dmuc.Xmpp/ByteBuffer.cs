@@ -11,6 +11,7 @@ internal sealed class ByteBuffer(int initialCapacity = 4096) : IBufferWriter<byt
     private byte[] _buffer = new byte[initialCapacity];
 
     public int Length { get; private set; }
+    public int Capacity => _buffer.Length;
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, Length);
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Length);
 
@@ -50,6 +51,19 @@ internal sealed class ByteBuffer(int initialCapacity = 4096) : IBufferWriter<byt
     {
         Length = 0;
         if (_buffer.Length > maxRetainedCapacity) _buffer = new byte[initialCapacity];
+    }
+
+    /// <summary>
+    /// Keeps only the last <paramref name="count"/> bytes, dropping the array if it grew beyond
+    /// <paramref name="maxRetainedCapacity"/>.
+    /// </summary>
+    public void KeepLast(int count, int maxRetainedCapacity = int.MaxValue)
+    {
+        var kept = Math.Min(count, Length);
+        var old = _buffer;
+        if (_buffer.Length > maxRetainedCapacity) _buffer = new byte[Math.Max(initialCapacity, kept)];
+        old.AsSpan(Length - kept, kept).CopyTo(_buffer);
+        Length = kept;
     }
 
     private void EnsureFree(int sizeHint)

@@ -13,7 +13,8 @@ namespace Dmuc.Xmpp;
 /// One XEP-0114 component stream to an XMPP server. <see cref="ConnectAsync"/> connects and completes the
 /// handshake; <see cref="RunAsync"/> then reads stanzas until the stream ends. <see cref="Send(XElement)"/> may be
 /// called from any thread and never blocks on the network: output is queued and a single writer flushes it,
-/// coalescing whatever accumulated into one socket write. A connection is single-use and does not reconnect;
+/// coalescing whatever accumulated into one socket write; what is queued is bounded by
+/// <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>. A connection is single-use and does not reconnect;
 /// see <see cref="Backoff"/> for who does.
 /// </summary>
 public sealed partial class ComponentConnection : IAsyncDisposable
@@ -36,6 +37,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private ByteBuffer _pending = new(16 * 1024);
     private ByteBuffer _writing = new(16 * 1024);
+    private int _writingBytes;
     private bool _sendsClosed;
     private Task _writeLoop = Task.CompletedTask;
     private Timer? _keepaliveTimer;
@@ -53,11 +55,29 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         _logger = logger;
         _client = client;
         _stream = client.GetStream();
-        _parser = new XmppStreamParser(_received, options.MaxStanzaBytes);
+        _parser = new XmppStreamParser(_received, options.MaxStanzaBytes, options.MaxStanzaDepth);
     }
 
     /// <summary>The id the server gave the stream.</summary>
     public string StreamId { get; private set; } = "";
+
+    /// <summary>Output queued or being written, not yet accepted by the socket.</summary>
+    public int QueuedBytes
+    {
+        get
+        {
+            lock (_sendLock) return _pending.Length + _writingBytes;
+        }
+    }
+
+    /// <summary>The capacity of the output buffers: what the connection holds on to, whether used or not.</summary>
+    internal int BufferCapacity
+    {
+        get
+        {
+            lock (_sendLock) return _pending.Capacity + _writing.Capacity;
+        }
+    }
 
     /// <summary>
     /// Connects, opens the stream and authenticates. Throws <see cref="StreamErrorReceivedException"/> when the
@@ -116,7 +136,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                 _pending.Truncate(start);
                 throw;
             }
-            pending = _pending.Length;
+            pending = _pending.Length + _writingBytes;
         }
         return AfterQueued(pending);
     }
@@ -132,26 +152,28 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         {
             if (_sendsClosed) return false;
             foreach (var to in recipients) stanza.WriteTo(_pending, to);
-            pending = _pending.Length;
+            pending = _pending.Length + _writingBytes;
         }
         return AfterQueued(pending);
     }
 
     /// <summary>
-    /// Reads the stream, handing each stanza to <paramref name="onStanza"/> on the reading thread, until it ends.
+    /// Reads the stream, handing each stanza to <paramref name="onStanza"/> on the reading thread, until it ends;
+    /// a stanza the parser refused (<see cref="StanzaRefusal"/>) goes to <paramref name="onRefused"/> instead, and the
+    /// stream goes on.
     /// Completes when the stream is closed by either side; throws <see cref="StreamErrorReceivedException"/> when
     /// the server sends a stream error, <see cref="XmppStreamException"/> when the server broke the stream's rules
     /// (the stream error has then been sent), <see cref="OperationCanceledException"/> on cancellation (after
     /// closing), or the I/O error that ended the connection.
     /// </summary>
-    public async Task RunAsync(Action<XElement> onStanza, CancellationToken cancellationToken = default)
+    public async Task RunAsync(Action<XElement> onStanza, Action<RefusedStanza> onRefused, CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _runStarted, 1) != 0) throw new InvalidOperationException("RunAsync was already called.");
         try
         {
             while (true)
             {
-                DeliverReceived(onStanza);
+                DeliverReceived(onStanza, onRefused);
                 if (_received.StreamEnded) break;
                 await ReadAndParseAsync(cancellationToken);
             }
@@ -226,9 +248,10 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
         while (true)
         {
-            if (_received.Elements.TryDequeue(out var element))
+            if (_received.Elements.TryDequeue(out var received))
             {
-                if (element.Name == Handshake) return;
+                var element = received.Element;
+                if (element.Name == Handshake && received.Refused is null) return;
                 if (element.Name == StreamErrorName) throw ReceivedStreamError(element);
                 throw new XmppStreamException(StreamErrorCondition.NotAuthorized, $"<{element.Name.LocalName}/> before the handshake");
             }
@@ -256,12 +279,17 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         }
     }
 
-    private void DeliverReceived(Action<XElement> onStanza)
+    private void DeliverReceived(Action<XElement> onStanza, Action<RefusedStanza> onRefused)
     {
-        while (_received.Elements.TryDequeue(out var element))
+        while (_received.Elements.TryDequeue(out var received))
         {
-            if (element.Name == StreamErrorName) throw ReceivedStreamError(element);
-            onStanza(element);
+            if (received.Refused is { } refused)
+            {
+                LogRefused(_logger, refused.Stanza.Name.LocalName, (string?)refused.Stanza.Attribute("from"), refused.Reason);
+                onRefused(refused);
+            }
+            else if (received.Element.Name == StreamErrorName) throw ReceivedStreamError(received.Element);
+            else onStanza(received.Element);
         }
     }
 
@@ -295,11 +323,20 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                 _wakeWriter.Reader.TryRead(out _);
                 while (true)
                 {
-                    lock (_sendLock) (_pending, _writing) = (_writing, _pending);
-                    if (_writing.Length == 0) break;
+                    lock (_sendLock)
+                    {
+                        (_pending, _writing) = (_writing, _pending);
+                        _writingBytes = _writing.Length;
+                    }
+                    if (_writingBytes == 0) break;
                     await _stream.WriteAsync(_writing.WrittenMemory);
                     Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-                    _writing.Clear(RetainedWriteBufferSize);
+                    lock (_sendLock)
+                    {
+                        _writingBytes = 0;
+                        // A backlog grew the buffer; once it is written, the memory goes back.
+                        _writing.Clear(RetainedWriteBufferSize);
+                    }
                 }
             }
         }
@@ -311,6 +348,22 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         catch (Exception error) when (error is IOException or ObjectDisposedException)
         {
             // Abort closed the socket under a pending write.
+        }
+        finally
+        {
+            ReleaseBuffers();
+        }
+    }
+
+    /// <summary>Once nothing more will be written, a backlog cut short must not keep its memory.</summary>
+    private void ReleaseBuffers()
+    {
+        lock (_sendLock)
+        {
+            if (!_sendsClosed) return;
+            _writingBytes = 0;
+            _pending.Clear(maxRetainedCapacity: 0);
+            _writing.Clear(maxRetainedCapacity: 0);
         }
     }
 
@@ -338,11 +391,12 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         }
     }
 
-    private bool AfterQueued(int pending)
+    private bool AfterQueued(int queued)
     {
-        if (pending > _options.MaxPendingBytes)
+        if (queued > _options.MaxQueuedBytes)
         {
-            LogFailed(_logger, RecordFailure(new IOException($"The server is not reading: {pending} bytes are queued.")));
+            LogFailed(_logger, RecordFailure(new IOException(
+                $"The server is not reading: {queued} bytes are queued, over the budget of {_options.MaxQueuedBytes}.")));
             Abort();
             return false;
         }
@@ -368,7 +422,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         await _writeLoop.WaitAsync(_options.CloseTimeout).ContinueWith(_ => { }, TaskScheduler.Default);
         try
         {
-            _client.Client.Shutdown(SocketShutdown.Send);
+            // Null once Abort disposed the client (the budget cut the stream).
+            _client.Client?.Shutdown(SocketShutdown.Send);
         }
         catch (Exception error) when (error is SocketException or ObjectDisposedException)
         {
@@ -389,6 +444,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         _wakeWriter.Writer.TryComplete();
         _keepaliveTimer?.Dispose();
         _client.Dispose();
+        if (_writeLoop.IsCompleted) ReleaseBuffers();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Component {Domain} connected to {Host}:{Port}, stream {StreamId}")]
@@ -406,6 +462,9 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the stream with error {Condition}: {Text}")]
     private static partial void LogViolation(ILogger logger, string condition, string text);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a <{Name}> from {From}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string name, string? from, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Component connection failed")]
     private static partial void LogFailed(ILogger logger, Exception error);
 
@@ -413,12 +472,16 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private sealed class ReceivedEvents : IXmppStreamHandler
     {
         public StreamHeader? Header { get; private set; }
-        public Queue<XElement> Elements { get; } = new();
+        public Queue<Received> Elements { get; } = new();
         public bool StreamEnded { get; private set; }
         public ExceptionDispatchInfo? Violation { get; set; }
 
         public void OnStreamHeader(StreamHeader header) => Header = header;
-        public void OnElement(XElement element) => Elements.Enqueue(element);
+        public void OnElement(XElement element) => Elements.Enqueue(new Received(element, Refused: null));
+        public void OnRefused(RefusedStanza refused) => Elements.Enqueue(new Received(refused.Stanza, refused));
         public void OnStreamEnd() => StreamEnded = true;
     }
+
+    /// <param name="Element">The stanza, or what is known of a refused one.</param>
+    private readonly record struct Received(XElement Element, RefusedStanza? Refused);
 }

@@ -19,11 +19,21 @@ public sealed class ComponentConnectionOptions
     /// <summary>How long closing waits for queued output to flush and for the server's &lt;/stream:stream&gt;.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A stanza larger than this (bytes, as the server sends it) is skipped and refused to its sender alone
+    /// (<see cref="RefusedStanza"/>); the stream goes on.
+    /// </summary>
     public int MaxStanzaBytes { get; init; } = XmppStreamParser.DefaultMaxStanzaBytes;
 
+    /// <summary>A stanza whose elements nest deeper than this (the stanza is level 1) is refused like one too large.</summary>
+    public int MaxStanzaDepth { get; init; } = XmppStreamParser.DefaultMaxDepth;
+
     /// <summary>
-    /// Output queued but not yet accepted by the socket. A server that falls this far behind is treated as
-    /// dead and the connection fails, instead of memory growing without bound.
+    /// The budget for output queued or being written but not yet accepted by the socket. A server that falls this
+    /// far behind is treated as dead and the connection fails, instead of memory growing without bound. A few
+    /// broadcasts of the largest stanza to a full room fit well within the default.
     /// </summary>
-    public int MaxPendingBytes { get; init; } = 64 * 1024 * 1024;
+    public int MaxQueuedBytes { get; init; } = DefaultMaxQueuedBytes;
+
+    public const int DefaultMaxQueuedBytes = 16 * 1024 * 1024;
 }

@@ -69,6 +69,19 @@ public static class StanzaError
     }
 
     /// <summary>
+    /// The error that tells the sender of a refused stanza which limit (policy-violation) or rule (bad-request) it
+    /// broke; null when there is no one to tell: a refused error (RFC 6120 §8.3.1: never answer an error with an
+    /// error) or no <c>from</c>.
+    /// </summary>
+    public static XElement? ReplyToRefused(RefusedStanza refused)
+    {
+        var stanza = refused.Stanza;
+        if (stanza.Attribute("from") is null || (string?)stanza.Attribute("type") == "error") return null;
+        var condition = refused.Refusal == StanzaRefusal.BadNamespaces ? StanzaErrorCondition.BadRequest : StanzaErrorCondition.PolicyViolation;
+        return Reply(stanza, condition, refused.Reason, type: "modify");
+    }
+
+    /// <summary>
     /// The error reply to <paramref name="stanza"/>: same name and id, from and to swapped, type="error".
     /// The original payload is not echoed back (RFC 6120 §8.2 leaves that optional; it saves bandwidth).
     /// </summary>

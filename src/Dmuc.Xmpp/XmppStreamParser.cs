@@ -14,25 +14,58 @@ public interface IXmppStreamHandler
     /// <summary>A complete child of the stream root: a stanza, &lt;handshake/&gt;, &lt;stream:error/&gt;, &lt;stream:features/&gt;…</summary>
     void OnElement(XElement element);
 
+    /// <summary>
+    /// A child of the stream root that broke a limit or misused namespaces; the parser skipped the rest of it
+    /// without buffering and goes on with the next one. The stream itself is fine: the stanza came from a user
+    /// through the server, and the sender deserves an error, not the stream.
+    /// </summary>
+    void OnRefused(RefusedStanza refused);
+
     /// <summary>The peer sent &lt;/stream:stream&gt;.</summary>
     void OnStreamEnd();
 }
+
+public enum StanzaRefusal
+{
+    TooLarge,
+    TooDeep,
+
+    /// <summary>An undeclared prefix or a misused namespace declaration: ejabberd 23.01 forwards prefixed
+    /// attributes without the declaration the client sent.</summary>
+    BadNamespaces,
+}
+
+/// <param name="Stanza">The refused element's name and attributes (from, to, id, type…) without its content. When its
+/// start tag alone was over the size limit, only the name: the attributes were never read; when its own start tag
+/// misused namespaces, only its unprefixed attributes.</param>
+/// <param name="Reason">Which limit or rule it broke, for the sender.</param>
+public sealed record RefusedStanza(XElement Stanza, StanzaRefusal Refusal, string Reason);
 
 /// <param name="DefaultNamespace">The stream's content namespace, e.g. jabber:component:accept; empty if undeclared.</param>
 public sealed record StreamHeader(string? Id, string? From, string? To, string? Version, string? Language, string DefaultNamespace);
 
 /// <summary>
 /// An incremental push parser for one XMPP stream (RFC 6120 restricted XML). Bytes may be fed in chunks split
-/// anywhere. Elements in the stream's default namespace are delivered in <see cref="Ns.Client"/>. A violation
-/// throws <see cref="XmppStreamException"/> and leaves the parser unusable, as the stream must then be closed.
-/// Not thread-safe: one reader feeds it.
+/// anywhere. Elements in the stream's default namespace are delivered in <see cref="Ns.Client"/>. A stanza over
+/// the size or depth limit is skipped and reported (<see cref="IXmppStreamHandler.OnRefused"/>); a violation of
+/// the stream's rules throws <see cref="XmppStreamException"/> and leaves the parser unusable, as the stream must
+/// then be closed. Not thread-safe: one reader feeds it.
 /// </summary>
 public sealed class XmppStreamParser
 {
-    public const int DefaultMaxStanzaBytes = 256 * 1024;
+    /// <summary>
+    /// Above what an XMPP server forwards for a client: Prosody and ejabberd take 256 KiB from a client and
+    /// re-escape it on the way (Prosody writes each ' and " of text as &amp;apos; or &amp;quot;, six times the size).
+    /// </summary>
+    public const int DefaultMaxStanzaBytes = 2 * 1024 * 1024;
 
     /// <summary>Nesting below the stream root; real stanzas stay far below it, and it keeps recursive consumers off deep trees.</summary>
-    public const int MaxDepth = 64;
+    public const int DefaultMaxDepth = 64;
+
+    // A skipped token keeps only its end: enough to tell "/>" and "]]>" apart from the rest.
+    private const int SkippedTokenTail = 2;
+    // What a parser keeps between stanzas; one large stanza must not pin its buffers for the life of the stream.
+    private const int RetainedTokenCapacity = 64 * 1024;
 
     private enum State { Content, MarkupStart, StartTag, EndTag, XmlDeclaration, Bang, CData, Closed }
 
@@ -44,6 +77,7 @@ public sealed class XmppStreamParser
 
     private readonly IXmppStreamHandler _handler;
     private readonly int _maxStanzaBytes;
+    private readonly int _maxDepth;
     private readonly NameTable _names = new();
     private readonly ByteBuffer _token = new(1024);
     private char[] _chars = new char[1024];
@@ -51,12 +85,14 @@ public sealed class XmppStreamParser
     private State _state;
     private byte _quote;
     private int _cdataPrefixMatched;
-    private int _elementBytes;
+    private long _elementBytes;
+    private bool _skipping;
     private bool _sawXmlDeclaration;
     private bool _faulted;
     private string? _streamNamespace;
 
-    // The open elements, the stream root at index 0; _depth counts them.
+    // The open elements, the stream root at index 0; _depth counts them. While skipping, elements below the
+    // refused stanza are counted but not recorded.
     private int _depth;
     private string[] _openNames = new string[8];
     private int[] _bindingMarks = new int[8];
@@ -70,11 +106,16 @@ public sealed class XmppStreamParser
 
     private RawAttribute[] _attributes = new RawAttribute[8];
 
-    public XmppStreamParser(IXmppStreamHandler handler, int maxStanzaBytes = DefaultMaxStanzaBytes)
+    /// <summary>The bytes of buffer the parser holds on to between stanzas.</summary>
+    internal int RetainedBufferBytes => _token.Capacity + _chars.Length * sizeof(char);
+
+    public XmppStreamParser(IXmppStreamHandler handler, int maxStanzaBytes = DefaultMaxStanzaBytes, int maxDepth = DefaultMaxDepth)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStanzaBytes, 64);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
         _handler = handler;
         _maxStanzaBytes = maxStanzaBytes;
+        _maxDepth = maxDepth;
         PushBinding("xml", XNamespace.Xml);
     }
 
@@ -120,7 +161,7 @@ public sealed class XmppStreamParser
         else
         {
             CountBytes(markup < 0 ? text.Length : text.Length + 1);
-            _token.Append(text);
+            if (!_skipping) _token.Append(text);
             if (markup < 0) return data.Length;
             if (_token.Length > 0) ProcessText();
         }
@@ -175,14 +216,16 @@ public sealed class XmppStreamParser
                 _quote = rest[delimiter];
                 continue;
             }
+            // Appended before counting, so that a start tag over the limit has its name in the token.
+            AppendToken(data[..(position - 1)]);
             CountBytes(position);
-            _token.Append(data[..(position - 1)]);
             _state = State.Content;
-            ProcessStartTag();
+            if (_skipping) SkipStartTag();
+            else ProcessStartTag();
             return position;
         }
+        AppendToken(data);
         CountBytes(data.Length);
-        _token.Append(data);
         return data.Length;
     }
 
@@ -199,16 +242,16 @@ public sealed class XmppStreamParser
             if (found < 0)
             {
                 CountBytes(data.Length - position);
-                _token.Append(data[position..]);
+                AppendToken(data[position..]);
                 return data.Length;
             }
             var end = position + found + 1;
             CountBytes(end - position);
-            _token.Append(data[position..(end - 1)]);
+            AppendToken(data[position..(end - 1)]);
             position = end;
             if (!_token.WrittenSpan.EndsWith(requiredBefore))
             {
-                _token.Append(">"u8);
+                AppendToken(">"u8);
                 continue;
             }
             _token.Truncate(_token.Length - requiredBefore.Length);
@@ -216,8 +259,10 @@ public sealed class XmppStreamParser
             _state = State.Content;
             switch (completed)
             {
+                case State.EndTag when _skipping: SkipEndTag(); break;
                 case State.EndTag: ProcessEndTag(); break;
                 case State.XmlDeclaration: ProcessXmlDeclaration(); break;
+                case State.CData when _skipping: _token.Clear(); break;
                 default: ProcessCData(); break;
             }
             return position;
@@ -250,11 +295,71 @@ public sealed class XmppStreamParser
     private void CountBytes(int count)
     {
         _elementBytes += count;
-        if (_elementBytes > _maxStanzaBytes)
+        if (_elementBytes > _maxStanzaBytes && !_skipping) RefuseOversized();
+    }
+
+    /// <summary>
+    /// The stream header and the stream's end tag are the server's own; anything else this large is a stanza a
+    /// user sent, which costs only that stanza.
+    /// </summary>
+    private void RefuseOversized()
+    {
+        if (_depth == 0 || _depth == 1 && _state != State.StartTag)
         {
             throw new XmppStreamException(StreamErrorCondition.PolicyViolation,
-                $"stanza larger than {_maxStanzaBytes} bytes");
+                $"stream header or end tag larger than {_maxStanzaBytes} bytes");
         }
+        var stanza = _depth == 1 ? UnopenedStanzaShell() : _stanza!;
+        StartSkipping(new RefusedStanza(stanza, StanzaRefusal.TooLarge, $"stanza larger than {_maxStanzaBytes} bytes"));
+    }
+
+    /// <summary>The name of a top-level element whose start tag is still arriving; its attributes may be incomplete.</summary>
+    private XElement UnopenedStanzaShell()
+    {
+        var tag = _token.WrittenSpan;
+        var nameEnd = tag.IndexOfAny(" \t\r\n/"u8);
+        var name = Encoding.UTF8.GetString(nameEnd < 0 ? tag : tag[..nameEnd]);
+        return new XElement(ShellName(name, ValidateQualifiedName(name)));
+    }
+
+    /// <summary>The name of a refused element that was never opened: a prefix may be declared in what was not read.</summary>
+    private XName ShellName(ReadOnlySpan<char> qualifiedName, int colon) => colon < 0
+        ? LookupNamespace("", qualifiedName).GetName(_names.Name(qualifiedName))
+        : XNamespace.None.GetName(_names.Name(qualifiedName[(colon + 1)..]));
+
+    /// <summary>
+    /// Reports <paramref name="refused"/> and drops what was buffered of it; from here on its tokens are only
+    /// scanned for the depth (<see cref="SkipStartTag"/>, <see cref="SkipEndTag"/>) until it ends.
+    /// </summary>
+    private void StartSkipping(RefusedStanza refused)
+    {
+        refused.Stanza.RemoveNodes();
+        _handler.OnRefused(refused);
+        _skipping = true;
+        _stanza = _current = null;
+        if (_depth > 1) _bindingCount = _bindingMarks[1];
+        // Text is dropped whole; a tag's last bytes still tell how it ends.
+        _token.KeepLast(_state == State.Content ? 0 : SkippedTokenTail, RetainedTokenCapacity);
+    }
+
+    private void SkipStartTag()
+    {
+        var selfClosing = _token.WrittenSpan.EndsWith("/"u8);
+        _token.Clear();
+        if (!selfClosing) _depth++;
+        else if (_depth == 1) _skipping = false;
+    }
+
+    private void SkipEndTag()
+    {
+        _token.Clear();
+        if (--_depth == 1) _skipping = false;
+    }
+
+    private void AppendToken(ReadOnlySpan<byte> bytes)
+    {
+        _token.Append(bytes);
+        if (_skipping && _token.Length > SkippedTokenTail) _token.KeepLast(SkippedTokenTail);
     }
 
     private void ProcessText()
@@ -290,6 +395,11 @@ public sealed class XmppStreamParser
         if (tag.Contains('<')) throw NotWellFormed("'<' in a tag");
         var selfClosing = tag.EndsWith('/');
         if (selfClosing) tag = tag[..^1];
+        if (_depth > _maxDepth)
+        {
+            RefuseAtStartTag(new RefusedStanza(_stanza!, StanzaRefusal.TooDeep, $"elements nested deeper than {_maxDepth} levels"), selfClosing);
+            return;
+        }
 
         var nameLength = tag.IndexOfAny(Whitespace);
         if (nameLength < 0) nameLength = tag.Length;
@@ -299,12 +409,45 @@ public sealed class XmppStreamParser
 
         if (_depth == 0) _streamNamespace = FindDefaultNamespaceDeclaration(tag, attributeCount) ?? "";
         var bindingMark = _bindingCount;
-        DeclareNamespaces(tag, attributeCount);
-
-        var element = new XElement(ResolveName(qualifiedName, nameColon, isAttribute: false));
-        AddAttributes(element, tag, attributeCount);
+        XElement element;
+        try
+        {
+            DeclareNamespaces(tag, attributeCount);
+            element = new XElement(ResolveName(qualifiedName, nameColon, isAttribute: false));
+            AddAttributes(element, tag, attributeCount);
+        }
+        catch (XmppStreamException violation) when (_depth > 0)
+        {
+            // The tokens are sound, only the names are not: the stanza can be skipped like any other refused one.
+            _bindingCount = bindingMark;
+            var stanza = _depth == 1 ? ShellOfUnprefixed(tag, qualifiedName, nameColon, attributeCount) : _stanza!;
+            RefuseAtStartTag(new RefusedStanza(stanza, StanzaRefusal.BadNamespaces, violation.Text), selfClosing);
+            return;
+        }
         OpenElement(element, _names.Name(qualifiedName), bindingMark);
         if (selfClosing) CloseElement();
+    }
+
+    /// <summary>The element of a start tag refused before it was opened, counted open while its content is skipped.</summary>
+    private void RefuseAtStartTag(RefusedStanza refused, bool selfClosing)
+    {
+        StartSkipping(refused);
+        if (!selfClosing) _depth++;
+        else if (_depth == 1) _skipping = false;
+    }
+
+    /// <summary>A top-level element whose own names did not resolve, with what needs no namespace: its unprefixed attributes.</summary>
+    private XElement ShellOfUnprefixed(ReadOnlySpan<char> tag, ReadOnlySpan<char> qualifiedName, int nameColon, int attributeCount)
+    {
+        var shell = new XElement(ShellName(qualifiedName, nameColon));
+        for (var i = 0; i < attributeCount; i++)
+        {
+            var attribute = _attributes[i];
+            var name = attribute.Name(tag);
+            if (attribute.Colon >= 0 || name.SequenceEqual("xmlns") || shell.Attribute(_names.Name(name)) is not null) continue;
+            shell.Add(new XAttribute(_names.Name(name), NameTable.Value(attribute.Value(tag))));
+        }
+        return shell;
     }
 
     private int ParseAttributes(Span<char> tag, int position)
@@ -406,8 +549,6 @@ public sealed class XmppStreamParser
             case 1:
                 _stanza = element;
                 break;
-            case > MaxDepth:
-                throw new XmppStreamException(StreamErrorCondition.PolicyViolation, $"elements nested deeper than {MaxDepth}");
             default:
                 _current!.Add(element);
                 break;
@@ -436,6 +577,7 @@ public sealed class XmppStreamParser
             case 1:
                 var stanza = _stanza!;
                 _stanza = _current = null;
+                if (_chars.Length > RetainedTokenCapacity) _chars = new char[1024];
                 _handler.OnElement(stanza);
                 break;
             default:
@@ -487,7 +629,7 @@ public sealed class XmppStreamParser
         {
             throw NotWellFormed("invalid UTF-8");
         }
-        _token.Clear();
+        _token.Clear(RetainedTokenCapacity);
         var chars = _chars.AsSpan(0, length);
         if (chars.ContainsAny(XmlChars.ForbiddenChars)) throw NotWellFormed("character not allowed in XML");
         return chars;

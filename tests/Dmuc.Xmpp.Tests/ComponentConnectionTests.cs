@@ -26,7 +26,7 @@ public class ComponentConnectionTests
         var (server, client) = await ConnectAsync();
         using var _ = server;
         var received = new ConcurrentQueue<XElement>();
-        var run = client.RunAsync(received.Enqueue);
+        var run = client.RunAsync(received.Enqueue, _ => { });
 
         var stanzas = Enumerable.Range(0, 20).Select(i =>
             $"<message from='u{i}@s/r' to='room@{FakeComponentServer.Domain}' type='groupchat' id='{i}'>" +
@@ -57,7 +57,7 @@ public class ComponentConnectionTests
     {
         var (server, client) = await ConnectAsync();
         using var _ = server;
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         await server.SendAsync("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
                                "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>replaced</text></stream:error></stream:stream>");
         var error = await Assert.ThrowsAsync<StreamErrorReceivedException>(() => run.WaitAsync(Timeout));
@@ -76,7 +76,7 @@ public class ComponentConnectionTests
         var (server, client) = await ConnectAsync();
         using var _ = server;
         var delivered = 0;
-        var run = client.RunAsync(_ => delivered++);
+        var run = client.RunAsync(_ => delivered++, _ => { });
         await server.SendAsync("<message id='ok'/>" + xml);
 
         var error = await Assert.ThrowsAsync<XmppStreamException>(() => run.WaitAsync(Timeout));
@@ -87,6 +87,71 @@ public class ComponentConnectionTests
         Assert.Equal(Ns.Streams + "error", streamError.Name);
         Assert.Equal(Ns.StreamErrors + condition.ElementName(), streamError.Elements().First().Name);
         Assert.True(server.ClientClosedStream);
+    }
+
+    [Fact]
+    public async Task A_stanza_over_a_limit_is_refused_and_the_stream_goes_on()
+    {
+        var (server, client) = await ConnectAsync();
+        using var _ = server;
+        var delivered = new ConcurrentQueue<XElement>();
+        var refused = new ConcurrentQueue<RefusedStanza>();
+        var run = client.RunAsync(delivered.Enqueue, refused.Enqueue);
+        await server.SendAsync($"<message from='u@s/r' id='big' type='groupchat'><body>{new string('a', XmppStreamParser.DefaultMaxStanzaBytes)}</body></message>" +
+                               "<message id='next'/></stream:stream>");
+
+        await run.WaitAsync(Timeout);
+        Assert.Equal("next", Assert.Single(delivered).Attribute("id")!.Value);
+        var reply = StanzaError.ReplyToRefused(Assert.Single(refused))!;
+        Assert.Equal(["error", "big", "u@s/r"], new[] { "type", "id", "to" }.Select(name => reply.Attribute(name)?.Value));
+        Assert.Equal(Ns.Stanzas + "policy-violation", reply.Element(Ns.Client + "error")!.Elements().First().Name);
+    }
+
+    [Fact]
+    public async Task A_server_that_stops_reading_gets_at_most_the_queue_budget_and_the_memory_goes_back_when_cut()
+    {
+        const int budget = 4 * 1024 * 1024;
+        var server = new FakeComponentServer();
+        using var _ = server;
+        var accepted = server.AcceptAsync();
+        var client = await ComponentConnection.ConnectAsync(new ComponentConnectionOptions
+        {
+            Host = "127.0.0.1", Port = server.Options().Port, Domain = FakeComponentServer.Domain, Secret = FakeComponentServer.Secret,
+            MaxQueuedBytes = budget,
+        });
+        Assert.True(await accepted);
+        var stanza = new XElement(Ns.Client + "message", new XElement(Ns.Client + "body", new string('a', 64 * 1024)));
+
+        // The server reads nothing more: the socket's buffers fill, then the queue, until the budget cuts the stream.
+        var sends = 0;
+        var maxQueued = 0;
+        while (client.Send(stanza))
+        {
+            maxQueued = Math.Max(maxQueued, client.QueuedBytes);
+            Assert.True(++sends < 10_000, "the budget never cut the stream");
+        }
+
+        Assert.InRange(maxQueued, budget / 2, budget);
+        Assert.True(SpinWait.SpinUntil(() => client.BufferCapacity <= 2 * 16 * 1024, Timeout), $"{client.BufferCapacity} bytes kept");
+        await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_backlog_gives_its_memory_back_once_written()
+    {
+        var (server, client) = await ConnectAsync();
+        using var _ = server;
+        var stanza = new XElement(Ns.Client + "message", new XElement(Ns.Client + "body", new string('a', 64 * 1024)));
+        const int count = 200; // 13 MB: more than the socket takes while the server is not reading
+        for (var i = 0; i < count; i++) Assert.True(client.Send(stanza));
+        Assert.True(client.BufferCapacity > 2 * 1024 * 1024, $"no backlog built up: {client.BufferCapacity} bytes");
+
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == count).WaitAsync(Timeout));
+        Assert.True(SpinWait.SpinUntil(() => client.QueuedBytes == 0, Timeout));
+        client.Send(stanza);
+        Assert.True(SpinWait.SpinUntil(() => client.QueuedBytes == 0, Timeout));
+        Assert.InRange(client.BufferCapacity, 0, 2 * 1024 * 1024);
+        await client.DisposeAsync();
     }
 
     [Fact]
@@ -145,7 +210,7 @@ public class ComponentConnectionTests
     {
         var (server, client) = await ConnectAsync();
         using var _ = server;
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         var close = client.CloseAsync();
         Assert.True(await server.ReadUntilAsync(() => server.ClientClosedStream).WaitAsync(Timeout));
         await server.SendAsync("</stream:stream>");
@@ -158,7 +223,7 @@ public class ComponentConnectionTests
     public async Task A_dropped_connection_fails_the_run()
     {
         var (server, client) = await ConnectAsync();
-        var run = client.RunAsync(_ => { });
+        var run = client.RunAsync(_ => { }, _ => { });
         server.Dispose();
         await Assert.ThrowsAnyAsync<IOException>(() => run.WaitAsync(Timeout));
     }

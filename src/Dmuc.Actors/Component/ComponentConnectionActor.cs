@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -11,13 +12,25 @@ using Microsoft.Extensions.Logging;
 namespace Dmuc.Actors.Component;
 
 /// <summary>What the node needs to reach its XMPP server as a component.</summary>
-public sealed record ComponentSettings(string Host, int Port, string Domain, string Secret, TimeSpan KeepaliveInterval);
+public sealed record ComponentSettings(string Host, int Port, string Domain, string Secret, TimeSpan KeepaliveInterval)
+{
+    /// <inheritdoc cref="ComponentConnectionOptions.MaxStanzaBytes"/>
+    public int MaxStanzaBytes { get; init; } = XmppStreamParser.DefaultMaxStanzaBytes;
+
+    /// <inheritdoc cref="ComponentConnectionOptions.MaxStanzaDepth"/>
+    public int MaxStanzaDepth { get; init; } = XmppStreamParser.DefaultMaxDepth;
+
+    /// <inheritdoc cref="ComponentConnectionOptions.MaxQueuedBytes"/>
+    public int MaxQueuedBytes { get; init; } = ComponentConnectionOptions.DefaultMaxQueuedBytes;
+}
 
 /// <summary>
 /// Keeps the node's XEP-0114 stream up: connects, hands every stanza read to the room directory, attaches
 /// the stream to the outbox, and reconnects with exponential backoff and jitter when the stream ends for any
-/// reason (server restart, stream error, a protocol violation by the server). Rooms are never affected:
-/// they only ever see the outbox.
+/// reason (server restart, stream error, a protocol violation by the server). A stanza the stream refused (over a
+/// size or depth limit, or with namespaces that do not resolve) is answered with an error to its sender through the
+/// outbox, like any stanza the node sends.
+/// Rooms are never affected: they only ever see the outbox.
 /// </summary>
 public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 {
@@ -60,6 +73,9 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
             Domain = _settings.Domain,
             Secret = _settings.Secret,
             KeepaliveInterval = _settings.KeepaliveInterval,
+            MaxStanzaBytes = _settings.MaxStanzaBytes,
+            MaxStanzaDepth = _settings.MaxStanzaDepth,
+            MaxQueuedBytes = _settings.MaxQueuedBytes,
         };
         ComponentConnection.ConnectAsync(options, _logger).PipeTo(Self,
             success: connection => new Connected(connection),
@@ -73,9 +89,16 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _backoff.Reset();
         _outbox.Attach(connection);
         var directory = _directory;
-        connection.RunAsync(stanza => directory.Tell(new RouteStanza(stanza)))
+        var outbox = _outbox;
+        connection.RunAsync(stanza => directory.Tell(new RouteStanza(stanza)), refused => TellSender(outbox, refused))
             .ContinueWith(run => new ConnectionEnded(connection, run.Exception?.GetBaseException()), TaskScheduler.Default)
             .PipeTo(Self);
+    }
+
+    private static void TellSender(ComponentOutbox outbox, RefusedStanza refused)
+    {
+        if (StanzaError.ReplyToRefused(refused) is { } reply && Jid.TryParse((string?)reply.Attribute("to"), out var sender))
+            outbox.Send([new Delivery(sender, reply)]);
     }
 
     private void HandleConnectFailed(ConnectFailed failed)

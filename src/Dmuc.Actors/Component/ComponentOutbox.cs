@@ -9,15 +9,18 @@ namespace Dmuc.Actors.Component;
 
 /// <summary>
 /// The stanza sink in front of the component stream. Renders each distinct stanza of a batch once and
-/// splices every recipient's <c>to</c>; while the stream is down it keeps a bounded queue that is sent first
-/// when the stream is back, so a short reconnect loses nothing.
+/// splices every recipient's <c>to</c>; while the stream is down it keeps a queue, bounded in stanzas and in bytes
+/// (<paramref name="maxQueuedBytes"/>, the stream's own budget), that is sent first when the stream is back, so a
+/// short reconnect loses nothing.
 /// </summary>
-public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null) : IStanzaSink
+public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null,
+    int maxQueuedBytes = ComponentConnectionOptions.DefaultMaxQueuedBytes) : IStanzaSink
 {
     public const int MaxQueuedWhileDisconnected = 10_000;
 
     private readonly Lock _lock = new();
     private readonly Queue<(RenderedStanza Stanza, string To)> _queued = new();
+    private long _queuedBytes;
     private ComponentConnection? _connection;
     private long _dropped;
 
@@ -30,12 +33,23 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
+    /// <summary>Bytes waiting for the stream to come back.</summary>
+    public long QueuedBytes
+    {
+        get
+        {
+            lock (_lock) return _queuedBytes;
+        }
+    }
+
     public void Attach(ComponentConnection connection)
     {
         lock (_lock)
         {
             while (_queued.TryDequeue(out var waiting))
                 connection.Send(waiting.Stanza, waiting.To);
+            _queuedBytes = 0;
+            _queued.TrimExcess();
             _connection = connection;
         }
     }
@@ -79,12 +93,15 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
                 return;
             foreach (var to in recipients)
             {
-                if (_queued.Count >= MaxQueuedWhileDisconnected)
+                var bytes = stanza.GetByteCount(to);
+                while (_queued.Count > 0 && (_queued.Count >= MaxQueuedWhileDisconnected || _queuedBytes + bytes > maxQueuedBytes))
                 {
-                    _queued.Dequeue();
+                    var oldest = _queued.Dequeue();
+                    _queuedBytes -= oldest.Stanza.GetByteCount(oldest.To);
                     if (++_dropped % 1000 == 1) LogDropped(logger, _dropped);
                 }
                 _queued.Enqueue((stanza, to));
+                _queuedBytes += bytes;
             }
         }
     }

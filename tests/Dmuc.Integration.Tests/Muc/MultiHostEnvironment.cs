@@ -30,6 +30,9 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
     /// <summary>The Dmuc node serving <paramref name="domain"/>.</summary>
     public InProcessDmucNode Node(string domain) => _nodes[domain];
 
+    /// <summary>The XMPP server of <paramref name="domain"/>.</summary>
+    public XmppHostServer Server(string domain) => _servers[domain];
+
     /// <summary>The server where users of <paramref name="domain"/> log in; null if the environment has no such host.</summary>
     public XmppServerEndpoint? ClientEndpointFor(string domain) => _servers.GetValueOrDefault(domain)?.ClientEndpoint;
 
@@ -96,6 +99,20 @@ public sealed class MultiHostEnvironment : IAsyncDisposable
         catch
         {
             await StopAsync(stopInOrder);
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="play"/>; if it fails, <paramref name="report"/> gets each server's console and log tail first.</summary>
+    public async Task PlayAsync(Func<MultiHostEnvironment, Task> play, Action<string> report)
+    {
+        try
+        {
+            await play(this);
+        }
+        catch
+        {
+            report(DescribeForFailure());
             throw;
         }
     }

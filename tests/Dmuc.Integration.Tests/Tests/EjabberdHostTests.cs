@@ -29,15 +29,7 @@ public sealed class EjabberdHostTests(ITestOutputHelper output)
     {
         await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, PrimaryHost, [ReplicaHost], [$"admin@{PrimaryHost}"],
             ejabberdHosts: [ejabberdHost]);
-        try
-        {
-            await PlayRoomLifeAsync(deployment, ejabberdHost, prosodyHost);
-        }
-        catch
-        {
-            output.WriteLine(deployment.DescribeForFailure());
-            throw;
-        }
+        await deployment.PlayAsync(started => PlayRoomLifeAsync(started, ejabberdHost, prosodyHost), output.WriteLine);
     }
 
     private static async Task PlayRoomLifeAsync(MultiHostEnvironment deployment, string ejabberdHost, string prosodyHost)
