@@ -16,6 +16,9 @@ internal static class Views
                 member.Reachable ? "yes" : "NO", string.Join(", ", member.Roles));
         console.Write(table);
         console.WriteLine($"* = the node answering ({cluster.Self})");
+        console.WriteLine(cluster.Delivery.MulticastService is { } service
+            ? $"broadcasts to {cluster.Delivery.HostDomain}: one multicast stanza through {service} (XEP-0033)"
+            : "broadcasts: one stanza per recipient");
     }
 
     public static void ClusterAction(IAnsiConsole console, ClusterActionAccepted accepted) =>

@@ -47,6 +47,7 @@ public static class DmucNode
             MaxStanzaBytes = options.MaxStanzaBytes,
             MaxStanzaDepth = options.MaxStanzaDepth,
             MaxQueuedBytes = options.MaxQueuedBytes,
+            Multicast = options.Multicast.ToSettings(options.ServedHost()),
         };
 
         var metrics = new DmucMetrics();

@@ -86,6 +86,9 @@ public sealed class NodeOptions
     /// <summary>What one user may do: rooms created, stanzas per second in a room.</summary>
     public LimitOptions Limits { get; set; } = new();
 
+    /// <summary>One stanza per broadcast to the server's XEP-0033 multicast service, where it has one.</summary>
+    public MulticastOptions Multicast { get; set; } = new();
+
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
     {
@@ -116,6 +119,13 @@ public sealed class NodeOptions
         return (Server[..colon], port);
     }
 
+    /// <summary>
+    /// The XMPP host whose users this node's component stream reaches: <see cref="HostDomain"/>, or else the server the
+    /// MUC domain hangs from (conference.example.org → example.org).
+    /// </summary>
+    public string ServedHost() =>
+        (string.IsNullOrWhiteSpace(HostDomain) ? Domain[(Domain.IndexOf('.') + 1)..] : HostDomain).ToLowerInvariant();
+
     public JournalOptions Journal() => JournalProvider switch
     {
         JournalProvider.Sqlite when JournalConnectionString is null => JournalOptions.SqliteIn(Data),
@@ -136,6 +146,7 @@ public sealed class NodeOptions
         if (MaxQueuedBytes < MaxStanzaBytes) throw new InvalidOperationException("Dmuc:MaxQueuedBytes must be at least Dmuc:MaxStanzaBytes");
         ServerEndpoint();
         Management.Validate();
+        Multicast.Validate();
     }
 }
 

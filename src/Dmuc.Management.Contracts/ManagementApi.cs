@@ -31,7 +31,12 @@ public static class ManagementApi
 /// <summary>Every refusal carries one of these; the HTTP status says which kind it is.</summary>
 public sealed record ErrorResponse(string Error);
 
-public sealed record ClusterView(string Self, IReadOnlyList<ClusterMemberView> Members);
+/// <param name="Delivery">How the answering node hands broadcasts to its XMPP server.</param>
+public sealed record ClusterView(string Self, IReadOnlyList<ClusterMemberView> Members, DeliveryView Delivery);
+
+/// <param name="MulticastService">The server's XEP-0033 service that broadcasts to <paramref name="HostDomain"/>'s users
+/// go through, one stanza each; null: one stanza per recipient (multicast off, not offered, or the stream is down).</param>
+public sealed record DeliveryView(string? MulticastService, string? HostDomain);
 
 /// <param name="Status">Akka.Cluster's member status: Joining, WeaklyUp, Up, Leaving, Exiting, Down, Removed.</param>
 /// <param name="Reachable">False when some member's failure detector currently marks it unreachable.</param>

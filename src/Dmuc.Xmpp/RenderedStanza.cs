@@ -69,5 +69,37 @@ public sealed class RenderedStanza
 
     public void WriteTo(IBufferWriter<byte> output, Jid to) => WriteTo(output, to.ToString());
 
+    /// <summary>
+    /// This stanza for an XEP-0033 multicast service: the same stanza with an <c>&lt;addresses/&gt;</c> block naming
+    /// each recipient as a blind copy, so that the service tells no recipient who else received it. Its <c>to</c>
+    /// (the service) is spliced in like any recipient's.
+    /// </summary>
+    public RenderedStanza WithBlindCopies(ReadOnlySpan<string> recipients)
+    {
+        var selfClosing = _bytes.AsSpan().EndsWith("/>"u8);
+        // A self-closing stanza (<presence/>) gets an end tag, so that it can hold the addresses.
+        var bodyEnd = selfClosing ? _bytes.Length - 2 : _bytes.AsSpan().LastIndexOf("</"u8);
+        var scratch = t_scratch ??= new ByteBuffer();
+        scratch.Clear(MaxRetainedScratch);
+        scratch.Append(_bytes.AsSpan(0, bodyEnd));
+        if (selfClosing) scratch.Append(">"u8);
+        scratch.Append("<addresses xmlns='http://jabber.org/protocol/address'>"u8);
+        foreach (var recipient in recipients)
+        {
+            scratch.Append("<address type='bcc' jid=\""u8);
+            Encoding.UTF8.GetBytes(StanzaWriter.EscapeAttribute(recipient).AsSpan(), scratch);
+            scratch.Append("\"/>"u8);
+        }
+        scratch.Append("</addresses>"u8);
+        if (selfClosing)
+        {
+            scratch.Append("</"u8);
+            scratch.Append(_bytes.AsSpan(1, _spliceAt - 1));
+            scratch.Append(">"u8);
+        }
+        else scratch.Append(_bytes.AsSpan(bodyEnd));
+        return new RenderedStanza(scratch.WrittenSpan.ToArray(), _spliceAt);
+    }
+
     private static ReadOnlySpan<byte> ToPrefix => " to=\""u8;
 }

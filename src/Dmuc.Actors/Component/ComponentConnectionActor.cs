@@ -22,6 +22,18 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 
     /// <inheritdoc cref="ComponentConnectionOptions.MaxQueuedBytes"/>
     public int MaxQueuedBytes { get; init; } = ComponentConnectionOptions.DefaultMaxQueuedBytes;
+
+    /// <summary>Whether and where to look for the server's multicast service; null: one stanza per recipient, always.</summary>
+    public MulticastSettings? Multicast { get; init; }
+}
+
+/// <summary>
+/// XEP-0033 multicast towards the host server: looked for on <paramref name="HostDomain"/> at every connect, given
+/// <paramref name="DiscoveryTimeout"/> to answer, used with at most <paramref name="MaxAddresses"/> recipients a stanza.
+/// </summary>
+public sealed record MulticastSettings(string HostDomain, int MaxAddresses, TimeSpan DiscoveryTimeout)
+{
+    public const int DefaultMaxAddresses = 100;
 }
 
 /// <summary>
@@ -29,7 +41,8 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 /// the stream to the outbox, and reconnects with exponential backoff and jitter when the stream ends for any
 /// reason (server restart, stream error, a protocol violation by the server). A stanza the stream refused (over a
 /// size or depth limit, or with namespaces that do not resolve) is answered with an error to its sender through the
-/// outbox, like any stanza the node sends.
+/// outbox, like any stanza the node sends. Once in, it looks for the server's multicast service
+/// (<see cref="MulticastDiscovery"/>) and tells the outbox what it found.
 /// Rooms are never affected: they only ever see the outbox.
 /// </summary>
 public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
@@ -40,6 +53,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private readonly ILogger _logger;
     private readonly Backoff _backoff = new();
     private ComponentConnection? _connection;
+    private MulticastDiscovery? _discovery;
 
     public ComponentConnectionActor(ComponentSettings settings, IActorRef directory, ComponentOutbox outbox, ILogger logger)
     {
@@ -52,6 +66,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         Receive<Connected>(HandleConnected);
         Receive<ConnectFailed>(HandleConnectFailed);
         Receive<ConnectionEnded>(HandleConnectionEnded);
+        Receive<DiscoveryAnswered>(HandleDiscoveryAnswered);
+        Receive<DiscoveryTimedOut>(HandleDiscoveryTimedOut);
         ReceiveAsync<Close>(_ => HandleCloseAsync());
     }
 
@@ -90,9 +106,52 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _outbox.Attach(connection);
         var directory = _directory;
         var outbox = _outbox;
-        connection.RunAsync(stanza => directory.Tell(new RouteStanza(stanza)), refused => TellSender(outbox, refused))
+        var self = Self;
+        connection.RunAsync(stanza =>
+                {
+                    if (MulticastDiscovery.IsAnswer(stanza)) self.Tell(new DiscoveryAnswered(connection, stanza));
+                    else directory.Tell(new RouteStanza(stanza));
+                },
+                refused => TellSender(outbox, refused))
             .ContinueWith(run => new ConnectionEnded(connection, run.Exception?.GetBaseException()), TaskScheduler.Default)
             .PipeTo(Self);
+        StartDiscovery(connection);
+    }
+
+    private void StartDiscovery(ComponentConnection connection)
+    {
+        if (_settings.Multicast is not { } multicast)
+        {
+            LogPerRecipient(_logger, "multicast is turned off");
+            return;
+        }
+        _discovery = new MulticastDiscovery(_settings.Domain, multicast.HostDomain);
+        foreach (var query in _discovery.Start()) connection.Send(query);
+        Timers.StartSingleTimer(DiscoveryTimedOut.Instance, DiscoveryTimedOut.Instance, multicast.DiscoveryTimeout);
+    }
+
+    private void HandleDiscoveryAnswered(DiscoveryAnswered answered)
+    {
+        if (_discovery is null || !ReferenceEquals(answered.Connection, _connection)) return;
+        var step = _discovery.Receive(answered.Answer);
+        foreach (var query in step.Queries) answered.Connection.Send(query);
+        if (!step.Finished) return;
+        _discovery = null;
+        Timers.Cancel(DiscoveryTimedOut.Instance);
+        if (step.Service is { } service)
+        {
+            var multicast = _settings.Multicast!;
+            _outbox.UseMulticast(answered.Connection, new MulticastRoute(service, multicast.HostDomain, multicast.MaxAddresses));
+            LogMulticast(_logger, service, multicast.HostDomain);
+        }
+        else LogPerRecipient(_logger, $"{_settings.Multicast!.HostDomain} offers no XEP-0033 multicast service");
+    }
+
+    private void HandleDiscoveryTimedOut(DiscoveryTimedOut _)
+    {
+        if (_discovery is null) return;
+        _discovery = null;
+        LogPerRecipient(_logger, $"{_settings.Multicast!.HostDomain} did not answer service discovery in time");
     }
 
     private static void TellSender(ComponentOutbox outbox, RefusedStanza refused)
@@ -113,6 +172,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _outbox.Detach(ended.Connection);
         if (!ReferenceEquals(_connection, ended.Connection)) return;
         _connection = null;
+        _discovery = null;
         var delay = _backoff.Next();
         LogConnectionEnded(_logger, ended.Error?.Message ?? "closed by the server", delay);
         Timers.StartSingleTimer(Connect.Instance, Connect.Instance, delay);
@@ -138,6 +198,12 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     [LoggerMessage(Level = LogLevel.Warning, Message = "The component stream ended ({Reason}); reconnecting in {Delay}")]
     private static partial void LogConnectionEnded(ILogger logger, string reason, TimeSpan delay);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts to users of {HostDomain} go through the multicast service {Service} (XEP-0033)")]
+    private static partial void LogMulticast(ILogger logger, string service, string hostDomain);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts go one stanza per recipient: {Reason}")]
+    private static partial void LogPerRecipient(ILogger logger, string reason);
+
     private sealed class Connect
     {
         public static readonly Connect Instance = new();
@@ -148,6 +214,13 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private sealed record ConnectFailed(Exception Error);
 
     private sealed record ConnectionEnded(ComponentConnection Connection, Exception? Error);
+
+    private sealed record DiscoveryAnswered(ComponentConnection Connection, XElement Answer);
+
+    private sealed class DiscoveryTimedOut
+    {
+        public static readonly DiscoveryTimedOut Instance = new();
+    }
 
     /// <summary>Flushes and closes the stream for good (node shutdown); answered with <see cref="Done"/>.</summary>
     public sealed class Close

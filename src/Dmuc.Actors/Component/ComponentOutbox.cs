@@ -11,7 +11,8 @@ namespace Dmuc.Actors.Component;
 /// The stanza sink in front of the component stream. Renders each distinct stanza of a batch once and
 /// splices every recipient's <c>to</c>; while the stream is down it keeps a queue, bounded in stanzas and in bytes
 /// (<paramref name="maxQueuedBytes"/>, the stream's own budget), that is sent first when the stream is back, so a
-/// short reconnect loses nothing.
+/// short reconnect loses nothing. Where the server has an XEP-0033 multicast service (<see cref="UseMulticast"/>), a
+/// broadcast to several of the host's users leaves as one stanza to that service instead of one per recipient.
 /// </summary>
 public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null,
     int maxQueuedBytes = ComponentConnectionOptions.DefaultMaxQueuedBytes) : IStanzaSink
@@ -22,6 +23,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     private readonly Queue<(RenderedStanza Stanza, string To)> _queued = new();
     private long _queuedBytes;
     private ComponentConnection? _connection;
+    private MulticastRoute? _multicast;
     private long _dropped;
 
     /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
@@ -42,10 +44,15 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
+    /// <summary>The multicast service the current stream delivers through; null: one stanza per recipient.</summary>
+    public MulticastRoute? Multicast => Volatile.Read(ref _multicast);
+
     public void Attach(ComponentConnection connection)
     {
         lock (_lock)
         {
+            // A new stream is per-recipient until its own discovery finds the service again.
+            Volatile.Write(ref _multicast, null);
             while (_queued.TryDequeue(out var waiting))
                 connection.Send(waiting.Stanza, waiting.To);
             _queuedBytes = 0;
@@ -58,14 +65,30 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     {
         lock (_lock)
         {
-            if (ReferenceEquals(_connection, connection)) _connection = null;
+            if (!ReferenceEquals(_connection, connection)) return;
+            _connection = null;
+            Volatile.Write(ref _multicast, null);
         }
+        metrics?.MulticastInUse(false);
+    }
+
+    /// <summary>From now on, broadcasts to the host's users go through <paramref name="route"/>, as long as <paramref name="connection"/> is the stream.</summary>
+    public void UseMulticast(ComponentConnection connection, MulticastRoute route)
+    {
+        lock (_lock)
+        {
+            if (!ReferenceEquals(_connection, connection)) return;
+            Volatile.Write(ref _multicast, route);
+        }
+        metrics?.MulticastInUse(true);
     }
 
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
         metrics?.Delivered(deliveries.Count);
+        var multicast = Volatile.Read(ref _multicast);
         var recipients = new List<string>(deliveries.Count);
+        var grouped = multicast is null ? null : new List<string>(deliveries.Count);
         // Variants of one presence broadcast interleave (moderators see JIDs, others do not): render each once.
         var rendered = new Dictionary<XElement, RenderedStanza>(ReferenceEqualityComparer.Instance);
         var index = 0;
@@ -74,22 +97,40 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             // Deliveries of one broadcast share one element: send each run of them as one rendered stanza.
             var element = deliveries[index].Stanza;
             recipients.Clear();
+            grouped?.Clear();
             for (; index < deliveries.Count && ReferenceEquals(deliveries[index].Stanza, element); index++)
-                recipients.Add(deliveries[index].To.ToString());
+            {
+                var to = deliveries[index].To;
+                (grouped is not null && to.Domain == multicast!.HostDomain ? grouped : recipients).Add(to.ToString());
+            }
             if (!rendered.TryGetValue(element, out var stanza))
                 rendered[element] = stanza = RenderedStanza.Render(element);
-            SendRendered(stanza, recipients);
+            // One recipient costs the same either way; a plain stanza is what every server understands.
+            if (grouped is { Count: 1 }) recipients.Add(grouped[0]);
+            if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
+            if (grouped is { Count: > 1 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
         }
     }
 
-    private void SendRendered(RenderedStanza stanza, List<string> recipients)
+    private void SendMulticast(RenderedStanza stanza, ReadOnlySpan<string> recipients, MulticastRoute route)
+    {
+        var service = route.Service;
+        for (var start = 0; start < recipients.Length; start += route.MaxAddresses)
+        {
+            var chunk = recipients.Slice(start, Math.Min(route.MaxAddresses, recipients.Length - start));
+            SendRendered(stanza.WithBlindCopies(chunk), new ReadOnlySpan<string>(in service));
+            metrics?.Multicast(chunk.Length);
+        }
+    }
+
+    private void SendRendered(RenderedStanza stanza, ReadOnlySpan<string> recipients)
     {
         var connection = Volatile.Read(ref _connection);
-        if (connection is not null && connection.Send(stanza, CollectionsMarshal.AsSpan(recipients)))
+        if (connection is not null && connection.Send(stanza, recipients))
             return;
         lock (_lock)
         {
-            if (_connection is not null && _connection.Send(stanza, CollectionsMarshal.AsSpan(recipients)))
+            if (_connection is not null && _connection.Send(stanza, recipients))
                 return;
             foreach (var to in recipients)
             {
@@ -110,3 +151,9 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         Message = "The component stream is down and the queue is full: {Dropped} stanzas dropped so far")]
     private static partial void LogDropped(ILogger logger, long dropped);
 }
+
+/// <summary>
+/// The host server's XEP-0033 service as the outbox uses it: broadcasts to users of <paramref name="HostDomain"/> go to
+/// <paramref name="Service"/>, at most <paramref name="MaxAddresses"/> recipients a stanza (the server's own limit).
+/// </summary>
+public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses);

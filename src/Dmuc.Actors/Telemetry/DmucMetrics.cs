@@ -35,6 +35,9 @@ public sealed class DmucMetrics : IDisposable
     private readonly TrackedSlots<LinkTelemetry> _links = new();
     private readonly Counter<long> _messagesAccepted;
     private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _multicastStanzas;
+    private readonly Counter<long> _multicastRecipients;
+    private int _multicastInUse;
     private readonly Counter<long> _interNodeMessages;
     private readonly Counter<long> _interNodeBytes;
     private readonly Histogram<double> _journalWrite;
@@ -55,7 +58,13 @@ public sealed class DmucMetrics : IDisposable
         _messagesAccepted = Meter.CreateCounter<long>("dmuc.messages.accepted", "{message}",
             "Groupchat messages (subject changes included) the node's primary rooms accepted and broadcast");
         _deliveries = Meter.CreateCounter<long>("dmuc.deliveries", "{stanza}",
-            "Stanzas handed to this node's XMPP server over the component stream, one per recipient");
+            "Stanzas handed to this node's XMPP server over the component stream, one per recipient (multicast ones counted per recipient too)");
+        _multicastStanzas = Meter.CreateCounter<long>("dmuc.multicast.stanzas", "{stanza}",
+            "XEP-0033 multicast stanzas sent to the XMPP server's multicast service, each for several recipients");
+        _multicastRecipients = Meter.CreateCounter<long>("dmuc.multicast.recipients", "{stanza}",
+            "Deliveries that left inside a multicast stanza (the rest left one stanza per recipient)");
+        Meter.CreateObservableGauge("dmuc.multicast.in_use", () => Volatile.Read(ref _multicastInUse), "{stream}",
+            "1 while broadcasts to the host's users go through the server's XEP-0033 multicast service, 0 while they go one stanza per recipient");
         _interNodeMessages = Meter.CreateCounter<long>("dmuc.internode.messages", "{message}",
             "DMUC protocol messages between nodes, by kind and direction (sent: serialized here, received: deserialized here)");
         _interNodeBytes = Meter.CreateCounter<long>("dmuc.internode.traffic", "By",
@@ -103,6 +112,15 @@ public sealed class DmucMetrics : IDisposable
     {
         if (stanzas > 0) _deliveries.Add(stanzas);
     }
+
+    /// <summary>One multicast stanza left for <paramref name="recipients"/> users.</summary>
+    public void Multicast(int recipients)
+    {
+        _multicastStanzas.Add(1);
+        _multicastRecipients.Add(recipients);
+    }
+
+    public void MulticastInUse(bool inUse) => Volatile.Write(ref _multicastInUse, inUse ? 1 : 0);
 
     /// <summary>A write handed to the journal at <paramref name="startedAt"/> (<see cref="Stopwatch.GetTimestamp"/>) is acknowledged.</summary>
     public void JournalWritten(long startedAt) => _journalWrite.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Management.Contracts;
 using Microsoft.AspNetCore.Builder;
@@ -17,13 +18,14 @@ internal static class ClusterRoutes
     public static void Map(WebApplication app, IServiceProvider node)
     {
         var cluster = Cluster.Get(node.GetRequiredService<ActorSystem>());
-        app.MapGet(ManagementApi.Cluster, () => Answer.Ok(Describe(cluster)));
+        var outbox = node.GetRequiredService<ComponentOutbox>();
+        app.MapGet(ManagementApi.Cluster, () => Answer.Ok(Describe(cluster, outbox)));
         // Leave is graceful (the member hands over and exits); down is for a member that is gone and will not leave.
         app.MapPost(ManagementApi.ClusterLeave, (ClusterNodeRequest request) => Act(cluster, request, "leave", cluster.Leave));
         app.MapPost(ManagementApi.ClusterDown, (ClusterNodeRequest request) => Act(cluster, request, "down", cluster.Down));
     }
 
-    private static ClusterView Describe(Cluster cluster)
+    private static ClusterView Describe(Cluster cluster, ComponentOutbox outbox)
     {
         var state = cluster.State;
         var members = state.Members.Select(member => new ClusterMemberView(
@@ -34,7 +36,8 @@ internal static class ClusterRoutes
             HostDomain: member.Roles.FirstOrDefault(role => role.StartsWith(HostRolePrefix, StringComparison.Ordinal))?[HostRolePrefix.Length..],
             IsPrimary: member.HasRole(ClusterHosts.PrimaryRole),
             IsSelf: member.Address == cluster.SelfAddress));
-        return new ClusterView(cluster.SelfAddress.ToString(), members.ToList());
+        var multicast = outbox.Multicast;
+        return new ClusterView(cluster.SelfAddress.ToString(), members.ToList(), new DeliveryView(multicast?.Service, multicast?.HostDomain));
     }
 
     private static IResult Act(Cluster cluster, ClusterNodeRequest request, string action, Action<Address> apply)

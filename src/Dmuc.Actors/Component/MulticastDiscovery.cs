@@ -1,0 +1,76 @@
+using System.Xml.Linq;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Component;
+
+/// <summary>
+/// Finds the host server's XEP-0033 multicast service over the component stream (XEP-0033 §3, XEP-0030): first the
+/// host itself (a Prosody with mod_dmuc_multicast answers there), then each item the host lists (ejabberd's
+/// mod_multicast lives at <c>multicast.HOST</c>). Pure: it says which queries to send and, once the answers are in,
+/// which service was found, if any.
+/// </summary>
+public sealed class MulticastDiscovery
+{
+    public const string AddressFeature = "http://jabber.org/protocol/address";
+
+    // Answers to these ids are the discovery's; nothing else the node sends uses the prefix.
+    private const string IdPrefix = "dmuc-multicast-";
+
+    private readonly string _componentDomain;
+    private readonly string _hostDomain;
+    private readonly Dictionary<string, PendingQuery> _pending = new(StringComparer.Ordinal);
+    private int _nextId;
+
+    public MulticastDiscovery(string componentDomain, string hostDomain)
+    {
+        _componentDomain = componentDomain;
+        _hostDomain = hostDomain;
+    }
+
+    /// <summary>What to send first: disco#info to the host.</summary>
+    public IReadOnlyList<XElement> Start() => [Query(Ns.DiscoInfo, _hostDomain)];
+
+    /// <summary>Whether <paramref name="stanza"/> answers one of the discovery's queries (the stream hands it here, not to rooms).</summary>
+    public static bool IsAnswer(XElement stanza) =>
+        stanza.Name == Ns.Client + "iq" && ((string?)stanza.Attribute("id"))?.StartsWith(IdPrefix, StringComparison.Ordinal) == true
+        && (string?)stanza.Attribute("type") is "result" or "error";
+
+    /// <summary>Takes one answer; an error answer or one to no pending query counts as "not here".</summary>
+    public Step Receive(XElement answer)
+    {
+        if ((string?)answer.Attribute("id") is not { } id || !_pending.Remove(id, out var query)) return Continue([]);
+        var result = (string?)answer.Attribute("type") == "result" ? answer.Element(query.Namespace + "query") : null;
+        if (query.Namespace == Ns.DiscoInfo)
+        {
+            if (result?.Elements(Ns.DiscoInfo + "feature").Any(feature => (string?)feature.Attribute("var") == AddressFeature) == true)
+                return new Step([], query.To, Finished: true);
+            // The host itself has no multicast: ask what it hosts.
+            if (query.To == _hostDomain) return Continue([Query(Ns.DiscoItems, _hostDomain)]);
+            return Continue([]);
+        }
+        var items = result?.Elements(Ns.DiscoItems + "item")
+            .Select(item => (string?)item.Attribute("jid"))
+            .Where(jid => !string.IsNullOrEmpty(jid) && jid != _componentDomain && jid != _hostDomain)
+            .Distinct(StringComparer.Ordinal)
+            .Select(jid => Query(Ns.DiscoInfo, jid!))
+            .ToList() ?? [];
+        return Continue(items);
+    }
+
+    private Step Continue(IReadOnlyList<XElement> queries) => new(queries, Service: null, Finished: _pending.Count == 0);
+
+    private XElement Query(XNamespace ns, string to)
+    {
+        var id = IdPrefix + ++_nextId;
+        _pending[id] = new PendingQuery(ns, to);
+        return new XElement(Ns.Client + "iq", new XAttribute("type", "get"), new XAttribute("id", id),
+            new XAttribute("from", _componentDomain), new XAttribute("to", to), new XElement(ns + "query"));
+    }
+
+    /// <param name="Queries">Queries to send now.</param>
+    /// <param name="Service">The multicast service, once found.</param>
+    /// <param name="Finished">Nothing more will come: <paramref name="Service"/> is the answer (null: none).</param>
+    public sealed record Step(IReadOnlyList<XElement> Queries, string? Service, bool Finished);
+
+    private sealed record PendingQuery(XNamespace Namespace, string To);
+}
