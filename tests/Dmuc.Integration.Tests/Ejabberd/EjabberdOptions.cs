@@ -5,4 +5,7 @@ public sealed record EjabberdOptions(string Domain, string MucDomain)
 {
     /// <summary>Bare JIDs the component treats as MUC service administrators (ejabberd itself does not need them).</summary>
     public IReadOnlyList<string> ServiceAdmins { get; init; } = [];
+
+    /// <summary>ejabberd's mod_multicast (XEP-0033) serves the host, for the component alone.</summary>
+    public bool Multicast { get; init; } = true;
 }

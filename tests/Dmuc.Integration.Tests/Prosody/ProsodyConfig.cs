@@ -1,4 +1,5 @@
 using System.Text;
+using Dmuc.Integration.Tests.Infrastructure;
 
 namespace Dmuc.Integration.Tests.Prosody;
 
@@ -6,7 +7,12 @@ namespace Dmuc.Integration.Tests.Prosody;
 internal static class ProsodyConfig
 {
     // vcard_legacy (with pep) adds <x xmlns='vcard-temp:x:update'> to client presence, which muc_create_destroy expects.
-    private static readonly string[] HostModules = ["roster", "saslauth", "disco", "ping", "pep", "vcard_legacy"];
+    // smacks, carbons and csi_simple are what a real deployment loads: whatever reaches clients goes through them.
+    private static readonly string[] HostModules =
+        ["roster", "saslauth", "disco", "ping", "pep", "vcard_legacy", "smacks", "carbons", "csi_simple"];
+
+    /// <summary>Where mod_dmuc_multicast lives (deploy/prosody/README.md).</summary>
+    public static string MulticastModuleDirectory => Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "prosody");
 
     public static string Render(ProsodyOptions options, ProsodyPorts ports, string workDirectory, string componentSecret)
     {
@@ -23,7 +29,9 @@ internal static class ProsodyConfig
         Line($"component_ports = {{ {ports.Component} }}");
         Line("component_interfaces = { \"127.0.0.1\" }");
         Line("modules_disabled = { \"s2s\" }");
-        Line($"modules_enabled = {LuaList(HostModules)}");
+        var multicast = options.MulticastModule && options.MucHosting == MucHosting.ExternalComponent;
+        if (multicast) Line($"plugin_paths = {LuaList([MulticastModuleDirectory])}");
+        Line($"modules_enabled = {LuaList(multicast ? [.. HostModules, "dmuc_multicast"] : HostModules)}");
         Line("c2s_require_encryption = false");
         Line("allow_unencrypted_plain_auth = true");
         Line("authentication = \"insecure\"");
@@ -32,6 +40,7 @@ internal static class ProsodyConfig
         Line($"admins = {LuaList(options.ServiceAdmins)}");
         Line("");
         Line($"VirtualHost {Lua(options.Domain)}");
+        if (multicast) Line($"\tdmuc_multicast_senders = {LuaList([options.MucDomain])}");
         Line("");
         switch (options.MucHosting)
         {

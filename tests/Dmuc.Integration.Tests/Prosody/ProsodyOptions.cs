@@ -17,6 +17,12 @@ public sealed record ProsodyOptions(MucHosting MucHosting)
     public string MucDomain { get; init; } = "conference.localhost";
     public IReadOnlyList<string> ServiceAdmins { get; init; } = ["admin@localhost"];
 
+    /// <summary>
+    /// With an external component: the host loads deploy/prosody's mod_dmuc_multicast for it, so that the component can
+    /// multicast (XEP-0033) to the host's users.
+    /// </summary>
+    public bool MulticastModule { get; init; } = true;
+
     /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
     public string LogLevel { get; init; } = "debug";
 }

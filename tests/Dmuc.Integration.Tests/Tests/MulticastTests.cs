@@ -1,0 +1,146 @@
+using System.Diagnostics.Metrics;
+using System.Xml.Linq;
+using Dmuc.Actors.Component;
+using Dmuc.Actors.Telemetry;
+using Dmuc.Integration.Tests.Ejabberd;
+using Dmuc.Integration.Tests.Muc;
+using Dmuc.Integration.Tests.Prosody;
+using Dmuc.Integration.Tests.Xmpp;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// XEP-0033 multicast through a real server: Prosody with deploy/prosody's mod_dmuc_multicast, ejabberd with its own
+/// mod_multicast. A broadcast leaves the node as one stanza; every occupant still gets exactly one copy, and a
+/// participant of a semi-anonymous room learns no other user's real JID, from the room or from the address list.
+/// </summary>
+public sealed class MulticastTests
+{
+    private const string Host = "localhost";
+    private const string MucDomain = "conference.localhost";
+    private const string Room = "verona@" + MucDomain;
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(15);
+    private static readonly XNamespace Address = MulticastDiscovery.AddressFeature;
+
+    [Fact]
+    public async Task Through_Prosody_a_broadcast_leaves_the_node_once_and_reaches_every_occupant_once()
+    {
+        await using var server = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await PlayRoomThroughMulticastAsync(server, expectedService: Host);
+    }
+
+    [EjabberdFact]
+    [Trait("Category", "Ejabberd")]
+    public async Task Through_ejabberd_a_broadcast_leaves_the_node_once_and_reaches_every_occupant_once()
+    {
+        await using var server = await EjabberdServer.StartAsync(new EjabberdOptions(Host, MucDomain));
+        await PlayRoomThroughMulticastAsync(server, expectedService: "multicast." + Host);
+    }
+
+    private static async Task PlayRoomThroughMulticastAsync(XmppHostServer server, string expectedService)
+    {
+        await using var node = await InProcessDmucNode.StartAsync(server.ComponentEndpoint, new Dictionary<string, string?>(), CancellationToken.None);
+        await server.WaitForComponentAsync(Step);
+        Assert.Equal(expectedService, await MulticastServiceOfAsync(node));
+        using var multicast = new MulticastCounter(node.Services.GetRequiredService<DmucMetrics>());
+
+        var endpoint = server.ClientEndpoint;
+        await using var romeo = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"romeo@{Host}/balcony", "password"), Room, "Romeo", Step);
+        await romeo.Client.ConfigureRoomAsync(Room);
+        await using var juliet = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"juliet@{Host}/garden", "password"), Room, "Juliet", Step);
+        await using var mercutio = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"mercutio@{Host}/street", "password"), Room, "Mercutio", Step);
+        await using var benvolio = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"benvolio@{Host}/square", "password"), Room, "Benvolio", Step);
+        RoomParticipant[] everyone = [romeo, juliet, mercutio, benvolio];
+        RoomParticipant[] participants = [juliet, mercutio, benvolio];
+
+        // Joins: Benvolio's entry reached the two participants before him as one multicast; all see the full roster.
+        foreach (var occupant in everyone)
+            await occupant.WaitForAsync(RoomParticipant.PresenceOf($"{Room}/Benvolio", available: true), Step);
+        Assert.All(everyone, occupant => Assert.Equal(["Benvolio", "Juliet", "Mercutio", "Romeo"], occupant.Roster()));
+        Assert.True(multicast.Stanzas > 0, "no join presence went out as a multicast");
+
+        // Groupchat: one stanza for four recipients, one copy each.
+        var before = multicast.Snapshot();
+        await romeo.SendGroupchatAsync("Two households, both alike in dignity");
+        foreach (var occupant in everyone) await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Two households, both alike in dignity"), Step);
+        Assert.Equal((Stanzas: 1L, Recipients: 4L), multicast.Since(before));
+
+        // Presence change: every other occupant sees Juliet away.
+        await juliet.Client.SendAsync(new XElement(XmppNamespaces.Client + "presence", new XAttribute("to", juliet.OccupantJid),
+            new XElement(XmppNamespaces.Client + "show", "away")));
+        foreach (var occupant in everyone)
+            await occupant.WaitForAsync(stanza => (string?)stanza.Attribute("from") == juliet.OccupantJid && stanza.Element(XmppNamespaces.Client + "show")?.Value == "away", Step);
+
+        // A private message reaches its one recipient.
+        await mercutio.Client.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", benvolio.OccupantJid),
+            new XAttribute("type", "chat"), new XElement(XmppNamespaces.Client + "body", "A plague o' both your houses")));
+        var whisper = await benvolio.WaitForAsync(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value == "A plague o' both your houses", Step);
+        Assert.Equal(mercutio.OccupantJid, (string?)whisper.Attribute("from"));
+
+        await Task.Delay(500);
+        foreach (var occupant in everyone) await occupant.CatchUpAsync();
+        Assert.All(everyone, occupant => Assert.Equal(1, occupant.CopiesOf("Two households, both alike in dignity")));
+        Assert.Equal(1, benvolio.Seen.Count(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value == "A plague o' both your houses"));
+        Assert.All(new[] { romeo, juliet, mercutio }, occupant =>
+            Assert.DoesNotContain(occupant.Seen, stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value == "A plague o' both your houses"));
+
+        // Semi-anonymous (the default): a participant sees no other user's real JID, in any stanza, nor anyone's address list.
+        var realJids = everyone.Select(occupant => occupant.Client.BareJid).ToList();
+        foreach (var participant in participants)
+        {
+            var leaked = participant.Seen.Select(stanza => stanza.ToString())
+                .Where(xml => realJids.Any(jid => jid != participant.Client.BareJid && xml.Contains(jid, StringComparison.Ordinal))).ToList();
+            Assert.True(leaked.Count == 0, $"{participant.Nick} saw another user's real JID:\n{string.Join("\n", leaked)}");
+            Assert.DoesNotContain(participant.Seen, stanza => stanza.Descendants(Address + "address")
+                .Any(address => (string?)address.Attribute("jid") != participant.Client.FullJid));
+        }
+        // The moderator does see them: the check above looks where a leak would be.
+        Assert.Contains(romeo.Seen, stanza => stanza.ToString().Contains(juliet.Client.BareJid, StringComparison.Ordinal));
+    }
+
+    private static async Task<string?> MulticastServiceOfAsync(InProcessDmucNode node)
+    {
+        var outbox = node.Services.GetRequiredService<ComponentOutbox>();
+        var deadline = DateTime.UtcNow + Step;
+        while (outbox.Multicast is null && DateTime.UtcNow < deadline) await Task.Delay(50);
+        return outbox.Multicast?.Service;
+    }
+
+    /// <summary>The node's own multicast counters (every node in the process has a meter named Dmuc: this one only).</summary>
+    private sealed class MulticastCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _stanzas;
+        private long _recipients;
+
+        public MulticastCounter(DmucMetrics metrics)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter) && instrument.Name.StartsWith("dmuc.multicast.", StringComparison.Ordinal))
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "dmuc.multicast.stanzas") Interlocked.Add(ref _stanzas, value);
+                else if (instrument.Name == "dmuc.multicast.recipients") Interlocked.Add(ref _recipients, value);
+            });
+            _listener.Start();
+        }
+
+        public long Stanzas => Interlocked.Read(ref _stanzas);
+
+        public (long Stanzas, long Recipients) Snapshot() => (Stanzas, Interlocked.Read(ref _recipients));
+
+        public (long Stanzas, long Recipients) Since((long Stanzas, long Recipients) before)
+        {
+            var now = Snapshot();
+            return (now.Stanzas - before.Stanzas, now.Recipients - before.Recipients);
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
