@@ -10,12 +10,15 @@ const string Usage = """
     Commands:
       all                      the target scenarios: 10 occupants (saturation), 100 (join, saturation,
                                100 msg/s, 2x overload), 500 (join, 20 msg/s)
-      compare                  every backend side by side: saturation at 100 occupants for all five; 100
-                               occupants at 10,000 deliveries/s and the join of 500 for ejabberd-muc and dmuc-3hosts
+      compare                  every backend side by side: saturation at 100 occupants for all eight; 100
+                               occupants at 10,000 deliveries/s and the join of 500 for ejabberd-muc and
+                               dmuc-3hosts (with and without multicast)
       room --occupants N       one room: join, plus --saturate, --rate MSG_PER_S, --overload (needs --saturate)
 
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
-              dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly)
+              dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
+              Dmuc's go through the server's XEP-0033 multicast, and each has a -unicast twin with it turned
+              off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast)
 
     Options:
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios

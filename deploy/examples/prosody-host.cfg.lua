@@ -4,5 +4,14 @@
 component_ports = { 5347 }
 component_interfaces = { "127.0.0.1" }   -- the node runs on the same machine
 
+-- XEP-0033 multicast for the node (deploy/prosody/README.md): each broadcast crosses the component stream once
+-- instead of once per user of this host.
+plugin_paths = { "/opt/dmuc/deploy/prosody" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "smacks", "carbons", "csi_simple", "dmuc_multicast" }
+
+VirtualHost "example.org"
+  dmuc_multicast_senders = { "channel.avalon.irc" }   -- only the Dmuc component may multicast
+  dmuc_multicast_max_addresses = 100                  -- Dmuc:Multicast:MaxAddresses must not exceed it
+
 Component "channel.avalon.irc"
   component_secret = "change-me"

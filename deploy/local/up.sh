@@ -102,7 +102,8 @@ data_path = "$dir/prosody-data"
 certificates = "$dir/certs"
 log = { info = "$dir/prosody.log" }
 admins = { "$admin" }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence" }
+plugin_paths = { "$repo/deploy/prosody" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "dmuc_multicast" }
 modules_disabled = { "s2s" }
 c2s_ports = { $(c2s_port "$index") }
 c2s_interfaces = { "127.0.0.1" }
@@ -112,6 +113,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 VirtualHost "$host"
+  dmuc_multicast_senders = { "$muc_domain" }
 Component "$muc_domain"
   component_secret = "$secret"
 CFG

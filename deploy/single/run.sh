@@ -24,7 +24,8 @@ data_path = "$run/prosody-data"
 certificates = "$run/certs"
 log = { info = "$run/prosody.log" }
 admins = { "admin@localhost" }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "posix" }
+plugin_paths = { "$repo/deploy/prosody" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "posix", "dmuc_multicast" }
 modules_disabled = { "s2s" }
 c2s_ports = { $c2s_port }
 c2s_interfaces = { "127.0.0.1" }
@@ -34,6 +35,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 VirtualHost "localhost"
+  dmuc_multicast_senders = { "conference.localhost" }
 Component "conference.localhost"
   component_secret = "$secret"
 CFG

@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Dmuc.Actors.Component;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
+using Dmuc.Xmpp.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -23,5 +24,39 @@ public sealed class ComponentOutboxTests
             Assert.InRange(outbox.QueuedBytes, 0, budget);
         }
         Assert.Equal(budget / stanzaBytes * stanzaBytes, outbox.QueuedBytes);
+    }
+
+    [Fact]
+    public async Task Through_a_multicast_route_a_broadcast_to_the_hosts_users_leaves_as_blind_copies_within_the_limit()
+    {
+        using var server = new FakeComponentServer();
+        var connecting = ComponentConnection.ConnectAsync(server.Options());
+        Assert.True(await server.AcceptAsync());
+        await using var connection = await connecting;
+        var outbox = new ComponentOutbox(NullLogger<ComponentOutbox>.Instance);
+        outbox.Attach(connection);
+        outbox.UseMulticast(connection, new MulticastRoute("multicast.h", "h", MaxAddresses: 2));
+        var broadcast = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "all"));
+        var whisper = new XElement(Ns.Client + "message", new XAttribute("type", "chat"), new XElement(Ns.Client + "body", "one"));
+
+        outbox.Send([
+            new Delivery(Jid.Parse("a@h/1"), broadcast), new Delivery(Jid.Parse("b@h/2"), broadcast), new Delivery(Jid.Parse("c@h/3"), broadcast),
+            new Delivery(Jid.Parse("far@elsewhere/x"), broadcast), new Delivery(Jid.Parse("e@h/5"), whisper),
+        ]);
+
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == 4).WaitAsync(TimeSpan.FromSeconds(10)));
+        XNamespace address = MulticastDiscovery.AddressFeature;
+        Assert.Equal([
+                ("far@elsewhere/x", "all", ""),
+                ("multicast.h", "all", "a@h/1 b@h/2"),
+                ("multicast.h", "all", "c@h/3"),
+                ("e@h/5", "one", ""),
+            ],
+            server.Received.Select(stanza => ((string)stanza.Attribute("to")!, stanza.Element(Ns.Client + "body")!.Value,
+                string.Join(" ", stanza.Descendants(address + "address").Select(bcc => $"{bcc.Attribute("jid")!.Value}")))));
+        Assert.All(server.Received.SelectMany(stanza => stanza.Descendants(address + "address")), bcc => Assert.Equal("bcc", (string?)bcc.Attribute("type")));
+
+        outbox.Detach(connection);
+        Assert.Null(outbox.Multicast);
     }
 }

@@ -113,6 +113,36 @@ public class StanzaWriterTests
     }
 
     [Fact]
+    public void A_stanza_for_a_multicast_service_carries_each_recipient_as_a_blind_copy_and_parses_back()
+    {
+        var message = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "hi"));
+        var multicast = RenderedStanza.Render(message).WithBlindCopies(["a@b/c", "x@y/\"q&<"]);
+
+        var output = new ArrayBufferWriter<byte>();
+        multicast.WriteTo(output, "multicast.b");
+        Assert.Equal(
+            "<message to=\"multicast.b\" type=\"groupchat\"><body>hi</body>" +
+            "<addresses xmlns='http://jabber.org/protocol/address'><address type='bcc' jid=\"a@b/c\"/>" +
+            "<address type='bcc' jid=\"x@y/&quot;q&amp;&lt;\"/></addresses></message>",
+            Encoding.UTF8.GetString(output.WrittenSpan));
+        var parsed = RecordingHandler.Parse(Header + Encoding.UTF8.GetString(output.WrittenSpan)).Elements.Single();
+        Assert.Equal(["a@b/c", "x@y/\"q&<"], parsed.Descendants((XNamespace)"http://jabber.org/protocol/address" + "address")
+            .Select(address => (string?)address.Attribute("jid")));
+    }
+
+    [Fact]
+    public void A_self_closing_stanza_gets_an_end_tag_to_hold_the_addresses()
+    {
+        var presence = new XElement(Ns.Client + "presence", new XAttribute("from", "r@m/n"));
+        var output = new ArrayBufferWriter<byte>();
+        RenderedStanza.Render(presence).WithBlindCopies(["a@b/c", "d@b/e"]).WriteTo(output, "b");
+        Assert.Equal(
+            "<presence to=\"b\" from=\"r@m/n\"><addresses xmlns='http://jabber.org/protocol/address'>" +
+            "<address type='bcc' jid=\"a@b/c\"/><address type='bcc' jid=\"d@b/e\"/></addresses></presence>",
+            Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
     public void Rendered_stanza_copies_into_a_span_of_the_announced_size()
     {
         var rendered = RenderedStanza.Render(new XElement(Ns.Client + "presence", new XAttribute("from", "r@m/é")));

@@ -29,7 +29,7 @@ public sealed record Scenario(string Name, int Occupants)
     /// </summary>
     public static IReadOnlyList<ScenarioPlan> Comparison(bool includeThousandJoin)
     {
-        IReadOnlyList<Backend> ejabberdAgainstThreeHosts = [Backend.EjabberdMuc, Backend.Dmuc3Hosts];
+        IReadOnlyList<Backend> ejabberdAgainstThreeHosts = [Backend.EjabberdMuc, Backend.Dmuc3HostsUnicast, Backend.Dmuc3Hosts];
         return
         [
             new(new("100 occupants: saturation", 100) { Saturate = true }, Backend.All),

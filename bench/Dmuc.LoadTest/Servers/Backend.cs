@@ -21,15 +21,21 @@ public enum MucService
 /// One setup under test: which XMPP server, who serves the MUC, and over how many XMPP hosts the room's
 /// occupants are spread (with more than one, the first host's node is the primary, the others replicas).
 /// </summary>
-public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts)
+/// <param name="Multicast">Dmuc nodes send broadcasts through the server's XEP-0033 multicast service (the servers
+/// always offer one); off, one stanza per recipient.</param>
+public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true)
 {
     public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
     public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
     public static readonly Backend EjabberdMuc = new("ejabberd-muc", XmppServerKind.Ejabberd, MucService.ServerOwn, 1);
     public static readonly Backend EjabberdDmuc = new("ejabberd-dmuc", XmppServerKind.Ejabberd, MucService.Dmuc, 1);
     public static readonly Backend Dmuc3Hosts = new("dmuc-3hosts", XmppServerKind.Prosody, MucService.Dmuc, 3);
+    public static readonly Backend DmucUnicast = Dmuc.WithoutMulticast();
+    public static readonly Backend EjabberdDmucUnicast = EjabberdDmuc.WithoutMulticast();
+    public static readonly Backend Dmuc3HostsUnicast = Dmuc3Hosts.WithoutMulticast();
 
-    public static IReadOnlyList<Backend> All { get; } = [ProsodyMuc, EjabberdMuc, Dmuc, EjabberdDmuc, Dmuc3Hosts];
+    public static IReadOnlyList<Backend> All { get; } =
+        [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)
@@ -41,4 +47,6 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
         : Enumerable.Range(0, Hosts).Select(host => $"{(char)('a' + host)}.localhost").ToList();
 
     public override string ToString() => Name;
+
+    private Backend WithoutMulticast() => this with { Name = Name + "-unicast", Multicast = false };
 }

@@ -1,3 +1,4 @@
+using Dmuc.Testing;
 using System.Text;
 
 namespace Dmuc.LoadTest.Servers;
@@ -57,7 +58,7 @@ internal static class EjabberdConfig
         }
         if (host.Muc == MucService.Dmuc)
         {
-            Line("modules: {}");
+            foreach (var line in EjabberdMulticast.ConfigLines(Yaml(host.MucDomain))) Line(line);
         }
         else
         {

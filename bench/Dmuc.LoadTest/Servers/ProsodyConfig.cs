@@ -23,8 +23,14 @@ internal static class ProsodyConfig
         Line($"component_ports = {{ {host.ComponentPort} }}");
         Line("component_interfaces = { \"127.0.0.1\" }");
         Line("modules_disabled = { \"s2s\" }");
-        // saslauth also does resource binding; everything else a chat client would want only costs CPU here.
-        Line("modules_enabled = { \"saslauth\" }");
+        // saslauth also does resource binding; everything else a chat client would want only costs CPU here. Dmuc's
+        // multicast module (deploy/prosody, copied beside this tool) is part of what Dmuc needs from Prosody.
+        if (host.Muc == MucService.Dmuc)
+        {
+            Line($"plugin_paths = {{ {Lua(Path.Combine(AppContext.BaseDirectory, "prosody"))} }}");
+            Line("modules_enabled = { \"saslauth\", \"disco\", \"dmuc_multicast\" }");
+        }
+        else Line("modules_enabled = { \"saslauth\" }");
         Line("limits = {}");
         // Prosody keeps Nagle on by default: small stanzas then wait for delayed ACKs (~40 ms at low rates).
         Line("network_settings = { nagle = false }");
@@ -35,6 +41,7 @@ internal static class ProsodyConfig
         Line("storage = \"memory\"");
         Line("");
         Line($"VirtualHost {Lua(host.Domain)}");
+        if (host.Muc == MucService.Dmuc) Line($"\tdmuc_multicast_senders = {{ {Lua(host.MucDomain)} }}");
         Line("");
         switch (host.Muc)
         {

@@ -69,7 +69,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
             throw new FileNotFoundException(
                 $"No Dmuc node at {nodeExecutable}: build it (dotnet build -c Release src/Dmuc.Host) or pass --node PATH.");
         for (var host = 0; host < _servers.Count; host++)
-            _nodes.Add(StartNode(nodeExecutable, _servers[host].Settings, ClusterArguments(host, clusterPort)));
+            _nodes.Add(StartNode(nodeExecutable, _servers[host].Settings, [.. ClusterArguments(host, clusterPort), .. MulticastArguments()]));
     }
 
     /// <summary>XEP-0282 roles: none for a lone node; else the first host's node is the primary and the seed.</summary>
@@ -82,6 +82,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
             ? ["--role", "Primary", "--host-domain", domain, "--cluster-port", primaryClusterPort.ToString(), .. credential]
             : ["--role", "Replica", "--host-domain", domain, "--seed", $"akka.ssl.tcp://dmuc@127.0.0.1:{primaryClusterPort}", .. credential];
     }
+
+    /// <summary>The servers always offer multicast; the node decides whether to use it.</summary>
+    private IEnumerable<string> MulticastArguments() => Backend.Multicast ? [] : ["--Dmuc:Multicast:Enabled", "false"];
 
     /// <summary>Nodes talk over mutual TLS: a throwaway authority for this run, and the node's certificate from it.</summary>
     private string[] NodeCredentialArguments(NodeClaims claims)

@@ -120,6 +120,30 @@ public sealed class DeploymentFilesTests
             "the example must not load mod_muc: the component owns the MUC domain");
     }
 
+    /// <summary>The multicast service operators copy from the example is the one MulticastTests runs ejabberd with.</summary>
+    [Fact]
+    public void The_ejabberd_example_configures_multicast_as_the_ejabberd_tests_run_it()
+    {
+        var example = LoadYaml(File.ReadAllText(Path.Combine(Root, "deploy/examples/ejabberd-host.yml")));
+        var tested = LoadYaml(EjabberdConfig.Render(new EjabberdOptions("avalon.irc", "channel.avalon.irc"),
+            new EjabberdPorts(ClientToServer: 5222, Component: 5347), componentSecret: "change-me"));
+
+        foreach (var path in new[] { new[] { "acl" }, ["access_rules"], ["modules", "mod_disco"], ["modules", "mod_multicast"] })
+            Assert.Equal(Flatten(Node(tested, path)), Flatten(Node(example, path)));
+    }
+
+    private static YamlNode Node(YamlMappingNode config, IEnumerable<string> path) =>
+        path.Aggregate((YamlNode)config, (node, key) => ((YamlMappingNode)node)[key]);
+
+    /// <summary>Every leaf with its path, in order: two trees are equal when these are.</summary>
+    private static IEnumerable<string> Flatten(YamlNode node, string prefix = "") => node switch
+    {
+        YamlMappingNode mapping => mapping.Children.OrderBy(child => ((YamlScalarNode)child.Key).Value, StringComparer.Ordinal)
+            .SelectMany(child => Flatten(child.Value, $"{prefix}/{((YamlScalarNode)child.Key).Value}")).DefaultIfEmpty(prefix + "={}"),
+        YamlSequenceNode sequence => sequence.Children.SelectMany((child, index) => Flatten(child, $"{prefix}[{index}]")),
+        _ => [$"{prefix}={((YamlScalarNode)node).Value}"],
+    };
+
     private static YamlMappingNode ComponentListener(YamlMappingNode config) =>
         Sequence(config, "listen").OfType<YamlMappingNode>().Single(listener => Scalar(listener, "module") == "ejabberd_service");
 

@@ -1,3 +1,4 @@
+using Dmuc.Testing;
 using System.Text;
 
 namespace Dmuc.Integration.Tests.Ejabberd;
@@ -35,26 +36,7 @@ internal static class EjabberdConfig
         Line("    hosts:");
         Line($"      {Yaml(options.MucDomain)}:");
         Line($"        password: {Yaml(componentSecret)}");
-        if (!options.Multicast)
-        {
-            Line("modules: {}");
-            return config.ToString();
-        }
-        // mod_multicast (XEP-0033) at multicast.HOST, for the component only, as deploy/examples/ejabberd-host.yml has it;
-        // mod_disco lists it among the host's items, which is how the component finds it.
-        Line("acl:");
-        Line("  dmuc_component:");
-        Line($"    server: {Yaml(options.MucDomain)}");
-        Line("access_rules:");
-        Line("  dmuc_multicast:");
-        Line("    allow: dmuc_component");
-        Line("modules:");
-        Line("  mod_disco: {}");
-        Line("  mod_multicast:");
-        Line("    access: dmuc_multicast");
-        Line("    limits:");
-        Line("      local: {message: 1000, presence: 1000}");
-        Line("      remote: {message: 1000, presence: 1000}");
+        foreach (var line in EjabberdMulticast.ConfigLines(Yaml(options.MucDomain))) Line(line);
         return config.ToString();
     }
 

@@ -9,8 +9,16 @@ public static class DmucUnderTest
     /// <summary>The host of the primary in <see cref="Replicated"/>: its own Prosody, which no test client uses.</summary>
     public const string PrimaryHost = "avalon.localhost";
 
-    /// <summary>One node that is the primary of every room.</summary>
+    /// <summary>The node setting that turns multicast off.</summary>
+    public static IReadOnlyDictionary<string, string?> WithoutMulticast { get; } =
+        new Dictionary<string, string?> { ["Dmuc:Multicast:Enabled"] = "false" };
+
+    /// <summary>One node that is the primary of every room; broadcasts go through Prosody's mod_dmuc_multicast.</summary>
     public static MucUnderTest Muc { get; } = MucUnderTest.ExternalComponent("Dmuc", StartNodeAsync);
+
+    /// <summary>The same node with multicast turned off: every broadcast leaves one stanza per recipient.</summary>
+    public static MucUnderTest MucWithoutMulticast { get; } = MucUnderTest.ExternalComponent("Dmuc without multicast",
+        async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint, WithoutMulticast, cancellationToken));
 
     /// <summary>
     /// The clients' Prosody is served by a REPLICA node; the rooms' primary is a second node behind a second

@@ -38,24 +38,18 @@ public sealed class MultiHostScansionTests(ITestOutputHelper output) : IClassFix
     [Theory]
     [Trait("Category", "Conformance")]
     [MemberData(nameof(Scripts))]
-    public async Task Script_passes_with_clients_on_several_hosts(string fileName)
-    {
-        var script = ScansionParser.ParseFile(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, fileName));
-        var (result, diagnostics) = await RunOnFreshDeploymentAsync(script);
-        output.WriteLine(result.Report);
-        Assert.True(result.Passed, $"{result.Report}\n{diagnostics}");
-    }
+    public Task Script_passes_with_clients_on_several_hosts(string fileName) => AssertScriptPassesAsync(fileName);
+
+    [Theory]
+    [Trait("Category", "Conformance")]
+    [MemberData(nameof(Scripts))]
+    public Task Script_passes_with_clients_on_several_hosts_without_multicast(string fileName) =>
+        AssertScriptPassesAsync(fileName, nodeSettings: _ => DmucUnderTest.WithoutMulticast);
 
     [EjabberdTheory]
     [Trait("Category", "Ejabberd")]
     [MemberData(nameof(ScriptsWithOneHostOnEjabberd))]
-    public async Task Script_passes_with_one_host_on_ejabberd(string fileName)
-    {
-        var script = ScansionParser.ParseFile(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, fileName));
-        var (result, diagnostics) = await RunOnFreshDeploymentAsync(script, ejabberdHosts: [EjabberdHost]);
-        output.WriteLine(result.Report);
-        Assert.True(result.Passed, $"{result.Report}\n{diagnostics}");
-    }
+    public Task Script_passes_with_one_host_on_ejabberd(string fileName) => AssertScriptPassesAsync(fileName, ejabberdHosts: [EjabberdHost]);
 
     [Theory]
     [Trait("Category", "Conformance")]
@@ -64,12 +58,21 @@ public sealed class MultiHostScansionTests(ITestOutputHelper output) : IClassFix
         NegativeScansionTests.AssertFailsWhereMarkedAsync(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, "negative", fileName),
             async script => (await RunOnFreshDeploymentAsync(script)).Result, output);
 
+    private async Task AssertScriptPassesAsync(string fileName, IReadOnlyCollection<string>? ejabberdHosts = null,
+        Func<string, IReadOnlyDictionary<string, string?>>? nodeSettings = null)
+    {
+        var script = ScansionParser.ParseFile(Path.Combine(RepositoryPaths.MultiHostScriptsDirectory, fileName));
+        var (result, diagnostics) = await RunOnFreshDeploymentAsync(script, ejabberdHosts, nodeSettings);
+        output.WriteLine(result.Report);
+        Assert.True(result.Passed, $"{result.Report}\n{diagnostics}");
+    }
+
     /// <summary>Starts the room's home host plus every host a [Client] of the script lives on, and plays it there.</summary>
     private static async Task<(ScansionResult Result, string Diagnostics)> RunOnFreshDeploymentAsync(ScansionScript script,
-        IReadOnlyCollection<string>? ejabberdHosts = null)
+        IReadOnlyCollection<string>? ejabberdHosts = null, Func<string, IReadOnlyDictionary<string, string?>>? nodeSettings = null)
     {
         await using var deployment = await MultiHostEnvironment.StartAsync(MucDomain, RoomHomeHost,
-            script.Clients.Select(client => client.Domain), ServiceAdmins, ejabberdHosts);
+            script.Clients.Select(client => client.Domain), ServiceAdmins, ejabberdHosts, nodeSettings: nodeSettings);
         var result = await new ScansionRunner(client => deployment.ClientEndpointFor(client.Domain), Options).RunAsync(script);
         return (result, result.Passed ? "" : deployment.DescribeForFailure());
     }

@@ -40,6 +40,26 @@ public sealed class MulticastTests
         await PlayRoomThroughMulticastAsync(server, expectedService: "multicast." + Host);
     }
 
+    [Fact]
+    public async Task Behind_a_Prosody_without_multicast_the_node_sends_one_stanza_per_recipient()
+    {
+        await using var server = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { MulticastModule = false, LogLevel = "info" });
+        await using var node = await InProcessDmucNode.StartAsync(server.ComponentEndpoint, new Dictionary<string, string?>(), CancellationToken.None);
+        await server.WaitForComponentAsync(Step);
+        using var multicast = new MulticastCounter(node.Services.GetRequiredService<DmucMetrics>());
+
+        await using var romeo = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"romeo@{Host}/balcony", "password"), Room, "Romeo", Step);
+        await romeo.Client.ConfigureRoomAsync(Room);
+        await using var juliet = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"juliet@{Host}/garden", "password"), Room, "Juliet", Step);
+        await using var nurse = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"nurse@{Host}/kitchen", "password"), Room, "Nurse", Step);
+        await romeo.SendGroupchatAsync("Parting is such sweet sorrow");
+
+        foreach (var occupant in new[] { romeo, juliet, nurse })
+            await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Parting is such sweet sorrow"), Step);
+        Assert.Null(node.Services.GetRequiredService<ComponentOutbox>().Multicast);
+        Assert.Equal(0, multicast.Stanzas);
+    }
+
     private static async Task PlayRoomThroughMulticastAsync(XmppHostServer server, string expectedService)
     {
         await using var node = await InProcessDmucNode.StartAsync(server.ComponentEndpoint, new Dictionary<string, string?>(), CancellationToken.None);
