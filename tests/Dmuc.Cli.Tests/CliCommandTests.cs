@@ -26,8 +26,11 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
         Assert.Equal(ExitCodes.Ok, table.ExitCode);
         Assert.Contains(node.ClusterAddress, table.Output);
         Assert.Contains("Up", table.Output);
+        // The test Prosody loads mod_dmuc_multicast on the node's host.
+        Assert.Contains($"broadcasts to {ManagedNode.HostDomain}: one multicast stanza through {ManagedNode.HostDomain} (XEP-0033)", table.Output);
 
         var cluster = (await Dmuc("cluster", "show", "--json")).Json<ClusterView>();
+        Assert.Equal(new DeliveryView(ManagedNode.HostDomain, ManagedNode.HostDomain), cluster.Delivery);
         var self = Assert.Single(cluster.Members);
         Assert.Equal(node.ClusterAddress, self.Address);
         Assert.Equal(node.ClusterAddress, cluster.Self);

@@ -40,6 +40,47 @@ public sealed class MulticastTests
         await PlayRoomThroughMulticastAsync(server, expectedService: "multicast." + Host);
     }
 
+    /// <summary>
+    /// XEP-0282 over three Prosodies: the primary sends each replica host one batch, and each node then multicasts to
+    /// its own host's users; a host with one user in the room gets a plain stanza.
+    /// </summary>
+    [Fact]
+    public async Task Over_three_hosts_each_node_multicasts_to_its_own_hosts_users()
+    {
+        const string mucDomain = "channel.avalon.irc";
+        const string room = "wallops@" + mucDomain;
+        string[] hosts = ["avalon.irc", "killrc.oulubox.irc", "eris.dclxvii.irc"];
+        await using var deployment = await MultiHostEnvironment.StartAsync(mucDomain, hosts[0], hosts[1..], ["admin@avalon.irc"]);
+        foreach (var host in hosts) Assert.Equal(host, await MulticastServiceOfAsync(deployment.Node(host)));
+        var counters = hosts.ToDictionary(host => host, host => new MulticastCounter(deployment.Node(host).Services.GetRequiredService<DmucMetrics>()));
+        try
+        {
+            async Task<RoomParticipant> EnterAsync(string user, string host) => await RoomParticipant.EnterAsync(
+                await XmppTestClient.ConnectAsync(deployment.ClientEndpointFor(host)!, $"{user}@{host}/laptop", "password"), room, user, Step);
+            await using var alice = await EnterAsync("alice", hosts[0]);
+            await alice.Client.ConfigureRoomAsync(room);
+            await using var argl = await EnterAsync("argl", hosts[1]);
+            await using var valdis = await EnterAsync("valdis", hosts[1]);
+            await using var squit = await EnterAsync("squit", hosts[2]);
+            await using var troy = await EnterAsync("troy", hosts[2]);
+            foreach (var occupant in new[] { alice, argl, valdis, squit })
+                await occupant.WaitForAsync(RoomParticipant.PresenceOf($"{room}/troy", available: true), Step);
+            var before = counters.ToDictionary(counter => counter.Key, counter => counter.Value.Snapshot());
+
+            await alice.SendGroupchatAsync("Wallops: the link to eris is back");
+            foreach (var occupant in new[] { alice, argl, valdis, squit, troy })
+                await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Wallops: the link to eris is back"), Step);
+
+            Assert.Equal((0L, 0L), counters[hosts[0]].Since(before[hosts[0]]));
+            Assert.Equal((1L, 2L), counters[hosts[1]].Since(before[hosts[1]]));
+            Assert.Equal((1L, 2L), counters[hosts[2]].Since(before[hosts[2]]));
+        }
+        finally
+        {
+            foreach (var counter in counters.Values) counter.Dispose();
+        }
+    }
+
     [Fact]
     public async Task Behind_a_Prosody_without_multicast_the_node_sends_one_stanza_per_recipient()
     {
