@@ -27,7 +27,7 @@ public sealed class ComponentOutboxTests
     }
 
     [Fact]
-    public async Task Through_a_multicast_route_a_broadcast_to_the_hosts_users_leaves_as_blind_copies_within_the_limit()
+    public async Task Through_a_multicast_route_messages_and_presence_to_the_hosts_users_leave_as_blind_copies_within_the_limit()
     {
         using var server = new FakeComponentServer();
         var connecting = ComponentConnection.ConnectAsync(server.Options());
@@ -38,22 +38,26 @@ public sealed class ComponentOutboxTests
         outbox.UseMulticast(connection, new MulticastRoute("multicast.h", "h", MaxAddresses: 2));
         var broadcast = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "all"));
         var whisper = new XElement(Ns.Client + "message", new XAttribute("type", "chat"), new XElement(Ns.Client + "body", "one"));
+        var answer = new XElement(Ns.Client + "iq", new XAttribute("type", "result"), new XAttribute("id", "q1"));
 
         outbox.Send([
             new Delivery(Jid.Parse("a@h/1"), broadcast), new Delivery(Jid.Parse("b@h/2"), broadcast), new Delivery(Jid.Parse("c@h/3"), broadcast),
-            new Delivery(Jid.Parse("far@elsewhere/x"), broadcast), new Delivery(Jid.Parse("e@h/5"), whisper),
+            new Delivery(Jid.Parse("far@elsewhere/x"), broadcast), new Delivery(Jid.Parse("e@h/5"), whisper), new Delivery(Jid.Parse("e@h/5"), answer),
         ]);
 
-        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == 4).WaitAsync(TimeSpan.FromSeconds(10)));
+        // Users of other hosts and IQs (not XEP-0033's) go direct; a lone recipient's message goes through the service, in order.
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == 5).WaitAsync(TimeSpan.FromSeconds(10)));
         XNamespace address = MulticastDiscovery.AddressFeature;
         Assert.Equal([
-                ("far@elsewhere/x", "all", ""),
-                ("multicast.h", "all", "a@h/1 b@h/2"),
-                ("multicast.h", "all", "c@h/3"),
-                ("e@h/5", "one", ""),
+                ("far@elsewhere/x", "message", "all"),
+                ("multicast.h", "message", "all a@h/1 b@h/2"),
+                ("multicast.h", "message", "all c@h/3"),
+                ("multicast.h", "message", "one e@h/5"),
+                ("e@h/5", "iq", ""),
             ],
-            server.Received.Select(stanza => ((string)stanza.Attribute("to")!, stanza.Element(Ns.Client + "body")!.Value,
-                string.Join(" ", stanza.Descendants(address + "address").Select(bcc => $"{bcc.Attribute("jid")!.Value}")))));
+            server.Received.Select(stanza => ((string)stanza.Attribute("to")!, stanza.Name.LocalName,
+                string.Join(" ", stanza.Elements(Ns.Client + "body").Select(body => body.Value)
+                    .Concat(stanza.Descendants(address + "address").Select(bcc => bcc.Attribute("jid")!.Value))))));
         Assert.All(server.Received.SelectMany(stanza => stanza.Descendants(address + "address")), bcc => Assert.Equal("bcc", (string?)bcc.Attribute("type")));
 
         outbox.Detach(connection);

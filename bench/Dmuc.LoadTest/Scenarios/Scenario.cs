@@ -29,7 +29,8 @@ public sealed record Scenario(string Name, int Occupants)
     /// </summary>
     public static IReadOnlyList<ScenarioPlan> Comparison(bool includeThousandJoin)
     {
-        IReadOnlyList<Backend> ejabberdAgainstThreeHosts = [Backend.EjabberdMuc, Backend.Dmuc3HostsUnicast, Backend.Dmuc3Hosts];
+        // The -unicast twin last: where it fails (the 500 join cut its streams on a busy machine) the run still has the others.
+        IReadOnlyList<Backend> ejabberdAgainstThreeHosts = [Backend.EjabberdMuc, Backend.Dmuc3Hosts, Backend.Dmuc3HostsUnicast];
         return
         [
             new(new("100 occupants: saturation", 100) { Saturate = true }, Backend.All),

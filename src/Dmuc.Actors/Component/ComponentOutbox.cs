@@ -98,17 +98,16 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             var element = deliveries[index].Stanza;
             recipients.Clear();
             grouped?.Clear();
+            var multicastable = grouped is not null && MulticastRoute.Carries(element);
             for (; index < deliveries.Count && ReferenceEquals(deliveries[index].Stanza, element); index++)
             {
                 var to = deliveries[index].To;
-                (grouped is not null && to.Domain == multicast!.HostDomain ? grouped : recipients).Add(to.ToString());
+                (multicastable && to.Domain == multicast!.HostDomain ? grouped! : recipients).Add(to.ToString());
             }
             if (!rendered.TryGetValue(element, out var stanza))
                 rendered[element] = stanza = RenderedStanza.Render(element);
-            // One recipient costs the same either way; a plain stanza is what every server understands.
-            if (grouped is { Count: 1 }) recipients.Add(grouped[0]);
             if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
-            if (grouped is { Count: > 1 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
+            if (grouped is { Count: > 0 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
         }
     }
 
@@ -153,7 +152,16 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 }
 
 /// <summary>
-/// The host server's XEP-0033 service as the outbox uses it: broadcasts to users of <paramref name="HostDomain"/> go to
-/// <paramref name="Service"/>, at most <paramref name="MaxAddresses"/> recipients a stanza (the server's own limit).
+/// The host server's XEP-0033 service as the outbox uses it: messages and presence to users of
+/// <paramref name="HostDomain"/> go to <paramref name="Service"/>, at most <paramref name="MaxAddresses"/> recipients a
+/// stanza (the server's own limit).
 /// </summary>
-public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses);
+public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses)
+{
+    /// <summary>
+    /// XEP-0033 carries messages and presence only. All of them go through the service, a lone recipient's too: ejabberd's
+    /// service is a process of its own, so a stanza sent around it could overtake an earlier one sent through it, and
+    /// each user must see the room's stanzas in the order the room sent them.
+    /// </summary>
+    public static bool Carries(XElement stanza) => stanza.Name.LocalName is "message" or "presence";
+}

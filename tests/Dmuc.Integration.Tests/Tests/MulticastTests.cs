@@ -42,7 +42,7 @@ public sealed class MulticastTests
 
     /// <summary>
     /// XEP-0282 over three Prosodies: the primary sends each replica host one batch, and each node then multicasts to
-    /// its own host's users; a host with one user in the room gets a plain stanza.
+    /// its own host's users (a lone user too: all of a user's stanzas take one path, in order).
     /// </summary>
     [Fact]
     public async Task Over_three_hosts_each_node_multicasts_to_its_own_hosts_users()
@@ -55,14 +55,14 @@ public sealed class MulticastTests
         var counters = hosts.ToDictionary(host => host, host => new MulticastCounter(deployment.Node(host).Services.GetRequiredService<DmucMetrics>()));
         try
         {
-            async Task<RoomParticipant> EnterAsync(string user, string host) => await RoomParticipant.EnterAsync(
-                await XmppTestClient.ConnectAsync(deployment.ClientEndpointFor(host)!, $"{user}@{host}/laptop", "password"), room, user, Step);
-            await using var alice = await EnterAsync("alice", hosts[0]);
+            Task<RoomParticipant> EnterAsUserOfAsync(string user, string host) =>
+                EnterAsync(deployment.ClientEndpointFor(host)!, $"{user}@{host}/laptop", room, user);
+            await using var alice = await EnterAsUserOfAsync("alice", hosts[0]);
             await alice.Client.ConfigureRoomAsync(room);
-            await using var argl = await EnterAsync("argl", hosts[1]);
-            await using var valdis = await EnterAsync("valdis", hosts[1]);
-            await using var squit = await EnterAsync("squit", hosts[2]);
-            await using var troy = await EnterAsync("troy", hosts[2]);
+            await using var argl = await EnterAsUserOfAsync("argl", hosts[1]);
+            await using var valdis = await EnterAsUserOfAsync("valdis", hosts[1]);
+            await using var squit = await EnterAsUserOfAsync("squit", hosts[2]);
+            await using var troy = await EnterAsUserOfAsync("troy", hosts[2]);
             foreach (var occupant in new[] { alice, argl, valdis, squit })
                 await occupant.WaitForAsync(RoomParticipant.PresenceOf($"{room}/troy", available: true), Step);
             var before = counters.ToDictionary(counter => counter.Key, counter => counter.Value.Snapshot());
@@ -71,7 +71,7 @@ public sealed class MulticastTests
             foreach (var occupant in new[] { alice, argl, valdis, squit, troy })
                 await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Wallops: the link to eris is back"), Step);
 
-            Assert.Equal((0L, 0L), counters[hosts[0]].Since(before[hosts[0]]));
+            Assert.Equal((1L, 1L), counters[hosts[0]].Since(before[hosts[0]]));
             Assert.Equal((1L, 2L), counters[hosts[1]].Since(before[hosts[1]]));
             Assert.Equal((1L, 2L), counters[hosts[2]].Since(before[hosts[2]]));
         }
@@ -89,10 +89,10 @@ public sealed class MulticastTests
         await server.WaitForComponentAsync(Step);
         using var multicast = new MulticastCounter(node.Services.GetRequiredService<DmucMetrics>());
 
-        await using var romeo = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"romeo@{Host}/balcony", "password"), Room, "Romeo", Step);
+        await using var romeo = await EnterAsync(server.ClientEndpoint, $"romeo@{Host}/balcony", Room, "Romeo");
         await romeo.Client.ConfigureRoomAsync(Room);
-        await using var juliet = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"juliet@{Host}/garden", "password"), Room, "Juliet", Step);
-        await using var nurse = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"nurse@{Host}/kitchen", "password"), Room, "Nurse", Step);
+        await using var juliet = await EnterAsync(server.ClientEndpoint, $"juliet@{Host}/garden", Room, "Juliet");
+        await using var nurse = await EnterAsync(server.ClientEndpoint, $"nurse@{Host}/kitchen", Room, "Nurse");
         await romeo.SendGroupchatAsync("Parting is such sweet sorrow");
 
         foreach (var occupant in new[] { romeo, juliet, nurse })
@@ -109,11 +109,11 @@ public sealed class MulticastTests
         using var multicast = new MulticastCounter(node.Services.GetRequiredService<DmucMetrics>());
 
         var endpoint = server.ClientEndpoint;
-        await using var romeo = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"romeo@{Host}/balcony", "password"), Room, "Romeo", Step);
+        await using var romeo = await EnterAsync(endpoint, $"romeo@{Host}/balcony", Room, "Romeo");
         await romeo.Client.ConfigureRoomAsync(Room);
-        await using var juliet = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"juliet@{Host}/garden", "password"), Room, "Juliet", Step);
-        await using var mercutio = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"mercutio@{Host}/street", "password"), Room, "Mercutio", Step);
-        await using var benvolio = await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(endpoint, $"benvolio@{Host}/square", "password"), Room, "Benvolio", Step);
+        await using var juliet = await EnterAsync(endpoint, $"juliet@{Host}/garden", Room, "Juliet");
+        await using var mercutio = await EnterAsync(endpoint, $"mercutio@{Host}/street", Room, "Mercutio");
+        await using var benvolio = await EnterAsync(endpoint, $"benvolio@{Host}/square", Room, "Benvolio");
         RoomParticipant[] everyone = [romeo, juliet, mercutio, benvolio];
         RoomParticipant[] participants = [juliet, mercutio, benvolio];
 
@@ -161,6 +161,9 @@ public sealed class MulticastTests
         // The moderator does see them: the check above looks where a leak would be.
         Assert.Contains(romeo.Seen, stanza => stanza.ToString().Contains(juliet.Client.BareJid, StringComparison.Ordinal));
     }
+
+    private static async Task<RoomParticipant> EnterAsync(XmppServerEndpoint server, string jid, string room, string nick) =>
+        await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server, jid, "password"), room, nick, Step);
 
     private static async Task<string?> MulticastServiceOfAsync(InProcessDmucNode node)
     {
