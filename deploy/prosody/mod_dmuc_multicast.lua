@@ -19,6 +19,9 @@ local max_addresses = module:get_option_number("dmuc_multicast_max_addresses", 1
 local delivered_types = { to = true, cc = true, bcc = true };
 
 module:add_feature(xmlns_address);
+-- Copies are handed on before the next stanza is read from the component stream, so a user gets what the component
+-- multicasts and what it sends direct (IQ answers) in the order it sent them: Dmuc needs that to use the service.
+module:add_feature("urn:xmpp:tmp:dmuc:0#multicast-in-order");
 
 if senders:empty() then
 	module:log("warn", "dmuc_multicast_senders is empty: every multicast will be refused");

@@ -14,12 +14,18 @@ public sealed class MulticastOptions
     /// <summary>Recipients in one multicast stanza; at most the server's own limit.</summary>
     public int MaxAddresses { get; set; } = MulticastSettings.DefaultMaxAddresses;
 
+    /// <summary>
+    /// Use a service that does not announce it keeps the component stream's order (ejabberd's mod_multicast): an IQ
+    /// answer may then reach a user before the broadcast sent just before it.
+    /// </summary>
+    public bool AllowUnordered { get; set; }
+
     /// <summary>How long the server has to answer service discovery after each connect; until then, and after, one stanza per recipient.</summary>
     public TimeSpan DiscoveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <param name="hostDomain">The XMPP host whose users this node delivers to: Dmuc:HostDomain, or the MUC domain's parent.</param>
     public MulticastSettings? ToSettings(string hostDomain) =>
-        Enabled ? new MulticastSettings(hostDomain, MaxAddresses, DiscoveryTimeout) : null;
+        Enabled ? new MulticastSettings(hostDomain, MaxAddresses, DiscoveryTimeout, AllowUnordered) : null;
 
     public void Validate()
     {

@@ -19,9 +19,10 @@ public sealed class MulticastDiscoveryTests
         Assert.Equal((Host, Component, "get"), (Attr(query, "to"), Attr(query, "from"), Attr(query, "type")));
         Assert.NotNull(query.Element(Ns.DiscoInfo + "query"));
 
-        var step = discovery.Receive(InfoResult(query, "http://jabber.org/protocol/disco#info", MulticastDiscovery.AddressFeature));
+        var step = discovery.Receive(InfoResult(query, "http://jabber.org/protocol/disco#info", MulticastDiscovery.AddressFeature,
+            MulticastDiscovery.InOrderFeature));
 
-        Assert.Equal((true, Host), (step.Finished, step.Service));
+        Assert.Equal((true, new MulticastService(Host, InOrder: true)), (step.Finished, step.Service));
         Assert.Empty(step.Queries);
     }
 
@@ -40,7 +41,7 @@ public sealed class MulticastDiscoveryTests
         Assert.False(afterPubsub.Finished);
         var found = discovery.Receive(InfoResult(itemQueries[1], MulticastDiscovery.AddressFeature));
         Assert.True(found.Finished);
-        Assert.Equal("multicast.example.org", found.Service);
+        Assert.Equal(new MulticastService("multicast.example.org", InOrder: false), found.Service);
     }
 
     [Fact]
@@ -50,7 +51,7 @@ public sealed class MulticastDiscoveryTests
         var hostInfo = discovery.Start()[0];
         var itemsQuery = discovery.Receive(Error(hostInfo)).Queries.Single();
         var end = discovery.Receive(ItemsResult(itemsQuery, Component));
-        Assert.Equal((true, (string?)null), (end.Finished, end.Service));
+        Assert.Equal((true, (MulticastService?)null), (end.Finished, end.Service));
     }
 
     [Fact]
@@ -64,8 +65,22 @@ public sealed class MulticastDiscoveryTests
         Assert.True(MulticastDiscovery.IsAnswer(InfoResult(hostInfo)));
 
         var replayed = InfoResult(hostInfo, MulticastDiscovery.AddressFeature);
-        Assert.Equal(Host, discovery.Receive(replayed).Service);
+        Assert.Equal(Host, discovery.Receive(replayed).Service?.Jid);
         Assert.Null(discovery.Receive(replayed).Service);
+    }
+
+    [Fact]
+    public void A_service_that_may_reorder_is_used_only_when_allowed()
+    {
+        var settings = new MulticastSettings(Host, MaxAddresses: 50, TimeSpan.FromSeconds(1));
+        var ejabberds = new MulticastService("multicast.example.org", InOrder: false);
+
+        Assert.Equal(new MulticastRoute(Host, Host, 50), settings.RouteFor(new MulticastService(Host, InOrder: true)).Route);
+        var (refused, reason) = settings.RouteFor(ejabberds);
+        Assert.Null(refused);
+        Assert.Contains("Dmuc:Multicast:AllowUnordered", reason);
+        Assert.Equal(new MulticastRoute("multicast.example.org", Host, 50), (settings with { AllowUnordered = true }).RouteFor(ejabberds).Route);
+        Assert.Null(settings.RouteFor(null).Route);
     }
 
     private static string? Attr(XElement element, string name) => (string?)element.Attribute(name);

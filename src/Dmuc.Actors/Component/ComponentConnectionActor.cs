@@ -29,11 +29,21 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 
 /// <summary>
 /// XEP-0033 multicast towards the host server: looked for on <paramref name="HostDomain"/> at every connect, given
-/// <paramref name="DiscoveryTimeout"/> to answer, used with at most <paramref name="MaxAddresses"/> recipients a stanza.
+/// <paramref name="DiscoveryTimeout"/> to answer, used with at most <paramref name="MaxAddresses"/> recipients a stanza;
+/// a service that does not keep the stream's order only with <paramref name="AllowUnordered"/>.
 /// </summary>
-public sealed record MulticastSettings(string HostDomain, int MaxAddresses, TimeSpan DiscoveryTimeout)
+public sealed record MulticastSettings(string HostDomain, int MaxAddresses, TimeSpan DiscoveryTimeout, bool AllowUnordered = false)
 {
     public const int DefaultMaxAddresses = 100;
+
+    /// <summary>What the outbox does with what discovery found: a route, or null and why not.</summary>
+    public (MulticastRoute? Route, string Reason) RouteFor(MulticastService? service) => service switch
+    {
+        null => (null, $"{HostDomain} offers no XEP-0033 multicast service"),
+        { InOrder: false } when !AllowUnordered => (null,
+            $"{service.Jid} may deliver out of the component stream's order (an IQ answer before the broadcast it follows); Dmuc:Multicast:AllowUnordered uses it anyway"),
+        _ => (new MulticastRoute(service.Jid, HostDomain, MaxAddresses), ""),
+    };
 }
 
 /// <summary>
@@ -138,13 +148,14 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         if (!step.Finished) return;
         _discovery = null;
         Timers.Cancel(DiscoveryTimedOut.Instance);
-        if (step.Service is { } service)
+        var (route, reason) = _settings.Multicast!.RouteFor(step.Service);
+        if (route is null)
         {
-            var multicast = _settings.Multicast!;
-            _outbox.UseMulticast(answered.Connection, new MulticastRoute(service, multicast.HostDomain, multicast.MaxAddresses));
-            LogMulticast(_logger, service, multicast.HostDomain);
+            LogPerRecipient(_logger, reason);
+            return;
         }
-        else LogPerRecipient(_logger, $"{_settings.Multicast!.HostDomain} offers no XEP-0033 multicast service");
+        _outbox.UseMulticast(answered.Connection, route);
+        LogMulticast(_logger, route.Service, route.HostDomain);
     }
 
     private void HandleDiscoveryTimedOut(DiscoveryTimedOut _)

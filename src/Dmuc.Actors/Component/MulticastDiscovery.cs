@@ -13,6 +13,13 @@ public sealed class MulticastDiscovery
 {
     public const string AddressFeature = "http://jabber.org/protocol/address";
 
+    /// <summary>
+    /// Dmuc's own feature: the service hands on each stanza before it reads the next one from the component stream,
+    /// so what the node sends through it and what it sends direct (IQs) reach a user in the order sent.
+    /// mod_dmuc_multicast announces it; ejabberd's mod_multicast, a process of its own, cannot.
+    /// </summary>
+    public const string InOrderFeature = "urn:xmpp:tmp:dmuc:0#multicast-in-order";
+
     // Answers to these ids are the discovery's; nothing else the node sends uses the prefix.
     private const string IdPrefix = "dmuc-multicast-";
 
@@ -42,8 +49,9 @@ public sealed class MulticastDiscovery
         var result = (string?)answer.Attribute("type") == "result" ? answer.Element(query.Namespace + "query") : null;
         if (query.Namespace == Ns.DiscoInfo)
         {
-            if (result?.Elements(Ns.DiscoInfo + "feature").Any(feature => (string?)feature.Attribute("var") == AddressFeature) == true)
-                return new Step([], query.To, Finished: true);
+            var features = result?.Elements(Ns.DiscoInfo + "feature").Select(feature => (string?)feature.Attribute("var")).ToHashSet() ?? [];
+            if (features.Contains(AddressFeature))
+                return new Step([], new MulticastService(query.To, InOrder: features.Contains(InOrderFeature)), Finished: true);
             // The host itself has no multicast: ask what it hosts.
             if (query.To == _hostDomain) return Continue([Query(Ns.DiscoItems, _hostDomain)]);
             return Continue([]);
@@ -70,7 +78,11 @@ public sealed class MulticastDiscovery
     /// <param name="Queries">Queries to send now.</param>
     /// <param name="Service">The multicast service, once found.</param>
     /// <param name="Finished">Nothing more will come: <paramref name="Service"/> is the answer (null: none).</param>
-    public sealed record Step(IReadOnlyList<XElement> Queries, string? Service, bool Finished);
+    public sealed record Step(IReadOnlyList<XElement> Queries, MulticastService? Service, bool Finished);
 
     private sealed record PendingQuery(XNamespace Namespace, string To);
 }
+
+/// <param name="Jid">Where multicast stanzas go.</param>
+/// <param name="InOrder">It announces <see cref="MulticastDiscovery.InOrderFeature"/>.</param>
+public sealed record MulticastService(string Jid, bool InOrder);
