@@ -75,11 +75,11 @@ public sealed class MulticastDiscoveryTests
         var settings = new MulticastSettings(Host, MaxAddresses: 50, TimeSpan.FromSeconds(1));
         var ejabberds = new MulticastService("multicast.example.org", InOrder: false);
 
-        Assert.Equal(new MulticastRoute(Host, Host, 50), settings.RouteFor(new MulticastService(Host, InOrder: true)).Route);
+        Assert.Equal(new MulticastRoute(Host, Host, 50, InOrder: true), settings.RouteFor(new MulticastService(Host, InOrder: true)).Route);
         var (refused, reason) = settings.RouteFor(ejabberds);
         Assert.Null(refused);
         Assert.Contains("Dmuc:Multicast:AllowUnordered", reason);
-        Assert.Equal(new MulticastRoute("multicast.example.org", Host, 50), (settings with { AllowUnordered = true }).RouteFor(ejabberds).Route);
+        Assert.Equal(new MulticastRoute("multicast.example.org", Host, 50, InOrder: false), (settings with { AllowUnordered = true }).RouteFor(ejabberds).Route);
         Assert.Null(settings.RouteFor(null).Route);
     }
 

@@ -42,7 +42,7 @@ public sealed record MulticastSettings(string HostDomain, int MaxAddresses, Time
         null => (null, $"{HostDomain} offers no XEP-0033 multicast service"),
         { InOrder: false } when !AllowUnordered => (null,
             $"{service.Jid} may deliver out of the component stream's order (an IQ answer before the broadcast it follows); Dmuc:Multicast:AllowUnordered uses it anyway"),
-        _ => (new MulticastRoute(service.Jid, HostDomain, MaxAddresses), ""),
+        _ => (new MulticastRoute(service.Jid, HostDomain, MaxAddresses, service.InOrder), ""),
     };
 }
 

@@ -106,6 +106,11 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             }
             if (!rendered.TryGetValue(element, out var stanza))
                 rendered[element] = stanza = RenderedStanza.Render(element);
+            if (grouped is not null && grouped.Count < multicast!.MinRecipients)
+            {
+                recipients.AddRange(grouped);
+                grouped.Clear();
+            }
             if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
             if (grouped is { Count: > 0 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
         }
@@ -156,12 +161,16 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 /// <paramref name="HostDomain"/> go to <paramref name="Service"/>, at most <paramref name="MaxAddresses"/> recipients a
 /// stanza (the server's own limit).
 /// </summary>
-public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses)
+/// <param name="InOrder">The service keeps the component stream's order (<see cref="MulticastDiscovery.InOrderFeature"/>).</param>
+public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses, bool InOrder)
 {
-    /// <summary>
-    /// XEP-0033 carries messages and presence only. All of them go through the service, a lone recipient's too: ejabberd's
-    /// service is a process of its own, so a stanza sent around it could overtake an earlier one sent through it, and
-    /// each user must see the room's stanzas in the order the room sent them.
-    /// </summary>
+    /// <summary>XEP-0033 carries messages and presence only.</summary>
     public static bool Carries(XElement stanza) => stanza.Name.LocalName is "message" or "presence";
+
+    /// <summary>
+    /// Where the service keeps the stream's order, a lone recipient's stanza goes direct: the same order, less work for
+    /// the server (a join's roster is one such stanza per occupant). Where it does not, that stanza goes through it too,
+    /// or it could overtake the broadcasts sent through it just before.
+    /// </summary>
+    public int MinRecipients => InOrder ? 2 : 1;
 }

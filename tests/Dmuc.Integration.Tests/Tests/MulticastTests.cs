@@ -44,7 +44,7 @@ public sealed class MulticastTests
 
     /// <summary>
     /// XEP-0282 over three Prosodies: the primary sends each replica host one batch, and each node then multicasts to
-    /// its own host's users (a lone user too: all of a user's stanzas take one path, in order).
+    /// its own host's users; the home host's lone user gets a plain stanza (mod_dmuc_multicast keeps the stream's order).
     /// </summary>
     [Fact]
     public async Task Over_three_hosts_each_node_multicasts_to_its_own_hosts_users()
@@ -73,7 +73,7 @@ public sealed class MulticastTests
             foreach (var occupant in new[] { alice, argl, valdis, squit, troy })
                 await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Wallops: the link to eris is back"), Step);
 
-            Assert.Equal((1L, 1L), counters[hosts[0]].Since(before[hosts[0]]));
+            Assert.Equal((0L, 0L), counters[hosts[0]].Since(before[hosts[0]]));
             Assert.Equal((1L, 2L), counters[hosts[1]].Since(before[hosts[1]]));
             Assert.Equal((1L, 2L), counters[hosts[2]].Since(before[hosts[2]]));
         }
