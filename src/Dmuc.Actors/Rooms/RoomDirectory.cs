@@ -31,6 +31,8 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
     private readonly IActorRef _index;
+    // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
+    private List<XElement>? _serviceStanzasBeforeIndex = [];
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -41,6 +43,7 @@ public sealed class RoomDirectory : ReceiveActor
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
         _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
+        Context.Watch(_index);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -164,6 +167,11 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleStanzaToService(XElement stanza)
     {
+        if (_serviceStanzasBeforeIndex is not null)
+        {
+            _serviceStanzasBeforeIndex.Add(stanza);
+            return;
+        }
         if (AdminDestroyCommand.Matches(stanza))
         {
             HandleAdminDestroy(stanza);
@@ -261,6 +269,9 @@ public sealed class RoomDirectory : ReceiveActor
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
+        var waiting = _serviceStanzasBeforeIndex ?? [];
+        _serviceStanzasBeforeIndex = null;
+        foreach (var stanza in waiting) HandleStanzaToService(stanza);
     }
 
     private void HandleRoomIdle(RoomIdle idle)
@@ -282,6 +293,13 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleRoomStopped(Terminated terminated)
     {
+        if (terminated.ActorRef.Equals(_index))
+        {
+            // The journal could not be read: list what the rooms themselves report rather than never answer.
+            _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
+            HandleIndexRecovered(new RoomIndexRecovered([]));
+            return;
+        }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
         if (room is null) return;
         _rooms.Remove(room);
