@@ -84,3 +84,9 @@ public sealed record RoomActionDone(string Room, string Action, string? Nick);
 /// <param name="ComponentConnected">The XEP-0114 stream to the XMPP server is up.</param>
 /// <param name="MemberStatus">This node's own status in the cluster.</param>
 public sealed record ReadinessView(bool Ready, bool ComponentConnected, string MemberStatus);
+
+/// <summary>What a node and the CLI agree on without being told: the endpoint of a node on the same machine.</summary>
+public static class ManagementDefaults
+{
+    public const string Url = "http://127.0.0.1:5380";
+}

@@ -39,7 +39,16 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         ActorRoutes.Map(app, nodeServices);
         RoomRoutes.Map(app, nodeServices, node);
         NetsplitRoutes.Map(app, nodeServices);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException taken) when (options.IsDefault)
+        {
+            LogDefaultTaken(logger, options.Url!, taken.GetBaseException().Message);
+            await app.DisposeAsync();
+            return;
+        }
         _app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         ListeningAt = address is null ? null : new Uri(address);
@@ -76,6 +85,10 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()),
             Encoding.UTF8.GetBytes(options.Token!));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message =
+        "No management endpoint: the default {Address} is taken ({Reason}), by another node on this machine perhaps; set Dmuc:Management:Url (--management-url) to have one")]
+    private static partial void LogDefaultTaken(ILogger logger, string address, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Management endpoint listening on {Address} (authentication: {Authentication})")]
     private static partial void LogListening(ILogger logger, string address, string authentication);
