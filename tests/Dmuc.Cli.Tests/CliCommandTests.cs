@@ -158,10 +158,11 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
     }
 
     [Fact]
-    public async Task Without_a_node_the_command_says_how_to_name_one()
+    public async Task Without_a_node_nor_one_at_the_default_address_the_command_says_how_to_name_one()
     {
         var run = await CliRun.InvokeAsync("rooms", "list");
-        Assert.Equal(ExitCodes.Failed, run.ExitCode);
+        Assert.Equal(ExitCodes.NodeUnreachable, run.ExitCode);
+        Assert.Contains("from the default address", run.Error);
         Assert.Contains("DMUC_NODE", run.Error);
     }
 
