@@ -95,9 +95,11 @@ public sealed record KickRequest(string Nick, string? Reason);
 
 public sealed record RoomActionDone(string Room, string Action, string? Nick);
 
-/// <param name="ComponentConnected">The XEP-0114 stream to the XMPP server is up.</param>
-/// <param name="MemberStatus">This node's own status in the cluster.</param>
-public sealed record ReadinessView(bool Ready, bool ComponentConnected, string MemberStatus);
+/// <summary>The answer of <c>/healthz</c> and <c>/ready</c>.</summary>
+/// <param name="Status">Healthy, Degraded or Unhealthy: the worst of the checks.</param>
+public sealed record HealthView(string Status, IReadOnlyList<HealthCheckView> Checks);
+
+public sealed record HealthCheckView(string Name, string Status, string? Description);
 
 /// <summary>What a node and the CLI agree on without being told: the endpoint of a node on the same machine.</summary>
 public static class ManagementDefaults
