@@ -13,6 +13,9 @@ public static class ManagementApi
     public const string Rooms = "/api/rooms";
     public const string Health = "/healthz";
     public const string Ready = "/ready";
+    /// <summary>The status page: static, so it needs no token; its data comes from <see cref="Status"/>, which does.</summary>
+    public const string StatusPage = "/status";
+    public const string Status = "/api/status";
 
     public static string Room(string room) => $"{Rooms}/{Uri.EscapeDataString(room)}";
     public static string RoomHistory(string room, int last) => $"{Room(room)}/history?last={last}";
@@ -94,6 +97,10 @@ public sealed record HistoryMessageView(DateTimeOffset Timestamp, string Nick, s
 public sealed record KickRequest(string Nick, string? Reason);
 
 public sealed record RoomActionDone(string Room, string Action, string? Nick);
+
+/// <summary>The cluster as the answering node sees it, for the status page: members, and its rooms with occupants.</summary>
+/// <param name="Rooms">On the primary: its rooms with occupants. On a replica node: its replicas with occupants.</param>
+public sealed record ClusterStatusView(DateTimeOffset At, NodeRoleView NodeRole, ClusterView Cluster, IReadOnlyList<RoomDetails> Rooms);
 
 /// <summary>The answer of <c>/healthz</c> and <c>/ready</c>.</summary>
 /// <param name="Status">Healthy, Degraded or Unhealthy: the worst of the checks.</param>

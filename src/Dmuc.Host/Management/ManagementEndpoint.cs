@@ -37,7 +37,8 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         MetricsRoutes.Map(app, nodeServices);
         ClusterRoutes.Map(app, nodeServices);
         ActorRoutes.Map(app, nodeServices);
-        RoomRoutes.Map(app, nodeServices, node);
+        var rooms = RoomRoutes.Map(app, nodeServices, node);
+        StatusRoutes.Map(app, nodeServices, node, rooms);
         NetsplitRoutes.Map(app, nodeServices);
         try
         {
@@ -62,11 +63,15 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         await _app.DisposeAsync();
     }
 
-    /// <summary>Liveness and readiness stay open: they tell nothing about rooms, and probes rarely carry tokens.</summary>
+    /// <summary>
+    /// Liveness and readiness stay open: they tell nothing about rooms, and probes rarely carry tokens. So does the
+    /// status page, which holds no data: its script asks <see cref="ManagementApi.Status"/> with the token.
+    /// </summary>
     private async Task RequireToken(HttpContext context, Func<Task> next)
     {
         var path = context.Request.Path;
-        if (string.IsNullOrEmpty(options.Token) || path == ManagementApi.Health || path == ManagementApi.Ready || HasToken(context.Request))
+        if (string.IsNullOrEmpty(options.Token) || path == ManagementApi.Health || path == ManagementApi.Ready
+            || path == ManagementApi.StatusPage || HasToken(context.Request))
         {
             await next();
             return;

@@ -34,7 +34,8 @@ internal sealed class RoomRoutes
         _node = node;
     }
 
-    public static void Map(WebApplication app, IServiceProvider services, ManagedNode node)
+    /// <returns>The routes, whose room views the status page shows too.</returns>
+    public static RoomRoutes Map(WebApplication app, IServiceProvider services, ManagedNode node)
     {
         var routes = new RoomRoutes(services.GetRequiredService<ActorSystem>(), services.GetRequiredService<ActorRegistry>(),
             services.GetRequiredService<ClusterHosts>(), node);
@@ -46,6 +47,18 @@ internal sealed class RoomRoutes
         app.MapPost(ManagementApi.Rooms + "/{room}/kick", (string room, KickRequest kick) =>
             routes.OnPrimary(room, jid => routes.KickAsync(jid, kick)));
         app.MapPost(ManagementApi.Rooms + "/{room}/destroy", (string room) => routes.OnPrimary(room, routes.DestroyAsync));
+        return routes;
+    }
+
+    /// <summary>Every room of this node with occupants, as <c>room show</c> shows it (on a replica node: its replicas).</summary>
+    public async Task<IReadOnlyList<RoomDetails>> OccupiedRoomsAsync()
+    {
+        var rooms = _node.Role == NodeRole.Replica
+            ? await RelayedRoomsAsync()
+            : (await Ask<RoomList>(Directory, ListRooms.Instance)).Rooms.Where(listing => listing.Occupants > 0).Select(listing => listing.Room).ToList();
+        Func<Jid, Task<RoomDetails?>> detailsOf = _node.Role == NodeRole.Replica ? ReplicaDetailsAsync : PrimaryDetailsAsync;
+        var details = await Task.WhenAll(rooms.OrderBy(room => room.ToString(), StringComparer.Ordinal).Select(detailsOf));
+        return details.OfType<RoomDetails>().Where(room => room.OccupantCount > 0).ToList();
     }
 
     private async Task<IResult> ListAsync()
@@ -62,10 +75,13 @@ internal sealed class RoomRoutes
         return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms));
     }
 
-    private async Task<IResult> ShowAsync(Jid room)
+    private async Task<IResult> ShowAsync(Jid room) =>
+        await PrimaryDetailsAsync(room) is { } details ? Answer.Ok(details) : NoSuchRoom(room);
+
+    private async Task<RoomDetails?> PrimaryDetailsAsync(Jid room)
     {
         var inspection = await Ask<RoomInspection>(Directory, new InspectRoom(room));
-        if (!inspection.Exists) return NoSuchRoom(room);
+        if (!inspection.Exists) return null;
         var byHost = inspection.Sessions
             .GroupBy(session => session.RealJid.Domain)
             .OrderBy(host => host.Key, StringComparer.Ordinal)
@@ -74,8 +90,8 @@ internal sealed class RoomRoutes
         var links = inspection.Links.OrderBy(link => link.Host, StringComparer.Ordinal).Select(link => new ReplicaLinkView(
             link.Host, link.Node, link.State.ToString(), link.SplitSince, link.LastRtt?.TotalMilliseconds,
             link.AverageRtt?.TotalMilliseconds, link.BatchesSent, link.BatchesWithheld));
-        return Answer.Ok(new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
-            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList()));
+        return new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
+            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList());
     }
 
     /// <summary>
@@ -94,8 +110,15 @@ internal sealed class RoomRoutes
     private async Task<IResult> ShowReplicaAsync(Jid room)
     {
         if (!(await RelayedRoomsAsync()).Contains(room)) return Answer.NotFound($"this replica node relays no room {room}");
+        return await ReplicaDetailsAsync(room) is { } details
+            ? Answer.Ok(details)
+            : Answer.NotFound($"this replica node relays no room {room} (nobody is in it)");
+    }
+
+    private async Task<RoomDetails?> ReplicaDetailsAsync(Jid room)
+    {
         var replica = await InspectReplicaAsync(room);
-        if (replica.Roster.Count == 0) return Answer.NotFound($"this replica node relays no room {room} (nobody is in it)");
+        if (replica.Roster.Count == 0) return null;
         var realJids = replica.LocalOccupants.GroupBy(occupant => occupant.Value, occupant => occupant.Key.ToString())
             .ToDictionary(nick => nick.Key, nick => string.Join(", ", nick.Order(StringComparer.Ordinal)));
         var byHost = replica.Roster
@@ -105,8 +128,8 @@ internal sealed class RoomRoutes
                 Capitalized(entry.Role), Capitalized(entry.Affiliation))).ToList()));
         var link = new ReplicaSideView(_hosts.PrimaryNode?.ToString(), replica.State.ToString(), replica.SplitSince,
             replica.LastRtt?.TotalMilliseconds, replica.AverageRtt?.TotalMilliseconds, replica.LastSequence, replica.HeldStanzas);
-        return Answer.Ok(new RoomDetails(room.ToString(), Name: null, JournalSequenceNr: null, replica.HistoryLength, replica.Roster.Count,
-            byHost.ToList(), [], link));
+        return new RoomDetails(room.ToString(), Name: null, JournalSequenceNr: null, replica.HistoryLength, replica.Roster.Count,
+            byHost.ToList(), [], link);
     }
 
     /// <summary>The wire's lowercase XEP-0045 names, written as the primary's enums print.</summary>
@@ -162,7 +185,7 @@ internal sealed class RoomRoutes
     private async Task<IResult> Resolving(string given, Func<Jid, Task<IResult>> handle) =>
         RoomJid(given) is { } room ? await Answering(() => handle(room)) : NoSuchRoom(given);
 
-    private static async Task<IResult> Answering(Func<Task<IResult>> handle)
+    public static async Task<IResult> Answering(Func<Task<IResult>> handle)
     {
         try
         {
