@@ -25,7 +25,7 @@ internal static class ClusterRoutes
         app.MapPost(ManagementApi.ClusterDown, (ClusterNodeRequest request) => Act(cluster, request, "down", cluster.Down));
     }
 
-    private static ClusterView Describe(Cluster cluster, ComponentOutbox outbox)
+    public static ClusterView Describe(Cluster cluster, ComponentOutbox outbox)
     {
         var state = cluster.State;
         var members = state.Members.Select(member => new ClusterMemberView(
