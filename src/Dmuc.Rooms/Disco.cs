@@ -37,7 +37,8 @@ internal static class Disco
         string[] features =
         [
             Ns.Muc.NamespaceName, "http://jabber.org/protocol/muc#stable_id", "http://jabber.org/protocol/muc#self-ping-optimization",
-            Ns.Register.NamespaceName,
+            Ns.Register.NamespaceName, Ns.StanzaId.NamespaceName, VoiceRequests.FormType, Ns.Ping.NamespaceName,
+            Ns.DiscoInfo.NamespaceName, Ns.DiscoItems.NamespaceName,
             config.Persistent ? "muc_persistent" : "muc_temporary",
             config.Public ? "muc_public" : "muc_hidden",
             config.Password is null ? "muc_unsecured" : "muc_passwordprotected",

@@ -50,7 +50,7 @@ internal static class History
         var maxStanzas = Number(limits?.Attribute("maxstanzas"));
         var since = Since(ctx, limits);
         // What the room keeps beyond its history length is for netjoins, never for entrants.
-        maxStanzas = Math.Min(maxStanzas ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
+        maxStanzas = Math.Min(maxStanzas ?? ctx.Room.Config.DefaultHistoryMessages ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
         var count = 0;
         var chars = 0;
         // Walk back from the newest message until a limit is reached.

@@ -19,6 +19,9 @@ internal static class Messages
             case null or "normal" when ctx.Stanza.Element(Ns.MucUser + "x") is { } mucUser:
                 Invites.HandleMucUserMessage(ctx, mucUser);
                 break;
+            case null or "normal" when VoiceRequests.IsVoiceRequestForm(ctx.Stanza):
+                VoiceRequests.HandleVoiceForm(ctx);
+                break;
             default:
                 ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
                 break;
@@ -76,6 +79,14 @@ internal static class Messages
         ((child.Name == Ns.Delay + "delay" || child.Name == LegacyDelay) && child.Attribute("from")?.Value == roomJid)
         || (child.Name == Ns.StanzaId + "stanza-id" && child.Attribute("by")?.Value == roomJid);
 
+    private static bool MaySendPrivateMessages(PrivateMessagesFrom allowed, Role role) => allowed switch
+    {
+        PrivateMessagesFrom.Anyone => true,
+        PrivateMessagesFrom.Participants => role >= Role.Participant,
+        PrivateMessagesFrom.Moderators => role >= Role.Moderator,
+        _ => false,
+    };
+
     /// <summary>A private message to room/nick reaches every session of that occupant, from the sender's nick.</summary>
     public static void HandleMessageToOccupant(StanzaContext ctx, string nick)
     {
@@ -94,6 +105,11 @@ internal static class Messages
         if (ctx.Type == "error" && Occupants.IsKickable(ctx.Stanza))
         {
             Occupants.HandleKickableError(ctx);
+            return;
+        }
+        if (ctx.Type != "error" && !MaySendPrivateMessages(room.Config.AllowPrivateMessages, sender.Role))
+        {
+            ctx.ReplyError(StanzaErrorCondition.Forbidden, "cancel", "Private messages are not allowed in this room");
             return;
         }
         if (room.OccupantByNick(nick) is not { } recipient)

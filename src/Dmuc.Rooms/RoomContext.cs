@@ -58,12 +58,18 @@ internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement 
 
     public void Reply(XElement reply) => Send(From, reply);
 
-    /// <summary>An error reply (RFC 6120 §8.2), by default from the address the stanza was sent to.</summary>
-    public void ReplyError(StanzaErrorCondition condition, string type, string? text = null, string? from = null)
+    /// <summary>
+    /// An error reply (RFC 6120 §8.2), by default from the address the stanza was sent to. A refused join keeps its
+    /// &lt;x xmlns='http://jabber.org/protocol/muc'/&gt; (XEP-0045 §7.2): clients match the error to their join by it.
+    /// <paramref name="conditionText"/> goes inside the condition (RFC 6120 §8.3.3.5: gone's new address).
+    /// </summary>
+    public void ReplyError(StanzaErrorCondition condition, string type, string? text = null, string? from = null, string? conditionText = null)
     {
         var reply = StanzaError.Reply(Stanza, condition, text, type);
+        if (conditionText is not null) reply.Element(Ns.Client + "error")!.Element(Ns.Stanzas + condition.ElementName())!.Value = conditionText;
         reply.Attribute("to")?.Remove();
         reply.SetAttributeValue("from", from ?? To.ToString());
+        if (Stanza.Name.LocalName == "presence" && Stanza.Element(Ns.Muc + "x") is not null) reply.AddFirst(new XElement(Ns.Muc + "x"));
         Reply(reply);
     }
 

@@ -50,8 +50,9 @@ public sealed record SubjectChanged(RoomSubject Subject) : DurableRoomEvent;
 
 public sealed record HistoryMessageAdded(HistoryEntry Entry) : DurableRoomEvent;
 
-/// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary).</summary>
-public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue) : DurableRoomEvent;
+/// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary); a destroyed
+/// persistent room leaves a tombstone until <see cref="TombstoneUntil"/>.</summary>
+public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue, DateTimeOffset? TombstoneUntil = null) : DurableRoomEvent;
 
 /// <summary>A session joined the occupant <see cref="Nick"/> or changed its presence; the occupant now has
 /// <see cref="Role"/>. <see cref="Presence"/> is the session's presence as XML, without MUC payloads.</summary>

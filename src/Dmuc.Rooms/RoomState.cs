@@ -138,6 +138,7 @@ public sealed class RoomState
         var nick = ctx.To.Resource is { } resource ? Nickname.Map(resource) : null;
         if (!ctx.Room.Exists)
         {
+            if (Lifecycle.AnsweredByTombstone(ctx)) return;
             HandleStanzaToMissingRoom(ctx, nick, creationDenied);
             return;
         }
