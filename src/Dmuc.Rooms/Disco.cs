@@ -48,6 +48,11 @@ internal static class Disco
         ];
         foreach (var feature in features) yield return Feature(feature);
         if (room.Options.OccupantIds) yield return Feature(Stanzas.OccupantId.NamespaceName);
+        if (config.Archived)
+        {
+            yield return Feature(ArchiveQuery.Mam.NamespaceName);
+            yield return Feature(ArchiveQuery.Mam.NamespaceName + "#extended");
+        }
         yield return DataForm.Form("result", "http://jabber.org/protocol/muc#roominfo", null, null,
             DataForm.Field("muc#roomconfig_roomname", null, "Title", config.Name),
             DataForm.Field("muc#roominfo_description", null, "Description", config.Description ?? ""),

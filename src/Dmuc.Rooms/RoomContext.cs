@@ -11,6 +11,7 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
 {
     private readonly List<RoomEvent> _events = [];
     private readonly List<Delivery> _deliveries = [];
+    private ArchiveQuery? _archiveRead;
 
     public RoomData Room { get; } = room;
     public MucServiceOptions Options => Room.Options;
@@ -39,7 +40,10 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
         }
     }
 
-    public Decision ToDecision() => new(_events, _deliveries);
+    /// <summary>An accepted archive query: the actor answers it from the journal.</summary>
+    public void ReadArchive(ArchiveQuery query) => _archiveRead = query;
+
+    public Decision ToDecision() => new(_events, _deliveries, _archiveRead);
 }
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>

@@ -201,6 +201,7 @@ public sealed class RoomState
         else if (query == Ns.MucOwner + "query") RoomConfiguration.HandleOwnerQuerySet(ctx);
         else if (query == Ns.Register + "query") Registration.HandleRegisterIq(ctx);
         else if (isGet && query == Ns.Ping + "ping") ctx.ReplyResult();
+        else if (query == ArchiveQuery.Mam + "query") Archive.HandleQuery(ctx);
         else ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
     }
 

@@ -72,6 +72,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_state, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
+        Command<ArchiveReader.PageRead>(SendArchivePage);
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
@@ -133,7 +134,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
             _state.History, LastSequenceNr, []);
-        var links = Context.GetChildren().Select(link => link
+        var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
         Task.WhenAll(links)
@@ -181,6 +182,14 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         DeferAsync(resyncBatch, link.Tell);
     }
 
+    /// <summary>The answer to an archive query goes out like any reply of the room, to a replica host in a batch.</summary>
+    private void SendArchivePage(ArchiveReader.PageRead page)
+    {
+        var sessions = SessionsByRealJid();
+        SendWhenEarlierWritesAreDone(ReplicationPlanner.Split(page.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
+            sessions, sessions, command: null, acceptedAt: null), afterSent: null);
+    }
+
     /// <summary>
     /// Shows a split host's occupants as away, or as they are again once it rejoined (§4.11.1 MAY, when
     /// configured). Behind every write still pending, so it never overtakes what the room decided before.
@@ -216,6 +225,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 SnapshotIfDue();
             });
         }
+        // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
+        if (decision.ArchiveRead is { } archiveQuery)
+            DeferAsync(new ArchiveReader.ReadPage(archiveQuery), read => ArchiveReader.Of(Context, PersistenceId).Tell(read));
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();

@@ -1,0 +1,81 @@
+namespace Dmuc.Rooms;
+
+/// <summary>Where the journal holds one archived message, and what queries filter it by.</summary>
+public sealed record ArchivedMessage(long SequenceNr, string StanzaId, DateTimeOffset Timestamp, string Nick);
+
+/// <summary>One page of an archive query: its messages (oldest first) and the XEP-0059 figures of the whole result.</summary>
+/// <param name="Complete">Nothing matches beyond this page in the direction of paging (XEP-0313 &lt;fin complete/&gt;).</param>
+/// <param name="FirstIndex">The position of the page's first message among all matching messages.</param>
+/// <param name="Count">How many messages match the query's filters, all pages together.</param>
+public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool Complete, int FirstIndex, int Count);
+
+/// <summary>
+/// The room's archive as a view of its journal: every message kept as history (<see cref="HistoryMessageAdded"/>),
+/// indexed by stanza-id in journal order, without its text (a page reads its messages' text from the journal).
+/// Pure: fed the journal's events in order, asked for pages.
+/// </summary>
+public sealed class ArchiveIndex
+{
+    private readonly List<ArchivedMessage> _messages = [];
+    private readonly Dictionary<string, int> _positionById = [];
+
+    /// <summary>The journal's sequence number up to which events have been indexed.</summary>
+    public long IndexedUpTo { get; private set; }
+
+    public int Count => _messages.Count;
+
+    public void Add(long sequenceNr, RoomEvent @event)
+    {
+        IndexedUpTo = Math.Max(IndexedUpTo, sequenceNr);
+        switch (@event)
+        {
+            case HistoryMessageAdded added:
+                _positionById[added.Entry.StanzaId] = _messages.Count;
+                _messages.Add(new ArchivedMessage(sequenceNr, added.Entry.StanzaId, added.Entry.Timestamp, added.Entry.Nick));
+                break;
+            case RoomCreated or RoomDestroyed:
+                // A room created again under an old name does not show the old room's discussion.
+                _messages.Clear();
+                _positionById.Clear();
+                break;
+        }
+    }
+
+    /// <summary>The page the query asks for; null when its after or before id is not in the archive (item-not-found).</summary>
+    public ArchivePage? Select(ArchiveQuery query)
+    {
+        var from = 0;
+        var to = _messages.Count;
+        if (query.After is { } after)
+        {
+            if (!_positionById.TryGetValue(after, out var position)) return null;
+            from = position + 1;
+        }
+        if (query.Before is { } before)
+        {
+            if (!_positionById.TryGetValue(before, out var position)) return null;
+            to = Math.Min(to, position);
+        }
+        var matchesBefore = 0;
+        var inRange = new List<(ArchivedMessage Message, int Index)>();
+        var count = 0;
+        for (var position = 0; position < _messages.Count; position++)
+        {
+            var message = _messages[position];
+            if (!Matches(query, message)) continue;
+            if (position >= from && position < to) inRange.Add((message, count));
+            else if (position < from) matchesBefore++;
+            count++;
+        }
+        var take = Math.Min(query.Max, inRange.Count);
+        var page = query.FromEnd ? inRange.Skip(inRange.Count - take).ToList() : inRange.Take(take).ToList();
+        return new ArchivePage(page.Select(item => item.Message).ToList(), Complete: take == inRange.Count,
+            FirstIndex: page.Count > 0 ? page[0].Index : matchesBefore, count);
+    }
+
+    private static bool Matches(ArchiveQuery query, ArchivedMessage message) =>
+        (query.Start is not { } start || message.Timestamp >= start)
+        && (query.End is not { } end || message.Timestamp <= end)
+        && (query.WithNick is not { } nick || message.Nick == nick)
+        && (query.Ids is not { } ids || ids.Contains(message.StanzaId));
+}
