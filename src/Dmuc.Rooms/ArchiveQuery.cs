@@ -44,7 +44,8 @@ public sealed record ArchiveQuery(
     {
         var query = iq.Element(Mam + "query")!;
         var form = query.Element(Ns.DataForms + "x") is { } x ? DataForm.Read(x) : null;
-        if (form is not null && !form.IsEmpty && form.FormType != Mam.NamespaceName)
+        // A form without FORM_TYPE is taken as ours (lenient with clients); another form type is not.
+        if (form?.FormType is { } formType && formType != Mam.NamespaceName)
             return Refused(StanzaErrorCondition.BadRequest, "The form is not of type urn:xmpp:mam:2");
         if (form is not null && form.Fields.FirstOrDefault(field => !KnownFields.Contains(field)) is { } unknown)
             return Refused(StanzaErrorCondition.FeatureNotImplemented, $"The field {unknown} is not supported");
