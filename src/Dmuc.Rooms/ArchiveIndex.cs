@@ -1,7 +1,8 @@
 namespace Dmuc.Rooms;
 
 /// <summary>Where the journal holds one archived message, and what queries filter it by.</summary>
-public sealed record ArchivedMessage(long SequenceNr, string StanzaId, DateTimeOffset Timestamp, string Nick);
+/// <param name="Retraction">Set once the message was retracted: the archive shows a tombstone.</param>
+public sealed record ArchivedMessage(long SequenceNr, string StanzaId, DateTimeOffset Timestamp, string Nick, MessageRetracted? Retraction = null);
 
 /// <summary>One page of an archive query: its messages (oldest first) and the XEP-0059 figures of the whole result.</summary>
 /// <param name="Complete">Nothing matches beyond this page in the direction of paging (XEP-0313 &lt;fin complete/&gt;).</param>
@@ -32,6 +33,9 @@ public sealed class ArchiveIndex
             case HistoryMessageAdded added:
                 _positionById[added.Entry.StanzaId] = _messages.Count;
                 _messages.Add(new ArchivedMessage(sequenceNr, added.Entry.StanzaId, added.Entry.Timestamp, added.Entry.Nick));
+                break;
+            case MessageRetracted retracted when _positionById.TryGetValue(retracted.StanzaId, out var position):
+                _messages[position] = _messages[position] with { Retraction = retracted };
                 break;
             case RoomCreated or RoomDestroyed:
                 // A room created again under an old name does not show the old room's discussion.

@@ -12,7 +12,10 @@ public static class ArchiveResults
     public static IReadOnlyList<Delivery> Page(ArchiveQuery query, ArchivePage page, IReadOnlyList<HistoryEntry> entries)
     {
         var room = query.Room.ToString();
-        var ordered = query.FlipPage ? entries.Reverse() : entries;
+        var shown = entries.Zip(page.Messages, (entry, message) => message.Retraction is { } retraction
+            ? entry with { Stanza = Retractions.Tombstone(entry.Stanza, retraction).ToString(SaveOptions.DisableFormatting) }
+            : entry).ToList();
+        var ordered = query.FlipPage ? shown.AsEnumerable().Reverse() : shown;
         var deliveries = ordered.Select(entry => new Delivery(query.Requester, Stanzas.Message(room).WithChild(
             new XElement(ArchiveQuery.Mam + "result",
                 query.QueryId is null ? null : new XAttribute("queryid", query.QueryId),

@@ -39,6 +39,7 @@ internal static class Disco
             Ns.Muc.NamespaceName, "http://jabber.org/protocol/muc#stable_id", "http://jabber.org/protocol/muc#self-ping-optimization",
             Ns.Register.NamespaceName, Ns.StanzaId.NamespaceName, VoiceRequests.FormType, Ns.Ping.NamespaceName,
             Ns.DiscoInfo.NamespaceName, Ns.DiscoItems.NamespaceName,
+            Retractions.Moderate.NamespaceName, Retractions.Retract.NamespaceName, Retractions.Retract.NamespaceName + "#tombstone",
             config.Persistent ? "muc_persistent" : "muc_temporary",
             config.Public ? "muc_public" : "muc_hidden",
             config.Password is null ? "muc_unsecured" : "muc_passwordprotected",

@@ -47,9 +47,11 @@ internal static class Messages
             Subject.HandleSubjectChange(ctx, sender);
             return;
         }
+        if (!Retractions.MayRetract(ctx, sender, out var retractedId)) return;
         var stanzaId = Guid.NewGuid().ToString();
         var message = Groupchat(ctx, sender, stanzaId);
         History.Record(ctx, message, sender, stanzaId);
+        if (retractedId is not null) ctx.Emit(new MessageRetracted(retractedId, ctx.Now, message.Attribute("id")?.Value));
         // A message held through a netsplit reaches the rest of the room late: it says when it was sent.
         ctx.Broadcast(ctx.SentAt is { } sentAt ? new XElement(message).WithChild(Stanzas.Delay(ctx.Room.RoomJid, sentAt)) : message);
     }

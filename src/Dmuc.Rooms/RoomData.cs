@@ -114,6 +114,12 @@ internal sealed class RoomData
             case HistoryMessageAdded added:
                 History = TrimmedHistory(History.Add(added.Entry));
                 break;
+            case MessageRetracted retracted when History.FindIndex(entry => entry.StanzaId == retracted.StanzaId) is var index and >= 0:
+                History = History.SetItem(index, History[index] with
+                {
+                    Stanza = Retractions.Tombstone(History[index].Stanza, retracted).ToString(SaveOptions.DisableFormatting),
+                });
+                break;
             case RoomDestroyed destroyed:
                 Reset();
                 Tombstone = destroyed.TombstoneUntil is { } until ? new RoomTombstone(destroyed.Reason, destroyed.AlternateVenue, until) : null;

@@ -202,6 +202,7 @@ public sealed class RoomState
         else if (query == Ns.Register + "query") Registration.HandleRegisterIq(ctx);
         else if (isGet && query == Ns.Ping + "ping") ctx.ReplyResult();
         else if (query == ArchiveQuery.Mam + "query") Archive.HandleQuery(ctx);
+        else if (query == Retractions.Moderate + "moderate") Retractions.HandleModerate(ctx);
         else ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
     }
 
