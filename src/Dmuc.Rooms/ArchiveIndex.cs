@@ -11,14 +11,16 @@ public sealed record ArchivedMessage(long SequenceNr, string StanzaId, DateTimeO
 public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool Complete, int FirstIndex, int Count);
 
 /// <summary>
-/// The room's archive as a view of its journal: every message kept as history (<see cref="HistoryMessageAdded"/>),
-/// indexed by stanza-id in journal order, without its text (a page reads its messages' text from the journal).
-/// Pure: fed the journal's events in order, asked for pages.
+/// The room's archive as a view of its journal: every message kept as history (<see cref="HistoryMessageAdded"/>)
+/// while the room's archive was on, indexed by stanza-id in journal order, without its text (a page reads its
+/// messages' text from the journal). Pure: fed the journal's events in order, asked for pages.
 /// </summary>
 public sealed class ArchiveIndex
 {
     private readonly List<ArchivedMessage> _messages = [];
     private readonly Dictionary<string, int> _positionById = [];
+    // What was said while the owner had the archive off stays out of it, though the journal holds it for the history.
+    private bool _archiving;
 
     /// <summary>The journal's sequence number up to which events have been indexed.</summary>
     public long IndexedUpTo { get; private set; }
@@ -30,19 +32,31 @@ public sealed class ArchiveIndex
         IndexedUpTo = Math.Max(IndexedUpTo, sequenceNr);
         switch (@event)
         {
-            case HistoryMessageAdded added:
+            case HistoryMessageAdded added when _archiving:
                 _positionById[added.Entry.StanzaId] = _messages.Count;
                 _messages.Add(new ArchivedMessage(sequenceNr, added.Entry.StanzaId, added.Entry.Timestamp, added.Entry.Nick));
                 break;
             case MessageRetracted retracted when _positionById.TryGetValue(retracted.StanzaId, out var position):
                 _messages[position] = _messages[position] with { Retraction = retracted };
                 break;
-            case RoomCreated or RoomDestroyed:
+            case RoomConfigured configured:
+                _archiving = configured.Config.Archived;
+                break;
+            case RoomCreated created:
                 // A room created again under an old name does not show the old room's discussion.
-                _messages.Clear();
-                _positionById.Clear();
+                Clear();
+                _archiving = created.Config.Archived;
+                break;
+            case RoomDestroyed:
+                Clear();
                 break;
         }
+    }
+
+    private void Clear()
+    {
+        _messages.Clear();
+        _positionById.Clear();
     }
 
     /// <summary>The page the query asks for; null when its after or before id is not in the archive (item-not-found).</summary>

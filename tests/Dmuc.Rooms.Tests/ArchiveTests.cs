@@ -139,6 +139,17 @@ public sealed class ArchiveTests
         Assert.Equal("m2", flipped[0].Stanza.Descendants().First().Attribute("id")!.Value);
     }
 
+    [Fact]
+    public void Messages_said_while_the_archive_was_off_stay_out_of_it()
+    {
+        var index = IndexOf(2);
+        index.Add(4, new RoomConfigured(new RoomConfig { Archived = false }));
+        index.Add(5, new HistoryMessageAdded(new HistoryEntry("<message/>", Jid.Parse("owner@localhost"), "Odd", Noon, "off")));
+        index.Add(6, new RoomConfigured(new RoomConfig()));
+        index.Add(7, new HistoryMessageAdded(new HistoryEntry("<message/>", Jid.Parse("owner@localhost"), "Odd", Noon, "on")));
+        Assert.Equal(["m1", "m2", "on"], Ids(index.Select(Read(""))!));
+    }
+
     /// <summary>Messages m1…mN, one a second from noon, by "Odd" and "Even" in turn.</summary>
     private static ArchiveIndex IndexOf(int messages)
     {

@@ -70,8 +70,9 @@ public sealed class RetractionTests
         var index = new ArchiveIndex();
         var entry = new HistoryEntry($"<message xmlns='jabber:client' from='{TestRoom.Room}/Juliet' type='groupchat' id='m1'><body>oops</body><stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='{TestRoom.Room}'/></message>",
             Jid.Parse("juliet@localhost"), "Juliet", DateTimeOffset.UnixEpoch, "s1");
-        index.Add(1, new HistoryMessageAdded(entry));
-        index.Add(2, new MessageRetracted("s1", DateTimeOffset.UnixEpoch.AddMinutes(1), "r1", $"{TestRoom.Room}/Owner"));
+        index.Add(1, new RoomCreated(Jid.Parse(TestRoom.Owner), new RoomConfig(), null, "salt"));
+        index.Add(2, new HistoryMessageAdded(entry));
+        index.Add(3, new MessageRetracted("s1", DateTimeOffset.UnixEpoch.AddMinutes(1), "r1", $"{TestRoom.Room}/Owner"));
         var query = ArchiveQuery.Read(TestRoom.RoomJid, Jid.Parse(Juliet), TestRoom.Stanza(
             $"<iq from='{Juliet}' to='{TestRoom.Room}' type='set' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>")).Query!;
         var page = index.Select(query)!;

@@ -17,6 +17,26 @@ public sealed class RoomArchiveTests
 
     public static TheoryData<string> Deployments => ["one node", "replica host"];
 
+    private static readonly MucUnderTest NodeArchivingNothingByDefault = MucUnderTest.ExternalComponent("Dmuc, Dmuc:ArchiveRooms=false",
+        async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint,
+            new Dictionary<string, string?> { ["Dmuc:ArchiveRooms"] = "false" }, cancellationToken));
+
+    [Fact]
+    public async Task A_node_archiving_nothing_by_default_still_archives_a_room_whose_owner_turns_it_on()
+    {
+        await using var environment = await MucTestEnvironment.StartAsync(NodeArchivingNothingByDefault);
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room);
+        await romeo.SayAsync(Room, "not archived");
+        Assert.Equal("feature-not-implemented", ErrorCondition(await romeo.QueryArchiveExpectingErrorAsync(Room, "off")));
+
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_enablearchiving", "1"));
+        await romeo.SayAsync(Room, "archived");
+        // What was said with the archive off stays out of it, though the journal holds it for the history.
+        Assert.Equal(["archived"], (await romeo.QueryArchiveAsync(Room, "on")).Bodies);
+    }
+
     private static MucUnderTest Deployment(string name) => name == "one node" ? DmucUnderTest.Muc : DmucUnderTest.Replicated;
 
     [Theory]
