@@ -6,9 +6,8 @@ public sealed record ArchivedMessage(long SequenceNr, string StanzaId, DateTimeO
 
 /// <summary>One page of an archive query: its messages (oldest first) and the XEP-0059 figures of the whole result.</summary>
 /// <param name="Complete">Nothing matches beyond this page in the direction of paging (XEP-0313 &lt;fin complete/&gt;).</param>
-/// <param name="FirstIndex">The position of the page's first message among all matching messages.</param>
 /// <param name="Count">How many messages match the query's filters, all pages together.</param>
-public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool Complete, int FirstIndex, int Count);
+public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool Complete, int Count);
 
 /// <summary>
 /// The room's archive as a view of its journal: every message kept as history (<see cref="HistoryMessageAdded"/>)
@@ -74,21 +73,18 @@ public sealed class ArchiveIndex
             if (!_positionById.TryGetValue(before, out var position)) return null;
             to = Math.Min(to, position);
         }
-        var matchesBefore = 0;
-        var inRange = new List<(ArchivedMessage Message, int Index)>();
+        var inRange = new List<ArchivedMessage>();
         var count = 0;
         for (var position = 0; position < _messages.Count; position++)
         {
             var message = _messages[position];
             if (!Matches(query, message)) continue;
-            if (position >= from && position < to) inRange.Add((message, count));
-            else if (position < from) matchesBefore++;
+            if (position >= from && position < to) inRange.Add(message);
             count++;
         }
         var take = Math.Min(query.Max, inRange.Count);
         var page = query.FromEnd ? inRange.Skip(inRange.Count - take).ToList() : inRange.Take(take).ToList();
-        return new ArchivePage(page.Select(item => item.Message).ToList(), Complete: take == inRange.Count,
-            FirstIndex: page.Count > 0 ? page[0].Index : matchesBefore, count);
+        return new ArchivePage(page, Complete: take == inRange.Count, count);
     }
 
     private static bool Matches(ArchiveQuery query, ArchivedMessage message) =>

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
@@ -37,6 +38,33 @@ public sealed class RoomArchiveTests
         Assert.Equal(["archived"], (await romeo.QueryArchiveAsync(Room, "on")).Bodies);
     }
 
+    /// <summary>
+    /// Debian's slixmpp, a client library written without Dmuc in mind, pages back through the archive with its
+    /// XEP-0313 iterator and gets a refused join back as an error (the &lt;x/&gt; on join errors lets it match it).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Deployments))]
+    public async Task Slixmpp_pages_back_through_the_whole_archive_and_sees_a_refused_join_fail(string deployment)
+    {
+        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room);
+        var said = Enumerable.Range(1, 7).Select(i => $"line {i}").ToList();
+        foreach (var body in said) await romeo.SayAsync(Room, body);
+        const string lockedRoom = "locked@conference.localhost";
+        await romeo.JoinRoomAsync(lockedRoom, "Romeo");
+        await romeo.ConfigureRoomAsync(lockedRoom, ("muc#roomconfig_roomsecret", "secret"));
+
+        var outcome = await SlixmppClient.RunAsync("slixmpp_room_archive.py", environment.ClientEndpoint.Host,
+            environment.ClientEndpoint.Port.ToString(), "juliet@localhost/slixmpp", "x", Room, "3", lockedRoom);
+
+        Assert.False(outcome.TryGetProperty("error", out var error), error.ToString());
+        // Seven messages three a page: slixmpp had to follow the RSM paging to get them all.
+        Assert.Equal(said, outcome.GetProperty("bodies").EnumerateArray().Select(body => body.GetString()));
+        Assert.Equal("not-authorized", outcome.GetProperty("join").GetString());
+    }
+
     private static MucUnderTest Deployment(string name) => name == "one node" ? DmucUnderTest.Muc : DmucUnderTest.Replicated;
 
     [Theory]
@@ -56,7 +84,7 @@ public sealed class RoomArchiveTests
         Assert.Equal(["line 5", "line 6", "line 7"], last.Bodies);
         Assert.Equal(liveIds[4..], last.Ids);
         Assert.False(last.Complete);
-        Assert.Equal("4", (string?)last.Set.Element(Rsm + "first")?.Attribute("index"));
+        Assert.Equal(liveIds[4], last.Set.Element(Rsm + "first")?.Value);
         Assert.Equal("7", last.Set.Element(Rsm + "count")?.Value);
 
         var earlier = await juliet.QueryArchiveAsync(Room, "q2", Page(max: 3, before: last.Ids[0]));
