@@ -16,8 +16,6 @@ public sealed class RoomArchiveTests
 {
     private const string Room = "archive@conference.localhost";
 
-    public static TheoryData<string> Deployments => ["one node", "replica host"];
-
     private static readonly MucUnderTest NodeArchivingNothingByDefault = MucUnderTest.ExternalComponent("Dmuc, Dmuc:ArchiveRooms=false",
         async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint,
             new Dictionary<string, string?> { ["Dmuc:ArchiveRooms"] = "false" }, cancellationToken));
@@ -43,10 +41,10 @@ public sealed class RoomArchiveTests
     /// XEP-0313 iterator and gets a refused join back as an error (the &lt;x/&gt; on join errors lets it match it).
     /// </summary>
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task Slixmpp_pages_back_through_the_whole_archive_and_sees_a_refused_join_fail(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");
         await romeo.ConfigureRoomAsync(Room);
@@ -65,13 +63,11 @@ public sealed class RoomArchiveTests
         Assert.Equal("not-authorized", outcome.GetProperty("join").GetString());
     }
 
-    private static MucUnderTest Deployment(string name) => name == "one node" ? DmucUnderTest.Muc : DmucUnderTest.Replicated;
-
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task A_user_pages_back_through_the_room_archive_and_forward_again_by_id(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");
         await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_historylength", "2"));
@@ -107,10 +103,10 @@ public sealed class RoomArchiveTests
     }
 
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task Queries_filter_by_form_fields_and_a_bad_query_or_a_closed_archive_gets_an_error(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");

@@ -17,15 +17,11 @@ public sealed class RoomFeatureTests
     private static readonly XNamespace DiscoInfo = "http://jabber.org/protocol/disco#info";
     private static readonly XNamespace VoiceRequest = "http://jabber.org/protocol/muc#request";
 
-    public static TheoryData<string> Deployments => ["one node", "replica host"];
-
-    private static MucUnderTest Deployment(string name) => name == "one node" ? DmucUnderTest.Muc : DmucUnderTest.Replicated;
-
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task A_visitor_asks_for_voice_the_moderator_grants_it_and_the_visitor_speaks(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");
@@ -44,10 +40,10 @@ public sealed class RoomFeatureTests
     }
 
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task A_full_room_and_forbidden_private_messages_are_refused_and_a_refused_join_carries_the_muc_payload(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         await using var nurse = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "nurse@localhost/kitchen", "x");
@@ -68,10 +64,10 @@ public sealed class RoomFeatureTests
     }
 
     [Theory]
-    [MemberData(nameof(Deployments))]
+    [MemberData(nameof(DmucUnderTest.OneNodeAndReplicaHost), MemberType = typeof(DmucUnderTest))]
     public async Task Disco_lists_what_is_served_and_a_destroyed_room_answers_gone_with_its_new_address(string deployment)
     {
-        await using var environment = await MucTestEnvironment.StartAsync(Deployment(deployment));
+        await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");
