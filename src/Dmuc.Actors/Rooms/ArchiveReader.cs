@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence.Query;
@@ -52,8 +52,12 @@ public sealed class ArchiveReader : ReceiveActor
         IReadOnlyList<Delivery> answer;
         try
         {
-            foreach (var envelope in await Events(_index.IndexedUpTo + 1, long.MaxValue))
+            // Streamed into the index, not collected: the first query of a large room reads its whole journal. The
+            // actor waits for the stream (ReceiveAsync), so nothing else touches the index meanwhile.
+            await Journal(_index.IndexedUpTo + 1, long.MaxValue).RunForeach(envelope =>
+            {
                 if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
+            }, _materializer);
             answer = _index.Select(query) is { } page
                 ? ArchiveResults.Page(query, page, await Entries(page))
                 : [ArchiveResults.Error(query, StanzaErrorCondition.ItemNotFound, "No message with that id is in the archive")];
@@ -66,17 +70,18 @@ public sealed class ArchiveReader : ReceiveActor
         room.Tell(new PageRead(answer));
     }
 
-    /// <summary>The page's messages as the journal holds them: one read over the range they span.</summary>
+    /// <summary>The page's messages as the journal holds them: one read over the range they span, keeping only them
+    /// (a page of one occupant's messages may span much of a busy room's journal).</summary>
     private async Task<IReadOnlyList<HistoryEntry>> Entries(ArchivePage page)
     {
         if (page.Messages.Count == 0) return [];
         var wanted = page.Messages.Select(message => message.SequenceNr).ToHashSet();
-        var events = await Events(page.Messages.Min(message => message.SequenceNr), page.Messages.Max(message => message.SequenceNr));
-        var bySequenceNr = events.Where(envelope => wanted.Contains(envelope.SequenceNr) && envelope.Event is HistoryMessageAdded)
-            .ToDictionary(envelope => envelope.SequenceNr, envelope => ((HistoryMessageAdded)envelope.Event).Entry);
+        var events = await Journal(page.Messages.Min(message => message.SequenceNr), page.Messages.Max(message => message.SequenceNr))
+            .Where(envelope => wanted.Contains(envelope.SequenceNr) && envelope.Event is HistoryMessageAdded)
+            .RunWith(Sink.Seq<EventEnvelope>(), _materializer);
+        var bySequenceNr = events.ToDictionary(envelope => envelope.SequenceNr, envelope => ((HistoryMessageAdded)envelope.Event).Entry);
         return page.Messages.Select(message => bySequenceNr[message.SequenceNr]).ToList();
     }
 
-    private Task<IImmutableList<EventEnvelope>> Events(long from, long to) =>
-        _journal.CurrentEventsByPersistenceId(_persistenceId, from, to).RunWith(Sink.Seq<EventEnvelope>(), _materializer);
+    private Source<EventEnvelope, NotUsed> Journal(long from, long to) => _journal.CurrentEventsByPersistenceId(_persistenceId, from, to);
 }
