@@ -20,8 +20,12 @@ public sealed class ArchiveReader : ReceiveActor
 {
     public const string ChildName = "archive";
 
-    /// <summary>The room accepted <see cref="Query"/>; the answer goes back to the room as <see cref="PageRead"/>.</summary>
-    public sealed record ReadPage(ArchiveQuery Query);
+    /// <summary>
+    /// The room accepted <see cref="Query"/> when its journal was written up to <see cref="UpTo"/>: the answer is the
+    /// archive as it was then, whatever the room writes while the reader reads. It goes back to the room as
+    /// <see cref="PageRead"/>.
+    /// </summary>
+    public sealed record ReadPage(ArchiveQuery Query, long UpTo);
 
     /// <summary>What the requester gets: the page's results and the final iq, or an error.</summary>
     public sealed record PageRead(IReadOnlyList<Delivery> Deliveries);
@@ -54,10 +58,11 @@ public sealed class ArchiveReader : ReceiveActor
         {
             // Streamed into the index, not collected: the first query of a large room reads its whole journal. The
             // actor waits for the stream (ReceiveAsync), so nothing else touches the index meanwhile.
-            await Journal(_index.IndexedUpTo + 1, long.MaxValue).RunForeach(envelope =>
-            {
-                if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
-            }, _materializer);
+            if (read.UpTo > _index.IndexedUpTo)
+                await Journal(_index.IndexedUpTo + 1, read.UpTo).RunForeach(envelope =>
+                {
+                    if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
+                }, _materializer);
             answer = _index.Select(query) is { } page
                 ? ArchiveResults.Page(query, page, await Entries(page))
                 : [ArchiveResults.Error(query, StanzaErrorCondition.ItemNotFound, "No message with that id is in the archive")];

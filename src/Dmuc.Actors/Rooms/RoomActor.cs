@@ -227,7 +227,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
         // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
         if (decision.ArchiveRead is { } archiveQuery)
-            DeferAsync(new ArchiveReader.ReadPage(archiveQuery), read => ArchiveReader.Of(Context, PersistenceId).Tell(read));
+            DeferAsync(archiveQuery, query => ArchiveReader.Of(Context, PersistenceId).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr)));
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();
