@@ -24,9 +24,7 @@ public sealed class RoomArchiveTests
     public async Task A_node_archiving_nothing_by_default_still_archives_a_room_whose_owner_turns_it_on()
     {
         await using var environment = await MucTestEnvironment.StartAsync(NodeArchivingNothingByDefault);
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room);
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo");
         await romeo.SayAsync(Room, "not archived");
         Assert.Equal("feature-not-implemented", ErrorCondition(await romeo.QueryArchiveExpectingErrorAsync(Room, "off")));
 
@@ -45,9 +43,7 @@ public sealed class RoomArchiveTests
     public async Task Slixmpp_pages_back_through_the_whole_archive_and_sees_a_refused_join_fail(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room);
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo");
         var said = Enumerable.Range(1, 7).Select(i => $"line {i}").ToList();
         foreach (var body in said) await romeo.SayAsync(Room, body);
         const string lockedRoom = "locked@conference.localhost";
@@ -68,9 +64,7 @@ public sealed class RoomArchiveTests
     public async Task A_user_pages_back_through_the_room_archive_and_forward_again_by_id(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_historylength", "2"));
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo", ("muc#roomconfig_historylength", "2"));
         var liveIds = new List<string>();
         for (var i = 1; i <= 7; i++) liveIds.Add(await romeo.SayAndGetStanzaIdAsync(Room, $"line {i}"));
 
@@ -107,10 +101,8 @@ public sealed class RoomArchiveTests
     public async Task Queries_filter_by_form_fields_and_a_bad_query_or_a_closed_archive_gets_an_error(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room);
         await juliet.JoinRoomAsync(Room, "Juliet");
         await romeo.SayAsync(Room, "from Romeo");
         var julietsId = await juliet.SayAndGetStanzaIdAsync(Room, "from Juliet");

@@ -22,10 +22,8 @@ public sealed class RoomFeatureTests
     public async Task A_visitor_asks_for_voice_the_moderator_grants_it_and_the_visitor_speaks(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo", ("muc#roomconfig_moderatedroom", "1"));
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_moderatedroom", "1"));
         await juliet.JoinRoomAsync(Room, "Juliet");
 
         await juliet.SendAsync(Message(Room, VoiceForm(("muc#role", "participant"))));
@@ -44,11 +42,9 @@ public sealed class RoomFeatureTests
     public async Task A_full_room_and_forbidden_private_messages_are_refused_and_a_refused_join_carries_the_muc_payload(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo", ("muc#roomconfig_maxusers", "2"), ("muc#roomconfig_allowpm", "moderators"));
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         await using var nurse = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "nurse@localhost/kitchen", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_maxusers", "2"), ("muc#roomconfig_allowpm", "moderators"));
         await juliet.JoinRoomAsync(Room, "Juliet");
 
         await nurse.SendAsync(new XElement(XmppNamespaces.Client + "presence", new XAttribute("to", $"{Room}/Nurse"), new XElement(MucClientSteps.Muc + "x")));
@@ -68,10 +64,8 @@ public sealed class RoomFeatureTests
     public async Task Disco_lists_what_is_served_and_a_destroyed_room_answers_gone_with_its_new_address(string deployment)
     {
         await using var environment = await MucTestEnvironment.StartAsync(DmucUnderTest.Deployment(deployment));
-        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo", ("muc#roomconfig_persistentroom", "1"));
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
 
         await juliet.SendAsync(new XElement(XmppNamespaces.Client + "iq", new XAttribute("to", Room), new XAttribute("type", "get"), new XAttribute("id", "disco"),
             new XElement(DiscoInfo + "query")));
