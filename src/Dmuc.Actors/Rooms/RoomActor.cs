@@ -42,6 +42,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly HeldStanzaLedger _held = new();
     private readonly SplitHostAway _splitHostAway = new();
     private readonly bool _showSplitUsersAway;
+    // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
+    private int _archiveReadsPending;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -185,6 +187,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>The answer to an archive query goes out like any reply of the room, to a replica host in a batch.</summary>
     private void SendArchivePage(ArchiveReader.PageRead page)
     {
+        _archiveReadsPending--;
+        ScheduleIdleCheck();
         var sessions = SessionsByRealJid();
         SendWhenEarlierWritesAreDone(ReplicationPlanner.Split(page.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
             sessions, sessions, command: null, acceptedAt: null), afterSent: null);
@@ -227,7 +231,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
         // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
         if (decision.ArchiveRead is { } archiveQuery)
-            DeferAsync(archiveQuery, query => ArchiveReader.Of(Context, PersistenceId).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr)));
+            DeferAsync(archiveQuery, query =>
+            {
+                _archiveReadsPending++;
+                ArchiveReader.Of(Context, PersistenceId).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
+            });
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();
@@ -291,9 +299,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Context.Parent.Tell(changed);
     }
 
+    private bool CanPassivate => _state.CanPassivate && _archiveReadsPending == 0;
+
     private void ScheduleIdleCheck()
     {
-        if (_state.CanPassivate)
+        if (CanPassivate)
             Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _settings.IdleTimeout);
         else
             Timers.Cancel(IdleCheck.Instance);
@@ -301,7 +311,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void ReportIdleIfPassivatable()
     {
-        if (_state.CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
+        if (CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
     }
 
     private void StopIfStillIdle()
@@ -309,7 +319,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // Deferred so that replies still waiting for a write go out before the room stops.
         DeferAsync(StopIfIdle.Instance, _ =>
         {
-            if (_state.CanPassivate) Context.Stop(Self);
+            if (CanPassivate) Context.Stop(Self);
             else Context.Parent.Tell(new RoomBusyAgain(_room));
         });
     }
