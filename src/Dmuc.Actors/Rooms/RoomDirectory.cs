@@ -30,6 +30,9 @@ public sealed class RoomDirectory : ReceiveActor
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
+    private readonly IActorRef _index;
+    // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
+    private List<XElement>? _serviceStanzasBeforeIndex = [];
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -39,6 +42,8 @@ public sealed class RoomDirectory : ReceiveActor
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
+        _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
+        Context.Watch(_index);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -47,6 +52,7 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
         Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
+        Receive<RoomIndexRecovered>(HandleIndexRecovered);
         Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
@@ -161,6 +167,11 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleStanzaToService(XElement stanza)
     {
+        if (_serviceStanzasBeforeIndex is not null)
+        {
+            _serviceStanzasBeforeIndex.Add(stanza);
+            return;
+        }
         if (AdminDestroyCommand.Matches(stanza))
         {
             HandleAdminDestroy(stanza);
@@ -236,6 +247,7 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleListingChanged(RoomListingChanged listing)
     {
+        _index.Tell(listing);
         if (listing.Exists)
         {
             if (!_listings.ContainsKey(listing.Room)) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
@@ -246,6 +258,20 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Info("Room {Room} was destroyed", listing.Room);
             _creations.Gone(listing.Room);
         }
+    }
+
+    /// <summary>Persistent rooms are listed from the index until they are loaded, which then report themselves.</summary>
+    private void HandleIndexRecovered(RoomIndexRecovered recovered)
+    {
+        foreach (var room in recovered.Rooms)
+        {
+            var jid = Jid.Parse(room.Room);
+            _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
+        }
+        _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
+        var waiting = _serviceStanzasBeforeIndex ?? [];
+        _serviceStanzasBeforeIndex = null;
+        foreach (var stanza in waiting) HandleStanzaToService(stanza);
     }
 
     private void HandleRoomIdle(RoomIdle idle)
@@ -267,6 +293,13 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleRoomStopped(Terminated terminated)
     {
+        if (terminated.ActorRef.Equals(_index))
+        {
+            // The journal could not be read: list what the rooms themselves report rather than never answer.
+            _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
+            HandleIndexRecovered(new RoomIndexRecovered([]));
+            return;
+        }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
         if (room is null) return;
         _rooms.Remove(room);
