@@ -25,6 +25,7 @@ internal sealed class RoomData
     public string Salt { get; private set; } = "";
     public ImmutableDictionary<Jid, AffiliationEntry> Affiliations { get; private set; } = ImmutableDictionary<Jid, AffiliationEntry>.Empty;
     public RoomSubject? Subject { get; private set; }
+    public RoomTombstone? Tombstone { get; private set; }
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
@@ -113,8 +114,15 @@ internal sealed class RoomData
             case HistoryMessageAdded added:
                 History = TrimmedHistory(History.Add(added.Entry));
                 break;
-            case RoomDestroyed:
+            case MessageRetracted retracted when History.FindIndex(entry => entry.StanzaId == retracted.StanzaId) is var index and >= 0:
+                History = History.SetItem(index, History[index] with
+                {
+                    Stanza = Retractions.Tombstone(History[index].Stanza, retracted).ToString(SaveOptions.DisableFormatting),
+                });
+                break;
+            case RoomDestroyed destroyed:
                 Reset();
+                Tombstone = destroyed.TombstoneUntil is { } until ? new RoomTombstone(destroyed.Reason, destroyed.AlternateVenue, until) : null;
                 break;
             case OccupantSessionUpdated updated:
                 ApplySessionUpdated(updated);
@@ -137,6 +145,7 @@ internal sealed class RoomData
         Config = Options.RoomDefaults;
         LockedUntil = null;
         Salt = "";
+        Tombstone = null;
         Affiliations = Affiliations.Clear();
         Subject = null;
         History = History.Clear();
@@ -208,7 +217,7 @@ internal sealed class RoomData
     }
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
-        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History]);
+        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -220,5 +229,6 @@ internal sealed class RoomData
         Affiliations = snapshot.Affiliations.ToImmutableDictionary(entry => entry.Jid);
         Subject = snapshot.Subject;
         History = [.. snapshot.History];
+        Tombstone = snapshot.Tombstone;
     }
 }

@@ -8,4 +8,5 @@ public sealed record RoomSnapshot(
     string Salt,
     IReadOnlyList<AffiliationEntry> Affiliations,
     RoomSubject? Subject,
-    IReadOnlyList<HistoryEntry> History);
+    IReadOnlyList<HistoryEntry> History,
+    RoomTombstone? Tombstone = null);

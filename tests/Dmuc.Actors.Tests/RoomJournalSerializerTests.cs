@@ -28,6 +28,10 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         Password = "s3cr3t",
         HistoryLength = 42,
         PresenceBroadcast = PresenceBroadcastRoles.Moderator | PresenceBroadcastRoles.None,
+        DefaultHistoryMessages = 7,
+        MaxUsers = 12,
+        AllowPrivateMessages = PrivateMessagesFrom.Moderators,
+        Archived = false,
     };
 
     private static readonly HistoryEntry Message = new(
@@ -45,8 +49,10 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new SubjectChanged(new RoomSubject("Star-crossed", "Romeo", Noon)),
         new SubjectChanged(new RoomSubject("", "", Noon)),
         new HistoryMessageAdded(Message),
-        new RoomDestroyed("bye", Jid.Parse("new@conference.localhost")),
+        new RoomDestroyed("bye", Jid.Parse("new@conference.localhost"), Noon.AddDays(31)),
         new RoomDestroyed(null, null),
+        new MessageRetracted("sid-1", Noon, "retraction-1", "verona@conference.localhost/Escalus", "occupant", "Brawling"),
+        new MessageRetracted("sid-2", Noon, null),
     ];
 
     public static TheoryData<DurableRoomEvent> DurableEvents => new(DurableEventSamples);
@@ -77,7 +83,8 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
              new AffiliationEntry(Jid.Parse("juliet@localhost"), Affiliation.Member, "Juliet"),
              new AffiliationEntry(Jid.Parse("spam.example"), Affiliation.Outcast, null, "spam")],
             new RoomSubject("Star-crossed", "Romeo", Noon),
-            [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }]);
+            [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }],
+            new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)));
 
         var read = RoundTrip<RoomSnapshot>(written);
 
