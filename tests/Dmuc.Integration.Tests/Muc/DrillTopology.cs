@@ -57,7 +57,28 @@ public sealed class DrillTopology : IAsyncDisposable
                 ["Dmuc:Replication:PingTimeout"] = PingTimeout.ToString("c", CultureInfo.InvariantCulture),
                 ["Dmuc:Replication:SplitPingInterval"] = SplitPingInterval.ToString("c", CultureInfo.InvariantCulture),
             });
-        return new DrillTopology(environment, urls);
+        var topology = new DrillTopology(environment, urls);
+        await topology.WaitUntilEveryNodeSeesEveryMemberUpAsync();
+        return topology;
+    }
+
+    /// <summary>
+    /// Rooms already work once members are WeaklyUp; drills and membership views want the cluster converged, which
+    /// takes longer on a loaded machine than the first messages do.
+    /// </summary>
+    private async Task WaitUntilEveryNodeSeesEveryMemberUpAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        foreach (var host in Hosts)
+        {
+            using var management = Management(host);
+            while ((await management.GetAsync<ClusterView>(ManagementApi.Cluster, CancellationToken.None)).Members is var members
+                   && (members.Count < Hosts.Count || members.Any(member => member.Status != "Up")))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"{host}'s node never saw every member Up");
+                await Task.Delay(100);
+            }
+        }
     }
 
     public string ManagementUrl(string host) => _managementUrls[host];
