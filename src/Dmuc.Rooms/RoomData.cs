@@ -28,6 +28,8 @@ internal sealed class RoomData
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
+    /// <summary>How far the room processed what each relay numbered for it.</summary>
+    public ImmutableDictionary<string, RelayPosition> Relays { get; private set; } = ImmutableDictionary<string, RelayPosition>.Empty;
     /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
     public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
@@ -128,6 +130,9 @@ internal sealed class RoomData
             case OccupantStanzaCounted counted when Options.OccupantStanzaRate is { } limit:
                 ApplyStanzaCounted(counted, limit);
                 break;
+            case RelayedStanzaProcessed relayed:
+                Relays = Relays.SetItem(relayed.Relay, new RelayPosition(relayed.Relay, relayed.Session, relayed.Number));
+                break;
         }
     }
 
@@ -208,7 +213,10 @@ internal sealed class RoomData
     }
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
-        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History]);
+        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History],
+        [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
+            occupant.Nick, session.RealJid, session.Presence.ToString(SaveOptions.DisableFormatting), occupant.Role)))],
+        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)]);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -220,5 +228,7 @@ internal sealed class RoomData
         Affiliations = snapshot.Affiliations.ToImmutableDictionary(entry => entry.Jid);
         Subject = snapshot.Subject;
         History = [.. snapshot.History];
+        foreach (var session in snapshot.Occupants ?? []) ApplySessionUpdated(session);
+        Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
     }
 }

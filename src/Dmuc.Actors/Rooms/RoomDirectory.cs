@@ -52,6 +52,10 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<CheckOccupants>(check =>
+        {
+            foreach (var room in _rooms.Keys) TellRoom(room, check, Self);
+        });
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
@@ -88,7 +92,8 @@ public sealed class RoomDirectory : ReceiveActor
                 forwarded.ReplicaHost, forwarded.Stanza.Attribute("from")?.Value ?? "(no sender)");
             return;
         }
-        HandleStanzaFromServer(new RouteStanza(forwarded.Stanza));
+        HandleStanzaFromServer(new RouteStanza(forwarded.Stanza,
+            Relayed: forwarded.Number is { } number ? new RelayedBy(forwarded.ReplicaHost, number) : null));
     }
 
     /// <summary>Replicas ping their rooms; the service's own address has no room to answer for it.</summary>
