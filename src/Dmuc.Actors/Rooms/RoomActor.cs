@@ -67,6 +67,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();
+            // A room started only to recover (RoomDirectory at start) stops again once idle.
+            ScheduleIdleCheck();
         });
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
@@ -104,7 +106,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
 
-    public static string PersistenceIdFor(Jid room) => "room:" + room;
+    public const string PersistenceIdPrefix = "room:";
+
+    public static string PersistenceIdFor(Jid room) => PersistenceIdPrefix + room;
 
     public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings));

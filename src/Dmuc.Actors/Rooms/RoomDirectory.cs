@@ -3,6 +3,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
@@ -52,6 +55,9 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<RecoverRoom>(HandleRecoverRoom);
+        Receive<Done>(_ => { });
+        Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
         Receive<CheckOccupants>(check =>
         {
             foreach (var room in _rooms.Keys) TellRoom(room, check, Self);
@@ -60,6 +66,39 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
         Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
+    }
+
+    /// <summary>
+    /// Occupants are durable, so after a crash of this node rooms in the journal may have occupants whose sessions ended
+    /// meanwhile: every room is started once, recovers, asks those of its occupants on this node's server whether they
+    /// are still there (<see cref="RoomActor"/>), and stops again when idle. Without this, a room nobody writes to would
+    /// keep its ghosts until someone does.
+    /// </summary>
+    protected override void PreStart()
+    {
+        var self = Self;
+        try
+        {
+            PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql")
+                .CurrentPersistenceIds()
+                .RunForeach(id => self.Tell(new RecoverRoom(id)), Context.System.Materializer())
+                .ContinueWith(done => done.Exception is { } error
+                    ? (object)new Status.Failure(error.GetBaseException()) : Done.Instance, TaskScheduler.Default)
+                .PipeTo(self);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            // A journal without a query side (tests with the in-memory journal) has nothing to recover.
+            _log.Debug("Rooms are not recovered at start: {0}", error.Message);
+        }
+    }
+
+    private void HandleRecoverRoom(RecoverRoom recover)
+    {
+        if (!recover.PersistenceId.StartsWith(RoomActor.PersistenceIdPrefix, StringComparison.Ordinal)
+            || !Jid.TryParse(recover.PersistenceId[RoomActor.PersistenceIdPrefix.Length..], out var room) || _mailForStoppingRooms.ContainsKey(room))
+            return;
+        RoomFor(room);
     }
 
     public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
@@ -313,6 +352,9 @@ internal sealed class OneAnswer<T> : ReceiveActor
 }
 
 internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
+
+/// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
+internal sealed record RecoverRoom(string PersistenceId);
 
 /// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
 public sealed record ListRooms
