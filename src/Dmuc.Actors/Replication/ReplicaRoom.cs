@@ -332,10 +332,16 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 
     /// <summary>
     /// This node is stopping: local occupants are told (332) and the primary hears that they left, so the
-    /// rest of the room does not keep ghosts of them.
+    /// rest of the room does not keep ghosts of them. From then on the replica delivers nothing: the room's own
+    /// announcement of those departures would be a second unavailable presence for each of them.
     /// </summary>
     private void HandleShutdown()
     {
+        Become(() =>
+        {
+            Receive<ShutDownRooms>(_ => Sender.Tell(Done.Instance));
+            ReceiveAny(_ => { });
+        });
         var deliveries = new List<Delivery>();
         foreach (var (occupant, nick) in _state.LocalOccupants)
         {

@@ -272,7 +272,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private ReplicationPlanner.Plan PlanOf(IReadOnlyList<Delivery> deliveries)
     {
         var sessions = SessionsByRealJid();
-        return ReplicationPlanner.Split(deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
+        return ReplicationPlanner.Split(deliveries, IsReplicaHost, _room,
             sessions, sessions, command: null, acceptedAt: null);
     }
 
@@ -321,12 +321,20 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
             ? sessionsBefore : SessionsByRealJid();
         var stanza = (command as HandleStanza)?.Stanza;
-        var plan = ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
+        var plan = ReplicationPlanner.Split(decision.Deliveries, IsReplicaHost, _room,
             sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return (decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
             SplitBounces.For(stanza, plan.ByHost.Keys)));
     }
+
+    /// <summary>
+    /// Whether a host's users are reached through a replica link. Until this node's view of the cluster has the primary
+    /// (right after a restart), every host but its own is taken as one: sent through its own server, a replica host's
+    /// users would be reached over s2s, whose bounces would make the room remove them.
+    /// </summary>
+    private bool IsReplicaHost(string host) =>
+        _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null);
 
     private Dictionary<Jid, string> SessionsByRealJid() =>
         _hosts.Hosts.Count == 0 ? [] : _state.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);

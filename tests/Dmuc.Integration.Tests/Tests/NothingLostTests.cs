@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
+using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Prosody;
 using Dmuc.Integration.Tests.Xmpp;
@@ -31,15 +32,15 @@ public sealed class NothingLostTests(ITestOutputHelper output)
     public async Task A_message_sent_into_a_cut_before_it_is_noticed_reaches_everyone_once_after_the_heal()
     {
         await using var topology = await DrillTopology.StartAsync();
-        await using var alice = await EnterAsync(topology, $"alice@{Avalon}/laptop", "Alice", creator: true);
-        await using var wumpus = await EnterAsync(topology, $"argl@{Killrc}/laptop", "Wumpus");
-        await using var valdis = await EnterAsync(topology, $"valdis@{Killrc}/laptop", "Valdis");
-        await using var bigCheese = await EnterAsync(topology, $"rubenro@{Vesa}/laptop", "BigCheese");
+        var (alice, wumpus, valdis, bigCheese) = await PopulateAsync(topology);
+        await using var leave = AsyncDisposable.Create(async () =>
+        {
+            foreach (var participant in new[] { alice, wumpus, valdis, bigCheese }) await participant.DisposeAsync();
+        });
         RoomParticipant[] everyone = [alice, wumpus, valdis, bigCheese];
-        await SettleAsync(everyone);
 
-        using (var killrc = topology.Management(Killrc))
-            await killrc.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
+        using (var avalon = topology.Management(Avalon))
+            await avalon.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
         const string intoTheCut = "said into the cut";
         await wumpus.SendGroupchatAsync(intoTheCut, id: "into-the-cut");
         await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Split);
@@ -59,7 +60,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
         Assert.DoesNotContain(wumpus.Seen, stanza => (string?)stanza.Attribute("type") == "error");
         Assert.Equal(0, (await topology.InspectReplicaAsync(Killrc, Room)).UnacknowledgedForwards);
         // The room keeps it once: a newcomer's history has it.
-        await using var phaedrus = await EnterAsync(topology, $"phaedrus@{Vesa}/laptop", "Phaedrus");
+        await using var phaedrus = await topology.EnterAsync($"phaedrus@{Vesa}/laptop", Room, "Phaedrus");
         Assert.Equal(1, phaedrus.CopiesOf(intoTheCut));
     }
 
@@ -72,13 +73,14 @@ public sealed class NothingLostTests(ITestOutputHelper output)
     public async Task A_private_message_to_an_occupant_of_a_split_host_gets_an_error()
     {
         await using var topology = await DrillTopology.StartAsync();
-        await using var alice = await EnterAsync(topology, $"alice@{Avalon}/laptop", "Alice", creator: true);
-        await using var wumpus = await EnterAsync(topology, $"argl@{Killrc}/laptop", "Wumpus");
-        await using var bigCheese = await EnterAsync(topology, $"rubenro@{Vesa}/laptop", "BigCheese");
-        await SettleAsync([alice, wumpus, bigCheese]);
+        var (alice, wumpus, valdis, bigCheese) = await PopulateAsync(topology);
+        await using var leave = AsyncDisposable.Create(async () =>
+        {
+            foreach (var participant in new[] { alice, wumpus, valdis, bigCheese }) await participant.DisposeAsync();
+        });
 
-        using (var killrc = topology.Management(Killrc))
-            await killrc.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
+        using (var avalon = topology.Management(Avalon))
+            await avalon.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
         await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Split);
 
         foreach (var (sender, id) in new[] { (alice, "from-avalon"), (bigCheese, "from-vesa") })
@@ -113,11 +115,11 @@ public sealed class NothingLostTests(ITestOutputHelper output)
     public async Task The_occupants_of_a_crashed_server_are_seen_to_leave_within_seconds_of_its_restart()
     {
         await using var topology = await DrillTopology.StartAsync();
-        await using var alice = await EnterAsync(topology, $"alice@{Avalon}/laptop", "Alice", creator: true);
-        await using var wumpus = await EnterAsync(topology, $"argl@{Killrc}/laptop", "Wumpus");
-        await using var valdis = await EnterAsync(topology, $"valdis@{Killrc}/laptop", "Valdis");
-        await using var bigCheese = await EnterAsync(topology, $"rubenro@{Vesa}/laptop", "BigCheese");
-        await SettleAsync([alice, wumpus, valdis, bigCheese]);
+        var (alice, wumpus, valdis, bigCheese) = await PopulateAsync(topology);
+        await using var leave = AsyncDisposable.Create(async () =>
+        {
+            foreach (var participant in new[] { alice, wumpus, valdis, bigCheese }) await participant.DisposeAsync();
+        });
 
         await RestartServerAsync(topology, Killrc);
         var restartedAt = DateTime.UtcNow;
@@ -128,7 +130,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
             Assert.True(MucClientSteps.HasStatus(left, 333), left.ToString());
         }
         output.WriteLine($"killrc's ghosts gone {(DateTime.UtcNow - restartedAt).TotalSeconds:0.0} s after its component was back");
-        await using var phaedrus = await EnterAsync(topology, $"phaedrus@{Killrc}/laptop", "Phaedrus");
+        await using var phaedrus = await topology.EnterAsync($"phaedrus@{Killrc}/laptop", Room, "Phaedrus");
         Assert.Equal(["Alice", "BigCheese", "Phaedrus"], phaedrus.Roster());
 
         // The primary's own host: its node asks its server too.
@@ -138,7 +140,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
             var left = await witness.WaitForAsync(RoomParticipant.PresenceOf(alice.OccupantJid, available: false), GhostBound);
             Assert.True(MucClientSteps.HasStatus(left, 333), left.ToString());
         }
-        await using var trillian = await EnterAsync(topology, $"trillian@{Avalon}/laptop", "Trillian");
+        await using var trillian = await topology.EnterAsync($"trillian@{Avalon}/laptop", Room, "Trillian");
         Assert.Equal(["BigCheese", "Phaedrus", "Trillian"], trillian.Roster());
         // Those who stayed answered the room's question and are still in: nobody else left.
         Assert.DoesNotContain(bigCheese.Seen, RoomParticipant.PresenceOf(phaedrus.OccupantJid, available: false).Invoke);
@@ -153,17 +155,15 @@ public sealed class NothingLostTests(ITestOutputHelper output)
         await server.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
     }
 
-    private static async Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false)
+    /// <summary>The room with Alice (avalon, its creator), Wumpus and Valdis (killrc) and BigCheese (vesa), each seeing all.</summary>
+    private static async Task<(RoomParticipant Alice, RoomParticipant Wumpus, RoomParticipant Valdis, RoomParticipant BigCheese)> PopulateAsync(
+        DrillTopology topology)
     {
-        var participant = await topology.EnterAsync(jid, Room, nick);
-        if (creator) await participant.Client.ConfigureRoomAsync(Room);
-        return participant;
-    }
-
-    private static async Task SettleAsync(IReadOnlyList<RoomParticipant> participants)
-    {
-        foreach (var participant in participants)
-        foreach (var other in participants.Where(other => other != participant))
-            await participant.WaitForAsync(RoomParticipant.PresenceOf(other.OccupantJid, available: true));
+        var alice = await topology.EnterAsync($"alice@{Avalon}/laptop", Room, "Alice", creator: true);
+        var wumpus = await topology.EnterAsync($"argl@{Killrc}/laptop", Room, "Wumpus");
+        var valdis = await topology.EnterAsync($"valdis@{Killrc}/laptop", Room, "Valdis");
+        var bigCheese = await topology.EnterAsync($"rubenro@{Vesa}/laptop", Room, "BigCheese");
+        await RoomParticipant.SeeEachOtherAsync([alice, wumpus, valdis, bigCheese]);
+        return (alice, wumpus, valdis, bigCheese);
     }
 }
