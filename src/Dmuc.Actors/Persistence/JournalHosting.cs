@@ -65,6 +65,8 @@ public static class JournalHosting
               serialization-bindings {
                 "{{typeof(RoomEvent).AssemblyQualifiedNameWithoutVersion()}}" = room-journal
                 "{{typeof(RoomSnapshot).AssemblyQualifiedNameWithoutVersion()}}" = room-journal
+                "{{typeof(Rooms.RoomIndexEvent).AssemblyQualifiedNameWithoutVersion()}}" = room-journal
+                "{{typeof(Rooms.RoomIndexSnapshot).AssemblyQualifiedNameWithoutVersion()}}" = room-journal
               }
             }
             """;

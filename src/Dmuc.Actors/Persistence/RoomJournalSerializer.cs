@@ -2,18 +2,21 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
+using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 
 namespace Dmuc.Actors.Persistence;
 
 /// <summary>
-/// Writes room events and snapshots to the journal as UTF-8 JSON: readable with any SQL client, which
+/// Writes room events and snapshots (and the room index's) to the journal as UTF-8 JSON: readable with any SQL client, which
 /// operators appreciate when restoring a backup, and free of .NET type names, so types can be renamed.
 /// </summary>
 public sealed class RoomJournalSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
     private const string EventManifest = "room-event";
     private const string SnapshotManifest = "room-snapshot";
+    private const string IndexEventManifest = "room-index-event";
+    private const string IndexSnapshotManifest = "room-index-snapshot";
 
     public override int Identifier => 4282;
 
@@ -21,6 +24,8 @@ public sealed class RoomJournalSerializer(ExtendedActorSystem system) : Serializ
     {
         RoomEvent => EventManifest,
         RoomSnapshot => SnapshotManifest,
+        RoomIndexEvent => IndexEventManifest,
+        RoomIndexSnapshot => IndexSnapshotManifest,
         _ => throw new ArgumentException($"{o.GetType()} is not a room journal type", nameof(o)),
     };
 
@@ -28,6 +33,8 @@ public sealed class RoomJournalSerializer(ExtendedActorSystem system) : Serializ
     {
         RoomEvent @event => JsonSerializer.SerializeToUtf8Bytes(@event),
         RoomSnapshot snapshot => JsonSerializer.SerializeToUtf8Bytes(snapshot),
+        RoomIndexEvent @event => JsonSerializer.SerializeToUtf8Bytes(@event),
+        RoomIndexSnapshot snapshot => JsonSerializer.SerializeToUtf8Bytes(snapshot),
         _ => throw new ArgumentException($"{obj.GetType()} is not a room journal type", nameof(obj)),
     };
 
@@ -37,6 +44,10 @@ public sealed class RoomJournalSerializer(ExtendedActorSystem system) : Serializ
             ?? throw new SerializationException("an empty room event in the journal"),
         SnapshotManifest => JsonSerializer.Deserialize<RoomSnapshot>(bytes)
             ?? throw new SerializationException("an empty room snapshot"),
+        IndexEventManifest => JsonSerializer.Deserialize<RoomIndexEvent>(bytes)
+            ?? throw new SerializationException("an empty room index event in the journal"),
+        IndexSnapshotManifest => JsonSerializer.Deserialize<RoomIndexSnapshot>(bytes)
+            ?? throw new SerializationException("an empty room index snapshot"),
         _ => throw new SerializationException($"unknown manifest '{manifest}'"),
     };
 }

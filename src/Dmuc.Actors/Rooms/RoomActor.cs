@@ -372,7 +372,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void PublishListingIfChanged()
     {
         var changed = new RoomListingChanged(_room, _state.Config.Name ?? "", _state.OccupantCount,
-            _state.Exists && _state.Config.Public, _state.Exists);
+            _state.Exists && _state.Config.Public, _state.Exists, _state.Config.Persistent);
         if (changed == _lastListing) return;
         _lastListing = changed;
         Context.Parent.Tell(changed);

@@ -33,6 +33,7 @@ public sealed class RoomDirectory : ReceiveActor
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
+    private readonly IActorRef _index;
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -42,6 +43,7 @@ public sealed class RoomDirectory : ReceiveActor
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
+        _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -50,6 +52,7 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
         Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
         Receive<RoomListingChanged>(HandleListingChanged);
+        Receive<RoomIndexRecovered>(HandleIndexRecovered);
         Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
@@ -280,6 +283,7 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleListingChanged(RoomListingChanged listing)
     {
+        _index.Tell(listing);
         if (listing.Exists)
         {
             if (!_listings.ContainsKey(listing.Room)) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
@@ -290,6 +294,17 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Info("Room {Room} was destroyed", listing.Room);
             _creations.Gone(listing.Room);
         }
+    }
+
+    /// <summary>Persistent rooms are listed from the index until they are loaded, which then report themselves.</summary>
+    private void HandleIndexRecovered(RoomIndexRecovered recovered)
+    {
+        foreach (var room in recovered.Rooms)
+        {
+            var jid = Jid.Parse(room.Room);
+            _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
+        }
+        _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
     }
 
     private void HandleRoomIdle(RoomIdle idle)

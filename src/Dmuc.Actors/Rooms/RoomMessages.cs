@@ -53,8 +53,8 @@ public sealed record StopIfIdle
 /// <summary>A room asked to stop was no longer idle; the directory hands it the mail it held back meanwhile.</summary>
 public sealed record RoomBusyAgain(Jid Room);
 
-/// <summary>What a room reports of itself for service discovery.</summary>
-public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bool IsPublic, bool Exists);
+/// <summary>What a room reports of itself for service discovery (and for the <see cref="RoomIndex"/>).</summary>
+public sealed record RoomListingChanged(Jid Room, string Name, int Occupants, bool IsPublic, bool Exists, bool IsPersistent);
 
 /// <summary>Asks a room for what the operator tools show; answered with <see cref="RoomInspection"/>.</summary>
 public sealed record InspectRoom(Jid Room);

@@ -48,6 +48,9 @@ public static class RoomStanzas
     public static XElement DiscoInfo(string fullJid, string to, string id = "disco") =>
         Parse($"<iq from='{fullJid}' to='{to}' type='get' id='{id}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
 
+    public static XElement DiscoItems(string fullJid, string to, string id = "items") =>
+        Parse($"<iq from='{fullJid}' to='{to}' type='get' id='{id}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+
     /// <summary>Parses stanza XML written without namespaces into jabber:client.</summary>
     public static XElement Parse(string xml) =>
         XElement.Parse($"<wrapper xmlns='jabber:client'>{xml}</wrapper>").Elements().Single();

@@ -96,6 +96,36 @@ public sealed class DmucRestartTests
     }
 
     [Fact]
+    public async Task Public_persistent_rooms_are_listed_after_a_node_restart_before_anyone_enters_them()
+    {
+        await using var dmuc = new RestartableDmucNode();
+        await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        string[] rooms = ["capulet@conference.localhost", "montague@conference.localhost"];
+        foreach (var room in rooms)
+        {
+            await romeo.JoinRoomAsync(room, "Romeo");
+            await romeo.ConfigureRoomAsync(room, ("muc#roomconfig_persistentroom", "1"), ("muc#roomconfig_publicroom", "1"));
+        }
+        Assert.Equal(rooms, await ListedRoomsAsync(romeo, "before"));
+
+        var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        await dmuc.StopAsync();
+        await dmuc.StartAsync();
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
+
+        await using var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
+        Assert.Equal(rooms, await ListedRoomsAsync(mercutio, "after"));
+    }
+
+    private static async Task<List<string>> ListedRoomsAsync(XmppTestClient client, string id)
+    {
+        await client.SendAsync($"<iq type='get' id='{id}' to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+        var reply = (await client.ReceiveUntilAsync(IsReplyTo(id)))[^1];
+        return reply.Descendants((XNamespace)"http://jabber.org/protocol/disco#items" + "item").Select(item => (string)item.Attribute("jid")!).ToList();
+    }
+
+    [Fact]
     public async Task The_node_reconnects_after_Prosody_is_killed_and_restarted_and_rooms_work_again()
     {
         await using var dmuc = new RestartableDmucNode();
