@@ -34,6 +34,7 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
     private readonly IActorRef _index;
+    private bool _roomsRecovered;
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -75,9 +76,9 @@ public sealed class RoomDirectory : ReceiveActor
     /// Occupants are durable, so after a crash of this node rooms in the journal may have occupants whose sessions ended
     /// meanwhile: every room is started once, recovers, asks those of its occupants on this node's server whether they
     /// are still there (<see cref="RoomActor"/>), and stops again when idle. Without this, a room nobody writes to would
-    /// keep its ghosts until someone does.
+    /// keep its ghosts until someone does. Started once the room index is back, so that listing comes first.
     /// </summary>
-    protected override void PreStart()
+    private void RecoverRooms()
     {
         var self = Self;
         try
@@ -305,6 +306,9 @@ public sealed class RoomDirectory : ReceiveActor
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
+        if (_roomsRecovered) return;
+        _roomsRecovered = true;
+        RecoverRooms();
     }
 
     private void HandleRoomIdle(RoomIdle idle)
