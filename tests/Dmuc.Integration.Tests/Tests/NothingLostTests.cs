@@ -46,9 +46,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
         await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Split);
         output.WriteLine($"killrc holds {(await topology.InspectReplicaAsync(Killrc, Room)).UnacknowledgedForwards} unacknowledged forwards");
 
-        using (var avalon = topology.Management(Avalon))
-            await avalon.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, CancellationToken.None);
-        await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Linked);
+        await new RoomLinkDrill(topology, Room).HealAsync(CancellationToken.None);
 
         foreach (var participant in everyone) await participant.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, intoTheCut), Answer);
         const string afterHeal = "after the heal";
@@ -79,9 +77,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
             foreach (var participant in new[] { alice, wumpus, valdis, bigCheese }) await participant.DisposeAsync();
         });
 
-        using (var avalon = topology.Management(Avalon))
-            await avalon.PostAsync<NetsplitCutDone>(NetsplitApi.Cut, new NetsplitCutRequest(Avalon, Killrc), CancellationToken.None);
-        await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Split);
+        await new RoomLinkDrill(topology, Room).CutAsync(Avalon, Killrc, CancellationToken.None);
 
         foreach (var (sender, id) in new[] { (alice, "from-avalon"), (bigCheese, "from-vesa") })
         {
@@ -95,9 +91,7 @@ public sealed class NothingLostTests(ITestOutputHelper output)
             Assert.NotNull(error?.Element(XNamespace.Get("urn:ietf:params:xml:ns:xmpp-stanzas") + "remote-server-timeout"));
         }
 
-        using (var avalon = topology.Management(Avalon))
-            await avalon.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, CancellationToken.None);
-        await topology.WaitForLinkStateAsync(Room, Killrc, LinkState.Linked);
+        await new RoomLinkDrill(topology, Room).HealAsync(CancellationToken.None);
         await alice.SendGroupchatAsync("after the heal");
         await wumpus.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, "after the heal"), Answer);
         await wumpus.CatchUpAsync();
