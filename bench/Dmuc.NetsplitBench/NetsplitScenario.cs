@@ -273,8 +273,8 @@ public sealed class NetsplitScenario(BenchOptions options, KeepaliveSetting sett
         foreach (var host in new[] { Killrc, Vesa })
         {
             var replica = await AskPatientlyAsync(() => Cluster.InspectReplicaAsync(RoomJid, host));
-            if (replica.RosterSize != options.Occupants || replica.LocalOccupants.Count != _tallies[host].Users.Count)
-                problems.Add($"the replica on {host} has {replica.RosterSize} occupants, {replica.LocalOccupants.Count} local");
+            if (replica.Roster.Count != options.Occupants || replica.LocalOccupants.Count != _tallies[host].Users.Count)
+                problems.Add($"the replica on {host} has {replica.Roster.Count} occupants, {replica.LocalOccupants.Count} local");
         }
         return problems;
     }

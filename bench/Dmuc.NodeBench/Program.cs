@@ -31,6 +31,7 @@ static async Task MeasureAsync(int occupants, int messages)
         ["Dmuc:Data"] = data,
         // One sender floods the room on purpose: the per-user stanza rate would refuse most of it.
         ["Dmuc:Limits:OccupantStanzasPerSecond"] = "0",
+        ["Dmuc:Management:Url"] = "",
     }));
     await node.StartAsync();
     using var socket = await listener.AcceptSocketAsync();

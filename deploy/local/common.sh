@@ -35,13 +35,20 @@ stop_postgres() {
   fi
 }
 
-# Stops everything in $started at once: a node takes seconds to leave the cluster, and they can leave together.
+# Stops the nodes first, all at once (a node takes seconds to leave the cluster, and they can leave together), so
+# that each tells its occupants (status 332) through a Prosody that still runs; then the Prosodies, then PostgreSQL.
 stop_all() {
   if [[ -f "$started" ]]; then
-    while read -r pid name; do
-      [[ "$name" == postgres ]] || stop_process "$pid" "$name" &
-    done <"$started"
-    wait
+    local pass
+    for pass in nodes servers; do
+      while read -r pid name; do
+        case "$pass:$name" in
+          *:postgres | servers:dmuc-node-*) ;;
+          nodes:dmuc-node-* | servers:*) stop_process "$pid" "$name" & ;;
+        esac
+      done <"$started"
+      wait
+    done
   fi
   stop_postgres
   rm -f "$started"

@@ -237,4 +237,5 @@ for index in "${!hosts[@]}"; do
 done
 echo "e.g. profanity: /account add argl; /account set argl jid argl@killrc.oulubox.irc; /account set argl server 127.0.0.1;"
 echo "     /account set argl port $(c2s_port 1); /account set argl tls disable; /connect argl; /join $room"
+echo "Watch it: http://127.0.0.1:$(management_port 0)/status (the cluster's picture); ./dmuc cluster show, ./dmuc room show wallops."
 echo "Stop it with deploy/local/down.sh."

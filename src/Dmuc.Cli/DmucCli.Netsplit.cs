@@ -15,7 +15,8 @@ public sealed partial class DmucCli
                 new NetsplitCutRequest(parse.GetRequiredValue(hostA), parse.GetRequiredValue(hostB)), ct),
             NetsplitViews.Cut);
         var heal = Asking(new Command("heal", "End every cut in the cluster (works through any node, even a cut one)"),
-            (_, client, ct) => client.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, ct), NetsplitViews.Heal);
+            (_, client, ct) => client.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, ct), NetsplitViews.Heal,
+            healed => healed.Nodes.Any(node => node.Outcome == NodeHealOutcome.NoAnswer) ? ExitCodes.NodeUnreachable : ExitCodes.Ok);
         return new Command("netsplit", "Netsplit drills: nodes must run with Dmuc:Drills:Netsplit=true (--allow-netsplit-drills)")
         {
             cut, heal,

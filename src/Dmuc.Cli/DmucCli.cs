@@ -11,27 +11,29 @@ namespace Dmuc.Cli;
 /// </summary>
 public sealed partial class DmucCli
 {
-    public const string NodeVariable = "DMUC_NODE";
     public const string TokenVariable = "DMUC_TOKEN";
 
     private readonly TextWriter _output;
     private readonly TextWriter _error;
     private readonly HttpMessageHandler? _handler;
+    private readonly NodeLocator _locator;
     private readonly Option<string?> _node;
     private readonly Option<string?> _token;
     private readonly Option<bool> _json = new("--json") { Description = "Print the endpoint's JSON instead of tables", Recursive = true };
 
-    /// <param name="environment">Where DMUC_NODE and DMUC_TOKEN are read from (the process environment, or a test's).</param>
+    /// <param name="environment">Where DMUC_NODE, DMUC_LOCAL_RUN_DIR and DMUC_TOKEN are read from (the process environment, or a test's).</param>
     /// <param name="handler">The HTTP handler to use; null for a fresh one.</param>
-    public DmucCli(TextWriter output, TextWriter error, Func<string, string?> environment, HttpMessageHandler? handler = null)
+    /// <param name="locator">Which node to ask without --node; null for this process's (<see cref="NodeLocator.ForThisProcess"/>).</param>
+    public DmucCli(TextWriter output, TextWriter error, Func<string, string?> environment, HttpMessageHandler? handler = null,
+        NodeLocator? locator = null)
     {
         _output = output;
         _error = error;
         _handler = handler;
+        _locator = locator ?? NodeLocator.ForThisProcess(environment);
         _node = new Option<string?>("--node", "-n")
         {
-            Description = $"The node's management endpoint, http://HOST:PORT (default: ${NodeVariable})",
-            DefaultValueFactory = _ => environment(NodeVariable),
+            Description = $"The node's management endpoint, http://HOST:PORT ({NodeLocator.Help})",
             Recursive = true,
         };
         _token = new Option<string?>("--token", "-t")
@@ -133,39 +135,38 @@ public sealed partial class DmucCli
         return new Command("room", "One room") { show, history, kick, destroy };
     }
 
-    /// <summary>Makes <paramref name="command"/> ask the node with <paramref name="ask"/> and show the answer.</summary>
+    /// <summary>
+    /// Makes <paramref name="command"/> ask the node with <paramref name="ask"/> and show the answer; <paramref name="outcome"/>
+    /// turns an answer that tells of a failure (a node that did not answer a heal) into its exit code.
+    /// </summary>
     private Command Asking<T>(Command command, Func<ParseResult, ManagementClient, CancellationToken, Task<T>> ask,
-        Action<IAnsiConsole, T> view)
+        Action<IAnsiConsole, T> view, Func<T, int>? outcome = null)
     {
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (NodeUrl(parse.GetValue(_node)) is not { } node)
+            var (node, problem) = _locator.Locate(parse.GetValue(_node));
+            if (node is null)
             {
-                await _error.WriteLineAsync($"error: no node to ask: pass --node http://HOST:PORT or set {NodeVariable}");
+                await _error.WriteLineAsync($"error: {problem}");
                 return ExitCodes.Failed;
             }
-            using var client = new ManagementClient(node, parse.GetValue(_token), _handler);
+            using var client = new ManagementClient(node.Url, parse.GetValue(_token), _handler);
             try
             {
                 var answer = await ask(parse, client, cancellationToken);
                 if (parse.GetValue(_json)) await _output.WriteLineAsync(JsonSerializer.Serialize(answer, ManagementApi.Json));
                 else view(Terminal(), answer);
-                return ExitCodes.Ok;
+                return outcome?.Invoke(answer) ?? ExitCodes.Ok;
             }
             catch (ManagementException failure)
             {
                 await _error.WriteLineAsync("error: " + failure.Message);
+                if (failure.ExitCode == ExitCodes.NodeUnreachable && node.FoundBy != "--node")
+                    await _error.WriteLineAsync($"(asked {node.Url} from {node.FoundBy}; name a node with --node http://HOST:PORT or {NodeLocator.NodeVariable})");
                 return failure.ExitCode;
             }
         });
         return command;
-    }
-
-    private static Uri? NodeUrl(string? given)
-    {
-        if (string.IsNullOrWhiteSpace(given)) return null;
-        var withScheme = given.Contains("://", StringComparison.Ordinal) ? given : "http://" + given;
-        return Uri.TryCreate(withScheme, UriKind.Absolute, out var url) ? url : null;
     }
 
     /// <summary>Plain text when the output is not the console (a pipe, a test), wide enough that JIDs do not wrap.</summary>

@@ -40,10 +40,10 @@ internal static class Views
     public static void Rooms(IAnsiConsole console, RoomsView rooms)
     {
         if (rooms.NodeRole == NodeRoleView.Replica)
-            console.WriteLine($"This node is a replica: it relays these rooms; the primary ({rooms.PrimaryNode ?? "not in view"}) holds them.");
+            console.WriteLine($"This node is a replica: it relays these rooms (occupants as its roster has them); the primary ({rooms.PrimaryNode ?? "not in view"}) holds them.");
         var table = NewTable("Room", "Name", "Occupants", "Replica hosts");
         foreach (var room in rooms.Rooms)
-            AddRow(table, room.Room, room.Name, room.Occupants?.ToString(CultureInfo.InvariantCulture) ?? "-", JoinOrDash(room.ReplicaHosts));
+            AddRow(table, room.Room, room.Name, Number(room.Occupants), JoinOrDash(room.ReplicaHosts));
         console.Write(table);
     }
 
@@ -52,8 +52,9 @@ internal static class Views
         var summary = new Grid().AddColumn().AddColumn();
         foreach (var (name, value) in new[]
                  {
-                     ("Room", room.Room), ("Name", room.Name), ("Occupants", Number(room.OccupantCount)),
-                     ("History kept", Number(room.HistoryLength)), ("Journal sequence nr", Number(room.JournalSequenceNr)),
+                     ("Room", room.Room), ("Name", room.Name ?? "-"), ("Occupants", Number(room.OccupantCount)),
+                     ("History kept", Number(room.HistoryLength)),
+                     ("Journal sequence nr", room.JournalSequenceNr is { } sequenceNr ? Number(sequenceNr) : "- (on the primary)"),
                  })
             summary.AddRow(new Text(name), new Text(value));
         console.Write(summary);
@@ -61,8 +62,18 @@ internal static class Views
         var occupants = NewTable("Host", "Nick", "Role", "Affiliation", "Real JID");
         foreach (var host in room.OccupantsByHost)
         foreach (var occupant in host.Occupants)
-            AddRow(occupants, host.Host, occupant.Nick, occupant.Role, occupant.Affiliation, occupant.RealJid);
+            AddRow(occupants, host.Host ?? "(another host)", occupant.Nick, occupant.Role, occupant.Affiliation, occupant.RealJid ?? "-");
         console.Write(occupants);
+
+        if (room.Replica is { } replica)
+        {
+            console.WriteLine("This node is a replica; what it holds of the room:");
+            var link = NewTable("Primary", "State", "Split since", "Last RTT", "Average RTT", "Last batch", "Held");
+            AddRow(link, replica.PrimaryNode ?? "not in view", replica.State, SplitSince(replica.SplitSince), Milliseconds(replica.LastRttMilliseconds),
+                Milliseconds(replica.AverageRttMilliseconds), Number(replica.LastBatchSequence), Number(replica.HeldStanzas));
+            console.Write(link);
+            return;
+        }
 
         if (room.ReplicaLinks.Count == 0)
         {
@@ -71,7 +82,7 @@ internal static class Views
         }
         var links = NewTable("Replica host", "Node", "State", "Split since", "Last RTT", "Average RTT", "Batches sent", "Withheld");
         foreach (var link in room.ReplicaLinks)
-            AddRow(links, link.Host, link.Node ?? "-", link.State, link.SplitSince?.ToString("u", CultureInfo.InvariantCulture) ?? "-",
+            AddRow(links, link.Host, link.Node ?? "-", link.State, SplitSince(link.SplitSince),
                 Milliseconds(link.LastRttMilliseconds), Milliseconds(link.AverageRttMilliseconds), Number(link.BatchesSent), Number(link.BatchesWithheld));
         console.Write(links);
     }
@@ -107,6 +118,8 @@ internal static class Views
     private static string JoinOrDash(IReadOnlyList<string> values) => values.Count == 0 ? "-" : string.Join(", ", values);
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string SplitSince(DateTimeOffset? since) => since?.ToString("u", CultureInfo.InvariantCulture) ?? "-";
 
     private static string Milliseconds(double? value) => value is { } ms ? ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms" : "-";
 }

@@ -55,7 +55,8 @@ public static class DmucNode
         builder.Services.AddSingleton(services =>
             new ComponentOutbox(services.GetRequiredService<ILogger<ComponentOutbox>>(), metrics, options.MaxQueuedBytes));
         builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
-        builder.Services.AddAkka("dmuc", akka =>
+        builder.Services.AddHealthChecks();
+        builder.Services.AddAkka("dmuc", (akka, services) =>
         {
             akka.ConfigureLoggers(loggers =>
             {
@@ -78,6 +79,7 @@ public static class DmucNode
             akka.AddNetsplitDrills(options.Drills);
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
+            akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
         });
         // Registered after Akka so that the actor system is up before the first request can reach it.
         if (options.Management.IsEnabled)

@@ -13,6 +13,9 @@ public static class ManagementApi
     public const string Rooms = "/api/rooms";
     public const string Health = "/healthz";
     public const string Ready = "/ready";
+    /// <summary>The status page: static, so it needs no token; its data comes from <see cref="Status"/>, which does.</summary>
+    public const string StatusPage = "/status";
+    public const string Status = "/api/status";
 
     public static string Room(string room) => $"{Rooms}/{Uri.EscapeDataString(room)}";
     public static string RoomHistory(string room, int last) => $"{Room(room)}/history?last={last}";
@@ -50,22 +53,36 @@ public sealed record ActorTreeView(ActorTreeNode Root, bool Truncated);
 
 public sealed record ActorTreeNode(string Path, string Name, IReadOnlyList<ActorTreeNode> Children);
 
-/// <param name="NodeRole">Primary: the rooms themselves. Replica: the rooms this node relays, without occupant details.</param>
+/// <param name="NodeRole">Primary: the rooms themselves. Replica: the rooms this node relays that have occupants (as the
+/// replica's roster has them).</param>
 /// <param name="PrimaryNode">The Akka address of the node holding the rooms, as this node sees the cluster.</param>
 public sealed record RoomsView(NodeRoleView NodeRole, string? PrimaryNode, IReadOnlyList<RoomSummary> Rooms);
 
 public enum NodeRoleView { Primary, Replica }
 
-/// <param name="Occupants">Null on a replica node, which does not count the room's occupants.</param>
-/// <param name="ReplicaHosts">Hosts with occupants that are served by another Dmuc node (a replica link each).</param>
-public sealed record RoomSummary(string Room, string Name, int? Occupants, IReadOnlyList<string> ReplicaHosts);
+/// <param name="ReplicaHosts">Hosts with occupants that are served by another Dmuc node (a replica link each); empty on a replica node.</param>
+public sealed record RoomSummary(string Room, string Name, int Occupants, IReadOnlyList<string> ReplicaHosts);
 
-public sealed record RoomDetails(string Room, string Name, long JournalSequenceNr, int HistoryLength, int OccupantCount,
-    IReadOnlyList<HostOccupants> OccupantsByHost, IReadOnlyList<ReplicaLinkView> ReplicaLinks);
+/// <summary>
+/// A room as the answering node holds it. On the primary: the room itself (<see cref="Replica"/> is null). On a replica
+/// node: what the replica holds (its roster, its history, its link to the primary); the name and the journal are the
+/// primary's (null here), and only this host's occupants have a known real JID and host.
+/// </summary>
+public sealed record RoomDetails(string Room, string? Name, long? JournalSequenceNr, int HistoryLength, int OccupantCount,
+    IReadOnlyList<HostOccupants> OccupantsByHost, IReadOnlyList<ReplicaLinkView> ReplicaLinks, ReplicaSideView? Replica = null);
 
-public sealed record HostOccupants(string Host, IReadOnlyList<OccupantView> Occupants);
+/// <param name="Host">Null for occupants a replica node knows only by nick (they are served by other hosts).</param>
+public sealed record HostOccupants(string? Host, IReadOnlyList<OccupantView> Occupants);
 
-public sealed record OccupantView(string Nick, string RealJid, string Role, string Affiliation);
+/// <param name="RealJid">Null where the node does not know it (another host's occupant, seen from a replica).</param>
+public sealed record OccupantView(string Nick, string? RealJid, string Role, string Affiliation);
+
+/// <summary>A replica's end of its link to the primary.</summary>
+/// <param name="State">Linked, Split or Rejoining, as the replica sees it.</param>
+/// <param name="LastBatchSequence">The last batch of the primary applied here.</param>
+/// <param name="HeldStanzas">Local users' stanzas served during a split, still to reach the primary.</param>
+public sealed record ReplicaSideView(string? PrimaryNode, string State, DateTimeOffset? SplitSince, double? LastRttMilliseconds,
+    double? AverageRttMilliseconds, long LastBatchSequence, int HeldStanzas);
 
 /// <param name="State">Linked, Split or Rejoining (the primary's view of the link, XEP-0282 §4.10–4.11).</param>
 /// <param name="BatchesWithheld">Batches not sent while split; the netjoin's resync replaced them.</param>
@@ -81,6 +98,18 @@ public sealed record KickRequest(string Nick, string? Reason);
 
 public sealed record RoomActionDone(string Room, string Action, string? Nick);
 
-/// <param name="ComponentConnected">The XEP-0114 stream to the XMPP server is up.</param>
-/// <param name="MemberStatus">This node's own status in the cluster.</param>
-public sealed record ReadinessView(bool Ready, bool ComponentConnected, string MemberStatus);
+/// <summary>The cluster as the answering node sees it, for the status page: members, and its rooms with occupants.</summary>
+/// <param name="Rooms">On the primary: its rooms with occupants. On a replica node: its replicas with occupants.</param>
+public sealed record ClusterStatusView(DateTimeOffset At, NodeRoleView NodeRole, ClusterView Cluster, IReadOnlyList<RoomDetails> Rooms);
+
+/// <summary>The answer of <c>/healthz</c> and <c>/ready</c>.</summary>
+/// <param name="Status">Healthy, Degraded or Unhealthy: the worst of the checks.</param>
+public sealed record HealthView(string Status, IReadOnlyList<HealthCheckView> Checks);
+
+public sealed record HealthCheckView(string Name, string Status, string? Description);
+
+/// <summary>What a node and the CLI agree on without being told: the endpoint of a node on the same machine.</summary>
+public static class ManagementDefaults
+{
+    public const string Url = "http://127.0.0.1:5380";
+}

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Xml.Linq;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Xmpp;
@@ -158,10 +159,11 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
     }
 
     [Fact]
-    public async Task Without_a_node_the_command_says_how_to_name_one()
+    public async Task Without_a_node_nor_one_at_the_default_address_the_command_says_how_to_name_one()
     {
         var run = await CliRun.InvokeAsync("rooms", "list");
-        Assert.Equal(ExitCodes.Failed, run.ExitCode);
+        Assert.Equal(ExitCodes.NodeUnreachable, run.ExitCode);
+        Assert.Contains("from the default address", run.Error);
         Assert.Contains("DMUC_NODE", run.Error);
     }
 
@@ -213,7 +215,9 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(ManagementApi.Health)).StatusCode);
         var ready = await http.GetAsync(ManagementApi.Ready);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Contains("\"componentConnected\": true", await ready.Content.ReadAsStringAsync());
+        var checks = (await ready.Content.ReadFromJsonAsync<HealthView>(ManagementApi.Json))!.Checks;
+        Assert.Contains(checks, check => (check.Name, check.Status) == ("component-stream", "Healthy"));
+        Assert.Equal(2, checks.Count); // and the cluster's own readiness check
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(ManagementApi.Rooms)).StatusCode);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Management.Contracts;
 
 namespace Dmuc.Cli.Tests;
@@ -10,8 +11,10 @@ public sealed record CliRun(int ExitCode, string Output, string Error)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        // No DMUC_NODE or DMUC_TOKEN from the machine running the tests.
-        var exitCode = await new DmucCli(output, error, _ => null).InvokeAsync(args);
+        // No DMUC_NODE or DMUC_TOKEN from the machine running the tests, nor its local topology or a node at the default
+        // address: without --node, the CLI asks a port where nothing listens.
+        var locator = new NodeLocator(_ => null, Path.GetTempPath(), $"http://127.0.0.1:{FreeTcpPorts.Pick(1)[0]}");
+        var exitCode = await new DmucCli(output, error, _ => null, locator: locator).InvokeAsync(args);
         return new CliRun(exitCode, output.ToString(), error.ToString());
     }
 

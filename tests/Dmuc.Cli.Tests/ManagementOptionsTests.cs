@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Dmuc.Host;
 using Dmuc.Host.Management;
 
@@ -7,7 +8,16 @@ namespace Dmuc.Cli.Tests;
 public sealed class ManagementOptionsTests
 {
     [Fact]
-    public void The_endpoint_is_off_without_a_url() => Assert.False(new ManagementOptions().IsEnabled);
+    public void By_default_the_endpoint_listens_on_loopback_at_the_port_the_cli_tries_first()
+    {
+        var options = new ManagementOptions();
+        Assert.True(options.IsEnabled && options.IsDefault);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 5380), options.ListenEndpoint());
+        options.Validate();
+    }
+
+    [Fact]
+    public void An_empty_url_turns_the_endpoint_off() => Assert.False(new ManagementOptions { Url = "" }.IsEnabled);
 
     [Theory]
     [InlineData("http://0.0.0.0:9910")]

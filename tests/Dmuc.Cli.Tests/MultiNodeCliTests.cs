@@ -68,10 +68,17 @@ public sealed class MultiNodeCliTests(DrillTopologyFixture fixture, ITestOutputH
         Assert.Equal(3, wallops.Occupants);
         Assert.Equal([Killrc, Vesa], wallops.ReplicaHosts);
 
+        // A killrc user asks the service itself for its rooms: the answer comes back through killrc's replica directory.
+        await using (var valdis = await Topology.ConnectAsync($"valdis@{Killrc}/desk"))
+        {
+            await valdis.SendAsync($"<iq type='get' id='items' to='{MucDomain}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+            Assert.Equal("result", (string?)(await valdis.ReceiveUntilAsync(MucClientSteps.IsReplyTo("items")))[^1].Attribute("type"));
+        }
         var onReplica = (await Dmuc(Killrc, "rooms", "list", "--json")).Json<RoomsView>();
         Assert.Equal(NodeRoleView.Replica, onReplica.NodeRole);
         Assert.Equal(rooms.PrimaryNode, onReplica.PrimaryNode);
-        Assert.Null(Assert.Single(onReplica.Rooms, listed => listed.Room == Wallops).Occupants);
+        Assert.Equal(3, Assert.Single(onReplica.Rooms, listed => listed.Room == Wallops).Occupants);
+        Assert.DoesNotContain(onReplica.Rooms, listed => listed.Room == MucDomain);
         Assert.Contains("This node is a replica", (await Dmuc(Killrc, "rooms", "list")).Output);
     }
 
@@ -91,9 +98,34 @@ public sealed class MultiNodeCliTests(DrillTopologyFixture fixture, ITestOutputH
         Assert.Contains($"argl@{Killrc}/laptop", table.Output);
         Assert.Contains("Linked", table.Output);
 
-        var onReplica = await Dmuc(Killrc, "room", "show", Wallops);
-        Assert.Equal(ExitCodes.Failed, onReplica.ExitCode);
-        Assert.Contains("this node is a replica", onReplica.Error);
+    }
+
+    [Fact]
+    public async Task Room_show_on_a_replica_shows_its_roster_history_and_link_to_the_primary()
+    {
+        var room = (await Dmuc(Killrc, "room", "show", Wallops, "--json")).Json<RoomDetails>();
+        Assert.Equal(["Alice", "BigCheese", "Wumpus"], room.OccupantsByHost.SelectMany(host => host.Occupants).Select(o => o.Nick).Order());
+        var local = Assert.Single(room.OccupantsByHost, host => host.Host == Killrc);
+        var wumpus = Assert.Single(local.Occupants);
+        Assert.Equal(("Wumpus", $"argl@{Killrc}/laptop", "Participant"), (wumpus.Nick, wumpus.RealJid, wumpus.Role));
+        Assert.All(room.OccupantsByHost.Single(host => host.Host is null).Occupants, other => Assert.Null(other.RealJid));
+        Assert.Equal("Owner", room.OccupantsByHost.SelectMany(host => host.Occupants).Single(o => o.Nick == "Alice").Affiliation);
+        Assert.Equal(WallopsMessages.Length, room.HistoryLength);
+        Assert.Null(room.JournalSequenceNr);
+        var link = room.Replica!;
+        Assert.Equal(("Linked", (await ClusterAsync(Killrc)).Members.Single(member => member.IsPrimary).Address), (link.State, link.PrimaryNode));
+        Assert.True(link.LastBatchSequence > 0);
+
+        var table = await Dmuc(Killrc, "room", "show", "wallops");
+        Assert.Equal(ExitCodes.Ok, table.ExitCode);
+        Assert.Contains("This node is a replica", table.Output);
+        Assert.Contains($"argl@{Killrc}/laptop", table.Output);
+        Assert.Contains("Linked", table.Output);
+
+        Assert.Equal(ExitCodes.NotFound, (await Dmuc(Killrc, "room", "show", $"nowhere@{MucDomain}")).ExitCode);
+        var history = await Dmuc(Killrc, "room", "history", Wallops);
+        Assert.Equal(ExitCodes.Failed, history.ExitCode);
+        Assert.Contains("rooms are managed on the primary", history.Error);
     }
 
     [Fact]
@@ -138,6 +170,9 @@ public sealed class MultiNodeCliTests(DrillTopologyFixture fixture, ITestOutputH
         var destroyed = await phaedrus.WaitForAsync(RoomParticipant.PresenceOf(phaedrus.OccupantJid, available: false));
         Assert.NotNull(destroyed.Descendants(MucClientSteps.MucUser + "destroy").FirstOrDefault());
         Assert.Equal(ExitCodes.NotFound, (await Dmuc(Avalon, "room", "show", room)).ExitCode);
+        // killrc's replica of the room outlives it, empty: neither listed nor shown there.
+        await WaitUntilAsync(async () => (await Dmuc(Killrc, "room", "show", room)).ExitCode == ExitCodes.NotFound, "killrc to forget the room");
+        Assert.DoesNotContain((await Dmuc(Killrc, "rooms", "list", "--json")).Json<RoomsView>().Rooms, listed => listed.Room == room);
     }
 
     [Fact]

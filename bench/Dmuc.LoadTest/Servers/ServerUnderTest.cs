@@ -108,6 +108,8 @@ public sealed class ServerUnderTest : IAsyncDisposable
             // The load is a few senders flooding rooms on purpose: the limits an operator wants would refuse most of it.
             "--Dmuc:Limits:OccupantStanzasPerSecond", "0",
             "--Dmuc:Limits:RoomCreationsPerMinute", "0",
+            // Several nodes on one machine: the default management port would be taken by the first.
+            "--management-url", "",
             .. clusterArguments,
         ], host.WorkDirectory);
     }

@@ -105,6 +105,11 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     private void HandleConnectFailed(ConnectFailed failed)
     {
+        if (ShuttingDown)
+        {
+            LogNotReconnecting(_logger, failed.Error.GetBaseException().Message);
+            return;
+        }
         var delay = _backoff.Next();
         LogConnectFailed(_logger, _settings.Host, _settings.Port, failed.Error.GetBaseException().Message, delay);
         Timers.StartSingleTimer(Connect.Instance, Connect.Instance, delay);
@@ -115,10 +120,21 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _outbox.Detach(ended.Connection);
         if (!ReferenceEquals(_connection, ended.Connection)) return;
         _connection = null;
+        if (ShuttingDown)
+        {
+            LogNotReconnecting(_logger, ended.Error?.Message ?? "closed by the server");
+            return;
+        }
         var delay = _backoff.Next();
         LogConnectionEnded(_logger, ended.Error?.Message ?? "closed by the server", delay);
         Timers.StartSingleTimer(Connect.Instance, Connect.Instance, delay);
     }
+
+    /// <summary>
+    /// Once the node is stopping, a server that goes away first (stopped with it, say) is expected: retrying would only
+    /// log warnings and hold the shutdown up.
+    /// </summary>
+    private bool ShuttingDown => CoordinatedShutdown.Get(Context.System).ShutdownReason is not null;
 
     private async Task HandleCloseAsync()
     {
@@ -139,6 +155,9 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The component stream ended ({Reason}); reconnecting in {Delay}")]
     private static partial void LogConnectionEnded(ILogger logger, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The component stream is gone ({Reason}); the node is stopping, so it stays down")]
+    private static partial void LogNotReconnecting(ILogger logger, string reason);
 
     private sealed class Connect
     {

@@ -10,8 +10,9 @@ public static class JournalHosting
 {
     /// <summary>
     /// Akka.Persistence.Sql journal, snapshot store and query journal on SQLite or PostgreSQL, with room
-    /// events bound to <see cref="RoomJournalSerializer"/>. (Akka.Persistence.Sql.Hosting is not served by
-    /// our registry, hence HOCON.)
+    /// events bound to <see cref="RoomJournalSerializer"/>. HOCON rather than Akka.Persistence.Sql.Hosting's options,
+    /// which lack some settings used here and would not serve actor systems built without Akka.Hosting
+    /// (docs/operations.md, "Libraries"; the 1.5.70 served does not run beside Akka.Persistence.Sql 1.5.73).
     /// </summary>
     public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal) =>
         builder

@@ -61,7 +61,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
-            _state.LocalOccupants.ToDictionary(), _state.Roster.Count, _state.History.Count(), _keepalive.State,
+            _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), _keepalive.State,
             _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId,
             _forwards.Count)));
     }
@@ -373,6 +373,6 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     /// <param name="HeldStanzas">Local users' stanzas served during the split, still to reach the primary.</param>
     /// <param name="UnacknowledgedForwards">Forwards the room has not acknowledged yet.</param>
     public sealed record ReplicaInspection(Jid Room, long LastSequence, IReadOnlyDictionary<Jid, string> LocalOccupants,
-        int RosterSize, int HistoryLength, LinkState State, DateTimeOffset? SplitSince, TimeSpan? LastRtt, TimeSpan? AverageRtt,
+        IReadOnlyList<RosterEntry> Roster, int HistoryLength, LinkState State, DateTimeOffset? SplitSince, TimeSpan? LastRtt, TimeSpan? AverageRtt,
         int HeldStanzas, string? LastStanzaId, int UnacknowledgedForwards = 0);
 }

@@ -34,7 +34,8 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
     private readonly IActorRef _index;
-    private bool _roomsRecovered;
+    // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
+    private List<XElement>? _serviceStanzasBeforeIndex = [];
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
     {
@@ -45,6 +46,7 @@ public sealed class RoomDirectory : ReceiveActor
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
         _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
+        Context.Watch(_index);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -209,6 +211,11 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleStanzaToService(XElement stanza)
     {
+        if (_serviceStanzasBeforeIndex is not null)
+        {
+            _serviceStanzasBeforeIndex.Add(stanza);
+            return;
+        }
         if (AdminDestroyCommand.Matches(stanza))
         {
             HandleAdminDestroy(stanza);
@@ -306,8 +313,9 @@ public sealed class RoomDirectory : ReceiveActor
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
-        if (_roomsRecovered) return;
-        _roomsRecovered = true;
+        if (_serviceStanzasBeforeIndex is not { } waiting) return;
+        _serviceStanzasBeforeIndex = null;
+        foreach (var stanza in waiting) HandleStanzaToService(stanza);
         RecoverRooms();
     }
 
@@ -330,6 +338,13 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleRoomStopped(Terminated terminated)
     {
+        if (terminated.ActorRef.Equals(_index))
+        {
+            // The journal could not be read: list what the rooms themselves report rather than never answer.
+            _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
+            HandleIndexRecovered(new RoomIndexRecovered([]));
+            return;
+        }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
         if (room is null) return;
         _rooms.Remove(room);

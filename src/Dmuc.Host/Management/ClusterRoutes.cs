@@ -23,7 +23,7 @@ internal static class ClusterRoutes
         app.MapPost(ManagementApi.ClusterDown, (ClusterNodeRequest request) => Act(cluster, request, "down", cluster.Down));
     }
 
-    private static ClusterView Describe(Cluster cluster)
+    public static ClusterView Describe(Cluster cluster)
     {
         var state = cluster.State;
         var members = state.Members.Select(member => new ClusterMemberView(

@@ -1,27 +1,29 @@
-using Akka.Actor;
-using Akka.Cluster;
-using Dmuc.Actors.Component;
 using Dmuc.Management.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Dmuc.Host.Management;
 
-/// <summary><c>/healthz</c>: the process answers. <c>/ready</c>: the node serves users (component stream up, cluster member Up).</summary>
+/// <summary><c>/healthz</c>: the node's liveness checks. <c>/ready</c>: its readiness checks (<see cref="NodeHealth"/>); 503 unless all pass.</summary>
 internal static class HealthRoutes
 {
     public static void Map(WebApplication app, IServiceProvider node)
     {
-        var outbox = node.GetRequiredService<ComponentOutbox>();
-        var cluster = Cluster.Get(node.GetRequiredService<ActorSystem>());
-        app.MapGet(ManagementApi.Health, () => Answer.Ok(new { status = "alive" }));
-        app.MapGet(ManagementApi.Ready, () =>
-        {
-            var status = cluster.SelfMember.Status;
-            var readiness = new ReadinessView(outbox.IsConnected && status == MemberStatus.Up, outbox.IsConnected, status.ToString());
-            return Results.Json(readiness, ManagementApi.Json,
-                statusCode: readiness.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
+        var health = node.GetRequiredService<HealthCheckService>();
+        app.MapGet(ManagementApi.Health, (CancellationToken cancellationToken) => CheckAsync(health, NodeHealth.Live, cancellationToken));
+        app.MapGet(ManagementApi.Ready, (CancellationToken cancellationToken) => CheckAsync(health, NodeHealth.Ready, cancellationToken));
+    }
+
+    private static async Task<IResult> CheckAsync(HealthCheckService health, string tag, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(tag), cancellationToken);
+        var view = new HealthView(report.Status.ToString(), report.Entries
+            .OrderBy(entry => entry.Key, StringComparer.Ordinal)
+            .Select(entry => new HealthCheckView(entry.Key, entry.Value.Status.ToString(), entry.Value.Description))
+            .ToList());
+        return Results.Json(view, ManagementApi.Json,
+            statusCode: report.Status == HealthStatus.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 }

@@ -37,9 +37,19 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         MetricsRoutes.Map(app, nodeServices);
         ClusterRoutes.Map(app, nodeServices);
         ActorRoutes.Map(app, nodeServices);
-        RoomRoutes.Map(app, nodeServices, node);
+        var rooms = RoomRoutes.Map(app, nodeServices, node);
+        StatusRoutes.Map(app, nodeServices, node, rooms);
         NetsplitRoutes.Map(app, nodeServices);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException taken) when (options.IsDefault)
+        {
+            LogDefaultTaken(logger, options.Url!, taken.GetBaseException().Message);
+            await app.DisposeAsync();
+            return;
+        }
         _app = app;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         ListeningAt = address is null ? null : new Uri(address);
@@ -53,11 +63,15 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         await _app.DisposeAsync();
     }
 
-    /// <summary>Liveness and readiness stay open: they tell nothing about rooms, and probes rarely carry tokens.</summary>
+    /// <summary>
+    /// Liveness and readiness stay open: they tell nothing about rooms, and probes rarely carry tokens. So does the
+    /// status page, which holds no data: its script asks <see cref="ManagementApi.Status"/> with the token.
+    /// </summary>
     private async Task RequireToken(HttpContext context, Func<Task> next)
     {
         var path = context.Request.Path;
-        if (string.IsNullOrEmpty(options.Token) || path == ManagementApi.Health || path == ManagementApi.Ready || HasToken(context.Request))
+        if (string.IsNullOrEmpty(options.Token) || path == ManagementApi.Health || path == ManagementApi.Ready
+            || path == ManagementApi.StatusPage || HasToken(context.Request))
         {
             await next();
             return;
@@ -76,6 +90,10 @@ public sealed partial class ManagementEndpoint(ManagementOptions options, Manage
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()),
             Encoding.UTF8.GetBytes(options.Token!));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message =
+        "No management endpoint: the default {Address} is taken ({Reason}), by another node on this machine perhaps; set Dmuc:Management:Url (--management-url) to have one")]
+    private static partial void LogDefaultTaken(ILogger logger, string address, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Management endpoint listening on {Address} (authentication: {Authentication})")]
     private static partial void LogListening(ILogger logger, string address, string authentication);

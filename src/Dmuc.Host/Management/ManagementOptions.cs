@@ -1,4 +1,5 @@
 using System.Net;
+using Dmuc.Management.Contracts;
 
 namespace Dmuc.Host.Management;
 
@@ -6,10 +7,13 @@ namespace Dmuc.Host.Management;
 public sealed class ManagementOptions
 {
     /// <summary>
-    /// http://ADDRESS:PORT to listen on. Empty (the default) leaves the endpoint off: a fixed default port would
-    /// clash when several nodes share a machine. Port 0 picks a free port (logged at start).
+    /// http://ADDRESS:PORT to listen on; empty leaves the endpoint off. Port 0 picks a free port (logged at start).
+    /// The default, loopback only, may be taken by another node on the same machine: then this node runs without
+    /// the endpoint and says so, where a URL given on purpose that cannot be bound stops the node.
     /// </summary>
-    public string? Url { get; set; }
+    public string? Url { get; set; } = ManagementDefaults.Url;
+
+    public bool IsDefault => Url == ManagementDefaults.Url;
 
     /// <summary>Bearer token every /api request must carry. Required unless the endpoint listens on loopback only.</summary>
     public string? Token { get; set; }

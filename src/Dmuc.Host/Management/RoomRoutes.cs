@@ -12,46 +12,58 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Dmuc.Host.Management;
 
 /// <summary>
-/// The rooms of this node. Each node answers about itself: the primary about its rooms in full, a replica with
-/// the rooms it relays and the primary's address. Rooms are asked through the room directory, which owns their
-/// lifecycle: asking about an unknown room starts its actor briefly (it finds no journal and passivates again).
+/// The rooms of this node. Each node answers about itself: the primary about its rooms in full, a replica about what
+/// its replicas hold (roster, history, link) and the primary's address. Rooms are asked through the room directory,
+/// which owns their lifecycle: asking about an unknown room starts its actor briefly (it finds no journal and
+/// passivates again).
 /// </summary>
 internal sealed class RoomRoutes
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
+    private readonly ActorSystem _system;
     private readonly ActorRegistry _registry;
     private readonly ClusterHosts _hosts;
     private readonly ManagedNode _node;
 
-    private RoomRoutes(ActorRegistry registry, ClusterHosts hosts, ManagedNode node)
+    private RoomRoutes(ActorSystem system, ActorRegistry registry, ClusterHosts hosts, ManagedNode node)
     {
+        _system = system;
         _registry = registry;
         _hosts = hosts;
         _node = node;
     }
 
-    public static void Map(WebApplication app, IServiceProvider services, ManagedNode node)
+    /// <returns>The routes, whose room views the status page shows too.</returns>
+    public static RoomRoutes Map(WebApplication app, IServiceProvider services, ManagedNode node)
     {
-        var routes = new RoomRoutes(services.GetRequiredService<ActorRegistry>(), services.GetRequiredService<ClusterHosts>(), node);
-        app.MapGet(ManagementApi.Rooms, () => Answering(routes.ListAsync));
-        app.MapGet(ManagementApi.Rooms + "/{room}", (string room) => routes.OnPrimary(room, routes.ShowAsync));
+        var routes = new RoomRoutes(services.GetRequiredService<ActorSystem>(), services.GetRequiredService<ActorRegistry>(),
+            services.GetRequiredService<ClusterHosts>(), node);
+        app.MapGet(ManagementApi.Rooms, () => Answering(node.Role == NodeRole.Replica ? routes.ListReplicasAsync : routes.ListAsync));
+        app.MapGet(ManagementApi.Rooms + "/{room}", (string room) =>
+            routes.Resolving(room, node.Role == NodeRole.Replica ? routes.ShowReplicaAsync : routes.ShowAsync));
         app.MapGet(ManagementApi.Rooms + "/{room}/history", (string room, int? last) =>
             routes.OnPrimary(room, jid => routes.HistoryAsync(jid, last)));
         app.MapPost(ManagementApi.Rooms + "/{room}/kick", (string room, KickRequest kick) =>
             routes.OnPrimary(room, jid => routes.KickAsync(jid, kick)));
         app.MapPost(ManagementApi.Rooms + "/{room}/destroy", (string room) => routes.OnPrimary(room, routes.DestroyAsync));
+        return routes;
+    }
+
+    /// <summary>Every room of this node with occupants, as <c>room show</c> shows it (on a replica node: its replicas).</summary>
+    public async Task<IReadOnlyList<RoomDetails>> OccupiedRoomsAsync()
+    {
+        var rooms = _node.Role == NodeRole.Replica
+            ? await RelayedRoomsAsync()
+            : (await Ask<RoomList>(Directory, ListRooms.Instance)).Rooms.Where(listing => listing.Occupants > 0).Select(listing => listing.Room).ToList();
+        Func<Jid, Task<RoomDetails?>> detailsOf = _node.Role == NodeRole.Replica ? ReplicaDetailsAsync : PrimaryDetailsAsync;
+        var details = await Task.WhenAll(rooms.OrderBy(room => room.ToString(), StringComparer.Ordinal).Select(detailsOf));
+        return details.OfType<RoomDetails>().Where(room => room.OccupantCount > 0).ToList();
     }
 
     private async Task<IResult> ListAsync()
     {
         var primary = _hosts.PrimaryNode?.ToString();
-        if (_node.Role == NodeRole.Replica)
-        {
-            var relayed = await Ask<ReplicaDirectory.ReplicaList>(_registry.Get<ReplicaDirectory>(), ReplicaDirectory.ListReplicas.Instance);
-            var summaries = relayed.Rooms.Select(room => new RoomSummary(room.ToString(), "", null, [])).OrderBy(r => r.Room, StringComparer.Ordinal);
-            return Answer.Ok(new RoomsView(NodeRoleView.Replica, primary, summaries.ToList()));
-        }
         var listed = await Ask<RoomList>(Directory, ListRooms.Instance);
         // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken.
         var rooms = await Task.WhenAll(listed.Rooms.OrderBy(listing => listing.Room.ToString(), StringComparer.Ordinal).Select(async listing =>
@@ -63,10 +75,13 @@ internal sealed class RoomRoutes
         return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms));
     }
 
-    private async Task<IResult> ShowAsync(Jid room)
+    private async Task<IResult> ShowAsync(Jid room) =>
+        await PrimaryDetailsAsync(room) is { } details ? Answer.Ok(details) : NoSuchRoom(room);
+
+    private async Task<RoomDetails?> PrimaryDetailsAsync(Jid room)
     {
         var inspection = await Ask<RoomInspection>(Directory, new InspectRoom(room));
-        if (!inspection.Exists) return NoSuchRoom(room);
+        if (!inspection.Exists) return null;
         var byHost = inspection.Sessions
             .GroupBy(session => session.RealJid.Domain)
             .OrderBy(host => host.Key, StringComparer.Ordinal)
@@ -75,9 +90,58 @@ internal sealed class RoomRoutes
         var links = inspection.Links.OrderBy(link => link.Host, StringComparer.Ordinal).Select(link => new ReplicaLinkView(
             link.Host, link.Node, link.State.ToString(), link.SplitSince, link.LastRtt?.TotalMilliseconds,
             link.AverageRtt?.TotalMilliseconds, link.BatchesSent, link.BatchesWithheld));
-        return Answer.Ok(new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
-            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList()));
+        return new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
+            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList());
     }
+
+    /// <summary>
+    /// A replica outlives its room (destroyed, or left by everyone) and the primary may send batches for the service's
+    /// own address: the rooms this node relays are those with occupants in their roster.
+    /// </summary>
+    private async Task<IResult> ListReplicasAsync()
+    {
+        var held = await Task.WhenAll((await RelayedRoomsAsync()).Select(InspectReplicaAsync));
+        var rooms = held.Where(replica => replica.Roster.Count > 0)
+            .OrderBy(replica => replica.Room.ToString(), StringComparer.Ordinal)
+            .Select(replica => new RoomSummary(replica.Room.ToString(), "", replica.Roster.Count, []));
+        return Answer.Ok(new RoomsView(NodeRoleView.Replica, _hosts.PrimaryNode?.ToString(), rooms.ToList()));
+    }
+
+    private async Task<IResult> ShowReplicaAsync(Jid room)
+    {
+        if (!(await RelayedRoomsAsync()).Contains(room)) return Answer.NotFound($"this replica node relays no room {room}");
+        return await ReplicaDetailsAsync(room) is { } details
+            ? Answer.Ok(details)
+            : Answer.NotFound($"this replica node relays no room {room} (nobody is in it)");
+    }
+
+    private async Task<RoomDetails?> ReplicaDetailsAsync(Jid room)
+    {
+        var replica = await InspectReplicaAsync(room);
+        if (replica.Roster.Count == 0) return null;
+        var realJids = replica.LocalOccupants.GroupBy(occupant => occupant.Value, occupant => occupant.Key.ToString())
+            .ToDictionary(nick => nick.Key, nick => string.Join(", ", nick.Order(StringComparer.Ordinal)));
+        var byHost = replica.Roster
+            .GroupBy(entry => realJids.ContainsKey(entry.Nick) ? _hosts.OwnHost : null)
+            .OrderBy(host => host.Key is null)
+            .Select(host => new HostOccupants(host.Key, host.Select(entry => new OccupantView(entry.Nick, realJids.GetValueOrDefault(entry.Nick),
+                Capitalized(entry.Role), Capitalized(entry.Affiliation))).ToList()));
+        var link = new ReplicaSideView(_hosts.PrimaryNode?.ToString(), replica.State.ToString(), replica.SplitSince,
+            replica.LastRtt?.TotalMilliseconds, replica.AverageRtt?.TotalMilliseconds, replica.LastSequence, replica.HeldStanzas);
+        return new RoomDetails(room.ToString(), Name: null, JournalSequenceNr: null, replica.HistoryLength, replica.Roster.Count,
+            byHost.ToList(), [], link);
+    }
+
+    /// <summary>The wire's lowercase XEP-0045 names, written as the primary's enums print.</summary>
+    private static string Capitalized(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name[1..];
+
+    private async Task<IReadOnlyList<Jid>> RelayedRoomsAsync() =>
+        (await Ask<ReplicaDirectory.ReplicaList>(_registry.Get<ReplicaDirectory>(), ReplicaDirectory.ListReplicas.Instance)).Rooms
+        .Where(room => room.Local is not null).ToList();
+
+    private Task<ReplicaRoom.ReplicaInspection> InspectReplicaAsync(Jid room) =>
+        Ask<ReplicaRoom.ReplicaInspection>(_system.ActorSelection(_registry.Get<ReplicaDirectory>().Path / Uri.EscapeDataString(room.ToString())),
+            ReplicaRoom.InspectReplica.Instance);
 
     private async Task<IResult> HistoryAsync(Jid room, int? last)
     {
@@ -109,18 +173,19 @@ internal sealed class RoomRoutes
     }
 
     /// <summary>
-    /// Room details live with the room on the primary; a replica holds only what its own users see. Rather than
-    /// relaying across the cluster (and serializing room state for it), a replica refers the operator to the primary.
+    /// The room's history and the admin's actions live with the room on the primary; a replica holds only what its own
+    /// users see. Rather than relaying across the cluster (and serializing room state for it), a replica refers the
+    /// operator to the primary.
     /// </summary>
-    private async Task<IResult> OnPrimary(string given, Func<Jid, Task<IResult>> handle)
-    {
-        if (RoomJid(given) is not { } room) return NoSuchRoom(given);
-        if (_node.Role == NodeRole.Replica)
-            return Answer.Conflict($"this node is a replica; rooms are managed on the primary node ({_hosts.PrimaryNode?.ToString() ?? "not in view"})");
-        return await Answering(() => handle(room));
-    }
+    private Task<IResult> OnPrimary(string given, Func<Jid, Task<IResult>> handle) => Resolving(given, room =>
+        _node.Role == NodeRole.Replica
+            ? Task.FromResult(Answer.Conflict($"this node is a replica; rooms are managed on the primary node ({_hosts.PrimaryNode?.ToString() ?? "not in view"})"))
+            : handle(room));
 
-    private static async Task<IResult> Answering(Func<Task<IResult>> handle)
+    private async Task<IResult> Resolving(string given, Func<Jid, Task<IResult>> handle) =>
+        RoomJid(given) is { } room ? await Answering(() => handle(room)) : NoSuchRoom(given);
+
+    public static async Task<IResult> Answering(Func<Task<IResult>> handle)
     {
         try
         {

@@ -11,7 +11,7 @@ namespace Dmuc.Integration.Tests.Deployment;
 /// everything it names exists and fits together: files, build contexts, dependencies, ports, and that each
 /// node's component secret and domain match its Prosody's configuration.
 /// </summary>
-public sealed class DeploymentFilesTests
+public sealed partial class DeploymentFilesTests
 {
     private static readonly string Root = RepositoryPaths.RepositoryRoot;
     private static readonly YamlMappingNode Services = LoadServices();
@@ -140,4 +140,30 @@ public sealed class DeploymentFilesTests
 
     private static IEnumerable<YamlNode> Sequence(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(key, out var value) ? ((YamlSequenceNode)value).Children : [];
+
+    /// <summary>
+    /// The Grafana dashboard queries only metrics the nodes export (the instruments docs/operations.md lists, which the
+    /// scrape tests check against real nodes) and charts every one of them.
+    /// </summary>
+    [Fact]
+    public void The_Grafana_dashboard_charts_every_documented_metric_and_nothing_else()
+    {
+        using var dashboard = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "deploy/grafana/dmuc-dashboard.json")));
+        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(panel => panel.GetProperty("targets").EnumerateArray())
+            .Select(target => target.GetProperty("expr").GetString()!)
+            .ToList();
+        Assert.NotEmpty(expressions);
+        // Histograms are queried through their _bucket and _count series.
+        var queried = expressions.SelectMany(expression => MetricName().Matches(expression).Select(match => match.Value))
+            .Select(name => Regex.Replace(name, "_(bucket|count|sum)$", ""))
+            .ToHashSet();
+        var operations = File.ReadAllText(Path.Combine(Root, "docs/operations.md"));
+        var documented = Regex.Matches(operations, @"^\| `(dmuc_[a-z_]+)` \|", RegexOptions.Multiline).Select(match => match.Groups[1].Value).ToHashSet();
+        Assert.NotEmpty(documented);
+        Assert.Equal(documented.Order(), queried.Order());
+    }
+
+    [GeneratedRegex("dmuc_[a-z_]+")]
+    private static partial Regex MetricName();
 }

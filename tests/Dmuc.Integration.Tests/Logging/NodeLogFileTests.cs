@@ -37,6 +37,7 @@ public sealed class NodeLogFileTests(ITestOutputHelper log)
             ["Dmuc:Data"] = data,
             ["Dmuc:HostDomain"] = "localhost",
             ["Dmuc:ClusterPort"] = ports[1].ToString(),
+            ["Dmuc:Management:Url"] = "",
         }));
         try
         {

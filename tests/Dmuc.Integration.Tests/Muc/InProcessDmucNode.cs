@@ -45,6 +45,8 @@ public sealed class InProcessDmucNode : IAsyncDisposable
         };
         for (var i = 0; i < endpoint.ServiceAdmins.Count; i++)
             all[$"Dmuc:Admins:{i}"] = endpoint.ServiceAdmins[i];
+        // Off unless asked for: the default port belongs to a node an operator runs on this machine.
+        all.TryAdd("Dmuc:Management:Url", "");
         if (!all.ContainsKey("Dmuc:Tls:Certificate"))
             foreach (var (key, value) in TestClusterAuthority.IssueInto(Path.Combine(data, "tls"), ClaimsOf(all))) all[key] = value;
         var node = DmucNode.Build([], config => config.AddInMemoryCollection(all));

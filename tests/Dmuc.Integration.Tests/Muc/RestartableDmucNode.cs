@@ -58,6 +58,8 @@ public sealed class RestartableDmucNode : IAsyncDisposable
             ["Dmuc:Domain"] = endpoint.Domain,
             ["Dmuc:Secret"] = endpoint.Secret,
             ["Dmuc:Data"] = dataDirectory,
+            // Off: the default port belongs to a node an operator runs on this machine.
+            ["Dmuc:Management:Url"] = "",
         };
         for (var i = 0; i < endpoint.ServiceAdmins.Count; i++)
             settings[$"Dmuc:Admins:{i}"] = endpoint.ServiceAdmins[i];

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dmuc.Cli;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Management.Contracts;
@@ -25,6 +26,8 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
 
         await AssertUsersOfEveryHostShareTheRoomAsync(topology);
         await AssertNetsplitDrillsAreOnAsync(topology);
+        await AssertTheCliFindsTheTopologyWithoutFlagsAsync(topology);
+        await AssertHealFailsWhileANodeDoesNotAnswerAsync(topology);
 
         output.WriteLine(await topology.DownAsync());
         Assert.False(File.Exists(Path.Combine(topology.RunDirectory, "started.pids")), "down.sh should forget what it stopped");
@@ -71,6 +74,60 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
         var heal = await eris.PostAsync<NetsplitHealDone>(NetsplitApi.Heal, null, CancellationToken.None);
         Assert.Equal([vesa.Domain], heal.Nodes.Single(node => node.Host == avalon.Domain).HealedLinksTo);
         Assert.Equal([avalon.Domain], heal.Nodes.Single(node => node.Host == vesa.Domain).HealedLinksTo);
+    }
+
+    /// <summary>As an operator runs it after up.sh: no --node, no token; the CLI asks the topology's primary.</summary>
+    private async Task AssertTheCliFindsTheTopologyWithoutFlagsAsync(LocalTopology topology)
+    {
+        var cluster = await DmucAsync(topology, "cluster", "show", "--json");
+        Assert.True(cluster.ExitCode == ExitCodes.Ok, cluster.Error);
+        var view = JsonSerializer.Deserialize<ClusterView>(cluster.Output, ManagementApi.Json)!;
+        Assert.Equal(topology.Description.Hosts.Select(host => host.Node.ClusterAddress).Order(), view.Members.Select(member => member.Address).Order());
+        Assert.Equal(topology.Description.Host("avalon.irc").Node.ClusterAddress, view.Self);
+
+        var table = await DmucAsync(topology, "cluster", "show");
+        Assert.Equal(ExitCodes.Ok, table.ExitCode);
+        Assert.All(topology.Description.Hosts, host => Assert.Contains(host.Domain, table.Output));
+    }
+
+    /// <summary>A node that cannot answer (stopped with SIGSTOP) may keep its cuts: heal says so and exits with 2.</summary>
+    private async Task AssertHealFailsWhileANodeDoesNotAnswerAsync(LocalTopology topology)
+    {
+        var eris = topology.Description.Host("eris.dclxvii.irc").Node;
+        Signal(eris.Pid, "STOP");
+        try
+        {
+            var heal = await DmucAsync(topology, "netsplit", "heal");
+            Assert.Equal(ExitCodes.NodeUnreachable, heal.ExitCode);
+            Assert.Contains("NO ANSWER", heal.Output);
+        }
+        finally
+        {
+            Signal(eris.Pid, "CONT");
+        }
+        // Once it runs again and the cluster hears it, the same heal succeeds.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await DmucAsync(topology, "netsplit", "heal")).ExitCode != ExitCodes.Ok)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "netsplit heal still failed 30 s after eris's node was resumed");
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>The dmuc command with the environment an operator's shell has after up.sh (DMUC_LOCAL_RUN_DIR only if the topology is not in deploy/local/run).</summary>
+    private async Task<(int ExitCode, string Output, string Error)> DmucAsync(LocalTopology topology, params string[] args)
+    {
+        var (printed, complaints) = (new StringWriter(), new StringWriter());
+        Func<string, string?> environment = name => name == NodeLocator.LocalRunDirectoryVariable ? topology.RunDirectory : null;
+        var exitCode = await new DmucCli(printed, complaints, environment).InvokeAsync(args);
+        output.WriteLine($"$ dmuc {string.Join(' ', args)}\n{printed}{complaints}(exit {exitCode})");
+        return (exitCode, printed.ToString(), complaints.ToString());
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, pid.ToString()]);
+        kill.WaitForExit();
     }
 
     private static async Task<XmppTestClient> ConnectAsync(LocalTopology topology, string domain, string user)

@@ -1,0 +1,26 @@
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Dmuc.Actors.Component;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Dmuc.Host;
+
+/// <summary>
+/// The node's health checks, through Akka.Hosting's: alive while the actor system runs; ready when this node is Up
+/// in the cluster (Akka.Cluster.Hosting's check) and its component stream to the XMPP server is in.
+/// The management endpoint serves them at /healthz and /ready.
+/// </summary>
+public static class NodeHealth
+{
+    public const string Live = "live";
+    public const string Ready = "ready";
+    public const string ComponentStream = "component-stream";
+
+    public static AkkaConfigurationBuilder AddNodeHealthChecks(this AkkaConfigurationBuilder builder, ComponentOutbox outbox) =>
+        builder
+            .WithActorSystemLivenessCheck(tags: [Live])
+            .WithAkkaClusterReadinessCheck(tags: [Ready])
+            .WithHealthCheck(ComponentStream, (_, _, _) => Task.FromResult(outbox.IsConnected
+                ? HealthCheckResult.Healthy("connected to the XMPP server")
+                : HealthCheckResult.Unhealthy("not connected to the XMPP server (reconnecting)")), tags: [Ready]);
+}
