@@ -23,6 +23,9 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
     private long _withheld;
+    // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
+    private DateTimeOffset? _nodelessSince;
+    private bool _hostGoneTold;
 
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
     {
@@ -161,7 +164,29 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
                 TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now), _sequence));
                 break;
         }
+        TellRoomIfHostGone(now);
         ScheduleKeepalive(checkAgainIn);
+    }
+
+    /// <summary>
+    /// A host whose node left the cluster (downed, removed) for longer than a link takes to find a split has nobody to
+    /// rejoin with: the room is told, once, so that it lets that host's occupants go rather than keep them forever. If the
+    /// host comes back, its replica's netjoin settles what its users see.
+    /// </summary>
+    private void TellRoomIfHostGone(DateTimeOffset now)
+    {
+        if (NodeOfHost is not null)
+        {
+            _nodelessSince = null;
+            _hostGoneTold = false;
+            return;
+        }
+        _nodelessSince ??= now;
+        if (_hostGoneTold || !_keepsAlive || now - _nodelessSince < _keepalive.AnswerTimeout) return;
+        _hostGoneTold = true;
+        _log.Warning("Room {Room}: replica host {ReplicaHost} has had no node in the cluster since {Since}; its occupants leave", _room, _host,
+            _nodelessSince.Value.ToString("O"));
+        Context.Parent.Tell(new ReplicaHostGone(_host));
     }
 
     private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
@@ -207,6 +232,9 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
 
     /// <summary>The link to <paramref name="Host"/> was found split; told to the room.</summary>
     public sealed record ReplicaSplit(string Host, DateTimeOffset Since);
+
+    /// <summary><paramref name="Host"/> has had no node in the cluster for a while; told to the room.</summary>
+    public sealed record ReplicaHostGone(string Host);
 
     /// <summary>The replica of <paramref name="Host"/> is in step again after a netjoin; told to the room.</summary>
     public sealed record ReplicaRejoined(string Host, DateTimeOffset? SplitSince);

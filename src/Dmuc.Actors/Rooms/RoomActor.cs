@@ -77,6 +77,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
+        Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
@@ -203,11 +204,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var session = _state.Sessions.FirstOrDefault(s => s.RealJid == refused.Occupant);
         if (session is null || refused.Occupant.Domain != refused.ReplicaHost) return;
         _log.Warning("Room {0}: {1} refused {2}; removing that occupant", _room, refused.ReplicaHost, refused.Occupant);
-        Handle(new HandleStanza(new XElement(Ns.Client + "presence",
-            new XAttribute("type", "unavailable"),
-            new XAttribute("from", refused.Occupant.ToString()),
-            new XAttribute("to", _room.WithResource(session.Nick).ToString())), DateTimeOffset.UtcNow));
+        Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
     }
+
+    /// <summary>
+    /// A replica host's node left the cluster for good (its link found no node for a while): its occupants leave, as
+    /// if each had sent unavailable presence, so that nobody elsewhere keeps seeing them.
+    /// </summary>
+    private void HandleReplicaHostGone(ReplicaLink.ReplicaHostGone gone)
+    {
+        foreach (var session in _state.Sessions.Where(session => session.RealJid.Domain == gone.Host).ToList())
+            Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
+    }
+
+    private XElement UnavailableFrom(OccupantSessionView session) =>
+        new(Ns.Client + "presence", new XAttribute("type", "unavailable"),
+            new XAttribute("from", session.RealJid.ToString()), new XAttribute("to", _room.WithResource(session.Nick).ToString()));
 
     /// <summary>
     /// A replica is back from a netsplit (docs/protocol/netjoin.md): what its users did alone is processed now,
