@@ -16,7 +16,8 @@ internal sealed class BenchNode : IAsyncDisposable
 {
     public const string Service = "conference.localhost";
     public const string Owner = "owner@localhost/desk";
-    private static readonly MucServiceOptions Options = new(Service, new HashSet<Jid>());
+    // One user floods the room on purpose: no stanza rate.
+    private static readonly MucServiceOptions Options = new(Service, new HashSet<Jid>()) { OccupantStanzaRate = null };
     private static readonly Config Quiet = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off");
 
     private readonly ActorSystem _system;

@@ -8,6 +8,14 @@ using Microsoft.Data.Sqlite;
 // Persist throughput and recovery time of room actors on the SQLite journal, measured end to end: from the
 // first stanza handed to the room directory to the last echo leaving the room (each echo waits for its write).
 // Usage: dotnet run -c Release --project bench/Dmuc.PersistBench [messages-per-room-alone] [rooms] [messages-per-room-parallel] [recovery-events]
+//        dotnet run -c Release --project bench/Dmuc.PersistBench archive [archived-messages] [page-size] [live-messages-per-second]
+if (args.FirstOrDefault() == "archive")
+{
+    Console.WriteLine("| archive paging | result |");
+    Console.WriteLine("|---|---|");
+    await ArchivePagingBench.RunAsync(ArgOrDefault(1, 100_000), ArgOrDefault(2, 50), ArgOrDefault(3, 100));
+    return;
+}
 var singleRoomMessages = ArgOrDefault(0, 20_000);
 var parallelRooms = ArgOrDefault(1, 10);
 var parallelMessagesPerRoom = ArgOrDefault(2, 10_000);

@@ -40,7 +40,12 @@ public static class DmucNode
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = options.Limits.ApplyTo(new MucServiceOptions(options.Domain.ToLowerInvariant(),
-            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet()) { NetjoinBacklog = options.NetjoinBacklog });
+            options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet())
+        {
+            NetjoinBacklog = options.NetjoinBacklog,
+            RoomDefaults = new RoomConfig { Archived = options.ArchiveRooms },
+            TombstoneLifetime = options.RoomTombstoneLifetime > TimeSpan.Zero ? options.RoomTombstoneLifetime : null,
+        });
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval)
         {

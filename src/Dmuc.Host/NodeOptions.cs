@@ -53,6 +53,12 @@ public sealed class NodeOptions
     /// <summary>Messages a room keeps beyond its history for the netjoins of split replicas (docs/protocol/netjoin.md §3).</summary>
     public int NetjoinBacklog { get; set; } = 1000;
 
+    /// <summary>Whether new rooms answer XEP-0313 archive queries until their owner turns it off (muc#roomconfig_enablearchiving).</summary>
+    public bool ArchiveRooms { get; set; } = true;
+
+    /// <summary>How long a destroyed persistent room's address answers gone (XEP-0045 §10.9); zero: no tombstones.</summary>
+    public TimeSpan RoomTombstoneLifetime { get; set; } = TimeSpan.FromDays(31);
+
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -31,7 +31,8 @@ public sealed record KickOccupant(string Nick, string? Reason, DateTimeOffset No
 /// </summary>
 public sealed record Delivery(Jid To, XElement Stanza);
 
-public sealed record Decision(IReadOnlyList<RoomEvent> Events, IReadOnlyList<Delivery> Deliveries)
+/// <param name="ArchiveRead">An archive query the room accepted, to be answered from its journal.</param>
+public sealed record Decision(IReadOnlyList<RoomEvent> Events, IReadOnlyList<Delivery> Deliveries, ArchiveQuery? ArchiveRead = null)
 {
     public static readonly Decision Nothing = new([], []);
 }

@@ -28,6 +28,8 @@ internal sealed class DataForm
 
     public bool Has(string field) => _values.ContainsKey(field);
 
+    public IEnumerable<string> Fields => _values.Keys;
+
     /// <summary>The single value of a field; an empty field reads as "".</summary>
     public string? Value(string field) => _values.TryGetValue(field, out var values) ? values.FirstOrDefault() ?? "" : null;
 

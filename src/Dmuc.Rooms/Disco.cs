@@ -37,7 +37,9 @@ internal static class Disco
         string[] features =
         [
             Ns.Muc.NamespaceName, "http://jabber.org/protocol/muc#stable_id", "http://jabber.org/protocol/muc#self-ping-optimization",
-            Ns.Register.NamespaceName,
+            Ns.Register.NamespaceName, Ns.StanzaId.NamespaceName, VoiceRequests.FormType, Ns.Ping.NamespaceName,
+            Ns.DiscoInfo.NamespaceName, Ns.DiscoItems.NamespaceName,
+            Retractions.Moderate.NamespaceName, Retractions.Retract.NamespaceName, Retractions.Retract.NamespaceName + "#tombstone",
             config.Persistent ? "muc_persistent" : "muc_temporary",
             config.Public ? "muc_public" : "muc_hidden",
             config.Password is null ? "muc_unsecured" : "muc_passwordprotected",
@@ -47,6 +49,11 @@ internal static class Disco
         ];
         foreach (var feature in features) yield return Feature(feature);
         if (room.Options.OccupantIds) yield return Feature(Stanzas.OccupantId.NamespaceName);
+        if (config.Archived)
+        {
+            yield return Feature(ArchiveQuery.Mam.NamespaceName);
+            yield return Feature(ArchiveQuery.Mam.NamespaceName + "#extended");
+        }
         yield return DataForm.Form("result", "http://jabber.org/protocol/muc#roominfo", null, null,
             DataForm.Field("muc#roomconfig_roomname", null, "Title", config.Name),
             DataForm.Field("muc#roominfo_description", null, "Description", config.Description ?? ""),

@@ -16,6 +16,8 @@ internal static class History
         if (message.Element(Stanzas.Hints + "no-store") is not null || message.Element(Stanzas.Hints + "no-permanent-store") is not null)
             return false;
         return message.Element(Stanzas.Hints + "store") is not null
+               // XEP-0424: a retraction is kept so that those who catch up later learn of it.
+               || message.Element(Retractions.Retract + "retract") is not null
                || message.Element(Ns.Client + "body") is not null
                || message.Element((XNamespace)"urn:xmpp:eme:0" + "encryption") is not null
                || message.Elements().Any(child => child.Name.Namespace == "urn:xmpp:chat-markers:0");
@@ -24,7 +26,13 @@ internal static class History
     /// <summary>Keeps a message in the history, stamped with when its sender sent it.</summary>
     public static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {
-        if (ctx.Room.MessagesKept <= 0 || !IsHistoric(message)) return;
+        if (IsHistoric(message)) Keep(ctx, message, sender, stanzaId);
+    }
+
+    /// <summary>Keeps a message the room sends in its history and archive, whatever it holds.</summary>
+    public static void Keep(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
+    {
+        if (ctx.Room.MessagesKept <= 0) return;
         ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
             message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.SentAt ?? ctx.Now, stanzaId)));
     }
@@ -50,7 +58,7 @@ internal static class History
         var maxStanzas = Number(limits?.Attribute("maxstanzas"));
         var since = Since(ctx, limits);
         // What the room keeps beyond its history length is for netjoins, never for entrants.
-        maxStanzas = Math.Min(maxStanzas ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
+        maxStanzas = Math.Min(maxStanzas ?? ctx.Room.Config.DefaultHistoryMessages ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
         var count = 0;
         var chars = 0;
         // Walk back from the newest message until a limit is reached.

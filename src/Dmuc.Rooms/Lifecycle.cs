@@ -21,7 +21,10 @@ internal static class Lifecycle
         Occupants.Enter(ctx, nick, existing: null, createdRoom: true);
     }
 
-    /// <summary>Everyone is told the room is gone (with the reason and where to go instead), then it is.</summary>
+    /// <summary>
+    /// Everyone is told the room is gone (with the reason and where to go instead), then it is; a persistent room
+    /// leaves a tombstone behind (<see cref="MucServiceOptions.TombstoneLifetime"/>).
+    /// </summary>
     public static void Destroy(RoomContext ctx, string? reason, string? alternateVenue, string? password)
     {
         var destroy = new XElement(Ns.MucUser + "destroy",
@@ -29,7 +32,22 @@ internal static class Lifecycle
             reason is null ? null : new XElement(Ns.MucUser + "reason", reason),
             password is null ? null : new XElement(Ns.MucUser + "password", password));
         SendEveryoneAway(ctx, destroy);
-        ctx.Emit(new RoomDestroyed(reason, alternateVenue is not null && Jid.TryParse(alternateVenue, out var venue) ? venue : null));
+        var tombstoneUntil = ctx.Room.Config.Persistent ? ctx.Now + ctx.Options.TombstoneLifetime : null;
+        ctx.Emit(new RoomDestroyed(reason, alternateVenue is not null && Jid.TryParse(alternateVenue, out var venue) ? venue : null, tombstoneUntil));
+    }
+
+    /// <summary>
+    /// Whether the stanza met a tombstone: anything but an error or a leave is answered <c>gone</c> with the reason
+    /// and, as an XMPP URI, the alternate venue (XEP-0045 §10.9). A service admin may create the room again at once.
+    /// </summary>
+    public static bool AnsweredByTombstone(StanzaContext ctx)
+    {
+        if (ctx.Room.Tombstone is not { } tombstone || ctx.Now >= tombstone.Until) return false;
+        if (ctx.Options.IsAdmin(ctx.From) && RoomCreationQuota.IsCreationRequest(ctx.Stanza)) return false;
+        if (ctx.Type is "error" or "result" || (ctx.Stanza.Name.LocalName == "presence" && ctx.Type == "unavailable")) return true;
+        ctx.ReplyError(StanzaErrorCondition.Gone, "cancel", tombstone.Reason,
+            conditionText: tombstone.AlternateVenue is { } venue ? $"xmpp:{venue}?join" : null);
+        return true;
     }
 
     /// <summary>The service shuts down: occupants leave with status 332 (the room itself remains if persistent).</summary>

@@ -19,6 +19,9 @@ internal static class Messages
             case null or "normal" when ctx.Stanza.Element(Ns.MucUser + "x") is { } mucUser:
                 Invites.HandleMucUserMessage(ctx, mucUser);
                 break;
+            case null or "normal" when VoiceRequests.IsVoiceRequestForm(ctx.Stanza):
+                VoiceRequests.HandleVoiceForm(ctx);
+                break;
             default:
                 ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
                 break;
@@ -44,9 +47,11 @@ internal static class Messages
             Subject.HandleSubjectChange(ctx, sender);
             return;
         }
+        if (!Retractions.MayRetract(ctx, sender, out var retractedId)) return;
         var stanzaId = Guid.NewGuid().ToString();
         var message = Groupchat(ctx, sender, stanzaId);
         History.Record(ctx, message, sender, stanzaId);
+        if (retractedId is not null) ctx.Emit(new MessageRetracted(retractedId, ctx.Now, message.Attribute("id")?.Value));
         // A message held through a netsplit reaches the rest of the room late: it says when it was sent.
         ctx.Broadcast(ctx.SentAt is { } sentAt ? new XElement(message).WithChild(Stanzas.Delay(ctx.Room.RoomJid, sentAt)) : message);
     }
@@ -76,6 +81,14 @@ internal static class Messages
         ((child.Name == Ns.Delay + "delay" || child.Name == LegacyDelay) && child.Attribute("from")?.Value == roomJid)
         || (child.Name == Ns.StanzaId + "stanza-id" && child.Attribute("by")?.Value == roomJid);
 
+    private static bool MaySendPrivateMessages(PrivateMessagesFrom allowed, Role role) => allowed switch
+    {
+        PrivateMessagesFrom.Anyone => true,
+        PrivateMessagesFrom.Participants => role >= Role.Participant,
+        PrivateMessagesFrom.Moderators => role >= Role.Moderator,
+        _ => false,
+    };
+
     /// <summary>A private message to room/nick reaches every session of that occupant, from the sender's nick.</summary>
     public static void HandleMessageToOccupant(StanzaContext ctx, string nick)
     {
@@ -94,6 +107,11 @@ internal static class Messages
         if (ctx.Type == "error" && Occupants.IsKickable(ctx.Stanza))
         {
             Occupants.HandleKickableError(ctx);
+            return;
+        }
+        if (ctx.Type != "error" && !MaySendPrivateMessages(room.Config.AllowPrivateMessages, sender.Role))
+        {
+            ctx.ReplyError(StanzaErrorCondition.Forbidden, "cancel", "Private messages are not allowed in this room");
             return;
         }
         if (room.OccupantByNick(nick) is not { } recipient)

@@ -15,6 +15,10 @@ public enum Role { None = 0, Visitor = 1, Participant = 2, Moderator = 3 }
 [JsonConverter(typeof(JsonStringEnumConverter<Whois>))]
 public enum Whois { Moderators, Anyone }
 
+/// <summary>muc#roomconfig_allowpm: who may send private messages to other occupants, by role.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PrivateMessagesFrom>))]
+public enum PrivateMessagesFrom { Anyone, Participants, Moderators, Nobody }
+
 /// <summary>muc#roomconfig_presencebroadcast: whose presence is broadcast, by role.</summary>
 [Flags]
 [JsonConverter(typeof(JsonStringEnumConverter<PresenceBroadcastRoles>))]
@@ -44,6 +48,14 @@ public sealed record RoomConfig
     public bool ChangeSubject { get; init; }
     public string? Password { get; init; }
     public int HistoryLength { get; init; } = 20;
+    /// <summary>How many history messages an entrant gets who does not say (muc#roomconfig_defaulthistorymessages);
+    /// null: the whole <see cref="HistoryLength"/>.</summary>
+    public int? DefaultHistoryMessages { get; init; }
+    /// <summary>Most occupants at once (muc#roomconfig_maxusers); null: no limit. Owners and admins may always enter.</summary>
+    public int? MaxUsers { get; init; }
+    public PrivateMessagesFrom AllowPrivateMessages { get; init; } = PrivateMessagesFrom.Anyone;
+    /// <summary>Whether the room answers XEP-0313 archive queries (muc#roomconfig_enablearchiving).</summary>
+    public bool Archived { get; init; } = true;
     public PresenceBroadcastRoles PresenceBroadcast { get; init; } = PresenceBroadcastRoles.Default;
 
     public bool Broadcasts(Role role) => PresenceBroadcast.HasFlag(role switch
@@ -63,6 +75,12 @@ public sealed record AffiliationEntry(Jid Jid, Affiliation Affiliation, string? 
 /// XML text so the journal stays plain JSON.
 /// </summary>
 public sealed record HistoryEntry(string Stanza, Jid SenderBareJid, string Nick, DateTimeOffset Timestamp, string StanzaId);
+
+/// <summary>
+/// What is left of a destroyed persistent room until <see cref="Until"/>: its address answers <c>gone</c>, pointing
+/// to <see cref="AlternateVenue"/> (XEP-0045 §10.9), so the name cannot be taken over at once.
+/// </summary>
+public sealed record RoomTombstone(string? Reason, Jid? AlternateVenue, DateTimeOffset Until);
 
 /// <summary>The room subject; <see cref="Nick"/> is who set it.</summary>
 public sealed record RoomSubject(string Text, string Nick, DateTimeOffset ChangedAt);

@@ -25,6 +25,10 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// </summary>
     public int NetjoinBacklog { get; init; } = 1000;
 
+    /// <summary>How long a destroyed persistent room's address answers <c>gone</c> (Prosody: muc_tombstone_expiry,
+    /// 31 days); null: no tombstones, the name is free at once.</summary>
+    public TimeSpan? TombstoneLifetime { get; init; } = TimeSpan.FromDays(31);
+
     /// <summary>New rooms stay locked until the owner submits the configuration form (XEP-0045 §10.1.1).</summary>
     public bool LockNewRooms { get; init; } = true;
 

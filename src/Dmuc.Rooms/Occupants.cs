@@ -119,6 +119,13 @@ internal static class Occupants
             ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel", from: from);
             return true;
         }
+        if (room.Config.MaxUsers is { } maxUsers && room.Occupants.Count >= maxUsers && affiliation < Affiliation.Admin
+            && room.OccupantByNick(nick)?.BareJid != ctx.From.Bare)
+        {
+            // §7.2.10; another session of an occupant adds nobody, and owners and admins are never shut out.
+            ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "wait", "The room is full", from);
+            return true;
+        }
         return false;
     }
 

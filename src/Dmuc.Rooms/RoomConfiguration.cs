@@ -21,6 +21,10 @@ internal static class RoomConfiguration
     private const string Whois = "muc#roomconfig_whois";
     private const string HistoryLength = "muc#roomconfig_historylength";
     private const string PresenceBroadcast = "muc#roomconfig_presencebroadcast";
+    private const string DefaultHistoryMessages = "muc#roomconfig_defaulthistorymessages";
+    private const string MaxUsers = "muc#roomconfig_maxusers";
+    private const string AllowPrivateMessages = "muc#roomconfig_allowpm";
+    private const string EnableArchiving = "muc#roomconfig_enablearchiving";
 
     private static readonly (string Value, PresenceBroadcastRoles Flag)[] BroadcastRoleValues =
     [
@@ -135,7 +139,17 @@ internal static class RoomConfiguration
             Whois = values.Choice(Whois, config.Whois, WhoisValues),
             HistoryLength = Math.Min(values.Count(HistoryLength, config.HistoryLength), options.MaxHistoryStored),
             PresenceBroadcast = values.Roles(PresenceBroadcast, config.PresenceBroadcast),
+            DefaultHistoryMessages = values.OptionalCount(DefaultHistoryMessages, config.DefaultHistoryMessages),
+            MaxUsers = values.OptionalCount(MaxUsers, config.MaxUsers) is > 0 and var max ? max : null,
+            AllowPrivateMessages = values.Choice(AllowPrivateMessages, config.AllowPrivateMessages, PrivateMessagesValues),
+            Archived = values.Flag(EnableArchiving, config.Archived),
         };
+
+    private static readonly (string Value, PrivateMessagesFrom From)[] PrivateMessagesValues =
+    [
+        ("anyone", PrivateMessagesFrom.Anyone), ("participants", PrivateMessagesFrom.Participants),
+        ("moderators", PrivateMessagesFrom.Moderators), ("none", PrivateMessagesFrom.Nobody),
+    ];
 
     private static readonly (string Value, Whois Whois)[] WhoisValues = [("moderators", Rooms.Whois.Moderators), ("anyone", Rooms.Whois.Anyone)];
 
@@ -152,6 +166,10 @@ internal static class RoomConfiguration
             !form.Has(field) ? current
             : int.TryParse(form.Value(field), NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count
             : Invalid(field, current);
+
+        /// <summary>A count that may be left empty (no value: null, e.g. no limit).</summary>
+        public int? OptionalCount(string field, int? current) =>
+            !form.Has(field) ? current : string.IsNullOrEmpty(form.Value(field)) ? null : Count(field, current ?? 0);
 
         public T Choice<T>(string field, T current, (string Value, T Choice)[] choices) =>
             !form.Has(field) ? current
@@ -200,6 +218,14 @@ internal static class RoomConfiguration
                 config.HistoryLength.ToString(CultureInfo.InvariantCulture)),
             DataForm.Field(PresenceBroadcast, "list-multi", "Only show participants with roles:",
                     BroadcastRoleValues.Where(role => config.PresenceBroadcast.HasFlag(role.Flag)).Select(role => role.Value))
-                .WithChild(BroadcastRoleValues.Select(role => DataForm.Option(role.Value))));
+                .WithChild(BroadcastRoleValues.Select(role => DataForm.Option(role.Value))),
+            DataForm.Field(DefaultHistoryMessages, "text-single", "Default number of history messages returned by room",
+                config.DefaultHistoryMessages?.ToString(CultureInfo.InvariantCulture) ?? ""),
+            DataForm.Field(MaxUsers, "text-single", "Maximum number of occupants (empty: no limit)",
+                config.MaxUsers?.ToString(CultureInfo.InvariantCulture) ?? ""),
+            DataForm.Field(AllowPrivateMessages, "list-single", "Allow private messages from:",
+                    PrivateMessagesValues.Single(choice => choice.From == config.AllowPrivateMessages).Value)
+                .WithChild(PrivateMessagesValues.Select(choice => DataForm.Option(choice.Value))),
+            DataForm.BooleanField(EnableArchiving, "Archive the discussion (XEP-0313)", config.Archived));
     }
 }

@@ -11,6 +11,7 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
 {
     private readonly List<RoomEvent> _events = [];
     private readonly List<Delivery> _deliveries = [];
+    private ArchiveQuery? _archiveRead;
 
     public RoomData Room { get; } = room;
     public MucServiceOptions Options => Room.Options;
@@ -39,7 +40,10 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
         }
     }
 
-    public Decision ToDecision() => new(_events, _deliveries);
+    /// <summary>An accepted archive query: the actor answers it from the journal.</summary>
+    public void ReadArchive(ArchiveQuery query) => _archiveRead = query;
+
+    public Decision ToDecision() => new(_events, _deliveries, _archiveRead);
 }
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
@@ -58,12 +62,18 @@ internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement 
 
     public void Reply(XElement reply) => Send(From, reply);
 
-    /// <summary>An error reply (RFC 6120 §8.2), by default from the address the stanza was sent to.</summary>
-    public void ReplyError(StanzaErrorCondition condition, string type, string? text = null, string? from = null)
+    /// <summary>
+    /// An error reply (RFC 6120 §8.2), by default from the address the stanza was sent to. A refused join keeps its
+    /// &lt;x xmlns='http://jabber.org/protocol/muc'/&gt; (XEP-0045 §7.2): clients match the error to their join by it.
+    /// <paramref name="conditionText"/> goes inside the condition (RFC 6120 §8.3.3.5: gone's new address).
+    /// </summary>
+    public void ReplyError(StanzaErrorCondition condition, string type, string? text = null, string? from = null, string? conditionText = null)
     {
         var reply = StanzaError.Reply(Stanza, condition, text, type);
+        if (conditionText is not null) reply.Element(Ns.Client + "error")!.Element(Ns.Stanzas + condition.ElementName())!.Value = conditionText;
         reply.Attribute("to")?.Remove();
         reply.SetAttributeValue("from", from ?? To.ToString());
+        if (Stanza.Name.LocalName == "presence" && Stanza.Element(Ns.Muc + "x") is not null) reply.AddFirst(new XElement(Ns.Muc + "x"));
         Reply(reply);
     }
 

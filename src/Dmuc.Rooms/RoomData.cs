@@ -25,6 +25,7 @@ internal sealed class RoomData
     public string Salt { get; private set; } = "";
     public ImmutableDictionary<Jid, AffiliationEntry> Affiliations { get; private set; } = ImmutableDictionary<Jid, AffiliationEntry>.Empty;
     public RoomSubject? Subject { get; private set; }
+    public RoomTombstone? Tombstone { get; private set; }
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
@@ -115,8 +116,15 @@ internal sealed class RoomData
             case HistoryMessageAdded added:
                 History = TrimmedHistory(History.Add(added.Entry));
                 break;
-            case RoomDestroyed:
+            case MessageRetracted retracted when History.FindIndex(entry => entry.StanzaId == retracted.StanzaId) is var index and >= 0:
+                History = History.SetItem(index, History[index] with
+                {
+                    Stanza = Retractions.Tombstone(History[index].Stanza, retracted).ToString(SaveOptions.DisableFormatting),
+                });
+                break;
+            case RoomDestroyed destroyed:
                 Reset();
+                Tombstone = destroyed.TombstoneUntil is { } until ? new RoomTombstone(destroyed.Reason, destroyed.AlternateVenue, until) : null;
                 break;
             case OccupantSessionUpdated updated:
                 ApplySessionUpdated(updated);
@@ -142,6 +150,7 @@ internal sealed class RoomData
         Config = Options.RoomDefaults;
         LockedUntil = null;
         Salt = "";
+        Tombstone = null;
         Affiliations = Affiliations.Clear();
         Subject = null;
         History = History.Clear();
@@ -213,7 +222,7 @@ internal sealed class RoomData
     }
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
-        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History],
+        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
         [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
             occupant.Nick, session.RealJid, session.Presence.ToString(SaveOptions.DisableFormatting), occupant.Role)))],
         [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)]);
@@ -228,6 +237,7 @@ internal sealed class RoomData
         Affiliations = snapshot.Affiliations.ToImmutableDictionary(entry => entry.Jid);
         Subject = snapshot.Subject;
         History = [.. snapshot.History];
+        Tombstone = snapshot.Tombstone;
         foreach (var session in snapshot.Occupants ?? []) ApplySessionUpdated(session);
         Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
     }

@@ -15,6 +15,7 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(SubjectChanged), "subject-changed")]
 [JsonDerivedType(typeof(HistoryMessageAdded), "history-message-added")]
 [JsonDerivedType(typeof(RoomDestroyed), "room-destroyed")]
+[JsonDerivedType(typeof(MessageRetracted), "message-retracted")]
 [JsonDerivedType(typeof(OccupantSessionUpdated), "occupant-session-updated")]
 [JsonDerivedType(typeof(OccupantSessionLeft), "occupant-session-left")]
 [JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
@@ -52,8 +53,17 @@ public sealed record SubjectChanged(RoomSubject Subject) : DurableRoomEvent;
 
 public sealed record HistoryMessageAdded(HistoryEntry Entry) : DurableRoomEvent;
 
-/// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary).</summary>
-public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue) : DurableRoomEvent;
+/// <summary>
+/// The message with stanza-id <see cref="StanzaId"/> was retracted at <see cref="At"/>: by its author (XEP-0424), or by
+/// the moderator <see cref="ModeratedBy"/> (an occupant JID, XEP-0425). <see cref="RetractionId"/> is the id of the
+/// message that announced it. The history and the archive show the message as a tombstone from now on.
+/// </summary>
+public sealed record MessageRetracted(string StanzaId, DateTimeOffset At, string? RetractionId, string? ModeratedBy = null,
+    string? ModeratorOccupantId = null, string? Reason = null) : DurableRoomEvent;
+
+/// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary); a destroyed
+/// persistent room leaves a tombstone until <see cref="TombstoneUntil"/>.</summary>
+public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue, DateTimeOffset? TombstoneUntil = null) : DurableRoomEvent;
 
 /// <summary>A session joined the occupant <see cref="Nick"/> or changed its presence; the occupant now has
 /// <see cref="Role"/>. <see cref="Presence"/> is the session's presence as XML, without MUC payloads.</summary>

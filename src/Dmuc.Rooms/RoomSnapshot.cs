@@ -12,5 +12,6 @@ public sealed record RoomSnapshot(
     IReadOnlyList<AffiliationEntry> Affiliations,
     RoomSubject? Subject,
     IReadOnlyList<HistoryEntry> History,
+    RoomTombstone? Tombstone = null,
     IReadOnlyList<OccupantSessionUpdated>? Occupants = null,
     IReadOnlyList<RelayPosition>? Relays = null);

@@ -152,6 +152,7 @@ public sealed class RoomState
         var nick = ctx.To.Resource is { } resource ? Nickname.Map(resource) : null;
         if (!ctx.Room.Exists)
         {
+            if (Lifecycle.AnsweredByTombstone(ctx)) return;
             HandleStanzaToMissingRoom(ctx, nick, creationDenied);
             return;
         }
@@ -221,6 +222,8 @@ public sealed class RoomState
         else if (query == Ns.MucOwner + "query") RoomConfiguration.HandleOwnerQuerySet(ctx);
         else if (query == Ns.Register + "query") Registration.HandleRegisterIq(ctx);
         else if (isGet && query == Ns.Ping + "ping") ctx.ReplyResult();
+        else if (query == ArchiveQuery.Mam + "query") Archive.HandleQuery(ctx);
+        else if (query == Retractions.Moderate + "moderate") Retractions.HandleModerate(ctx);
         else ctx.ReplyError(StanzaErrorCondition.ServiceUnavailable, "cancel");
     }
 

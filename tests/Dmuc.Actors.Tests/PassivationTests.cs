@@ -67,6 +67,26 @@ public sealed class PassivationTests(ITestOutputHelper output) : RoomActorTestKi
         Assert.Equal(1, (await node.InspectAsync()).Occupants);
     }
 
+    [Fact]
+    public async Task A_room_that_went_idle_while_its_archive_was_being_read_answers_the_query_before_it_stops()
+    {
+        var node = StartNode(QuietSettings with { IdleTimeout = TimeSpan.FromSeconds(3) });
+        await node.CreateRoomAsync();
+        for (var i = 1; i <= 5; i++) await node.SayAsync(Owner, $"line {i}");
+        node.Send(Parse($"<presence from='{Owner}' to='{Room}/{OwnerNick}' type='unavailable'/>"));
+        var room = await RoomActorAsync();
+        Watch(room);
+
+        // Romeo, not in the room, asks for its archive just as the room's idle timer fires.
+        node.Send(Parse($"<iq from='{Romeo}' to='{Room}' type='set' id='mam'><query xmlns='urn:xmpp:mam:2'/></iq>"));
+        node.Directory.Tell(new RoomIdle(Jid.Parse(Room)), room);
+
+        var fin = await node.Sink.WaitForAsync(Romeo, stanza => stanza.IsIqResult("mam"));
+        Assert.Equal("true", fin.Elements().Single().Attribute("complete")?.Value);
+        Assert.Equal(5, node.Sink.To(Romeo).Count(stanza => stanza.Name.LocalName == "message"));
+        await ExpectTerminatedAsync(room, TimeSpan.FromSeconds(60));
+    }
+
     private Task<IActorRef> RoomActorAsync() =>
         Sys.ActorSelection($"/user/rooms/{Uri.EscapeDataString(Room)}").ResolveOne(TimeSpan.FromSeconds(3));
 }

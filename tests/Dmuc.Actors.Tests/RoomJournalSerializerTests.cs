@@ -28,6 +28,10 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         Password = "s3cr3t",
         HistoryLength = 42,
         PresenceBroadcast = PresenceBroadcastRoles.Moderator | PresenceBroadcastRoles.None,
+        DefaultHistoryMessages = 7,
+        MaxUsers = 12,
+        AllowPrivateMessages = PrivateMessagesFrom.Moderators,
+        Archived = false,
     };
 
     private static readonly HistoryEntry Message = new(
@@ -45,12 +49,14 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new SubjectChanged(new RoomSubject("Star-crossed", "Romeo", Noon)),
         new SubjectChanged(new RoomSubject("", "", Noon)),
         new HistoryMessageAdded(Message),
-        new RoomDestroyed("bye", Jid.Parse("new@conference.localhost")),
+        new RoomDestroyed("bye", Jid.Parse("new@conference.localhost"), Noon.AddDays(31)),
         new RoomDestroyed(null, null),
         new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"),
             "<presence xmlns='jabber:client'><show>away</show><status>café ☕</status></presence>", Role.Moderator),
         new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/balcony")),
         new OccupantRoleChanged("Romeo", Role.None),
+        new MessageRetracted("sid-1", Noon, "retraction-1", "verona@conference.localhost/Escalus", "occupant", "Brawling"),
+        new MessageRetracted("sid-2", Noon, null),
     ];
 
     public static TheoryData<DurableRoomEvent> DurableEvents => new(DurableEventSamples);
@@ -89,6 +95,7 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
              new AffiliationEntry(Jid.Parse("spam.example"), Affiliation.Outcast, null, "spam")],
             new RoomSubject("Star-crossed", "Romeo", Noon),
             [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }],
+            new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)),
             [new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"), "<presence xmlns='jabber:client'/>", Role.Moderator)],
             [new RelayPosition("killrc.oulubox.irc", "5f1c0a", 41)]);
 

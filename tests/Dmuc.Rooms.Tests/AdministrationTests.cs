@@ -166,7 +166,9 @@ public sealed class AdministrationTests
 
         decision.SingleMatching(Juliet, $"<presence type='unavailable' from='{TestRoom.Room}/Juliet'><x xmlns='http://jabber.org/protocol/muc#user'><destroy jid='elsewhere@conference.localhost'><reason>Moving</reason></destroy><item affiliation='none' role='none' jid='{Juliet}'/><status code='110'/></x></presence>");
         Assert.Equal("result", decision.To(TestRoom.Owner)[^1].Attribute("type")?.Value);
-        Assert.Equal(new RoomDestroyed("Moving", Jid.Parse("elsewhere@conference.localhost")), decision.Events[^1]);
+        var destroyed = Assert.IsType<RoomDestroyed>(decision.Events[^1]);
+        Assert.Equal(("Moving", Jid.Parse("elsewhere@conference.localhost")), (destroyed.Reason, destroyed.AlternateVenue));
+        Assert.NotNull(destroyed.TombstoneUntil);
         Assert.False(room.State.Exists);
         Assert.True(room.State.CanPassivate);
     }

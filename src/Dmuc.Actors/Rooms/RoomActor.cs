@@ -43,6 +43,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly SplitHostAway _splitHostAway = new();
     private readonly bool _showSplitUsersAway;
     private long _probes;
+    // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
+    private int _archiveReadsPending;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -83,6 +85,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_state, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
+        Command<ArchiveReader.PageRead>(SendArchivePage);
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
@@ -187,7 +190,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
             _state.History, LastSequenceNr, []);
-        var links = Context.GetChildren().Select(link => link
+        var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
         Task.WhenAll(links)
@@ -270,6 +273,14 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         DeferAsync(resyncBatch, link.Tell);
     }
 
+    /// <summary>The answer to an archive query goes out like any reply of the room, to a replica host in a batch.</summary>
+    private void SendArchivePage(ArchiveReader.PageRead page)
+    {
+        _archiveReadsPending--;
+        ScheduleIdleCheck();
+        SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(page.Deliveries)), afterSent: null);
+    }
+
     /// <summary>
     /// Shows a split host's occupants as away, or as they are again once it rejoined (§4.11.1 MAY, when
     /// configured). Behind every write still pending, so it never overtakes what the room decided before.
@@ -312,6 +323,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 SnapshotIfDue();
             });
         }
+        // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
+        if (decision.ArchiveRead is { } archiveQuery)
+            DeferAsync(archiveQuery, query =>
+            {
+                _archiveReadsPending++;
+                ArchiveReader.Of(Context, PersistenceId).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
+            });
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
         ScheduleIdleCheck();
@@ -390,9 +408,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Context.Parent.Tell(changed);
     }
 
+    private bool CanPassivate => _state.CanPassivate && _archiveReadsPending == 0;
+
     private void ScheduleIdleCheck()
     {
-        if (_state.CanPassivate)
+        if (CanPassivate)
             Timers.StartSingleTimer(IdleCheck.Instance, IdleCheck.Instance, _settings.IdleTimeout);
         else
             Timers.Cancel(IdleCheck.Instance);
@@ -400,7 +420,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void ReportIdleIfPassivatable()
     {
-        if (_state.CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
+        if (CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
     }
 
     private void StopIfStillIdle()
@@ -408,7 +428,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // Deferred so that replies still waiting for a write go out before the room stops.
         DeferAsync(StopIfIdle.Instance, _ =>
         {
-            if (_state.CanPassivate) Context.Stop(Self);
+            if (CanPassivate) Context.Stop(Self);
             else Context.Parent.Tell(new RoomBusyAgain(_room));
         });
     }

@@ -1,5 +1,6 @@
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Prosody;
+using Xunit;
 
 namespace Dmuc.Integration.Tests.Muc;
 
@@ -18,6 +19,12 @@ public static class DmucUnderTest
     /// stanza it receives comes back in a replica batch: a user must not be able to tell (XEP-0282 §2).
     /// </summary>
     public static MucUnderTest Replicated { get; } = MucUnderTest.ExternalComponent("Dmuc replica", StartReplicatedAsync);
+
+    /// <summary>Names for a theory over both ways users reach Dmuc: one node, or a replica host (<see cref="Replicated"/>).</summary>
+    public static TheoryData<string> OneNodeAndReplicaHost => ["one node", "replica host"];
+
+    /// <summary>The deployment a name of <see cref="OneNodeAndReplicaHost"/> stands for.</summary>
+    public static MucUnderTest Deployment(string name) => name == "replica host" ? Replicated : Muc;
 
     /// <summary>
     /// Starts a fresh node (empty journal: every script expects no rooms) connected to the test Prosody as the

@@ -40,6 +40,25 @@ public static class MucClientSteps
             timeout);
     }
 
+    /// <summary>Logs in as <paramref name="jid"/>, creates <paramref name="room"/> as <paramref name="nick"/> and unlocks it
+    /// with the given configuration: the room's owner, ready.</summary>
+    public static async Task<XmppTestClient> ConnectAsRoomOwnerAsync(this XmppServerEndpoint server, string jid, string room, string nick,
+        params (string Field, string Value)[] configuration)
+    {
+        var owner = await XmppTestClient.ConnectAsync(server, jid, "x");
+        try
+        {
+            await owner.JoinRoomAsync(room, nick);
+            await owner.ConfigureRoomAsync(room, configuration);
+            return owner;
+        }
+        catch
+        {
+            await owner.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>The owner submits the room configuration form (which also unlocks a new room).</summary>
     public static async Task ConfigureRoomAsync(this XmppTestClient owner, string room, params (string Field, string Value)[] fields)
     {

@@ -1,0 +1,92 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Rooms;
+
+/// <summary>
+/// Answers a room's archive queries (XEP-0313) from its journal, beside the room rather than in it: the room only
+/// decides who may ask what, and its live messages never wait behind a reader paging through years of history.
+/// Keeps an <see cref="ArchiveIndex"/> (no message text) caught up from the journal before each query; a page reads
+/// its messages' text from the journal. Queries are answered one at a time, in order.
+/// </summary>
+public sealed class ArchiveReader : ReceiveActor
+{
+    public const string ChildName = "archive";
+
+    /// <summary>
+    /// The room accepted <see cref="Query"/> when its journal was written up to <see cref="UpTo"/>: the answer is the
+    /// archive as it was then, whatever the room writes while the reader reads. It goes back to the room as
+    /// <see cref="PageRead"/>.
+    /// </summary>
+    public sealed record ReadPage(ArchiveQuery Query, long UpTo);
+
+    /// <summary>What the requester gets: the page's results and the final iq, or an error.</summary>
+    public sealed record PageRead(IReadOnlyList<Delivery> Deliveries);
+
+    private readonly string _persistenceId;
+    private readonly ArchiveIndex _index = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SqlReadJournal _journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+    private readonly IMaterializer _materializer = Context.Materializer();
+
+    public ArchiveReader(string persistenceId)
+    {
+        _persistenceId = persistenceId;
+        ReceiveAsync<ReadPage>(AnswerQuery);
+    }
+
+    /// <summary>The room's reader child, started with the first query.</summary>
+    public static IActorRef Of(IActorContext room, string persistenceId)
+    {
+        var reader = room.Child(ChildName);
+        return reader.IsNobody() ? room.ActorOf(Props.Create(() => new ArchiveReader(persistenceId)), ChildName) : reader;
+    }
+
+    private async Task AnswerQuery(ReadPage read)
+    {
+        var room = Sender;
+        var query = read.Query;
+        IReadOnlyList<Delivery> answer;
+        try
+        {
+            // Streamed into the index, not collected: the first query of a large room reads its whole journal. The
+            // actor waits for the stream (ReceiveAsync), so nothing else touches the index meanwhile.
+            if (read.UpTo > _index.IndexedUpTo)
+                await Journal(_index.IndexedUpTo + 1, read.UpTo).RunForeach(envelope =>
+                {
+                    if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
+                }, _materializer);
+            answer = _index.Select(query) is { } page
+                ? ArchiveResults.Page(query, page, await Entries(page))
+                : [ArchiveResults.Error(query, StanzaErrorCondition.ItemNotFound, "No message with that id is in the archive")];
+        }
+        catch (Exception failure)
+        {
+            _log.Warning("Archive of {0} not read: {1}", _persistenceId, failure.Message);
+            answer = [ArchiveResults.Error(query, StanzaErrorCondition.InternalServerError, "The archive could not be read")];
+        }
+        room.Tell(new PageRead(answer));
+    }
+
+    /// <summary>The page's messages as the journal holds them: one read over the range they span, keeping only them
+    /// (a page of one occupant's messages may span much of a busy room's journal).</summary>
+    private async Task<IReadOnlyList<HistoryEntry>> Entries(ArchivePage page)
+    {
+        if (page.Messages.Count == 0) return [];
+        var wanted = page.Messages.Select(message => message.SequenceNr).ToHashSet();
+        var events = await Journal(page.Messages.Min(message => message.SequenceNr), page.Messages.Max(message => message.SequenceNr))
+            .Where(envelope => wanted.Contains(envelope.SequenceNr) && envelope.Event is HistoryMessageAdded)
+            .RunWith(Sink.Seq<EventEnvelope>(), _materializer);
+        var bySequenceNr = events.ToDictionary(envelope => envelope.SequenceNr, envelope => ((HistoryMessageAdded)envelope.Event).Entry);
+        return page.Messages.Select(message => bySequenceNr[message.SequenceNr]).ToList();
+    }
+
+    private Source<EventEnvelope, NotUsed> Journal(long from, long to) => _journal.CurrentEventsByPersistenceId(_persistenceId, from, to);
+}
