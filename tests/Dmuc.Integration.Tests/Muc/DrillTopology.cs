@@ -93,9 +93,14 @@ public sealed class DrillTopology : IAsyncDisposable
         return XmppTestClient.ConnectAsync(Environment.ClientEndpointFor(domain)!, jid, "password");
     }
 
-    /// <summary>Logs <paramref name="jid"/> in and enters <paramref name="room"/> as <paramref name="nick"/>.</summary>
-    public async Task<RoomParticipant> EnterAsync(string jid, string room, string nick) =>
-        await RoomParticipant.EnterAsync(await ConnectAsync(jid), room, nick, EntryTimeout);
+    /// <summary>Logs <paramref name="jid"/> in and enters <paramref name="room"/> as <paramref name="nick"/>; a
+    /// <paramref name="creator"/> then opens the room it created (an instant room).</summary>
+    public async Task<RoomParticipant> EnterAsync(string jid, string room, string nick, bool creator = false)
+    {
+        var participant = await RoomParticipant.EnterAsync(await ConnectAsync(jid), room, nick, EntryTimeout);
+        if (creator) await participant.Client.ConfigureRoomAsync(room);
+        return participant;
+    }
 
     /// <summary>The room's replica on <paramref name="host"/>, as its node's actor sees it.</summary>
     public Task<ReplicaRoom.ReplicaInspection> InspectReplicaAsync(string host, string room) =>
