@@ -29,6 +29,8 @@ internal sealed class RoomData
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
+    /// <summary>How far the room processed what each relay numbered for it.</summary>
+    public ImmutableDictionary<string, RelayPosition> Relays { get; private set; } = ImmutableDictionary<string, RelayPosition>.Empty;
     /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
     public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
@@ -136,6 +138,9 @@ internal sealed class RoomData
             case OccupantStanzaCounted counted when Options.OccupantStanzaRate is { } limit:
                 ApplyStanzaCounted(counted, limit);
                 break;
+            case RelayedStanzaProcessed relayed:
+                Relays = Relays.SetItem(relayed.Relay, new RelayPosition(relayed.Relay, relayed.Session, relayed.Number));
+                break;
         }
     }
 
@@ -217,7 +222,10 @@ internal sealed class RoomData
     }
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
-        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone);
+        [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
+        [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
+            occupant.Nick, session.RealJid, session.Presence.ToString(SaveOptions.DisableFormatting), occupant.Role)))],
+        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)]);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -230,5 +238,7 @@ internal sealed class RoomData
         Subject = snapshot.Subject;
         History = [.. snapshot.History];
         Tombstone = snapshot.Tombstone;
+        foreach (var session in snapshot.Occupants ?? []) ApplySessionUpdated(session);
+        Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
     }
 }

@@ -4,8 +4,9 @@ using Dmuc.Xmpp;
 namespace Dmuc.Rooms;
 
 /// <summary>
-/// What happened to a room. Durable events go to the journal and rebuild the room on recovery; transient ones
-/// describe occupants, who are not recovered after a restart.
+/// What happened to a room. Durable events go to the journal and rebuild the room on recovery, its occupants
+/// included (a node that crashes and restarts still knows who is in the room, and checks that they still are);
+/// transient ones only count stanzas.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "$type")]
 [JsonDerivedType(typeof(RoomCreated), "room-created")]
@@ -19,6 +20,7 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(OccupantSessionLeft), "occupant-session-left")]
 [JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
 [JsonDerivedType(typeof(OccupantStanzaCounted), "occupant-stanza-counted")]
+[JsonDerivedType(typeof(RelayedStanzaProcessed), "relayed-stanza-processed")]
 public abstract record RoomEvent
 {
     [JsonIgnore]
@@ -65,14 +67,30 @@ public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue, DateTime
 
 /// <summary>A session joined the occupant <see cref="Nick"/> or changed its presence; the occupant now has
 /// <see cref="Role"/>. <see cref="Presence"/> is the session's presence as XML, without MUC payloads.</summary>
-public sealed record OccupantSessionUpdated(string Nick, Jid RealJid, string Presence, Role Role) : TransientRoomEvent;
+public sealed record OccupantSessionUpdated(string Nick, Jid RealJid, string Presence, Role Role) : DurableRoomEvent;
 
 /// <summary>A session left the occupant; the occupant leaves with its last session.</summary>
-public sealed record OccupantSessionLeft(string Nick, Jid RealJid) : TransientRoomEvent;
+public sealed record OccupantSessionLeft(string Nick, Jid RealJid) : DurableRoomEvent;
 
 /// <summary>The occupant's role changed; <see cref="Role.None"/> removes it from the room.</summary>
-public sealed record OccupantRoleChanged(string Nick, Role Role) : TransientRoomEvent;
+public sealed record OccupantRoleChanged(string Nick, Role Role) : DurableRoomEvent;
 
 /// <summary>A groupchat message or presence change of <see cref="User"/> (a bare JID) counted against the room's
 /// stanza rate (<see cref="MucServiceOptions.OccupantStanzaRate"/>).</summary>
 public sealed record OccupantStanzaCounted(Jid User, DateTimeOffset At) : TransientRoomEvent;
+
+/// <summary>
+/// The room processed stanza <see cref="Number"/> of what <see cref="Relay"/> (a replica host) numbered for it in
+/// <see cref="Session"/>, and everything before it: a stanza relayed again (after a netsplit, or by a relay that never
+/// heard the room's acknowledgement) is known and not processed twice. Durable only when the stanza changed the room
+/// durably (<see cref="Kept"/>): what left nothing in the journal may be processed again after a restart, and costs
+/// no write.
+/// </summary>
+public sealed record RelayedStanzaProcessed(string Relay, string Session, long Number, bool Kept) : RoomEvent
+{
+    [JsonIgnore]
+    public override bool IsDurable => Kept;
+}
+
+/// <summary>How far the room processed what a relay numbered for it (<see cref="RelayedStanzaProcessed"/>).</summary>
+public sealed record RelayPosition(string Relay, string Session, long Number);

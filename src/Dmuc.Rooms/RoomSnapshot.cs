@@ -1,6 +1,9 @@
 namespace Dmuc.Rooms;
 
-/// <summary>The durable state of a room: everything but its occupants.</summary>
+/// <summary>The durable state of a room.</summary>
+/// <param name="Occupants">Every occupant session, each occupant's first session first; null in snapshots taken before
+/// occupants were durable (they recover an empty room).</param>
+/// <param name="Relays">How far the room processed what each relay numbered for it.</param>
 public sealed record RoomSnapshot(
     bool Exists,
     RoomConfig Config,
@@ -9,4 +12,6 @@ public sealed record RoomSnapshot(
     IReadOnlyList<AffiliationEntry> Affiliations,
     RoomSubject? Subject,
     IReadOnlyList<HistoryEntry> History,
-    RoomTombstone? Tombstone = null);
+    RoomTombstone? Tombstone = null,
+    IReadOnlyList<OccupantSessionUpdated>? Occupants = null,
+    IReadOnlyList<RelayPosition>? Relays = null);

@@ -66,6 +66,20 @@ public sealed class RoomState
         return (history.Skip(found + 1).Select(entry => (Dmuc.Rooms.History.Delayed(RoomJid, entry), entry.Timestamp)).ToList(), complete);
     }
 
+    /// <summary>How far the room processed what <paramref name="relay"/> numbered for it; null if it never did.</summary>
+    public RelayPosition? RelayedUpTo(string relay) => _room.Relays.GetValueOrDefault(relay);
+
+    /// <summary>
+    /// An XEP-0199 ping from the room to each occupant session <paramref name="probed"/> selects: a session that no
+    /// longer exists is answered for by its server with an error (service-unavailable), and the room takes an error to
+    /// its own address as the session being gone (status 333, as for any stanza the session bounces). How a room that
+    /// lost track (its node restarted, or its XMPP server did) finds out within a round trip who is still there.
+    /// </summary>
+    public IReadOnlyList<Delivery> ProbeSessions(Func<Jid, bool> probed, string id) =>
+        [.. _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid).Where(probed)
+            .Select(session => new Delivery(session, new XElement(Ns.Client + "iq", new XAttribute("from", RoomJid.ToString()),
+                new XAttribute("type", "get"), new XAttribute("id", id), new XElement(Ns.Ping + "ping"))))];
+
     public void Apply(RoomEvent @event) => _room.Apply(@event);
 
     public RoomSnapshot ToSnapshot() => _room.ToSnapshot();
@@ -190,7 +204,14 @@ public sealed class RoomState
 
     private static void HandleIqToRoom(StanzaContext ctx)
     {
-        if (!IsValidIq(ctx) || ctx.Type is "result" or "error") return;
+        // The room asks occupants only one thing itself, whether they are still there (ProbeSessions): an error
+        // answering it says they are not.
+        if (ctx.Type == "error")
+        {
+            Occupants.HandleKickableError(ctx);
+            return;
+        }
+        if (!IsValidIq(ctx) || ctx.Type is "result") return;
         var query = ctx.Payload!.Name;
         var isGet = ctx.Type == "get";
         if (isGet && query == Ns.DiscoInfo + "query") Disco.HandleDiscoInfo(ctx);

@@ -78,8 +78,13 @@ public sealed class DurabilityTests(ITestOutputHelper output) : RoomActorTestKit
         Assert.Equal("owner", ownerSelfPresence.Descendants(Ns.MucUser + "item").Single().Attribute("affiliation")?.Value);
     }
 
+    /// <summary>
+    /// A node that crashed (its rooms said no goodbye) comes back with the room's occupants, from the journal, and asks
+    /// each of them whether they are still there (XEP-0199): whoever's server answers with an error is gone, and the
+    /// others see them leave with 333; whoever answers stays without entering again.
+    /// </summary>
     [Fact]
-    public async Task Occupants_are_not_recovered_after_a_restart()
+    public async Task Occupants_are_recovered_after_a_crash_and_those_whose_server_says_they_are_gone_leave_with_333()
     {
         var node = StartNode();
         await node.CreateRoomAsync();
@@ -90,6 +95,22 @@ public sealed class DurabilityTests(ITestOutputHelper output) : RoomActorTestKit
 
         var inspection = await node.InspectAsync();
         Assert.True(inspection.Exists);
-        Assert.Equal(0, inspection.Occupants);
+        Assert.Equal(2, inspection.Occupants);
+        var pingToOwner = await node.Sink.WaitForAsync(Owner, IsPing);
+        var pingToRomeo = await node.Sink.WaitForAsync(Romeo, IsPing);
+
+        node.Send(XElement.Parse($"<iq xmlns='jabber:client' from='{Owner}' to='{Room}' type='result' id='{pingToOwner.Attribute("id")!.Value}'/>"));
+        node.Send(XElement.Parse($"<iq xmlns='jabber:client' from='{Romeo}' to='{Room}' type='error' id='{pingToRomeo.Attribute("id")!.Value}'>" +
+                                 "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"));
+
+        var left = await node.Sink.WaitForAsync(Owner, stanza => stanza.Attribute("type")?.Value == "unavailable"
+                                                                 && stanza.Attribute("from")?.Value == $"{Room}/Romeo");
+        Assert.True(left.HasStatus(333));
+        Assert.Equal(1, (await node.InspectAsync()).Occupants);
+        // The owner stayed: what is said reaches them without entering again.
+        await node.SayAsync(Owner, "still here");
     }
+
+    private static bool IsPing(XElement stanza) =>
+        stanza.Name == Ns.Client + "iq" && stanza.Attribute("type")?.Value == "get" && stanza.Element(Ns.Ping + "ping") is not null;
 }

@@ -51,6 +51,10 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new HistoryMessageAdded(Message),
         new RoomDestroyed("bye", Jid.Parse("new@conference.localhost"), Noon.AddDays(31)),
         new RoomDestroyed(null, null),
+        new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"),
+            "<presence xmlns='jabber:client'><show>away</show><status>café ☕</status></presence>", Role.Moderator),
+        new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/balcony")),
+        new OccupantRoleChanged("Romeo", Role.None),
         new MessageRetracted("sid-1", Noon, "retraction-1", "verona@conference.localhost/Escalus", "occupant", "Brawling"),
         new MessageRetracted("sid-2", Noon, null),
     ];
@@ -76,6 +80,13 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
     }
 
     [Fact]
+    public void A_relay_position_reads_back_as_written()
+    {
+        var written = new RelayedStanzaProcessed("killrc.oulubox.irc", "5f1c0a", 41, Kept: true);
+        Assert.Equal(written, RoundTrip<RoomEvent>(written));
+    }
+
+    [Fact]
     public void A_snapshot_reads_back_with_every_field()
     {
         var written = new RoomSnapshot(true, UnusualConfig, Noon, "salt",
@@ -84,13 +95,18 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
              new AffiliationEntry(Jid.Parse("spam.example"), Affiliation.Outcast, null, "spam")],
             new RoomSubject("Star-crossed", "Romeo", Noon),
             [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }],
-            new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)));
+            new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)),
+            [new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"), "<presence xmlns='jabber:client'/>", Role.Moderator)],
+            [new RelayPosition("killrc.oulubox.irc", "5f1c0a", 41)]);
 
         var read = RoundTrip<RoomSnapshot>(written);
 
-        Assert.Equal(written with { Affiliations = [], History = [] }, read with { Affiliations = [], History = [] });
+        Assert.Equal(written with { Affiliations = [], History = [], Occupants = [], Relays = [] },
+            read with { Affiliations = [], History = [], Occupants = [], Relays = [] });
         Assert.Equal(written.Affiliations, read.Affiliations);
         Assert.Equal(written.History, read.History);
+        Assert.Equal(written.Occupants, read.Occupants);
+        Assert.Equal(written.Relays, read.Relays);
     }
 
     [Fact]

@@ -32,9 +32,9 @@ public sealed class SnapshotTests(ITestOutputHelper output) : RoomActorTestKit(o
         }, TimeSpan.FromSeconds(5));
 
         node = await RestartAsync(node, SnapshotOften);
+        Assert.Equal(sequenceNrBefore, (await node.InspectAsync()).JournalSequenceNr);
         var after = await HistoryAndSubjectSeenByNewcomerAsync(node, "after@localhost/x");
 
-        Assert.Equal(sequenceNrBefore, (await node.InspectAsync()).JournalSequenceNr);
         Assert.Equal(Enumerable.Range(14, 10).Select(i => $"message {i}"), before.Where(line => line.StartsWith("message")).Select(StripDelay));
         Assert.Equal(before, after);
     }

@@ -25,6 +25,7 @@ public sealed class StateContractTests
             new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/a")),
             new OccupantRoleChanged("Romeo", Role.Visitor),
             new OccupantStanzaCounted(Jid.Parse("romeo@localhost"), time),
+            new RelayedStanzaProcessed("killrc.oulubox.irc", "k3x", 17, Kept: true),
         ];
         var eventTypes = typeof(RoomEvent).Assembly.GetTypes().Where(type => !type.IsAbstract && type.IsSubclassOf(typeof(RoomEvent)));
         Assert.Equal(eventTypes.OrderBy(type => type.Name), events.Select(e => e.GetType()).Distinct().OrderBy(type => type.Name));
@@ -54,8 +55,10 @@ public sealed class StateContractTests
         Assert.Equal(json, JsonSerializer.Serialize(restored.ToSnapshot()));
         Assert.True(restored.Exists);
         Assert.True(restored.IsPersistent);
-        Assert.Equal(0, restored.OccupantCount);
-        Assert.True(restored.CanPassivate);
+        // Occupants are durable: the owner is still in the room the snapshot restores.
+        Assert.Equal(["Owner"], restored.OccupantNicks);
+        Assert.Equal(room.State.Sessions, restored.Sessions);
+        Assert.False(restored.CanPassivate);
         Assert.Single(snapshot.History);
         Assert.Equal("Verona", snapshot.Subject?.Text);
         Assert.Contains(snapshot.Affiliations, entry => entry.ReservedNick == "Juliet" && entry.Affiliation == Affiliation.Member);

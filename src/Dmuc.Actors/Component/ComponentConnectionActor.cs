@@ -114,6 +114,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _connection = connection;
         _backoff.Reset();
         _outbox.Attach(connection);
+        // The server may have lost its sessions while the stream was down (it crashed): the rooms check who is still there.
+        _directory.Tell(CheckOccupants.Instance);
         var directory = _directory;
         var outbox = _outbox;
         var self = Self;

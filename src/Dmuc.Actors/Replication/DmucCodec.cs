@@ -29,7 +29,9 @@ public static class DmucCodec
             new XAttribute("replica", batch.ReplicaHost),
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
             batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
+            AckAttributes(batch.Ack),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
+        ForwardsAcknowledged ack => LinkElement("ack", ack.Room, ack.ReplicaHost, (object?)AckAttributes(ack.Ack)),
         KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id), SequenceAttribute(ping.LastSentSequence)),
         KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id), SequenceAttribute(pong.LastSentSequence)),
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
@@ -44,9 +46,17 @@ public static class DmucCodec
                 entry.Show is null ? null : new XAttribute("show", entry.Show),
                 entry.Status is null ? null : new XAttribute("status", entry.Status))),
             new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
-                resync.HeldStanzas.Select(held => HeldToXml(held, resync.ReplicaHost)))),
+                resync.HeldStanzas.Select(held => HeldToXml(held, resync.ReplicaHost))),
+            resync.Unacknowledged is not { } unacked ? null : new XElement(Dmuc + "unacked",
+                new XAttribute("session", unacked.Session), new XAttribute("first", unacked.First.ToString(CultureInfo.InvariantCulture)),
+                unacked.Stanzas.Select(held => HeldToXml(held, resync.ReplicaHost)))),
         ForwardedStanza forwarded => new XElement(Dmuc + "forward",
             new XAttribute("replica", forwarded.ReplicaHost),
+            forwarded.Number is not { } number ? null : new object[]
+            {
+                new XAttribute("session", number.Session), new XAttribute("n", number.Number.ToString(CultureInfo.InvariantCulture)),
+                new XAttribute("acked", number.Acknowledged.ToString(CultureInfo.InvariantCulture)),
+            },
             new XElement(forwarded.Stanza)),
         EnterRefused refused => new XElement(Dmuc + "enter-refused",
             new XAttribute("room", refused.Room.ToString()),
@@ -63,7 +73,11 @@ public static class DmucCodec
             "batch" => BatchFromXml(xml),
             "forward" => new ForwardedStanza(
                 new XElement(xml.Elements().SingleOrDefault() ?? throw new FormatException("forward without a stanza")),
-                Required(xml, "replica")),
+                Required(xml, "replica"),
+                xml.Attribute("session")?.Value is not { } session ? null
+                    : new ForwardNumber(session, Number(xml, "n"), Number(xml, "acked"))),
+            "ack" => new ForwardsAcknowledged(Jid.Parse(Required(xml, "room")), Required(xml, "replica"),
+                AckFromXml(xml) ?? throw new FormatException("<ack/> without 'session'")),
             "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),
                 Required(xml, "replica")),
             "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
@@ -77,6 +91,15 @@ public static class DmucCodec
     /// <summary>The element of a message about one room's link to one replica host.</summary>
     private static XElement LinkElement(string name, Jid room, string replicaHost, params object?[] content) =>
         new(Dmuc + name, new XAttribute("room", room.ToString()), new XAttribute("replica", replicaHost), content);
+
+    /// <summary>An acknowledgement, on a batch or on its own: <c>session='…' ack='17'</c>.</summary>
+    private static object[]? AckAttributes(ForwardAck? ack) => ack is null ? null :
+        [new XAttribute("session", ack.Session), new XAttribute("ack", ack.UpTo.ToString(CultureInfo.InvariantCulture))];
+
+    private static ForwardAck? AckFromXml(XElement xml) =>
+        xml.Attribute("session")?.Value is { } session ? new ForwardAck(session, Number(xml, "ack")) : null;
+
+    private static long Number(XElement xml, string attribute) => long.Parse(Required(xml, attribute), CultureInfo.InvariantCulture);
 
     /// <summary>The primary's last sent batch on a ping or pong; the replica's carry none.</summary>
     private static XAttribute? SequenceAttribute(long? sequence) =>
@@ -96,7 +119,9 @@ public static class DmucCodec
             Required(occupant, "affiliation"), Required(occupant, "role"),
             occupant.Attribute("show")?.Value, occupant.Attribute("status")?.Value)).ToList(),
         xml.Element(Dmuc + "held")?.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList() ?? [],
-        long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture));
+        long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture),
+        xml.Element(Dmuc + "unacked") is not { } unacked ? null : new UnacknowledgedForwards(Required(unacked, "session"),
+            Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()));
 
     /// <summary>
     /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica
@@ -180,7 +205,8 @@ public static class DmucCodec
         Required(xml, "replica"),
         long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
         xml.Elements().Select(ItemFromXml).ToList(),
-        xml.Attribute("resync")?.Value);
+        xml.Attribute("resync")?.Value,
+        AckFromXml(xml));
 
     private static string Required(XElement element, string attribute) =>
         element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");

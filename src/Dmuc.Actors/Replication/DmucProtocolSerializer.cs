@@ -38,6 +38,7 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         KeepalivePong => "pong",
         RequestNetjoin => "netjoin",
         ResyncReplica => "resync",
+        ForwardsAcknowledged => "ack",
         _ => throw new ArgumentException($"{o.GetType()} is not a DMUC protocol message", nameof(o)),
     };
 

@@ -26,6 +26,7 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
     private DateTimeOffset _lastHeard = DateTimeOffset.UtcNow;
     private DateTimeOffset _stateSince = DateTimeOffset.UtcNow;
     private (string Id, DateTimeOffset SentAt)? _pendingPing;
+    private DateTimeOffset? _awaitingSince;
     private long _pingsSent;
 
     public LinkState State { get; private set; } = LinkState.Linked;
@@ -35,6 +36,13 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
 
     public bool IsLinked => State == LinkState.Linked;
 
+    /// <summary>
+    /// How long a linked end waits for the answer to something it sent that must be answered (a replica's forward, which
+    /// the room acknowledges) before it takes the link as split: a keepalive round and a ping's wait, since an answer
+    /// depends on the other end's work as well as the link.
+    /// </summary>
+    public TimeSpan AnswerTimeout => settings.KeepaliveInterval + settings.PingTimeout;
+
     public LinkTelemetry? Telemetry => telemetry;
 
     /// <summary>What the owner should do now, and when to look again.</summary>
@@ -43,6 +51,7 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
         var action = State switch
         {
             LinkState.Linked when _pendingPing is { } pending && now - pending.SentAt >= settings.PingTimeout => KeepaliveAction.MarkSplit,
+            LinkState.Linked when _awaitingSince is { } since && now - since >= AnswerTimeout => KeepaliveAction.MarkSplit,
             LinkState.Linked when _pendingPing is null && now - _lastHeard >= settings.KeepaliveInterval => KeepaliveAction.Ping,
             // A netjoin whose resync never came failed: the link is split again and the next answer retries it.
             LinkState.Rejoining when now - _stateSince >= settings.PingTimeout => KeepaliveAction.MarkSplit,
@@ -63,8 +72,15 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
             _ when _pendingPing is { } pending => pending.SentAt + settings.PingTimeout - now,
             _ => _lastHeard + settings.KeepaliveInterval - now,
         };
+        if (State == LinkState.Linked && _awaitingSince is { } since && since + AnswerTimeout - now < next) next = since + AnswerTimeout - now;
         return next > MinimumWait ? next : MinimumWait;
     }
+
+    /// <summary>
+    /// The oldest thing sent that still waits for its answer (null: nothing waits). Unanswered past
+    /// <see cref="AnswerTimeout"/>, it marks a linked end split, as an unanswered ping does.
+    /// </summary>
+    public void AwaitingAnswerSince(DateTimeOffset? since) => _awaitingSince = since;
 
     /// <summary>Anything from the other side proves the link carries traffic.</summary>
     public void Heard(DateTimeOffset now) => _lastHeard = now;

@@ -29,9 +29,14 @@ public sealed class ReplicaDirectory : ReceiveActor
         Receive<ReplicaBatch>(SentByPrimary, batch => ReplicaFor(batch.Room).Forward(batch));
         Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
         Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
+        Receive<ForwardsAcknowledged>(SentByPrimary, ack => _rooms.GetValueOrDefault(ack.Room)?.Forward(ack));
         // A primary that holds us split for a room we do not know (this node restarted) still needs its netjoin.
         Receive<RequestNetjoin>(SentByPrimary, request => ReplicaFor(request.Room).Forward(request));
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<CheckOccupants>(check =>
+        {
+            foreach (var replica in _rooms.Values) replica.Forward(check);
+        });
         Receive<ListReplicas>(_ => Sender.Tell(new ReplicaList(_rooms.Keys.ToList())));
     }
 

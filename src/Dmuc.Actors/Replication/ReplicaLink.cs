@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Telemetry;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -22,6 +23,9 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
     private long _withheld;
+    // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
+    private DateTimeOffset? _nodelessSince;
+    private bool _hostGoneTold;
 
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
     {
@@ -32,6 +36,11 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         _keepsAlive = room.Local is not null;
         Receive<ReplicateToHost>(HandleReplicate);
         Receive<SendResync>(HandleResync);
+        // Forwards reached the room past a gap (lost in a cut neither end noticed): the replica's netjoin brings them in order.
+        Receive<AskToRejoin>(_ =>
+        {
+            if (_keepalive.IsLinked) TrySend(new RequestNetjoin(_room, _host));
+        });
         Receive<KeepalivePing>(HandlePingFromReplica);
         // The replica answers this link directly; only the node that serves the host may (docs/operations.md#security).
         Receive<KeepalivePong>(_ => SentByReplicaNode(), HandlePongFromReplica);
@@ -56,11 +65,16 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     /// Sends a plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
     /// the sink, each replica host's items as one batch through the owner's link child for that host.
     /// </summary>
-    public static void Dispatch(IActorContext context, Jid owner, ReplicationPlanner.Plan plan, IStanzaSink sink, ClusterHosts hosts)
+    /// <param name="ack">A replica host's forwards this plan acknowledges: on that host's batch, or on its own.</param>
+    /// <param name="bounces">Per host, what the sender is told should that host's batch be withheld (<see cref="SplitBounces"/>).</param>
+    public static void Dispatch(IActorContext context, Jid owner, ReplicationPlanner.Plan plan, IStanzaSink sink, ClusterHosts hosts,
+        (string Host, ForwardAck Ack)? ack = null, IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? bounces = null)
     {
         sink.Send(plan.Local);
         foreach (var (host, items) in plan.ByHost)
-            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items));
+            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host)));
+        if (ack is { } acknowledged && !plan.ByHost.ContainsKey(acknowledged.Host))
+            LinkTo(context, owner, acknowledged.Host, hosts).Tell(new ReplicateToHost([], acknowledged.Ack));
     }
 
     /// <summary>The owner's link child for <paramref name="host"/>, started if there is none yet.</summary>
@@ -84,15 +98,18 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
 
     private void HandleReplicate(ReplicateToHost replicate)
     {
-        if (!_keepalive.IsLinked)
+        if (replicate.Items.Count == 0)
         {
-            // The replica's netjoin brings it up to date in one resync; sending now would only be lost or doubled.
-            _withheld++;
+            // Only an acknowledgement; lost with a split link, the netjoin's report has the forward again.
+            if (_keepalive.IsLinked && replicate.Ack is { } ack) TrySend(new ForwardsAcknowledged(_room, _host, ack));
             return;
         }
-        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items)))
+        // Withheld while split: the replica's netjoin brings it up to date in one resync; sending now would only be
+        // lost or doubled. What a resync does not bring (one occupant's message to another) is answered with an error.
+        if (!_keepalive.IsLinked || !TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items, Ack: replicate.Ack)))
         {
             _withheld++;
+            if (replicate.Bounces is { Count: > 0 } bounces) Context.Parent.Tell(new Bounced(bounces));
             return;
         }
         _sequence++;
@@ -100,7 +117,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
 
     private void HandleResync(SendResync resync)
     {
-        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, resync.Items, resync.NetjoinId))) return;
+        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, resync.Items, resync.NetjoinId, resync.Ack))) return;
         _sequence++;
         var splitSince = _keepalive.SplitSince;
         _keepalive.MarkLinked(DateTimeOffset.UtcNow);
@@ -147,7 +164,29 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
                 TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now), _sequence));
                 break;
         }
+        TellRoomIfHostGone(now);
         ScheduleKeepalive(checkAgainIn);
+    }
+
+    /// <summary>
+    /// A host whose node left the cluster (downed, removed) for longer than a link takes to find a split has nobody to
+    /// rejoin with: the room is told, once, so that it lets that host's occupants go rather than keep them forever. If the
+    /// host comes back, its replica's netjoin settles what its users see.
+    /// </summary>
+    private void TellRoomIfHostGone(DateTimeOffset now)
+    {
+        if (NodeOfHost is not null)
+        {
+            _nodelessSince = null;
+            _hostGoneTold = false;
+            return;
+        }
+        _nodelessSince ??= now;
+        if (_hostGoneTold || !_keepsAlive || now - _nodelessSince < _keepalive.AnswerTimeout) return;
+        _hostGoneTold = true;
+        _log.Warning("Room {Room}: replica host {ReplicaHost} has had no node in the cluster since {Since}; its occupants leave", _room, _host,
+            _nodelessSince.Value.ToString("O"));
+        Context.Parent.Tell(new ReplicaHostGone(_host));
     }
 
     private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
@@ -175,13 +214,27 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     }
 
     /// <summary>The room's items for this link's host, from one command.</summary>
-    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items);
+    /// <param name="Ack">The host's forwards processed with this command; sent with the batch, or alone when there are no items.</param>
+    /// <param name="Bounces">What the room answers, should the batch be withheld.</param>
+    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null, IReadOnlyList<Delivery>? Bounces = null);
 
     /// <summary>The room's answer to a replica's netjoin: send these items as the one resync batch.</summary>
-    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items);
+    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null);
+
+    /// <summary>A batch was withheld: the room sends these answers to the senders of what it carried (told to the room).</summary>
+    public sealed record Bounced(IReadOnlyList<Delivery> Deliveries);
+
+    /// <summary>The room asks the replica for a netjoin (its forwards arrived past a gap).</summary>
+    public sealed class AskToRejoin
+    {
+        public static readonly AskToRejoin Instance = new();
+    }
 
     /// <summary>The link to <paramref name="Host"/> was found split; told to the room.</summary>
     public sealed record ReplicaSplit(string Host, DateTimeOffset Since);
+
+    /// <summary><paramref name="Host"/> has had no node in the cluster for a while; told to the room.</summary>
+    public sealed record ReplicaHostGone(string Host);
 
     /// <summary>The replica of <paramref name="Host"/> is in step again after a netjoin; told to the room.</summary>
     public sealed record ReplicaRejoined(string Host, DateTimeOffset? SplitSince);

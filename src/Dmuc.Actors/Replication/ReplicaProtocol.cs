@@ -12,7 +12,10 @@ namespace Dmuc.Actors.Replication;
 /// </summary>
 /// <param name="ResyncOf">Set on the one batch that answers a replica's <see cref="ResyncReplica"/> (the netjoin id):
 /// it brings the replica from what it reported to the room as it is now.</param>
-public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null);
+/// <param name="Ack">The replica's forwards the room has processed, when this batch carries the outcome of the last of
+/// them (docs/protocol/netjoin.md §2, acknowledged forwards).</param>
+public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null,
+    ForwardAck? Ack = null);
 
 /// <summary>
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.
@@ -35,7 +38,32 @@ public sealed record ReplicaItem(
 public sealed record ReplicaEnter(Jid Occupant, XElement? History);
 
 /// <summary>A local user's stanza relayed by a replica to the primary with its original <c>from</c> (Listing 5).</summary>
-public sealed record ForwardedStanza(XElement Stanza, string ReplicaHost);
+/// <param name="Number">How the replica numbered it, for a stanza to a room: the room acknowledges it and never
+/// processes it twice (docs/protocol/netjoin.md §2). Null for stanzas to the service itself.</param>
+public sealed record ForwardedStanza(XElement Stanza, string ReplicaHost, ForwardNumber? Number = null);
+
+/// <summary>
+/// A replica's number for one forwarded stanza: numbers count up from 1 within <paramref name="Session"/> (one life
+/// of the replica of one room), and <paramref name="Acknowledged"/> is the last the replica knows the room processed.
+/// </summary>
+public sealed record ForwardNumber(string Session, long Number, long Acknowledged);
+
+/// <summary>The room processed the replica's forwards of <paramref name="Session"/> up to <paramref name="UpTo"/>, and sent what came of them.</summary>
+public sealed record ForwardAck(string Session, long UpTo);
+
+/// <summary>
+/// An acknowledgement on its own, for forwards whose outcome needs no batch to the replica's host (a private message to
+/// another host, say). It travels the way batches do, so it never overtakes the batch with an earlier outcome.
+/// </summary>
+public sealed record ForwardsAcknowledged(Jid Room, string ReplicaHost, ForwardAck Ack);
+
+/// <summary>
+/// What a replica forwarded and the room has not acknowledged, in a netjoin's report: the room processes those it has
+/// not yet (by number), so nothing is lost in a cut and nothing is processed twice.
+/// </summary>
+/// <param name="First">The number of the first of <paramref name="Stanzas"/>; every forward before it was acknowledged.</param>
+/// <param name="Stanzas">Each stanza as the user sent it, with when the replica forwarded it.</param>
+public sealed record UnacknowledgedForwards(string Session, long First, IReadOnlyList<HeldStanza> Stanzas);
 
 /// <summary>
 /// The replica did not add an occupant the primary announced, because that user never sent it directed
@@ -70,6 +98,8 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// <param name="HeldStanzas">Its users' stanzas served locally during the split, in order, unchanged, each with when it was served.</param>
 /// <param name="FirstHeldNumber">The number of the first held stanza (they are numbered for the life of the replica),
 /// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
+/// <param name="Unacknowledged">What the replica forwarded before the split and the room never acknowledged; null when
+/// everything was.</param>
 public sealed record ResyncReplica(
     Jid Room,
     string ReplicaHost,
@@ -79,7 +109,8 @@ public sealed record ResyncReplica(
     IReadOnlyDictionary<Jid, string> LocalOccupants,
     IReadOnlyList<RosterEntry> Roster,
     IReadOnlyList<HeldStanza> HeldStanzas,
-    long FirstHeldNumber);
+    long FirstHeldNumber,
+    UnacknowledgedForwards? Unacknowledged = null);
 
 /// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
 public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);

@@ -28,7 +28,10 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Local users' stanzas that arrive while a netjoin is under way wait for its outcome (linked, or split again).
     private readonly Queue<XElement> _waitingForNetjoin = new();
+    // What this replica forwarded and the room has not acknowledged yet; its session names this life of the replica.
+    private readonly ForwardWindow _forwards = new(Guid.NewGuid().ToString("N")[..12]);
     private long _netjoins;
+    private long _probes;
     private string? _netjoinId;
     private int _heldInNetjoin;
 
@@ -49,11 +52,18 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         // The primary answers this replica's pings directly, not through the directory: only the proven primary may.
         Receive<KeepalivePong>(_ => _hosts.IsPrimaryNode(Sender.Path.Address), HandlePongFromPrimary);
         Receive<RequestNetjoin>(_ => HandleNetjoinRequest());
+        Receive<ForwardsAcknowledged>(ack =>
+        {
+            HeardFromPrimary();
+            Acknowledged(ack.Ack);
+        });
         Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
             _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), _keepalive.State,
-            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId)));
+            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId,
+            _forwards.Count)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -80,22 +90,48 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
                 break;
             default:
                 _state.RecordLocalStanza(stanza);
-                if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self)) MarkSplit("the primary has no node in the cluster");
+                if (!_keepsAlive)
+                {
+                    if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self)) MarkSplit("the primary has no node in the cluster");
+                    break;
+                }
+                // Numbered and kept until the room acknowledges it: a forward lost in a cut is resent at the netjoin.
+                var now = DateTimeOffset.UtcNow;
+                var waitedBefore = _forwards.Count > 0;
+                var number = _forwards.Forward(stanza, now);
+                if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self, number))
+                {
+                    MarkSplit("the primary has no node in the cluster");
+                    break;
+                }
+                if (waitedBefore) break;
+                _keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
+                ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
                 break;
         }
     }
 
+    /// <summary>The room processed our forwards up to the acknowledged one: they are no longer ours to resend.</summary>
+    private void Acknowledged(ForwardAck? ack)
+    {
+        if (ack is null || !_forwards.Acknowledge(ack)) return;
+        _keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
+    }
+
     /// <summary>
-    /// Relays a local user's stanza to the primary, or tells the user the room cannot be reached; false when
-    /// there is no primary node to relay to (a bounce, XEP-0282 §4.11.1).
+    /// Relays a local user's stanza to the primary. Without a primary node to relay to (a bounce, XEP-0282 §4.11.1), a
+    /// stanza to the service itself is answered with an error and false is returned; a room's numbered forward waits in
+    /// its window for the netjoin instead.
     /// </summary>
-    internal static bool ForwardToPrimary(IActorRefFactory factory, XElement stanza, ClusterHosts hosts, IStanzaSink sink, IActorRef sender)
+    internal static bool ForwardToPrimary(IActorRefFactory factory, XElement stanza, ClusterHosts hosts, IStanzaSink sink, IActorRef sender,
+        ForwardNumber? number = null)
     {
         if (hosts.PrimaryNode is { } primary)
         {
-            RoomDirectory.At(factory, primary).Tell(new ForwardedStanza(stanza, hosts.OwnHost!), sender);
+            RoomDirectory.At(factory, primary).Tell(new ForwardedStanza(stanza, hosts.OwnHost!, number), sender);
             return true;
         }
+        if (number is not null) return false;
         var type = stanza.Attribute("type")?.Value;
         if (type is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return false;
         sink.Send([ReplicaRoomState.ErrorTo(from, stanza, StanzaErrorCondition.RecipientUnavailable, "the room's primary node cannot be reached")]);
@@ -105,6 +141,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     private void HandleBatchFromPrimary(ReplicaBatch batch)
     {
         HeardFromPrimary();
+        // What the room says it processed holds whatever this batch is (one the netjoin makes us ignore too).
+        Acknowledged(batch.Ack);
         if (batch.ResyncOf is not null)
         {
             HandleResync(batch);
@@ -150,6 +188,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         }
         Apply(resync);
         _state.ForgetHeld(_heldInNetjoin);
+        // The netjoin carried every forward still waiting; should one remain, it waits afresh from now.
+        _keepalive.AwaitingAnswerSince(_forwards.Count > 0 ? DateTimeOffset.UtcNow : null);
         _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
             resync.ResyncOf, _keepalive.SplitSince?.ToString("O") ?? "-");
         _keepalive.MarkLinked(DateTimeOffset.UtcNow);
@@ -221,17 +261,32 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         _heldInNetjoin = _state.HeldDuringSplit.Count;
         var resync = new ResyncReplica(_state.Room, _hosts.OwnHost!, _netjoinId, _state.LastSequence, _state.LastStanzaId,
             _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.HeldDuringSplit.ToList(),
-            _state.FirstHeldNumber);
+            _state.FirstHeldNumber, _forwards.Report());
         if (_hosts.PrimaryNode is not { } primary)
         {
             MarkSplit("the primary has no node in the cluster");
             return;
         }
         RoomDirectory.At(Context, primary).Tell(resync, Self);
-        _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3} and {4} held stanzas",
-            _state.Room, _netjoinId, _keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, _heldInNetjoin);
+        _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3}, {4} held stanzas and {5} unacknowledged forwards",
+            _state.Room, _netjoinId, _keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, _heldInNetjoin, _forwards.Count);
         _keepalive.MarkRejoining(DateTimeOffset.UtcNow);
         ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
+    }
+
+    /// <summary>
+    /// This node's XMPP server is back and may have lost its sessions: each local occupant is pinged from the room
+    /// (XEP-0199). The server answers for a session it lost with an error, which reaches the room like any stanza of
+    /// the user (forwarded, or while split served as the user's leave and held), and the room removes the ghost (333).
+    /// </summary>
+    private void ProbeLocalOccupants()
+    {
+        if (_state.LocalOccupants.Count == 0) return;
+        var id = $"dmuc-probe-{++_probes}";
+        _log.Info("Replica of {0}: checking that its {1} local occupant sessions are still there", _state.Room, _state.LocalOccupants.Count);
+        _sink.Send(_state.LocalOccupants.Keys.Select(session => new Delivery(session, new XElement(Ns.Client + "iq",
+            new XAttribute("from", _state.Room.ToString()), new XAttribute("type", "get"), new XAttribute("id", id),
+            new XElement(Ns.Ping + "ping")))).ToList());
     }
 
     private void HandleKeepaliveTick()
@@ -241,7 +296,9 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         switch (action)
         {
             case KeepaliveAction.MarkSplit:
-                MarkSplit(_keepalive.State == LinkState.Rejoining ? "the netjoin got no answer" : "ping not answered in time");
+                MarkSplit(_keepalive.State == LinkState.Rejoining ? "the netjoin got no answer"
+                    : _forwards.OldestSentAt is { } oldest && now - oldest >= _keepalive.AnswerTimeout ? "a forward was not acknowledged in time"
+                    : "ping not answered in time");
                 break;
             // A replica nobody is in has nothing to lose: it pings only for its occupants or to end a split.
             case KeepaliveAction.Ping when _state.LocalOccupants.Count > 0 || !_keepalive.IsLinked:
@@ -275,10 +332,16 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 
     /// <summary>
     /// This node is stopping: local occupants are told (332) and the primary hears that they left, so the
-    /// rest of the room does not keep ghosts of them.
+    /// rest of the room does not keep ghosts of them. From then on the replica delivers nothing: the room's own
+    /// announcement of those departures would be a second unavailable presence for each of them.
     /// </summary>
     private void HandleShutdown()
     {
+        Become(() =>
+        {
+            Receive<ShutDownRooms>(_ => Sender.Tell(Done.Instance));
+            ReceiveAny(_ => { });
+        });
         var deliveries = new List<Delivery>();
         foreach (var (occupant, nick) in _state.LocalOccupants)
         {
@@ -308,7 +371,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     }
 
     /// <param name="HeldStanzas">Local users' stanzas served during the split, still to reach the primary.</param>
+    /// <param name="UnacknowledgedForwards">Forwards the room has not acknowledged yet.</param>
     public sealed record ReplicaInspection(Jid Room, long LastSequence, IReadOnlyDictionary<Jid, string> LocalOccupants,
         IReadOnlyList<RosterEntry> Roster, int HistoryLength, LinkState State, DateTimeOffset? SplitSince, TimeSpan? LastRtt, TimeSpan? AverageRtt,
-        int HeldStanzas, string? LastStanzaId);
+        int HeldStanzas, string? LastStanzaId, int UnacknowledgedForwards = 0);
 }

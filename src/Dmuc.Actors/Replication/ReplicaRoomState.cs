@@ -113,12 +113,15 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     {
         if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return [];
         var type = stanza.Attribute("type")?.Value;
-        if (type is "error" or "result") return [];
         Jid.TryParse(stanza.Attribute("to")?.Value, out var to);
+        if (type == "result" || (type == "error" && !(stanza.Name.LocalName == "iq" && to?.Bare == room && to.Resource is null))) return [];
         var toRoom = to?.Bare == room;
         var nick = _localOccupants.GetValueOrDefault(from);
         var served = (stanza.Name.LocalName, nick) switch
         {
+            // The server answering the room's probe for a session it lost (ReplicaRoom.ProbeLocalOccupants): the room
+            // removes it at the netjoin (333); the local occupants see it leave now.
+            ("iq", { } gone) when toRoom && to!.Resource is null && type == "error" => Held(stanza, now, LeaveLocally(from, gone)),
             ("presence", { } own) when toRoom && (to!.Resource is null || to.Resource == own) && type is null or "unavailable" =>
                 Held(stanza, now, type is null ? ChangePresenceLocally(from, own, stanza) : LeaveLocally(from, own)),
             ("presence", null) when _serving.Entries && toRoom && to!.Resource is { } wanted && type is null && from.Domain == ownHost =>
@@ -132,7 +135,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 KickLocally(from, moderator, kick.Nick, kick.Reason, stanza, now),
             _ => null,
         };
-        return served ?? [ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)];
+        // Errors are never answered with errors (RFC 6120 §8.3).
+        return served ?? (type == "error" ? [] : [ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)]);
     }
 
     /// <summary>

@@ -97,6 +97,7 @@ public static class ReplicationHosting
                 {{Binding(typeof(KeepalivePong))}}
                 {{Binding(typeof(RequestNetjoin))}}
                 {{Binding(typeof(ResyncReplica))}}
+                {{Binding(typeof(ForwardsAcknowledged))}}
                 {{Binding(typeof(ProveNode), "dmuc-node-proof")}}
                 {{Binding(typeof(NodeProof), "dmuc-node-proof")}}
               }

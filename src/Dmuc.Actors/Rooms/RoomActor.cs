@@ -42,6 +42,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly HeldStanzaLedger _held = new();
     private readonly SplitHostAway _splitHostAway = new();
     private readonly bool _showSplitUsersAway;
+    private long _probes;
     // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
     private int _archiveReadsPending;
 
@@ -63,12 +64,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 _state = RoomState.FromSnapshot(_room, _options, snapshot);
         });
         Recover<RoomEvent>(@event => _state.Apply(@event));
-        Recover<RecoveryCompleted>(_ => _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
+            // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
+            ProbeLocalSessions();
+            // A room started only to recover (RoomDirectory at start) stops again once idle.
+            ScheduleIdleCheck();
+        });
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
+        Command<CheckOccupants>(_ => ProbeLocalSessions());
+        Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(bounced.Deliveries)), afterSent: null));
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
+        Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
@@ -99,15 +110,58 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
 
-    public static string PersistenceIdFor(Jid room) => "room:" + room;
+    public const string PersistenceIdPrefix = "room:";
+
+    public static string PersistenceIdFor(Jid room) => PersistenceIdPrefix + room;
 
     public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings));
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
-        var decision = Handle(new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied));
-        if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision.Events.Any(e => e is RoomCreated)));
+        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied);
+        var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed) : Handle(command);
+        if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
+    }
+
+    /// <summary>
+    /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
+    /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
+    /// </summary>
+    /// <returns>What the room decided, or null when it did not process the stanza.</returns>
+    private Decision? HandleRelayed(HandleStanza command, RelayedBy relayed)
+    {
+        var (host, number) = (relayed.Host, relayed.Number);
+        _held.ForwardsAcknowledged(host, number.Session, number.Acknowledged);
+        var (verdict, upTo) = RelayedForwards.Admit(_state, host, number);
+        switch (verdict)
+        {
+            case ForwardVerdict.Duplicate:
+                SendWhenEarlierWritesAreDone(new Outgoing(PlanOf([]), (host, new ForwardAck(number.Session, upTo))), afterSent: null);
+                return null;
+            case ForwardVerdict.Gap:
+                _log.Warning("Room {0}: forward {1} of {2} came after {3}; the forwards between were lost, asking for a netjoin",
+                    _room, number.Number, host, upTo);
+                ReplicaLink.LinkTo(Context, _room, host, _hosts).Tell(ReplicaLink.AskToRejoin.Instance);
+                return null;
+        }
+        var decision = Handle(command, relayed: relayed);
+        _held.ForwardProcessed(host, number.Session, number.Number, decision, _room);
+        return decision;
+    }
+
+    /// <summary>
+    /// Asks each occupant session on this node's own XMPP server whether it is still there (XEP-0199): a server that
+    /// lost the session answers with an error, and the room removes it (333). After a crash of this node, or of its server.
+    /// </summary>
+    private void ProbeLocalSessions()
+    {
+        var ownHost = _hosts.OwnHost;
+        var pings = _state.ProbeSessions(session => ownHost is null ? _hosts.ReplicaNodeFor(session.Domain) is null : session.Domain == ownHost,
+            $"dmuc-probe-{++_probes}");
+        if (pings.Count == 0) return;
+        _log.Info("Room {0}: checking that its {1} occupant sessions on this node's server are still there", _room, pings.Count);
+        _sink.Send(pings);
     }
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
@@ -153,11 +207,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var session = _state.Sessions.FirstOrDefault(s => s.RealJid == refused.Occupant);
         if (session is null || refused.Occupant.Domain != refused.ReplicaHost) return;
         _log.Warning("Room {0}: {1} refused {2}; removing that occupant", _room, refused.ReplicaHost, refused.Occupant);
-        Handle(new HandleStanza(new XElement(Ns.Client + "presence",
-            new XAttribute("type", "unavailable"),
-            new XAttribute("from", refused.Occupant.ToString()),
-            new XAttribute("to", _room.WithResource(session.Nick).ToString())), DateTimeOffset.UtcNow));
+        Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
     }
+
+    /// <summary>
+    /// A replica host's node left the cluster for good (its link found no node for a while): its occupants leave, as
+    /// if each had sent unavailable presence, so that nobody elsewhere keeps seeing them.
+    /// </summary>
+    private void HandleReplicaHostGone(ReplicaLink.ReplicaHostGone gone)
+    {
+        foreach (var session in _state.Sessions.Where(session => session.RealJid.Domain == gone.Host).ToList())
+            Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
+    }
+
+    private XElement UnavailableFrom(OccupantSessionView session) =>
+        new(Ns.Client + "presence", new XAttribute("type", "unavailable"),
+            new XAttribute("from", session.RealJid.ToString()), new XAttribute("to", _room.WithResource(session.Nick).ToString()));
 
     /// <summary>
     /// A replica is back from a netsplit (docs/protocol/netjoin.md): what its users did alone is processed now,
@@ -169,7 +234,30 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var host = resync.ReplicaHost;
         var now = DateTimeOffset.UtcNow;
         // Those already processed in an earlier netjoin whose resync the replica never got are skipped.
-        foreach (var (number, held) in _held.ToProcess(resync))
+        var heldToProcess = _held.ToProcess(resync);
+        // First what the replica forwarded before the split and never heard back about: what the room did not process
+        // yet it processes now, in order, as sent then (docs/protocol/netjoin.md §3).
+        if (resync.Unacknowledged is { } unacked)
+        {
+            for (var i = 0; i < unacked.Stanzas.Count; i++)
+            {
+                var number = new ForwardNumber(unacked.Session, unacked.First + i, unacked.First - 1);
+                var (verdict, upTo) = RelayedForwards.Admit(_state, host, number);
+                if (verdict == ForwardVerdict.Duplicate) continue;
+                if (verdict == ForwardVerdict.Gap)
+                {
+                    _log.Warning("Room {0}: the netjoin of {1} reports forwards from {2}, after {3}", _room, host, number.Number, upTo);
+                    break;
+                }
+                var (stanza, sentAt) = (unacked.Stanzas[i].Stanza, unacked.Stanzas[i].ServedAt);
+                var from = Jid.TryParse(stanza.Attribute("from")?.Value, out var sender) && sender.Domain == host;
+                if (!from) _log.Warning("Room {0}: refused a forward from {1} in the netjoin of {2}", _room, sender?.ToString() ?? "(nobody)", host);
+                var decision = Handle(new HandleStanza(from ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now),
+                    relayed: new RelayedBy(host, number));
+                _held.ForwardProcessed(host, number.Session, number.Number, decision, _room);
+            }
+        }
+        foreach (var (number, held) in heldToProcess)
         {
             var stanza = held.Stanza;
             if (Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Domain == host)
@@ -177,7 +265,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             else
                 _log.Warning("Room {0}: refused a held stanza from {1} in the netjoin of {2}", _room, from?.ToString() ?? "(nobody)", host);
         }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync, _held.OutcomeFor(host)));
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync, _held.OutcomeFor(host)),
+            resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(_state, host, reported.Session) : null);
         _log.Info("Room {0}: netjoin {1} of {2} with {3} held stanzas; resync of {4} items", _room, resync.NetjoinId, host,
             resync.HeldStanzas.Count, resyncBatch.Items.Count);
         var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
@@ -189,9 +278,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         _archiveReadsPending--;
         ScheduleIdleCheck();
-        var sessions = SessionsByRealJid();
-        SendWhenEarlierWritesAreDone(ReplicationPlanner.Split(page.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
-            sessions, sessions, command: null, acceptedAt: null), afterSent: null);
+        SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(page.Deliveries)), afterSent: null);
     }
 
     /// <summary>
@@ -201,15 +288,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void ShowSplitHost(Func<IReadOnlyList<Delivery>> presences)
     {
         if (!_showSplitUsersAway) return;
-        var sessions = SessionsByRealJid();
-        SendWhenEarlierWritesAreDone(ReplicationPlanner.Split(presences(), host => _hosts.ReplicaNodeFor(host) is not null, _room,
-            sessions, sessions, command: null, acceptedAt: null), afterSent: null);
+        SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(presences())), afterSent: null);
     }
 
-    /// <returns>What the room decided (already applied, and sent or to be sent once written).</returns>
-    private Decision Handle(RoomCommand command, Action? afterSent = null)
+    /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
+    private ReplicationPlanner.Plan PlanOf(IReadOnlyList<Delivery> deliveries)
     {
-        var (decision, outgoing) = Decide(command);
+        var sessions = SessionsByRealJid();
+        return ReplicationPlanner.Split(deliveries, IsReplicaHost, _room,
+            sessions, sessions, command: null, acceptedAt: null);
+    }
+
+    /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
+    /// <returns>What the room decided (already applied, and sent or to be sent once written).</returns>
+    private Decision Handle(RoomCommand command, Action? afterSent = null, RelayedBy? relayed = null)
+    {
+        var (decision, outgoing) = Decide(command, relayed);
         var durable = decision.Events.Where(e => e.IsDurable).ToList();
         if (durable.Count == 0)
         {
@@ -243,29 +337,44 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
-    private (Decision Decision, ReplicationPlanner.Plan Outgoing) Decide(RoomCommand command)
+    private (Decision Decision, Outgoing Outgoing) Decide(RoomCommand command, RelayedBy? relayed)
     {
         var sessionsBefore = SessionsByRealJid();
         var decision = _state.Process(command);
+        if (relayed is not null)
+            decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
         _metrics.Decided(command, decision);
         foreach (var @event in decision.Events)
             _state.Apply(@event);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
-        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted) ? sessionsBefore : SessionsByRealJid();
-        return (decision, ReplicationPlanner.Split(decision.Deliveries, host => _hosts.ReplicaNodeFor(host) is not null, _room,
-            sessionsBefore, sessionsAfter, (command as HandleStanza)?.Stanza, acceptedAt));
+        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
+            ? sessionsBefore : SessionsByRealJid();
+        var stanza = (command as HandleStanza)?.Stanza;
+        var plan = ReplicationPlanner.Split(decision.Deliveries, IsReplicaHost, _room,
+            sessionsBefore, sessionsAfter, stanza, acceptedAt);
+        return (decision, new Outgoing(plan,
+            relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
+            SplitBounces.For(stanza, plan.ByHost.Keys)));
     }
+
+    /// <summary>
+    /// Whether a host's users are reached through a replica link. Until this node's view of the cluster has the primary
+    /// (right after a restart), every host but its own is taken as one: sent through its own server, a replica host's
+    /// users would be reached over s2s, whose bounces would make the room remove them.
+    /// </summary>
+    private bool IsReplicaHost(string host) =>
+        _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null);
 
     private Dictionary<Jid, string> SessionsByRealJid() =>
         _hosts.Hosts.Count == 0 ? [] : _state.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(ReplicationPlanner.Plan outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing.Plan, _sink, _hosts, outgoing.Ack, outgoing.Bounces);
 
-    private void SendWhenEarlierWritesAreDone(ReplicationPlanner.Plan outgoing, Action? afterSent)
+    private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {
-        if (outgoing.Local.Count == 0 && outgoing.ByHost.Count == 0 && afterSent is null) return;
+        if (outgoing.Plan.Local.Count == 0 && outgoing.Plan.ByHost.Count == 0 && outgoing.Ack is null && afterSent is null) return;
         DeferAsync(outgoing, planned =>
         {
             Send(planned);
@@ -328,6 +437,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         public static readonly IdleCheck Instance = new();
     }
+
+    /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
+    private sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, ForwardAck Ack)? Ack = null,
+        IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null);
 }
 
 public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)

@@ -3,6 +3,9 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
@@ -58,10 +61,50 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<RecoverRoom>(HandleRecoverRoom);
+        Receive<Done>(_ => { });
+        Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
+        Receive<CheckOccupants>(check =>
+        {
+            foreach (var room in _rooms.Keys) TellRoom(room, check, Self);
+        });
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
         Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
+    }
+
+    /// <summary>
+    /// Occupants are durable, so after a crash of this node rooms in the journal may have occupants whose sessions ended
+    /// meanwhile: every room is started once, recovers, asks those of its occupants on this node's server whether they
+    /// are still there (<see cref="RoomActor"/>), and stops again when idle. Without this, a room nobody writes to would
+    /// keep its ghosts until someone does. Started once the room index is back, so that listing comes first.
+    /// </summary>
+    private void RecoverRooms()
+    {
+        var self = Self;
+        try
+        {
+            PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql")
+                .CurrentPersistenceIds()
+                .RunForeach(id => self.Tell(new RecoverRoom(id)), Context.System.Materializer())
+                .ContinueWith(done => done.Exception is { } error
+                    ? (object)new Status.Failure(error.GetBaseException()) : Done.Instance, TaskScheduler.Default)
+                .PipeTo(self);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            // A journal without a query side (tests with the in-memory journal) has nothing to recover.
+            _log.Debug("Rooms are not recovered at start: {0}", error.Message);
+        }
+    }
+
+    private void HandleRecoverRoom(RecoverRoom recover)
+    {
+        if (!recover.PersistenceId.StartsWith(RoomActor.PersistenceIdPrefix, StringComparison.Ordinal)
+            || !Jid.TryParse(recover.PersistenceId[RoomActor.PersistenceIdPrefix.Length..], out var room) || _mailForStoppingRooms.ContainsKey(room))
+            return;
+        RoomFor(room);
     }
 
     public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
@@ -94,7 +137,8 @@ public sealed class RoomDirectory : ReceiveActor
                 forwarded.ReplicaHost, forwarded.Stanza.Attribute("from")?.Value ?? "(no sender)");
             return;
         }
-        HandleStanzaFromServer(new RouteStanza(forwarded.Stanza));
+        HandleStanzaFromServer(new RouteStanza(forwarded.Stanza,
+            Relayed: forwarded.Number is { } number ? new RelayedBy(forwarded.ReplicaHost, number) : null));
     }
 
     /// <summary>Replicas ping their rooms; the service's own address has no room to answer for it.</summary>
@@ -269,9 +313,10 @@ public sealed class RoomDirectory : ReceiveActor
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
-        var waiting = _serviceStanzasBeforeIndex ?? [];
+        if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
         foreach (var stanza in waiting) HandleStanzaToService(stanza);
+        RecoverRooms();
     }
 
     private void HandleRoomIdle(RoomIdle idle)
@@ -341,6 +386,9 @@ internal sealed class OneAnswer<T> : ReceiveActor
 }
 
 internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
+
+/// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
+internal sealed record RecoverRoom(string PersistenceId);
 
 /// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
 public sealed record ListRooms

@@ -9,7 +9,22 @@ namespace Dmuc.Actors.Rooms;
 /// <param name="CreationDenied">The directory's refusal, should this presence create the room it is sent to.</param>
 /// <param name="CreationReserved">The directory counted the room as the sender's should this presence create it:
 /// the room answers with <see cref="RoomCreationSettled"/>.</param>
-public sealed record RouteStanza(XElement Stanza, RoomCreationDenied? CreationDenied = null, bool CreationReserved = false);
+/// <param name="Relayed">The replica host that forwarded it and its number there (acknowledged forwards), for a
+/// stanza a replica relayed.</param>
+public sealed record RouteStanza(XElement Stanza, RoomCreationDenied? CreationDenied = null, bool CreationReserved = false,
+    RelayedBy? Relayed = null);
+
+/// <summary>A stanza relayed by the replica of <paramref name="Host"/>, numbered <paramref name="Number"/>.</summary>
+public sealed record RelayedBy(string Host, ForwardNumber Number);
+
+/// <summary>
+/// The node's XMPP server (its component stream) is back: it may have lost its sessions (a crash), so every room checks
+/// that its occupants on that server are still there (docs/protocol/netjoin.md §5).
+/// </summary>
+public sealed record CheckOccupants
+{
+    public static readonly CheckOccupants Instance = new();
+}
 
 /// <summary>Whether a presence the directory reserved a room creation for did create the room.</summary>
 public sealed record RoomCreationSettled(Jid Room, bool Created);

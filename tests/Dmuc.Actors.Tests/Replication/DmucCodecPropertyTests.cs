@@ -67,12 +67,21 @@ public sealed class DmucCodecPropertyTests
         from except in OrNone(UserJid.List[1, 2])
         select new ReplicaItem(stanza, recipients, enter, leave, delay, except);
 
+    private static readonly Gen<ForwardAck> Ack = Gen.Select(Word, Gen.Long[0, long.MaxValue], (session, upTo) => new ForwardAck(session, upTo));
+
     private static readonly Gen<ReplicaBatch> Batch =
         from host in Host
         from sequence in Gen.Long[1, long.MaxValue]
         from items in Item.List[0, 6]
         from resyncOf in OrNone(Text)
-        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf);
+        from ack in OrNone(Ack)
+        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack);
+
+    private static readonly Gen<ForwardNumber> Number =
+        Gen.Select(Word, Gen.Long[1, long.MaxValue], Gen.Long[0, long.MaxValue], (session, number, acked) => new ForwardNumber(session, number, acked));
+
+    private static readonly Gen<HeldStanza> Held =
+        Gen.Select(Stanza, Gen.Long[0, 4_102_444_800_000L], (stanza, ms) => new HeldStanza(stanza, DateTimeOffset.FromUnixTimeMilliseconds(ms)));
 
     /// <summary>A primary's ping or pong carries its link's last sent batch; a replica's carries none.</summary>
     private static readonly Gen<long?> LastSentSequence =
@@ -93,15 +102,17 @@ public sealed class DmucCodecPropertyTests
         from lastStanzaId in OrNone(Text)
         from locals in Gen.Select(UserJid, Text).List[0, 4]
         from roster in Occupant.List[0, 5]
-        from held in Gen.Select(Stanza, Gen.Long[0, 4_102_444_800_000L], (stanza, ms) => new HeldStanza(stanza, DateTimeOffset.FromUnixTimeMilliseconds(ms))).List[0, 3]
+        from held in Held.List[0, 3]
         from firstHeld in Gen.Long[1, long.MaxValue]
+        from unacked in OrNone(Gen.Select(Word, Gen.Long[1, long.MaxValue], Held.List[0, 3], (session, first, stanzas) => new UnacknowledgedForwards(session, first, stanzas)))
         select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
-            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld);
+            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked);
 
     /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
     private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
         Batch.Select(batch => (object)batch),
-        Gen.Select(Stanza, Host, (stanza, host) => (object)new ForwardedStanza(stanza, host)),
+        Gen.Select(Stanza, Host, OrNone(Number), (stanza, host, number) => (object)new ForwardedStanza(stanza, host, number)),
+        Gen.Select(Host, Ack, (host, ack) => (object)new ForwardsAcknowledged(Jid.Parse(Room), host, ack)),
         Gen.Select(UserJid, Host, (occupant, host) => (object)new EnterRefused(Jid.Parse(Room), occupant, host)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePong(Jid.Parse(Room), host, id, sequence)),
@@ -151,7 +162,7 @@ public sealed class DmucCodecPropertyTests
     private static string Describe(object message) => message switch
     {
         ReplicaBatch batch => DescribeBatch(batch),
-        ForwardedStanza forwarded => $"forward {forwarded.ReplicaHost}\n{Canonical(forwarded.Stanza)}",
+        ForwardedStanza forwarded => $"forward {forwarded.ReplicaHost} {forwarded.Number}\n{Canonical(forwarded.Stanza)}",
         ResyncReplica resync => DescribeResync(resync),
         // The rest are records of strings and JIDs, whose own text shows every field.
         _ => message.ToString()!,
@@ -166,14 +177,16 @@ public sealed class DmucCodecPropertyTests
             "enter: " + (item.Enter is null ? "-" : $"{item.Enter.Occupant} {(item.Enter.History is null ? "-" : Canonical(item.Enter.History))}"),
             "leave: " + (item.Leave?.ToString() ?? "-"),
             "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
-        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"}\n" + string.Join("\n", items);
+        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} {batch.Ack}\n" + string.Join("\n", items);
     }
 
     private static string DescribeResync(ResyncReplica resync) => string.Join("\n",
         [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber}",
          .. resync.LocalOccupants.Select(local => $"local {local.Key} = {local.Value}"),
          .. resync.Roster.Select(entry => entry.ToString()),
-         .. resync.HeldStanzas.Select(held => $"{Canonical(held.Stanza)} served {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}")]);
+         .. resync.HeldStanzas.Select(held => $"{Canonical(held.Stanza)} served {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}"),
+         $"unacked {resync.Unacknowledged?.Session ?? "-"} from {resync.Unacknowledged?.First}",
+         .. (resync.Unacknowledged?.Stanzas ?? []).Select(held => $"{Canonical(held.Stanza)} sent {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}")]);
 
     private static string Jids(IReadOnlyList<Jid>? jids) => jids is null ? "-" : "[" + string.Join(", ", jids) + "]";
 

@@ -78,6 +78,13 @@ public sealed class ServerProcess : IAsyncDisposable
         return Start(startInfo.FileName, startInfo.ArgumentList, startInfo.WorkingDirectory, environment, _consoleOutput);
     }
 
+    /// <summary>Kills the process without warning (SIGKILL), as a crash would, and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await ChildServer.StopAsync(_process, StopTimeout);

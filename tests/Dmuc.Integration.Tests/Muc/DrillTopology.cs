@@ -57,7 +57,28 @@ public sealed class DrillTopology : IAsyncDisposable
                 ["Dmuc:Replication:PingTimeout"] = PingTimeout.ToString("c", CultureInfo.InvariantCulture),
                 ["Dmuc:Replication:SplitPingInterval"] = SplitPingInterval.ToString("c", CultureInfo.InvariantCulture),
             });
-        return new DrillTopology(environment, urls);
+        var topology = new DrillTopology(environment, urls);
+        await topology.WaitUntilEveryNodeSeesEveryMemberUpAsync();
+        return topology;
+    }
+
+    /// <summary>
+    /// Rooms already work once members are WeaklyUp; drills and membership views want the cluster converged, which
+    /// takes longer on a loaded machine than the first messages do.
+    /// </summary>
+    private async Task WaitUntilEveryNodeSeesEveryMemberUpAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        foreach (var host in Hosts)
+        {
+            using var management = Management(host);
+            while ((await management.GetAsync<ClusterView>(ManagementApi.Cluster, CancellationToken.None)).Members is var members
+                   && (members.Count < Hosts.Count || members.Any(member => member.Status != "Up")))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"{host}'s node never saw every member Up");
+                await Task.Delay(100);
+            }
+        }
     }
 
     public string ManagementUrl(string host) => _managementUrls[host];
@@ -72,9 +93,14 @@ public sealed class DrillTopology : IAsyncDisposable
         return XmppTestClient.ConnectAsync(Environment.ClientEndpointFor(domain)!, jid, "password");
     }
 
-    /// <summary>Logs <paramref name="jid"/> in and enters <paramref name="room"/> as <paramref name="nick"/>.</summary>
-    public async Task<RoomParticipant> EnterAsync(string jid, string room, string nick) =>
-        await RoomParticipant.EnterAsync(await ConnectAsync(jid), room, nick, EntryTimeout);
+    /// <summary>Logs <paramref name="jid"/> in and enters <paramref name="room"/> as <paramref name="nick"/>; a
+    /// <paramref name="creator"/> then opens the room it created (an instant room).</summary>
+    public async Task<RoomParticipant> EnterAsync(string jid, string room, string nick, bool creator = false)
+    {
+        var participant = await RoomParticipant.EnterAsync(await ConnectAsync(jid), room, nick, EntryTimeout);
+        if (creator) await participant.Client.ConfigureRoomAsync(room);
+        return participant;
+    }
 
     /// <summary>The room's replica on <paramref name="host"/>, as its node's actor sees it.</summary>
     public Task<ReplicaRoom.ReplicaInspection> InspectReplicaAsync(string host, string room) =>

@@ -11,6 +11,8 @@ public sealed class DmucRestartTests
 {
     private const string Room = "verona@conference.localhost";
     private static readonly TimeSpan ReconnectTimeout = TimeSpan.FromSeconds(20);
+    /// <summary>How long a ghost may outlive the node's restart: the component reconnects, then one ping's round trip.</summary>
+    private static readonly TimeSpan GhostBound = TimeSpan.FromSeconds(15);
 
     [Fact]
     public async Task A_persistent_room_keeps_its_history_and_subject_across_a_node_restart()
@@ -44,6 +46,53 @@ public sealed class DmucRestartTests
         Assert.Equal(bodies, history.Select(stanza => stanza.Element(XmppNamespaces.Client + "body")!.Value));
         Assert.All(history, stanza => Assert.NotNull(stanza.Element(Delay + "delay")));
         Assert.Equal("Star-crossed", joined[^1].Element(XmppNamespaces.Client + "subject")!.Value);
+    }
+
+    /// <summary>
+    /// The node is killed (SIGKILL) and restarted on its journal: the room comes back with its occupants, asks each of
+    /// them whether they are still there, and those who are (one who only reads included) stay without entering again,
+    /// while whoever went away meanwhile is seen to leave (333).
+    /// </summary>
+    [Fact]
+    public async Task After_a_crash_the_room_keeps_who_is_still_there_and_tells_everyone_who_is_gone()
+    {
+        await using var dmuc = new DmucNodeProcess();
+        await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout);
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+        await juliet.JoinRoomAsync(Room, "Juliet");
+        await mercutio.JoinRoomAsync(Room, "Mercutio");
+        await romeo.SayAsync(Room, "before the crash");
+        await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "before the crash"));
+
+        var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        await dmuc.KillAsync();
+        // Mercutio goes while the node is down: his server's unavailable presence has nowhere to go.
+        await mercutio.DisposeAsync();
+        dmuc.Start();
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
+
+        foreach (var witness in new[] { romeo, juliet })
+        {
+            var left = await witness.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "presence"
+                && (string?)stanza.Attribute("type") == "unavailable" && (string?)stanza.Attribute("from") == $"{Room}/Mercutio", GhostBound);
+            Assert.True(HasStatus(left[^1], 333), left[^1].ToString());
+            Assert.DoesNotContain(left, stanza => HasStatus(stanza, 110));
+        }
+        // Juliet only reads, and reads on: what Romeo says now reaches her without either entering again.
+        await romeo.SayAsync(Room, "after the crash");
+        var toJuliet = await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the crash"), GhostBound);
+        Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && HasStatus(stanza, 110));
+
+        await using var benvolio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "benvolio@localhost/square", "x");
+        var joined = await benvolio.JoinRoomAsync(Room, "Benvolio");
+        var present = joined.Where(stanza => stanza.Name.LocalName == "presence" && stanza.Attribute("type") is null)
+            .Select(stanza => ((string?)stanza.Attribute("from"))?.Split('/')[1]).Order().ToList();
+        Assert.Equal(["Benvolio", "Juliet", "Romeo"], present);
     }
 
     [Fact]

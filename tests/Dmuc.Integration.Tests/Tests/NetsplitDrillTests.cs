@@ -36,7 +36,7 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
         await using var valdis = await EnterAsync(topology, $"valdis@{Killrc}/laptop", "Valdis");
         await using var bigCheese = await EnterAsync(topology, $"rubenro@{Vesa}/laptop", "BigCheese");
         RoomParticipant[] everyone = [alice, wumpus, valdis, bigCheese];
-        await SettleAsync(everyone);
+        await RoomParticipant.SeeEachOtherAsync(everyone);
 
         // Cut through the endpoint of killrc's node, one end of the cut.
         using (var killrc = topology.Management(Killrc))
@@ -125,20 +125,8 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.Report);
     }
 
-    private static async Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false)
-    {
-        var participant = await topology.EnterAsync(jid, Room, nick);
-        if (creator) await participant.Client.ConfigureRoomAsync(Room);
-        return participant;
-    }
-
-    /// <summary>Waits until each participant has seen every other one enter.</summary>
-    private static async Task SettleAsync(IReadOnlyList<RoomParticipant> participants)
-    {
-        foreach (var participant in participants)
-        foreach (var other in participants.Where(other => other != participant))
-            await participant.WaitForAsync(RoomParticipant.PresenceOf(other.OccupantJid, available: true));
-    }
+    private static Task<RoomParticipant> EnterAsync(DrillTopology topology, string jid, string nick, bool creator = false) =>
+        topology.EnterAsync(jid, Room, nick, creator);
 }
 
 /// <summary>

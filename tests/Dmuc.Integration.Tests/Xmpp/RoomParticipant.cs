@@ -64,6 +64,14 @@ public sealed class RoomParticipant(XmppTestClient client, string room, string n
         return roster.ToList();
     }
 
+    /// <summary>Waits until each participant has seen every other one enter.</summary>
+    public static async Task SeeEachOtherAsync(IReadOnlyList<RoomParticipant> participants)
+    {
+        foreach (var participant in participants)
+        foreach (var other in participants.Where(other => other != participant))
+            await participant.WaitForAsync(PresenceOf(other.OccupantJid, available: true));
+    }
+
     public static Func<XElement, bool> PresenceOf(string occupantJid, bool available) => stanza =>
         stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("from") == occupantJid
         && ((string?)stanza.Attribute("type") == "unavailable") != available;

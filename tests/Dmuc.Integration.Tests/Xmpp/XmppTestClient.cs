@@ -170,6 +170,12 @@ public sealed class XmppTestClient : IAsyncDisposable
             {
                 while (await reader.ReadElementAsync(CancellationToken.None) is { } element)
                 {
+                    // As every real client does (XEP-0199): a MUC service that lost track asks whether we are still there.
+                    if (IsPing(element))
+                    {
+                        await AnswerPingAsync(element);
+                        continue;
+                    }
                     _received.Writer.TryWrite(element);
                 }
             }
@@ -181,6 +187,29 @@ public sealed class XmppTestClient : IAsyncDisposable
             {
                 _received.Writer.TryComplete();
             }
+        }
+    }
+
+    private static bool IsPing(XElement element) =>
+        element.Name == XmppNamespaces.Client + "iq" && (string?)element.Attribute("type") == "get"
+        && element.Elements().SingleOrDefault()?.Name == XNamespace.Get("urn:xmpp:ping") + "ping";
+
+    /// <summary>How many XEP-0199 pings this client answered (a room that lost track asks).</summary>
+    public int PingsAnswered => _pingsAnswered;
+
+    private int _pingsAnswered;
+
+    private async Task AnswerPingAsync(XElement ping)
+    {
+        Interlocked.Increment(ref _pingsAnswered);
+        try
+        {
+            await SendAsync(new XElement(XmppNamespaces.Client + "iq", new XAttribute("type", "result"),
+                new XAttribute("to", (string?)ping.Attribute("from") ?? ""), new XAttribute("id", (string?)ping.Attribute("id") ?? "")));
+        }
+        catch (Exception error) when (error is IOException or ObjectDisposedException)
+        {
+            // The stream is going away; nothing to answer on.
         }
     }
 
