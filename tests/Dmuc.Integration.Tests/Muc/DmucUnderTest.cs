@@ -54,7 +54,7 @@ public static class DmucUnderTest
             var primary = await InProcessDmucNode.StartAsync(primaryProsody.ComponentEndpoint,
                 InProcessDmucNode.PrimarySettings(PrimaryHost, clusterPort), cancellationToken);
             started.Push(primary);
-            await primaryProsody.WaitForComponentAsync(TimeSpan.FromSeconds(15), cancellationToken);
+            await primaryProsody.WaitForComponentAsync(TimeSpan.FromSeconds(30), cancellationToken);
             var replica = await InProcessDmucNode.StartAsync(endpoint,
                 InProcessDmucNode.ReplicaSettings("localhost", clusterPort), cancellationToken);
             started.Push(replica);

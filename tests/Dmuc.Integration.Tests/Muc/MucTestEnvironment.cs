@@ -6,7 +6,8 @@ namespace Dmuc.Integration.Tests.Muc;
 /// <summary>A fresh Prosody plus the MUC under test, with no rooms: what each scansion script starts from.</summary>
 public sealed class MucTestEnvironment : IAsyncDisposable
 {
-    private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(15);
+    // Generous: CI starts several servers and nodes at once on two cores.
+    private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(30);
 
     private readonly IAsyncDisposable? _component;
 

@@ -13,7 +13,8 @@ namespace Dmuc.Integration.Tests.Muc;
 /// </summary>
 public sealed class MultiHostEnvironment : IAsyncDisposable
 {
-    private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(15);
+    // Generous: CI starts several servers and nodes at once on two cores.
+    private static readonly TimeSpan ComponentConnectTimeout = TimeSpan.FromSeconds(30);
 
     private readonly IReadOnlyDictionary<string, XmppHostServer> _servers;
     private readonly IReadOnlyDictionary<string, InProcessDmucNode> _nodes;
