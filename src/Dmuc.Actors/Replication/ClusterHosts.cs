@@ -134,7 +134,9 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private void HandleProofFromMember(NodeProof proof)
     {
         var member = Sender.Path.Address;
+        var wasProven = _trust.IsProven(member);
         if (_trust.AcceptProof(member, proof) is { } refusal) RefuseMember(member, $"its proof is {refusal}");
+        else if (!wasProven && _trust.IsProven(member)) _log.Info("Admitted cluster member {0}: its certificate proved", member);
         Refresh();
     }
 
