@@ -200,16 +200,21 @@ member_up() {
   grep -F "Leader is moving node [Up]" "$run/$primary_host/dmuc-node.log" 2>/dev/null | grep -qF "[$cluster_scheme://dmuc@127.0.0.1:$1]"
 }
 
-# The primary routes to a replica only once the replica proved with its certificate what it serves.
+# A node routes to another only once that one proved with its certificate what it serves: every node checks every other.
 member_admitted() {
-  grep -qF "Admitted cluster member $cluster_scheme://dmuc@127.0.0.1:$1:" "$run/$primary_host/dmuc-node.log" 2>/dev/null
+  grep -qF "Admitted cluster member $cluster_scheme://dmuc@127.0.0.1:$2:" "$run/$1/dmuc-node.log" 2>/dev/null
 }
 
 echo "Waiting for the components and the cluster..."
 for index in "${!hosts[@]}"; do
   wait_until "${hosts[$index]}'s node to connect to its Prosody" component_in "${hosts[$index]}"
   wait_until "${hosts[$index]}'s node to be Up in the cluster" member_up "$(cluster_port "$index")"
-  ((index == 0)) || wait_until "${hosts[$index]}'s node to be admitted by the primary" member_admitted "$(cluster_port "$index")"
+done
+for index in "${!hosts[@]}"; do
+  for other in "${!hosts[@]}"; do
+    ((other == index)) || wait_until "${hosts[$other]}'s node to be admitted by ${hosts[$index]}'s" \
+      member_admitted "${hosts[$index]}" "$(cluster_port "$other")"
+  done
 done
 
 pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$started"; }
