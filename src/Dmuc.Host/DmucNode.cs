@@ -36,7 +36,8 @@ public static class DmucNode
         options.Validate();
         var credential = options.Tls.Load(options);
 
-        var nodeAddress = new NodeAddressEnricher($"{options.Drills.ClusterScheme}://dmuc@{options.ClusterHostname}:{options.ClusterPort}");
+        var clusterAddress = $"{options.Drills.ClusterScheme}://dmuc@{options.ClusterHostname}:{options.ClusterPort}";
+        var nodeAddress = new NodeAddressEnricher(clusterAddress);
         builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
 
         var service = options.Limits.ApplyTo(new MucServiceOptions(options.Domain.ToLowerInvariant(),
@@ -71,12 +72,14 @@ public static class DmucNode
             });
             akka.AddSetup(new DmucMetricsSetup(metrics));
             akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
+            var seeds = options.Seeds.Select(options.Drills.SeedAddress).ToList();
             // No split brain resolver: ReplicationHosting.SplitToleranceHocon turns automatic downing off, so that a
             // netsplit stays the application's business (docs/protocol/netjoin.md).
             akka.WithClustering(new ClusterOptions
             {
-                Roles = ClusterRoles(options), SeedNodes = options.Seeds.Select(options.Drills.SeedAddress).ToArray(), SplitBrainResolver = null,
+                Roles = ClusterRoles(options), SeedNodes = seeds.ToArray(), SplitBrainResolver = null,
             });
+            if (seeds.Count > 1 && seeds[0] == clusterAddress) akka.AddHocon(FirstSeedPatienceHocon, HoconAddMode.Prepend);
             akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(credential, service.ServiceDomain, joinSelfWhenNoSeeds: options.Seeds.Count == 0);
@@ -92,6 +95,15 @@ public static class DmucNode
             builder.Services.AddManagementEndpoint(options.Management, new ManagedNode(options.Role, service.ServiceDomain));
         return builder.Build();
     }
+
+    /// <summary>
+    /// The first of its own seeds forms a new cluster when no other seed answers within <c>seed-node-timeout</c> (Akka's
+    /// default 5 s; seeds that are not Up yet answer at once that they cannot take it, so a first start does not wait).
+    /// Restarted after a crash, it must rejoin the running cluster instead: the others take it only once they have downed and
+    /// removed its previous incarnation (on its <c>IncarnationStarted</c>), and the quarantine of that incarnation closes
+    /// the new one's connections for a further 5 s, which together outlast Akka's default (docs/protocol/netjoin.md §5).
+    /// </summary>
+    private const string FirstSeedPatienceHocon = "akka.cluster.seed-node-timeout = 20s";
 
     private static string[] ClusterRoles(NodeOptions options)
     {

@@ -52,6 +52,12 @@ public sealed class RoomState
         return ctx.ToDecision().Deliveries;
     }
 
+    /// <summary>A message of <see cref="History"/> as an entering session gets it: delayed by the room (XEP-0203).</summary>
+    public XElement Replayed(HistoryEntry entry) => Dmuc.Rooms.History.Delayed(RoomJid, entry);
+
+    /// <summary>The subject as an entering session gets it, last of its entry (XEP-0045 §7.2.15).</summary>
+    public XElement SubjectForEntrant() => Subject.ForEntrant(_room);
+
     /// <summary>
     /// The messages kept (the history and the netjoin backlog behind it) after the message with XEP-0359 id
     /// <paramref name="stanzaId"/>, each as a delayed message (XEP-0203) with the time the room accepted it; all of

@@ -29,11 +29,14 @@ internal static class Subject
         ctx.Broadcast(message);
     }
 
-    public static void SendTo(RoomContext ctx, Jid to)
+    public static void SendTo(RoomContext ctx, Jid to) => ctx.Send(to, ForEntrant(ctx.Room));
+
+    /// <summary>The subject as the last stanza of an entry: dated when it was set, if it ever was.</summary>
+    public static XElement ForEntrant(RoomData room)
     {
-        var message = SubjectMessage(ctx.Room);
-        if (ctx.Room.Subject is { } subject) message.Add(Stanzas.Delay(ctx.Room.RoomJid, subject.ChangedAt));
-        ctx.Send(to, message);
+        var message = SubjectMessage(room);
+        if (room.Subject is { } subject) message.Add(Stanzas.Delay(room.RoomJid, subject.ChangedAt));
+        return message;
     }
 
     /// <summary>The subject as a groupchat message from whoever set it (from the room while never set).</summary>

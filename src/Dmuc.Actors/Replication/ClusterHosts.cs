@@ -88,6 +88,7 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Address, Member> _members = new();
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
 
     public ClusterHostsWatcher(ClusterHosts hosts, NodeCredential credential, string mucDomain)
     {
@@ -110,9 +111,13 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
             else
             {
                 _members[change.Member.Address] = change.Member;
+                if (change.Member.UniqueAddress == _cluster.SelfUniqueAddress && change.Member.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
+                    Timers.Cancel(nameof(AnnounceIncarnation));
             }
             Refresh();
         });
+        Receive<IncarnationStarted>(HandleIncarnationStarted);
+        Receive<AnnounceIncarnation>(_ => AnnounceIncarnationToSeeds());
         Receive<ProveNode>(prove => Sender.Tell(new NodeProof(_credential.Certificate.RawData, _credential.Prove(prove.Challenge, _cluster.SelfAddress.ToString()))));
         Receive<NodeProof>(HandleProofFromMember);
         Receive<ChallengeUnproven>(_ => ChallengeUnprovenMembers());
@@ -127,6 +132,42 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     {
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
         Timers.StartPeriodicTimer(nameof(ChallengeUnproven), ChallengeUnproven.Instance, ChallengeRetry);
+        if (_cluster.Settings.SeedNodes.Any(seed => seed != _cluster.SelfAddress))
+        {
+            AnnounceIncarnationToSeeds();
+            Timers.StartPeriodicTimer(nameof(AnnounceIncarnation), AnnounceIncarnation.Instance, ChallengeRetry);
+        }
+    }
+
+    /// <summary>
+    /// Until this node is Up, tells the other seeds that it started afresh. Were it a restart, its previous incarnation would
+    /// still be listed at this address (unreachable, since nothing downs automatically: docs/protocol/netjoin.md §4); the seeds
+    /// then neither admit this one nor, while it is listed, get their answers to its join attempts through to it, so this
+    /// node would end up forming a cluster of its own (§5).
+    /// </summary>
+    private void AnnounceIncarnationToSeeds()
+    {
+        var self = _cluster.SelfUniqueAddress;
+        var statement = IncarnationStarted.Statement(self.Uid, _startedAt);
+        var started = new IncarnationStarted(self.Address.ToString(), self.Uid, _startedAt, _credential.Certificate.RawData,
+            _credential.Prove(statement, self.Address.ToString()));
+        foreach (var seed in _cluster.Settings.SeedNodes.Where(seed => seed != self.Address))
+            Context.ActorSelection(new RootActorPath(seed) / "user" / Name).Tell(started, Self);
+    }
+
+    /// <summary>A node started afresh at the address of a member we list: that member is its previous incarnation, and is downed.</summary>
+    private void HandleIncarnationStarted(IncarnationStarted started)
+    {
+        if (Sender.Path.Address.ToString() != started.Address) return;
+        if (_members.Values.FirstOrDefault(member => member.Address.ToString() == started.Address) is not { } listed
+            || listed.Status is MemberStatus.Down or MemberStatus.Removed) return;
+        if (_trust.PreviousIncarnationRefusal(listed, started, DateTimeOffset.UtcNow) is { } refusal)
+        {
+            if (listed.UniqueAddress.Uid != started.Uid) _log.Warning("Kept cluster member {0} despite a new incarnation's announcement: {1}", listed, refusal);
+            return;
+        }
+        _log.Warning("Downed cluster member {0}: a new incarnation of it (uid {1}) started at that address on {2:O}", listed, started.Uid, started.StartedAt);
+        _cluster.Down(listed.Address);
     }
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
@@ -177,6 +218,11 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private sealed class ChallengeUnproven
     {
         public static readonly ChallengeUnproven Instance = new();
+    }
+
+    private sealed class AnnounceIncarnation
+    {
+        public static readonly AnnounceIncarnation Instance = new();
     }
 }
 

@@ -50,7 +50,8 @@ public sealed class HeldStanzaLedger
     /// <summary>
     /// The room processed forward <paramref name="number"/> of <paramref name="host"/>'s session <paramref name="session"/>:
     /// keeps what of it a resync would not bring the host's users again (not the occupants' presence, which the resync
-    /// compares, nor messages kept in the history, which it replays).
+    /// compares, nor messages kept in the history, which it replays, nor the rest of an entry: a session whose entry
+    /// the replica never applied is a missed entry to the resync, which sends it the whole entry in order).
     /// </summary>
     public void ForwardProcessed(string host, string session, long number, Decision decision, Jid room)
     {
@@ -61,7 +62,9 @@ public sealed class HeldStanzaLedger
             record.Forwards.Clear();
         }
         var kept = decision.Events.OfType<HistoryMessageAdded>().Select(added => added.Entry.StanzaId).ToHashSet();
-        var answers = decision.Deliveries.Where(delivery => delivery.To.Domain == host && !CoveredByResync(delivery.Stanza, kept, room)).ToList();
+        var entered = decision.Events.OfType<OccupantSessionUpdated>().Select(updated => updated.RealJid).ToHashSet();
+        var answers = decision.Deliveries.Where(delivery => delivery.To.Domain == host
+            && !CoveredByResync(delivery.Stanza, kept, room) && !(entered.Contains(delivery.To) && IsPartOfEntry(delivery.Stanza, room))).ToList();
         if (answers.Count > 0) record.Forwards.Add((number, answers));
     }
 
@@ -88,6 +91,12 @@ public sealed class HeldStanzaLedger
     private static bool CoveredByResync(XElement stanza, IReadOnlySet<string> kept, Jid room) =>
         (stanza.Name == Ns.Client + "presence" && stanza.Attribute("type")?.Value != "error")
         || (stanza.Name == Ns.Client + "message" && ReplicaRoomState.StanzaIdOf(stanza, room) is { } id && kept.Contains(id));
+
+    /// <summary>What a room sends an entering session after the presences: its history, replayed (delayed by the room), and the subject.</summary>
+    private static bool IsPartOfEntry(XElement stanza, Jid room) =>
+        stanza.Name == Ns.Client + "message" && stanza.Attribute("type")?.Value != "error"
+        && (stanza.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString())
+            || stanza.Element(Ns.Client + "subject") is not null && stanza.Element(Ns.Client + "body") is null);
 
     private HostRecord RecordOf(string host) => _hosts.TryGetValue(host, out var record) ? record : _hosts[host] = new HostRecord();
 

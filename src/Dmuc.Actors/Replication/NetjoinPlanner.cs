@@ -91,6 +91,11 @@ public static class NetjoinPlanner
             if (held.SeenLocally.Contains(ReplicaRoomState.StanzaIdOf(message, roomJid) ?? "")) seenLocally.Add(message);
             else deliveries.AddRange(sessions.Keys.Select(jid => new Delivery(jid, message)));
         }
+        // The rest of a missed entry, as the room gives it: the history from before what the replica already had, then the subject.
+        var resent = history.Select(kept => ReplicaRoomState.StanzaIdOf(kept.Message, roomJid)).ToHashSet();
+        var earlierHistory = missedEntry.Count == 0 ? [] : room.History.Where(entry => !resent.Contains(entry.StanzaId))
+            .Select(entry => new ReplicaItem(room.Replayed(entry), missedEntry)).ToList();
+        IReadOnlyList<ReplicaItem> subject = missedEntry.Count == 0 ? [] : [new ReplicaItem(room.SubjectForEntrant(), missedEntry)];
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
         var plan = ReplicationPlanner.Split(deliveries, candidate => candidate == host, roomJid, report.LocalOccupants, sessions,
@@ -101,9 +106,11 @@ public static class NetjoinPlanner
         // (with its stanza-id) replacing the replica's provisional one.
         return [
             .. items.Where(item => !acceptedAt.ContainsKey(item.Stanza)),
+            .. earlierHistory,
             .. history.SelectMany(kept => seenLocally.Contains(kept.Message)
                 ? [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]
                 : historyItems[kept.Message].Select(item => item with { Delay = kept.AcceptedAt })),
+            .. subject,
         ];
     }
 

@@ -100,6 +100,7 @@ public static class ReplicationHosting
                 {{Binding(typeof(ForwardsAcknowledged))}}
                 {{Binding(typeof(ProveNode), "dmuc-node-proof")}}
                 {{Binding(typeof(NodeProof), "dmuc-node-proof")}}
+                {{Binding(typeof(IncarnationStarted), "dmuc-node-proof")}}
               }
             }
             """;

@@ -10,7 +10,20 @@ public sealed record ProveNode(byte[] Challenge);
 public sealed record NodeProof(byte[] Certificate, byte[] Signature);
 
 /// <summary>
-/// Carries <see cref="ProveNode"/> and <see cref="NodeProof"/> as length-prefixed bytes: they hold nothing but
+/// A node started afresh at <paramref name="Address"/> (its actor system's <paramref name="Uid"/>), told to the seeds
+/// it joins through: a member still listed at that address with another UID is its previous incarnation, dead since
+/// the port is bound again, and is downed so that the new one can join (docs/protocol/netjoin.md §5). Signed like a
+/// <see cref="NodeProof"/>, over <see cref="Statement"/>.
+/// </summary>
+public sealed record IncarnationStarted(string Address, long Uid, DateTimeOffset StartedAt, byte[] Certificate, byte[] Signature)
+{
+    /// <summary>What the node signs: the new UID and the start time, so that an old announcement cannot down a later incarnation.</summary>
+    public static byte[] Statement(long uid, DateTimeOffset startedAt) =>
+        System.Text.Encoding.UTF8.GetBytes($"incarnation {uid} started {startedAt.ToUnixTimeMilliseconds()}");
+}
+
+/// <summary>
+/// Carries <see cref="ProveNode"/>, <see cref="NodeProof"/> and <see cref="IncarnationStarted"/> as length-prefixed bytes: they hold nothing but
 /// bytes, and a general-purpose serializer has no business deserializing what an unverified peer sent.
 /// </summary>
 public sealed class NodeProofSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -23,6 +36,7 @@ public sealed class NodeProofSerializer(ExtendedActorSystem system) : Serializer
     {
         ProveNode => "prove",
         NodeProof => "proof",
+        IncarnationStarted => "incarnation",
         _ => throw new ArgumentException($"not a node proof message: {o.GetType()}"),
     };
 
@@ -30,6 +44,8 @@ public sealed class NodeProofSerializer(ExtendedActorSystem system) : Serializer
     {
         ProveNode prove => Join(prove.Challenge),
         NodeProof proof => Join(proof.Certificate, proof.Signature),
+        IncarnationStarted started => Join(System.Text.Encoding.UTF8.GetBytes(started.Address), BitConverter.GetBytes(started.Uid),
+            BitConverter.GetBytes(started.StartedAt.ToUnixTimeMilliseconds()), started.Certificate, started.Signature),
         _ => throw new ArgumentException($"not a node proof message: {obj.GetType()}"),
     };
 
@@ -40,6 +56,9 @@ public sealed class NodeProofSerializer(ExtendedActorSystem system) : Serializer
         {
             ("prove", 1) => new ProveNode(parts[0]),
             ("proof", 2) => new NodeProof(parts[0], parts[1]),
+            ("incarnation", 5) when parts[1].Length == sizeof(long) && parts[2].Length == sizeof(long) =>
+                new IncarnationStarted(System.Text.Encoding.UTF8.GetString(parts[0]), BitConverter.ToInt64(parts[1]),
+                    DateTimeOffset.FromUnixTimeMilliseconds(BitConverter.ToInt64(parts[2])), parts[3], parts[4]),
             _ => throw new System.Runtime.Serialization.SerializationException($"a malformed node proof message ({manifest}, {parts.Count} parts)"),
         };
     }

@@ -109,7 +109,7 @@ public sealed class NetjoinPlannerTests
     }
 
     [Fact]
-    public void A_local_occupant_whose_entry_batch_was_lost_gets_the_whole_roster_and_its_own_presence_last_marked_as_entering()
+    public void A_local_occupant_whose_entry_batch_was_lost_gets_the_whole_roster_its_own_presence_last_marked_as_entering_then_the_subject()
     {
         Populate(Trillian, Wumpus, BigCheese);
         var report = Report(Killrc);
@@ -118,8 +118,10 @@ public sealed class NetjoinPlannerTests
         var resync = NetjoinPlanner.Resync(_room.Primary, Killrc, lostEntry);
 
         var toWumpus = resync.Where(item => item.Recipients?.Contains(Jid.Parse(Wumpus.Jid)) != false).ToList();
-        Assert.Equal(_room.Primary.OccupantNicks.Order(), toWumpus.Select(item => Jid.Parse(item.Stanza.Attribute("from")!.Value).Resource!).Order());
-        Assert.True(toWumpus[^1].Stanza.HasStatus(110));
+        var presences = toWumpus.Where(item => item.Stanza.Name == Ns.Client + "presence").ToList();
+        Assert.Equal(_room.Primary.OccupantNicks.Order(), presences.Select(item => Jid.Parse(item.Stanza.Attribute("from")!.Value).Resource!).Order());
+        Assert.True(presences[^1].Stanza.HasStatus(110));
+        Assert.True(Received.Subject(Wallops.Room)(toWumpus[^1].Stanza), toWumpus[^1].Stanza.ToString());
         Assert.Equal(Jid.Parse(Wumpus.Jid), Assert.Single(resync, item => item.Enter is not null).Enter!.Occupant);
     }
 

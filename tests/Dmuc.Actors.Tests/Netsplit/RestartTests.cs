@@ -31,6 +31,8 @@ public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.Crash
         Cluster.SendFromUser(Say(Trillian, room.Jid, "before the crash", id: "before"));
         await room.SettleAsync([Trillian, Wumpus]);
 
+        // The crashing node may still take the first message and deliver it to Trillian: she gets it once across both lives of her node.
+        var beforeTheRestart = Cluster.Received(Avalon);
         var restart = Cluster.RestartAsync(Avalon);
         // Said while the primary is down: forwarded into the crash, or served locally once the replica sees the split.
         for (var i = 0; i < 5; i++)
@@ -55,7 +57,7 @@ public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.Crash
         for (var i = 0; i < 5; i++)
         {
             Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody($"during the crash {i}").Invoke);
-            Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.GroupchatBody($"during the crash {i}").Invoke);
+            Assert.Single([.. beforeTheRestart.To(Trillian.Jid), .. Cluster.ReceivedBy(Trillian.Jid)], Received.GroupchatBody($"during the crash {i}").Invoke);
         }
         Assert.DoesNotContain(Cluster.ReceivedBy(Wumpus.Jid), stanza => stanza.Attribute("type")?.Value == "error");
         Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("after the restart").Invoke);
@@ -64,19 +66,7 @@ public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.Crash
         Assert.Equal(["before the crash", .. Enumerable.Range(0, 5).Select(i => $"during the crash {i}"), "after the restart"], history);
     }
 
-    /// <summary>Enters and waits for a new own presence: the one from before the restart must not count.</summary>
-    private async Task EnterAgainAsync(ChatUser user, ClusterRoom room)
-    {
-        var before = Cluster.ReceivedBy(user.Jid).Count;
-        Cluster.SendFromUser(Enter(user, room.Jid));
-        await Eventually.HoldsAsync(() => Cluster.ReceivedBy(user.Jid).Skip(before).Any(Received.OwnPresence(room.Jid, user.Nick)),
-            $"{user.Nick} to be in {room.Jid} again", RestartWait);
-    }
-
-    [Fact(Skip = "Open bug, flaky in full-assembly runs (1 of 3 CI runs, 2026-11-24): after the restart Wumpus's re-entry " +
-                 "timed out; all the restarted node delivered to him was Valdis's unavailable presence without status codes, the " +
-                 "form a resync sends for a nick the replica still shows, so a resync seems to have been planned from a roster " +
-                 "that still had Valdis. Cause not found yet; see docs/protocol/netjoin.md §7.")]
+    [Fact]
     public async Task A_restarted_replica_node_resyncs_the_primary_removes_who_did_not_come_back_and_who_enters_again_gets_roster_and_history()
     {
         var room = new ClusterRoom(Cluster, $"replica-restart@{Service}");

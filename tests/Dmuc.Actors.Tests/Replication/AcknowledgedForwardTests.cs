@@ -139,4 +139,53 @@ public sealed class AcknowledgedForwardTests
         ledger.ForwardsAcknowledged(Killrc, "s2", 0);
         Assert.Empty(ledger.OutcomeFor(Killrc).Answers);
     }
+
+    /// <summary>
+    /// A replica user's entry is processed but its batch is lost (the replica's node restarted, say): the forward stays
+    /// unacknowledged, and the netjoin's resync gives the entrant the whole entry once, in XEP-0045's order — the
+    /// presences (its own last), the history from before what the replica had and after it, then the subject.
+    /// </summary>
+    [Fact]
+    public void An_entry_whose_batch_was_lost_reaches_the_entrant_once_and_in_order_through_the_resync()
+    {
+        var room = new RoomState(Jid.Parse(Room), DmucTestCluster.ServiceOptions);
+        var now = Start;
+        Decision Process(XElement stanza)
+        {
+            var decision = room.Process(new HandleStanza(stanza, now = now.AddSeconds(1)));
+            foreach (var @event in decision.Events) room.Apply(@event);
+            return decision;
+        }
+        Process(Enter(Trillian, Room));
+        Process(AcceptDefaultConfiguration(Trillian, Room));
+        Process(RoomStanzas.SetSubject(Trillian.Jid, "Gnomes", Room));
+        Process(Say(Trillian, Room, "seen on killrc", id: "seen"));
+        var lastSeenOnKillrc = room.History[^1].StanzaId;
+        Process(Say(Trillian, Room, "said while killrc was away", id: "missed"));
+
+        // Valdis stayed on killrc's replica, which saw the history up to the first message; Wumpus's entry is lost.
+        var replica = new ReplicaRoomState(Jid.Parse(Room), Killrc);
+        var enter = Enter(Wumpus, Room);
+        replica.RecordLocalStanza(enter);
+        var ledger = new HeldStanzaLedger();
+        ledger.ForwardProcessed(Killrc, "s1", 1, Process(enter), Jid.Parse(Room));
+        var report = new ResyncReplica(Jid.Parse(Room), Killrc, "netjoin-1", 3, lastSeenOnKillrc,
+            new Dictionary<Jid, string> { [Jid.Parse(Valdis.Jid)] = Valdis.Nick }, [], [], 1,
+            new UnacknowledgedForwards("s1", 1, [new HeldStanza(enter, now)]));
+        Assert.Empty(ledger.ToProcess(report));
+
+        var (deliveries, refused) = replica.ApplyBatch(new ReplicaBatch(Jid.Parse(Room), Killrc, 4,
+            NetjoinPlanner.Resync(room, Killrc, report, ledger.OutcomeFor(Killrc)), report.NetjoinId));
+
+        Assert.Empty(refused);
+        var toWumpus = deliveries.Where(delivery => delivery.To == Jid.Parse(Wumpus.Jid)).Select(delivery => delivery.Stanza).ToList();
+        Assert.Collection(toWumpus,
+            stanza => Assert.True(Received.PresenceOf(Room, Trillian.Nick)(stanza), stanza.ToString()),
+            stanza => Assert.True(Received.OwnPresence(Room, Wumpus.Nick)(stanza), stanza.ToString()),
+            stanza => Assert.Equal("seen on killrc", stanza.Body()),
+            stanza => Assert.Equal("said while killrc was away", stanza.Body()),
+            stanza => Assert.True(Received.Subject(Room)(stanza), stanza.ToString()));
+        Assert.All(toWumpus.Skip(2), stanza => Assert.NotNull(stanza.Element(Ns.Delay + "delay")));
+        Assert.Equal(room.History[^1].StanzaId, replica.LastStanzaId);
+    }
 }

@@ -17,6 +17,9 @@ public sealed class LocalTopology : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly Dictionary<string, string> _environment;
+    // Nodes this test restarted: their process now, and the command line up.sh started them with.
+    private readonly Dictionary<string, int> _pids = new();
+    private readonly Dictionary<string, string[]> _commandLines = new();
 
     private LocalTopology(string runDirectory, Dictionary<string, string> environment, TopologyDescription description, string upOutput)
     {
@@ -49,6 +52,36 @@ public sealed class LocalTopology : IAsyncDisposable
     }
 
     public Task<string> DownAsync(CancellationToken cancellationToken = default) => RunScriptAsync("down.sh", _environment, cancellationToken);
+
+    /// <summary>
+    /// Kills the node of <paramref name="domain"/> as a crash would (SIGKILL: no goodbye to its occupants, nothing flushed beyond
+    /// what its journal acknowledged, no leaving the cluster). <see cref="StartNodeAgainAsync"/> starts it again as up.sh did.
+    /// </summary>
+    public async Task KillNodeAsync(string domain)
+    {
+        var pid = NodePid(domain);
+        _commandLines[domain] = (await File.ReadAllTextAsync($"/proc/{pid}/cmdline")).TrimEnd('\0').Split('\0');
+        using var node = Process.GetProcessById(pid);
+        node.Kill();
+        await node.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// Starts the node <see cref="KillNodeAsync"/> killed with the same command line (same ports, data, certificate), logging
+    /// to the same file, and records it in started.pids so that down.sh stops it.
+    /// </summary>
+    public async Task StartNodeAgainAsync(string domain)
+    {
+        var commandLine = _commandLines[domain];
+        var start = new ProcessStartInfo("setsid") { ArgumentList = { "bash", "-c", "exec \"$@\" >>\"$NODE_LOG\" 2>&1 </dev/null", "node" } };
+        foreach (var argument in commandLine) start.ArgumentList.Add(argument);
+        start.Environment["NODE_LOG"] = Description.Host(domain).Node.Log;
+        using var node = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {domain}'s node again");
+        _pids[domain] = node.Id;
+        await File.AppendAllTextAsync(Path.Combine(RunDirectory, "started.pids"), $"{node.Id} {Description.Host(domain).Node.Name}\n");
+    }
+
+    private int NodePid(string domain) => _pids.TryGetValue(domain, out var pid) ? pid : Description.Host(domain).Node.Pid;
 
     public XmppServerEndpoint ClientEndpoint(TopologyHost host) => new(host.C2s.Host, host.C2s.Port, host.Domain);
 

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using Dmuc.Integration.Tests.Topology;
+using Dmuc.Integration.Tests.Xmpp;
+using Xunit;
+using Xunit.Abstractions;
+using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// The primary's node killed (SIGKILL) and restarted under traffic from every host, on deploy/local/up.sh's topology
+/// with its production timings (docs/protocol/netjoin.md §5): the restarted process rejoins its cluster, and every
+/// message gets exactly one outcome.
+/// </summary>
+public sealed class PrimaryCrashTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan SendEvery = TimeSpan.FromMilliseconds(600); // under the default 2 a second per user
+    private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RestartAt = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(30);
+    /// <summary>Rejoin (the cluster downs the old incarnation), the split's detection by keepalive and the netjoins, on a busy machine.</summary>
+    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// How long before its node dies a message of the primary's own host may still be on its way into the node, or in its
+    /// journal's unacknowledged write: Prosody handed it over, and nothing in XEP-0114 acknowledges it (netjoin.md §7).
+    /// </summary>
+    private static readonly TimeSpan InFlightAtTheCrash = TimeSpan.FromSeconds(2);
+
+    [Fact]
+    [Trait("Category", "Topology")]
+    public async Task After_the_primary_is_killed_and_restarted_under_traffic_every_message_has_one_outcome_and_every_host_the_same_history()
+    {
+        await using var topology = await LocalTopology.UpAsync();
+        var room = topology.Description.Room;
+        var alice = await EnterAsync(topology, "avalon.irc", "alice", "Alice", creator: true);
+        var argl = await EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus");
+        var squit = await EnterAsync(topology, "eris.dclxvii.irc", "squit", "WiZ");
+        var rubenro = await EnterAsync(topology, "vesa.yeggmaex.irc", "rubenro", "BigCheese");
+        Chatter[] senders = [alice, argl, squit];
+        Chatter[] everyone = [.. senders, rubenro];
+        await using var leave = Infrastructure.AsyncDisposable.Create(async () =>
+        {
+            foreach (var chatter in everyone) await chatter.Participant.DisposeAsync();
+        });
+        await RoomParticipant.SeeEachOtherAsync(everyone.Select(chatter => chatter.Participant).ToList());
+
+        var clock = Stopwatch.StartNew();
+        var traffic = everyone.Select(chatter => chatter.RunAsync(clock, senders.Contains(chatter) ? StopSendingAt : TimeSpan.Zero)).ToList();
+        await Until(clock, KillAt);
+        var killing = clock.Elapsed;
+        await topology.KillNodeAsync("avalon.irc");
+        alice.MayBeLostBetween(killing - InFlightAtTheCrash, clock.Elapsed);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: killed avalon.irc's node");
+        await Until(clock, RestartAt);
+        await topology.StartNodeAgainAsync("avalon.irc");
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: started avalon.irc's node again");
+        await Task.WhenAll(traffic);
+
+        // Every message ends up echoed or refused at its sender, and every echoed one at every occupant.
+        var deadline = clock.Elapsed + SettleWithin;
+        while (!everyone.All(chatter => chatter.HasEveryOutcome && Echoed(senders).All(body => chatter.Participant.CopiesOf(body) > 0)))
+        {
+            Assert.True(clock.Elapsed < deadline, Report(senders, everyone));
+            foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+            await Task.Delay(500);
+        }
+        // Whatever would still arrive twice has had time to.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+        output.WriteLine(Report(senders, everyone));
+
+        var echoed = Echoed(senders);
+        foreach (var sender in senders)
+        {
+            Assert.All(sender.Sent.Except(sender.InFlightAtTheCrash()), sent => Assert.True(sender.WasEchoed(sent) != sender.WasRefused(sent),
+                $"{sent}: echoed and refused, or neither"));
+            Assert.Contains(sender.Sent, sender.WasEchoed);
+        }
+        foreach (var chatter in everyone)
+        {
+            Assert.All(echoed, body => Assert.Equal(1, chatter.Participant.CopiesOf(body)));
+            Assert.Empty(chatter.TestMessages().Except(echoed));
+            // Each sender's messages arrive at the other hosts in the order said. (The sender's own host saw what it served
+            // during the split at once, before the outcome of its forwards that the crash left unacknowledged: netjoin.md §7.)
+            foreach (var sender in senders.Where(sender => sender.Host != chatter.Host))
+                AssertInTheOrderSaid(chatter.TestMessages(), sender, $"{chatter.Participant.Nick}'s messages");
+            // Nobody was evicted or seen to leave.
+            Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable");
+        }
+        // The room's history has each echoed message once, and every host gets the same history from it.
+        var archives = new List<List<string>>();
+        foreach (var chatter in everyone) archives.Add(await ArchivedTestMessagesAsync(chatter.Participant.Client, room));
+        Assert.Equal(echoed.Order(), archives[0].Order());
+        foreach (var sender in senders) AssertInTheOrderSaid(archives[0], sender, "the archive");
+        Assert.All(archives, archive => Assert.Equal(archives[0], archive));
+    }
+
+    private static void AssertInTheOrderSaid(IEnumerable<string> bodies, Chatter sender, string where)
+    {
+        var said = bodies.Where(body => body.StartsWith(sender.Participant.Nick + " ", StringComparison.Ordinal)).Select(Chatter.NumberOf).ToList();
+        Assert.True(said.Order().SequenceEqual(said), $"{where} have {sender.Participant.Nick}'s messages in the order {string.Join(", ", said)}");
+    }
+
+    private static async Task<Chatter> EnterAsync(LocalTopology topology, string domain, string user, string nick, bool creator = false)
+    {
+        var host = topology.Description.Host(domain);
+        var account = host.Users.Single(account => account.Jid == $"{user}@{domain}");
+        var client = await XmppTestClient.ConnectAsync(topology.ClientEndpoint(host), account.Jid, account.Password);
+        var participant = await RoomParticipant.EnterAsync(client, topology.Description.Room, nick, TimeSpan.FromSeconds(30));
+        if (creator) await client.ConfigureRoomAsync(topology.Description.Room, ("muc#roomconfig_persistentroom", "1"));
+        return new Chatter(participant, domain);
+    }
+
+    private static async Task Until(Stopwatch clock, TimeSpan at)
+    {
+        if (at > clock.Elapsed) await Task.Delay(at - clock.Elapsed);
+    }
+
+    private static HashSet<string> Echoed(IEnumerable<Chatter> senders) => senders.SelectMany(sender => sender.Sent.Where(sender.WasEchoed)).ToHashSet();
+
+    /// <summary>Every test message in the room's archive (XEP-0313), page after page, in the archive's order.</summary>
+    private static async Task<List<string>> ArchivedTestMessagesAsync(XmppTestClient client, string room)
+    {
+        var bodies = new List<string>();
+        string? after = null;
+        for (var page = 1; ; page++)
+        {
+            var result = await client.QueryArchiveAsync(room, $"{client.BareJid}-archive-{page}", ArchiveClientSteps.Page(max: 100, after: after));
+            bodies.AddRange(result.Bodies.Where(Chatter.IsTestMessage));
+            if (result.Complete || result.Ids.Count == 0) return bodies;
+            after = result.Ids[^1];
+        }
+    }
+
+    private static string Report(IEnumerable<Chatter> senders, IEnumerable<Chatter> everyone) =>
+        string.Join("\n", senders.Select(sender =>
+                $"{sender.Participant.Nick}: sent {sender.Sent.Count}, echoed {sender.Sent.Count(sender.WasEchoed)}, refused {sender.Sent.Count(sender.WasRefused)}, " +
+                $"neither: {string.Join(", ", sender.Sent.Where(sent => !sender.WasEchoed(sent) && !sender.WasRefused(sent)))} " +
+                $"(sent into the crash: {string.Join(", ", sender.InFlightAtTheCrash())})")
+            .Concat(everyone.Select(chatter => $"{chatter.Participant.Nick} received {chatter.TestMessages().Count} test messages, " +
+                                               $"{chatter.TestMessages().Distinct().Count()} distinct")));
+
+    /// <summary>A participant who says a numbered message every <see cref="SendEvery"/> until told to stop, and takes in everything it gets.</summary>
+    private sealed class Chatter(RoomParticipant participant, string host)
+    {
+        public RoomParticipant Participant { get; } = participant;
+        public string Host { get; } = host;
+        private readonly Dictionary<string, TimeSpan> _sentAt = new();
+        private (TimeSpan From, TimeSpan To)? _mayBeLost;
+
+        /// <summary>The bodies said, in order; each message's id is its body.</summary>
+        public List<string> Sent { get; } = [];
+
+        /// <summary>This user's server hands messages sent in this interval to the node that is being killed.</summary>
+        public void MayBeLostBetween(TimeSpan from, TimeSpan to) => _mayBeLost = (from, to);
+
+        /// <summary>What this user sent while its own node was dying, and got neither echo nor error for.</summary>
+        public IEnumerable<string> InFlightAtTheCrash() => _mayBeLost is var (from, to)
+            ? Sent.Where(body => _sentAt[body] >= from && _sentAt[body] <= to && !WasEchoed(body) && !WasRefused(body))
+            : [];
+
+        public static bool IsTestMessage(string body) => body.Contains(" says ", StringComparison.Ordinal);
+
+        public static int NumberOf(string body) => int.Parse(body[(body.LastIndexOf(' ') + 1)..]);
+
+        public async Task RunAsync(Stopwatch clock, TimeSpan stopSendingAt)
+        {
+            while (clock.Elapsed < StopSendingAt)
+            {
+                if (clock.Elapsed < stopSendingAt)
+                {
+                    var body = $"{Participant.Nick} says {Sent.Count + 1}";
+                    Sent.Add(body);
+                    _sentAt[body] = clock.Elapsed;
+                    try
+                    {
+                        await Participant.SendGroupchatAsync(body, id: body.Replace(' ', '-'));
+                    }
+                    catch (IOException)
+                    {
+                        // The user's server dropped the stream: the message never left, and the check below says so.
+                    }
+                }
+                await Participant.CatchUpAsync();
+                await Task.Delay(SendEvery);
+            }
+        }
+
+        public bool WasEchoed(string body) => Participant.Seen.Any(stanza => IsGroupchatBody(stanza, body)
+            && (string?)stanza.Attribute("from") == Participant.OccupantJid);
+
+        public bool WasRefused(string body) => Participant.Seen.Any(stanza => stanza.Name.LocalName == "message"
+            && (string?)stanza.Attribute("type") == "error" && (string?)stanza.Attribute("id") == body.Replace(' ', '-'));
+
+        public bool HasEveryOutcome => Sent.Except(InFlightAtTheCrash()).All(body => WasEchoed(body) || WasRefused(body));
+
+        public List<string> TestMessages() => Participant.Seen
+            .Where(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat")
+            .Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>().Where(IsTestMessage).ToList();
+    }
+}
