@@ -148,9 +148,7 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private void AnnounceIncarnationToSeeds()
     {
         var self = _cluster.SelfUniqueAddress;
-        var statement = IncarnationStarted.Statement(self.Uid, _startedAt);
-        var started = new IncarnationStarted(self.Address.ToString(), self.Uid, _startedAt, _credential.Certificate.RawData,
-            _credential.Prove(statement, self.Address.ToString()));
+        var started = IncarnationStarted.Signed(_credential, self.Address, self.Uid, _startedAt);
         foreach (var seed in _cluster.Settings.SeedNodes.Where(seed => seed != self.Address))
             Context.ActorSelection(new RootActorPath(seed) / "user" / Name).Tell(started, Self);
     }
@@ -161,7 +159,7 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
         if (Sender.Path.Address.ToString() != started.Address) return;
         if (_members.Values.FirstOrDefault(member => member.Address.ToString() == started.Address) is not { } listed
             || listed.Status is MemberStatus.Down or MemberStatus.Removed) return;
-        if (_trust.PreviousIncarnationRefusal(listed, started, DateTimeOffset.UtcNow) is { } refusal)
+        if (_trust.PreviousIncarnationRefusal(listed.UniqueAddress, listed.Roles, started, DateTimeOffset.UtcNow) is { } refusal)
         {
             if (listed.UniqueAddress.Uid != started.Uid) _log.Warning("Kept cluster member {0} despite a new incarnation's announcement: {1}", listed, refusal);
             return;

@@ -53,19 +53,19 @@ public sealed class MemberTrust(NodeCredential own, string mucDomain)
     public static readonly TimeSpan IncarnationAnnouncementLifetime = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// Null when <paramref name="member"/> is the previous incarnation of the node that announced <paramref name="started"/>
-    /// — listed at the announced address under another UID, the announcement recent and signed at that address by a
-    /// certificate that names everything the member said it served — and otherwise why it is not.
+    /// Null when the member <paramref name="listed"/> with <paramref name="roles"/> is the previous incarnation of the node that
+    /// announced <paramref name="started"/> — listed at the announced address under another UID, the announcement recent and
+    /// signed at that address by a certificate that names everything the member said it served — and otherwise why it is not.
     /// </summary>
-    public string? PreviousIncarnationRefusal(Member member, IncarnationStarted started, DateTimeOffset now)
+    public string? PreviousIncarnationRefusal(UniqueAddress listed, IEnumerable<string> roles, IncarnationStarted started, DateTimeOffset now)
     {
-        if (member.Address.ToString() != started.Address) return $"listed at {member.Address}, not at {started.Address}";
-        if (member.UniqueAddress.Uid == started.Uid) return "the announced incarnation itself";
+        if (listed.Address.ToString() != started.Address) return $"listed at {listed.Address}, not at {started.Address}";
+        if (listed.Uid == started.Uid) return "the announced incarnation itself";
         if ((now - started.StartedAt).Duration() > IncarnationAnnouncementLifetime) return $"announced at {started.StartedAt:O}, too long ago";
         var (claims, refusal) = own.Verify(started.Certificate, IncarnationStarted.Statement(started.Uid, started.StartedAt), started.Address,
             started.Signature);
         if (claims is null) return $"announced with {refusal}";
-        return Judge(member.Roles, member.Address, claims, mucDomain) is Impostor impostor ? $"announced by a node that may not replace it: {impostor.Reason}" : null;
+        return Judge(roles, listed.Address, claims, mucDomain) is Impostor impostor ? $"announced by a node that may not replace it: {impostor.Reason}" : null;
     }
 
     public void Forget(Address member)

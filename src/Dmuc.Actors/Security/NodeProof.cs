@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Serialization;
+using Dmuc.Credentials;
 
 namespace Dmuc.Actors.Security;
 
@@ -17,6 +18,10 @@ public sealed record NodeProof(byte[] Certificate, byte[] Signature);
 /// </summary>
 public sealed record IncarnationStarted(string Address, long Uid, DateTimeOffset StartedAt, byte[] Certificate, byte[] Signature)
 {
+    /// <summary>The announcement of the incarnation <paramref name="uid"/> at <paramref name="address"/>, signed with <paramref name="credential"/>.</summary>
+    public static IncarnationStarted Signed(NodeCredential credential, Address address, long uid, DateTimeOffset startedAt) =>
+        new(address.ToString(), uid, startedAt, credential.Certificate.RawData, credential.Prove(Statement(uid, startedAt), address.ToString()));
+
     /// <summary>What the node signs: the new UID and the start time, so that an old announcement cannot down a later incarnation.</summary>
     public static byte[] Statement(long uid, DateTimeOffset startedAt) =>
         System.Text.Encoding.UTF8.GetBytes($"incarnation {uid} started {startedAt.ToUnixTimeMilliseconds()}");

@@ -89,4 +89,32 @@ public sealed class NodeCredentialTests
         Assert.Null(trust.AcceptProof(Killrc, new NodeProof(killrc.Certificate.RawData, killrc.Prove(fresh, Killrc.ToString()))));
         Assert.True(trust.IsProven(Killrc));
     }
+
+    /// <summary>
+    /// A restarted node announces its new incarnation to the seeds (docs/protocol/netjoin.md §5), which down the member still
+    /// listed at its address: only a different, older incarnation there, only on a recent announcement signed at that address
+    /// by a certificate that names what the listed member served.
+    /// </summary>
+    [Fact]
+    public void A_new_incarnation_replaces_the_member_at_its_address_only_when_its_certificate_says_it_may()
+    {
+        var avalon = TestCredentials.For("avalon.irc", Muc);
+        var trust = new MemberTrust(TestCredentials.For("killrc.oulubox.irc"), Muc);
+        var address = new Address("akka.ssl.tcp", "dmuc", "127.0.0.1", 4053);
+        var listed = new UniqueAddress(address, 1);
+        string[] roles = [ClusterHosts.PrimaryRole, ClusterHosts.HostRole("avalon.irc")];
+        var now = new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero);
+        var restarted = IncarnationStarted.Signed(avalon, address, 2, now);
+
+        Assert.Null(trust.PreviousIncarnationRefusal(listed, roles, restarted, now.AddSeconds(3)));
+        Assert.Contains("itself", trust.PreviousIncarnationRefusal(new UniqueAddress(address, 2), roles, restarted, now));
+        Assert.Contains("not at", trust.PreviousIncarnationRefusal(new UniqueAddress(Killrc, 1), roles, restarted, now));
+        Assert.Contains("too long ago", trust.PreviousIncarnationRefusal(listed, roles, restarted, now + MemberTrust.IncarnationAnnouncementLifetime + TimeSpan.FromSeconds(1)));
+        // Signed for another incarnation, or at another address.
+        Assert.NotNull(trust.PreviousIncarnationRefusal(listed, roles, restarted with { Uid = 3 }, now));
+        Assert.NotNull(trust.PreviousIncarnationRefusal(listed, roles, IncarnationStarted.Signed(avalon, Killrc, 2, now) with { Address = address.ToString() }, now));
+        // A node whose certificate names only eris cannot take the primary's place.
+        Assert.Contains("may not replace", trust.PreviousIncarnationRefusal(listed, roles,
+            IncarnationStarted.Signed(TestCredentials.For("eris.dclxvii.irc"), address, 2, now), now));
+    }
 }

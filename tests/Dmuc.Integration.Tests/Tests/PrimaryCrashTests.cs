@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Xml.Linq;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
