@@ -21,6 +21,12 @@ public sealed class ArchiveReader : ReceiveActor
     public const string ChildName = "archive";
 
     /// <summary>
+    /// Every room's reader shares one thread (<see cref="Persistence.JournalHosting"/> configures it): a client paging
+    /// through a large archive takes at most that thread from the rooms' live traffic, whatever the readers do.
+    /// </summary>
+    public const string Dispatcher = "dmuc.archive-reader-dispatcher";
+
+    /// <summary>
     /// The room accepted <see cref="Query"/> when its journal was written up to <see cref="UpTo"/>: the answer is the
     /// archive as it was then, whatever the room writes while the reader reads. It goes back to the room as
     /// <see cref="PageRead"/>.
@@ -34,7 +40,8 @@ public sealed class ArchiveReader : ReceiveActor
     private readonly ArchiveIndex _index = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly SqlReadJournal _journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-    private readonly IMaterializer _materializer = Context.Materializer();
+    // The journal reads and their decoding run as stream stages: on the reader's dispatcher too.
+    private readonly IMaterializer _materializer = Context.Materializer(ActorMaterializerSettings.Create(Context.System).WithDispatcher(Dispatcher));
 
     public ArchiveReader(string persistenceId)
     {
@@ -46,7 +53,7 @@ public sealed class ArchiveReader : ReceiveActor
     public static IActorRef Of(IActorContext room, string persistenceId)
     {
         var reader = room.Child(ChildName);
-        return reader.IsNobody() ? room.ActorOf(Props.Create(() => new ArchiveReader(persistenceId)), ChildName) : reader;
+        return reader.IsNobody() ? room.ActorOf(Props.Create(() => new ArchiveReader(persistenceId)).WithDispatcher(Dispatcher), ChildName) : reader;
     }
 
     private async Task AnswerQuery(ReadPage read)
