@@ -69,6 +69,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();
+            // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
+            PublishListingIfChanged();
             // A room started only to recover (RoomDirectory at start) stops again once idle.
             ScheduleIdleCheck();
         });

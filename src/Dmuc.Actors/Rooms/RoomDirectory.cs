@@ -61,8 +61,9 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<RoomsStopped>(HandleRoomsStopped);
         Receive<RecoverRoom>(HandleRecoverRoom);
-        Receive<Done>(_ => { });
+        Receive<Done>(_ => _index.Tell(RoomIndex.TrackOccupancy.Instance));
         Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
         Receive<CheckOccupants>(check =>
         {
@@ -75,10 +76,9 @@ public sealed class RoomDirectory : ReceiveActor
     }
 
     /// <summary>
-    /// Occupants are durable, so after a crash of this node rooms in the journal may have occupants whose sessions ended
-    /// meanwhile: every room is started once, recovers, asks those of its occupants on this node's server whether they
-    /// are still there (<see cref="RoomActor"/>), and stops again when idle. Without this, a room nobody writes to would
-    /// keep its ghosts until someone does. Started once the room index is back, so that listing comes first.
+    /// Every room in the journal is started once, recovers, checks its occupants (<see cref="RoomActor"/>) and reports
+    /// itself to the index; rooms with nobody in them stop again when idle. Only for a journal whose index predates
+    /// occupancy tracking: otherwise the index names the rooms to check (<see cref="HandleIndexRecovered"/>).
     /// </summary>
     private void RecoverRooms()
     {
@@ -304,7 +304,13 @@ public sealed class RoomDirectory : ReceiveActor
         }
     }
 
-    /// <summary>Persistent rooms are listed from the index until they are loaded, which then report themselves.</summary>
+    /// <summary>
+    /// Persistent rooms are listed from the index until they are loaded, which then report themselves. Occupants are
+    /// durable, so after a crash of this node the rooms that had occupants may hold some whose sessions ended meanwhile:
+    /// those rooms (and only those) are started now to ask (<see cref="RoomActor"/>), so that a room nobody writes to
+    /// does not keep its ghosts, while start-up does not grow with idle rooms. Started once the index is back, so that
+    /// listing comes first.
+    /// </summary>
     private void HandleIndexRecovered(RoomIndexRecovered recovered)
     {
         foreach (var room in recovered.Rooms)
@@ -315,8 +321,17 @@ public sealed class RoomDirectory : ReceiveActor
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
         if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
+        if (recovered.OccupiedRooms is { } occupied)
+        {
+            _log.Info("Checking the occupants of the {0} rooms that had some when the node stopped", occupied.Count);
+            foreach (var room in occupied)
+                if (Jid.TryParse(room, out var jid)) RoomFor(jid);
+        }
+        else
+        {
+            RecoverRooms();
+        }
         foreach (var stanza in waiting) HandleStanzaToService(stanza);
-        RecoverRooms();
     }
 
     private void HandleRoomIdle(RoomIdle idle)
@@ -342,7 +357,7 @@ public sealed class RoomDirectory : ReceiveActor
         {
             // The journal could not be read: list what the rooms themselves report rather than never answer.
             _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
-            HandleIndexRecovered(new RoomIndexRecovered([]));
+            HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
             return;
         }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
@@ -362,7 +377,23 @@ public sealed class RoomDirectory : ReceiveActor
         var rooms = _rooms.Values.ToList();
         var replyTo = Sender;
         var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
-        Task.WhenAll(answers).ContinueWith(_ => new RoomsShutDown(rooms.Count)).PipeTo(replyTo);
+        Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+    }
+
+    /// <summary>
+    /// The rooms' last listings (now empty) reached this directory before their answers did: once the index has written
+    /// them, the next start loads none of these rooms.
+    /// </summary>
+    private void HandleRoomsStopped(RoomsStopped stopped)
+    {
+        if (stopped.Rooms == 0)
+        {
+            stopped.ReplyTo.Tell(new RoomsShutDown(0));
+            return;
+        }
+        _index.Ask<Done>(RoomIndex.FlushRoomIndex.Instance, TimeSpan.FromSeconds(5))
+            .ContinueWith(_ => new RoomsShutDown(stopped.Rooms), TaskScheduler.Default)
+            .PipeTo(stopped.ReplyTo);
     }
 }
 
@@ -389,6 +420,9 @@ internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
 
 /// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
 internal sealed record RecoverRoom(string PersistenceId);
+
+/// <summary>Every room answered the shutdown (or timed out); <paramref name="ReplyTo"/> waits for <see cref="RoomsShutDown"/>.</summary>
+internal sealed record RoomsStopped(int Rooms, IActorRef ReplyTo);
 
 /// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
 public sealed record ListRooms
