@@ -191,7 +191,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleInspect()
     {
         var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
-            _state.History, LastSequenceNr, []);
+            _state.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));

@@ -30,6 +30,9 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
+    // Both in JID order for paging; rebuilt on the next listing after a room appears, goes or changes visibility.
+    private List<Jid>? _roomsInOrder;
+    private List<Jid>? _publicRoomsInOrder;
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
@@ -72,7 +75,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
-        Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
+        Receive<ListRooms>(HandleListRooms);
+        Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
     }
 
     /// <summary>
@@ -221,13 +225,27 @@ public sealed class RoomDirectory : ReceiveActor
             HandleAdminDestroy(stanza);
             return;
         }
-        var publicRooms = _listings.Values
-            .Where(l => l.Exists && l.IsPublic)
-            .OrderBy(l => l.Room.ToString(), StringComparer.Ordinal)
-            .Select(l => new RoomListing(l.Room, l.Name, l.Occupants))
-            .ToList();
+        _publicRoomsInOrder ??= InJidOrder(_listings.Values.Where(listing => listing.IsPublic));
+        var listings = _listings;
+        var publicRooms = new ProjectedList<Jid, RoomListing>(_publicRoomsInOrder,
+            room => new RoomListing(room, listings[room].Name, listings[room].Occupants));
         Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
     }
+
+    /// <summary>One page of every room of the service, in JID order, for the management API.</summary>
+    private void HandleListRooms(ListRooms list)
+    {
+        _roomsInOrder ??= InJidOrder(_listings.Values);
+        var page = RoomPages.Select(_roomsInOrder, room => room.ToString(), new ResultSetRequest(list.Limit, list.After, null, false, null), list.Limit);
+        Sender.Tell(new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
+            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore));
+    }
+
+    /// <summary>Where this directory's rooms live: its own node (rooms are not yet placed over several nodes).</summary>
+    private Address NodeAddress => ((ExtendedActorSystem)Context.System).Provider.DefaultAddress;
+
+    private static List<Jid> InJidOrder(IEnumerable<RoomListingChanged> listings) =>
+        listings.Select(listing => listing.Room).OrderBy(room => room.ToString(), StringComparer.Ordinal).ToList();
 
     private void HandleAdminDestroy(XElement stanza)
     {
@@ -292,9 +310,10 @@ public sealed class RoomDirectory : ReceiveActor
     private void HandleListingChanged(RoomListingChanged listing)
     {
         _index.Tell(listing);
+        var before = _listings.GetValueOrDefault(listing.Room);
         if (listing.Exists)
         {
-            if (!_listings.ContainsKey(listing.Room)) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
+            if (before is null) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
             _listings[listing.Room] = listing;
         }
         else if (_listings.Remove(listing.Room))
@@ -302,6 +321,9 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Info("Room {Room} was destroyed", listing.Room);
             _creations.Gone(listing.Room);
         }
+        var after = _listings.GetValueOrDefault(listing.Room);
+        if ((before is null) != (after is null)) _roomsInOrder = null;
+        if ((before?.IsPublic == true) != (after?.IsPublic == true)) _publicRoomsInOrder = null;
     }
 
     /// <summary>
@@ -318,6 +340,7 @@ public sealed class RoomDirectory : ReceiveActor
             var jid = Jid.Parse(room.Room);
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
+        (_roomsInOrder, _publicRoomsInOrder) = (null, null);
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
         if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
@@ -424,13 +447,31 @@ internal sealed record RecoverRoom(string PersistenceId);
 /// <summary>Every room answered the shutdown (or timed out); <paramref name="ReplyTo"/> waits for <see cref="RoomsShutDown"/>.</summary>
 internal sealed record RoomsStopped(int Rooms, IActorRef ReplyTo);
 
-/// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
-public sealed record ListRooms
+/// <summary>Asks the directory for a page of the rooms it knows, in JID order; answered with <see cref="RoomList"/>.</summary>
+/// <param name="After">The page starts after this room JID (which need not exist any more); null: at the first room.</param>
+public sealed record ListRooms(string? After, int Limit);
+
+/// <summary>Asks the directory for the rooms that have occupants; answered with <see cref="RoomList"/>.</summary>
+public sealed record ListOccupiedRooms
 {
-    public static readonly ListRooms Instance = new();
+    public static readonly ListOccupiedRooms Instance = new();
 }
 
-public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms);
+/// <param name="Total">How many rooms the whole list has, for a page of it.</param>
+/// <param name="Node">The node where these rooms live.</param>
+/// <param name="Active">Those of the rooms that are in memory now (not known for occupied rooms: all of them are).</param>
+/// <param name="HasMore">More rooms follow this page.</param>
+public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms, int? Total, Address Node, IReadOnlySet<Jid>? Active = null,
+    bool HasMore = false);
+
+/// <summary>A read-only view of a list through a projection, so a page of it is projected and not the whole list.</summary>
+internal sealed class ProjectedList<TSource, T>(IReadOnlyList<TSource> source, Func<TSource, T> project) : IReadOnlyList<T>
+{
+    public T this[int index] => project(source[index]);
+    public int Count => source.Count;
+    public IEnumerator<T> GetEnumerator() => source.Select(project).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 public static class RoomDirectoryHosting
 {
