@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Security;
 using Dmuc.Actors.Tests.Infrastructure;
