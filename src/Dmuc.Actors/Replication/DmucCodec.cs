@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -42,7 +43,7 @@ public static class DmucCodec
             resync.LocalOccupants.Select(local => new XElement(Dmuc + "local",
                 new XAttribute("jid", local.Key.ToString()), new XAttribute("nick", local.Value))),
             resync.Roster.Select(entry => new XElement(Dmuc + "occupant",
-                new XAttribute("nick", entry.Nick), new XAttribute("affiliation", entry.Affiliation), new XAttribute("role", entry.Role),
+                new XAttribute("nick", entry.Nick), new XAttribute("affiliation", entry.Affiliation.Wire()), new XAttribute("role", entry.Role.Wire()),
                 entry.Show is null ? null : new XAttribute("show", entry.Show),
                 entry.Status is null ? null : new XAttribute("status", entry.Status))),
             new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
@@ -116,7 +117,9 @@ public static class DmucCodec
         xml.Attribute("last-stanza-id")?.Value,
         xml.Elements(Dmuc + "local").ToDictionary(local => Jid.Parse(Required(local, "jid")), local => Required(local, "nick")),
         xml.Elements(Dmuc + "occupant").Select(occupant => new RosterEntry(Required(occupant, "nick"),
-            Required(occupant, "affiliation"), Required(occupant, "role"),
+            MucNames.TryParseAffiliation(Required(occupant, "affiliation"), out var affiliation) ? affiliation
+                : throw new FormatException("<occupant/> with an unknown affiliation"),
+            MucNames.TryParseRole(Required(occupant, "role"), out var role) ? role : throw new FormatException("<occupant/> with an unknown role"),
             occupant.Attribute("show")?.Value, occupant.Attribute("status")?.Value)).ToList(),
         xml.Element(Dmuc + "held")?.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList() ?? [],
         long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture),

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -119,7 +120,7 @@ public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
 /// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the
 /// occupant's latest presence. Real JIDs and status codes are left out: they differ between recipients.
 /// </summary>
-public sealed record RosterEntry(string Nick, string Affiliation, string Role, string? Show, string? Status)
+public sealed record RosterEntry(string Nick, Affiliation Affiliation, Role Role, string? Show, string? Status)
 {
     /// <summary>The entry an available occupant presence from <c>room/nick</c> announces; null for anything else.</summary>
     public static RosterEntry? FromPresence(XElement presence, Jid room)
@@ -127,7 +128,15 @@ public sealed record RosterEntry(string Nick, string Affiliation, string Role, s
         if (presence.Name != Ns.Client + "presence" || presence.Attribute("type") is not null) return null;
         if (!Jid.TryParse(presence.Attribute("from")?.Value, out var from) || from.Bare != room || from.Resource is not { } nick) return null;
         if (presence.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item") is not { } item) return null;
-        return new RosterEntry(nick, item.Attribute("affiliation")?.Value ?? "none", item.Attribute("role")?.Value ?? "none",
-            presence.Element(Ns.Client + "show")?.Value, presence.Element(Ns.Client + "status")?.Value);
+        MucNames.TryParseAffiliation(item.Attribute("affiliation")?.Value, out var affiliation);
+        MucNames.TryParseRole(item.Attribute("role")?.Value, out var role);
+        return new RosterEntry(nick, affiliation, role, presence.Element(Ns.Client + "show")?.Value, presence.Element(Ns.Client + "status")?.Value);
     }
+
+    /// <summary>The occupant presence this entry announces, as an occupant who cannot see real JIDs gets it.</summary>
+    public XElement ToPresence(Jid room) =>
+        Stanzas.Presence(room.WithResource(Nick).ToString())
+            .WithChild(Show is null ? null : new XElement(Ns.Client + "show", Show))
+            .WithChild(Status is null ? null : new XElement(Ns.Client + "status", Status))
+            .WithChild(Stanzas.MucUserX(Stanzas.Item(Affiliation, Role)));
 }

@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using Akka.Actor;
 using CsCheck;
 using Dmuc.Actors.Replication;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Tests.Replication;
@@ -89,8 +90,8 @@ public sealed class DmucCodecPropertyTests
 
     private static readonly Gen<RosterEntry> Occupant =
         from nick in Text
-        from affiliation in Gen.OneOf("owner", "admin", "member", "none", "outcast")
-        from role in Gen.OneOf("moderator", "participant", "visitor", "none")
+        from affiliation in Gen.Enum<Affiliation>()
+        from role in Gen.Enum<Role>()
         from show in Gen.OneOf<string?>(null, "away", "chat", "dnd", "xa")
         from status in OrNone(Text)
         select new RosterEntry(nick, affiliation, role, show, status);
