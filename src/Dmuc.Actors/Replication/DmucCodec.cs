@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Xml.Linq;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -30,6 +31,7 @@ public static class DmucCodec
             new XAttribute("replica", batch.ReplicaHost),
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
             batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
+            batch.More ? new XAttribute("more", "true") : null,
             AckAttributes(batch.Ack),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
         ForwardsAcknowledged ack => LinkElement("ack", ack.Room, ack.ReplicaHost, (object?)AckAttributes(ack.Ack)),
@@ -152,6 +154,31 @@ public static class DmucCodec
     private static DateTimeOffset ParseStamp(string stamp) =>
         DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
+    /// <summary>
+    /// Splits a resync's items into parts whose XML (<see cref="ItemToXml"/>, UTF-8) stays within <paramref name="maxBytes"/>,
+    /// in order; always at least one part. An item larger than that alone goes in a part of its own.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<ReplicaItem>> InParts(IReadOnlyList<ReplicaItem> items, string replicaHost, long maxBytes)
+    {
+        var parts = new List<IReadOnlyList<ReplicaItem>>();
+        var part = new List<ReplicaItem>();
+        long bytes = 0;
+        foreach (var item in items)
+        {
+            var size = Encoding.UTF8.GetByteCount(ItemToXml(item, replicaHost).ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
+            if (part.Count > 0 && bytes + size > maxBytes)
+            {
+                parts.Add(part);
+                part = [];
+                bytes = 0;
+            }
+            part.Add(item);
+            bytes += size;
+        }
+        parts.Add(part);
+        return parts;
+    }
+
     /// <summary>A batch item as the XEP's stanza to the replica.</summary>
     public static XElement ItemToXml(ReplicaItem item, string replicaHost)
     {
@@ -209,7 +236,8 @@ public static class DmucCodec
         long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
         xml.Elements().Select(ItemFromXml).ToList(),
         xml.Attribute("resync")?.Value,
-        AckFromXml(xml));
+        AckFromXml(xml),
+        xml.Attribute("more")?.Value is "true" or "1");
 
     private static string Required(XElement element, string attribute) =>
         element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");

@@ -19,6 +19,7 @@ public sealed class ReplicaLink : KeepaliveActor
     private readonly ClusterHosts _hosts;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
+    private readonly long _resyncPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     private long _withheld;
     // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
     private DateTimeOffset? _nodelessSince;
@@ -103,14 +104,24 @@ public sealed class ReplicaLink : KeepaliveActor
         _sequence++;
     }
 
+    /// <summary>
+    /// Sends the resync in as many numbered parts as the remoting frame needs (docs/protocol/netjoin.md §3), the
+    /// acknowledgement on the last; the replica applies them in order and is linked again with the last.
+    /// </summary>
     private void HandleResync(SendResync resync)
     {
-        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, resync.Items, resync.NetjoinId, resync.Ack))) return;
-        _sequence++;
+        var parts = DmucCodec.InParts(resync.Items, _host, _resyncPartBytes);
+        for (var index = 0; index < parts.Count; index++)
+        {
+            var last = index == parts.Count - 1;
+            if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, parts[index], resync.NetjoinId, last ? resync.Ack : null, More: !last))) return;
+            _sequence++;
+        }
         var splitSince = Keepalive.SplitSince;
         Keepalive.MarkLinked(DateTimeOffset.UtcNow);
         _log.Info("Room {Room}: replica {ReplicaHost} {LinkState} again (netjoin {NetjoinId}, split since {SplitSince}); {WithheldBatches} batches were withheld",
             _room, _host, Keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
+        if (parts.Count > 1) _log.Info("Room {Room}: the resync of netjoin {NetjoinId} went in {ResyncParts} parts", _room, resync.NetjoinId, parts.Count);
         Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
     }
 

@@ -15,8 +15,10 @@ namespace Dmuc.Actors.Replication;
 /// it brings the replica from what it reported to the room as it is now.</param>
 /// <param name="Ack">The replica's forwards the room has processed, when this batch carries the outcome of the last of
 /// them (docs/protocol/netjoin.md §2, acknowledged forwards).</param>
+/// <param name="More">On a resync: the resync goes on in the batch numbered next. A resync larger than one remoting frame
+/// travels in parts (docs/protocol/netjoin.md §3); the netjoin ends with the part without it.</param>
 public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null,
-    ForwardAck? Ack = null);
+    ForwardAck? Ack = null, bool More = false);
 
 /// <summary>
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.

@@ -163,15 +163,22 @@ public sealed class ReplicaRoom : KeepaliveActor
         }
     }
 
-    /// <summary>The primary's answer to our netjoin: one batch from what we reported to the room as it is.</summary>
+    /// <summary>The primary's answer to our netjoin, in one or more parts, from what we reported to the room as it is.</summary>
     private void HandleResync(ReplicaBatch resync)
     {
-        if (!_sync.Answers(resync, Keepalive.State))
+        if (_sync.TakeResync(resync, Keepalive.State) is not { } part)
         {
-            _log.Debug("Replica of {0}: ignored resync {1} (waiting for {2})", resync.Room, resync.ResyncOf, _sync.NetjoinId ?? "none");
+            _log.Debug("Replica of {0}: ignored resync {1} part {2} (waiting for {3})", resync.Room, resync.ResyncOf, resync.Sequence,
+                _sync.NetjoinId ?? "none");
             return;
         }
-        Send(_sync.CompleteNetjoin(resync), resync.Room);
+        Send((part.Deliveries, part.Refused), resync.Room);
+        if (!part.Complete)
+        {
+            // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
+            Keepalive.RejoiningProgressed(DateTimeOffset.UtcNow);
+            return;
+        }
         // The netjoin carried every forward still waiting; should one remain, it waits afresh from now.
         Keepalive.AwaitingAnswerSince(_forwards.Count > 0 ? DateTimeOffset.UtcNow : null);
         _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,

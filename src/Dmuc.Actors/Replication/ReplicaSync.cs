@@ -22,6 +22,8 @@ public sealed class ReplicaSync(ReplicaRoomState state)
 {
     private long _netjoins;
     private int _heldInNetjoin;
+    // A part of the resync was taken and more are to come, each numbered after the last.
+    private bool _resyncUnderWay;
 
     /// <summary>The netjoin under way, whose resync alone the replica takes; null when none is.</summary>
     public string? NetjoinId { get; private set; }
@@ -74,24 +76,37 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     {
         NetjoinId = $"netjoin-{++_netjoins}";
         _heldInNetjoin = state.HeldDuringSplit.Count;
+        _resyncUnderWay = false;
         return new ResyncReplica(state.Room, ownHost, NetjoinId, state.LastSequence, state.LastStanzaId,
             state.LocalOccupants.ToDictionary(), state.Roster.Values.ToList(), state.HeldDuringSplit.ToList(), state.FirstHeldNumber,
             unacknowledged);
     }
 
-    /// <summary>Whether <paramref name="resync"/> answers the netjoin under way (an older one's answer is ignored).</summary>
-    public bool Answers(ReplicaBatch resync, LinkState link) =>
-        NetjoinId is not null && resync.ResyncOf == NetjoinId && link == LinkState.Rejoining;
-
-    /// <summary>Applies the answer to our netjoin: the held stanzas it reported reached the primary.</summary>
-    public (IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) CompleteNetjoin(ReplicaBatch resync)
+    /// <summary>
+    /// Takes a part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
+    /// applied when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
+    /// else — an older netjoin's answer, or a part after a lost one, whose netjoin then fails and is tried again.
+    /// </summary>
+    public ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
     {
+        if (NetjoinId is null || resync.ResyncOf != NetjoinId || link != LinkState.Rejoining) return null;
+        if (_resyncUnderWay && resync.Sequence != state.LastSequence + 1) return null;
         var applied = state.ApplyBatch(resync);
+        _resyncUnderWay = resync.More;
+        if (resync.More) return new ResyncPart(applied.Deliveries, applied.Refused, Complete: false);
+        // The held stanzas it reported reached the primary.
         state.ForgetHeld(_heldInNetjoin);
         NetjoinId = null;
-        return applied;
+        return new ResyncPart(applied.Deliveries, applied.Refused, Complete: true);
     }
 
     /// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
-    public void NetjoinAbandoned() => NetjoinId = null;
+    public void NetjoinAbandoned()
+    {
+        NetjoinId = null;
+        _resyncUnderWay = false;
+    }
 }
+
+/// <summary>What one part of a resync brought the local users, and whether it ended the netjoin.</summary>
+public sealed record ResyncPart(IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused, bool Complete);

@@ -103,12 +103,12 @@ public sealed class SplitRoomModel
         foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
-        if (!_syncs[host].Answers(resync, LinkState.Rejoining)) throw new InvalidOperationException($"{host} would not take its resync");
-        var (deliveries, refused) = _syncs[host].CompleteNetjoin(resync);
-        Deliver(deliveries);
+        if (_syncs[host].TakeResync(resync, LinkState.Rejoining) is not { Complete: true } part)
+            throw new InvalidOperationException($"{host} would not take its resync");
+        Deliver(part.Deliveries);
         _split.Remove(host);
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
-        foreach (var occupant in refused)
+        foreach (var occupant in part.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
                 Send(decided.Outgoing);
         return resync;

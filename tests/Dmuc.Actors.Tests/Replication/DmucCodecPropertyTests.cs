@@ -76,7 +76,8 @@ public sealed class DmucCodecPropertyTests
         from items in Item.List[0, 6]
         from resyncOf in OrNone(Text)
         from ack in OrNone(Ack)
-        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack);
+        from more in Gen.Bool
+        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack, More: resyncOf is not null && more);
 
     private static readonly Gen<ForwardNumber> Number =
         Gen.Select(Word, Gen.Long[1, long.MaxValue], Gen.Long[0, long.MaxValue], (session, number, acked) => new ForwardNumber(session, number, acked));
@@ -123,6 +124,19 @@ public sealed class DmucCodecPropertyTests
     [Fact]
     public void Every_protocol_message_comes_back_from_the_wire_as_it_was_sent() =>
         AnyMessage.Sample(message => Assert.Equal(Describe(message), Describe(OverTheWire(message))), iter: 1000);
+
+    [Fact]
+    public void A_resync_in_parts_keeps_every_item_in_order_and_each_part_within_the_limit_unless_one_item_alone_is_over() =>
+        Gen.Select(Item.List[0, 12], Gen.Int[200, 4000]).Sample((items, limit) =>
+        {
+            var parts = DmucCodec.InParts(items, "killrc.oulubox.irc", limit);
+            Assert.Equal(items, parts.SelectMany(part => part));
+            Assert.NotEmpty(parts);
+            Assert.All(parts, part => Assert.True(part.Count == 1 || part.Sum(item => Bytes(item)) <= limit));
+        }, iter: 300);
+
+    private static int Bytes(ReplicaItem item) => System.Text.Encoding.UTF8.GetByteCount(
+        DmucCodec.ItemToXml(item, "killrc.oulubox.irc").ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
 
     [Fact]
     public void The_primary_s_ping_and_pong_carry_its_last_sent_batch_and_the_replica_s_carry_none()
@@ -178,7 +192,7 @@ public sealed class DmucCodecPropertyTests
             "enter: " + (item.Enter is null ? "-" : $"{item.Enter.Occupant} {(item.Enter.History is null ? "-" : Canonical(item.Enter.History))}"),
             "leave: " + (item.Leave?.ToString() ?? "-"),
             "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
-        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} {batch.Ack}\n" + string.Join("\n", items);
+        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} more {batch.More} {batch.Ack}\n" + string.Join("\n", items);
     }
 
     private static string DescribeResync(ResyncReplica resync) => string.Join("\n",

@@ -83,15 +83,32 @@ public sealed class ReplicaSyncTests
         var second = _sync.StartNetjoin(OwnHost, null);
         _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>xa</show></presence>"), Now);
 
-        Assert.False(_sync.Answers(Batch(2) with { ResyncOf = first.NetjoinId }, LinkState.Rejoining));
-        Assert.False(_sync.Answers(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Split));
-        Assert.True(_sync.Answers(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining));
+        Assert.Null(_sync.TakeResync(Batch(2) with { ResyncOf = first.NetjoinId }, LinkState.Rejoining));
+        Assert.Null(_sync.TakeResync(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Split));
 
-        _sync.CompleteNetjoin(Batch(2) with { ResyncOf = second.NetjoinId });
+        Assert.True(_sync.TakeResync(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining)?.Complete);
 
         Assert.Equal("xa", Assert.Single(_state.HeldDuringSplit).Stanza.Element(Ns.Client + "show")?.Value);
         Assert.Null(_sync.NetjoinId);
-        Assert.False(_sync.Answers(Batch(3) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining));
+        Assert.Null(_sync.TakeResync(Batch(3) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining));
+    }
+
+    [Fact]
+    public void A_resync_in_parts_ends_the_netjoin_with_its_last_part_and_a_lost_part_fails_it()
+    {
+        EnterLocally(BigCheese, "BigCheese", sequence: 1);
+        var netjoin = _sync.StartNetjoin(OwnHost, null).NetjoinId;
+        var wumpus = new ReplicaItem(Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>part</body></message>"), null);
+
+        Assert.False(_sync.TakeResync(Batch(2, wumpus) with { ResyncOf = netjoin, More = true }, LinkState.Rejoining)?.Complete);
+        Assert.Null(_sync.TakeResync(Batch(4, wumpus) with { ResyncOf = netjoin }, LinkState.Rejoining));
+        Assert.Equal(netjoin, _sync.NetjoinId);
+
+        var again = _sync.StartNetjoin(OwnHost, null).NetjoinId;
+        Assert.False(_sync.TakeResync(Batch(5, wumpus) with { ResyncOf = again, More = true }, LinkState.Rejoining)?.Complete);
+        var last = _sync.TakeResync(Batch(6, wumpus) with { ResyncOf = again }, LinkState.Rejoining);
+        Assert.True(last?.Complete);
+        Assert.Equal("part", Assert.Single(last!.Deliveries).Stanza.Element(Ns.Client + "body")?.Value);
     }
 
     private void Applied(long sequence) => _state.ApplyBatch(Batch(sequence));
