@@ -41,7 +41,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
-            SplitBounces.For(stanza, plan.ByHost.Keys)));
+            SplitBounces.For(stanza, plan.ByHost.Keys),
+            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null));
     }
 
     /// <summary>
@@ -111,7 +112,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             decisions.Add(decided);
         }
         var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host)),
-            resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
+            resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
     }
 
@@ -153,8 +154,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing);
 
 /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
+/// <param name="SenderHost">The host of the user whose stanza this decision answers, if any: that host's users saw what they said themselves.</param>
 public sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, ForwardAck Ack)? Ack = null,
-    IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null)
+    IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null, string? SenderHost = null)
 {
     public bool IsEmpty => Plan.Local.Count == 0 && Plan.ByHost.Count == 0 && Ack is null;
 }

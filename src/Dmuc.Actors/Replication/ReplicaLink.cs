@@ -19,6 +19,7 @@ public sealed class ReplicaLink : KeepaliveActor
     private readonly ClusterHosts _hosts;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
+    private readonly UnstoredMessages _unstored = new();
     private readonly long _resyncPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     private long _withheld;
     // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
@@ -58,17 +59,18 @@ public sealed class ReplicaLink : KeepaliveActor
     public static string NameFor(string host) => "replica-" + Uri.EscapeDataString(host);
 
     /// <summary>
-    /// Sends a plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
-    /// the sink, each replica host's items as one batch through the owner's link child for that host.
+    /// Sends a decision's plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
+    /// the sink, each replica host's items as one batch through the owner's link child for that host, with the
+    /// acknowledgement of a replica host's forwards on that host's batch (or on its own) and, per host, what the sender
+    /// is told should that host's batch be withheld (<see cref="SplitBounces"/>).
     /// </summary>
-    /// <param name="ack">A replica host's forwards this plan acknowledges: on that host's batch, or on its own.</param>
-    /// <param name="bounces">Per host, what the sender is told should that host's batch be withheld (<see cref="SplitBounces"/>).</param>
-    public static void Dispatch(IActorContext context, Jid owner, ReplicationPlanner.Plan plan, IStanzaSink sink, ClusterHosts hosts,
-        (string Host, ForwardAck Ack)? ack = null, IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? bounces = null)
+    public static void Dispatch(IActorContext context, Jid owner, Outgoing outgoing, IStanzaSink sink, ClusterHosts hosts)
     {
+        var (plan, ack, bounces) = (outgoing.Plan, outgoing.Ack, outgoing.Bounces);
         sink.Send(plan.Local);
         foreach (var (host, items) in plan.ByHost)
-            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host)));
+            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host),
+                SaidThere: outgoing.SenderHost == host));
         if (ack is { } acknowledged && !plan.ByHost.ContainsKey(acknowledged.Host))
             LinkTo(context, owner, acknowledged.Host, hosts).Tell(new ReplicateToHost([], acknowledged.Ack));
     }
@@ -98,10 +100,12 @@ public sealed class ReplicaLink : KeepaliveActor
         if (!Keepalive.IsLinked || !TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items, Ack: replicate.Ack)))
         {
             _withheld++;
+            if (!replicate.SaidThere) _unstored.Withheld(replicate.Items);
             if (replicate.Bounces is { Count: > 0 } bounces) Context.Parent.Tell(new Bounced(bounces));
             return;
         }
         _sequence++;
+        if (!replicate.SaidThere) _unstored.Sent(_sequence, replicate.Items);
     }
 
     /// <summary>
@@ -110,7 +114,8 @@ public sealed class ReplicaLink : KeepaliveActor
     /// </summary>
     private void HandleResync(SendResync resync)
     {
-        var parts = DmucCodec.InParts(resync.Items, _host, _resyncPartBytes);
+        var missed = _unstored.NoticeOfMissed(_room, resync.ReplicaApplied);
+        var parts = DmucCodec.InParts(missed is null ? resync.Items : [.. resync.Items, missed], _host, _resyncPartBytes);
         for (var index = 0; index < parts.Count; index++)
         {
             var last = index == parts.Count - 1;
@@ -206,10 +211,13 @@ public sealed class ReplicaLink : KeepaliveActor
     /// <summary>The room's items for this link's host, from one command.</summary>
     /// <param name="Ack">The host's forwards processed with this command; sent with the batch, or alone when there are no items.</param>
     /// <param name="Bounces">What the room answers, should the batch be withheld.</param>
-    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null, IReadOnlyList<Delivery>? Bounces = null);
+    /// <param name="SaidThere">The items answer a stanza of one of the host's users: what that user said, the host's users have seen.</param>
+    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null, IReadOnlyList<Delivery>? Bounces = null,
+        bool SaidThere = false);
 
     /// <summary>The room's answer to a replica's netjoin: send these items as the one resync batch.</summary>
-    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null);
+    /// <param name="ReplicaApplied">The last batch the replica applied, as its netjoin reported.</param>
+    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items, long ReplicaApplied, ForwardAck? Ack = null);
 
     /// <summary>A batch was withheld: the room sends these answers to the senders of what it carried (told to the room).</summary>
     public sealed record Bounced(IReadOnlyList<Delivery> Deliveries);

@@ -291,7 +291,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null);
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing.Plan, _sink, _hosts, outgoing.Ack, outgoing.Bounces);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
 
     private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {
