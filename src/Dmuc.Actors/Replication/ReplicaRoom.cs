@@ -144,7 +144,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         switch (verdict)
         {
             case BatchVerdict.Apply:
-                Send(_state.ApplyBatch(batch), batch.Room);
+                DeliverApplied(_state.ApplyBatch(batch), batch.Room);
                 break;
             case BatchVerdict.Resync:
                 _log.Warning("Replica of {0}: {1}; resyncing", batch.Room, why);
@@ -153,7 +153,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         }
     }
 
-    private void Send((IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) applied, Jid room)
+    private void DeliverApplied((IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) applied, Jid room)
     {
         _sink.Send(applied.Deliveries);
         foreach (var occupant in applied.Refused)
@@ -172,7 +172,7 @@ public sealed class ReplicaRoom : KeepaliveActor
                 _sync.NetjoinId ?? "none");
             return;
         }
-        Send((part.Deliveries, part.Refused), resync.Room);
+        DeliverApplied((part.Deliveries, part.Refused), resync.Room);
         if (!part.Complete)
         {
             // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
