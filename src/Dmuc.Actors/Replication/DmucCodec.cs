@@ -40,6 +40,8 @@ public static class DmucCodec
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
         ResyncReplica resync => LinkElement("resync", resync.Room, resync.ReplicaHost,
             new XAttribute("id", resync.NetjoinId),
+            resync.More ? new XAttribute("more", "true") : null,
+            resync.Part == 1 ? null : new XAttribute("part", resync.Part.ToString(CultureInfo.InvariantCulture)),
             new XAttribute("seq", resync.LastSequence.ToString(CultureInfo.InvariantCulture)),
             resync.LastStanzaId is null ? null : new XAttribute("last-stanza-id", resync.LastStanzaId),
             resync.LocalOccupants.Select(local => new XElement(Dmuc + "local",
@@ -126,7 +128,9 @@ public static class DmucCodec
         xml.Element(Dmuc + "held")?.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList() ?? [],
         long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture),
         xml.Element(Dmuc + "unacked") is not { } unacked ? null : new UnacknowledgedForwards(Required(unacked, "session"),
-            Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()));
+            Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()),
+        xml.Attribute("more")?.Value is "true" or "1",
+        xml.Attribute("part") is null ? 1 : (int)Number(xml, "part"));
 
     /// <summary>
     /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica

@@ -17,6 +17,8 @@ namespace Dmuc.Actors.Replication;
 public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions)
 {
     private readonly HeldStanzaLedger _held = new();
+    // The parts of a replica's netjoin report received so far, per host, until its last part.
+    private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
 
     /// <summary>The room's XEP-0045 state; replaced as a whole when the actor recovers from a snapshot.</summary>
     public RoomState State { get; set; } = state;
@@ -71,7 +73,28 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// heard back about, then what its users did alone, each processed as sent then; then the one resync batch with what
     /// it missed, to be sent after everything those decisions send.
     /// </summary>
-    public NetjoinOutcome Netjoin(ResyncReplica resync, DateTimeOffset now)
+    /// <remarks>
+    /// A report in parts (<see cref="ResyncReplica.InParts"/>) is gathered until its last part. A part that does not follow
+    /// the last one gathered (one was lost in a cut) drops the report: its netjoin fails, and the replica's next one
+    /// reports everything again. Returns null until the report is whole.
+    /// </remarks>
+    public NetjoinOutcome? Netjoin(ResyncReplica part, DateTimeOffset now)
+    {
+        var parts = _reportParts.GetValueOrDefault(part.ReplicaHost);
+        var follows = parts is [.., var last] && last.NetjoinId == part.NetjoinId && last.Part + 1 == part.Part;
+        if (!follows)
+        {
+            _reportParts.Remove(part.ReplicaHost);
+            if (part.Part != 1) return null;
+            _reportParts[part.ReplicaHost] = parts = [];
+        }
+        parts!.Add(part);
+        if (part.More) return null;
+        _reportParts.Remove(part.ReplicaHost);
+        return ProcessNetjoin(parts.Count == 1 ? part : ResyncReplica.Joined(parts), now);
+    }
+
+    private NetjoinOutcome ProcessNetjoin(ResyncReplica resync, DateTimeOffset now)
     {
         var host = resync.ReplicaHost;
         var decisions = new List<Decided>();

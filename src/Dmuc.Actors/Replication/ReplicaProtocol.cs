@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using System.Text;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -103,6 +104,9 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
 /// <param name="Unacknowledged">What the replica forwarded before the split and the room never acknowledged; null when
 /// everything was.</param>
+/// <param name="More">The report goes on in another part (a report larger than one remoting frame travels in parts,
+/// docs/protocol/netjoin.md §3): the first part has the rosters, each part the next held stanzas and forwards.</param>
+/// <param name="Part">Which part of the report this is, from 1: the primary takes a report only whole and in order.</param>
 public sealed record ResyncReplica(
     Jid Room,
     string ReplicaHost,
@@ -113,7 +117,69 @@ public sealed record ResyncReplica(
     IReadOnlyList<RosterEntry> Roster,
     IReadOnlyList<HeldStanza> HeldStanzas,
     long FirstHeldNumber,
-    UnacknowledgedForwards? Unacknowledged = null);
+    UnacknowledgedForwards? Unacknowledged = null,
+    bool More = false,
+    int Part = 1)
+{
+    /// <summary>
+    /// This report in parts whose held stanzas and forwards weigh at most <paramref name="maxBytes"/> as XML (an item
+    /// larger than that alone goes in a part of its own); the first part also has the rosters. One part when it fits.
+    /// </summary>
+    public IReadOnlyList<ResyncReplica> InParts(long maxBytes)
+    {
+        var stanzas = HeldStanzas.Select(held => (held, Unacknowledged: false))
+            .Concat((Unacknowledged?.Stanzas ?? []).Select(sent => (held: sent, Unacknowledged: true))).ToList();
+        var parts = new List<ResyncReplica>();
+        var (heldFrom, unackedFrom, start) = (FirstHeldNumber, Unacknowledged?.First ?? 0, 0);
+        // The first part also carries the rosters.
+        long bytes = (LocalOccupants.Count + Roster.Count) * ElementOverheadBytes;
+        void Close(int end)
+        {
+            var held = stanzas.Skip(start).Take(end - start).Where(s => !s.Unacknowledged).Select(s => s.held).ToList();
+            var unacked = stanzas.Skip(start).Take(end - start).Where(s => s.Unacknowledged).Select(s => s.held).ToList();
+            parts.Add(this with
+            {
+                LocalOccupants = parts.Count == 0 ? LocalOccupants : new Dictionary<Jid, string>(),
+                Roster = parts.Count == 0 ? Roster : [],
+                HeldStanzas = held,
+                FirstHeldNumber = heldFrom,
+                Unacknowledged = Unacknowledged is { } all && (unacked.Count > 0 || parts.Count == 0) ? all with { First = unackedFrom, Stanzas = unacked } : null,
+                More = true,
+                Part = parts.Count + 1,
+            });
+            heldFrom += held.Count;
+            unackedFrom += unacked.Count;
+            start = end;
+            bytes = 0;
+        }
+        for (var index = 0; index < stanzas.Count; index++)
+        {
+            var size = Encoding.UTF8.GetByteCount(stanzas[index].held.Stanza.ToString(SaveOptions.DisableFormatting)) + ElementOverheadBytes;
+            if (index > start && bytes + size > maxBytes) Close(index);
+            bytes += size;
+        }
+        Close(stanzas.Count);
+        parts[^1] = parts[^1] with { More = false };
+        return parts;
+    }
+
+    /// <summary>What an entry of the rosters, or the replica's delay on a held stanza, weighs at most, near enough.</summary>
+    private const int ElementOverheadBytes = 160;
+
+    /// <summary>The whole report from its parts, in order (the first has the rosters).</summary>
+    public static ResyncReplica Joined(IReadOnlyList<ResyncReplica> parts)
+    {
+        var first = parts[0];
+        var unacked = parts.Select(part => part.Unacknowledged).OfType<UnacknowledgedForwards>().ToList();
+        return first with
+        {
+            HeldStanzas = [.. parts.SelectMany(part => part.HeldStanzas)],
+            Unacknowledged = unacked.Count == 0 ? null : unacked[0] with { Stanzas = [.. unacked.SelectMany(part => part.Stanzas)] },
+            More = false,
+            Part = 1,
+        };
+    }
+}
 
 /// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
 public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);

@@ -29,6 +29,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     // What this replica forwarded and the room has not acknowledged yet; its session names this life of the replica.
     private readonly ForwardWindow _forwards = new(Guid.NewGuid().ToString("N")[..12]);
     private long _probes;
+    private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
         : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica)),
@@ -235,7 +236,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             MarkSplit("the primary has no node in the cluster");
             return;
         }
-        RoomDirectory.At(Context, primary).Tell(resync, Self);
+        foreach (var part in resync.InParts(_reportPartBytes)) RoomDirectory.At(Context, primary).Tell(part, Self);
         _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3}, {4} held stanzas and {5} unacknowledged forwards",
             _state.Room, resync.NetjoinId, Keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, resync.HeldStanzas.Count, _forwards.Count);
         Keepalive.MarkRejoining(DateTimeOffset.UtcNow);

@@ -226,11 +226,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void HandleNetjoin(ResyncReplica resync)
     {
-        var outcome = _primary.Netjoin(resync, DateTimeOffset.UtcNow);
+        if (_primary.Netjoin(resync, DateTimeOffset.UtcNow) is not { } outcome) return;
         foreach (var warning in outcome.Warnings) _log.Warning("Room {0}: {1}", _room, warning);
         foreach (var decided in outcome.Decisions) Commit(decided);
-        _log.Info("Room {0}: netjoin {1} of {2} with {3} held stanzas; resync of {4} items", _room, resync.NetjoinId, resync.ReplicaHost,
-            resync.HeldStanzas.Count, outcome.Resync.Items.Count);
+        _log.Info("Room {0}: netjoin {1} of {2} ({3} held stanzas and forwards processed); resync of {4} items", _room, resync.NetjoinId,
+            resync.ReplicaHost, outcome.Decisions.Count, outcome.Resync.Items.Count);
         var link = ReplicaLink.LinkTo(Context, _room, resync.ReplicaHost, _hosts);
         DeferAsync(outcome.Resync, link.Tell);
     }

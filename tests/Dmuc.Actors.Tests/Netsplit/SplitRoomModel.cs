@@ -99,7 +99,7 @@ public sealed class SplitRoomModel
         var report = Report(host);
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
-        var outcome = _primary.Netjoin(report, _now);
+        var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
         foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;

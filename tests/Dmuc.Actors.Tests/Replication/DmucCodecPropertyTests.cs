@@ -107,8 +107,11 @@ public sealed class DmucCodecPropertyTests
         from held in Held.List[0, 3]
         from firstHeld in Gen.Long[1, long.MaxValue]
         from unacked in OrNone(Gen.Select(Word, Gen.Long[1, long.MaxValue], Held.List[0, 3], (session, first, stanzas) => new UnacknowledgedForwards(session, first, stanzas)))
+        from more in Gen.Bool
+        from part in Gen.Int[1, 5]
         select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
-            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked);
+            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked,
+            more, part);
 
     /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
     private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
@@ -133,6 +136,20 @@ public sealed class DmucCodecPropertyTests
             Assert.Equal(items, parts.SelectMany(part => part));
             Assert.NotEmpty(parts);
             Assert.All(parts, part => Assert.True(part.Count == 1 || part.Sum(item => Bytes(item)) <= limit));
+        }, iter: 300);
+
+    [Fact]
+    public void A_report_in_parts_keeps_every_stanza_in_order_with_its_number_and_joins_back_to_itself() =>
+        Gen.Select(Resync, Gen.Int[100, 3000]).Sample((report, limit) =>
+        {
+            var whole = report with { More = false, Part = 1, FirstHeldNumber = report.FirstHeldNumber % 1_000_000 + 1 };
+            var parts = whole.InParts(limit);
+            Assert.Equal(Enumerable.Range(1, parts.Count), parts.Select(part => part.Part));
+            Assert.Equal(parts.Select((_, index) => index < parts.Count - 1), parts.Select(part => part.More));
+            Assert.All(parts.Skip(1), part => Assert.Empty(part.Roster));
+            Assert.Equal(parts.Skip(1).Select(part => part.FirstHeldNumber), parts.SkipLast(1).Select(part => part.FirstHeldNumber + part.HeldStanzas.Count));
+            Assert.Equal(Describe(whole), Describe(ResyncReplica.Joined(parts)));
+            Assert.Equal(Describe(whole), Describe(ResyncReplica.Joined([.. parts.Select(OverTheWire).Cast<ResyncReplica>()])));
         }, iter: 300);
 
     private static int Bytes(ReplicaItem item) => System.Text.Encoding.UTF8.GetByteCount(
@@ -196,7 +213,7 @@ public sealed class DmucCodecPropertyTests
     }
 
     private static string DescribeResync(ResyncReplica resync) => string.Join("\n",
-        [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber}",
+        [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber} part {resync.Part} more {resync.More}",
          .. resync.LocalOccupants.Select(local => $"local {local.Key} = {local.Value}"),
          .. resync.Roster.Select(entry => entry.ToString()),
          .. resync.HeldStanzas.Select(held => $"{Canonical(held.Stanza)} served {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}"),
