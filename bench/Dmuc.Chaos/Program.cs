@@ -15,10 +15,18 @@ var faults = new Option<FaultKind[]>("--faults")
 };
 var basePort = new Option<int>("--base-port") { Description = "DMUC_LOCAL_BASE_PORT of the topology", DefaultValueFactory = _ => 4750 };
 var runDirectory = new Option<string?>("--run-dir") { Description = "DMUC_LOCAL_RUN_DIR (must not exist; kept afterwards); default /tmp/dmuc-chaos-SEED-TIME" };
-var root = new RootCommand("Chaos test of the local DMUC topology") { seed, duration, interval, faults, basePort, runDirectory };
+var plan = new Option<bool>("--plan") { Description = "Only print the faults a run of this seed and duration injects, with their start times if each recovery were instant" };
+var root = new RootCommand("Chaos test of the local DMUC topology") { seed, duration, interval, faults, basePort, runDirectory, plan };
 root.SetAction(async (parsed, cancellationToken) =>
 {
     var options = new ChaosOptions(parsed.GetValue(seed), parsed.GetValue(duration), parsed.GetValue(interval), parsed.GetValue(faults)!);
+    if (parsed.GetValue(plan))
+    {
+        string[] hosts = ["avalon.irc", "killrc.oulubox.irc", "eris.dclxvii.irc", "vesa.yeggmaex.irc"];
+        foreach (var (at, fault) in FaultSchedule.Plan(options.Seed, options.Faults, hosts, options.Duration))
+            Console.WriteLine($"{at.TotalSeconds,7:0.0} s  {fault.Kind} {fault.Host} for {fault.Lasts.TotalSeconds:0.0} s");
+        return 0;
+    }
     var folder = parsed.GetValue(runDirectory) ?? $"/tmp/dmuc-chaos-{options.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
     Console.WriteLine($"# Chaos run: seed {options.Seed}, {options.Duration} of faults ({string.Join(", ", options.Faults)}), " +
                       $"one message per user every {options.MessageInterval.TotalSeconds:0.###} s; topology in {folder}");

@@ -57,8 +57,9 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         foreach (var user in users) await user.StopSpeakingAsync();
         Log("faults over, traffic stopped; settling");
 
-        var lastRecovery = faults.Count == 0 ? TimeSpan.Zero : faults.Max(fault => fault.RecoveredAt);
-        await SettleAsync(users, faults, lastRecovery, cancellationToken);
+        // Crashes can leave ghosts, which the newcomers' rosters hold to the bound; a cut cannot.
+        var lastRestart = faults.Where(fault => fault.Planned.Kind != FaultKind.Cut).Select(fault => fault.RecoveredAt).DefaultIfEmpty().Max();
+        await SettleAsync(users, faults, lastRestart, cancellationToken);
 
         var witnesses = new List<XmppTestClient>();
         await using var witnessesLeave = AsyncDisposable.Create(async () =>
@@ -83,9 +84,11 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     {
         var injected = new List<InjectedFault>();
         var hostNames = hosts.Select(host => host.Domain).ToList();
-        foreach (var fault in FaultSchedule.Draw(options.Seed, options.Faults, hostNames))
+        var plan = FaultSchedule.Plan(options.Seed, options.Faults, hostNames, options.Duration);
+        // The planned faults, each after its gap, however long the topology takes to recover: a seed and a duration
+        // always give the same faults, and the run lasts longer than the duration by those recoveries.
+        foreach (var (_, fault) in plan)
         {
-            if (_clock.Now + fault.Gap >= options.Duration) break;
             await Task.Delay(fault.Gap, cancellationToken);
             var injectedAt = _clock.Now;
             var problem = await InjectAsync(fault, cancellationToken);
@@ -96,7 +99,8 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
             Log($"  undone at {recoveredAt.TotalSeconds:0.0} s{(recoveryProblem is null ? "" : ": " + recoveryProblem)}");
             injected.Add(new InjectedFault(fault, injectedAt, recoveredAt, problem ?? recoveryProblem));
         }
-        if (options.Faults.Count == 0) await Task.Delay(options.Duration, cancellationToken);
+        var planEnd = plan.Count == 0 ? TimeSpan.Zero : plan[^1].At + plan[^1].Fault.Lasts;
+        await Task.Delay(options.Duration - planEnd, cancellationToken); // the rest of the duration, fault-free
         return injected;
     }
 
@@ -156,16 +160,16 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
 
     /// <summary>
     /// Waits until every message has its outcome and every copy owed has arrived (or the timeout), and at least until
-    /// the ghost bound after the last fault was undone, so a newcomer's roster can be held to it.
+    /// the ghost bound after the last crashed process was restarted, so a newcomer's roster can be held to it.
     /// </summary>
-    private async Task SettleAsync(List<ChaosUser> users, List<InjectedFault> faults, TimeSpan lastRecovery, CancellationToken cancellationToken)
+    private async Task SettleAsync(List<ChaosUser> users, List<InjectedFault> faults, TimeSpan lastRestart, CancellationToken cancellationToken)
     {
         var deadline = _clock.Now + options.SettleTimeout;
         while (true)
         {
             var verdict = ChaosChecker.Check(Record(users, faults, []));
             var settled = verdict.Lost == 0 && verdict.MissingCopies == 0;
-            if (settled && _clock.Now >= lastRecovery + GhostBound) return;
+            if (settled && _clock.Now >= lastRestart + GhostBound) return;
             if (_clock.Now > deadline)
             {
                 Log($"not settled after {options.SettleTimeout.TotalSeconds:0} s: {verdict.Lost} without outcome, {verdict.MissingCopies} copies missing");

@@ -56,6 +56,23 @@ public static class FaultSchedule
         }
     }
 
+    /// <summary>
+    /// The faults of a run of <paramref name="duration"/>, with the time each starts if every one took exactly its length:
+    /// those drawn until the first that would not be over by the end (so the settling after the run is fault-free).
+    /// </summary>
+    public static IReadOnlyList<(TimeSpan At, Fault Fault)> Plan(int seed, IReadOnlyCollection<FaultKind> allowed, IReadOnlyList<string> hosts, TimeSpan duration)
+    {
+        var plan = new List<(TimeSpan, Fault)>();
+        var now = TimeSpan.Zero;
+        foreach (var fault in Draw(seed, allowed, hosts))
+        {
+            if (now + fault.Gap + fault.Lasts > duration) break;
+            plan.Add((now + fault.Gap, fault));
+            now += fault.Gap + fault.Lasts;
+        }
+        return plan;
+    }
+
     private static TimeSpan Between(Random random, (TimeSpan Min, TimeSpan Max) range) =>
         TimeSpan.FromMilliseconds(Math.Round(range.Min.TotalMilliseconds + random.NextDouble() * (range.Max - range.Min).TotalMilliseconds, 0));
 }
