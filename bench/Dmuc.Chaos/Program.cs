@@ -16,10 +16,18 @@ var faults = new Option<FaultKind[]>("--faults")
 var basePort = new Option<int>("--base-port") { Description = "DMUC_LOCAL_BASE_PORT of the topology", DefaultValueFactory = _ => 4750 };
 var runDirectory = new Option<string?>("--run-dir") { Description = "DMUC_LOCAL_RUN_DIR (must not exist; kept afterwards); default /tmp/dmuc-chaos-SEED-TIME" };
 var plan = new Option<bool>("--plan") { Description = "Only print the faults a run of this seed and duration injects, with their start times if each recovery were instant" };
-var root = new RootCommand("Chaos test of the local DMUC topology") { seed, duration, interval, faults, basePort, runDirectory, plan };
+var check = new Option<FileInfo?>("--check") { Description = "Only check again a run's chaos-record.json (give the run's --seed for the table)" };
+var root = new RootCommand("Chaos test of the local DMUC topology") { seed, duration, interval, faults, basePort, runDirectory, plan, check };
 root.SetAction(async (parsed, cancellationToken) =>
 {
     var options = new ChaosOptions(parsed.GetValue(seed), parsed.GetValue(duration), parsed.GetValue(interval), parsed.GetValue(faults)!);
+    if (parsed.GetValue(check) is { } recorded)
+    {
+        await using var json = recorded.OpenRead();
+        var verdictOfRecord = ChaosChecker.Check((await JsonSerializer.DeserializeAsync<ChaosRecord>(json, cancellationToken: cancellationToken))!);
+        Console.WriteLine(ChaosReport.Format(options, verdictOfRecord));
+        return verdictOfRecord.Passed ? 0 : 1;
+    }
     if (parsed.GetValue(plan))
     {
         string[] hosts = ["avalon.irc", "killrc.oulubox.irc", "eris.dclxvii.irc", "vesa.yeggmaex.irc"];

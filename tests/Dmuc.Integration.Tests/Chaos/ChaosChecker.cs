@@ -6,7 +6,7 @@ public sealed record ChaosVerdict(
     int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int DeliveredAndErrored,
     int CopiesChecked, int MissingCopies, int Duplicates, int OrderViolations,
     int GhostsChecked, int GhostsOverBound, TimeSpan? LongestGhost, TimeSpan GhostBound,
-    int HistoriesCompared, int HistoryMismatches, int RosterGhosts, int SilentEvictions, int RemovedByRoom,
+    int HistoriesCompared, int HistoriesDiffering, int UnechoedInHistory, int RosterGhosts, int SilentEvictions, int RemovedByRoom,
     IReadOnlyList<string> Problems)
 {
     public bool Passed => Problems.Count == 0;
@@ -28,17 +28,20 @@ public sealed record ChaosVerdict(
 /// </summary>
 public static class ChaosChecker
 {
-    /// <summary>The most problems listed by name; the counts cover them all.</summary>
-    private const int ProblemsListed = 40;
+    /// <summary>The most problems listed by name for each rule, so one broken rule does not hide the others; the counts cover them all.</summary>
+    private const int ProblemsListedPerRule = 8;
 
     public static ChaosVerdict Check(ChaosRecord record)
     {
         var problems = new List<string>();
-        void Problem(string text)
+        var listed = new Dictionary<string, int>();
+        Action<string> ProblemOf(string rule) => text =>
         {
-            if (problems.Count < ProblemsListed) problems.Add(text);
-            else if (problems.Count == ProblemsListed) problems.Add("… (more problems; see the counts)");
-        }
+            var count = listed[rule] = listed.GetValueOrDefault(rule) + 1;
+            if (count <= ProblemsListedPerRule) problems.Add(text);
+            else if (count == ProblemsListedPerRule + 1) problems.Add($"… more: {rule} (see the counts)");
+        };
+        var outcomeProblem = ProblemOf("outcomes");
 
         var echoes = EchoTimes(record);
         var bounced = record.Bounces.GroupBy(bounce => bounce.Key).ToDictionary(group => group.Key, group => group.First());
@@ -55,7 +58,7 @@ public static class ChaosChecker
             if (error is not null && (echoed || receivedAnywhere.Contains(message.Key)))
             {
                 deliveredAndErrored++;
-                Problem($"{message.Key}: an error ({error.Condition}) and a delivery");
+                outcomeProblem($"{message.Key}: an error ({error.Condition}) and a delivery");
             }
             if (echoed || error is not null) continue;
             var sender = sessions.Single(session => session.User == message.Sender && session.Number == message.Session);
@@ -63,7 +66,7 @@ public static class ChaosChecker
             else
             {
                 lost++;
-                Problem($"{message.Key} (sent at {message.SentAt.TotalSeconds:0.0} s): neither echo nor error" +
+                outcomeProblem($"{message.Key} (sent at {message.SentAt.TotalSeconds:0.0} s): neither echo nor error" +
                     (receivedAnywhere.Contains(message.Key) ? ", though others got it" : ""));
             }
         }
@@ -77,7 +80,7 @@ public static class ChaosChecker
             copiesChecked++;
             if (received.Contains(message.Key)) continue;
             missing++;
-            Problem($"{message.Key}: echoed, never reached {session.Nick} ({session.Host}), in the room since {session.JoinedAt.TotalSeconds:0.0} s");
+            ProblemOf("copies missing")($"{message.Key}: echoed, never reached {session.Nick} ({session.Host}), in the room since {session.JoinedAt.TotalSeconds:0.0} s");
         }
 
         var duplicates = 0;
@@ -85,18 +88,18 @@ public static class ChaosChecker
         foreach (var copies in session.Receipts.GroupBy(receipt => receipt.Key).Where(group => group.Count() > 1))
         {
             duplicates += copies.Count() - 1;
-            Problem($"{copies.Key}: {copies.Count()} copies to {session.Nick} ({session.Host})");
+            ProblemOf("duplicates")($"{copies.Key}: {copies.Count()} copies to {session.Nick} ({session.Host})");
         }
 
-        var orderViolations = CountOrderViolations(sessions, Problem);
-        var (ghostsChecked, ghostsOverBound, longestGhost) = CheckGhosts(record, Problem);
-        var (historiesCompared, historyMismatches) = CompareHistories(record, echoes, Problem);
-        var (rosterGhosts, silentEvictions) = CompareRosters(record, Problem);
+        var orderViolations = CountOrderViolations(sessions, ProblemOf("order"));
+        var (ghostsChecked, ghostsOverBound, longestGhost) = CheckGhosts(record, ProblemOf("ghosts"));
+        var (historiesCompared, historiesDiffering, unechoedInHistory) = CompareHistories(record, echoes, ProblemOf("histories"));
+        var (rosterGhosts, silentEvictions) = CompareRosters(record, ProblemOf("rosters"));
 
         return new ChaosVerdict(
             record.Faults.GroupBy(fault => fault.Planned.Kind).ToDictionary(group => group.Key, group => group.Count()),
             record.Sent.Count, delivered, errored, lost, unanswered, deliveredAndErrored, copiesChecked, missing, duplicates, orderViolations,
-            ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historyMismatches, rosterGhosts, silentEvictions,
+            ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historiesDiffering, unechoedInHistory, rosterGhosts, silentEvictions,
             sessions.Count(session => session.End == SessionEnd.RemovedByRoom), problems);
     }
 
@@ -183,32 +186,35 @@ public static class ChaosChecker
         return (checkedGhosts, overBound, longest);
     }
 
-    /// <summary>Every host's newcomer gets the same history, made only of messages that were echoed.</summary>
-    private static (int Compared, int Mismatches) CompareHistories(ChaosRecord record, Dictionary<string, TimeSpan> echoes, Action<string> problem)
+    /// <summary>
+    /// Every host's newcomer gets the same history (one missing counts as differing), made only of messages that were
+    /// echoed to their senders.
+    /// </summary>
+    private static (int Compared, int Differing, int Unechoed) CompareHistories(ChaosRecord record, Dictionary<string, TimeSpan> echoes, Action<string> problem)
     {
-        var mismatches = 0;
+        var (differing, unechoed) = (0, 0);
         var histories = new List<WitnessView>();
         foreach (var witness in record.Witnesses)
         {
             if (witness.History is null)
             {
-                mismatches++;
+                differing++;
                 problem($"no history from {witness.Host}: {witness.Problem}");
                 continue;
             }
             histories.Add(witness);
             foreach (var key in witness.History.Where(key => !echoes.ContainsKey(key)))
             {
-                mismatches++;
+                unechoed++;
                 problem($"{witness.Host}'s history has {key}, which was never echoed to its sender");
             }
         }
         foreach (var other in histories.Skip(1).Where(other => !other.History!.SequenceEqual(histories[0].History!)))
         {
-            mismatches++;
+            differing++;
             problem($"history on {other.Host} differs from {histories[0].Host}'s:\n  {string.Join(" ", other.History!)}\n  {string.Join(" ", histories[0].History!)}");
         }
-        return (histories.Count, mismatches);
+        return (histories.Count, differing, unechoed);
     }
 
     /// <summary>

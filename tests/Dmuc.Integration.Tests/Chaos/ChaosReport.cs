@@ -25,14 +25,15 @@ public static class ChaosReport
             ("sessions the room put out (then entered again)", verdict.RemovedByRoom.ToString()),
             ($"ghosts checked / over the {verdict.GhostBound.TotalSeconds:0} s bound", $"{verdict.GhostsChecked} / {verdict.GhostsOverBound}"),
             ("longest ghost after its server's restart", verdict.LongestGhost is { } longest ? $"{longest.TotalSeconds:0.0} s" : "-"),
-            ("histories compared / differing", $"{verdict.HistoriesCompared} / {verdict.HistoryMismatches}"),
+            ("newcomers' histories compared / differing or missing", $"{verdict.HistoriesCompared} / {verdict.HistoriesDiffering}"),
+            ("history entries never echoed to their sender", verdict.UnechoedInHistory.ToString()),
             ("newcomers' rosters: ghosts / silently evicted", $"{verdict.RosterGhosts} / {verdict.SilentEvictions}"),
         ];
         var width = rows.Max(row => row.Figure.Length);
         var report = new StringBuilder();
         report.AppendLine($"| {"figure".PadRight(width)} | value |").AppendLine($"|{new string('-', width + 2)}|-------|");
         foreach (var (figure, value) in rows) report.AppendLine($"| {figure.PadRight(width)} | {value} |");
-        report.AppendLine().AppendLine(verdict.Passed ? "PASSED: every rule held." : $"FAILED: {verdict.Problems.Count} problems, first ones:");
+        report.AppendLine().AppendLine(verdict.Passed ? "PASSED: every rule held." : $"FAILED: the first problems of each rule broken:");
         foreach (var problem in verdict.Problems) report.AppendLine("  - " + problem);
         return report.ToString();
     }

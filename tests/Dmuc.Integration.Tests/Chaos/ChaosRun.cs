@@ -192,7 +192,12 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
                 new XElement(MucClientSteps.Muc + "x", new XElement(MucClientSteps.Muc + "history", new XAttribute("maxstanzas", WitnessHistory)))));
             var entry = await client.ReceiveUntilAsync(stanza => stanza.Element(XmppNamespaces.Client + "subject") is not null
                 || stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "error", EntryTimeout);
-            if (entry[^1].Name.LocalName == "presence") return new WitnessView(host.Domain, nick, null, null, $"entry refused: {entry[^1]}");
+            if (entry[^1].Name.LocalName == "presence")
+            {
+                var error = entry[^1].Element(XmppNamespaces.Client + "error");
+                var condition = error?.Elements().FirstOrDefault()?.Name.LocalName;
+                return new WitnessView(host.Domain, nick, null, null, $"entry refused: {condition} ({error?.Elements().LastOrDefault()?.Value})");
+            }
             var occupants = entry.Where(stanza => stanza.Name.LocalName == "presence" && stanza.Attribute("type") is null)
                 .Select(stanza => ((string)stanza.Attribute("from")!)[(room.Length + 1)..]).Where(occupant => occupant != nick).Distinct().ToList();
             var history = entry.Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value)

@@ -164,7 +164,11 @@ public sealed class ChaosCheckerTests
             ],
         };
         verdict = ChaosChecker.Check(disagreeing);
-        Assert.Equal((1, 1, 2), (verdict.RosterGhosts, verdict.SilentEvictions, verdict.HistoryMismatches));
+        Assert.Equal((1, 1, 2, 0), (verdict.RosterGhosts, verdict.SilentEvictions, verdict.HistoriesDiffering, verdict.UnechoedInHistory));
+
+        var unechoed = ChaosChecker.Check(CleanRun() with { Witnesses = [View("avalon.irc", "admin.witness", ["alice.1", "argl.1"], ["alice-1", "argl-9"])] });
+        Assert.Equal((0, 1), (unechoed.HistoriesDiffering, unechoed.UnechoedInHistory));
+        Assert.False(unechoed.Passed);
     }
 
     [Fact]
