@@ -2,7 +2,7 @@ namespace Dmuc.Integration.Tests.Chaos;
 
 /// <summary>The figures of a run and what broke the rules, from <see cref="ChaosChecker.Check"/>.</summary>
 public sealed record ChaosVerdict(
-    IReadOnlyDictionary<FaultKind, int> FaultsInjected,
+    IReadOnlyDictionary<FaultKind, int> FaultsInjected, int FaultCommandsFailed,
     int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int DeliveredAndErrored,
     int CopiesChecked, int MissingCopies, int Duplicates, int OrderViolations,
     int GhostsChecked, int GhostsOverBound, TimeSpan? LongestGhost, TimeSpan GhostBound,
@@ -15,6 +15,8 @@ public sealed record ChaosVerdict(
 /// <summary>
 /// The chaos test's rules, checked on what the clients recorded (pure: no servers, so its own tests reach it):
 /// <list type="bullet">
+/// <item>every fault was injected and undone as planned (a cut, a kill or a restart whose command failed did not test
+/// what the run claims);</item>
 /// <item>every message gets exactly one outcome at its sender: the echo or an error (lost: neither while the sender's
 /// stream lived; one whose stream broke first is counted apart, since its server died with the answer);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
@@ -91,6 +93,10 @@ public static class ChaosChecker
             ProblemOf("duplicates")($"{copies.Key}: {copies.Count()} copies to {session.Nick} ({session.Host})");
         }
 
+        var faultProblem = ProblemOf("faults");
+        foreach (var fault in record.Faults.Where(fault => fault.Problem is not null))
+            faultProblem($"{fault.Planned.Kind} {fault.Planned.Host} at {fault.InjectedAt.TotalSeconds:0.0} s: {fault.Problem}");
+
         var orderViolations = CountOrderViolations(sessions, ProblemOf("order"));
         var (ghostsChecked, ghostsOverBound, longestGhost) = CheckGhosts(record, ProblemOf("ghosts"));
         var (historiesCompared, historiesDiffering, unechoedInHistory) = CompareHistories(record, echoes, ProblemOf("histories"));
@@ -98,6 +104,7 @@ public static class ChaosChecker
 
         return new ChaosVerdict(
             record.Faults.GroupBy(fault => fault.Planned.Kind).ToDictionary(group => group.Key, group => group.Count()),
+            record.Faults.Count(fault => fault.Problem is not null),
             record.Sent.Count, delivered, errored, lost, unanswered, deliveredAndErrored, copiesChecked, missing, duplicates, orderViolations,
             ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historiesDiffering, unechoedInHistory, rosterGhosts, silentEvictions,
             sessions.Count(session => session.End == SessionEnd.RemovedByRoom), problems);

@@ -12,6 +12,7 @@ public static class ChaosReport
         [
             ("seed", options.Seed.ToString()),
             ("faults injected", $"{verdict.FaultsInjected.Values.Sum()} ({faults})"),
+            ("fault commands that failed", verdict.FaultCommandsFailed.ToString()),
             ("messages sent", verdict.Sent.ToString()),
             ("delivered (echoed to the sender)", verdict.Delivered.ToString()),
             ("errored", verdict.Errored.ToString()),

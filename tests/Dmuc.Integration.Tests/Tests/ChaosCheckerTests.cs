@@ -139,6 +139,16 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_fault_that_could_not_be_injected_or_undone_fails_the_run()
+    {
+        var cut = new Fault(S(1), FaultKind.Cut, "killrc.oulubox.irc", S(5));
+        var verdict = ChaosChecker.Check(CleanRun() with { Faults = [new InjectedFault(cut, S(1), S(6), "dmuc netsplit heal exited with 2")] });
+
+        Assert.Equal(1, verdict.FaultCommandsFailed);
+        Assert.False(verdict.Passed);
+    }
+
+    [Fact]
     public void Newcomers_must_see_the_same_history_and_exactly_who_is_still_in()
     {
         WitnessView View(string host, string nick, IReadOnlyList<string> occupants, IReadOnlyList<string> history) => new(host, nick, occupants, history, null);
