@@ -102,12 +102,16 @@ public sealed class ChaosUser : IAsyncDisposable
         }
     }
 
-    /// <summary>Enters, and enters again whenever the room puts the user out, until the stream ends.</summary>
+    /// <summary>
+    /// Enters, and enters again whenever the room puts the user out, until the stream ends. An entry that is refused
+    /// or not answered is asked for again under the same nick: a late answer must not leave a session behind.
+    /// </summary>
     private async Task StayConnectedAsync(XmppTestClient client, CancellationToken stop)
     {
+        string? nick = null;
         while (!stop.IsCancellationRequested)
         {
-            var nick = BeginSession();
+            nick ??= BeginSession();
             var joinSentAt = _clock.Now;
             await SendOrIgnoreAsync(client, new XElement(XmppNamespaces.Client + "presence", new XAttribute("to", $"{_room}/{nick}"),
                 new XElement(MucClientSteps.Muc + "x", new XElement(MucClientSteps.Muc + "history", new XAttribute("maxstanzas", "0")))));
@@ -132,7 +136,11 @@ public sealed class ChaosUser : IAsyncDisposable
                     await Task.Delay(RetryInterval, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     break;
                 }
-                if (outcome == JoinOutcome.Removed) break;
+                if (outcome == JoinOutcome.Removed)
+                {
+                    nick = null;
+                    break;
+                }
             }
         }
     }
