@@ -4,7 +4,7 @@ namespace Dmuc.Integration.Tests.Chaos;
 public sealed record ChaosVerdict(
     IReadOnlyDictionary<FaultKind, int> FaultsInjected, int FaultCommandsFailed,
     int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int DeliveredAndErrored,
-    int CopiesChecked, int MissingCopies, int Duplicates, int OrderViolations,
+    int CopiesChecked, int MissingCopies, int Holes, int Duplicates, int OrderViolations,
     int GhostsChecked, int GhostsOverBound, TimeSpan? LongestGhost, TimeSpan GhostBound,
     int HistoriesCompared, int HistoriesDiffering, int UnechoedInHistory, int RosterGhosts, int SilentEvictions, int RemovedByRoom,
     IReadOnlyList<string> Problems)
@@ -20,7 +20,8 @@ public sealed record ChaosVerdict(
 /// <item>every message gets exactly one outcome at its sender: the echo or an error (lost: neither while the sender's
 /// stream lived; one whose stream broke first is counted apart, since its server died with the answer);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
-/// run; no session gets any message twice; no errored message reaches anyone;</item>
+/// run; no session gets any message twice, nor a sender's later message without its earlier ones; no errored message
+/// reaches anyone;</item>
 /// <item>messages delivered live (without XEP-0203 delay: catch-up after a split is delayed by design) come in one order
 /// to every session;</item>
 /// <item>a session lost with its server is seen to leave, by everyone in the room meanwhile, within the ghost bound of
@@ -85,6 +86,8 @@ public static class ChaosChecker
             ProblemOf("copies missing")($"{message.Key}: echoed, never reached {session.Nick} ({session.Host}), in the room since {session.JoinedAt.TotalSeconds:0.0} s");
         }
 
+        var holes = CountHoles(record, echoes, ProblemOf("holes"));
+
         var duplicates = 0;
         foreach (var session in sessions)
         foreach (var copies in session.Receipts.GroupBy(receipt => receipt.Key).Where(group => group.Count() > 1))
@@ -105,7 +108,7 @@ public static class ChaosChecker
         return new ChaosVerdict(
             record.Faults.GroupBy(fault => fault.Planned.Kind).ToDictionary(group => group.Key, group => group.Count()),
             record.Faults.Count(fault => fault.Problem is not null),
-            record.Sent.Count, delivered, errored, lost, unanswered, deliveredAndErrored, copiesChecked, missing, duplicates, orderViolations,
+            record.Sent.Count, delivered, errored, lost, unanswered, deliveredAndErrored, copiesChecked, missing, holes, duplicates, orderViolations,
             ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historiesDiffering, unechoedInHistory, rosterGhosts, silentEvictions,
             sessions.Count(session => session.End == SessionEnd.RemovedByRoom), problems);
     }
@@ -122,6 +125,31 @@ public static class ChaosChecker
                 echoes[receipt.Key] = receipt.At;
         }
         return echoes;
+    }
+
+    /// <summary>
+    /// Every session, including those that did not stay to the end: once it got a sender's message, it must have every
+    /// earlier message of that sender that anyone got (or that was echoed), back to the first it got. A split delays a
+    /// host's messages but keeps each sender's, so a hole is a loss; this covers the sessions a server crash ended.
+    /// </summary>
+    private static int CountHoles(ChaosRecord record, Dictionary<string, TimeSpan> echoes, Action<string> problem)
+    {
+        static (string Sender, long Number) Parse(string key) => (key[..key.LastIndexOf('-')], long.Parse(key[(key.LastIndexOf('-') + 1)..]));
+        var delivered = record.Sessions.SelectMany(session => session.Receipts).Select(receipt => receipt.Key).Concat(echoes.Keys)
+            .Select(Parse).GroupBy(message => message.Sender).ToDictionary(group => group.Key, group => group.Select(message => message.Number).Distinct().Order().ToList());
+        var holes = 0;
+        foreach (var session in record.Sessions)
+        foreach (var fromSender in session.Receipts.Select(receipt => Parse(receipt.Key)).GroupBy(message => message.Sender))
+        {
+            var got = fromSender.Select(message => message.Number).ToHashSet();
+            var (first, last) = (got.Min(), got.Max());
+            foreach (var number in delivered[fromSender.Key].Where(number => number > first && number < last && !got.Contains(number)))
+            {
+                holes++;
+                problem($"{fromSender.Key}-{number}: {session.Nick} ({session.Host}) got {fromSender.Key}-{first} and -{last} but not this one");
+            }
+        }
+        return holes;
     }
 
     /// <summary>

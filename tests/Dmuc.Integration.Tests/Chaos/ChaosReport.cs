@@ -21,6 +21,7 @@ public static class ChaosReport
             ("both an error and a delivery", verdict.DeliveredAndErrored.ToString()),
             ("copies owed to occupants who stayed", verdict.CopiesChecked.ToString()),
             ("copies missing", verdict.MissingCopies.ToString()),
+            ("holes (a sender's later message without an earlier one)", verdict.Holes.ToString()),
             ("duplicate copies", verdict.Duplicates.ToString()),
             ("order violations (live copies)", verdict.OrderViolations.ToString()),
             ("sessions the room put out (then entered again)", verdict.RemovedByRoom.ToString()),

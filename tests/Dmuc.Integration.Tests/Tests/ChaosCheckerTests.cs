@@ -87,6 +87,22 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_session_that_did_not_stay_must_still_have_each_senders_messages_without_holes()
+    {
+        var record = Record([Sent("alice-1"), Sent("alice-2"), Sent("alice-3")],
+        [
+            Session("alice", "avalon.irc", 0, Live("alice-1", "alice-2", "alice-3")),
+            Session("argl", "killrc.oulubox.irc", 0, [.. Live("alice-1"), new Receipt("alice-3", true, S(30))], endedAt: 31, end: SessionEnd.StreamLost),
+            Session("squit", "eris.dclxvii.irc", 0, Live("alice-2"), endedAt: 12, end: SessionEnd.StreamLost),
+        ]);
+
+        var verdict = ChaosChecker.Check(record);
+
+        Assert.Equal((1, 0), (verdict.Holes, verdict.MissingCopies));
+        Assert.Contains(verdict.Problems, problem => problem.StartsWith("alice-2: argl.1"));
+    }
+
+    [Fact]
     public void A_second_copy_is_a_duplicate_even_when_it_comes_delayed()
     {
         var record = CleanRun() with
