@@ -29,6 +29,9 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// 31 days); null: no tombstones, the name is free at once.</summary>
     public TimeSpan? TombstoneLifetime { get; init; } = TimeSpan.FromDays(31);
 
+    /// <summary>How long room archives keep messages (and the journal their events); null: as long as the journal keeps them.</summary>
+    public ArchiveRetention? ArchiveRetention { get; init; }
+
     /// <summary>New rooms stay locked until the owner submits the configuration form (XEP-0045 §10.1.1).</summary>
     public bool LockNewRooms { get; init; } = true;
 
