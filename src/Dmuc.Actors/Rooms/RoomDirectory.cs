@@ -293,7 +293,7 @@ public sealed class RoomDirectory : ReceiveActor
     {
         var plan = ReplicationPlanner.Split(deliveries, host => _hosts.ReplicaNodeFor(host) is not null,
             _serviceJid, NoSessions, NoSessions, command: null, acceptedAt: null);
-        ReplicaLink.Dispatch(Context, _serviceJid, plan, _sink, _hosts);
+        ReplicaLink.Dispatch(Context, _serviceJid, new Outgoing(plan), _sink, _hosts);
     }
 
     private IActorRef RoomFor(Jid room)

@@ -48,11 +48,12 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         var traffic = everyone.Select(chatter => chatter.RunAsync(clock, senders.Contains(chatter) ? StopSendingAt : TimeSpan.Zero)).ToList();
         await Until(clock, KillAt);
         var killing = clock.Elapsed;
-        await topology.KillNodeAsync("avalon.irc");
+        var avalon = topology.Description.Host("avalon.irc").Node.Name;
+        await topology.CrashAsync(avalon);
         alice.MayBeLostBetween(killing - InFlightAtTheCrash, clock.Elapsed);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: killed avalon.irc's node");
         await Until(clock, RestartAt);
-        await topology.StartNodeAgainAsync("avalon.irc");
+        await topology.RestartAsync(avalon);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: started avalon.irc's node again");
         await Task.WhenAll(traffic);
 
