@@ -43,6 +43,7 @@ public static class DmucNode
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet())
         {
             NetjoinBacklog = options.NetjoinBacklog,
+            DiscoItemsPageSize = options.DiscoItemsPageSize,
             RoomDefaults = new RoomConfig { Archived = options.ArchiveRooms },
             TombstoneLifetime = options.RoomTombstoneLifetime > TimeSpan.Zero ? options.RoomTombstoneLifetime : null,
             ArchiveRetention = options.ArchiveRetention.ToRetention(),

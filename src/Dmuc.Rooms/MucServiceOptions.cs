@@ -47,6 +47,12 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// <summary>Whether presences and messages carry XEP-0421 occupant ids.</summary>
     public bool OccupantIds { get; init; } = true;
 
+    /// <summary>
+    /// The most rooms one answer to the service's disco#items lists: the page size when a client asks without XEP-0059
+    /// paging or without &lt;max/&gt;, and the cap on a larger &lt;max/&gt; (ejabberd: max_rooms_discoitems, 100).
+    /// </summary>
+    public int DiscoItemsPageSize { get; init; } = 100;
+
     /// <summary>The service's name in disco#info.</summary>
     public string ServiceName { get; init; } = "Chatrooms";
 

@@ -73,6 +73,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();
+            // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
+            PublishListingIfChanged();
             // A room started only to recover (RoomDirectory at start) stops again once idle.
             ScheduleIdleCheck();
             if (_options.ArchiveRetention is not null)
@@ -203,7 +205,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleInspect()
     {
         var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
-            _state.History, LastSequenceNr, []);
+            _state.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
