@@ -104,34 +104,36 @@ public sealed class ArchiveReader : ReceiveActor
     private async Task AnswerLookUp(LookUp lookUp)
     {
         var room = Sender;
-        try
+        if (await TryCatchUp(lookUp.UpTo, "a lookup"))
         {
-            await CatchUp(lookUp.UpTo);
-        }
-        catch (Exception failure)
-        {
-            _log.Warning("Archive of {0} not read for a lookup: {1}", _persistenceId, failure.Message);
-            var stanza = lookUp.Command.Stanza;
-            var error = StanzaError.Reply(stanza, StanzaErrorCondition.InternalServerError, "The archive could not be read", "wait");
-            room.Tell(new PageRead([new Delivery(Jid.Parse(stanza.Attribute("from")!.Value), error)]));
+            room.Tell(new LookedUp(lookUp.Command with { ArchiveLookup = new ArchiveLookup(lookUp.StanzaId, _index.Holds(lookUp.StanzaId)) }));
             return;
         }
-        room.Tell(new LookedUp(lookUp.Command with { ArchiveLookup = new ArchiveLookup(lookUp.StanzaId, _index.Holds(lookUp.StanzaId)) }));
+        var stanza = lookUp.Command.Stanza;
+        var error = StanzaError.Reply(stanza, StanzaErrorCondition.InternalServerError, "The archive could not be read", "wait");
+        room.Tell(new PageRead([new Delivery(Jid.Parse(stanza.Attribute("from")!.Value), error)]));
     }
 
     private async Task ReportExpiry(FindExpired find)
     {
         var room = Sender;
+        if (await TryCatchUp(find.UpTo, "its expiry") && _index.LastExpired is { } newest && newest.SequenceNr > find.RecordedThrough)
+            room.Tell(new ExpiryFound(newest));
+    }
+
+    /// <summary><see cref="CatchUp"/>, or false (logged) when the journal could not be read.</summary>
+    private async Task<bool> TryCatchUp(long upTo, string purpose)
+    {
         try
         {
-            await CatchUp(find.UpTo);
+            await CatchUp(upTo);
+            return true;
         }
         catch (Exception failure)
         {
-            _log.Warning("Archive of {0} not read for its expiry: {1}", _persistenceId, failure.Message);
-            return;
+            _log.Warning("Archive of {0} not read for {1}: {2}", _persistenceId, purpose, failure.Message);
+            return false;
         }
-        if (_index.LastExpired is { } newest && newest.SequenceNr > find.RecordedThrough) room.Tell(new ExpiryFound(newest));
     }
 
     /// <summary>
