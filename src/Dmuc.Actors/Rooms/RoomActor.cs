@@ -92,6 +92,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_primary.State, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
         Command<ArchiveReader.PageRead>(SendArchivePage);
+        Command<ArchiveReader.LookedUp>(HandleWithArchiveAnswer);
         Command<ArchiveExpiryCheck>(_ => FindExpiredMessages());
         Command<ArchiveReader.ExpiryFound>(found =>
             Handle(new ExpireArchivedMessages(found.Newest.SequenceNr, found.Newest.StanzaId, DateTimeOffset.UtcNow)));
@@ -243,6 +244,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         SendWhenEarlierWritesAreDone(_primary.PlanOf(page.Deliveries), afterSent: null);
     }
 
+    /// <summary>A stanza that waited for the archive (a moderation of a message older than the room's memory) is handled again.</summary>
+    private void HandleWithArchiveAnswer(ArchiveReader.LookedUp lookedUp)
+    {
+        _archiveReadsPending--;
+        Handle(lookedUp.Command with { Now = DateTimeOffset.UtcNow });
+    }
+
     /// <summary>
     /// Shows a split host's occupants as away, or as they are again once it rejoined (§4.11.1 MAY, when
     /// configured). Behind every write still pending, so it never overtakes what the room decided before.
@@ -286,11 +294,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             });
         }
         // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
-        if (decision.ArchiveRead is { } archiveQuery)
-            DeferAsync(archiveQuery, query =>
+        if (decision.ArchiveRead is not null || decision.ArchiveLookup is not null)
+            DeferAsync(decision, asking =>
             {
                 _archiveReadsPending++;
-                ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
+                ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(asking.ArchiveRead is { } query
+                    ? new ArchiveReader.ReadPage(query, LastSequenceNr)
+                    : new ArchiveReader.LookUp((HandleStanza)command, asking.ArchiveLookup!, LastSequenceNr));
             });
         PublishListingIfChanged();
         _gauge.Observe(_primary.State, _hosts);
