@@ -310,10 +310,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>
     /// Whether a host's users are reached through a replica link. Until this node's view of the cluster has the primary
     /// (right after a restart), every host but its own is taken as one: sent through its own server, a replica host's
-    /// users would be reached over s2s, whose bounces would make the room remove them.
+    /// users would be reached over s2s, whose bounces would make the room remove them. For the same reason a host this
+    /// room has a link to stays one while its node is gone (crashed, not yet back): its batches are held for the
+    /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>).
     /// </summary>
     private bool IsReplicaHost(string host) =>
-        _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null);
+        _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null)
+        || !Context.Child(ReplicaLink.NameFor(host)).IsNobody();
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
     private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
