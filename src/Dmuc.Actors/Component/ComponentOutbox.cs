@@ -11,7 +11,8 @@ namespace Dmuc.Actors.Component;
 /// The stanza sink in front of the component stream. Renders each distinct stanza of a batch once and
 /// splices every recipient's <c>to</c>; while the stream is down it keeps a queue, bounded in stanzas and in bytes
 /// (<paramref name="maxQueuedBytes"/>, the stream's own budget), that is sent first when the stream is back, so a
-/// short reconnect loses nothing. Where the server has an XEP-0033 multicast service (<see cref="UseMulticast"/>), a
+/// short reconnect loses nothing. While the server is behind (over the same budget) it refuses users' new stanzas
+/// (<see cref="RefusedUnderLoad"/>) instead of letting output pile up. Where the server has an XEP-0033 multicast service (<see cref="UseMulticast"/>), a
 /// broadcast to several of the host's users leaves as one stanza to that service instead of one per recipient.
 /// </summary>
 public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null,
@@ -25,6 +26,9 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     private ComponentConnection? _connection;
     private MulticastRoute? _multicast;
     private long _dropped;
+    private long _sentBytes;
+    private long _sentDeliveries;
+    private const int FirstDeliveryBytesGuess = 512;
 
     /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
     public bool IsConnected
@@ -41,6 +45,27 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         get
         {
             lock (_lock) return _queuedBytes;
+        }
+    }
+
+    public bool RefusedUnderLoad(XElement stanza, int decidedNotSent = 0)
+    {
+        var connection = Volatile.Read(ref _connection);
+        var queued = connection?.QueuedBytes ?? QueuedBytes;
+        if (queued + decidedNotSent * AverageDeliveryBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
+            || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
+        Send([new Delivery(sender, refusal)]);
+        metrics?.RefusedUnderLoad();
+        return true;
+    }
+
+    /// <summary>What a delivery has weighed on average so far: the price of one that is decided but not sent yet.</summary>
+    private long AverageDeliveryBytes
+    {
+        get
+        {
+            var deliveries = Interlocked.Read(ref _sentDeliveries);
+            return deliveries == 0 ? FirstDeliveryBytesGuess : Interlocked.Read(ref _sentBytes) / deliveries;
         }
     }
 
@@ -106,6 +131,9 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             }
             if (!rendered.TryGetValue(element, out var stanza))
                 rendered[element] = stanza = RenderedStanza.Render(element);
+            var run = recipients.Count + (grouped?.Count ?? 0);
+            Interlocked.Add(ref _sentBytes, (long)stanza.GetByteCount(null) * run);
+            Interlocked.Add(ref _sentDeliveries, run);
             if (grouped is not null && grouped.Count < multicast!.MinRecipients)
             {
                 recipients.AddRange(grouped);

@@ -9,4 +9,12 @@ namespace Dmuc.Actors.Component;
 public interface IStanzaSink
 {
     void Send(IReadOnlyList<Delivery> deliveries);
+
+    /// <summary>
+    /// Whether <paramref name="stanza"/>, from a user of this node's server, was refused because that server is not
+    /// keeping up with what the node sends (<see cref="Dmuc.Xmpp.LoadShedding"/>); the sender has been told.
+    /// <paramref name="decidedNotSent"/> deliveries the caller has decided but not handed over yet (they wait for the
+    /// journal) count as already queued. A sink that never falls behind takes everything.
+    /// </summary>
+    bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, int decidedNotSent = 0) => false;
 }
