@@ -100,9 +100,29 @@ public sealed partial class DmucCli
 
     private Command RoomsCommand()
     {
-        var list = Asking(new Command("list", "Rooms active on the node since it started, with occupants and replica hosts"),
-            (_, client, ct) => client.GetAsync<RoomsView>(ManagementApi.Rooms, ct), Views.Rooms);
+        var limit = new Option<int?>("--limit", "-n") { Description = "Show at most this many rooms (one page; the next starts with --after)" };
+        var after = new Option<string?>("--after") { Description = "Start after this room JID, in JID order" };
+        var list = Asking(new Command("list", "The service's rooms in JID order, with occupants, replica hosts and the node each lives on") { limit, after },
+            (parse, client, ct) => RoomPagesAsync(client, parse.GetValue(after), parse.GetValue(limit), ct), Views.Rooms);
         return new Command("rooms", "The rooms of the MUC service") { list };
+    }
+
+    /// <summary>
+    /// With a limit, one page of at most that many rooms; without, every room, following the node's pages. A replica node
+    /// answers with its replicas at once (it has no pages).
+    /// </summary>
+    private static async Task<RoomsView> RoomPagesAsync(ManagementClient client, string? after, int? limit, CancellationToken cancellationToken)
+    {
+        if (limit is < 1) throw new ManagementException("--limit must be at least 1", ExitCodes.Failed);
+        var pageSize = Math.Min(limit ?? ManagementApi.MaxRoomsPerPage, ManagementApi.MaxRoomsPerPage);
+        var view = await client.GetAsync<RoomsView>(ManagementApi.RoomsPage(after, pageSize), cancellationToken);
+        var rooms = view.Rooms.ToList();
+        while (view.NextAfter is { } next && (limit is null || rooms.Count < limit))
+        {
+            view = await client.GetAsync<RoomsView>(ManagementApi.RoomsPage(next, Math.Min(pageSize, (limit ?? int.MaxValue) - rooms.Count)), cancellationToken);
+            rooms.AddRange(view.Rooms);
+        }
+        return view with { Rooms = rooms };
     }
 
     private Command RoomCommand()

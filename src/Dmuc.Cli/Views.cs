@@ -44,10 +44,15 @@ internal static class Views
     {
         if (rooms.NodeRole == NodeRoleView.Replica)
             console.WriteLine($"This node is a replica: it relays these rooms (occupants as its roster has them); the primary ({rooms.PrimaryNode ?? "not in view"}) holds them.");
-        var table = NewTable("Room", "Name", "Occupants", "Replica hosts");
+        var table = NewTable("Room", "Name", "Occupants", "Replica hosts", "Node", "In memory");
         foreach (var room in rooms.Rooms)
-            AddRow(table, room.Room, room.Name, Number(room.Occupants), JoinOrDash(room.ReplicaHosts));
+            AddRow(table, room.Room, room.Name, Number(room.Occupants), JoinOrDash(room.ReplicaHosts), room.Node ?? "not in view",
+                room.Active switch { true => "yes", false => "no (idle, in the journal)", null => "-" });
         console.Write(table);
+        if (rooms.Total is { } total)
+            console.WriteLine(rooms.NextAfter is { } next
+                ? $"{Number(rooms.Rooms.Count)} of {Number(total)} rooms; the next page: --after {next}"
+                : $"{Number(rooms.Rooms.Count)} of {Number(total)} rooms");
     }
 
     public static void Room(IAnsiConsole console, RoomDetails room)
@@ -55,7 +60,8 @@ internal static class Views
         var summary = new Grid().AddColumn().AddColumn();
         foreach (var (name, value) in new[]
                  {
-                     ("Room", room.Room), ("Name", room.Name ?? "-"), ("Occupants", Number(room.OccupantCount)),
+                     ("Room", room.Room), ("Name", room.Name ?? "-"), ("Node", room.Node ?? "not in view"),
+                     ("Occupants", Number(room.OccupantCount)),
                      ("History kept", Number(room.HistoryLength)),
                      ("Journal sequence nr", room.JournalSequenceNr is { } sequenceNr ? Number(sequenceNr) : "- (on the primary)"),
                  })

@@ -43,8 +43,10 @@ public static class DmucNode
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet())
         {
             NetjoinBacklog = options.NetjoinBacklog,
+            DiscoItemsPageSize = options.DiscoItemsPageSize,
             RoomDefaults = new RoomConfig { Archived = options.ArchiveRooms },
             TombstoneLifetime = options.RoomTombstoneLifetime > TimeSpan.Zero ? options.RoomTombstoneLifetime : null,
+            ArchiveRetention = options.ArchiveRetention.ToRetention(),
         });
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval)
@@ -83,7 +85,10 @@ public static class DmucNode
             // After AddDmucReplication, so that these timings win over its defaults.
             if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);
             akka.AddNetsplitDrills(options.Drills);
-            akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout));
+            akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout)
+            {
+                ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,
+            });
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
             akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
         });

@@ -56,8 +56,14 @@ public sealed class NodeOptions
     /// <summary>Whether new rooms answer XEP-0313 archive queries until their owner turns it off (muc#roomconfig_enablearchiving).</summary>
     public bool ArchiveRooms { get; set; } = true;
 
+    /// <summary>How long room archives keep messages, and the journal their events.</summary>
+    public ArchiveRetentionOptions ArchiveRetention { get; set; } = new();
+
     /// <summary>How long a destroyed persistent room's address answers gone (XEP-0045 §10.9); zero: no tombstones.</summary>
     public TimeSpan RoomTombstoneLifetime { get; set; } = TimeSpan.FromDays(31);
+
+    /// <summary>The most rooms one answer to the service's disco#items lists (XEP-0059 pages; docs/operations.md#many-rooms).</summary>
+    public int DiscoItemsPageSize { get; set; } = 100;
 
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
@@ -147,9 +153,12 @@ public sealed class NodeOptions
         if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
             throw new InvalidOperationException("a replica node needs Dmuc:HostDomain (--host-domain)");
         if (MaxStanzaBytes < 64) throw new InvalidOperationException("Dmuc:MaxStanzaBytes must be at least 64");
+        if (DiscoItemsPageSize < 1) throw new InvalidOperationException("Dmuc:DiscoItemsPageSize must be at least 1");
         if (MaxStanzaDepth < 1) throw new InvalidOperationException("Dmuc:MaxStanzaDepth must be at least 1");
         // Smaller than one stanza, the budget would cut the stream at the first large broadcast.
         if (MaxQueuedBytes < MaxStanzaBytes) throw new InvalidOperationException("Dmuc:MaxQueuedBytes must be at least Dmuc:MaxStanzaBytes");
+        if (ArchiveRetention.MaxAge <= TimeSpan.Zero || ArchiveRetention.MaxMessages < 0 || ArchiveRetention.CheckInterval <= TimeSpan.Zero)
+            throw new InvalidOperationException("Dmuc:ArchiveRetention: MaxAge and CheckInterval must be positive, MaxMessages not negative");
         ServerEndpoint();
         Management.Validate();
         Multicast.Validate();

@@ -17,6 +17,19 @@ public static class ManagementApi
     public const string StatusPage = "/status";
     public const string Status = "/api/status";
 
+    /// <summary>The most rooms one page of <see cref="Rooms"/> holds, and how many without a limit.</summary>
+    public const int MaxRoomsPerPage = 1000;
+    public const int DefaultRoomsPerPage = 100;
+
+    /// <summary>A page of the rooms, in JID order, after the room <paramref name="after"/> (which need not exist any more).</summary>
+    public static string RoomsPage(string? after, int? limit)
+    {
+        var query = new List<string>();
+        if (after is not null) query.Add($"after={Uri.EscapeDataString(after)}");
+        if (limit is { } count) query.Add($"limit={count}");
+        return query.Count == 0 ? Rooms : $"{Rooms}?{string.Join('&', query)}";
+    }
+
     public static string Room(string room) => $"{Rooms}/{Uri.EscapeDataString(room)}";
     public static string RoomHistory(string room, int last) => $"{Room(room)}/history?last={last}";
     public static string RoomKick(string room) => $"{Room(room)}/kick";
@@ -61,20 +74,29 @@ public sealed record ActorTreeNode(string Path, string Name, IReadOnlyList<Actor
 /// <param name="NodeRole">Primary: the rooms themselves. Replica: the rooms this node relays that have occupants (as the
 /// replica's roster has them).</param>
 /// <param name="PrimaryNode">The Akka address of the node holding the rooms, as this node sees the cluster.</param>
-public sealed record RoomsView(NodeRoleView NodeRole, string? PrimaryNode, IReadOnlyList<RoomSummary> Rooms);
+/// <param name="Total">On the primary: how many rooms the service has; the list is one page of them, in JID order.</param>
+/// <param name="NextAfter">On the primary: the cursor for the next page (<c>?after=</c>), null on the last page.</param>
+public sealed record RoomsView(NodeRoleView NodeRole, string? PrimaryNode, IReadOnlyList<RoomSummary> Rooms,
+    int? Total = null, string? NextAfter = null);
 
 public enum NodeRoleView { Primary, Replica }
 
 /// <param name="ReplicaHosts">Hosts with occupants that are served by another Dmuc node (a replica link each); empty on a replica node.</param>
-public sealed record RoomSummary(string Room, string Name, int Occupants, IReadOnlyList<string> ReplicaHosts);
+/// <param name="Node">The Akka address of the node where the room lives (its primary), as the answering node knows it.</param>
+/// <param name="Active">The room is in that node's memory now; an idle room lives in the journal until someone needs it.
+/// Null on a replica node, which does not know.</param>
+public sealed record RoomSummary(string Room, string Name, int Occupants, IReadOnlyList<string> ReplicaHosts,
+    string? Node = null, bool? Active = null);
 
 /// <summary>
 /// A room as the answering node holds it. On the primary: the room itself (<see cref="Replica"/> is null). On a replica
 /// node: what the replica holds (its roster, its history, its link to the primary); the name and the journal are the
 /// primary's (null here), and only this host's occupants have a known real JID and host.
 /// </summary>
+/// <param name="Node">The Akka address of the node where the room lives: on the primary, the node its actor runs on.</param>
 public sealed record RoomDetails(string Room, string? Name, long? JournalSequenceNr, int HistoryLength, int OccupantCount,
-    IReadOnlyList<HostOccupants> OccupantsByHost, IReadOnlyList<ReplicaLinkView> ReplicaLinks, ReplicaSideView? Replica = null);
+    IReadOnlyList<HostOccupants> OccupantsByHost, IReadOnlyList<ReplicaLinkView> ReplicaLinks, ReplicaSideView? Replica = null,
+    string? Node = null);
 
 /// <param name="Host">Null for occupants a replica node knows only by nick (they are served by other hosts).</param>
 public sealed record HostOccupants(string? Host, IReadOnlyList<OccupantView> Occupants);

@@ -32,6 +32,16 @@ internal static class Archive
         else ctx.ReadArchive(query);
     }
 
+    /// <summary>
+    /// The archive's reader found messages that retention expired beyond what the room recorded: from now on the history
+    /// shows them no more, and the journal may let go of their events.
+    /// </summary>
+    public static void Expire(RoomContext ctx, ExpireArchivedMessages expire)
+    {
+        if (ctx.Room.Exists && expire.ThroughSequenceNr > ctx.Room.ArchiveExpiredThrough)
+            ctx.Emit(new ArchivedMessagesExpired(expire.ThroughSequenceNr, expire.ThroughStanzaId));
+    }
+
     /// <summary>Those the room would let in without a password, and its occupants; never outcasts.</summary>
     private static bool MayRead(RoomData room, Jid user)
     {

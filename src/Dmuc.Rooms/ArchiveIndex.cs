@@ -16,13 +16,19 @@ public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool C
 /// </summary>
 public sealed class ArchiveIndex
 {
+    // In journal order: sorted by sequence number, so a message's position is found by binary search.
     private readonly List<ArchivedMessage> _messages = [];
-    private readonly Dictionary<string, int> _positionById = [];
+    private readonly Dictionary<string, long> _sequenceNrById = [];
     // What was said while the owner had the archive off stays out of it, though the journal holds it for the history.
-    private bool _archiving;
+    // On until the room's creation says otherwise: nothing is said before it, and a journal whose oldest events were
+    // deleted (retention) starts right after an archived message, when the archive was on.
+    private bool _archiving = true;
 
     /// <summary>The journal's sequence number up to which events have been indexed.</summary>
     public long IndexedUpTo { get; private set; }
+
+    /// <summary>The newest message that expired (retention), whether this index found it or the room's journal said so.</summary>
+    public ArchivedMessage? LastExpired { get; private set; }
 
     public int Count => _messages.Count;
 
@@ -32,11 +38,14 @@ public sealed class ArchiveIndex
         switch (@event)
         {
             case HistoryMessageAdded added when _archiving:
-                _positionById[added.Entry.StanzaId] = _messages.Count;
+                _sequenceNrById[added.Entry.StanzaId] = sequenceNr;
                 _messages.Add(new ArchivedMessage(sequenceNr, added.Entry.StanzaId, added.Entry.Timestamp, added.Entry.Nick));
                 break;
-            case MessageRetracted retracted when _positionById.TryGetValue(retracted.StanzaId, out var position):
+            case MessageRetracted retracted when PositionOf(retracted.StanzaId) is { } position:
                 _messages[position] = _messages[position] with { Retraction = retracted };
+                break;
+            case ArchivedMessagesExpired expired:
+                RemoveOldest(_messages.FindIndex(message => message.SequenceNr > expired.ThroughSequenceNr) is var kept and >= 0 ? kept : _messages.Count);
                 break;
             case RoomConfigured configured:
                 _archiving = configured.Config.Archived;
@@ -52,10 +61,30 @@ public sealed class ArchiveIndex
         }
     }
 
+    /// <summary>Lets go of the messages <paramref name="retention"/> expires at <paramref name="now"/>.</summary>
+    public void Expire(ArchiveRetention retention, DateTimeOffset now) => RemoveOldest(retention.ExpiredCount(_messages, now));
+
+    private void RemoveOldest(int count)
+    {
+        if (count == 0) return;
+        LastExpired = _messages[count - 1];
+        foreach (var message in _messages.Take(count)) _sequenceNrById.Remove(message.StanzaId);
+        _messages.RemoveRange(0, count);
+    }
+
+    private int? PositionOf(string stanzaId)
+    {
+        if (!_sequenceNrById.TryGetValue(stanzaId, out var sequenceNr)) return null;
+        var position = _messages.BinarySearch(new ArchivedMessage(sequenceNr, stanzaId, default, ""), BySequenceNr);
+        return position >= 0 ? position : null;
+    }
+
+    private static readonly Comparer<ArchivedMessage> BySequenceNr = Comparer<ArchivedMessage>.Create((a, b) => a.SequenceNr.CompareTo(b.SequenceNr));
+
     private void Clear()
     {
         _messages.Clear();
-        _positionById.Clear();
+        _sequenceNrById.Clear();
     }
 
     /// <summary>The page the query asks for; null when its after or before id is not in the archive (item-not-found).</summary>
@@ -65,27 +94,34 @@ public sealed class ArchiveIndex
         var to = _messages.Count;
         if (query.After is { } after)
         {
-            if (!_positionById.TryGetValue(after, out var position)) return null;
+            if (PositionOf(after) is not { } position) return null;
             from = position + 1;
         }
         if (query.Before is { } before)
         {
-            if (!_positionById.TryGetValue(before, out var position)) return null;
+            if (PositionOf(before) is not { } position) return null;
             to = Math.Min(to, position);
         }
-        var inRange = new List<ArchivedMessage>();
-        var count = 0;
-        for (var position = 0; position < _messages.Count; position++)
+        // Walks only as far as the page reaches, from the end it is taken from: a page costs its own size, not the archive's.
+        var page = new List<ArchivedMessage>();
+        var complete = true;
+        var step = query.FromEnd ? -1 : 1;
+        for (var position = query.FromEnd ? to - 1 : from; position >= from && position < to; position += step)
         {
-            var message = _messages[position];
-            if (!Matches(query, message)) continue;
-            if (position >= from && position < to) inRange.Add(message);
-            count++;
+            if (!Matches(query, _messages[position])) continue;
+            if (page.Count == query.Max)
+            {
+                complete = false;
+                break;
+            }
+            page.Add(_messages[position]);
         }
-        var take = Math.Min(query.Max, inRange.Count);
-        var page = query.FromEnd ? inRange.Skip(inRange.Count - take).ToList() : inRange.Take(take).ToList();
-        return new ArchivePage(page, Complete: take == inRange.Count, count);
+        if (query.FromEnd) page.Reverse();
+        var count = Filters(query) ? _messages.Count(message => Matches(query, message)) : _messages.Count;
+        return new ArchivePage(page, complete, count);
     }
+
+    private static bool Filters(ArchiveQuery query) => query.Start is not null || query.End is not null || query.WithNick is not null || query.Ids is not null;
 
     private static bool Matches(ArchiveQuery query, ArchivedMessage message) =>
         (query.Start is not { } start || message.Timestamp >= start)

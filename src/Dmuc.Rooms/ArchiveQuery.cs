@@ -30,7 +30,6 @@ public sealed record ArchiveQuery(
     bool FlipPage)
 {
     public static readonly XNamespace Mam = "urn:xmpp:mam:2";
-    public static readonly XNamespace Rsm = "http://jabber.org/protocol/rsm";
     public static readonly XNamespace Forward = "urn:xmpp:forward:0";
 
     /// <summary>A page with no &lt;max/&gt; holds this many messages; a larger &lt;max/&gt; is cut to <see cref="MaxPageSize"/>.</summary>
@@ -58,21 +57,17 @@ public sealed record ArchiveQuery(
             // Messages here are from room/nick: a 'with' anything else matches nothing.
             withNick = withJid.Bare == room ? withJid.Resource ?? "" : "\0";
         }
-        var set = query.Element(Rsm + "set");
-        var maxText = set?.Element(Rsm + "max")?.Value;
-        var max = DefaultPageSize;
-        if (maxText is not null && !int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out max))
-            return Refused(StanzaErrorCondition.BadRequest, "max must be a number");
-        if (set?.Element(Rsm + "index") is not null)
+        var (rsm, malformed) = ResultSetRequest.Read(query.Element(ResultSetRequest.Rsm + "set"));
+        if (rsm is null) return Refused(StanzaErrorCondition.BadRequest, malformed!);
+        if (rsm.Index is not null)
             return Refused(StanzaErrorCondition.FeatureNotImplemented, "Paging by index is not supported");
-        var rsmBefore = set?.Element(Rsm + "before");
         var ids = form?.Values("ids") is { Count: > 0 } listed ? listed.ToHashSet() : null;
         return (new ArchiveQuery(room, requester, iq.Attribute("id")?.Value ?? "", query.Attribute("queryid")?.Value,
             start, end, withNick,
-            After: NullIfEmpty(set?.Element(Rsm + "after")?.Value) ?? NullIfEmpty(form?.Value("after-id")),
-            Before: NullIfEmpty(rsmBefore?.Value) ?? NullIfEmpty(form?.Value("before-id")),
-            FromEnd: rsmBefore is not null || NullIfEmpty(form?.Value("before-id")) is not null,
-            ids, Math.Min(max, MaxPageSize), query.Element(Mam + "flip-page") is not null), default, null);
+            After: rsm.After ?? NullIfEmpty(form?.Value("after-id")),
+            Before: rsm.Before ?? NullIfEmpty(form?.Value("before-id")),
+            FromEnd: rsm.FromEnd || NullIfEmpty(form?.Value("before-id")) is not null,
+            ids, rsm.PageSize(DefaultPageSize, MaxPageSize), query.Element(Mam + "flip-page") is not null), default, null);
     }
 
     /// <summary>The fields a query may carry (XEP-0313 §4.1.1, the answer to a get).</summary>

@@ -25,10 +25,8 @@ public static class ArchiveResults
                     XElement.Parse(entry.Stanza)))))).ToList();
         // No index on <first/> (XEP-0059 leaves it optional): slixmpp 1.8 takes first index + page size = count as
         // the end of the results even when paging backwards, and would stop after the newest page.
-        var set = new XElement(ArchiveQuery.Rsm + "set",
-            page.Messages.Count == 0 ? null : new XElement(ArchiveQuery.Rsm + "first", page.Messages[0].StanzaId),
-            page.Messages.Count == 0 ? null : new XElement(ArchiveQuery.Rsm + "last", page.Messages[^1].StanzaId),
-            new XElement(ArchiveQuery.Rsm + "count", page.Count.ToString(CultureInfo.InvariantCulture)));
+        var set = ResultSetRequest.Reply(page.Messages.Count == 0 ? null : page.Messages[0].StanzaId,
+            page.Messages.Count == 0 ? null : page.Messages[^1].StanzaId, page.Count);
         deliveries.Add(new Delivery(query.Requester, Result(query, new XElement(ArchiveQuery.Mam + "fin",
             page.Complete ? new XAttribute("complete", "true") : null, set))));
         return deliveries;

@@ -26,6 +26,12 @@ public sealed record DestroyRoom(string? Reason, Jid? AlternateVenue, DateTimeOf
 public sealed record KickOccupant(string Nick, string? Reason, DateTimeOffset Now) : RoomCommand;
 
 /// <summary>
+/// The room's archive reader found that retention expired every archived message up to journal position
+/// <see cref="ThroughSequenceNr"/> (stanza-id <see cref="ThroughStanzaId"/>).
+/// </summary>
+public sealed record ExpireArchivedMessages(long ThroughSequenceNr, string ThroughStanzaId, DateTimeOffset Now) : RoomCommand;
+
+/// <summary>
 /// One stanza to send. <see cref="Stanza"/> has <c>from</c> and no <c>to</c>: the sender adds <c>to</c>.
 /// Deliveries with identical content share one <see cref="XElement"/> instance so it is rendered once.
 /// </summary>

@@ -29,6 +29,9 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
     /// 31 days); null: no tombstones, the name is free at once.</summary>
     public TimeSpan? TombstoneLifetime { get; init; } = TimeSpan.FromDays(31);
 
+    /// <summary>How long room archives keep messages (and the journal their events); null: as long as the journal keeps them.</summary>
+    public ArchiveRetention? ArchiveRetention { get; init; }
+
     /// <summary>New rooms stay locked until the owner submits the configuration form (XEP-0045 §10.1.1).</summary>
     public bool LockNewRooms { get; init; } = true;
 
@@ -43,6 +46,12 @@ public sealed record MucServiceOptions(string ServiceDomain, IReadOnlySet<Jid> A
 
     /// <summary>Whether presences and messages carry XEP-0421 occupant ids.</summary>
     public bool OccupantIds { get; init; } = true;
+
+    /// <summary>
+    /// The most rooms one answer to the service's disco#items lists: the page size when a client asks without XEP-0059
+    /// paging or without &lt;max/&gt;, and the cap on a larger &lt;max/&gt; (ejabberd: max_rooms_discoitems, 100).
+    /// </summary>
+    public int DiscoItemsPageSize { get; init; } = 100;
 
     /// <summary>The service's name in disco#info.</summary>
     public string ServiceName { get; init; } = "Chatrooms";

@@ -27,6 +27,8 @@ internal sealed class RoomData
     public RoomSubject? Subject { get; private set; }
     public RoomTombstone? Tombstone { get; private set; }
     public ImmutableList<HistoryEntry> History { get; private set; } = [];
+    /// <summary>The journal position up to which retention expired the archive (<see cref="ArchivedMessagesExpired"/>).</summary>
+    public long ArchiveExpiredThrough { get; private set; }
     public ImmutableDictionary<string, Occupant> Occupants { get; private set; } = ImmutableDictionary<string, Occupant>.Empty;
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
     /// <summary>How far the room processed what each relay numbered for it.</summary>
@@ -121,6 +123,14 @@ internal sealed class RoomData
                 {
                     Stanza = Retractions.Tombstone(History[index].Stanza, retracted).ToString(SaveOptions.DisableFormatting),
                 });
+                break;
+            case ArchivedMessagesExpired expired:
+                ArchiveExpiredThrough = Math.Max(ArchiveExpiredThrough, expired.ThroughSequenceNr);
+                if (History.FindIndex(entry => entry.StanzaId == expired.ThroughStanzaId) is var last and >= 0)
+                {
+                    LastDroppedStanzaId = expired.ThroughStanzaId;
+                    History = History.RemoveRange(0, last + 1);
+                }
                 break;
             case RoomDestroyed destroyed:
                 Reset();
@@ -225,7 +235,7 @@ internal sealed class RoomData
         [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
         [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
             occupant.Nick, session.RealJid, session.Presence.ToString(SaveOptions.DisableFormatting), occupant.Role)))],
-        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)]);
+        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -240,5 +250,6 @@ internal sealed class RoomData
         Tombstone = snapshot.Tombstone;
         foreach (var session in snapshot.Occupants ?? []) ApplySessionUpdated(session);
         Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
+        ArchiveExpiredThrough = snapshot.ArchiveExpiredThrough;
     }
 }

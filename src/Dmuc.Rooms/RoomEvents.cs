@@ -16,6 +16,7 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(HistoryMessageAdded), "history-message-added")]
 [JsonDerivedType(typeof(RoomDestroyed), "room-destroyed")]
 [JsonDerivedType(typeof(MessageRetracted), "message-retracted")]
+[JsonDerivedType(typeof(ArchivedMessagesExpired), "archived-messages-expired")]
 [JsonDerivedType(typeof(OccupantSessionUpdated), "occupant-session-updated")]
 [JsonDerivedType(typeof(OccupantSessionLeft), "occupant-session-left")]
 [JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
@@ -60,6 +61,13 @@ public sealed record HistoryMessageAdded(HistoryEntry Entry) : DurableRoomEvent;
 /// </summary>
 public sealed record MessageRetracted(string StanzaId, DateTimeOffset At, string? RetractionId, string? ModeratedBy = null,
     string? ModeratorOccupantId = null, string? Reason = null) : DurableRoomEvent;
+
+/// <summary>
+/// The archive's retention (<see cref="ArchiveRetention"/>) expired every message up to the one at journal position
+/// <see cref="ThroughSequenceNr"/> (stanza-id <see cref="ThroughStanzaId"/>): they leave the archive and the history,
+/// and the journal may delete its events up to there once a snapshot covers them.
+/// </summary>
+public sealed record ArchivedMessagesExpired(long ThroughSequenceNr, string ThroughStanzaId) : DurableRoomEvent;
 
 /// <summary>The room is gone (destroyed by its owner or an admin, or emptied while temporary); a destroyed
 /// persistent room leaves a tombstone until <see cref="TombstoneUntil"/>.</summary>

@@ -36,6 +36,9 @@ public sealed class RoomState
     public IReadOnlyList<HistoryEntry> History =>
         _room.History.Count <= _room.Config.HistoryLength ? _room.History : _room.History.Skip(_room.History.Count - Math.Max(0, _room.Config.HistoryLength)).ToList();
 
+    /// <summary>The journal position up to which retention expired the archive: the journal may delete its events up to there.</summary>
+    public long ArchiveExpiredThrough => _room.ArchiveExpiredThrough;
+
     /// <summary>The nicks of the occupants now in the room, in roster order.</summary>
     public IEnumerable<string> OccupantNicks => _room.OccupantsInOrder.Select(occupant => occupant.Nick);
 
@@ -107,6 +110,7 @@ public sealed class RoomState
                 {
                     if (ctx.Room.Exists) Moderation.SetRole(ctx, actor: null, kick.Nick, Role.None, kick.Reason);
                 }),
+                ExpireArchivedMessages expire => Run(new RoomContext(_room.Copy(), expire.Now), ctx => Archive.Expire(ctx, expire)),
                 _ => null,
             };
             return ctx?.ToDecision() ?? Decision.Nothing;

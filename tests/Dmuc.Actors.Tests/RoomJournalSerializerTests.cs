@@ -57,6 +57,7 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new OccupantRoleChanged("Romeo", Role.None),
         new MessageRetracted("sid-1", Noon, "retraction-1", "verona@conference.localhost/Escalus", "occupant", "Brawling"),
         new MessageRetracted("sid-2", Noon, null),
+        new ArchivedMessagesExpired(412, "sid-1"),
     ];
 
     public static TheoryData<DurableRoomEvent> DurableEvents => new(DurableEventSamples);

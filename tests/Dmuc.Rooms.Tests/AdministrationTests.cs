@@ -229,7 +229,7 @@ public sealed class AdministrationTests
     public void The_service_answers_disco_and_refuses_the_rest()
     {
         var options = new MucServiceOptions("conference.localhost", new HashSet<Jid>());
-        RoomListing[] rooms = [new(Jid.Parse("b@conference.localhost"), "", 0), new(Jid.Parse("a@conference.localhost"), "A", 2)];
+        RoomListing[] rooms = [new(Jid.Parse("a@conference.localhost"), "A", 2), new(Jid.Parse("b@conference.localhost"), "", 0)];
         XElement Ask(string payload, string type = "get") => Assert.Single(MucService.HandleServiceStanza(
             TestRoom.Stanza($"<iq from='romeo@localhost/a' to='conference.localhost' type='{type}' id='s'>{payload}</iq>"), rooms, options)).Stanza;
 

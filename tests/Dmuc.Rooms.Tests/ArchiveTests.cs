@@ -150,6 +150,61 @@ public sealed class ArchiveTests
         Assert.Equal(["m1", "m2", "on"], Ids(index.Select(Read(""))!));
     }
 
+    [Fact]
+    public void Retention_expires_the_oldest_messages_by_count_or_age_and_never_one_before_an_older_kept_one()
+    {
+        Assert.Equal(7, new ArchiveRetention(null, 3).ExpiredCount(Messages(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), Noon));
+        Assert.Equal(4, new ArchiveRetention(TimeSpan.FromSeconds(5), null).ExpiredCount(Messages(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), Noon.AddSeconds(10)));
+        Assert.Equal(8, new ArchiveRetention(TimeSpan.FromSeconds(5), 2).ExpiredCount(Messages(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), Noon.AddSeconds(10)));
+        // A message held through a netsplit keeps its sending time: the one after a newer message waits for it.
+        Assert.Equal(2, new ArchiveRetention(TimeSpan.FromSeconds(5), null).ExpiredCount(Messages(1, 2, 9, 3), Noon.AddSeconds(10)));
+        Assert.Equal(0, new ArchiveRetention(TimeSpan.FromSeconds(5), 20).ExpiredCount(Messages(6, 7), Noon.AddSeconds(10)));
+    }
+
+    [Fact]
+    public void Expired_messages_leave_the_archive_their_ids_are_not_found_and_the_count_shrinks()
+    {
+        var index = IndexOf(10);
+        index.Expire(new ArchiveRetention(null, 4), Noon);
+        var all = index.Select(Read(""))!;
+        Assert.Equal(["m7", "m8", "m9", "m10"], Ids(all));
+        Assert.Equal((4, true), (all.Count, all.Complete));
+        Assert.Null(index.Select(Read("<set xmlns='http://jabber.org/protocol/rsm'><after>m2</after></set>")));
+        Assert.Equal(["m8", "m9"], Ids(index.Select(Read("<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><before>m10</before></set>"))!));
+        Assert.Equal(("m6", 7L), (index.LastExpired!.StanzaId, index.LastExpired.SequenceNr));
+    }
+
+    [Fact]
+    public void A_journal_trimmed_by_retention_is_read_as_archived_and_the_recorded_expiry_applies_to_it()
+    {
+        // Its oldest events, the room's creation among them, were deleted after the expiry of m5 (journal position 6).
+        var index = new ArchiveIndex();
+        for (var i = 6; i <= 10; i++)
+            index.Add(i + 1, new HistoryMessageAdded(new HistoryEntry("<message/>", Jid.Parse("owner@localhost"), "Odd", Noon.AddSeconds(i), $"m{i}")));
+        index.Add(12, new ArchivedMessagesExpired(8, "m7"));
+        Assert.Equal(["m8", "m9", "m10"], Ids(index.Select(Read(""))!));
+        Assert.Equal("m7", index.LastExpired!.StanzaId);
+    }
+
+    [Fact]
+    public void The_room_records_an_expiry_once_and_its_history_lets_go_of_the_expired_messages()
+    {
+        var room = TestRoom.Created();
+        for (var i = 1; i <= 5; i++) room.Say(TestRoom.Owner, $"message {i}", $"m{i}");
+        var history = room.State.History.Select(entry => entry.StanzaId).ToList();
+        var expiry = room.Run(new ExpireArchivedMessages(40, history[2], room.Now));
+        Assert.Equal(new ArchivedMessagesExpired(40, history[2]), Assert.Single(expiry.Events));
+        Assert.Equal(history[3..], room.State.History.Select(entry => entry.StanzaId));
+        Assert.Equal(40, room.State.ArchiveExpiredThrough);
+        Assert.Empty(room.Run(new ExpireArchivedMessages(40, history[2], room.Now)).Events);
+        Assert.Empty(room.Run(new ExpireArchivedMessages(12, history[0], room.Now)).Events);
+        var restored = RoomState.FromSnapshot(TestRoom.RoomJid, room.Options, room.State.ToSnapshot());
+        Assert.Equal(40, restored.ArchiveExpiredThrough);
+    }
+
+    private static List<ArchivedMessage> Messages(params int[] secondsAfterNoon) =>
+        secondsAfterNoon.Select((seconds, i) => new ArchivedMessage(i + 1, $"m{i + 1}", Noon.AddSeconds(seconds), "Odd")).ToList();
+
     /// <summary>Messages m1…mN, one a second from noon, by "Odd" and "Even" in turn.</summary>
     private static ArchiveIndex IndexOf(int messages)
     {

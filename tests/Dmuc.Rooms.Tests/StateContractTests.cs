@@ -21,6 +21,7 @@ public sealed class StateContractTests
             new HistoryMessageAdded(new HistoryEntry("<message xmlns='jabber:client'/>", Jid.Parse("romeo@localhost"), "Romeo", time, "sid")),
             new RoomDestroyed("bye", Jid.Parse("elsewhere@conference.localhost"), time),
             new MessageRetracted("sid", time, "retraction", "room@conference.localhost/Romeo", "occupant-id", "Spam"),
+            new ArchivedMessagesExpired(41, "sid"),
             new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/a"), "<presence xmlns='jabber:client'/>", Role.Moderator),
             new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/a")),
             new OccupantRoleChanged("Romeo", Role.Visitor),

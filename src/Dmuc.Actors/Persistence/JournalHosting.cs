@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
+using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 using Microsoft.Data.Sqlite;
 
@@ -33,6 +34,10 @@ public static class JournalHosting
         var provider = journal.Provider == JournalProvider.Sqlite ? "SQLite.MS" : "PostgreSQL.15";
         // SQLite allows one writer at a time; more connections only contend for the file lock.
         var parallelism = journal.Provider == JournalProvider.Sqlite ? 1 : 4;
+        // Microsoft.Data.Sqlite begins every other transaction with BEGIN IMMEDIATE, which takes the file's write lock:
+        // each read (an archive page, a recovery) would then hold up the rooms' writes. A deferred read transaction
+        // (what it does for read-uncommitted) reads a consistent snapshot beside the writer in WAL mode.
+        var readIsolation = journal.Provider == JournalProvider.Sqlite ? "read-uncommitted" : "unspecified";
         var connection = Quote(journal.ConnectionString);
         return $$"""
             akka.persistence {
@@ -49,6 +54,7 @@ public static class JournalHosting
                   # Rows per INSERT. Microsoft.Data.Sqlite looks each named parameter up in a linear list, so one
                   # statement for a whole batch costs rows² (strncmp was 9 % of the node's CPU with 100-row inserts).
                   db-round-trip-max-batch-size = {{RowsPerInsert}}
+                  read-isolation-level = {{readIsolation}}
                 }
               }
               snapshot-store {
@@ -57,11 +63,21 @@ public static class JournalHosting
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
                   auto-initialize = true
+                  read-isolation-level = {{readIsolation}}
                 }
               }
               query.journal.sql {
                 connection-string = {{connection}}
                 provider-name = "{{provider}}"
+                read-isolation-level = {{readIsolation}}
+              }
+            }
+            {{ArchiveReader.Dispatcher}} {
+              type = ForkJoinDispatcher
+              throughput = 10
+              dedicated-thread-pool {
+                thread-count = 1
+                threadtype = background
               }
             }
             akka.actor {

@@ -21,6 +21,12 @@ public sealed class ArchiveReader : ReceiveActor
     public const string ChildName = "archive";
 
     /// <summary>
+    /// Every room's reader shares one thread (<see cref="Persistence.JournalHosting"/> configures it): a client paging
+    /// through a large archive takes at most that thread from the rooms' live traffic, whatever the readers do.
+    /// </summary>
+    public const string Dispatcher = "dmuc.archive-reader-dispatcher";
+
+    /// <summary>
     /// The room accepted <see cref="Query"/> when its journal was written up to <see cref="UpTo"/>: the answer is the
     /// archive as it was then, whatever the room writes while the reader reads. It goes back to the room as
     /// <see cref="PageRead"/>.
@@ -30,23 +36,39 @@ public sealed class ArchiveReader : ReceiveActor
     /// <summary>What the requester gets: the page's results and the final iq, or an error.</summary>
     public sealed record PageRead(IReadOnlyList<Delivery> Deliveries);
 
+    /// <summary>
+    /// The room asks which of its archived messages retention expired, in its journal up to <see cref="UpTo"/>; it
+    /// recorded their expiry up to <see cref="RecordedThrough"/>. Answered with <see cref="ExpiryFound"/> when
+    /// retention reached further.
+    /// </summary>
+    public sealed record FindExpired(long UpTo, long RecordedThrough);
+
+    /// <summary>Retention expired every archived message up to <see cref="Newest"/>, which it expired last.</summary>
+    public sealed record ExpiryFound(ArchivedMessage Newest);
+
     private readonly string _persistenceId;
+    private readonly ArchiveRetention? _retention;
     private readonly ArchiveIndex _index = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly SqlReadJournal _journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-    private readonly IMaterializer _materializer = Context.Materializer();
+    // The journal reads and their decoding run as stream stages: on the reader's dispatcher too.
+    private readonly IMaterializer _materializer = Context.Materializer(ActorMaterializerSettings.Create(Context.System).WithDispatcher(Dispatcher));
 
-    public ArchiveReader(string persistenceId)
+    public ArchiveReader(string persistenceId, ArchiveRetention? retention)
     {
         _persistenceId = persistenceId;
+        _retention = retention;
         ReceiveAsync<ReadPage>(AnswerQuery);
+        ReceiveAsync<FindExpired>(ReportExpiry);
     }
 
-    /// <summary>The room's reader child, started with the first query.</summary>
-    public static IActorRef Of(IActorContext room, string persistenceId)
+    /// <summary>The room's reader child, started with the first query or expiry check.</summary>
+    public static IActorRef Of(IActorContext room, string persistenceId, ArchiveRetention? retention)
     {
         var reader = room.Child(ChildName);
-        return reader.IsNobody() ? room.ActorOf(Props.Create(() => new ArchiveReader(persistenceId)), ChildName) : reader;
+        return reader.IsNobody()
+            ? room.ActorOf(Props.Create(() => new ArchiveReader(persistenceId, retention)).WithDispatcher(Dispatcher), ChildName)
+            : reader;
     }
 
     private async Task AnswerQuery(ReadPage read)
@@ -56,13 +78,7 @@ public sealed class ArchiveReader : ReceiveActor
         IReadOnlyList<Delivery> answer;
         try
         {
-            // Streamed into the index, not collected: the first query of a large room reads its whole journal. The
-            // actor waits for the stream (ReceiveAsync), so nothing else touches the index meanwhile.
-            if (read.UpTo > _index.IndexedUpTo)
-                await Journal(_index.IndexedUpTo + 1, read.UpTo).RunForeach(envelope =>
-                {
-                    if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
-                }, _materializer);
+            await CatchUp(read.UpTo);
             answer = _index.Select(query) is { } page
                 ? ArchiveResults.Page(query, page, await Entries(page))
                 : [ArchiveResults.Error(query, StanzaErrorCondition.ItemNotFound, "No message with that id is in the archive")];
@@ -73,6 +89,37 @@ public sealed class ArchiveReader : ReceiveActor
             answer = [ArchiveResults.Error(query, StanzaErrorCondition.InternalServerError, "The archive could not be read")];
         }
         room.Tell(new PageRead(answer));
+    }
+
+    private async Task ReportExpiry(FindExpired find)
+    {
+        var room = Sender;
+        try
+        {
+            await CatchUp(find.UpTo);
+        }
+        catch (Exception failure)
+        {
+            _log.Warning("Archive of {0} not read for its expiry: {1}", _persistenceId, failure.Message);
+            return;
+        }
+        if (_index.LastExpired is { } newest && newest.SequenceNr > find.RecordedThrough) room.Tell(new ExpiryFound(newest));
+    }
+
+    /// <summary>
+    /// Indexes what the journal holds up to <paramref name="upTo"/> that the index lacks, and lets go of what retention
+    /// expired by now: a query never shows an expired message, whether or not the room recorded its expiry yet.
+    /// </summary>
+    private async Task CatchUp(long upTo)
+    {
+        // Streamed into the index, not collected: the first query of a large room reads its whole journal. The
+        // actor waits for the stream (ReceiveAsync), so nothing else touches the index meanwhile.
+        if (upTo > _index.IndexedUpTo)
+            await Journal(_index.IndexedUpTo + 1, upTo).RunForeach(envelope =>
+            {
+                if (envelope.Event is RoomEvent @event) _index.Add(envelope.SequenceNr, @event);
+            }, _materializer);
+        if (_retention is { } retention) _index.Expire(retention, DateTimeOffset.UtcNow);
     }
 
     /// <summary>The page's messages as the journal holds them: one read over the range they span, keeping only them

@@ -37,6 +37,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private RoomState _state;
     private long _durableEventsSinceSnapshot;
     private bool _snapshotInFlight;
+    private long _snapshotSequenceNr;
+    // How far this actor asked the journal to delete the events of expired messages (docs/protocol/archive.md#retention).
+    private long _journalTrimmedThrough;
     private RoomListingChanged? _lastListing;
     // What came of the stanzas replica hosts held during splits, until their resyncs are known to have arrived.
     private readonly HeldStanzaLedger _held = new();
@@ -62,8 +65,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is RoomSnapshot snapshot)
-                _state = RoomState.FromSnapshot(_room, _options, snapshot);
+            if (offer.Snapshot is not RoomSnapshot snapshot) return;
+            _state = RoomState.FromSnapshot(_room, _options, snapshot);
+            _snapshotSequenceNr = offer.Metadata.SequenceNr;
         });
         Recover<RoomEvent>(@event => _state.Apply(@event));
         Recover<RecoveryCompleted>(_ =>
@@ -71,8 +75,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();
+            // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
+            PublishListingIfChanged();
             // A room started only to recover (RoomDirectory at start) stops again once idle.
             ScheduleIdleCheck();
+            if (_options.ArchiveRetention is not null)
+                Timers.StartPeriodicTimer(ArchiveExpiryCheck.Instance, ArchiveExpiryCheck.Instance, TimeSpan.Zero, _settings.ArchiveExpiryCheckInterval);
         });
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
@@ -88,13 +96,18 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_state, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
         Command<ArchiveReader.PageRead>(SendArchivePage);
+        Command<ArchiveExpiryCheck>(_ => FindExpiredMessages());
+        Command<ArchiveReader.ExpiryFound>(found =>
+            Handle(new ExpireArchivedMessages(found.Newest.SequenceNr, found.Newest.StanzaId, DateTimeOffset.UtcNow)));
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
         Command<SaveSnapshotSuccess>(success =>
         {
             _snapshotInFlight = false;
+            _snapshotSequenceNr = success.Metadata.SequenceNr;
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+            TrimJournal();
             SnapshotIfDue();
         });
         Command<SaveSnapshotFailure>(failure =>
@@ -104,6 +117,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning("Old snapshots of {0} not deleted: {1}", _room, failure.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(failure => _log.Warning("Expired events of {0} not deleted: {1}", _room, failure.Cause.Message));
     }
 
     public override string PersistenceId => PersistenceIdFor(_room);
@@ -195,7 +210,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleInspect()
     {
         var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
-            _state.History, LastSequenceNr, []);
+            _state.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
@@ -336,7 +351,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             DeferAsync(archiveQuery, query =>
             {
                 _archiveReadsPending++;
-                ArchiveReader.Of(Context, PersistenceId).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
+                ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
             });
         PublishListingIfChanged();
         _gauge.Observe(_state, _hosts);
@@ -396,12 +411,33 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Handle(new ShutDownRoom(DateTimeOffset.UtcNow), afterSent: () => replyTo.Tell(Done.Instance));
     }
 
+    /// <summary>Asks the archive's reader whether retention expired messages beyond what the room recorded.</summary>
+    private void FindExpiredMessages()
+    {
+        if (_state.Exists)
+            ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.FindExpired(LastSequenceNr, _state.ArchiveExpiredThrough));
+    }
+
+    /// <summary>
+    /// Deletes the journal's events up to the newest expired message, as far as the latest snapshot covers them: the
+    /// journal only ever loses a prefix (Akka.Persistence), and recovery starts from that snapshot.
+    /// </summary>
+    private void TrimJournal()
+    {
+        var through = Math.Min(_snapshotSequenceNr, _state.ArchiveExpiredThrough);
+        if (through <= _journalTrimmedThrough) return;
+        _journalTrimmedThrough = through;
+        DeleteMessages(through);
+    }
+
     private void SnapshotIfDue()
     {
+        // Expired messages wait for a snapshot that covers them before their events can go.
+        var expiryToTrim = _state.ArchiveExpiredThrough > _snapshotSequenceNr;
         // One snapshot at a time. Under sustained load the snapshot store (which on SQLite shares the single
         // writer with the journal) falls behind; queued snapshots are stale by the time they are written and
         // are lost at shutdown, leaving recovery to replay most of the journal.
-        if (_durableEventsSinceSnapshot < _settings.SnapshotEvery || _snapshotInFlight) return;
+        if ((_durableEventsSinceSnapshot < _settings.SnapshotEvery && !expiryToTrim) || _snapshotInFlight) return;
         _durableEventsSinceSnapshot = 0;
         _snapshotInFlight = true;
         SaveSnapshot(_state.ToSnapshot());
@@ -446,6 +482,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         public static readonly IdleCheck Instance = new();
     }
 
+    private sealed class ArchiveExpiryCheck
+    {
+        public static readonly ArchiveExpiryCheck Instance = new();
+    }
+
     /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
     private sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, ForwardAck Ack)? Ack = null,
         IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null);
@@ -453,5 +494,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
 public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)
 {
+    /// <summary>How often a live room checks its archive for messages retention expired (when the service sets retention).</summary>
+    public TimeSpan ArchiveExpiryCheckInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     public static readonly RoomActorSettings Default = new(SnapshotEvery: 500, IdleTimeout: TimeSpan.FromSeconds(30));
 }

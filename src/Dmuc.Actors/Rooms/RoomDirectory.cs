@@ -30,6 +30,9 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
     private readonly Dictionary<Jid, RoomListingChanged> _listings = new();
+    // Both in JID order for paging; rebuilt on the next listing after a room appears, goes or changes visibility.
+    private List<Jid>? _roomsInOrder;
+    private List<Jid>? _publicRoomsInOrder;
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
@@ -61,8 +64,9 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<RoomsStopped>(HandleRoomsStopped);
         Receive<RecoverRoom>(HandleRecoverRoom);
-        Receive<Done>(_ => { });
+        Receive<Done>(_ => _index.Tell(RoomIndex.TrackOccupancy.Instance));
         Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
         Receive<CheckOccupants>(check =>
         {
@@ -71,14 +75,14 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
-        Receive<ListRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Exists).ToList())));
+        Receive<ListRooms>(HandleListRooms);
+        Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
     }
 
     /// <summary>
-    /// Occupants are durable, so after a crash of this node rooms in the journal may have occupants whose sessions ended
-    /// meanwhile: every room is started once, recovers, asks those of its occupants on this node's server whether they
-    /// are still there (<see cref="RoomActor"/>), and stops again when idle. Without this, a room nobody writes to would
-    /// keep its ghosts until someone does. Started once the room index is back, so that listing comes first.
+    /// Every room in the journal is started once, recovers, checks its occupants (<see cref="RoomActor"/>) and reports
+    /// itself to the index; rooms with nobody in them stop again when idle. Only for a journal whose index predates
+    /// occupancy tracking: otherwise the index names the rooms to check (<see cref="HandleIndexRecovered"/>).
     /// </summary>
     private void RecoverRooms()
     {
@@ -221,13 +225,27 @@ public sealed class RoomDirectory : ReceiveActor
             HandleAdminDestroy(stanza);
             return;
         }
-        var publicRooms = _listings.Values
-            .Where(l => l.Exists && l.IsPublic)
-            .OrderBy(l => l.Room.ToString(), StringComparer.Ordinal)
-            .Select(l => new RoomListing(l.Room, l.Name, l.Occupants))
-            .ToList();
+        _publicRoomsInOrder ??= InJidOrder(_listings.Values.Where(listing => listing.IsPublic));
+        var listings = _listings;
+        var publicRooms = new ProjectedList<Jid, RoomListing>(_publicRoomsInOrder,
+            room => new RoomListing(room, listings[room].Name, listings[room].Occupants));
         Send(MucService.HandleServiceStanza(stanza, publicRooms, _options));
     }
+
+    /// <summary>One page of every room of the service, in JID order, for the management API.</summary>
+    private void HandleListRooms(ListRooms list)
+    {
+        _roomsInOrder ??= InJidOrder(_listings.Values);
+        var page = RoomPages.Select(_roomsInOrder, room => room.ToString(), new ResultSetRequest(list.Limit, list.After, null, false, null), list.Limit);
+        Sender.Tell(new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
+            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore));
+    }
+
+    /// <summary>Where this directory's rooms live: its own node (rooms are not yet placed over several nodes).</summary>
+    private Address NodeAddress => ((ExtendedActorSystem)Context.System).Provider.DefaultAddress;
+
+    private static List<Jid> InJidOrder(IEnumerable<RoomListingChanged> listings) =>
+        listings.Select(listing => listing.Room).OrderBy(room => room.ToString(), StringComparer.Ordinal).ToList();
 
     private void HandleAdminDestroy(XElement stanza)
     {
@@ -292,9 +310,10 @@ public sealed class RoomDirectory : ReceiveActor
     private void HandleListingChanged(RoomListingChanged listing)
     {
         _index.Tell(listing);
+        var before = _listings.GetValueOrDefault(listing.Room);
         if (listing.Exists)
         {
-            if (!_listings.ContainsKey(listing.Room)) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
+            if (before is null) _log.Info("Room {Room} is open ({Occupants} occupants)", listing.Room, listing.Occupants);
             _listings[listing.Room] = listing;
         }
         else if (_listings.Remove(listing.Room))
@@ -302,9 +321,18 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Info("Room {Room} was destroyed", listing.Room);
             _creations.Gone(listing.Room);
         }
+        var after = _listings.GetValueOrDefault(listing.Room);
+        if ((before is null) != (after is null)) _roomsInOrder = null;
+        if ((before?.IsPublic == true) != (after?.IsPublic == true)) _publicRoomsInOrder = null;
     }
 
-    /// <summary>Persistent rooms are listed from the index until they are loaded, which then report themselves.</summary>
+    /// <summary>
+    /// Persistent rooms are listed from the index until they are loaded, which then report themselves. Occupants are
+    /// durable, so after a crash of this node the rooms that had occupants may hold some whose sessions ended meanwhile:
+    /// those rooms (and only those) are started now to ask (<see cref="RoomActor"/>), so that a room nobody writes to
+    /// does not keep its ghosts, while start-up does not grow with idle rooms. Started once the index is back, so that
+    /// listing comes first.
+    /// </summary>
     private void HandleIndexRecovered(RoomIndexRecovered recovered)
     {
         foreach (var room in recovered.Rooms)
@@ -312,11 +340,21 @@ public sealed class RoomDirectory : ReceiveActor
             var jid = Jid.Parse(room.Room);
             _listings.TryAdd(jid, new RoomListingChanged(jid, room.Name, Occupants: 0, room.IsPublic, Exists: true, IsPersistent: true));
         }
+        (_roomsInOrder, _publicRoomsInOrder) = (null, null);
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
         if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
+        if (recovered.OccupiedRooms is { } occupied)
+        {
+            _log.Info("Checking the occupants of the {0} rooms that had some when the node stopped", occupied.Count);
+            foreach (var room in occupied)
+                if (Jid.TryParse(room, out var jid)) RoomFor(jid);
+        }
+        else
+        {
+            RecoverRooms();
+        }
         foreach (var stanza in waiting) HandleStanzaToService(stanza);
-        RecoverRooms();
     }
 
     private void HandleRoomIdle(RoomIdle idle)
@@ -342,7 +380,7 @@ public sealed class RoomDirectory : ReceiveActor
         {
             // The journal could not be read: list what the rooms themselves report rather than never answer.
             _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
-            HandleIndexRecovered(new RoomIndexRecovered([]));
+            HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
             return;
         }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
@@ -362,7 +400,23 @@ public sealed class RoomDirectory : ReceiveActor
         var rooms = _rooms.Values.ToList();
         var replyTo = Sender;
         var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
-        Task.WhenAll(answers).ContinueWith(_ => new RoomsShutDown(rooms.Count)).PipeTo(replyTo);
+        Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+    }
+
+    /// <summary>
+    /// The rooms' last listings (now empty) reached this directory before their answers did: once the index has written
+    /// them, the next start loads none of these rooms.
+    /// </summary>
+    private void HandleRoomsStopped(RoomsStopped stopped)
+    {
+        if (stopped.Rooms == 0)
+        {
+            stopped.ReplyTo.Tell(new RoomsShutDown(0));
+            return;
+        }
+        _index.Ask<Done>(RoomIndex.FlushRoomIndex.Instance, TimeSpan.FromSeconds(5))
+            .ContinueWith(_ => new RoomsShutDown(stopped.Rooms), TaskScheduler.Default)
+            .PipeTo(stopped.ReplyTo);
     }
 }
 
@@ -390,13 +444,34 @@ internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
 /// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
 internal sealed record RecoverRoom(string PersistenceId);
 
-/// <summary>Asks the directory for the rooms it knows; answered with <see cref="RoomList"/>.</summary>
-public sealed record ListRooms
+/// <summary>Every room answered the shutdown (or timed out); <paramref name="ReplyTo"/> waits for <see cref="RoomsShutDown"/>.</summary>
+internal sealed record RoomsStopped(int Rooms, IActorRef ReplyTo);
+
+/// <summary>Asks the directory for a page of the rooms it knows, in JID order; answered with <see cref="RoomList"/>.</summary>
+/// <param name="After">The page starts after this room JID (which need not exist any more); null: at the first room.</param>
+public sealed record ListRooms(string? After, int Limit);
+
+/// <summary>Asks the directory for the rooms that have occupants; answered with <see cref="RoomList"/>.</summary>
+public sealed record ListOccupiedRooms
 {
-    public static readonly ListRooms Instance = new();
+    public static readonly ListOccupiedRooms Instance = new();
 }
 
-public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms);
+/// <param name="Total">How many rooms the whole list has, for a page of it.</param>
+/// <param name="Node">The node where these rooms live.</param>
+/// <param name="Active">Those of the rooms that are in memory now (not known for occupied rooms: all of them are).</param>
+/// <param name="HasMore">More rooms follow this page.</param>
+public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms, int? Total, Address Node, IReadOnlySet<Jid>? Active = null,
+    bool HasMore = false);
+
+/// <summary>A read-only view of a list through a projection, so a page of it is projected and not the whole list.</summary>
+internal sealed class ProjectedList<TSource, T>(IReadOnlyList<TSource> source, Func<TSource, T> project) : IReadOnlyList<T>
+{
+    public T this[int index] => project(source[index]);
+    public int Count => source.Count;
+    public IEnumerator<T> GetEnumerator() => source.Select(project).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 public static class RoomDirectoryHosting
 {

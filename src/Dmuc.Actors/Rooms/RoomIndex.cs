@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Persistence;
 using Dmuc.Xmpp;
@@ -23,8 +24,10 @@ public sealed class RoomIndex : ReceivePersistentActor
             if (offer.Snapshot is RoomIndexSnapshot snapshot) _state = RoomIndexState.FromSnapshot(snapshot);
         });
         Recover<RoomIndexEvent>(@event => _state.Apply(@event));
-        Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new RoomIndexRecovered(_state.Rooms)));
-        Command<RoomListingChanged>(HandleListingChanged);
+        Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new RoomIndexRecovered(_state.Rooms, _state.OccupiedRooms)));
+        Command<RoomListingChanged>(listing => Write(_state.Process(listing)));
+        Command<TrackOccupancy>(_ => Write(_state.StartTrackingOccupancy()));
+        Command<FlushRoomIndex>(_ => DeferAsync(Done.Instance, Sender.Tell));
         Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -37,9 +40,8 @@ public sealed class RoomIndex : ReceivePersistentActor
 
     public static Props Props(Jid service) => Akka.Actor.Props.Create(() => new RoomIndex(service));
 
-    private void HandleListingChanged(RoomListingChanged listing)
+    private void Write(IReadOnlyList<RoomIndexEvent> events)
     {
-        var events = _state.Process(listing);
         if (events.Count == 0) return;
         // Applied now, so that the next change is decided against it; a failed write restarts the index from the journal.
         foreach (var @event in events) _state.Apply(@event);
@@ -50,7 +52,21 @@ public sealed class RoomIndex : ReceivePersistentActor
             SaveSnapshot(_state.ToSnapshot());
         });
     }
+
+    /// <summary>Every room of a journal written before occupancy was indexed has been started and reports itself.</summary>
+    public sealed record TrackOccupancy
+    {
+        public static readonly TrackOccupancy Instance = new();
+    }
+
+    /// <summary>Answered with <see cref="Done"/> once every change handed to the index before it is written (at shutdown).</summary>
+    public sealed record FlushRoomIndex
+    {
+        public static readonly FlushRoomIndex Instance = new();
+    }
 }
 
-/// <summary>The persistent rooms the index recovered, for the directory to list before they are loaded.</summary>
-public sealed record RoomIndexRecovered(IReadOnlyCollection<IndexedRoom> Rooms);
+/// <summary>What the index recovered: the persistent rooms to list before they are loaded, and the rooms to load at once.</summary>
+/// <param name="OccupiedRooms">Rooms that had occupants when the node stopped, to check them; null for a journal written
+/// before occupancy was indexed, where every room is loaded once.</param>
+public sealed record RoomIndexRecovered(IReadOnlyCollection<IndexedRoom> Rooms, IReadOnlyCollection<string>? OccupiedRooms);

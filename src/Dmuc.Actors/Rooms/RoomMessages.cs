@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
@@ -62,8 +63,9 @@ public sealed record InspectRoom(Jid Room);
 /// <param name="Sessions">Every occupant session, in roster order.</param>
 /// <param name="History">The discussion history as kept, oldest first.</param>
 /// <param name="Links">The room's replica links that answered in time (primary side, one per remote host).</param>
+/// <param name="Node">The address of the node the room's actor runs on.</param>
 public sealed record RoomInspection(Jid Room, bool Exists, string Name, IReadOnlyList<OccupantSessionView> Sessions,
-    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links)
+    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links, Address Node)
 {
     /// <summary>Occupants, not sessions: several resources of one user under one nick count once.</summary>
     public int Occupants => Sessions.Select(session => session.Nick).Distinct().Count();

@@ -39,7 +39,8 @@ internal sealed class RoomRoutes
     {
         var routes = new RoomRoutes(services.GetRequiredService<ActorSystem>(), services.GetRequiredService<ActorRegistry>(),
             services.GetRequiredService<ClusterHosts>(), node);
-        app.MapGet(ManagementApi.Rooms, () => Answering(node.Role == NodeRole.Replica ? routes.ListReplicasAsync : routes.ListAsync));
+        app.MapGet(ManagementApi.Rooms, (string? after, int? limit) =>
+            Answering(node.Role == NodeRole.Replica ? routes.ListReplicasAsync : () => routes.ListAsync(after, limit)));
         app.MapGet(ManagementApi.Rooms + "/{room}", (string room) =>
             routes.Resolving(room, node.Role == NodeRole.Replica ? routes.ShowReplicaAsync : routes.ShowAsync));
         app.MapGet(ManagementApi.Rooms + "/{room}/history", (string room, int? last) =>
@@ -55,24 +56,28 @@ internal sealed class RoomRoutes
     {
         var rooms = _node.Role == NodeRole.Replica
             ? await RelayedRoomsAsync()
-            : (await Ask<RoomList>(Directory, ListRooms.Instance)).Rooms.Where(listing => listing.Occupants > 0).Select(listing => listing.Room).ToList();
+            : (await Ask<RoomList>(Directory, ListOccupiedRooms.Instance)).Rooms.Select(listing => listing.Room).ToList();
         Func<Jid, Task<RoomDetails?>> detailsOf = _node.Role == NodeRole.Replica ? ReplicaDetailsAsync : PrimaryDetailsAsync;
         var details = await Task.WhenAll(rooms.OrderBy(room => room.ToString(), StringComparer.Ordinal).Select(detailsOf));
         return details.OfType<RoomDetails>().Where(room => room.OccupantCount > 0).ToList();
     }
 
-    private async Task<IResult> ListAsync()
+    /// <summary>One page of the service's rooms, in JID order, with the cursor for the next.</summary>
+    private async Task<IResult> ListAsync(string? after, int? limit)
     {
+        if (limit is < 1 or > ManagementApi.MaxRoomsPerPage)
+            return Answer.BadRequest($"limit must be between 1 and {ManagementApi.MaxRoomsPerPage}");
         var primary = _hosts.PrimaryNode?.ToString();
-        var listed = await Ask<RoomList>(Directory, ListRooms.Instance);
+        var listed = await Ask<RoomList>(Directory, new ListRooms(after, limit ?? ManagementApi.DefaultRoomsPerPage));
         // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken.
-        var rooms = await Task.WhenAll(listed.Rooms.OrderBy(listing => listing.Room.ToString(), StringComparer.Ordinal).Select(async listing =>
+        var rooms = await Task.WhenAll(listed.Rooms.Select(async listing =>
         {
             var replicaHosts = listing.Occupants == 0 ? []
                 : ReplicaHostsOf(await Ask<RoomInspection>(Directory, new InspectRoom(listing.Room)));
-            return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts);
+            return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts, listed.Node.ToString(),
+                listed.Active?.Contains(listing.Room) == true);
         }));
-        return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms));
+        return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms, listed.Total, listed.HasMore ? rooms[^1].Room : null));
     }
 
     private async Task<IResult> ShowAsync(Jid room) =>
@@ -91,7 +96,8 @@ internal sealed class RoomRoutes
             link.Host, link.Node, link.State.ToString(), link.SplitSince, link.LastRtt?.TotalMilliseconds,
             link.AverageRtt?.TotalMilliseconds, link.BatchesSent, link.BatchesWithheld));
         return new RoomDetails(room.ToString(), inspection.Name, inspection.JournalSequenceNr, inspection.History.Count,
-            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList());
+            inspection.Sessions.Select(session => session.Nick).Distinct().Count(), byHost.ToList(), links.ToList(),
+            Node: inspection.Node.ToString());
     }
 
     /// <summary>
@@ -103,7 +109,7 @@ internal sealed class RoomRoutes
         var held = await Task.WhenAll((await RelayedRoomsAsync()).Select(InspectReplicaAsync));
         var rooms = held.Where(replica => replica.Roster.Count > 0)
             .OrderBy(replica => replica.Room.ToString(), StringComparer.Ordinal)
-            .Select(replica => new RoomSummary(replica.Room.ToString(), "", replica.Roster.Count, []));
+            .Select(replica => new RoomSummary(replica.Room.ToString(), "", replica.Roster.Count, [], _hosts.PrimaryNode?.ToString()));
         return Answer.Ok(new RoomsView(NodeRoleView.Replica, _hosts.PrimaryNode?.ToString(), rooms.ToList()));
     }
 
@@ -129,7 +135,7 @@ internal sealed class RoomRoutes
         var link = new ReplicaSideView(_hosts.PrimaryNode?.ToString(), replica.State.ToString(), replica.SplitSince,
             replica.LastRtt?.TotalMilliseconds, replica.AverageRtt?.TotalMilliseconds, replica.LastSequence, replica.HeldStanzas);
         return new RoomDetails(room.ToString(), Name: null, JournalSequenceNr: null, replica.HistoryLength, replica.Roster.Count,
-            byHost.ToList(), [], link);
+            byHost.ToList(), [], link, Node: _hosts.PrimaryNode?.ToString());
     }
 
     /// <summary>The wire's lowercase XEP-0045 names, written as the primary's enums print.</summary>

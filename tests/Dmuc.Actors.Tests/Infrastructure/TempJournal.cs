@@ -29,14 +29,35 @@ public sealed class TempJournal : IDisposable
     public Config Config { get; }
 
     /// <summary>Reads the journal table directly, bypassing Akka: what is really on disk right now.</summary>
-    public long HighestSequenceNr(string persistenceId)
+    public long HighestSequenceNr(string persistenceId) => Scalar(
+        "SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $id", persistenceId);
+
+    private long Scalar(string sql, string persistenceId)
     {
         using var connection = new SqliteConnection(Options.ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $id";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$id", persistenceId);
         return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The oldest event the journal still holds for <paramref name="persistenceId"/>, 0 when none.</summary>
+    public long LowestSequenceNr(string persistenceId) => Scalar(
+        "SELECT COALESCE(MIN(sequence_number), 0) FROM journal WHERE persistence_id = $id AND deleted = 0", persistenceId);
+
+    /// <summary>The events of <paramref name="persistenceId"/> on disk right now, oldest first, as their JSON.</summary>
+    public IReadOnlyList<string> EventsAsJson(string persistenceId)
+    {
+        using var connection = new SqliteConnection(Options.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
+        command.Parameters.AddWithValue("$id", persistenceId);
+        using var reader = command.ExecuteReader();
+        var events = new List<string>();
+        while (reader.Read()) events.Add(System.Text.Encoding.UTF8.GetString((byte[])reader[0]));
+        return events;
     }
 
     /// <summary>Sequence numbers of the snapshots stored for <paramref name="persistenceId"/>, ascending.</summary>

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Xmpp;
@@ -6,27 +7,110 @@ using static Dmuc.Actors.Tests.Infrastructure.RoomStanzas;
 
 namespace Dmuc.Actors.Tests.Rooms;
 
-/// <summary>What the room index keeps (pure), and that a restarted node lists its persistent rooms before anyone enters them.</summary>
+/// <summary>
+/// What the room index keeps (pure), that a restarted node lists its persistent rooms before anyone enters them, and
+/// that it loads only the rooms that had occupants when it stopped.
+/// </summary>
 public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(output)
 {
+    private const string Romeo = "romeo@localhost/balcony";
     private static readonly Jid Verona = Jid.Parse($"verona@{Service}");
 
     [Fact]
     public void Only_persistent_rooms_that_exist_are_indexed_and_only_what_a_listing_shows_is_written()
     {
         var index = new RoomIndexState();
-        Assert.Empty(index.Process(Listing(persistent: false)));
+        Assert.Empty(index.Process(Listing(persistent: false) with { Occupants = 0 }));
 
         Apply(index, Listing());
         Assert.Equal([new IndexedRoom(Verona.ToString(), "Verona", IsPublic: true)], index.Rooms);
         Assert.Empty(index.Process(Listing() with { Occupants = 7 }));
         Assert.IsType<RoomIndexed>(Assert.Single(index.Process(Listing() with { Name = "Fair Verona" })));
         Assert.IsType<RoomUnindexed>(Assert.Single(index.Process(Listing(persistent: false))));
-        Assert.IsType<RoomUnindexed>(Assert.Single(index.Process(Listing() with { Exists = false })));
+        Assert.Equal([new RoomUnindexed(Verona.ToString()), new RoomEmptied(Verona.ToString())], index.Process(Listing() with { Exists = false }));
 
         Assert.Equal(index.Rooms, RoomIndexState.FromSnapshot(index.ToSnapshot()).Rooms);
         Apply(index, Listing() with { Exists = false });
         Assert.Empty(index.Rooms);
+    }
+
+    [Fact]
+    public void Only_a_room_becoming_occupied_or_empty_is_written_for_temporary_rooms_too()
+    {
+        var index = new RoomIndexState();
+        Assert.Null(index.OccupiedRooms);
+        Apply(index, index.StartTrackingOccupancy());
+        Assert.Empty(index.StartTrackingOccupancy());
+
+        var temporary = Listing(persistent: false);
+        Assert.Equal([new RoomOccupied(Verona.ToString())], index.Process(temporary));
+        Apply(index, temporary);
+        Assert.Equal([Verona.ToString()], index.OccupiedRooms);
+        Assert.Empty(index.Process(temporary with { Occupants = 12 }));
+        Assert.Equal([new RoomEmptied(Verona.ToString())], index.Process(temporary with { Occupants = 0 }));
+        Assert.Equal([new RoomEmptied(Verona.ToString())], index.Process(temporary with { Exists = false }));
+
+        var restored = RoomIndexState.FromSnapshot(index.ToSnapshot());
+        Assert.Equal(index.OccupiedRooms, restored.OccupiedRooms);
+        Apply(restored, temporary with { Occupants = 0 });
+        Assert.Empty(restored.OccupiedRooms!);
+    }
+
+    [Fact]
+    public void An_index_from_before_occupancy_tracking_names_no_occupied_rooms_so_that_all_are_checked_once()
+    {
+        var older = RoomIndexState.FromSnapshot(new RoomIndexSnapshot([new IndexedRoom(Verona.ToString(), "Verona", true)]));
+        Assert.Null(older.OccupiedRooms);
+        Apply(older, Listing());
+        Assert.Null(older.OccupiedRooms);
+        Apply(older, older.StartTrackingOccupancy());
+        Assert.Equal([Verona.ToString()], older.OccupiedRooms);
+    }
+
+    /// <summary>
+    /// After a crash only the room that had occupants is loaded (and pings them); an idle persistent room and a room
+    /// everyone left stay in the journal until someone needs them, though both are listed.
+    /// </summary>
+    [Fact]
+    public async Task A_node_that_crashed_loads_at_start_only_the_rooms_that_had_occupants()
+    {
+        var node = StartNode();
+        string[] rooms = [$"busy@{Service}", $"idle@{Service}", $"left@{Service}"];
+        foreach (var room in rooms) await node.CreateRoomAsync(room, ("muc#roomconfig_publicroom", "1"));
+        await node.JoinAsync(Romeo, "Romeo", rooms[2]);
+        await LeaveAsync(node, Owner, OwnerNick, rooms[1]);
+        await LeaveAsync(node, Owner, OwnerNick, rooms[2]);
+        await LeaveAsync(node, Romeo, "Romeo", rooms[2]);
+        // Three indexed, three occupied, two emptied, and the start's own mark that occupancy is tracked.
+        await Eventually.HoldsAsync(() => Journal.HighestSequenceNr(RoomIndex.PersistenceIdFor(Jid.Parse(Service))) == 9,
+            "the index to write every change", TimeSpan.FromSeconds(10));
+
+        node = await RestartAsync(node);
+
+        await node.Sink.WaitForAsync(Owner, stanza => stanza.Element(Ns.Ping + "ping") is not null
+                                                      && stanza.Attribute("from")?.Value == rooms[0]);
+        Assert.True(await IsLoadedAsync(node, rooms[0]));
+        Assert.False(await IsLoadedAsync(node, rooms[1]));
+        Assert.False(await IsLoadedAsync(node, rooms[2]));
+        Assert.Equal(rooms, await DiscoItemsAsync(node));
+    }
+
+    /// <summary>A node shut down in order said goodbye to every occupant: its next start loads no room at all.</summary>
+    [Fact]
+    public async Task A_node_shut_down_in_order_loads_no_room_at_its_next_start()
+    {
+        var node = StartNode();
+        await node.CreateRoomAsync(Room, ("muc#roomconfig_publicroom", "1"));
+        await node.JoinAsync(Romeo, "Romeo");
+        await node.Directory.Ask<RoomsShutDown>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10));
+
+        // Written before the shutdown answered: the room is empty.
+        Assert.Contains(Journal.EventsAsJson(RoomIndex.PersistenceIdFor(Jid.Parse(Service))), @event => @event.Contains("\"room-emptied\""));
+        node = await RestartAsync(node);
+
+        Assert.Equal([Room], await DiscoItemsAsync(node));
+        Assert.False(await IsLoadedAsync(node, Room));
+        Assert.Empty(node.Sink.To(Owner));
     }
 
     [Fact]
@@ -39,12 +123,21 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
         await node.CreateRoomAsync($"gone@{Service}", ("muc#roomconfig_publicroom", "1"));
         await node.SubmitAsync(Owner, Parse($"<iq from='{Owner}' to='gone@{Service}' type='set' id='destroy'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"));
 
-        // Three rooms indexed, one indexed and unindexed: what the index must have written before the node goes.
-        await Eventually.HoldsAsync(() => Journal.HighestSequenceNr(RoomIndex.PersistenceIdFor(Jid.Parse(Service))) == persistent.Length + 2,
+        // Three rooms indexed and occupied, one occupied, one indexed, occupied, unindexed and emptied, and the start's
+        // own mark that occupancy is tracked: what the index must have written before the node goes.
+        await Eventually.HoldsAsync(() => Journal.HighestSequenceNr(RoomIndex.PersistenceIdFor(Jid.Parse(Service))) == 2 * persistent.Length + 6,
             "the index to write every change", TimeSpan.FromSeconds(10));
         node = await RestartAsync(node);
+
+        Assert.Equal(persistent, await DiscoItemsAsync(node));
+        // Nobody entered since the restart: the one occupant is the owner, who never left (occupants are durable).
+        Assert.Equal(1, (await node.InspectAsync(persistent[0])).Occupants);
+    }
+
+    /// <summary>The service's disco#items, once the index has recovered (the directory answers only then).</summary>
+    private static async Task<List<string>> DiscoItemsAsync(RoomNode node)
+    {
         List<string> listed = [];
-        // The index recovers beside the directory: ask until it has, then compare what is listed.
         await Eventually.HoldsAsync(async () =>
         {
             node.Send(DiscoItems("romeo@localhost/balcony", Service));
@@ -53,17 +146,30 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
             listed = items.Descendants(Ns.DiscoItems + "item").Select(item => item.Attribute("jid")!.Value).ToList();
             return listed.Count > 0;
         }, "the room index to be recovered", TimeSpan.FromSeconds(10));
+        return listed;
+    }
 
-        Assert.Equal(persistent, listed);
-        // Nobody entered since the restart: the one occupant is the owner, who never left (occupants are durable).
-        Assert.Equal(1, (await node.InspectAsync(persistent[0])).Occupants);
+    private static async Task<bool> IsLoadedAsync(RoomNode node, string room)
+    {
+        var identity = await node.System.ActorSelection($"/user/{RoomDirectory.Name}/{Uri.EscapeDataString(room)}")
+            .Ask<ActorIdentity>(new Identify(room), TimeSpan.FromSeconds(5));
+        return identity.Subject is not null;
+    }
+
+    private static async Task LeaveAsync(RoomNode node, string fullJid, string nick, string room)
+    {
+        node.Send(Parse($"<presence from='{fullJid}' to='{room}/{nick}' type='unavailable'/>"));
+        await node.Sink.WaitForAsync(fullJid, stanza => stanza.Attribute("type")?.Value == "unavailable" && stanza.HasStatus(110)
+                                                        && stanza.Attribute("from")?.Value == $"{room}/{nick}");
     }
 
     private static RoomListingChanged Listing(bool persistent = true) =>
         new(Verona, "Verona", Occupants: 1, IsPublic: true, Exists: true, IsPersistent: persistent);
 
-    private static void Apply(RoomIndexState index, RoomListingChanged listing)
+    private static void Apply(RoomIndexState index, RoomListingChanged listing) => Apply(index, index.Process(listing));
+
+    private static void Apply(RoomIndexState index, IReadOnlyList<RoomIndexEvent> events)
     {
-        foreach (var @event in index.Process(listing)) index.Apply(@event);
+        foreach (var @event in events) index.Apply(@event);
     }
 }

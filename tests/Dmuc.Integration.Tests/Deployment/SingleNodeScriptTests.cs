@@ -69,17 +69,15 @@ public sealed partial class SingleNodeScriptTests(ITestOutputHelper output)
             Assert.False(await FreeTcpPorts.AcceptsConnectionsAsync(ports[0], CancellationToken.None), "Prosody still listens after the stop");
 
             var nodeLog = await File.ReadAllLinesAsync(Path.Combine(run, "dmuc-node.log"));
-            output.WriteLine(string.Join('\n', printed) + "\n--- dmuc-node.log ---\n" + string.Join('\n', nodeLog));
             Assert.DoesNotContain(nodeLog, line => WarningOrWorse().IsMatch(line));
             Assert.Contains(nodeLog, line => line.Contains("Remoting shut down", StringComparison.Ordinal));
         }
         finally
         {
-            if (!script.HasExited)
-            {
-                output.WriteLine(string.Join('\n', printed));
-                SendToGroup(script.Id, "KILL");
-            }
+            // xUnit shows this only for a failure: what the script said and what the node logged until then.
+            output.WriteLine($"script exited: {script.HasExited}\n{string.Join('\n', printed)}\n--- dmuc-node.log ---\n"
+                + (File.Exists(Path.Combine(run, "dmuc-node.log")) ? File.ReadAllText(Path.Combine(run, "dmuc-node.log")) : "(none)"));
+            if (!script.HasExited) SendToGroup(script.Id, "KILL");
             script.Dispose();
             TemporaryFolder.TryDelete(run);
         }

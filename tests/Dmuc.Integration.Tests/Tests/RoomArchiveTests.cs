@@ -20,6 +20,32 @@ public sealed class RoomArchiveTests
         async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint,
             new Dictionary<string, string?> { ["Dmuc:ArchiveRooms"] = "false" }, cancellationToken));
 
+    private static readonly MucUnderTest NodeKeepingMessagesThreeSeconds = MucUnderTest.ExternalComponent("Dmuc, Dmuc:ArchiveRetention:MaxAge=3s",
+        async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint, new Dictionary<string, string?>
+        {
+            ["Dmuc:ArchiveRetention:MaxAge"] = "00:00:03",
+            ["Dmuc:ArchiveRetention:CheckInterval"] = "00:00:00.250",
+        }, cancellationToken));
+
+    [Fact]
+    public async Task Messages_past_the_retention_age_disappear_from_the_archive_and_from_the_history_newcomers_get()
+    {
+        await using var environment = await MucTestEnvironment.StartAsync(NodeKeepingMessagesThreeSeconds);
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo");
+        var expiringId = await romeo.SayAndGetStanzaIdAsync(Room, "soon gone");
+        await romeo.SayAsync(Room, "soon gone too");
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        Assert.Equal(["soon gone", "soon gone too"], (await juliet.QueryArchiveAsync(Room, "kept")).Bodies);
+
+        // Past the age, and a few of the room's expiry checks later.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await romeo.SayAsync(Room, "fresh");
+        Assert.Equal(["fresh"], (await juliet.QueryArchiveAsync(Room, "expired")).Bodies);
+        Assert.Equal("item-not-found", ErrorCondition(await juliet.QueryArchiveExpectingErrorAsync(Room, "gone", Page(after: expiringId))));
+        var history = (await juliet.JoinRoomAsync(Room, "Juliet")).Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>();
+        Assert.Equal(["fresh"], history);
+    }
+
     [Fact]
     public async Task A_node_archiving_nothing_by_default_still_archives_a_room_whose_owner_turns_it_on()
     {
