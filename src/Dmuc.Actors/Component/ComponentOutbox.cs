@@ -26,9 +26,6 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     private ComponentConnection? _connection;
     private MulticastRoute? _multicast;
     private long _dropped;
-    private long _sentBytes;
-    private long _sentDeliveries;
-    private const int FirstDeliveryBytesGuess = 512;
 
     /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
     public bool IsConnected
@@ -48,25 +45,31 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
-    public bool RefusedUnderLoad(XElement stanza, int decidedNotSent = 0)
+    public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0)
     {
         var connection = Volatile.Read(ref _connection);
         var queued = connection?.QueuedBytes ?? QueuedBytes;
-        if (queued + decidedNotSent * AverageDeliveryBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
+        if (queued + decidedNotSentBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
             || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
         Send([new Delivery(sender, refusal)]);
         metrics?.RefusedUnderLoad();
         return true;
     }
 
-    /// <summary>What a delivery has weighed on average so far: the price of one that is decided but not sent yet.</summary>
-    private long AverageDeliveryBytes
+    /// <summary>One stanza per recipient: with multicast, less goes out than this.</summary>
+    public long BytesToSend(IReadOnlyList<Delivery> deliveries)
     {
-        get
+        long bytes = 0;
+        RenderedStanza? stanza = null;
+        XElement? element = null;
+        foreach (var delivery in deliveries)
         {
-            var deliveries = Interlocked.Read(ref _sentDeliveries);
-            return deliveries == 0 ? FirstDeliveryBytesGuess : Interlocked.Read(ref _sentBytes) / deliveries;
+            // Deliveries of one broadcast share one element, one after the other: each run is rendered once.
+            if (!ReferenceEquals(delivery.Stanza, element))
+                (element, stanza) = (delivery.Stanza, RenderedStanza.Render(delivery.Stanza));
+            bytes += stanza!.GetByteCount(delivery.To.ToString());
         }
+        return bytes;
     }
 
     /// <summary>The multicast service the current stream delivers through; null: one stanza per recipient.</summary>
@@ -131,9 +134,6 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             }
             if (!rendered.TryGetValue(element, out var stanza))
                 rendered[element] = stanza = RenderedStanza.Render(element);
-            var run = recipients.Count + (grouped?.Count ?? 0);
-            Interlocked.Add(ref _sentBytes, (long)stanza.GetByteCount(null) * run);
-            Interlocked.Add(ref _sentDeliveries, run);
             if (grouped is not null && grouped.Count < multicast!.MinRecipients)
             {
                 recipients.AddRange(grouped);
