@@ -14,6 +14,10 @@ const string Usage = """
                                occupants at 10,000 deliveries/s and the join of 500 for ejabberd-muc and
                                dmuc-3hosts (with and without multicast)
       room --occupants N       one room: join, plus --saturate, --rate MSG_PER_S, --overload (needs --saturate)
+      archive                  a room's archive of --messages (default 100,000) paged back to its start, 50 a
+                               page, by a client outside the room while its --occupants (default 10) talk at
+                               --rate (default 100 msg/s): time to the last page, live latency without and with
+                               the reader (Prosody's own MUC archives with muc_mam on SQLite; needs lua-dbi-sqlite3)
 
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
               dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
@@ -65,6 +69,7 @@ IReadOnlyList<ScenarioPlan> plans = args[0] switch
 {
     "all" => Scenario.Targets(includeThousandJoin).Select(scenario => new ScenarioPlan(scenario, backends)).ToList(),
     "compare" => Scenario.Comparison(includeThousandJoin),
+    "archive" => [],
     "room" => [new ScenarioPlan(new Scenario($"{options["--occupants"]} occupants", int.Parse(options["--occupants"]!, CultureInfo.InvariantCulture))
     {
         Saturate = options.ContainsKey("--saturate"),
@@ -87,6 +92,24 @@ Console.Error.WriteLine("warning: this is a Debug build of the load tool; measur
 Console.Error.WriteLine($"node: {settings.NodeExecutable}");
 var tables = new List<string>();
 var total = Stopwatch.StartNew();
+if (args[0] == "archive")
+{
+    var archived = int.Parse(options.GetValueOrDefault("--messages") ?? "100000", CultureInfo.InvariantCulture);
+    var occupants = int.Parse(options.GetValueOrDefault("--occupants") ?? "10", CultureInfo.InvariantCulture);
+    var liveRate = double.Parse(options.GetValueOrDefault("--rate") ?? "100", CultureInfo.InvariantCulture);
+    var results = new List<(Backend, IReadOnlyList<Metric>)>();
+    foreach (var backend in backends)
+    {
+        Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] archive paging against {backend.Name}");
+        results.Add((backend, await ArchivePaging.RunAsync(archived, occupants, liveRate, backend, settings,
+            line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token)));
+    }
+    var table = Report.Markdown($"archive of {archived:N0} messages paged back while {occupants} occupants talk", results);
+    Console.WriteLine(table);
+    if (options.GetValueOrDefault("--markdown") is { } archiveMarkdown) await File.WriteAllTextAsync(archiveMarkdown, table);
+    Console.Error.WriteLine($"done in {total.Elapsed:mm\\:ss}");
+    return 0;
+}
 foreach (var (scenario, scenarioBackends) in plans)
 {
     var results = new List<(Backend, IReadOnlyList<Metric>)>();

@@ -16,18 +16,20 @@ internal sealed class BenchNode : IAsyncDisposable
 {
     public const string Service = "conference.localhost";
     public const string Owner = "owner@localhost/desk";
-    // One user floods the room on purpose: no stanza rate.
-    private static readonly MucServiceOptions Options = new(Service, new HashSet<Jid>()) { OccupantStanzaRate = null };
+    // One user floods the room, or creates every room, on purpose: no stanza rate, no room quota.
+    private static readonly MucServiceOptions Options = new(Service, new HashSet<Jid>())
+        { OccupantStanzaRate = null, RoomsPerCreator = null, RoomCreationRate = null };
     private static readonly Config Quiet = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off");
 
     private readonly ActorSystem _system;
     private readonly IActorRef _directory;
 
-    public BenchNode(string dataDirectory, IStanzaSink sink, int snapshotEvery)
+    /// <param name="idleTimeout">How long an unused room stays in memory; by default it stays for the whole run.</param>
+    public BenchNode(string dataDirectory, IStanzaSink sink, int snapshotEvery, TimeSpan? idleTimeout = null)
     {
         var config = Quiet.WithFallback(JournalHosting.RoomJournalConfig(JournalOptions.SqliteIn(dataDirectory)));
         _system = ActorSystem.Create("bench", config);
-        var settings = new RoomActorSettings(snapshotEvery, IdleTimeout: TimeSpan.FromHours(1));
+        var settings = new RoomActorSettings(snapshotEvery, IdleTimeout: idleTimeout ?? TimeSpan.FromHours(1));
         _directory = _system.ActorOf(RoomDirectory.Props(Options, sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
     }
 
@@ -38,16 +40,32 @@ internal sealed class BenchNode : IAsyncDisposable
     /// <summary>Creates a persistent room with the owner as its only occupant, so each message has one echo.</summary>
     public async Task CreateRoomAsync(string room)
     {
+        SendCreation(room, isPublic: false);
+        await InspectAsync(room);
+    }
+
+    /// <summary>Sends what makes a public persistent room the owner then leaves: it is idle from then on. Does not wait.</summary>
+    public void SendIdleRoomCreation(string room)
+    {
+        SendCreation(room, isPublic: true);
+        Send(Stanza($"<presence from='{Owner}' to='{room}/Owner' type='unavailable'/>"));
+    }
+
+    private void SendCreation(string room, bool isPublic)
+    {
         Send(Stanza($"<presence from='{Owner}' to='{room}/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
         Send(Stanza($"""
             <iq from='{Owner}' to='{room}' type='set' id='config'><query xmlns='http://jabber.org/protocol/muc#owner'>
               <x xmlns='jabber:x:data' type='submit'>
                 <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
                 <field var='muc#roomconfig_persistentroom'><value>1</value></field>
+                <field var='muc#roomconfig_publicroom'><value>{(isPublic ? 1 : 0)}</value></field>
               </x></query></iq>
             """));
-        await InspectAsync(room);
     }
+
+    public void SendJoin(string room, string user, string nick) =>
+        Send(Stanza($"<presence from='{user}' to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
 
     public static XElement Message(string room, int index) =>
         Stanza($"<message from='{Owner}' to='{room}' type='groupchat' id='m{index}'><body>message number {index}</body></message>");
@@ -60,7 +78,14 @@ internal sealed class BenchNode : IAsyncDisposable
         return (clock.Elapsed, inspection.JournalSequenceNr);
     }
 
-    private Task<RoomInspection> InspectAsync(string room) =>
+    /// <summary>How many rooms the directory lists, and how many of them are in memory now.</summary>
+    public async Task<(int Listed, int InMemory)> CountRoomsAsync()
+    {
+        var list = await _directory.Ask<RoomList>(new ListRooms(After: null, Limit: int.MaxValue), TimeSpan.FromMinutes(1));
+        return (list.Total ?? 0, list.Active?.Count ?? 0);
+    }
+
+    public Task<RoomInspection> InspectAsync(string room) =>
         _directory.Ask<RoomInspection>(new InspectRoom(Jid.Parse(room)), TimeSpan.FromMinutes(5));
 
     private static XElement Stanza(string xml) =>

@@ -9,6 +9,17 @@ using Microsoft.Data.Sqlite;
 // first stanza handed to the room directory to the last echo leaving the room (each echo waits for its write).
 // Usage: dotnet run -c Release --project bench/Dmuc.PersistBench [messages-per-room-alone] [rooms] [messages-per-room-parallel] [recovery-events]
 //        dotnet run -c Release --project bench/Dmuc.PersistBench archive [archived-messages] [page-size] [live-messages-per-second]
+//        dotnet run -c Release --project bench/Dmuc.PersistBench rooms [idle-rooms] [active-rooms]
+if (args.FirstOrDefault() == "rooms")
+{
+    await ManyRoomsBench.RunAsync(ArgOrDefault(1, 100_000), ArgOrDefault(2, 1_000));
+    return;
+}
+if (args.FirstOrDefault() == "rooms-phase")
+{
+    await ManyRoomsBench.RunPhaseAsync(args[1], args[2], int.Parse(args[3]));
+    return;
+}
 if (args.FirstOrDefault() == "archive")
 {
     Console.WriteLine("| archive paging | result |");

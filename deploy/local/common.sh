@@ -6,15 +6,35 @@ run="${DMUC_LOCAL_RUN_DIR:-$here/run}"
 
 # Every process up.sh starts is listed here, one "pid name" per line, in start order.
 started="$run/started.pids"
+# How each was started (commands/NAME: its log, then its command line, shell-quoted), so restart.sh can start it again.
+commands="$run/commands"
 
-# Stops one recorded process if it is still the one we started: a pid can be reused once its process is gone,
+# Runs a command in the background, detached from this shell's session (it outlives the script), logging to $log.
+# setsid execs in place here (a background job is no group leader), so $! is the process itself.
+start_detached() {
+  local name="$1" log="$2"
+  shift 2
+  { printf '%q\n' "$log"; printf '%q ' "$@"; } >"$commands/$name"
+  setsid "$@" >"$log" 2>&1 </dev/null &
+  echo "$! $name" >>"$started"
+}
+
+# The pid recorded for a process up.sh (or restart.sh) started, by name.
+pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$started"; }
+
+# True if the pid is running and is still the process we started: a pid can be reused once its process is gone,
 # so the command line must still mention our run folder.
+is_ours() {
+  kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$run"
+}
+
+# Stops one recorded process if it is still the one we started.
 stop_process() {
   local pid="$1" name="$2"
   if ! kill -0 "$pid" 2>/dev/null; then
     return 0
   fi
-  if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$run"; then
+  if ! is_ours "$pid"; then
     echo "  $name: pid $pid is no longer ours; left alone"
     return 0
   fi

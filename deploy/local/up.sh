@@ -74,7 +74,7 @@ if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-mkdir -p "$run"
+mkdir -p "$run/commands"
 : >"$started"
 
 if $build; then
@@ -83,15 +83,6 @@ if $build; then
     || { cat "$run/build.log" >&2; exit 1; }
 fi
 [[ -x "$node_binary" ]] || { echo "No node binary at $node_binary: run without --no-build" >&2; exit 1; }
-
-# Runs a command in the background, detached from this shell's session (it outlives up.sh), logging to $log.
-# setsid execs in place here (a background job is no group leader), so $! is the process itself.
-start_detached() {
-  local name="$1" log="$2"
-  shift 2
-  setsid "$@" >"$log" 2>&1 </dev/null &
-  echo "$! $name" >>"$started"
-}
 
 write_prosody_config() {
   local host="$1" dir="$2" index="$3"
@@ -216,8 +207,6 @@ for index in "${!hosts[@]}"; do
       member_admitted "${hosts[$index]}" "$(cluster_port "$other")"
   done
 done
-
-pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$started"; }
 
 write_topology() {
   local index host json='[]' user_list

@@ -32,6 +32,9 @@ public sealed class ArchiveIndex
 
     public int Count => _messages.Count;
 
+    /// <summary>Whether the archive holds the message with this stanza-id (not expired).</summary>
+    public bool Holds(string stanzaId) => _sequenceNrById.ContainsKey(stanzaId);
+
     public void Add(long sequenceNr, RoomEvent @event)
     {
         IndexedUpTo = Math.Max(IndexedUpTo, sequenceNr);

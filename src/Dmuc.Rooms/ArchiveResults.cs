@@ -23,8 +23,6 @@ public static class ArchiveResults
                 new XElement(ArchiveQuery.Forward + "forwarded",
                     new XElement(Ns.Delay + "delay", new XAttribute("stamp", Stanzas.Stamp(entry.Timestamp))),
                     XElement.Parse(entry.Stanza)))))).ToList();
-        // No index on <first/> (XEP-0059 leaves it optional): slixmpp 1.8 takes first index + page size = count as
-        // the end of the results even when paging backwards, and would stop after the newest page.
         var set = ResultSetRequest.Reply(page.Messages.Count == 0 ? null : page.Messages[0].StanzaId,
             page.Messages.Count == 0 ? null : page.Messages[^1].StanzaId, page.Count);
         deliveries.Add(new Delivery(query.Requester, Result(query, new XElement(ArchiveQuery.Mam + "fin",

@@ -10,8 +10,14 @@ public abstract record RoomCommand;
 /// netsplit): a groupchat message is kept in the history with this time and relayed marked as delayed (XEP-0203).</param>
 /// <param name="CreationDenied">Set when the sender may not create a room now (<see cref="RoomCreationQuota"/>): a
 /// presence that would create this room is refused instead.</param>
-public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null, RoomCreationDenied? CreationDenied = null)
+/// <param name="ArchiveLookup">What the room's archive said about a message the stanza names and the room no longer keeps
+/// in memory (<see cref="Decision.ArchiveLookup"/>): the stanza is handled again with the answer.</param>
+public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null, RoomCreationDenied? CreationDenied = null,
+    ArchiveLookup? ArchiveLookup = null)
     : RoomCommand;
+
+/// <summary>Whether the room's archive holds the message with XEP-0359 id <see cref="StanzaId"/> (and it has not expired).</summary>
+public sealed record ArchiveLookup(string StanzaId, bool Archived);
 
 /// <summary>Service shutdown: every occupant is told it leaves with status 332.</summary>
 public sealed record ShutDownRoom(DateTimeOffset Now) : RoomCommand;
@@ -38,7 +44,10 @@ public sealed record ExpireArchivedMessages(long ThroughSequenceNr, string Throu
 public sealed record Delivery(Jid To, XElement Stanza);
 
 /// <param name="ArchiveRead">An archive query the room accepted, to be answered from its journal.</param>
-public sealed record Decision(IReadOnlyList<RoomEvent> Events, IReadOnlyList<Delivery> Deliveries, ArchiveQuery? ArchiveRead = null)
+/// <param name="ArchiveLookup">The stanza-id of a message the stanza names that only the archive may still hold: the
+/// actor asks it, then handles the stanza again with the answer (<see cref="HandleStanza.ArchiveLookup"/>).</param>
+public sealed record Decision(IReadOnlyList<RoomEvent> Events, IReadOnlyList<Delivery> Deliveries, ArchiveQuery? ArchiveRead = null,
+    string? ArchiveLookup = null)
 {
     public static readonly Decision Nothing = new([], []);
 }

@@ -5,7 +5,7 @@ using Dmuc.Xmpp;
 namespace Dmuc.Rooms;
 
 /// <summary>Discussion history (XEP-0045 §7.2.15): kept per room, replayed to entering sessions.</summary>
-internal static class History
+public static class History
 {
     /// <summary>
     /// Whether a broadcast message belongs in the history: messages with a body, and others only when a
@@ -24,13 +24,13 @@ internal static class History
     }
 
     /// <summary>Keeps a message in the history, stamped with when its sender sent it.</summary>
-    public static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
+    internal static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {
         if (IsHistoric(message)) Keep(ctx, message, sender, stanzaId);
     }
 
     /// <summary>Keeps a message the room sends in its history and archive, whatever it holds.</summary>
-    public static void Keep(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
+    internal static void Keep(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {
         if (ctx.Room.MessagesKept <= 0) return;
         ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
@@ -39,9 +39,11 @@ internal static class History
 
     /// <summary>Sends the history an entering session asked for (its muc &lt;history/&gt; limits), each
     /// message marked as delayed by the room.</summary>
-    public static void SendTo(StanzaContext ctx, Jid to)
+    internal static void SendTo(StanzaContext ctx, Jid to)
     {
-        foreach (var entry in Select(ctx, ctx.Stanza.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")))
+        var config = ctx.Room.Config;
+        foreach (var entry in Requested(ctx.Room.History, entry => entry.Stanza.Length, entry => entry.Timestamp,
+                     ctx.Stanza.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history"), config.HistoryLength, config.DefaultHistoryMessages, ctx.Now))
         {
             ctx.Send(to, Delayed(ctx.Room.RoomJid, entry));
         }
@@ -51,33 +53,39 @@ internal static class History
     public static XElement Delayed(Jid room, HistoryEntry entry) =>
         XElement.Parse(entry.Stanza).WithChild(Stanzas.Delay(room, entry.Timestamp));
 
-    private static IEnumerable<HistoryEntry> Select(StanzaContext ctx, XElement? limits)
+    /// <summary>
+    /// The newest of <paramref name="history"/> an entrant gets for its &lt;history/&gt; request (maxchars, maxstanzas,
+    /// seconds, since), never more than the room's history length nor, unasked, its default.
+    /// </summary>
+    /// <param name="chars">How many characters a message counts for maxchars.</param>
+    /// <param name="stamp">When a message was sent, for seconds and since.</param>
+    public static IEnumerable<T> Requested<T>(IReadOnlyList<T> history, Func<T, int> chars, Func<T, DateTimeOffset> stamp, XElement? limits,
+        int historyLength, int? defaultMessages, DateTimeOffset now)
     {
-        var history = ctx.Room.History;
         var maxChars = Number(limits?.Attribute("maxchars"));
         var maxStanzas = Number(limits?.Attribute("maxstanzas"));
-        var since = Since(ctx, limits);
+        var since = Since(limits, now);
         // What the room keeps beyond its history length is for netjoins, never for entrants.
-        maxStanzas = Math.Min(maxStanzas ?? ctx.Room.Config.DefaultHistoryMessages ?? int.MaxValue, Math.Max(0, ctx.Room.Config.HistoryLength));
+        maxStanzas = Math.Min(maxStanzas ?? defaultMessages ?? int.MaxValue, Math.Max(0, historyLength));
         var count = 0;
-        var chars = 0;
+        var total = 0;
         // Walk back from the newest message until a limit is reached.
         for (var index = history.Count - 1; index >= 0; index--)
         {
             var entry = history[index];
-            chars += entry.Stanza.Length;
-            if (chars > maxChars || entry.Timestamp < since || count + 1 > maxStanzas) break;
+            total += chars(entry);
+            if (total > maxChars || stamp(entry) < since || count + 1 > maxStanzas) break;
             count++;
         }
         return history.Skip(history.Count - count);
     }
 
-    private static DateTimeOffset? Since(StanzaContext ctx, XElement? limits)
+    private static DateTimeOffset? Since(XElement? limits, DateTimeOffset now)
     {
         DateTimeOffset? since = DateTimeOffset.TryParse(limits?.Attribute("since")?.Value, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
         if (Number(limits?.Attribute("seconds")) is not { } seconds) return since;
-        var window = ctx.Now.AddSeconds(-seconds);
+        var window = now.AddSeconds(-seconds);
         return since is null || window > since ? window : since;
     }
 

@@ -4,9 +4,15 @@ using Dmuc.Xmpp;
 namespace Dmuc.Rooms;
 
 /// <summary>Messages: groupchat to the room, private messages between occupants.</summary>
-internal static class Messages
+public static class Messages
 {
-    public static void HandleMessageToRoom(StanzaContext ctx)
+    /// <summary>What an occupant without voice is told when it speaks.</summary>
+    public const string NoVoiceText = "You do not currently have permission to speak in this chat";
+
+    /// <summary>Whether an occupant of this role may send messages to everyone (visitors have no voice, §8.3).</summary>
+    public static bool MaySpeak(Role role) => role > Role.Visitor;
+
+    internal static void HandleMessageToRoom(StanzaContext ctx)
     {
         switch (ctx.Type)
         {
@@ -36,9 +42,9 @@ internal static class Messages
             ctx.ReplyError(StanzaErrorCondition.NotAcceptable, "cancel", Stanzas.NotInRoom);
             return;
         }
-        if (sender.Role <= Role.Visitor)
+        if (!MaySpeak(sender.Role))
         {
-            ctx.ReplyError(StanzaErrorCondition.Forbidden, "auth", "You do not currently have permission to speak in this chat");
+            ctx.ReplyError(StanzaErrorCondition.Forbidden, "auth", NoVoiceText);
             return;
         }
         if (OccupantStanzaRate.Refuse(ctx, sender)) return;
@@ -64,14 +70,24 @@ internal static class Messages
     private static XElement Groupchat(StanzaContext ctx, Occupant sender, string stanzaId)
     {
         var room = ctx.Room;
-        var roomJid = room.RoomJid.ToString();
-        var message = new XElement(ctx.Stanza);
+        var message = GroupchatFrom(ctx.Stanza, room.RoomJid, sender.Nick);
+        if (message.Attribute("id") is null) message.SetAttributeValue("id", stanzaId);
+        message.Add(new XElement(Ns.StanzaId + "stanza-id", new XAttribute("id", stanzaId), new XAttribute("by", room.RoomJid.ToString())));
+        if (OccupantIds.For(room, sender.BareJid) is { } occupantId) message.Add(Stanzas.OccupantIdElement(occupantId));
+        return message;
+    }
+
+    /// <summary>
+    /// A groupchat message as it comes from <paramref name="nick"/> in <paramref name="room"/>: without <c>to</c>, and
+    /// without anything claiming to come from the room itself (its delay, stanza-id or occupant-id), which only the room adds.
+    /// </summary>
+    public static XElement GroupchatFrom(XElement stanza, Jid room, string nick)
+    {
+        var roomJid = room.ToString();
+        var message = new XElement(stanza);
         message.Attribute("to")?.Remove();
         message.Elements().Where(child => child.Name == Stanzas.OccupantId + "occupant-id" || ClaimsToBeFromRoom(child, roomJid)).Remove();
-        message.SetAttributeValue("from", room.OccupantJid(sender.Nick));
-        if (message.Attribute("id") is null) message.SetAttributeValue("id", stanzaId);
-        message.Add(new XElement(Ns.StanzaId + "stanza-id", new XAttribute("id", stanzaId), new XAttribute("by", roomJid)));
-        if (OccupantIds.For(room, sender.BareJid) is { } occupantId) message.Add(Stanzas.OccupantIdElement(occupantId));
+        message.SetAttributeValue("from", $"{room}/{nick}");
         return message;
     }
 
@@ -89,8 +105,16 @@ internal static class Messages
         _ => false,
     };
 
+    /// <summary>An in-room private message as its recipient gets it: from the sender's occupant JID, marked as MUC (§7.5).</summary>
+    public static XElement PrivateMessageFrom(XElement stanza, Jid room, string senderNick)
+    {
+        var message = Stanzas.WithoutMucPayload(stanza).WithChild(Stanzas.MucUserX());
+        message.SetAttributeValue("from", $"{room}/{senderNick}");
+        return message;
+    }
+
     /// <summary>A private message to room/nick reaches every session of that occupant, from the sender's nick.</summary>
-    public static void HandleMessageToOccupant(StanzaContext ctx, string nick)
+    internal static void HandleMessageToOccupant(StanzaContext ctx, string nick)
     {
         var room = ctx.Room;
         var sender = room.OccupantByRealJid(ctx.From);
@@ -119,8 +143,7 @@ internal static class Messages
             ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel", "Recipient not in room");
             return;
         }
-        var message = Stanzas.WithoutMucPayload(ctx.Stanza).WithChild(Stanzas.MucUserX());
-        message.SetAttributeValue("from", room.OccupantJid(sender.Nick));
+        var message = PrivateMessageFrom(ctx.Stanza, room.RoomJid, sender.Nick);
         if (OccupantIds.For(room, sender.BareJid) is { } occupantId) message.Add(Stanzas.OccupantIdElement(occupantId));
         ctx.SendToSessions(recipient, message);
     }

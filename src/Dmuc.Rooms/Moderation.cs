@@ -4,10 +4,10 @@ using Dmuc.Xmpp;
 namespace Dmuc.Rooms;
 
 /// <summary>Roles: kicking (307), granting and revoking voice and moderator, the role lists.</summary>
-internal static class Moderation
+public static class Moderation
 {
     /// <summary>Changes an occupant's role; <paramref name="actor"/> is null when the room itself acts.</summary>
-    public static Refusal? SetRole(RoomContext ctx, Jid? actor, string nick, Role role, string? reason)
+    internal static Refusal? SetRole(RoomContext ctx, Jid? actor, string nick, Role role, string? reason)
     {
         var room = ctx.Room;
         if (room.OccupantByNick(nick) is not { } occupant) return new Refusal(StanzaErrorCondition.ItemNotFound, "modify");
@@ -23,19 +23,26 @@ internal static class Moderation
         return null;
     }
 
-    private static Refusal? MaySetRole(RoomData room, Jid actor, Occupant occupant, Role role)
+    private static Refusal? MaySetRole(RoomData room, Jid actor, Occupant occupant, Role role) =>
+        MayChangeRole(room.OccupantByRealJid(actor)?.Role ?? Role.None, room.AffiliationOf(actor), occupant.Role,
+            room.AffiliationOf(occupant.BareJid), role);
+
+    /// <summary>
+    /// Whether an occupant may give another occupant a new role (XEP-0045 §8, §9.6: a kick is the role none): only a
+    /// moderator, never over a higher affiliation, and moderators are made or unmade by admins and owners alone.
+    /// </summary>
+    public static Refusal? MayChangeRole(Role actorRole, Affiliation actorAffiliation, Role targetRole, Affiliation targetAffiliation, Role newRole)
     {
-        var actorAffiliation = room.AffiliationOf(actor);
-        if (actorAffiliation < room.AffiliationOf(occupant.BareJid)) return Refusal.NotAllowed;
-        if ((occupant.Role == Role.Moderator || role == Role.Moderator) && actorAffiliation < Affiliation.Admin) return Refusal.NotAllowed;
-        return room.OccupantByRealJid(actor) is { Role: Role.Moderator } ? null : Refusal.NotAllowed;
+        if (actorAffiliation < targetAffiliation) return Refusal.NotAllowed;
+        if ((targetRole == Role.Moderator || newRole == Role.Moderator) && actorAffiliation < Affiliation.Admin) return Refusal.NotAllowed;
+        return actorRole == Role.Moderator ? null : Refusal.NotAllowed;
     }
 
     /// <summary>
     /// In a semi-anonymous room, becoming or ceasing to be a moderator changes whose real JIDs one sees, so
     /// the occupant gets everyone's presence again.
     /// </summary>
-    public static void RevealJidsIfModeratorChanged(RoomContext ctx, Occupant occupant, Role previousRole)
+    internal static void RevealJidsIfModeratorChanged(RoomContext ctx, Occupant occupant, Role previousRole)
     {
         if (ctx.Room.Config.Whois == Whois.Anyone || occupant.Role == Role.None
             || (previousRole == Role.Moderator) == (occupant.Role == Role.Moderator)) return;
@@ -43,7 +50,7 @@ internal static class Moderation
     }
 
     /// <summary>muc#admin get by role (e.g. the moderator list); moderators only.</summary>
-    public static void HandleRoleListQuery(StanzaContext ctx, Role role)
+    internal static void HandleRoleListQuery(StanzaContext ctx, Role role)
     {
         var room = ctx.Room;
         var askerRole = room.OccupantByRealJid(ctx.From)?.Role ?? room.DefaultRole(room.AffiliationOf(ctx.From));

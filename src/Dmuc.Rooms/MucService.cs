@@ -49,7 +49,7 @@ public static class MucService
             paging.PageSize(options.DiscoItemsPageSize, options.DiscoItemsPageSize));
         var set = paging == ResultSetRequest.None && !page.HasMore ? null
             : ResultSetRequest.Reply(page.Items.Count == 0 ? null : page.Items[0].Room.ToString(),
-                page.Items.Count == 0 ? null : page.Items[^1].Room.ToString(), page.Count, page.FirstIndex);
+                page.Items.Count == 0 ? null : page.Items[^1].Room.ToString(), page.Count);
         return Result(request, options, new XElement(Ns.DiscoItems + "query", page.Items.Select(room =>
             new XElement(Ns.DiscoItems + "item", new XAttribute("jid", room.Room.ToString()),
                 room.Name.Length == 0 ? null : new XAttribute("name", room.Name))), set));

@@ -61,13 +61,13 @@ public sealed record ResultSetRequest(int? Max, string? After, string? Before, b
     }
 
     /// <summary>
-    /// The &lt;set/&gt; of an answer: the first and last item of the page (none for an empty page), the first one's
-    /// position in the whole result when known, and how many items the whole result has.
+    /// The &lt;set/&gt; of an answer: the first and last item of the page (none for an empty page) and how many items the
+    /// whole result has. No index on &lt;first/&gt; (XEP-0059 leaves it optional): slixmpp 1.8 takes first index + page
+    /// size = count as the end of the results even when paging backwards, and would stop after the last page.
     /// </summary>
-    public static XElement Reply(string? first, string? last, int count, int? firstIndex = null) =>
+    public static XElement Reply(string? first, string? last, int count) =>
         new(Rsm + "set",
-            first is null ? null : new XElement(Rsm + "first",
-                firstIndex is { } index ? new XAttribute("index", index.ToString(CultureInfo.InvariantCulture)) : null, first),
+            first is null ? null : new XElement(Rsm + "first", first),
             last is null ? null : new XElement(Rsm + "last", last),
             new XElement(Rsm + "count", count.ToString(CultureInfo.InvariantCulture)));
 

@@ -30,8 +30,17 @@ internal static class Retractions
         }
         if (room.History.All(entry => entry.StanzaId != stanzaId))
         {
-            ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel", "The room does not keep that message (unknown, or too old to moderate)");
-            return;
+            // Older than what the room keeps in memory: its archive may still hold it.
+            if (ctx.ArchiveLookup?.StanzaId != stanzaId)
+            {
+                ctx.LookUpInArchive(stanzaId);
+                return;
+            }
+            if (!ctx.ArchiveLookup.Archived)
+            {
+                ctx.ReplyError(StanzaErrorCondition.ItemNotFound, "cancel", "The room has no such message (unknown, or expired)");
+                return;
+            }
         }
         var reason = moderate.Element(Moderate + "reason")?.Value;
         var announcementId = Guid.NewGuid().ToString();

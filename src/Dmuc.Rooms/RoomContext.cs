@@ -12,6 +12,7 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
     private readonly List<RoomEvent> _events = [];
     private readonly List<Delivery> _deliveries = [];
     private ArchiveQuery? _archiveRead;
+    private string? _archiveLookup;
 
     public RoomData Room { get; } = room;
     public MucServiceOptions Options => Room.Options;
@@ -43,13 +44,19 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
     /// <summary>An accepted archive query: the actor answers it from the journal.</summary>
     public void ReadArchive(ArchiveQuery query) => _archiveRead = query;
 
-    public Decision ToDecision() => new(_events, _deliveries, _archiveRead);
+    /// <summary>Nothing is decided until the archive says whether it holds this message.</summary>
+    public void LookUpInArchive(string stanzaId) => _archiveLookup = stanzaId;
+
+    public Decision ToDecision() => new(_events, _deliveries, _archiveRead, _archiveLookup);
 }
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
-internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to, DateTimeOffset? sentAt = null)
+internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to, DateTimeOffset? sentAt = null,
+    ArchiveLookup? archiveLookup = null)
     : RoomContext(room, now)
 {
+    /// <summary>What the archive said about a message the stanza names, when the room asked it (<see cref="HandleStanza.ArchiveLookup"/>).</summary>
+    public ArchiveLookup? ArchiveLookup { get; } = archiveLookup;
     /// <summary>When the user sent the stanza, if that was before the room heard of it (<see cref="HandleStanza.SentAt"/>).</summary>
     public DateTimeOffset? SentAt { get; } = sentAt;
     public XElement Stanza { get; } = stanza;

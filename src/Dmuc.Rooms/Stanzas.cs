@@ -5,7 +5,7 @@ using Dmuc.Xmpp;
 namespace Dmuc.Rooms;
 
 /// <summary>Builders for the stanzas and MUC payloads the room sends.</summary>
-internal static class Stanzas
+public static class Stanzas
 {
     /// <summary>Prosody's text for stanzas that need the sender to be in the room.</summary>
     public const string NotInRoom = "You are not currently connected to this chat";

@@ -56,6 +56,43 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
         Assert.Empty(verona.ReplicaHosts);
     }
 
+    /// <summary>
+    /// The list comes in pages in JID order: a limit shows one page and the cursor for the next, and following the cursors
+    /// gives what the whole list gives. Each room says which node it lives on, and whether it is in memory.
+    /// </summary>
+    [Fact]
+    public async Task Rooms_list_pages_in_jid_order_and_shows_the_node_each_room_lives_on()
+    {
+        foreach (var room in new[] { "page-a@conference.localhost", "page-b@conference.localhost", "page-c@conference.localhost" })
+            await ManagedNode.OpenRoomAsync(room, node.Romeo, "Romeo");
+
+        var all = (await Dmuc("rooms", "list", "--json")).Json<RoomsView>();
+        Assert.Equal(all.Rooms.Select(room => room.Room).Order(StringComparer.Ordinal), all.Rooms.Select(room => room.Room));
+        Assert.Equal(all.Total, all.Rooms.Count);
+        Assert.Null(all.NextAfter);
+        Assert.All(all.Rooms, room => Assert.Equal(node.ClusterAddress, room.Node));
+        Assert.True(Assert.Single(all.Rooms, room => room.Room == ManagedNode.Verona).Active);
+
+        List<string> paged = [];
+        string[] page = ["rooms", "list", "--json", "--limit", "2"];
+        while (true)
+        {
+            var view = (await Dmuc(page)).Json<RoomsView>();
+            Assert.InRange(view.Rooms.Count, 1, 2);
+            paged.AddRange(view.Rooms.Select(room => room.Room));
+            if (view.NextAfter is not { } next) break;
+            Assert.Equal(view.Rooms[^1].Room, next);
+            page = ["rooms", "list", "--json", "--limit", "2", "--after", next];
+        }
+        Assert.Equal(all.Rooms.Select(room => room.Room), paged);
+
+        var table = await Dmuc("rooms", "list", "--limit", "1");
+        Assert.Equal(ExitCodes.Ok, table.ExitCode);
+        Assert.Contains(node.ClusterAddress, table.Output);
+        Assert.Contains($"1 of {all.Total} rooms; the next page: --after {all.Rooms[0].Room}", table.Output);
+        Assert.Equal(node.ClusterAddress, (await Dmuc("room", "show", ManagedNode.Verona, "--json")).Json<RoomDetails>().Node);
+    }
+
     [Fact]
     public async Task Room_show_groups_the_occupants_by_host_with_their_nick_role_and_affiliation()
     {

@@ -35,13 +35,22 @@ public sealed class RetractionTests
     }
 
     [Fact]
-    public void Only_moderators_may_moderate_and_only_messages_the_room_keeps()
+    public void Only_moderators_may_moderate_and_a_message_the_room_no_longer_keeps_is_looked_up_in_its_archive()
     {
         var room = TestRoom.Created();
         room.Join(Juliet, "Juliet");
         var id = StanzaIdOf(room.Say(TestRoom.Owner, "hello"));
         room.Send(ModerateIq(Juliet, id)).HasError(Juliet, "forbidden", "auth");
-        room.Send(ModerateIq(TestRoom.Owner, "no-such-message")).HasError(TestRoom.Owner, "item-not-found");
+
+        var moderation = ModerateIq(TestRoom.Owner, "older");
+        var asking = room.Send(moderation);
+        Assert.Equal(("older", 0, 0), (asking.ArchiveLookup, asking.Deliveries.Count, asking.Events.Count));
+        room.Run(new HandleStanza(moderation, room.Now, ArchiveLookup: new ArchiveLookup("older", Archived: false)))
+            .HasError(TestRoom.Owner, "item-not-found");
+        var archived = room.Run(new HandleStanza(moderation, room.Now, ArchiveLookup: new ArchiveLookup("older", Archived: true)));
+        Assert.Equal("older", Assert.Single(archived.Events.OfType<MessageRetracted>()).StanzaId);
+        Assert.Equal("older", archived.To(Juliet).Single().Element(Retract + "retract")?.Attribute("id")?.Value);
+        Assert.Equal("result", archived.To(TestRoom.Owner)[^1].Attribute("type")?.Value);
         room.Send(TestRoom.Stanza($"<iq from='{TestRoom.Owner}' to='{TestRoom.Room}' type='set' id='m'><moderate xmlns='urn:xmpp:message-moderate:1' id='{id}'/></iq>"))
             .HasError(TestRoom.Owner, "bad-request");
     }

@@ -31,6 +31,8 @@ public sealed class RoomUnderLoad : IAsyncDisposable
 
     public int Occupants => _clients.Count;
 
+    public string RoomJid => _roomJid;
+
     public static async Task<RoomUnderLoad> ConnectAsync(ServerUnderTest server, int occupants, CancellationToken cancellationToken)
     {
         var clients = new LoadClient[occupants];

@@ -4,7 +4,7 @@ namespace Dmuc.LoadTest.Servers;
 
 /// <summary>
 /// A prosody.cfg.lua for load: loopback only, no TLS, any user logs in, no rate limits (mod_limits is not
-/// loaded), warnings only in the log, memory storage, no MAM, short room history.
+/// loaded), warnings only in the log, memory storage, no MAM (unless the room is archived: muc_mam on SQLite), short room history.
 /// </summary>
 internal static class ProsodyConfig
 {
@@ -38,7 +38,14 @@ internal static class ProsodyConfig
         Line("allow_unencrypted_plain_auth = true");
         Line("authentication = \"insecure\"");
         Line("insecure_open_authentication = \"Yes please, I know what I'm doing!\"");
-        Line("storage = \"memory\"");
+        if (host.Archived && host.Muc == MucService.ServerOwn)
+        {
+            // The archive on disk like Dmuc's journal (SQLite), everything else in memory as in the other scenarios.
+            Line("default_storage = \"memory\"");
+            Line("storage = { muc_log = \"sql\" }");
+            Line($"sql = {{ driver = \"SQLite3\", database = {Lua(Path.Combine(host.WorkDirectory, "archive.sqlite"))} }}");
+        }
+        else Line("storage = \"memory\"");
         Line("");
         Line($"VirtualHost {Lua(host.Domain)}");
         if (host.Muc == MucService.Dmuc) Line($"\tdmuc_multicast_senders = {{ {Lua(host.MucDomain)} }}");
@@ -49,6 +56,12 @@ internal static class ProsodyConfig
                 Line($"Component {Lua(host.MucDomain)} \"muc\"");
                 Line($"\tmax_history_messages = {XmppHostSettings.HistoryLength}");
                 Line($"\tmuc_room_default_history_length = {XmppHostSettings.HistoryLength}");
+                if (host.Archived)
+                {
+                    Line("\tmodules_enabled = { \"muc_mam\" }");
+                    Line("\tmuc_log_by_default = true");
+                    Line("\tmuc_log_expires_after = \"never\"");
+                }
                 break;
             case MucService.Dmuc:
                 Line($"Component {Lua(host.MucDomain)}");

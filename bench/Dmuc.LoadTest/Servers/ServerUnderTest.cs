@@ -22,10 +22,13 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private readonly string _workDirectory;
     private int _probes;
 
-    private ServerUnderTest(Backend backend, string workDirectory)
+    private readonly bool _archived;
+
+    private ServerUnderTest(Backend backend, string workDirectory, bool archived)
     {
         Backend = backend;
         _workDirectory = workDirectory;
+        _archived = archived;
     }
 
     public Backend Backend { get; }
@@ -33,9 +36,12 @@ public sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The host a client logs into: clients are spread round-robin over the hosts.</summary>
     internal XmppServer HostOf(int clientIndex) => _servers[clientIndex % _servers.Count];
 
-    public static async Task<ServerUnderTest> StartAsync(Backend backend, string nodeExecutable, CancellationToken cancellationToken)
+    /// <param name="archived">Rooms keep a message archive (XEP-0313): the server's own MUC gets its archive module;
+    /// Dmuc archives rooms by default.</param>
+    public static async Task<ServerUnderTest> StartAsync(Backend backend, string nodeExecutable, CancellationToken cancellationToken,
+        bool archived = false)
     {
-        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName);
+        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName, archived);
         try
         {
             await server.StartProcessesAsync(nodeExecutable, cancellationToken);
@@ -61,7 +67,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         for (var host = 0; host < domains.Count; host++)
         {
             var settings = new XmppHostSettings(domains[host], MucDomain, Backend.Muc, ports[2 * host], ports[2 * host + 1], secret,
-                Path.Combine(_workDirectory, domains[host]));
+                Path.Combine(_workDirectory, domains[host]), _archived);
             _servers.Add(await XmppServer.StartAsync(Backend.Server, settings, cancellationToken));
         }
         if (Backend.Muc != MucService.Dmuc) return;

@@ -1,6 +1,7 @@
 namespace Dmuc.LoadTest.Servers;
 
 /// <summary>What an XMPP server's generated config needs: its host, ports, MUC and private folder.</summary>
+/// <param name="Archived">The server's own MUC archives rooms (Prosody: muc_mam on SQLite, as Dmuc's journal).</param>
 internal sealed record XmppHostSettings(
     string Domain,
     string MucDomain,
@@ -8,7 +9,8 @@ internal sealed record XmppHostSettings(
     int ClientPort,
     int ComponentPort,
     string ComponentSecret,
-    string WorkDirectory)
+    string WorkDirectory,
+    bool Archived = false)
 {
     /// <summary>Room history kept by whichever MUC serves the room (small: joins ask for none anyway).</summary>
     public const int HistoryLength = 20;

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using System.Xml.Linq;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -29,6 +31,7 @@ public static class DmucCodec
             new XAttribute("replica", batch.ReplicaHost),
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
             batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
+            batch.More ? new XAttribute("more", "true") : null,
             AckAttributes(batch.Ack),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
         ForwardsAcknowledged ack => LinkElement("ack", ack.Room, ack.ReplicaHost, (object?)AckAttributes(ack.Ack)),
@@ -37,12 +40,14 @@ public static class DmucCodec
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
         ResyncReplica resync => LinkElement("resync", resync.Room, resync.ReplicaHost,
             new XAttribute("id", resync.NetjoinId),
+            resync.More ? new XAttribute("more", "true") : null,
+            resync.Part == 1 ? null : new XAttribute("part", resync.Part.ToString(CultureInfo.InvariantCulture)),
             new XAttribute("seq", resync.LastSequence.ToString(CultureInfo.InvariantCulture)),
             resync.LastStanzaId is null ? null : new XAttribute("last-stanza-id", resync.LastStanzaId),
             resync.LocalOccupants.Select(local => new XElement(Dmuc + "local",
                 new XAttribute("jid", local.Key.ToString()), new XAttribute("nick", local.Value))),
             resync.Roster.Select(entry => new XElement(Dmuc + "occupant",
-                new XAttribute("nick", entry.Nick), new XAttribute("affiliation", entry.Affiliation), new XAttribute("role", entry.Role),
+                new XAttribute("nick", entry.Nick), new XAttribute("affiliation", entry.Affiliation.Wire()), new XAttribute("role", entry.Role.Wire()),
                 entry.Show is null ? null : new XAttribute("show", entry.Show),
                 entry.Status is null ? null : new XAttribute("status", entry.Status))),
             new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
@@ -116,12 +121,16 @@ public static class DmucCodec
         xml.Attribute("last-stanza-id")?.Value,
         xml.Elements(Dmuc + "local").ToDictionary(local => Jid.Parse(Required(local, "jid")), local => Required(local, "nick")),
         xml.Elements(Dmuc + "occupant").Select(occupant => new RosterEntry(Required(occupant, "nick"),
-            Required(occupant, "affiliation"), Required(occupant, "role"),
+            MucNames.TryParseAffiliation(Required(occupant, "affiliation"), out var affiliation) ? affiliation
+                : throw new FormatException("<occupant/> with an unknown affiliation"),
+            MucNames.TryParseRole(Required(occupant, "role"), out var role) ? role : throw new FormatException("<occupant/> with an unknown role"),
             occupant.Attribute("show")?.Value, occupant.Attribute("status")?.Value)).ToList(),
         xml.Element(Dmuc + "held")?.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList() ?? [],
         long.Parse(xml.Element(Dmuc + "held")?.Attribute("first")?.Value ?? "1", CultureInfo.InvariantCulture),
         xml.Element(Dmuc + "unacked") is not { } unacked ? null : new UnacknowledgedForwards(Required(unacked, "session"),
-            Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()));
+            Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()),
+        xml.Attribute("more")?.Value is "true" or "1",
+        xml.Attribute("part") is null ? 1 : (int)Number(xml, "part"));
 
     /// <summary>
     /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica
@@ -148,6 +157,31 @@ public static class DmucCodec
 
     private static DateTimeOffset ParseStamp(string stamp) =>
         DateTimeOffset.Parse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    /// <summary>
+    /// Splits a resync's items into parts whose XML (<see cref="ItemToXml"/>, UTF-8) stays within <paramref name="maxBytes"/>,
+    /// in order; always at least one part. An item larger than that alone goes in a part of its own.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<ReplicaItem>> InParts(IReadOnlyList<ReplicaItem> items, string replicaHost, long maxBytes)
+    {
+        var parts = new List<IReadOnlyList<ReplicaItem>>();
+        var part = new List<ReplicaItem>();
+        long bytes = 0;
+        foreach (var item in items)
+        {
+            var size = Encoding.UTF8.GetByteCount(ItemToXml(item, replicaHost).ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
+            if (part.Count > 0 && bytes + size > maxBytes)
+            {
+                parts.Add(part);
+                part = [];
+                bytes = 0;
+            }
+            part.Add(item);
+            bytes += size;
+        }
+        parts.Add(part);
+        return parts;
+    }
 
     /// <summary>A batch item as the XEP's stanza to the replica.</summary>
     public static XElement ItemToXml(ReplicaItem item, string replicaHost)
@@ -206,7 +240,8 @@ public static class DmucCodec
         long.Parse(Required(xml, "seq"), CultureInfo.InvariantCulture),
         xml.Elements().Select(ItemFromXml).ToList(),
         xml.Attribute("resync")?.Value,
-        AckFromXml(xml));
+        AckFromXml(xml),
+        xml.Attribute("more")?.Value is "true" or "1");
 
     private static string Required(XElement element, string attribute) =>
         element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");

@@ -114,6 +114,12 @@ public sealed class LinkKeepalive(ReplicationSettings settings, LinkTelemetry? t
 
     public void MarkRejoining(DateTimeOffset now) => MoveTo(LinkState.Rejoining, now);
 
+    /// <summary>A netjoin's answer is arriving (a part of a resync): its wait starts again from now.</summary>
+    public void RejoiningProgressed(DateTimeOffset now)
+    {
+        if (State == LinkState.Rejoining) _stateSince = now;
+    }
+
     /// <summary>The netjoin proved the link: a split ping still in flight (or lost with the cut) no longer counts.</summary>
     public void MarkLinked(DateTimeOffset now)
     {

@@ -12,34 +12,34 @@ namespace Dmuc.Actors.Replication;
 /// Numbers the room's batches for that host and sends each as one message to the host's node; keeps the link
 /// alive (XEP-0282 §4.10) and, once it is split (§4.11.1), withholds batches until the replica's netjoin.
 /// </summary>
-public sealed class ReplicaLink : ReceiveActor, IWithTimers
+public sealed class ReplicaLink : KeepaliveActor
 {
     private readonly Jid _room;
     private readonly string _host;
     private readonly ClusterHosts _hosts;
-    private readonly LinkKeepalive _keepalive;
-    // The service's own address has no room state to keep in step: its replies are sent and forgotten.
-    private readonly bool _keepsAlive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _sequence;
+    private readonly UnstoredMessages _unstored = new();
+    private readonly long _resyncPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     private long _withheld;
     // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
     private DateTimeOffset? _nodelessSince;
     private bool _hostGoneTold;
 
+    // The service's own address has no room state to keep in step: its replies are sent and forgotten.
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
+        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary)),
+            keepsAlive: room.Local is not null)
     {
         _room = room;
         _host = host;
         _hosts = hosts;
-        _keepalive = new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary));
-        _keepsAlive = room.Local is not null;
         Receive<ReplicateToHost>(HandleReplicate);
         Receive<SendResync>(HandleResync);
         // Forwards reached the room past a gap (lost in a cut neither end noticed): the replica's netjoin brings them in order.
         Receive<AskToRejoin>(_ =>
         {
-            if (_keepalive.IsLinked) TrySend(new RequestNetjoin(_room, _host));
+            if (Keepalive.IsLinked) TrySend(new RequestNetjoin(_room, _host));
         });
         Receive<KeepalivePing>(HandlePingFromReplica);
         // The replica answers this link directly; only the node that serves the host may (docs/operations.md#security).
@@ -49,12 +49,9 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
             HeardFromReplica();
             Context.Parent.Forward(refused);
         });
-        Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
-        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _sequence, NodeOfHost?.ToString(), _keepalive.State,
-            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _withheld)));
+        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _sequence, NodeOfHost?.ToString(), Keepalive.State,
+            Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _withheld)));
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(Jid room, string host, ClusterHosts hosts) =>
         Akka.Actor.Props.Create(() => new ReplicaLink(room, host, hosts));
@@ -62,17 +59,18 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     public static string NameFor(string host) => "replica-" + Uri.EscapeDataString(host);
 
     /// <summary>
-    /// Sends a plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
-    /// the sink, each replica host's items as one batch through the owner's link child for that host.
+    /// Sends a decision's plan on behalf of <paramref name="owner"/> (a room, or the service itself): local deliveries to
+    /// the sink, each replica host's items as one batch through the owner's link child for that host, with the
+    /// acknowledgement of a replica host's forwards on that host's batch (or on its own) and, per host, what the sender
+    /// is told should that host's batch be withheld (<see cref="SplitBounces"/>).
     /// </summary>
-    /// <param name="ack">A replica host's forwards this plan acknowledges: on that host's batch, or on its own.</param>
-    /// <param name="bounces">Per host, what the sender is told should that host's batch be withheld (<see cref="SplitBounces"/>).</param>
-    public static void Dispatch(IActorContext context, Jid owner, ReplicationPlanner.Plan plan, IStanzaSink sink, ClusterHosts hosts,
-        (string Host, ForwardAck Ack)? ack = null, IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? bounces = null)
+    public static void Dispatch(IActorContext context, Jid owner, Outgoing outgoing, IStanzaSink sink, ClusterHosts hosts)
     {
+        var (plan, ack, bounces) = (outgoing.Plan, outgoing.Ack, outgoing.Bounces);
         sink.Send(plan.Local);
         foreach (var (host, items) in plan.ByHost)
-            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host)));
+            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host),
+                SaidThere: outgoing.SenderHost == host));
         if (ack is { } acknowledged && !plan.ByHost.ContainsKey(acknowledged.Host))
             LinkTo(context, owner, acknowledged.Host, hosts).Tell(new ReplicateToHost([], acknowledged.Ack));
     }
@@ -85,13 +83,6 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         return link.IsNobody() ? context.ActorOf(Props(owner, host, hosts), name) : link;
     }
 
-    protected override void PreStart()
-    {
-        if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
-    }
-
-    protected override void PostStop() => _keepalive.Telemetry?.Dispose();
-
     private bool SentByReplicaNode() => _hosts.SpeaksFor(Sender.Path.Address, _host);
 
     private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
@@ -101,28 +92,41 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         if (replicate.Items.Count == 0)
         {
             // Only an acknowledgement; lost with a split link, the netjoin's report has the forward again.
-            if (_keepalive.IsLinked && replicate.Ack is { } ack) TrySend(new ForwardsAcknowledged(_room, _host, ack));
+            if (Keepalive.IsLinked && replicate.Ack is { } ack) TrySend(new ForwardsAcknowledged(_room, _host, ack));
             return;
         }
         // Withheld while split: the replica's netjoin brings it up to date in one resync; sending now would only be
         // lost or doubled. What a resync does not bring (one occupant's message to another) is answered with an error.
-        if (!_keepalive.IsLinked || !TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items, Ack: replicate.Ack)))
+        if (!Keepalive.IsLinked || !TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items, Ack: replicate.Ack)))
         {
             _withheld++;
+            if (!replicate.SaidThere) _unstored.Withheld(replicate.Items);
             if (replicate.Bounces is { Count: > 0 } bounces) Context.Parent.Tell(new Bounced(bounces));
             return;
         }
         _sequence++;
+        if (!replicate.SaidThere) _unstored.Sent(_sequence, replicate.Items);
     }
 
+    /// <summary>
+    /// Sends the resync in as many numbered parts as the remoting frame needs (docs/protocol/netjoin.md §3), the
+    /// acknowledgement on the last; the replica applies them in order and is linked again with the last.
+    /// </summary>
     private void HandleResync(SendResync resync)
     {
-        if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, resync.Items, resync.NetjoinId, resync.Ack))) return;
-        _sequence++;
-        var splitSince = _keepalive.SplitSince;
-        _keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        var missed = _unstored.NoticeOfMissed(_room, resync.ReplicaApplied);
+        var parts = DmucCodec.InParts(missed is null ? resync.Items : [.. resync.Items, missed], _host, _resyncPartBytes);
+        for (var index = 0; index < parts.Count; index++)
+        {
+            var last = index == parts.Count - 1;
+            if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, parts[index], resync.NetjoinId, last ? resync.Ack : null, More: !last))) return;
+            _sequence++;
+        }
+        var splitSince = Keepalive.SplitSince;
+        Keepalive.MarkLinked(DateTimeOffset.UtcNow);
         _log.Info("Room {Room}: replica {ReplicaHost} {LinkState} again (netjoin {NetjoinId}, split since {SplitSince}); {WithheldBatches} batches were withheld",
-            _room, _host, _keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
+            _room, _host, Keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
+        if (parts.Count > 1) _log.Info("Room {Room}: the resync of netjoin {NetjoinId} went in {ResyncParts} parts", _room, resync.NetjoinId, parts.Count);
         Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
     }
 
@@ -138,7 +142,7 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
 
     private void HandlePongFromReplica(KeepalivePong pong)
     {
-        _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
+        PongReceived(pong);
         HeardFromReplica();
     }
 
@@ -146,26 +150,23 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
     private void HeardFromReplica()
     {
         var now = DateTimeOffset.UtcNow;
-        _keepalive.Heard(now);
-        if (!_keepsAlive || _keepalive.State != LinkState.Split) return;
-        if (TrySend(new RequestNetjoin(_room, _host))) _keepalive.MarkRejoining(now);
+        Keepalive.Heard(now);
+        if (!KeepsAlive || Keepalive.State != LinkState.Split) return;
+        if (TrySend(new RequestNetjoin(_room, _host))) Keepalive.MarkRejoining(now);
     }
 
-    private void HandleKeepaliveTick()
+    protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
-        var (action, checkAgainIn) = _keepalive.Check(now);
         switch (action)
         {
             case KeepaliveAction.MarkSplit:
                 MarkSplit("ping not answered in time");
                 break;
             case KeepaliveAction.Ping:
-                TrySend(new KeepalivePing(_room, _host, _keepalive.StartPing(now), _sequence));
+                TrySend(new KeepalivePing(_room, _host, Keepalive.StartPing(now), _sequence));
                 break;
         }
         TellRoomIfHostGone(now);
-        ScheduleKeepalive(checkAgainIn);
     }
 
     /// <summary>
@@ -182,14 +183,12 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
             return;
         }
         _nodelessSince ??= now;
-        if (_hostGoneTold || !_keepsAlive || now - _nodelessSince < _keepalive.AnswerTimeout) return;
+        if (_hostGoneTold || !KeepsAlive || now - _nodelessSince < Keepalive.AnswerTimeout) return;
         _hostGoneTold = true;
         _log.Warning("Room {Room}: replica host {ReplicaHost} has had no node in the cluster since {Since}; its occupants leave", _room, _host,
             _nodelessSince.Value.ToString("O"));
         Context.Parent.Tell(new ReplicaHostGone(_host));
     }
-
-    private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
 
     /// <summary>Sends to the replica host's directory; a host that has no node any more is a bounce (§4.11.1).</summary>
     private bool TrySend(object message)
@@ -203,23 +202,22 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
         return true;
     }
 
-    private void MarkSplit(string reason)
+    protected override void OnSplit(string reason, DateTimeOffset now)
     {
-        if (!_keepsAlive || _keepalive.State == LinkState.Split) return;
-        var now = DateTimeOffset.UtcNow;
-        _keepalive.MarkSplit(now);
-        _log.Warning("Room {Room}: replica {ReplicaHost} {LinkState} ({Reason}); batches withheld until it rejoins", _room, _host, _keepalive.State, reason);
-        Context.Parent.Tell(new ReplicaSplit(_host, _keepalive.SplitSince ?? now));
-        ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
+        _log.Warning("Room {Room}: replica {ReplicaHost} {LinkState} ({Reason}); batches withheld until it rejoins", _room, _host, Keepalive.State, reason);
+        Context.Parent.Tell(new ReplicaSplit(_host, Keepalive.SplitSince ?? now));
     }
 
     /// <summary>The room's items for this link's host, from one command.</summary>
     /// <param name="Ack">The host's forwards processed with this command; sent with the batch, or alone when there are no items.</param>
     /// <param name="Bounces">What the room answers, should the batch be withheld.</param>
-    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null, IReadOnlyList<Delivery>? Bounces = null);
+    /// <param name="SaidThere">The items answer a stanza of one of the host's users: what that user said, the host's users have seen.</param>
+    public sealed record ReplicateToHost(IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null, IReadOnlyList<Delivery>? Bounces = null,
+        bool SaidThere = false);
 
     /// <summary>The room's answer to a replica's netjoin: send these items as the one resync batch.</summary>
-    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items, ForwardAck? Ack = null);
+    /// <param name="ReplicaApplied">The last batch the replica applied, as its netjoin reported.</param>
+    public sealed record SendResync(string NetjoinId, IReadOnlyList<ReplicaItem> Items, long ReplicaApplied, ForwardAck? Ack = null);
 
     /// <summary>A batch was withheld: the room sends these answers to the senders of what it carried (told to the room).</summary>
     public sealed record Bounced(IReadOnlyList<Delivery> Deliveries);
@@ -238,11 +236,6 @@ public sealed class ReplicaLink : ReceiveActor, IWithTimers
 
     /// <summary>The replica of <paramref name="Host"/> is in step again after a netjoin; told to the room.</summary>
     public sealed record ReplicaRejoined(string Host, DateTimeOffset? SplitSince);
-
-    private sealed class KeepaliveTick
-    {
-        public static readonly KeepaliveTick Instance = new();
-    }
 
     public sealed class InspectLink
     {

@@ -1,4 +1,6 @@
 using System.Xml.Linq;
+using System.Text;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
@@ -14,8 +16,10 @@ namespace Dmuc.Actors.Replication;
 /// it brings the replica from what it reported to the room as it is now.</param>
 /// <param name="Ack">The replica's forwards the room has processed, when this batch carries the outcome of the last of
 /// them (docs/protocol/netjoin.md §2, acknowledged forwards).</param>
+/// <param name="More">On a resync: the resync goes on in the batch numbered next. A resync larger than one remoting frame
+/// travels in parts (docs/protocol/netjoin.md §3); the netjoin ends with the part without it.</param>
 public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null,
-    ForwardAck? Ack = null);
+    ForwardAck? Ack = null, bool More = false);
 
 /// <summary>
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.
@@ -100,6 +104,9 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// so that a primary that already processed some in a netjoin whose resync was lost does not process them twice.</param>
 /// <param name="Unacknowledged">What the replica forwarded before the split and the room never acknowledged; null when
 /// everything was.</param>
+/// <param name="More">The report goes on in another part (a report larger than one remoting frame travels in parts,
+/// docs/protocol/netjoin.md §3): the first part has the rosters, each part the next held stanzas and forwards.</param>
+/// <param name="Part">Which part of the report this is, from 1: the primary takes a report only whole and in order.</param>
 public sealed record ResyncReplica(
     Jid Room,
     string ReplicaHost,
@@ -110,7 +117,69 @@ public sealed record ResyncReplica(
     IReadOnlyList<RosterEntry> Roster,
     IReadOnlyList<HeldStanza> HeldStanzas,
     long FirstHeldNumber,
-    UnacknowledgedForwards? Unacknowledged = null);
+    UnacknowledgedForwards? Unacknowledged = null,
+    bool More = false,
+    int Part = 1)
+{
+    /// <summary>
+    /// This report in parts whose held stanzas and forwards weigh at most <paramref name="maxBytes"/> as XML (an item
+    /// larger than that alone goes in a part of its own); the first part also has the rosters. One part when it fits.
+    /// </summary>
+    public IReadOnlyList<ResyncReplica> InParts(long maxBytes)
+    {
+        var stanzas = HeldStanzas.Select(held => (held, Unacknowledged: false))
+            .Concat((Unacknowledged?.Stanzas ?? []).Select(sent => (held: sent, Unacknowledged: true))).ToList();
+        var parts = new List<ResyncReplica>();
+        var (heldFrom, unackedFrom, start) = (FirstHeldNumber, Unacknowledged?.First ?? 0, 0);
+        // The first part also carries the rosters.
+        long bytes = (LocalOccupants.Count + Roster.Count) * ElementOverheadBytes;
+        void Close(int end)
+        {
+            var held = stanzas.Skip(start).Take(end - start).Where(s => !s.Unacknowledged).Select(s => s.held).ToList();
+            var unacked = stanzas.Skip(start).Take(end - start).Where(s => s.Unacknowledged).Select(s => s.held).ToList();
+            parts.Add(this with
+            {
+                LocalOccupants = parts.Count == 0 ? LocalOccupants : new Dictionary<Jid, string>(),
+                Roster = parts.Count == 0 ? Roster : [],
+                HeldStanzas = held,
+                FirstHeldNumber = heldFrom,
+                Unacknowledged = Unacknowledged is { } all && (unacked.Count > 0 || parts.Count == 0) ? all with { First = unackedFrom, Stanzas = unacked } : null,
+                More = true,
+                Part = parts.Count + 1,
+            });
+            heldFrom += held.Count;
+            unackedFrom += unacked.Count;
+            start = end;
+            bytes = 0;
+        }
+        for (var index = 0; index < stanzas.Count; index++)
+        {
+            var size = Encoding.UTF8.GetByteCount(stanzas[index].held.Stanza.ToString(SaveOptions.DisableFormatting)) + ElementOverheadBytes;
+            if (index > start && bytes + size > maxBytes) Close(index);
+            bytes += size;
+        }
+        Close(stanzas.Count);
+        parts[^1] = parts[^1] with { More = false };
+        return parts;
+    }
+
+    /// <summary>What an entry of the rosters, or the replica's delay on a held stanza, weighs at most, near enough.</summary>
+    private const int ElementOverheadBytes = 160;
+
+    /// <summary>The whole report from its parts, in order (the first has the rosters).</summary>
+    public static ResyncReplica Joined(IReadOnlyList<ResyncReplica> parts)
+    {
+        var first = parts[0];
+        var unacked = parts.Select(part => part.Unacknowledged).OfType<UnacknowledgedForwards>().ToList();
+        return first with
+        {
+            HeldStanzas = [.. parts.SelectMany(part => part.HeldStanzas)],
+            Unacknowledged = unacked.Count == 0 ? null : unacked[0] with { Stanzas = [.. unacked.SelectMany(part => part.Stanzas)] },
+            More = false,
+            Part = 1,
+        };
+    }
+}
 
 /// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
 public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
@@ -119,7 +188,7 @@ public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
 /// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the
 /// occupant's latest presence. Real JIDs and status codes are left out: they differ between recipients.
 /// </summary>
-public sealed record RosterEntry(string Nick, string Affiliation, string Role, string? Show, string? Status)
+public sealed record RosterEntry(string Nick, Affiliation Affiliation, Role Role, string? Show, string? Status)
 {
     /// <summary>The entry an available occupant presence from <c>room/nick</c> announces; null for anything else.</summary>
     public static RosterEntry? FromPresence(XElement presence, Jid room)
@@ -127,7 +196,15 @@ public sealed record RosterEntry(string Nick, string Affiliation, string Role, s
         if (presence.Name != Ns.Client + "presence" || presence.Attribute("type") is not null) return null;
         if (!Jid.TryParse(presence.Attribute("from")?.Value, out var from) || from.Bare != room || from.Resource is not { } nick) return null;
         if (presence.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item") is not { } item) return null;
-        return new RosterEntry(nick, item.Attribute("affiliation")?.Value ?? "none", item.Attribute("role")?.Value ?? "none",
-            presence.Element(Ns.Client + "show")?.Value, presence.Element(Ns.Client + "status")?.Value);
+        MucNames.TryParseAffiliation(item.Attribute("affiliation")?.Value, out var affiliation);
+        MucNames.TryParseRole(item.Attribute("role")?.Value, out var role);
+        return new RosterEntry(nick, affiliation, role, presence.Element(Ns.Client + "show")?.Value, presence.Element(Ns.Client + "status")?.Value);
     }
+
+    /// <summary>The occupant presence this entry announces, as an occupant who cannot see real JIDs gets it.</summary>
+    public XElement ToPresence(Jid room) =>
+        Stanzas.Presence(room.WithResource(Nick).ToString())
+            .WithChild(Show is null ? null : new XElement(Ns.Client + "show", Show))
+            .WithChild(Status is null ? null : new XElement(Ns.Client + "status", Status))
+            .WithChild(Stanzas.MucUserX(Stanzas.Item(Affiliation, Role)));
 }

@@ -16,35 +16,32 @@ namespace Dmuc.Actors.Replication;
 /// primary when it has heard nothing for a while (§4.10); while split (§4.11.1) serves its users itself what
 /// <see cref="SplitServing"/> allows, refuses the rest with an error, and on the primary's return runs the netjoin.
 /// </summary>
-public sealed class ReplicaRoom : ReceiveActor, IWithTimers
+public sealed class ReplicaRoom : KeepaliveActor
 {
     private readonly ReplicaRoomState _state;
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
-    private readonly LinkKeepalive _keepalive;
     private readonly ReplicaRoomGauge _gauge;
-    // The service's own address has no room state to keep in step: its replies are taken as they come.
-    private readonly bool _keepsAlive;
+    private readonly ReplicaSync _sync;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Local users' stanzas that arrive while a netjoin is under way wait for its outcome (linked, or split again).
     private readonly Queue<XElement> _waitingForNetjoin = new();
     // What this replica forwarded and the room has not acknowledged yet; its session names this life of the replica.
     private readonly ForwardWindow _forwards = new(Guid.NewGuid().ToString("N")[..12]);
-    private long _netjoins;
     private long _probes;
-    private string? _netjoinId;
-    private int _heldInNetjoin;
+    private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
+        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica)),
+            keepsAlive: room.Local is not null)
     {
         _hosts = hosts;
         _sink = sink;
         var settings = ReplicationSettings.Of(Context.System);
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"),
             serving: settings.Split);
-        _keepalive = new LinkKeepalive(settings, DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica));
         _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
-        _keepsAlive = room.Local is not null;
+        _sync = new ReplicaSync(_state);
 
         Receive<RouteStanza>(route => HandleStanzaFromLocalUser(route.Stanza));
         Receive<ReplicaBatch>(HandleBatchFromPrimary);
@@ -57,30 +54,26 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
             HeardFromPrimary();
             Acknowledged(ack.Ack);
         });
-        Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
-            _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), _keepalive.State,
-            _keepalive.SplitSince, _keepalive.LastRtt, _keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId,
+            _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), Keepalive.State,
+            Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId,
             _forwards.Count)));
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(Jid room, ClusterHosts hosts, IStanzaSink sink) =>
         Akka.Actor.Props.Create(() => new ReplicaRoom(room, hosts, sink));
 
-    protected override void PreStart()
+    protected override void PostStop()
     {
-        if (_keepsAlive) ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
+        base.PostStop();
+        _gauge.Dispose();
     }
-
-    protected override void PostStop() { _keepalive.Telemetry?.Dispose(); _gauge.Dispose(); }
 
     private void HandleStanzaFromLocalUser(XElement stanza)
     {
-        switch (_keepalive.State)
+        switch (Keepalive.State)
         {
             case LinkState.Rejoining:
                 _waitingForNetjoin.Enqueue(stanza);
@@ -90,7 +83,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
                 break;
             default:
                 _state.RecordLocalStanza(stanza);
-                if (!_keepsAlive)
+                if (!KeepsAlive)
                 {
                     if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self)) MarkSplit("the primary has no node in the cluster");
                     break;
@@ -105,8 +98,8 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
                     break;
                 }
                 if (waitedBefore) break;
-                _keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
-                ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
+                Keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
+                CheckKeepaliveAgain(now);
                 break;
         }
     }
@@ -115,7 +108,7 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     private void Acknowledged(ForwardAck? ack)
     {
         if (ack is null || !_forwards.Acknowledge(ack)) return;
-        _keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
+        Keepalive.AwaitingAnswerSince(_forwards.OldestSentAt);
     }
 
     /// <summary>
@@ -148,52 +141,50 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
             HandleResync(batch);
             return;
         }
-        if (_keepsAlive && _keepalive.State != LinkState.Linked)
-            return; // the netjoin's resync covers it
-        if (_keepsAlive && batch.Sequence > _state.LastSequence + 1 && _state.LastSequence != 0 && batch.Sequence != 1)
+        var (verdict, why) = _sync.Judge(batch, Keepalive.State);
+        switch (verdict)
         {
-            // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
-            _log.Warning("Replica of {Room}: batch {Sequence} after {LastSequence}; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
-            StartNetjoin();
-            return;
+            case BatchVerdict.Apply:
+                DeliverApplied(_state.ApplyBatch(batch), batch.Room);
+                break;
+            case BatchVerdict.Resync:
+                _log.Warning("Replica of {0}: {1}; resyncing", batch.Room, why);
+                StartNetjoin();
+                break;
         }
-        // The batch before this one is what the primary's link had sent.
-        if (_keepsAlive && PrimaryRestarted(batch.Sequence - 1))
-        {
-            _log.Warning("Replica of {0}: batch {1} after {2}: the primary's room restarted; resyncing", batch.Room, batch.Sequence, _state.LastSequence);
-            StartNetjoin();
-            return;
-        }
-        Apply(batch);
     }
 
-    private void Apply(ReplicaBatch batch)
+    private void DeliverApplied((IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) applied, Jid room)
     {
-        var (deliveries, refused) = _state.ApplyBatch(batch);
-        _sink.Send(deliveries);
-        foreach (var occupant in refused)
+        _sink.Send(applied.Deliveries);
+        foreach (var occupant in applied.Refused)
         {
-            _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", batch.Room, occupant);
-            Sender.Tell(new EnterRefused(batch.Room, occupant, _hosts.OwnHost!));
+            _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", room, occupant);
+            Sender.Tell(new EnterRefused(room, occupant, _hosts.OwnHost!));
         }
     }
 
-    /// <summary>The primary's answer to our netjoin: one batch from what we reported to the room as it is.</summary>
+    /// <summary>The primary's answer to our netjoin, in one or more parts, from what we reported to the room as it is.</summary>
     private void HandleResync(ReplicaBatch resync)
     {
-        if (resync.ResyncOf != _netjoinId || _keepalive.State != LinkState.Rejoining)
+        if (_sync.TakeResync(resync, Keepalive.State) is not { } part)
         {
-            _log.Debug("Replica of {0}: ignored resync {1} (waiting for {2})", resync.Room, resync.ResyncOf, _netjoinId ?? "none");
+            _log.Debug("Replica of {0}: ignored resync {1} part {2} (waiting for {3})", resync.Room, resync.ResyncOf, resync.Sequence,
+                _sync.NetjoinId ?? "none");
             return;
         }
-        Apply(resync);
-        _state.ForgetHeld(_heldInNetjoin);
+        DeliverApplied((part.Deliveries, part.Refused), resync.Room);
+        if (!part.Complete)
+        {
+            // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
+            Keepalive.RejoiningProgressed(DateTimeOffset.UtcNow);
+            return;
+        }
         // The netjoin carried every forward still waiting; should one remain, it waits afresh from now.
-        _keepalive.AwaitingAnswerSince(_forwards.Count > 0 ? DateTimeOffset.UtcNow : null);
+        Keepalive.AwaitingAnswerSince(_forwards.Count > 0 ? DateTimeOffset.UtcNow : null);
         _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
-            resync.ResyncOf, _keepalive.SplitSince?.ToString("O") ?? "-");
-        _keepalive.MarkLinked(DateTimeOffset.UtcNow);
-        _netjoinId = null;
+            resync.ResyncOf, Keepalive.SplitSince?.ToString("O") ?? "-");
+        Keepalive.MarkLinked(DateTimeOffset.UtcNow);
         ReleaseWaitingStanzas();
     }
 
@@ -206,49 +197,31 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
 
     private void HandlePongFromPrimary(KeepalivePong pong)
     {
-        _keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
+        PongReceived(pong);
         HeardFromPrimary();
         ResyncIfOutOfStep(pong.LastSentSequence);
     }
 
-    /// <summary>
-    /// The primary's ping or pong says which batch it sent last, and travels behind that batch (docs/protocol/netjoin.md §2).
-    /// A higher number than ours means batches were lost in a cut too short for either end to notice, with none
-    /// after it to show a sequence jump; a lower one, that the primary's room restarted (§5) and no longer knows
-    /// our occupants.
-    /// </summary>
+    /// <summary>The primary's ping or pong says which batch it sent last: we resync when that shows us out of step.</summary>
     private void ResyncIfOutOfStep(long? primarySentUpTo)
     {
-        if (!_keepsAlive || !_keepalive.IsLinked || primarySentUpTo is not { } sent) return;
-        // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
-        if (sent > _state.LastSequence && _state.LastSequence != 0)
-            _log.Warning("Replica of {0}: the primary sent up to batch {1}, we applied {2}; resyncing", _state.Room, sent, _state.LastSequence);
-        else if (PrimaryRestarted(sent))
-            _log.Warning("Replica of {0}: the primary sent up to batch {1}, fewer than our {2}: its room restarted; resyncing",
-                _state.Room, sent, _state.LastSequence);
-        else
-            return;
+        if (_sync.OutOfStep(primarySentUpTo, Keepalive.State) is not { } why) return;
+        _log.Warning("Replica of {0}: {1}; resyncing", _state.Room, why);
         StartNetjoin();
     }
-
-    /// <summary>
-    /// A primary's link numbers its batches from 1 when it starts. A room that stopped while empty (passivated) has
-    /// nobody of ours to forget; one that restarted with our users in it (its node crashed) must hear of them.
-    /// </summary>
-    private bool PrimaryRestarted(long sequence) => sequence < _state.LastSequence && _state.LocalOccupants.Count > 0;
 
     /// <summary>The primary holds us split and heard from us: we may have missed batches, so resync.</summary>
     private void HandleNetjoinRequest()
     {
         HeardFromPrimary();
-        if (_keepalive.State != LinkState.Rejoining) StartNetjoin();
+        if (Keepalive.State != LinkState.Rejoining) StartNetjoin();
     }
 
     /// <summary>Any word from the primary: across a split link it means the primary is back.</summary>
     private void HeardFromPrimary()
     {
-        _keepalive.Heard(DateTimeOffset.UtcNow);
-        if (_keepsAlive && _keepalive.State == LinkState.Split) StartNetjoin();
+        Keepalive.Heard(DateTimeOffset.UtcNow);
+        if (KeepsAlive && Keepalive.State == LinkState.Split) StartNetjoin();
     }
 
     /// <summary>
@@ -257,21 +230,17 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
     /// </summary>
     private void StartNetjoin()
     {
-        _netjoinId = $"netjoin-{++_netjoins}";
-        _heldInNetjoin = _state.HeldDuringSplit.Count;
-        var resync = new ResyncReplica(_state.Room, _hosts.OwnHost!, _netjoinId, _state.LastSequence, _state.LastStanzaId,
-            _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.HeldDuringSplit.ToList(),
-            _state.FirstHeldNumber, _forwards.Report());
+        var resync = _sync.StartNetjoin(_hosts.OwnHost!, _forwards.Report());
         if (_hosts.PrimaryNode is not { } primary)
         {
             MarkSplit("the primary has no node in the cluster");
             return;
         }
-        RoomDirectory.At(Context, primary).Tell(resync, Self);
+        foreach (var part in resync.InParts(_reportPartBytes)) RoomDirectory.At(Context, primary).Tell(part, Self);
         _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3}, {4} held stanzas and {5} unacknowledged forwards",
-            _state.Room, _netjoinId, _keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, _heldInNetjoin, _forwards.Count);
-        _keepalive.MarkRejoining(DateTimeOffset.UtcNow);
-        ScheduleKeepalive(_keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
+            _state.Room, resync.NetjoinId, Keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, resync.HeldStanzas.Count, _forwards.Count);
+        Keepalive.MarkRejoining(DateTimeOffset.UtcNow);
+        CheckKeepaliveAgain(DateTimeOffset.UtcNow);
     }
 
     /// <summary>
@@ -289,40 +258,31 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
             new XElement(Ns.Ping + "ping")))).ToList());
     }
 
-    private void HandleKeepaliveTick()
+    protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
-        var (action, checkAgainIn) = _keepalive.Check(now);
         switch (action)
         {
             case KeepaliveAction.MarkSplit:
-                MarkSplit(_keepalive.State == LinkState.Rejoining ? "the netjoin got no answer"
-                    : _forwards.OldestSentAt is { } oldest && now - oldest >= _keepalive.AnswerTimeout ? "a forward was not acknowledged in time"
+                MarkSplit(Keepalive.State == LinkState.Rejoining ? "the netjoin got no answer"
+                    : _forwards.OldestSentAt is { } oldest && now - oldest >= Keepalive.AnswerTimeout ? "a forward was not acknowledged in time"
                     : "ping not answered in time");
                 break;
             // A replica nobody is in has nothing to lose: it pings only for its occupants or to end a split.
-            case KeepaliveAction.Ping when _state.LocalOccupants.Count > 0 || !_keepalive.IsLinked:
+            case KeepaliveAction.Ping when _state.LocalOccupants.Count > 0 || !Keepalive.IsLinked:
                 if (_hosts.PrimaryNode is { } primary)
-                    RoomDirectory.At(Context, primary).Tell(new KeepalivePing(_state.Room, _hosts.OwnHost!, _keepalive.StartPing(now)), Self);
+                    RoomDirectory.At(Context, primary).Tell(new KeepalivePing(_state.Room, _hosts.OwnHost!, Keepalive.StartPing(now)), Self);
                 else
                     MarkSplit("the primary has no node in the cluster");
                 break;
         }
-        ScheduleKeepalive(checkAgainIn);
     }
 
-    private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);
-
-    private void MarkSplit(string reason)
+    protected override void OnSplit(string reason, DateTimeOffset now)
     {
-        if (!_keepsAlive || _keepalive.State == LinkState.Split) return;
-        var now = DateTimeOffset.UtcNow;
-        _keepalive.MarkSplit(now);
-        _netjoinId = null;
-        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, _keepalive.State, reason);
+        _sync.NetjoinAbandoned();
+        _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, Keepalive.State, reason);
         _sink.Send(_state.MarkSplit());
         ReleaseWaitingStanzas();
-        ScheduleKeepalive(_keepalive.Check(now).CheckAgainIn);
     }
 
     private void ReleaseWaitingStanzas()
@@ -358,11 +318,6 @@ public sealed class ReplicaRoom : ReceiveActor, IWithTimers
         }
         _sink.Send(deliveries);
         Sender.Tell(Done.Instance);
-    }
-
-    private sealed class KeepaliveTick
-    {
-        public static readonly KeepaliveTick Instance = new();
     }
 
     public sealed class InspectReplica

@@ -15,11 +15,6 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// <summary>What a replica user hears when the room cannot take their stanza during a netsplit.</summary>
     public const string SplitErrorText = "the room is split from its primary; try again shortly";
 
-    /// <summary>The status of an occupant of another host shown away during a split (<see cref="SplitServing.MarkOthersAway"/>).</summary>
-    public const string AwayBySplitText = "not reachable from here: the room is split";
-
-    private static readonly XName OccupantIdName = (XNamespace)"urn:xmpp:occupant-id:0" + "occupant-id";
-    private static readonly XNamespace Hints = "urn:xmpp:hints";
     private readonly SplitServing _serving = serving ?? SplitServing.Default;
 
     private readonly HashSet<Jid> _askedToBeIn = [];
@@ -27,6 +22,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private readonly SortedDictionary<string, RosterEntry> _roster = new(StringComparer.Ordinal);
     private readonly LinkedList<ReplicaHistoryEntry> _history = new();
     private readonly List<HeldStanza> _heldDuringSplit = [];
+    // Occupants of other hosts the local users were shown away (MarkOthersAway), until the netjoin shows them as they are.
+    private readonly HashSet<string> _shownAway = new(StringComparer.Ordinal);
 
     public Jid Room => room;
     public long LastSequence { get; private set; }
@@ -67,7 +64,11 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public (IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) ApplyBatch(ReplicaBatch batch)
     {
         LastSequence = batch.Sequence;
-        if (batch.ResyncOf is not null) RemoveProvisionalHistory();
+        if (batch.ResyncOf is not null)
+        {
+            RemoveProvisionalHistory();
+            _shownAway.Clear();
+        }
         var refused = new List<Jid>();
         foreach (var enter in batch.Items.Select(item => (item.Enter, item.Stanza)).Where(e => e.Enter is not null))
         {
@@ -148,12 +149,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         if (!_serving.MarkOthersAway) return [];
         var localNicks = _localOccupants.Values.ToHashSet();
         var deliveries = new List<Delivery>();
-        foreach (var entry in _roster.Values.Where(entry => !localNicks.Contains(entry.Nick) && entry is not { Show: "away", Status: AwayBySplitText }).ToList())
+        foreach (var entry in _roster.Values.Where(entry => !localNicks.Contains(entry.Nick) && _shownAway.Add(entry.Nick)).ToList())
         {
-            var away = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(entry.Nick).ToString()),
-                new XElement(Ns.Client + "show", "away"), new XElement(Ns.Client + "status", AwayBySplitText),
-                MucUserX(entry.Affiliation, entry.Role, null));
-            _roster[entry.Nick] = entry with { Show = "away", Status = AwayBySplitText };
+            var away = SplitHostAway.AsAway(entry.ToPresence(room));
+            _roster[entry.Nick] = RosterEntry.FromPresence(away, room)!;
             deliveries.AddRange(_localOccupants.Keys.Select(local => new Delivery(local, away)));
         }
         return deliveries;
@@ -166,41 +165,29 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// A groupchat message among the local occupants, rendered as the room would (from the sender's nick, without
-    /// any stanza-id: only the primary gives the XEP-0359 id the room's history knows it by). One with a body is kept
-    /// in the history until the netjoin brings the primary's copy, and held; one without (a chat state) is only relayed.
+    /// A groupchat message among the local occupants, rendered as the room would (<see cref="Messages.GroupchatFrom"/>, without
+    /// any stanza-id: only the primary gives the XEP-0359 id the room's history knows it by). One the room would keep
+    /// (<see cref="Dmuc.Rooms.History.IsHistoric"/>) is kept in the history until the netjoin brings the primary's copy; one with a body
+    /// or kept is held for the room; anything else (a chat state) is only relayed.
     /// </summary>
     private IReadOnlyList<Delivery>? SayLocally(Jid from, string nick, XElement stanza, DateTimeOffset now)
     {
-        if (_roster.GetValueOrDefault(nick)?.Role is "visitor" or "none")
-            return [ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, "You do not currently have permission to speak in this chat", "auth")];
-        var message = new XElement(stanza);
-        message.Attribute("to")?.Remove();
-        message.Elements().Where(ClaimsToBeFromRoom).Remove();
-        message.SetAttributeValue("from", room.WithResource(nick).ToString());
+        if (_roster.GetValueOrDefault(nick)?.Role is { } role && !Messages.MaySpeak(role))
+            return [ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, Messages.NoVoiceText, "auth")];
+        var message = Messages.GroupchatFrom(stanza, room, nick);
         var deliveries = _localOccupants.Keys.Select(local => new Delivery(local, message)).ToList();
-        if (message.Element(Ns.Client + "body") is null) return deliveries;
-        // As the room does (XEP-0334): a message asking not to be stored is relayed, and held, but not kept.
-        if (!message.Elements().Any(child => child.Name == Hints + "no-store" || child.Name == Hints + "no-permanent-store"))
-            AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
-        return Held(stanza, now, deliveries);
+        var historic = Dmuc.Rooms.History.IsHistoric(message);
+        if (historic) AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
+        // A message asking not to be stored (XEP-0334) is not kept, but the rest of the room must still hear it.
+        return historic || message.Element(Ns.Client + "body") is not null ? Held(stanza, now, deliveries) : deliveries;
     }
-
-    private bool ClaimsToBeFromRoom(XElement child) =>
-        child.Name == OccupantIdName
-        || (child.Name == Ns.Delay + "delay" && child.Attribute("from")?.Value == room.ToString())
-        || (child.Name == Ns.StanzaId + "stanza-id" && child.Attribute("by")?.Value == room.ToString());
 
     /// <summary>An in-room private message to a local occupant: relayed as the room would, not held (the room keeps none).</summary>
     private IReadOnlyList<Delivery>? WhisperLocally(string senderNick, string recipientNick, XElement stanza)
     {
         var recipients = _localOccupants.Where(local => local.Value == recipientNick).Select(local => local.Key).ToList();
         if (recipients.Count == 0) return null;
-        var message = new XElement(stanza);
-        message.Attribute("to")?.Remove();
-        message.Elements().Where(child => child.Name.Namespace == Ns.Muc || child.Name.Namespace == Ns.MucUser || child.Name == OccupantIdName).Remove();
-        message.SetAttributeValue("from", room.WithResource(senderNick).ToString());
-        message.Add(new XElement(Ns.MucUser + "x"));
+        var message = Messages.PrivateMessageFrom(stanza, room, senderNick);
         return recipients.Select(recipient => new Delivery(recipient, message)).ToList();
     }
 
@@ -213,19 +200,20 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// A kick (XEP-0045 §8.2) by an occupant the primary last announced as moderator, of a local occupant of a
-    /// lower role whose affiliation is not above the moderator's; a kick of an occupant elsewhere waits for the room.
+    /// A kick (XEP-0045 §8.2) of a local occupant, by the room's own rule (<see cref="Moderation.MayChangeRole"/>) on the
+    /// roles and affiliations the primary last announced; a kick of an occupant elsewhere waits for the room.
     /// </summary>
     private IReadOnlyList<Delivery>? KickLocally(Jid from, string moderatorNick, string nick, string? reason, XElement iq, DateTimeOffset now)
     {
-        var moderator = _roster.GetValueOrDefault(moderatorNick);
-        if (moderator?.Role != "moderator") return [ErrorTo(from, iq, StanzaErrorCondition.Forbidden, null, "auth")];
         var sessions = _localOccupants.Where(local => local.Value == nick).Select(local => local.Key).ToList();
-        if (sessions.Count == 0) return null;
+        var moderator = _roster.GetValueOrDefault(moderatorNick);
+        if (sessions.Count == 0 && moderator?.Role == Role.Moderator) return null;
         var target = _roster.GetValueOrDefault(nick);
-        var affiliation = target?.Affiliation ?? "none";
-        if (target?.Role == "moderator" || AffiliationRank(affiliation) > AffiliationRank(moderator.Affiliation))
-            return [ErrorTo(from, iq, StanzaErrorCondition.NotAllowed, null, "cancel")];
+        var affiliation = target?.Affiliation ?? Affiliation.None;
+        if (Moderation.MayChangeRole(moderator?.Role ?? Role.None, moderator?.Affiliation ?? Affiliation.None, target?.Role ?? Role.None,
+                affiliation, Role.None) is { } refusal)
+            return [ErrorTo(from, iq, refusal.Condition, refusal.Text, refusal.Type)];
+        if (sessions.Count == 0) return null;
 
         foreach (var session in sessions)
         {
@@ -233,25 +221,18 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _askedToBeIn.Remove(session);
         }
         _roster.Remove(nick);
-        XElement Kicked(Jid? jid, params int[] codes) => new(Ns.Client + "presence",
-            new XAttribute("from", room.WithResource(nick).ToString()), new XAttribute("type", "unavailable"),
-            new XElement(Ns.MucUser + "x",
-                new XElement(Ns.MucUser + "item", new XAttribute("affiliation", affiliation), new XAttribute("role", "none"),
-                    jid is null ? null : new XAttribute("jid", jid.ToString()),
-                    new XElement(Ns.MucUser + "actor", new XAttribute("nick", moderatorNick)),
-                    reason is null ? null : new XElement(Ns.MucUser + "reason", reason)),
-                codes.Select(Status)));
-        var seen = Kicked(null, 307);
+        // As the room announces a kick (status 307 before the item; the kicked sessions' own with their JID and 110).
+        XElement Kicked(Jid? jid) => Stanzas.Presence(room.WithResource(nick).ToString(), "unavailable").WithChild(Stanzas.MucUserX(
+            Stanzas.Status(307), Stanzas.Item(affiliation, Role.None, jid?.ToString(), actorNick: moderatorNick, reason: reason),
+            jid is null ? null : Stanzas.Status(110)));
+        var seen = Kicked(null);
         var result = new XElement(Ns.Client + "iq", new XAttribute("from", room.ToString()), new XAttribute("type", "result"),
             iq.Attribute("id") is { } id ? new XAttribute("id", id.Value) : null);
         return Held(iq, now, [
-            .. sessions.Select(session => new Delivery(session, Kicked(session, 110, 307))),
+            .. sessions.Select(session => new Delivery(session, Kicked(session))),
             .. _localOccupants.Keys.Select(other => new Delivery(other, seen)),
             new Delivery(from, result)]);
     }
-
-    private static int AffiliationRank(string affiliation) =>
-        affiliation switch { "owner" => 4, "admin" => 3, "member" => 2, "none" => 1, _ => 0 };
 
     /// <summary>
     /// An entry under a nick the replica's roster does not have (the XEP's DANGER): the entrant gets the roster as
@@ -263,16 +244,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         if (_localOccupants.Count == 0) return null;
         if (_roster.ContainsKey(nick))
             return [ErrorTo(from, presence, StanzaErrorCondition.Conflict, "That nickname is already in use by another occupant", "cancel")];
-        var deliveries = _roster.Values.Select(entry => new Delivery(from, new XElement(Ns.Client + "presence",
-            new XAttribute("from", room.WithResource(entry.Nick).ToString()),
-            entry.Show is null ? null : new XElement(Ns.Client + "show", entry.Show),
-            entry.Status is null ? null : new XElement(Ns.Client + "status", entry.Status),
-            MucUserX(entry.Affiliation, entry.Role, null)))).ToList();
+        var deliveries = _roster.Values.Select(entry => new Delivery(from, entry.ToPresence(room))).ToList();
         _localOccupants[from] = nick;
         _askedToBeIn.Add(from);
         deliveries.AddRange(ChangePresenceLocally(from, nick, presence));
-        var requested = presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history")?.Attribute("maxstanzas")?.Value;
-        var kept = int.TryParse(requested, out var maxStanzas) ? _history.Skip(Math.Max(0, _history.Count - maxStanzas)) : _history;
+        // The entrant's <history/> limits, as the room reads them (History.Requested), on what this replica keeps.
+        var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => entry.Message.ToString(SaveOptions.DisableFormatting).Length,
+            entry => entry.AcceptedAt, presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history"), maxHistory, null, now);
         deliveries.AddRange(kept.Select(entry => new Delivery(from, Delayed(entry))));
         return Held(presence, now, deliveries);
     }
@@ -281,10 +259,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private XElement Delayed(ReplicaHistoryEntry entry)
     {
         if (entry.Message.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString())) return entry.Message;
-        var message = new XElement(entry.Message);
-        message.Add(new XElement(Ns.Delay + "delay", new XAttribute("from", room.ToString()),
-            new XAttribute("stamp", entry.AcceptedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture))));
-        return message;
+        return new XElement(entry.Message).WithChild(Stanzas.Delay(room, entry.AcceptedAt));
     }
 
     /// <summary>The held stanzas up to <paramref name="count"/> reached the primary in a netjoin.</summary>
@@ -303,20 +278,17 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         return new Delivery(user, error);
     }
 
-    private bool IsToOwnOccupant(XElement stanza, string nick) =>
-        Jid.TryParse(stanza.Attribute("to")?.Value, out var to) && to.Bare == room && (to.Resource is null || to.Resource == nick);
-
     private IReadOnlyList<Delivery> LeaveLocally(Jid user, string nick)
     {
-        var affiliation = _roster.GetValueOrDefault(nick)?.Affiliation ?? "none";
+        var affiliation = _roster.GetValueOrDefault(nick)?.Affiliation ?? Affiliation.None;
         _localOccupants.Remove(user);
         _askedToBeIn.Remove(user);
         _roster.Remove(nick);
         ForgetRosterIfNobodyLocal();
-        var others = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(nick).ToString()),
-            new XAttribute("type", "unavailable"), MucUserX(affiliation, "none", null));
-        var own = new XElement(Ns.Client + "presence", new XAttribute("from", room.WithResource(nick).ToString()),
-            new XAttribute("type", "unavailable"), MucUserX(affiliation, "none", user, Status(110)));
+        var occupantJid = room.WithResource(nick).ToString();
+        var others = Stanzas.Presence(occupantJid, "unavailable").WithChild(Stanzas.MucUserX(Stanzas.Item(affiliation, Role.None)));
+        var own = Stanzas.Presence(occupantJid, "unavailable")
+            .WithChild(Stanzas.MucUserX(Stanzas.Item(affiliation, Role.None, user.ToString()), Stanzas.Status(110)));
         return [new Delivery(user, own), .. _localOccupants.Keys.Select(other => new Delivery(other, others))];
     }
 
@@ -330,6 +302,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         if (_localOccupants.Count > 0) return;
         _roster.Clear();
         _history.Clear();
+        _shownAway.Clear();
     }
 
     /// <summary>Kept only while someone local is in the room: without, the history would get a gap (see above).</summary>
@@ -353,24 +326,14 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private IReadOnlyList<Delivery> ChangePresenceLocally(Jid user, string nick, XElement presence)
     {
         var known = _roster.GetValueOrDefault(nick);
-        var (affiliation, role) = (known?.Affiliation ?? "none", known?.Role ?? "participant");
+        var (affiliation, role) = (known?.Affiliation ?? Affiliation.None, known?.Role ?? Role.Participant);
         // The user's own presence payload (show, status, priority, caps…) as the room would repeat it.
-        var payload = presence.Elements().Where(child => child.Name.Namespace != Ns.Muc && child.Name.Namespace != Ns.MucUser).ToList();
-        XElement Announce(XElement x) => new(Ns.Client + "presence",
-            new XAttribute("from", room.WithResource(nick).ToString()), payload.Select(child => new XElement(child)), x);
-        var others = Announce(MucUserX(affiliation, role, null));
+        XElement Announce(XElement x) => Stanzas.WithFrom(Stanzas.WithoutMucPayload(presence), room.WithResource(nick).ToString()).WithChild(x);
+        var others = Announce(Stanzas.MucUserX(Stanzas.Item(affiliation, role)));
         if (RosterEntry.FromPresence(others, room) is { } entry) _roster[nick] = entry;
-        var own = Announce(MucUserX(affiliation, role, user, Status(110)));
+        var own = Announce(Stanzas.MucUserX(Stanzas.Item(affiliation, role, user.ToString()), Stanzas.Status(110)));
         return [.. _localOccupants.Keys.Where(other => other != user).Select(other => new Delivery(other, others)), new Delivery(user, own)];
     }
-
-    private static XElement MucUserX(string affiliation, string role, Jid? jid, XElement? status = null) =>
-        new(Ns.MucUser + "x",
-            new XElement(Ns.MucUser + "item", new XAttribute("affiliation", affiliation), new XAttribute("role", role),
-                jid is null ? null : new XAttribute("jid", jid.ToString())),
-            status);
-
-    private static XElement Status(int code) => new(Ns.MucUser + "status", new XAttribute("code", code));
 
     private void Remember(ReplicaItem item)
     {

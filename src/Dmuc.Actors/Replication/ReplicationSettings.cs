@@ -18,6 +18,15 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
     /// <summary>What a split replica serves its users itself (§4.11.1's MAYs).</summary>
     public SplitServing Split { get; init; } = SplitServing.Default;
 
+    /// <summary>
+    /// The most a resync part's items may weigh as XML: three quarters of the remoting frame
+    /// (<c>akka.remote.dot-netty.tcp.maximum-frame-size</c>), leaving room for the batch's own element and Akka's envelope.
+    /// </summary>
+    public long ResyncPartBytes { get; init; } = DefaultFrameBytes * 3 / 4;
+
+    private const long DefaultFrameBytes = 16 * 1024 * 1024;
+    private const string FrameSizePath = "akka.remote.dot-netty.tcp.maximum-frame-size";
+
     public const string ConfigPath = "dmuc.replication";
 
     public static readonly ReplicationSettings Default = new(
@@ -25,8 +34,9 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
 
     public static ReplicationSettings From(Config config)
     {
+        var frameBytes = config.HasPath(FrameSizePath) ? config.GetByteSize(FrameSizePath) ?? DefaultFrameBytes : DefaultFrameBytes;
         var section = config.GetConfig(ConfigPath);
-        if (section is null || section.IsEmpty) return Default;
+        if (section is null || section.IsEmpty) return Default with { ResyncPartBytes = frameBytes * 3 / 4 };
         return new ReplicationSettings(
             section.GetTimeSpan("keepalive-interval", Default.KeepaliveInterval),
             section.GetTimeSpan("ping-timeout", Default.PingTimeout),
@@ -34,6 +44,7 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
             section.GetBoolean("show-split-users-away", Default.ShowSplitUsersAway))
         {
             Split = SplitServing.From(section),
+            ResyncPartBytes = frameBytes * 3 / 4,
         };
     }
 

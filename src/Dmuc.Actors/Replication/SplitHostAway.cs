@@ -12,7 +12,7 @@ namespace Dmuc.Actors.Replication;
 /// </summary>
 public sealed class SplitHostAway
 {
-    /// <summary>The status an occupant without a status text of its own shows while its host is split, saying why.</summary>
+    /// <summary>The status an occupant without a status text of its own shows while split from the viewer, saying why.</summary>
     public const string SplitStatus = "netsplit";
 
     private readonly Dictionary<string, Marked> _marked = new(StringComparer.Ordinal);
@@ -67,7 +67,11 @@ public sealed class SplitHostAway
         return (nicks, recipients);
     }
 
-    private static XElement AsAway(XElement presence)
+    /// <summary>
+    /// An occupant presence shown away because of a split: the primary's view of a split host's occupants, and a split
+    /// replica's of everyone elsewhere. The occupant's own status text, if any, stays.
+    /// </summary>
+    public static XElement AsAway(XElement presence)
     {
         var away = new XElement(presence);
         away.Elements(Ns.Client + "show").Remove();

@@ -46,6 +46,15 @@ public sealed class ArchiveReader : ReceiveActor
     /// <summary>Retention expired every archived message up to <see cref="Newest"/>, which it expired last.</summary>
     public sealed record ExpiryFound(ArchivedMessage Newest);
 
+    /// <summary>
+    /// <see cref="Command"/> names a message the room no longer keeps in memory (XEP-0425 moderation): does the archive,
+    /// as the journal holds it up to <see cref="UpTo"/>, still hold it? Answered with <see cref="LookedUp"/>.
+    /// </summary>
+    public sealed record LookUp(HandleStanza Command, string StanzaId, long UpTo);
+
+    /// <summary>The command to handle again, now with the archive's answer.</summary>
+    public sealed record LookedUp(HandleStanza Command);
+
     private readonly string _persistenceId;
     private readonly ArchiveRetention? _retention;
     private readonly ArchiveIndex _index = new();
@@ -60,6 +69,7 @@ public sealed class ArchiveReader : ReceiveActor
         _retention = retention;
         ReceiveAsync<ReadPage>(AnswerQuery);
         ReceiveAsync<FindExpired>(ReportExpiry);
+        ReceiveAsync<LookUp>(AnswerLookUp);
     }
 
     /// <summary>The room's reader child, started with the first query or expiry check.</summary>
@@ -91,19 +101,39 @@ public sealed class ArchiveReader : ReceiveActor
         room.Tell(new PageRead(answer));
     }
 
+    private async Task AnswerLookUp(LookUp lookUp)
+    {
+        var room = Sender;
+        if (await TryCatchUp(lookUp.UpTo, "a lookup"))
+        {
+            room.Tell(new LookedUp(lookUp.Command with { ArchiveLookup = new ArchiveLookup(lookUp.StanzaId, _index.Holds(lookUp.StanzaId)) }));
+            return;
+        }
+        var stanza = lookUp.Command.Stanza;
+        var error = StanzaError.Reply(stanza, StanzaErrorCondition.InternalServerError, "The archive could not be read", "wait");
+        room.Tell(new PageRead([new Delivery(Jid.Parse(stanza.Attribute("from")!.Value), error)]));
+    }
+
     private async Task ReportExpiry(FindExpired find)
     {
         var room = Sender;
+        if (await TryCatchUp(find.UpTo, "its expiry") && _index.LastExpired is { } newest && newest.SequenceNr > find.RecordedThrough)
+            room.Tell(new ExpiryFound(newest));
+    }
+
+    /// <summary><see cref="CatchUp"/>, or false (logged) when the journal could not be read.</summary>
+    private async Task<bool> TryCatchUp(long upTo, string purpose)
+    {
         try
         {
-            await CatchUp(find.UpTo);
+            await CatchUp(upTo);
+            return true;
         }
         catch (Exception failure)
         {
-            _log.Warning("Archive of {0} not read for its expiry: {1}", _persistenceId, failure.Message);
-            return;
+            _log.Warning("Archive of {0} not read for {1}: {2}", _persistenceId, purpose, failure.Message);
+            return false;
         }
-        if (_index.LastExpired is { } newest && newest.SequenceNr > find.RecordedThrough) room.Tell(new ExpiryFound(newest));
     }
 
     /// <summary>

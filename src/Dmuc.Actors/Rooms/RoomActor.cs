@@ -34,15 +34,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly DmucMetrics _metrics = DmucMetrics.Of(Context.System);
     private readonly RoomGauge _gauge = DmucMetrics.Of(Context.System).TrackRoom();
-    private RoomState _state;
+    private readonly PrimaryRoom _primary;
     private long _durableEventsSinceSnapshot;
     private bool _snapshotInFlight;
     private long _snapshotSequenceNr;
     // How far this actor asked the journal to delete the events of expired messages (docs/protocol/archive.md#retention).
     private long _journalTrimmedThrough;
     private RoomListingChanged? _lastListing;
-    // What came of the stanzas replica hosts held during splits, until their resyncs are known to have arrived.
-    private readonly HeldStanzaLedger _held = new();
     private readonly SplitHostAway _splitHostAway = new();
     private readonly bool _showSplitUsersAway;
     private long _probes;
@@ -60,16 +58,16 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _sink = sink;
         _hosts = hosts;
         _settings = settings;
-        _state = new RoomState(room, options);
+        _primary = new PrimaryRoom(new RoomState(room, options), IsReplicaHost, () => _hosts.Hosts.Count > 0);
         _showSplitUsersAway = ReplicationSettings.Of(Context.System).ShowSplitUsersAway;
 
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is not RoomSnapshot snapshot) return;
-            _state = RoomState.FromSnapshot(_room, _options, snapshot);
+            _primary.State = RoomState.FromSnapshot(_room, _options, snapshot);
             _snapshotSequenceNr = offer.Metadata.SequenceNr;
         });
-        Recover<RoomEvent>(@event => _state.Apply(@event));
+        Recover<RoomEvent>(@event => _primary.State.Apply(@event));
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
@@ -85,17 +83,18 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
         Command<CheckOccupants>(_ => ProbeLocalSessions());
-        Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(bounced.Deliveries)), afterSent: null));
+        Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(_primary.PlanOf(bounced.Deliveries), afterSent: null));
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
-        Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_state, split.Host)));
-        Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_state, rejoined.Host)));
+        Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_primary.State, split.Host)));
+        Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_primary.State, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
         Command<ArchiveReader.PageRead>(SendArchivePage);
+        Command<ArchiveReader.LookedUp>(HandleWithArchiveAnswer);
         Command<ArchiveExpiryCheck>(_ => FindExpiredMessages());
         Command<ArchiveReader.ExpiryFound>(found =>
             Handle(new ExpireArchivedMessages(found.Newest.SequenceNr, found.Newest.StanzaId, DateTimeOffset.UtcNow)));
@@ -145,30 +144,21 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
     }
 
-    /// <summary>
-    /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
-    /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
-    /// </summary>
+    /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>
     /// <returns>What the room decided, or null when it did not process the stanza.</returns>
     private Decision? HandleRelayed(HandleStanza command, RelayedBy relayed)
     {
-        var (host, number) = (relayed.Host, relayed.Number);
-        _held.ForwardsAcknowledged(host, number.Session, number.Acknowledged);
-        var (verdict, upTo) = RelayedForwards.Admit(_state, host, number);
-        switch (verdict)
+        var outcome = _primary.Relayed(command, relayed);
+        if (outcome.AcknowledgedAgain is { } ack) SendWhenEarlierWritesAreDone(ack, afterSent: null);
+        if (outcome.Verdict == ForwardVerdict.Gap)
         {
-            case ForwardVerdict.Duplicate:
-                SendWhenEarlierWritesAreDone(new Outgoing(PlanOf([]), (host, new ForwardAck(number.Session, upTo))), afterSent: null);
-                return null;
-            case ForwardVerdict.Gap:
-                _log.Warning("Room {0}: forward {1} of {2} came after {3}; the forwards between were lost, asking for a netjoin",
-                    _room, number.Number, host, upTo);
-                ReplicaLink.LinkTo(Context, _room, host, _hosts).Tell(ReplicaLink.AskToRejoin.Instance);
-                return null;
+            _log.Warning("Room {0}: forward {1} of {2} came after {3}; the forwards between were lost, asking for a netjoin",
+                _room, relayed.Number.Number, relayed.Host, outcome.UpTo);
+            ReplicaLink.LinkTo(Context, _room, relayed.Host, _hosts).Tell(ReplicaLink.AskToRejoin.Instance);
         }
-        var decision = Handle(command, relayed: relayed);
-        _held.ForwardProcessed(host, number.Session, number.Number, decision, _room);
-        return decision;
+        if (outcome.Decided is not { } decided) return null;
+        Commit(decided);
+        return decided.Decision;
     }
 
     /// <summary>
@@ -178,7 +168,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void ProbeLocalSessions()
     {
         var ownHost = _hosts.OwnHost;
-        var pings = _state.ProbeSessions(session => ownHost is null ? _hosts.ReplicaNodeFor(session.Domain) is null : session.Domain == ownHost,
+        var pings = _primary.State.ProbeSessions(session => ownHost is null ? _hosts.ReplicaNodeFor(session.Domain) is null : session.Domain == ownHost,
             $"dmuc-probe-{++_probes}");
         if (pings.Count == 0) return;
         _log.Info("Room {0}: checking that its {1} occupant sessions on this node's server are still there", _room, pings.Count);
@@ -187,16 +177,16 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
     {
-        var existed = _state.Exists;
+        var existed = _primary.State.Exists;
         var replyTo = Sender;
         Handle(new DestroyRoom(destroy.Reason, null, DateTimeOffset.UtcNow),
-            afterSent: () => replyTo.Tell(new AdminDestroyDone(_room, existed && !_state.Exists)));
+            afterSent: () => replyTo.Tell(new AdminDestroyDone(_room, existed && !_primary.State.Exists)));
     }
 
     private void HandleAdminKick(KickOccupantAsAdmin kick)
     {
-        var outcome = !_state.Exists ? AdminKickOutcome.NoSuchRoom
-            : _state.OccupantNicks.Contains(kick.Nick) ? AdminKickOutcome.Kicked
+        var outcome = !_primary.State.Exists ? AdminKickOutcome.NoSuchRoom
+            : _primary.State.OccupantNicks.Contains(kick.Nick) ? AdminKickOutcome.Kicked
             : AdminKickOutcome.NoSuchOccupant;
         var replyTo = Sender;
         Handle(new KickOccupant(kick.Nick, kick.Reason, DateTimeOffset.UtcNow),
@@ -209,8 +199,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void HandleInspect()
     {
-        var inspection = new RoomInspection(_room, _state.Exists, _state.Config.Name ?? "", _state.Sessions.ToList(),
-            _state.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+        var inspection = new RoomInspection(_room, _primary.State.Exists, _primary.State.Config.Name ?? "", _primary.State.Sessions.ToList(),
+            _primary.State.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
@@ -225,25 +215,16 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     private void HandleEnterRefused(EnterRefused refused)
     {
-        var session = _state.Sessions.FirstOrDefault(s => s.RealJid == refused.Occupant);
-        if (session is null || refused.Occupant.Domain != refused.ReplicaHost) return;
+        if (_primary.EnterRefused(refused, DateTimeOffset.UtcNow) is not { } decided) return;
         _log.Warning("Room {0}: {1} refused {2}; removing that occupant", _room, refused.ReplicaHost, refused.Occupant);
-        Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
+        Commit(decided);
     }
 
-    /// <summary>
-    /// A replica host's node left the cluster for good (its link found no node for a while): its occupants leave, as
-    /// if each had sent unavailable presence, so that nobody elsewhere keeps seeing them.
-    /// </summary>
+    /// <summary>A replica host's node left the cluster for good (its link found no node for a while): its occupants leave.</summary>
     private void HandleReplicaHostGone(ReplicaLink.ReplicaHostGone gone)
     {
-        foreach (var session in _state.Sessions.Where(session => session.RealJid.Domain == gone.Host).ToList())
-            Handle(new HandleStanza(UnavailableFrom(session), DateTimeOffset.UtcNow));
+        foreach (var decided in _primary.HostGone(gone.Host, DateTimeOffset.UtcNow)) Commit(decided);
     }
-
-    private XElement UnavailableFrom(OccupantSessionView session) =>
-        new(Ns.Client + "presence", new XAttribute("type", "unavailable"),
-            new XAttribute("from", session.RealJid.ToString()), new XAttribute("to", _room.WithResource(session.Nick).ToString()));
 
     /// <summary>
     /// A replica is back from a netsplit (docs/protocol/netjoin.md): what its users did alone is processed now,
@@ -252,46 +233,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void HandleNetjoin(ResyncReplica resync)
     {
-        var host = resync.ReplicaHost;
-        var now = DateTimeOffset.UtcNow;
-        // Those already processed in an earlier netjoin whose resync the replica never got are skipped.
-        var heldToProcess = _held.ToProcess(resync);
-        // First what the replica forwarded before the split and never heard back about: what the room did not process
-        // yet it processes now, in order, as sent then (docs/protocol/netjoin.md §3).
-        if (resync.Unacknowledged is { } unacked)
-        {
-            for (var i = 0; i < unacked.Stanzas.Count; i++)
-            {
-                var number = new ForwardNumber(unacked.Session, unacked.First + i, unacked.First - 1);
-                var (verdict, upTo) = RelayedForwards.Admit(_state, host, number);
-                if (verdict == ForwardVerdict.Duplicate) continue;
-                if (verdict == ForwardVerdict.Gap)
-                {
-                    _log.Warning("Room {0}: the netjoin of {1} reports forwards from {2}, after {3}", _room, host, number.Number, upTo);
-                    break;
-                }
-                var (stanza, sentAt) = (unacked.Stanzas[i].Stanza, unacked.Stanzas[i].ServedAt);
-                var from = Jid.TryParse(stanza.Attribute("from")?.Value, out var sender) && sender.Domain == host;
-                if (!from) _log.Warning("Room {0}: refused a forward from {1} in the netjoin of {2}", _room, sender?.ToString() ?? "(nobody)", host);
-                var decision = Handle(new HandleStanza(from ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now),
-                    relayed: new RelayedBy(host, number));
-                _held.ForwardProcessed(host, number.Session, number.Number, decision, _room);
-            }
-        }
-        foreach (var (number, held) in heldToProcess)
-        {
-            var stanza = held.Stanza;
-            if (Jid.TryParse(stanza.Attribute("from")?.Value, out var from) && from.Domain == host)
-                _held.Processed(host, number, Handle(new HandleStanza(stanza, now, held.ServedAt < now ? held.ServedAt : now)));
-            else
-                _log.Warning("Room {0}: refused a held stanza from {1} in the netjoin of {2}", _room, from?.ToString() ?? "(nobody)", host);
-        }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(_state, host, resync, _held.OutcomeFor(host)),
-            resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(_state, host, reported.Session) : null);
-        _log.Info("Room {0}: netjoin {1} of {2} with {3} held stanzas; resync of {4} items", _room, resync.NetjoinId, host,
-            resync.HeldStanzas.Count, resyncBatch.Items.Count);
-        var link = ReplicaLink.LinkTo(Context, _room, host, _hosts);
-        DeferAsync(resyncBatch, link.Tell);
+        if (_primary.Netjoin(resync, DateTimeOffset.UtcNow) is not { } outcome) return;
+        foreach (var warning in outcome.Warnings) _log.Warning("Room {0}: {1}", _room, warning);
+        foreach (var decided in outcome.Decisions) Commit(decided);
+        _log.Info("Room {0}: netjoin {1} of {2} ({3} held stanzas and forwards processed); resync of {4} items", _room, resync.NetjoinId,
+            resync.ReplicaHost, outcome.Decisions.Count, outcome.Resync.Items.Count);
+        var link = ReplicaLink.LinkTo(Context, _room, resync.ReplicaHost, _hosts);
+        DeferAsync(outcome.Resync, link.Tell);
     }
 
     /// <summary>The answer to an archive query goes out like any reply of the room, to a replica host in a batch.</summary>
@@ -299,7 +247,14 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         _archiveReadsPending--;
         ScheduleIdleCheck();
-        SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(page.Deliveries)), afterSent: null);
+        SendWhenEarlierWritesAreDone(_primary.PlanOf(page.Deliveries), afterSent: null);
+    }
+
+    /// <summary>A stanza that waited for the archive (a moderation of a message older than the room's memory) is handled again.</summary>
+    private void HandleWithArchiveAnswer(ArchiveReader.LookedUp lookedUp)
+    {
+        _archiveReadsPending--;
+        Handle(lookedUp.Command with { Now = DateTimeOffset.UtcNow });
     }
 
     /// <summary>
@@ -309,22 +264,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void ShowSplitHost(Func<IReadOnlyList<Delivery>> presences)
     {
         if (!_showSplitUsersAway) return;
-        SendWhenEarlierWritesAreDone(new Outgoing(PlanOf(presences())), afterSent: null);
+        SendWhenEarlierWritesAreDone(_primary.PlanOf(presences()), afterSent: null);
     }
 
-    /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
-    private ReplicationPlanner.Plan PlanOf(IReadOnlyList<Delivery> deliveries)
-    {
-        var sessions = SessionsByRealJid();
-        return ReplicationPlanner.Split(deliveries, IsReplicaHost, _room,
-            sessions, sessions, command: null, acceptedAt: null);
-    }
-
-    /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
     /// <returns>What the room decided (already applied, and sent or to be sent once written).</returns>
-    private Decision Handle(RoomCommand command, Action? afterSent = null, RelayedBy? relayed = null)
+    private Decision Handle(RoomCommand command, Action? afterSent = null)
     {
-        var (decision, outgoing) = Decide(command, relayed);
+        var decided = _primary.Decide(command);
+        Commit(decided, afterSent);
+        return decided.Decision;
+    }
+
+    /// <summary>Persists a decision's durable events, then sends what it decided; a decision without any is sent behind the writes still pending.</summary>
+    private void Commit(Decided decided, Action? afterSent = null)
+    {
+        var (decision, outgoing) = (decided.Decision, decided.Outgoing);
+        _metrics.Decided(decided.Command, decision);
         var durable = decision.Events.Where(e => e.IsDurable).ToList();
         if (durable.Count == 0)
         {
@@ -348,38 +303,17 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             });
         }
         // Behind the writes still pending, so that the archive holds every message the room echoed before the query.
-        if (decision.ArchiveRead is { } archiveQuery)
-            DeferAsync(archiveQuery, query =>
+        if (decision.ArchiveRead is not null || decision.ArchiveLookup is not null)
+            DeferAsync(decision, asking =>
             {
                 _archiveReadsPending++;
-                ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.ReadPage(query, LastSequenceNr));
+                ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(asking.ArchiveRead is { } query
+                    ? new ArchiveReader.ReadPage(query, LastSequenceNr)
+                    : new ArchiveReader.LookUp((HandleStanza)command, asking.ArchiveLookup!, LastSequenceNr));
             });
         PublishListingIfChanged();
-        _gauge.Observe(_state, _hosts);
+        _gauge.Observe(_primary.State, _hosts);
         ScheduleIdleCheck();
-        return decision;
-    }
-
-    /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
-    private (Decision Decision, Outgoing Outgoing) Decide(RoomCommand command, RelayedBy? relayed)
-    {
-        var sessionsBefore = SessionsByRealJid();
-        var decision = _state.Process(command);
-        if (relayed is not null)
-            decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
-        _metrics.Decided(command, decision);
-        foreach (var @event in decision.Events)
-            _state.Apply(@event);
-        var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
-        // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
-        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
-            ? sessionsBefore : SessionsByRealJid();
-        var stanza = (command as HandleStanza)?.Stanza;
-        var plan = ReplicationPlanner.Split(decision.Deliveries, IsReplicaHost, _room,
-            sessionsBefore, sessionsAfter, stanza, acceptedAt);
-        return (decision, new Outgoing(plan,
-            relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
-            SplitBounces.For(stanza, plan.ByHost.Keys)));
     }
 
     /// <summary>
@@ -390,15 +324,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private bool IsReplicaHost(string host) =>
         _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null);
 
-    private Dictionary<Jid, string> SessionsByRealJid() =>
-        _hosts.Hosts.Count == 0 ? [] : _state.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);
-
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing.Plan, _sink, _hosts, outgoing.Ack, outgoing.Bounces);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
 
     private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {
-        if (outgoing.Plan.Local.Count == 0 && outgoing.Plan.ByHost.Count == 0 && outgoing.Ack is null && afterSent is null) return;
+        if (outgoing.IsEmpty && afterSent is null) return;
         DeferAsync(outgoing, planned =>
         {
             Send(planned);
@@ -415,8 +346,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>Asks the archive's reader whether retention expired messages beyond what the room recorded.</summary>
     private void FindExpiredMessages()
     {
-        if (_state.Exists)
-            ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.FindExpired(LastSequenceNr, _state.ArchiveExpiredThrough));
+        if (_primary.State.Exists)
+            ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.FindExpired(LastSequenceNr, _primary.State.ArchiveExpiredThrough));
     }
 
     /// <summary>
@@ -425,7 +356,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void TrimJournal()
     {
-        var through = Math.Min(_snapshotSequenceNr, _state.ArchiveExpiredThrough);
+        var through = Math.Min(_snapshotSequenceNr, _primary.State.ArchiveExpiredThrough);
         if (through <= _journalTrimmedThrough) return;
         _journalTrimmedThrough = through;
         DeleteMessages(through);
@@ -434,26 +365,26 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void SnapshotIfDue()
     {
         // Expired messages wait for a snapshot that covers them before their events can go.
-        var expiryToTrim = _state.ArchiveExpiredThrough > _snapshotSequenceNr;
+        var expiryToTrim = _primary.State.ArchiveExpiredThrough > _snapshotSequenceNr;
         // One snapshot at a time. Under sustained load the snapshot store (which on SQLite shares the single
         // writer with the journal) falls behind; queued snapshots are stale by the time they are written and
         // are lost at shutdown, leaving recovery to replay most of the journal.
         if ((_durableEventsSinceSnapshot < _settings.SnapshotEvery && !expiryToTrim) || _snapshotInFlight) return;
         _durableEventsSinceSnapshot = 0;
         _snapshotInFlight = true;
-        SaveSnapshot(_state.ToSnapshot());
+        SaveSnapshot(_primary.State.ToSnapshot());
     }
 
     private void PublishListingIfChanged()
     {
-        var changed = new RoomListingChanged(_room, _state.Config.Name ?? "", _state.OccupantCount,
-            _state.Exists && _state.Config.Public, _state.Exists, _state.Config.Persistent);
+        var changed = new RoomListingChanged(_room, _primary.State.Config.Name ?? "", _primary.State.OccupantCount,
+            _primary.State.Exists && _primary.State.Config.Public, _primary.State.Exists, _primary.State.Config.Persistent);
         if (changed == _lastListing) return;
         _lastListing = changed;
         Context.Parent.Tell(changed);
     }
 
-    private bool CanPassivate => _state.CanPassivate && _archiveReadsPending == 0;
+    private bool CanPassivate => _primary.State.CanPassivate && _archiveReadsPending == 0;
 
     private void ScheduleIdleCheck()
     {
@@ -487,10 +418,6 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         public static readonly ArchiveExpiryCheck Instance = new();
     }
-
-    /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
-    private sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, ForwardAck Ack)? Ack = null,
-        IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null);
 }
 
 public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)

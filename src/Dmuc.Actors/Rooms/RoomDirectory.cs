@@ -77,6 +77,27 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
         Receive<ListRooms>(HandleListRooms);
         Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
+        Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    private bool IsUserStanzaForOneOfOurRooms(DeadLetter letter) =>
+        letter.Message is RouteStanza { Relayed: null } && letter.Recipient.Path.Parent.Equals(Self.Path);
+
+    /// <summary>
+    /// A room that stops unexpectedly (its journal failed to recover it or to write) leaves the stanzas still in its
+    /// mailbox to dead letters: each sender is told, so that no stanza goes unanswered. Relayed stanzas are left to
+    /// the replica's acknowledged forwards, which resend what was not acknowledged.
+    /// </summary>
+    private void HandleStanzaLostWithItsRoom(DeadLetter letter)
+    {
+        var stanza = ((RouteStanza)letter.Message).Stanza;
+        _log.Warning("Room {0} stopped before it took a stanza; its sender is told to try again", letter.Recipient.Path.Name);
+        ReplyError(stanza, StanzaErrorCondition.InternalServerError,
+            "The room stopped before it could take this stanza (its storage failed); try again", type: "wait");
     }
 
     /// <summary>
@@ -264,7 +285,7 @@ public sealed class RoomDirectory : ReceiveActor
         }, TaskScheduler.Default).PipeTo(Self);
     }
 
-    private void ReplyError(XElement stanza, StanzaErrorCondition condition, string text)
+    private void ReplyError(XElement stanza, StanzaErrorCondition condition, string text, string? type = null)
     {
         // Errors are never answered with errors (RFC 6120 §8.1.2), and without a sender there is no one to tell.
         if (stanza.Attribute("type")?.Value == "error" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from))
@@ -272,7 +293,7 @@ public sealed class RoomDirectory : ReceiveActor
             _log.Warning("Dropped a stanza that cannot be answered: {0}", stanza.ToString(SaveOptions.DisableFormatting));
             return;
         }
-        var reply = StanzaError.Reply(stanza, condition, text);
+        var reply = StanzaError.Reply(stanza, condition, text, type);
         reply.Attribute("to")?.Remove();
         Send([new Delivery(from, reply)]);
     }
@@ -293,7 +314,7 @@ public sealed class RoomDirectory : ReceiveActor
     {
         var plan = ReplicationPlanner.Split(deliveries, host => _hosts.ReplicaNodeFor(host) is not null,
             _serviceJid, NoSessions, NoSessions, command: null, acceptedAt: null);
-        ReplicaLink.Dispatch(Context, _serviceJid, plan, _sink, _hosts);
+        ReplicaLink.Dispatch(Context, _serviceJid, new Outgoing(plan), _sink, _hosts);
     }
 
     private IActorRef RoomFor(Jid room)

@@ -131,15 +131,12 @@ internal sealed class RoomRoutes
             .GroupBy(entry => realJids.ContainsKey(entry.Nick) ? _hosts.OwnHost : null)
             .OrderBy(host => host.Key is null)
             .Select(host => new HostOccupants(host.Key, host.Select(entry => new OccupantView(entry.Nick, realJids.GetValueOrDefault(entry.Nick),
-                Capitalized(entry.Role), Capitalized(entry.Affiliation))).ToList()));
+                entry.Role.ToString(), entry.Affiliation.ToString())).ToList()));
         var link = new ReplicaSideView(_hosts.PrimaryNode?.ToString(), replica.State.ToString(), replica.SplitSince,
             replica.LastRtt?.TotalMilliseconds, replica.AverageRtt?.TotalMilliseconds, replica.LastSequence, replica.HeldStanzas);
         return new RoomDetails(room.ToString(), Name: null, JournalSequenceNr: null, replica.HistoryLength, replica.Roster.Count,
             byHost.ToList(), [], link, Node: _hosts.PrimaryNode?.ToString());
     }
-
-    /// <summary>The wire's lowercase XEP-0045 names, written as the primary's enums print.</summary>
-    private static string Capitalized(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name[1..];
 
     private async Task<IReadOnlyList<Jid>> RelayedRoomsAsync() =>
         (await Ask<ReplicaDirectory.ReplicaList>(_registry.Get<ReplicaDirectory>(), ReplicaDirectory.ListReplicas.Instance)).Rooms

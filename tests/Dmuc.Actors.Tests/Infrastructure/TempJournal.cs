@@ -47,31 +47,26 @@ public sealed class TempJournal : IDisposable
         "SELECT COALESCE(MIN(sequence_number), 0) FROM journal WHERE persistence_id = $id AND deleted = 0", persistenceId);
 
     /// <summary>The events of <paramref name="persistenceId"/> on disk right now, oldest first, as their JSON.</summary>
-    public IReadOnlyList<string> EventsAsJson(string persistenceId)
-    {
-        using var connection = new SqliteConnection(Options.ConnectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT message FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
-        command.Parameters.AddWithValue("$id", persistenceId);
-        using var reader = command.ExecuteReader();
-        var events = new List<string>();
-        while (reader.Read()) events.Add(System.Text.Encoding.UTF8.GetString((byte[])reader[0]));
-        return events;
-    }
+    public IReadOnlyList<string> EventsAsJson(string persistenceId) => Rows(
+        "SELECT message FROM journal WHERE persistence_id = $id ORDER BY sequence_number", persistenceId,
+        row => System.Text.Encoding.UTF8.GetString((byte[])row[0]));
 
     /// <summary>Sequence numbers of the snapshots stored for <paramref name="persistenceId"/>, ascending.</summary>
-    public IReadOnlyList<long> SnapshotSequenceNrs(string persistenceId)
+    public IReadOnlyList<long> SnapshotSequenceNrs(string persistenceId) => Rows(
+        "SELECT sequence_number FROM snapshot WHERE persistence_id = $id ORDER BY sequence_number", persistenceId,
+        row => row.GetInt64(0));
+
+    private List<T> Rows<T>(string sql, string persistenceId, Func<SqliteDataReader, T> read)
     {
         using var connection = new SqliteConnection(Options.ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT sequence_number FROM snapshot WHERE persistence_id = $id ORDER BY sequence_number";
+        command.CommandText = sql;
         command.Parameters.AddWithValue("$id", persistenceId);
         using var reader = command.ExecuteReader();
-        var sequenceNrs = new List<long>();
-        while (reader.Read()) sequenceNrs.Add(reader.GetInt64(0));
-        return sequenceNrs;
+        var rows = new List<T>();
+        while (reader.Read()) rows.Add(read(reader));
+        return rows;
     }
 
     public void Dispose()

@@ -405,12 +405,7 @@ public sealed class NetjoinPlannerTests
 
     private IReadOnlyList<ReplicaItem> Resync() => _room.Netjoin(Killrc).Items;
 
-    private ResyncReplica Report(string host)
-    {
-        var replica = _room.Replica(host);
-        return new ResyncReplica(_room.Room, host, "netjoin-test", replica.LastSequence, replica.LastStanzaId,
-            replica.LocalOccupants.ToDictionary(), replica.Roster.Values.ToList(), replica.HeldDuringSplit.ToList(), replica.FirstHeldNumber);
-    }
+    private ResyncReplica Report(string host) => _room.Report(host);
 
     private void AssertEveryoneSeesTheRoomAsItIs() => AssertEveryoneSeesTheRoomAsItIs(_room);
 

@@ -222,6 +222,36 @@ public sealed class NetsplitTests(NetsplitClusterFixture fixture) : IClassFixtur
     }
 
     /// <summary>
+    /// A no-store message (XEP-0334) said elsewhere while killrc was split is in no history a netjoin could replay, and
+    /// the hint forbids keeping it for later: killrc's users are told how many they missed, once (docs/protocol/netjoin.md §3).
+    /// Their own no-store message of the split, which they saw, is not counted; vesa, linked, got it live and hears nothing.
+    /// </summary>
+    [Fact]
+    public async Task No_store_messages_missed_in_a_split_are_announced_to_the_split_hosts_users_after_the_netjoin()
+    {
+        var room = await RoomSplitFromKillrcAsync("no-store-missed");
+        Cluster.SendFromUser(SayUnstored(Trillian, room.Jid, "off the record", id: "unstored-1"));
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "on the record", id: "kept-1"));
+        Cluster.SendFromUser(SayUnstored(Valdis, room.Jid, "between us on killrc", id: "unstored-2"));
+        await Cluster.WaitForAsync(Wumpus.Jid, Received.GroupchatBody("between us on killrc"), LocalAnswer);
+
+        await HealKillrcAsync(room);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc);
+        await room.SettleAsync(Everyone);
+
+        AssertEveryoneReceivedEachOnce(["on the record", "between us on killrc"]);
+        foreach (var user in new[] { Wumpus, Valdis })
+        {
+            Assert.DoesNotContain(Cluster.ReceivedBy(user.Jid), stanza => stanza.Body() == "off the record");
+            var notice = Assert.Single(Cluster.ReceivedBy(user.Jid), stanza => stanza.Body()?.Contains(UnstoredMessages.MissedText) == true);
+            Assert.Equal($"1 {UnstoredMessages.MissedText}", notice.Body());
+            Assert.Equal(room.Jid, notice.Attribute("from")?.Value);
+        }
+        Assert.Single(Cluster.ReceivedBy(BigCheese.Jid), stanza => stanza.Body() == "off the record");
+        Assert.DoesNotContain(Cluster.ReceivedBy(BigCheese.Jid), stanza => stanza.Body()?.Contains(UnstoredMessages.MissedText) == true);
+    }
+
+    /// <summary>
     /// A cut far shorter than keepalive-interval + ping-timeout, healed at once: neither end notices a split and no
     /// batch follows the lost one, so only the primary's next ping or pong (carrying its last sent seq) can tell
     /// the replica what it missed.

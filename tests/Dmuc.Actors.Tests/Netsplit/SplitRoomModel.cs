@@ -7,20 +7,20 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Tests.Netsplit;
 
 /// <summary>
-/// A room's primary and its replicas without actors or a network: the pure pieces (<see cref="RoomState"/>,
-/// <see cref="ReplicationPlanner"/>, <see cref="ReplicaRoomState"/>, <see cref="NetjoinPlanner"/>) wired as RoomActor
-/// and ReplicaRoom wire them. Batches arrive at once; those for a split host are lost, as withheld or dropped ones are.
+/// A room's primary and its replicas without actors or a network: the pure classes the actors are shells of
+/// (<see cref="PrimaryRoom"/> for RoomActor; <see cref="ReplicaRoomState"/> and <see cref="ReplicaSync"/> for ReplicaRoom),
+/// driven as the actors drive them. Only the network is the model's: batches arrive at once, and those for a split
+/// host are lost, as withheld or dropped ones are.
 /// </summary>
 public sealed class SplitRoomModel
 {
-    private readonly RoomState _primary;
+    private readonly PrimaryRoom _primary;
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
+    private readonly Dictionary<string, ReplicaSync> _syncs;
     private readonly Dictionary<string, long> _sequences = new();
-    private readonly HeldStanzaLedger _held = new();
     private readonly HashSet<string> _split = [];
     private readonly Dictionary<Jid, List<XElement>> _received = new();
     private DateTimeOffset _now = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
-    private int _netjoins;
 
     /// <param name="primaryHost">The XMPP host whose users the primary serves itself.</param>
     public SplitRoomModel(string room, string primaryHost, params string[] replicaHosts)
@@ -39,8 +39,9 @@ public sealed class SplitRoomModel
     {
         Room = Jid.Parse(room);
         PrimaryHost = primaryHost;
-        _primary = new RoomState(Room, options);
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
+        _syncs = _replicas.ToDictionary(replica => replica.Key, replica => new ReplicaSync(replica.Value));
+        _primary = new PrimaryRoom(new RoomState(Room, options), _replicas.ContainsKey, () => true);
     }
 
     /// <summary>The model's clock: one second passes with each stanza the primary processes.</summary>
@@ -48,7 +49,7 @@ public sealed class SplitRoomModel
 
     public Jid Room { get; }
     public string PrimaryHost { get; }
-    public RoomState Primary => _primary;
+    public RoomState Primary => _primary.State;
     public ReplicaRoomState Replica(string host) => _replicas[host];
     public bool IsSplit(string host) => _split.Contains(host);
 
@@ -87,59 +88,56 @@ public sealed class SplitRoomModel
         if (_split.Add(host)) Deliver(_replicas[host].MarkSplit());
     }
 
+    /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
+    public ResyncReplica Report(string host) => _syncs[host].StartNetjoin(host, unacknowledged: null);
+
     /// <summary>The replica on <paramref name="host"/> reports and the primary answers (docs/protocol/netjoin.md §3).</summary>
     /// <param name="resyncLost">The primary's answer never arrives: the replica stays split and keeps what it held.</param>
     /// <returns>The resync batch the primary sent.</returns>
     public ReplicaBatch Netjoin(string host, bool resyncLost = false)
     {
-        var replica = _replicas[host];
-        var report = new ResyncReplica(Room, host, $"netjoin-{++_netjoins}", replica.LastSequence, replica.LastStanzaId,
-            replica.LocalOccupants.ToDictionary(), replica.Roster.Values.ToList(), replica.HeldDuringSplit.ToList(), replica.FirstHeldNumber);
+        var report = Report(host);
+        _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
-        foreach (var (number, held) in _held.ToProcess(report))
-            _held.Processed(host, number, Process(held.Stanza, held.ServedAt));
-        var resync = new ReplicaBatch(Room, host, NextSequence(host), NetjoinPlanner.Resync(_primary, host, report, _held.OutcomeFor(host)),
-            report.NetjoinId);
+        var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
+        foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
+        var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
-        var refused = ApplyOnReplica(host, resync);
-        replica.ForgetHeld(report.HeldStanzas.Count);
+        if (_syncs[host].TakeResync(resync, LinkState.Rejoining) is not { Complete: true } part)
+            throw new InvalidOperationException($"{host} would not take its resync");
+        Deliver(part.Deliveries);
         _split.Remove(host);
-        // As RoomActor does with EnterRefused: an occupant the replica would not take back (it was kicked there) has left.
-        foreach (var occupant in refused)
-            if (_primary.Sessions.FirstOrDefault(session => session.RealJid == occupant) is { } session)
-                Process(new XElement(Ns.Client + "presence", new XAttribute("from", occupant.ToString()),
-                    new XAttribute("to", Room.WithResource(session.Nick).ToString()), new XAttribute("type", "unavailable")));
+        // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
+        foreach (var occupant in part.Refused)
+            if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
+                Send(decided.Outgoing);
         return resync;
     }
 
-    private Decision Process(XElement stanza, DateTimeOffset? sentAt = null)
+    private void Process(XElement stanza)
     {
-        var before = Sessions();
         _now = _now.AddSeconds(1);
-        var decision = _primary.Process(new HandleStanza(stanza, _now, sentAt));
-        foreach (var @event in decision.Events) _primary.Apply(@event);
-        var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
-        var plan = ReplicationPlanner.Split(decision.Deliveries, _replicas.ContainsKey, Room, before, Sessions(), stanza, acceptedAt);
-        Deliver(plan.Local);
-        foreach (var (host, items) in plan.ByHost)
-        {
-            var batch = new ReplicaBatch(Room, host, NextSequence(host), items);
-            if (!_split.Contains(host) && ApplyOnReplica(host, batch) is [_, ..] refused)
-                throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
-        }
-        return decision;
+        Send(_primary.Decide(new HandleStanza(stanza, _now)).Outgoing);
     }
 
-    private IReadOnlyList<Jid> ApplyOnReplica(string host, ReplicaBatch batch)
+    /// <summary>As ReplicaLink.Dispatch and the replicas' batch handling: local deliveries at once, each host's batch unless split.</summary>
+    private void Send(Outgoing outgoing)
     {
-        var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
-        Deliver(deliveries);
-        return refused;
+        Deliver(outgoing.Plan.Local);
+        foreach (var (host, items) in outgoing.Plan.ByHost)
+        {
+            var batch = new ReplicaBatch(Room, host, NextSequence(host), items);
+            if (_split.Contains(host)) continue;
+            if (_syncs[host].Judge(batch, LinkState.Linked).Verdict != BatchVerdict.Apply)
+                throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}");
+            var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
+            Deliver(deliveries);
+            if (refused.Count > 0)
+                throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
+        }
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;
-
-    private Dictionary<Jid, string> Sessions() => _primary.Sessions.ToDictionary(session => session.RealJid, session => session.Nick);
 
     private void Deliver(IEnumerable<Delivery> deliveries)
     {

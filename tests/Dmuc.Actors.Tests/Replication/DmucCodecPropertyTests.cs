@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using Akka.Actor;
 using CsCheck;
 using Dmuc.Actors.Replication;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Tests.Replication;
@@ -75,7 +76,8 @@ public sealed class DmucCodecPropertyTests
         from items in Item.List[0, 6]
         from resyncOf in OrNone(Text)
         from ack in OrNone(Ack)
-        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack);
+        from more in Gen.Bool
+        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack, More: resyncOf is not null && more);
 
     private static readonly Gen<ForwardNumber> Number =
         Gen.Select(Word, Gen.Long[1, long.MaxValue], Gen.Long[0, long.MaxValue], (session, number, acked) => new ForwardNumber(session, number, acked));
@@ -89,8 +91,8 @@ public sealed class DmucCodecPropertyTests
 
     private static readonly Gen<RosterEntry> Occupant =
         from nick in Text
-        from affiliation in Gen.OneOf("owner", "admin", "member", "none", "outcast")
-        from role in Gen.OneOf("moderator", "participant", "visitor", "none")
+        from affiliation in Gen.Enum<Affiliation>()
+        from role in Gen.Enum<Role>()
         from show in Gen.OneOf<string?>(null, "away", "chat", "dnd", "xa")
         from status in OrNone(Text)
         select new RosterEntry(nick, affiliation, role, show, status);
@@ -105,8 +107,11 @@ public sealed class DmucCodecPropertyTests
         from held in Held.List[0, 3]
         from firstHeld in Gen.Long[1, long.MaxValue]
         from unacked in OrNone(Gen.Select(Word, Gen.Long[1, long.MaxValue], Held.List[0, 3], (session, first, stanzas) => new UnacknowledgedForwards(session, first, stanzas)))
+        from more in Gen.Bool
+        from part in Gen.Int[1, 5]
         select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
-            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked);
+            locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked,
+            more, part);
 
     /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
     private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
@@ -122,6 +127,33 @@ public sealed class DmucCodecPropertyTests
     [Fact]
     public void Every_protocol_message_comes_back_from_the_wire_as_it_was_sent() =>
         AnyMessage.Sample(message => Assert.Equal(Describe(message), Describe(OverTheWire(message))), iter: 1000);
+
+    [Fact]
+    public void A_resync_in_parts_keeps_every_item_in_order_and_each_part_within_the_limit_unless_one_item_alone_is_over() =>
+        Gen.Select(Item.List[0, 12], Gen.Int[200, 4000]).Sample((items, limit) =>
+        {
+            var parts = DmucCodec.InParts(items, "killrc.oulubox.irc", limit);
+            Assert.Equal(items, parts.SelectMany(part => part));
+            Assert.NotEmpty(parts);
+            Assert.All(parts, part => Assert.True(part.Count == 1 || part.Sum(item => Bytes(item)) <= limit));
+        }, iter: 300);
+
+    [Fact]
+    public void A_report_in_parts_keeps_every_stanza_in_order_with_its_number_and_joins_back_to_itself() =>
+        Gen.Select(Resync, Gen.Int[100, 3000]).Sample((report, limit) =>
+        {
+            var whole = report with { More = false, Part = 1, FirstHeldNumber = report.FirstHeldNumber % 1_000_000 + 1 };
+            var parts = whole.InParts(limit);
+            Assert.Equal(Enumerable.Range(1, parts.Count), parts.Select(part => part.Part));
+            Assert.Equal(parts.Select((_, index) => index < parts.Count - 1), parts.Select(part => part.More));
+            Assert.All(parts.Skip(1), part => Assert.Empty(part.Roster));
+            Assert.Equal(parts.Skip(1).Select(part => part.FirstHeldNumber), parts.SkipLast(1).Select(part => part.FirstHeldNumber + part.HeldStanzas.Count));
+            Assert.Equal(Describe(whole), Describe(ResyncReplica.Joined(parts)));
+            Assert.Equal(Describe(whole), Describe(ResyncReplica.Joined([.. parts.Select(OverTheWire).Cast<ResyncReplica>()])));
+        }, iter: 300);
+
+    private static int Bytes(ReplicaItem item) => System.Text.Encoding.UTF8.GetByteCount(
+        DmucCodec.ItemToXml(item, "killrc.oulubox.irc").ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces));
 
     [Fact]
     public void The_primary_s_ping_and_pong_carry_its_last_sent_batch_and_the_replica_s_carry_none()
@@ -177,11 +209,11 @@ public sealed class DmucCodecPropertyTests
             "enter: " + (item.Enter is null ? "-" : $"{item.Enter.Occupant} {(item.Enter.History is null ? "-" : Canonical(item.Enter.History))}"),
             "leave: " + (item.Leave?.ToString() ?? "-"),
             "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
-        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} {batch.Ack}\n" + string.Join("\n", items);
+        return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} more {batch.More} {batch.Ack}\n" + string.Join("\n", items);
     }
 
     private static string DescribeResync(ResyncReplica resync) => string.Join("\n",
-        [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber}",
+        [$"resync {resync.Room} {resync.ReplicaHost} {resync.NetjoinId} {resync.LastSequence} {resync.LastStanzaId ?? "-"} held from {resync.FirstHeldNumber} part {resync.Part} more {resync.More}",
          .. resync.LocalOccupants.Select(local => $"local {local.Key} = {local.Value}"),
          .. resync.Roster.Select(entry => entry.ToString()),
          .. resync.HeldStanzas.Select(held => $"{Canonical(held.Stanza)} served {held.ServedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}"),

@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
+using Dmuc.Rooms;
 using Dmuc.Xmpp;
 using static Dmuc.Actors.Tests.Infrastructure.RoomStanzas;
 
@@ -110,7 +111,7 @@ public sealed class ReplicaRoomStateTests
 
         var wumpus = Assert.Single(_state.Roster);
         Assert.Equal("Wumpus", wumpus.Key);
-        Assert.Equal("moderator", wumpus.Value.Role);
+        Assert.Equal(Role.Moderator, wumpus.Value.Role);
     }
 
     [Fact]
@@ -165,7 +166,7 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal(BigCheese.ToString(), own.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("jid")?.Value);
         Assert.Null(seen.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("jid"));
         Assert.All(new[] { own, seen }, presence => Assert.Equal("away", presence.Element(Ns.Client + "show")?.Value));
-        Assert.Equal(new RosterEntry("BigCheese", "none", "moderator", "away", null), _state.Roster["BigCheese"]);
+        Assert.Equal(new RosterEntry("BigCheese", Affiliation.None, Role.Moderator, "away", null), _state.Roster["BigCheese"]);
         Assert.Equal(2, _state.LocalOccupants.Count);
         Assert.Same(away, Assert.Single(_state.HeldDuringSplit).Stanza);
     }
@@ -300,6 +301,29 @@ public sealed class ReplicaRoomStateTests
     }
 
     [Fact]
+    public void A_message_the_room_keeps_without_a_body_during_a_split_is_kept_and_held_as_the_room_would_keep_it()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        var marker = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='m1'/></message>");
+
+        Assert.Single(_state.ServeDuringSplit(marker, Now));
+
+        Assert.True(Assert.Single(_state.History).Provisional);
+        Assert.Same(marker, Assert.Single(_state.HeldDuringSplit).Stanza);
+    }
+
+    [Fact]
+    public void Local_chat_during_a_split_drops_a_legacy_delay_claiming_to_come_from_the_room()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var relayed = Assert.Single(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>old news</body>" +
+            $"<x xmlns='jabber:x:delay' from='{Room}' stamp='19901013T23:58:37'/></message>"), Now)).Stanza;
+
+        Assert.Null(relayed.Element((XNamespace)"jabber:x:delay" + "x"));
+    }
+
+    [Fact]
     public void A_chat_state_during_a_split_is_relayed_but_neither_kept_nor_held()
     {
         EnterLocally(BigCheese, "BigCheese");
@@ -397,9 +421,10 @@ public sealed class ReplicaRoomStateTests
         Assert.Same(kick, Assert.Single(_state.HeldDuringSplit).Stanza);
     }
 
+    // The room's own rule (Moderation.MayChangeRole), and its answer: not-allowed.
     [Theory]
-    [InlineData("participant", "none", "none", "participant", "forbidden")]
-    [InlineData("moderator", "admin", "none", "moderator", "not-allowed")]
+    [InlineData("participant", "none", "none", "participant", "not-allowed")]
+    [InlineData("moderator", "member", "none", "moderator", "not-allowed")]
     [InlineData("moderator", "member", "owner", "participant", "not-allowed")]
     public void A_kick_during_a_split_the_room_would_refuse_is_refused_and_not_held(
         string actorRole, string actorAffiliation, string targetAffiliation, string targetRole, string condition)
@@ -414,6 +439,21 @@ public sealed class ReplicaRoomStateTests
         Assert.True(error.Stanza.IsError(condition));
         Assert.Equal(2, _state.LocalOccupants.Count);
         Assert.Empty(_state.HeldDuringSplit);
+    }
+
+    [Fact]
+    public void An_admin_moderator_kicks_a_moderator_of_lower_affiliation_during_a_split_as_the_room_would()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        Apply(Broadcast(OccupantPresence("BigCheese", "admin", "moderator")), Broadcast(OccupantPresence("Efchen", "member", "moderator")));
+
+        var deliveries = _state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now);
+
+        Assert.True(Assert.Single(deliveries, d => d.To == Efchen).Stanza.HasStatus(307));
+        Assert.False(_state.LocalOccupants.ContainsKey(Efchen));
+        Assert.Single(_state.HeldDuringSplit);
     }
 
     [Fact]
@@ -442,8 +482,21 @@ public sealed class ReplicaRoomStateTests
         Assert.All(deliveries, d => Assert.Equal($"{Room}/WiZ", d.Stanza.Attribute("from")?.Value));
         Assert.Equal("away", deliveries[0].Stanza.Element(Ns.Client + "show")?.Value);
         Assert.Equal("moderator", deliveries[0].Stanza.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("role")?.Value);
-        Assert.Equal(new RosterEntry("WiZ", "owner", "moderator", "away", ReplicaRoomState.AwayBySplitText), _state.Roster["WiZ"]);
+        Assert.Equal(new RosterEntry("WiZ", Affiliation.Owner, Role.Moderator, "away", SplitHostAway.SplitStatus), _state.Roster["WiZ"]);
         Assert.Empty(_state.MarkSplit());
+    }
+
+    [Fact]
+    public void Marking_others_away_keeps_their_own_status_text_as_the_primary_does()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { MarkOthersAway = true });
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(Parse($"<presence from='{Room}/WiZ'><status>gone fishing</status>" +
+            "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>")));
+
+        var away = Assert.Single(_state.MarkSplit()).Stanza;
+
+        Assert.Equal(("away", "gone fishing"), (away.Element(Ns.Client + "show")?.Value, away.Element(Ns.Client + "status")?.Value));
     }
 
     [Fact]
@@ -475,8 +528,22 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal($"{Room}/Efchen", seen.Attribute("from")?.Value);
         Assert.False(seen.HasStatus(110));
         Assert.Equal("Efchen", _state.LocalOccupants[Efchen]);
-        Assert.Equal("participant", _state.Roster["Efchen"].Role);
+        Assert.Equal(Role.Participant, _state.Roster["Efchen"].Role);
         Assert.Same(join, Assert.Single(_state.HeldDuringSplit).Stanza);
+    }
+
+    [Fact]
+    public void An_entry_during_a_split_gets_the_history_its_seconds_limit_asks_for_as_the_room_reads_it()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
+        EnterLocally(BigCheese, "BigCheese");
+        Apply(Broadcast(GroupchatMessage("WiZ", "an hour ago")) with { Delay = Now.AddHours(-1) });
+        Apply(Broadcast(GroupchatMessage("WiZ", "a minute ago")) with { Delay = Now.AddMinutes(-1) });
+
+        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'>" +
+            "<x xmlns='http://jabber.org/protocol/muc'><history seconds='600'/></x></presence>"), Now);
+
+        Assert.Equal(["a minute ago"], deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza.Element(Ns.Client + "body")?.Value).OfType<string>());
     }
 
     [Fact]

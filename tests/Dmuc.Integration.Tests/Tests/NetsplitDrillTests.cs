@@ -23,6 +23,7 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
     private static readonly TimeSpan LocalAnswer = TimeSpan.FromSeconds(5);
     private static readonly string[] MissedByKillrc = ["Anyone seen killrc?", "It went quiet over there."];
     private const string SaidDuringSplit = "anyone there?";
+    private const string OffTheRecord = "Off the record: killrc is down again.";
 
     [Fact]
     [Trait("Category", "Netsplit")]
@@ -68,6 +69,11 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
             await alice.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
             await bigCheese.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, body));
         }
+        // A message that asks not to be stored (XEP-0334) is in no history a netjoin could replay.
+        await alice.Client.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", Room), new XAttribute("type", "groupchat"),
+            new XAttribute("id", "unstored"), new XElement(XmppNamespaces.Client + "body", OffTheRecord),
+            new XElement((XNamespace)"urn:xmpp:hints" + "no-store")));
+        await bigCheese.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, OffTheRecord));
         await wumpus.CatchUpAsync();
         Assert.All(MissedByKillrc, body => Assert.Equal(0, wumpus.CopiesOf(body)));
 
@@ -101,6 +107,10 @@ public sealed class NetsplitDrillTests(ITestOutputHelper output)
         Assert.All(stayed, participant => Assert.Equal(1, participant.CopiesOf(SaidDuringSplit)));
         Assert.NotNull(alice.Seen.Single(stanza => MucClientSteps.IsGroupchatBody(stanza, SaidDuringSplit)).Element(MucClientSteps.Delay + "delay"));
         Assert.Equal(0, alice.CopiesOf("psst"));
+        // …and killrc's users are told they missed one message that asked not to be stored, once; nobody else is.
+        Assert.Equal(0, wumpus.CopiesOf(OffTheRecord));
+        Assert.Equal(1, wumpus.CopiesOf($"1 {UnstoredMessages.MissedText}"));
+        Assert.Equal(0, alice.CopiesOf($"1 {UnstoredMessages.MissedText}") + bigCheese.CopiesOf($"1 {UnstoredMessages.MissedText}"));
         Assert.All(stayed, participant =>
             Assert.Single(participant.Seen, RoomParticipant.PresenceOf(valdis.OccupantJid, available: false).Invoke));
         Assert.All(stayed, participant => Assert.Equal(["Alice", "BigCheese", "Wumpus"], participant.Roster()));

@@ -15,6 +15,8 @@ namespace Dmuc.Integration.Tests.Tests;
 public sealed class RoomArchiveTests
 {
     private const string Room = "archive@conference.localhost";
+    private static readonly XNamespace Retract = "urn:xmpp:message-retract:1";
+    private static readonly XNamespace Moderate = "urn:xmpp:message-moderate:1";
 
     private static readonly MucUnderTest NodeArchivingNothingByDefault = MucUnderTest.ExternalComponent("Dmuc, Dmuc:ArchiveRooms=false",
         async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint,
@@ -44,6 +46,37 @@ public sealed class RoomArchiveTests
         Assert.Equal("item-not-found", ErrorCondition(await juliet.QueryArchiveExpectingErrorAsync(Room, "gone", Page(after: expiringId))));
         var history = (await juliet.JoinRoomAsync(Room, "Juliet")).Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>();
         Assert.Equal(["fresh"], history);
+    }
+
+    private static readonly MucUnderTest NodeKeepingTwoMessagesInMemory = MucUnderTest.ExternalComponent("Dmuc, Dmuc:NetjoinBacklog=2",
+        async (endpoint, cancellationToken) => await InProcessDmucNode.StartAsync(endpoint,
+            new Dictionary<string, string?> { ["Dmuc:NetjoinBacklog"] = "2" }, cancellationToken));
+
+    [Fact]
+    public async Task A_moderator_retracts_a_message_only_the_archive_still_holds_and_everyone_is_told()
+    {
+        await using var environment = await MucTestEnvironment.StartAsync(NodeKeepingTwoMessagesInMemory);
+        await using var romeo = await environment.ClientEndpoint.ConnectAsRoomOwnerAsync("romeo@localhost/balcony", Room, "Romeo",
+            ("muc#roomconfig_historylength", "2"));
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        await juliet.JoinRoomAsync(Room, "Juliet");
+        var spamId = await juliet.SayAndGetStanzaIdAsync(Room, "DM me for free magic potions!");
+        for (var i = 1; i <= 3; i++) await romeo.SayAsync(Room, $"line {i}");
+
+        await romeo.SendAsync(new XElement(XmppNamespaces.Client + "iq", new XAttribute("to", Room), new XAttribute("type", "set"), new XAttribute("id", "moderate"),
+            new XElement(Moderate + "moderate", new XAttribute("id", spamId), new XElement(Retract + "retract"), new XElement(Moderate + "reason", "Spam"))));
+        Assert.Equal("result", (string?)(await romeo.ReceiveUntilAsync(IsReplyTo("moderate")))[^1].Attribute("type"));
+        var announcement = (await juliet.ReceiveUntilAsync(stanza => (string?)stanza.Element(Retract + "retract")?.Attribute("id") == spamId))[^1];
+        Assert.Equal($"{Room}/Romeo", (string?)announcement.Element(Retract + "retract")!.Element(Moderate + "moderated")?.Attribute("by"));
+
+        var archive = await juliet.QueryArchiveAsync(Room, "all");
+        Assert.Equal(spamId, archive.Ids[0]);
+        Assert.NotNull(archive.Messages[0].Element(Retract + "retracted"));
+        Assert.DoesNotContain("potions", string.Concat(archive.Messages));
+        // An id nobody ever saw is still refused, now by the archive.
+        await romeo.SendAsync(new XElement(XmppNamespaces.Client + "iq", new XAttribute("to", Room), new XAttribute("type", "set"), new XAttribute("id", "unknown"),
+            new XElement(Moderate + "moderate", new XAttribute("id", "no-such-message"), new XElement(Retract + "retract"))));
+        Assert.Equal("item-not-found", ErrorCondition((await romeo.ReceiveUntilAsync(IsReplyTo("unknown")))[^1]));
     }
 
     [Fact]

@@ -17,13 +17,16 @@ public sealed class LocalTopology : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly Dictionary<string, string> _environment;
+    private readonly bool _keepRunDirectory;
 
-    private LocalTopology(string runDirectory, Dictionary<string, string> environment, TopologyDescription description, string upOutput)
+    private LocalTopology(string runDirectory, Dictionary<string, string> environment, TopologyDescription description, string upOutput,
+        bool keepRunDirectory)
     {
         RunDirectory = runDirectory;
         _environment = environment;
         Description = description;
         UpOutput = upOutput;
+        _keepRunDirectory = keepRunDirectory;
     }
 
     public string RunDirectory { get; }
@@ -32,12 +35,18 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>What up.sh printed: the instructions for joining from a real client.</summary>
     public string UpOutput { get; }
 
-    public static async Task<LocalTopology> UpAsync(CancellationToken cancellationToken = default)
+    /// <param name="basePort">up.sh's DMUC_LOCAL_BASE_PORT; null for a free range.</param>
+    /// <param name="runDirectory">up.sh's DMUC_LOCAL_RUN_DIR, which must not exist yet; null for a fresh temporary folder.
+    /// One that is given is kept after <see cref="DisposeAsync"/> (its logs tell what happened).</param>
+    public static async Task<LocalTopology> UpAsync(int? basePort = null, string? runDirectory = null, CancellationToken cancellationToken = default)
     {
-        var runDirectory = Directory.CreateTempSubdirectory("dmuc-local-topology-").FullName;
+        var keepRunDirectory = runDirectory is not null;
+        if (runDirectory is not null && Path.Exists(runDirectory))
+            throw new IOException($"{runDirectory} exists: a topology starts from an empty run folder");
+        runDirectory = runDirectory is null ? Directory.CreateTempSubdirectory("dmuc-local-topology-").FullName : Directory.CreateDirectory(runDirectory).FullName;
         var environment = new Dictionary<string, string>
         {
-            ["DMUC_LOCAL_BASE_PORT"] = FreeTcpPorts.PickFreeRange(PortsPerTopology).ToString(),
+            ["DMUC_LOCAL_BASE_PORT"] = (basePort ?? FreeTcpPorts.PickFreeRange(PortsPerTopology)).ToString(),
             ["DMUC_LOCAL_RUN_DIR"] = runDirectory,
             ["DMUC_NODE_BINARY"] = Path.Combine(AppContext.BaseDirectory, "dmuc-node"),
         };
@@ -45,15 +54,27 @@ public sealed class LocalTopology : IAsyncDisposable
         await using var json = File.OpenRead(Path.Combine(runDirectory, "topology.json"));
         var description = await JsonSerializer.DeserializeAsync<TopologyDescription>(json, Json, cancellationToken)
             ?? throw new InvalidDataException("topology.json is empty");
-        return new LocalTopology(runDirectory, environment, description, upOutput);
+        return new LocalTopology(runDirectory, environment, description, upOutput, keepRunDirectory);
     }
 
     public Task<string> DownAsync(CancellationToken cancellationToken = default) => RunScriptAsync("down.sh", _environment, cancellationToken);
 
+    /// <summary>kill -9 of one process up.sh started (crash.sh): <see cref="ProsodyName"/> or a node's name.</summary>
+    public Task<string> CrashAsync(string processName, CancellationToken cancellationToken = default) =>
+        RunScriptAsync("crash.sh", _environment, cancellationToken, processName);
+
+    /// <summary>Starts a crashed process again with the command line up.sh gave it (restart.sh).</summary>
+    public Task<string> RestartAsync(string processName, CancellationToken cancellationToken = default) =>
+        RunScriptAsync("restart.sh", _environment, cancellationToken, processName);
+
+    /// <summary>The name up.sh gives a host's Prosody in started.pids.</summary>
+    public static string ProsodyName(TopologyHost host) => "prosody-" + host.Domain;
+
     public XmppServerEndpoint ClientEndpoint(TopologyHost host) => new(host.C2s.Host, host.C2s.Port, host.Domain);
 
     /// <summary>Runs a deploy/local script; a non-zero exit fails with everything it printed.</summary>
-    private static async Task<string> RunScriptAsync(string script, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    private static async Task<string> RunScriptAsync(string script, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken,
+        params string[] arguments)
     {
         var start = new ProcessStartInfo("bash")
         {
@@ -61,6 +82,7 @@ public sealed class LocalTopology : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {script}");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -80,7 +102,7 @@ public sealed class LocalTopology : IAsyncDisposable
         return process.ExitCode == 0 ? printed : throw new InvalidOperationException($"{script} exited with {process.ExitCode}:\n{printed}");
     }
 
-    /// <summary>Runs down.sh (it is idempotent) and removes the run folder.</summary>
+    /// <summary>Runs down.sh (it is idempotent) and removes the run folder unless it was given.</summary>
     public async ValueTask DisposeAsync()
     {
         try
@@ -89,7 +111,7 @@ public sealed class LocalTopology : IAsyncDisposable
         }
         finally
         {
-            Directory.Delete(RunDirectory, recursive: true);
+            if (!_keepRunDirectory) Directory.Delete(RunDirectory, recursive: true);
         }
     }
 }

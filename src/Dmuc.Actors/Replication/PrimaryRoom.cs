@@ -1,0 +1,194 @@
+using System.Xml.Linq;
+using Dmuc.Actors.Rooms;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Replication;
+
+/// <summary>
+/// A room on its primary node as pure state: <see cref="RoomState"/> decides, and this adds what replication needs
+/// around each decision — replica forwards admitted once and acknowledged (<see cref="RelayedForwards"/>), the
+/// outcome of held stanzas and lost forwards (<see cref="HeldStanzaLedger"/>), the netjoin's processing and resync
+/// (<see cref="NetjoinPlanner"/>), and the delivery plan (<see cref="ReplicationPlanner"/>). Every method applies the
+/// events it decides at once and returns them with what to send; <c>RoomActor</c> only persists them and sends.
+/// </summary>
+/// <param name="isReplicaHost">Whether a host's users are reached through a replica link rather than this node's server.</param>
+/// <param name="tracksSessions">Whether the room has replica hosts at all (without, the planner needs no session lists).</param>
+public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions)
+{
+    private readonly HeldStanzaLedger _held = new();
+    // The parts of a replica's netjoin report received so far, per host, until its last part.
+    private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
+
+    /// <summary>The room's XEP-0045 state; replaced as a whole when the actor recovers from a snapshot.</summary>
+    public RoomState State { get; set; } = state;
+
+    public Jid RoomJid => State.RoomJid;
+
+    /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
+    /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
+    public Decided Decide(RoomCommand command, RelayedBy? relayed = null)
+    {
+        var sessionsBefore = SessionsByRealJid();
+        var decision = State.Process(command);
+        if (relayed is not null)
+            decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
+        foreach (var @event in decision.Events)
+            State.Apply(@event);
+        var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
+        // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
+        var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
+            ? sessionsBefore : SessionsByRealJid();
+        var stanza = (command as HandleStanza)?.Stanza;
+        var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
+        return new Decided(command, decision, new Outgoing(plan,
+            relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
+            SplitBounces.For(stanza, plan.ByHost.Keys),
+            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null));
+    }
+
+    /// <summary>
+    /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
+    /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
+    /// </summary>
+    public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed)
+    {
+        var (host, number) = (relayed.Host, relayed.Number);
+        _held.ForwardsAcknowledged(host, number.Session, number.Acknowledged);
+        var (verdict, upTo) = RelayedForwards.Admit(State, host, number);
+        switch (verdict)
+        {
+            case ForwardVerdict.Duplicate:
+                return new RelayedOutcome(verdict, upTo, AcknowledgedAgain: PlanOf([]) with { Ack = (host, new ForwardAck(number.Session, upTo)) });
+            case ForwardVerdict.Gap:
+                return new RelayedOutcome(verdict, upTo);
+        }
+        var decided = Decide(command, relayed);
+        _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
+        return new RelayedOutcome(verdict, upTo, decided);
+    }
+
+    /// <summary>
+    /// A replica is back from a netsplit (docs/protocol/netjoin.md §3): first what it forwarded before the split and never
+    /// heard back about, then what its users did alone, each processed as sent then; then the one resync batch with what
+    /// it missed, to be sent after everything those decisions send.
+    /// </summary>
+    /// <remarks>
+    /// A report in parts (<see cref="ResyncReplica.InParts"/>) is gathered until its last part. A part that does not follow
+    /// the last one gathered (one was lost in a cut) drops the report: its netjoin fails, and the replica's next one
+    /// reports everything again. Returns null until the report is whole.
+    /// </remarks>
+    public NetjoinOutcome? Netjoin(ResyncReplica part, DateTimeOffset now)
+    {
+        var parts = _reportParts.GetValueOrDefault(part.ReplicaHost);
+        var follows = parts is [.., var last] && last.NetjoinId == part.NetjoinId && last.Part + 1 == part.Part;
+        if (!follows)
+        {
+            _reportParts.Remove(part.ReplicaHost);
+            if (part.Part != 1) return null;
+            _reportParts[part.ReplicaHost] = parts = [];
+        }
+        parts!.Add(part);
+        if (part.More) return null;
+        _reportParts.Remove(part.ReplicaHost);
+        return ProcessNetjoin(parts.Count == 1 ? part : ResyncReplica.Joined(parts), now);
+    }
+
+    private NetjoinOutcome ProcessNetjoin(ResyncReplica resync, DateTimeOffset now)
+    {
+        var host = resync.ReplicaHost;
+        var decisions = new List<Decided>();
+        var warnings = new List<string>();
+        // Those already processed in an earlier netjoin whose resync the replica never got are skipped.
+        var heldToProcess = _held.ToProcess(resync);
+        if (resync.Unacknowledged is { } unacked)
+        {
+            for (var i = 0; i < unacked.Stanzas.Count; i++)
+            {
+                var number = new ForwardNumber(unacked.Session, unacked.First + i, unacked.First - 1);
+                var (verdict, upTo) = RelayedForwards.Admit(State, host, number);
+                if (verdict == ForwardVerdict.Duplicate) continue;
+                if (verdict == ForwardVerdict.Gap)
+                {
+                    warnings.Add($"the netjoin of {host} reports forwards from {number.Number}, after {upTo}");
+                    break;
+                }
+                var (stanza, sentAt) = (unacked.Stanzas[i].Stanza, unacked.Stanzas[i].ServedAt);
+                var fromHost = SentFrom(stanza, host, out var sender);
+                if (!fromHost) warnings.Add($"refused a forward from {sender?.ToString() ?? "(nobody)"} in the netjoin of {host}");
+                // A forward from elsewhere still takes its number, as an empty message the room ignores, so the numbers stay in step.
+                var decided = Decide(new HandleStanza(fromHost ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now),
+                    new RelayedBy(host, number));
+                _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
+                decisions.Add(decided);
+            }
+        }
+        foreach (var (number, held) in heldToProcess)
+        {
+            if (!SentFrom(held.Stanza, host, out var sender))
+            {
+                warnings.Add($"refused a held stanza from {sender?.ToString() ?? "(nobody)"} in the netjoin of {host}");
+                continue;
+            }
+            var decided = Decide(new HandleStanza(held.Stanza, now, held.ServedAt < now ? held.ServedAt : now));
+            _held.Processed(host, number, decided.Decision);
+            decisions.Add(decided);
+        }
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host)),
+            resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
+        return new NetjoinOutcome(decisions, resyncBatch, warnings);
+    }
+
+    /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
+    public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)
+    {
+        var session = State.Sessions.FirstOrDefault(s => s.RealJid == refused.Occupant);
+        if (session is null || refused.Occupant.Domain != refused.ReplicaHost) return null;
+        return Decide(new HandleStanza(UnavailableFrom(session), now));
+    }
+
+    /// <summary>
+    /// A replica host's node left the cluster for good: its occupants leave, as if each had sent unavailable presence, so
+    /// that nobody elsewhere keeps seeing them.
+    /// </summary>
+    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now) =>
+        State.Sessions.Where(session => session.RealJid.Domain == host).ToList()
+            .Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
+
+    /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
+    public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)
+    {
+        var sessions = SessionsByRealJid();
+        return new Outgoing(ReplicationPlanner.Split(deliveries, isReplicaHost, RoomJid, sessions, sessions, command: null, acceptedAt: null));
+    }
+
+    private static bool SentFrom(XElement stanza, string host, out Jid? sender) =>
+        Jid.TryParse(stanza.Attribute("from")?.Value, out sender) && sender.Domain == host;
+
+    private XElement UnavailableFrom(OccupantSessionView session) =>
+        new(Ns.Client + "presence", new XAttribute("type", "unavailable"),
+            new XAttribute("from", session.RealJid.ToString()), new XAttribute("to", RoomJid.WithResource(session.Nick).ToString()));
+
+    private Dictionary<Jid, string> SessionsByRealJid() =>
+        tracksSessions() ? State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick) : [];
+}
+
+/// <summary>One command's decision, already applied, and what it sends.</summary>
+public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing);
+
+/// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
+/// <param name="SenderHost">The host of the user whose stanza this decision answers, if any: that host's users saw what they said themselves.</param>
+public sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, ForwardAck Ack)? Ack = null,
+    IReadOnlyDictionary<string, IReadOnlyList<Delivery>>? Bounces = null, string? SenderHost = null)
+{
+    public bool IsEmpty => Plan.Local.Count == 0 && Plan.ByHost.Count == 0 && Ack is null;
+}
+
+/// <summary>What came of a replica's numbered forward.</summary>
+/// <param name="UpTo">The last of the replica's forwards the room has processed.</param>
+/// <param name="Decided">The room's decision, when it processed the forward.</param>
+/// <param name="AcknowledgedAgain">For a resend: only the acknowledgement.</param>
+public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null);
+
+/// <summary>A netjoin's decisions in order, then the resync batch to send behind them; <paramref name="Warnings"/> for the log.</summary>
+public sealed record NetjoinOutcome(IReadOnlyList<Decided> Decisions, ReplicaLink.SendResync Resync, IReadOnlyList<string> Warnings);

@@ -1,0 +1,112 @@
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Replication;
+
+/// <summary>What a replica does with a batch of the primary.</summary>
+public enum BatchVerdict
+{
+    Apply,
+    /// <summary>The link is not linked: the netjoin's resync will cover it.</summary>
+    Ignore,
+    /// <summary>The replica is out of step with the primary: it starts a netjoin instead.</summary>
+    Resync,
+}
+
+/// <summary>
+/// Whether a replica is in step with its primary (docs/protocol/netjoin.md §2–§3): the sequence conditions on batches,
+/// pings and pongs, and the replica's half of a netjoin — its report, and which resync answers it. Pure: the replica
+/// room actor asks it, sends what it returns, and keeps the link's state in <see cref="LinkKeepalive"/>.
+/// </summary>
+public sealed class ReplicaSync(ReplicaRoomState state)
+{
+    private long _netjoins;
+    private int _heldInNetjoin;
+    // A part of the resync was taken and more are to come, each numbered after the last.
+    private bool _resyncUnderWay;
+
+    /// <summary>The netjoin under way, whose resync alone the replica takes; null when none is.</summary>
+    public string? NetjoinId { get; private set; }
+
+    /// <summary>The service's own address has no room state to keep in step: its replies are taken as they come.</summary>
+    public bool KeepsInStep => state.Room.Local is not null;
+
+    /// <summary>What to do with a batch that answers no netjoin, and why when it is a resync.</summary>
+    public (BatchVerdict Verdict, string? Why) Judge(ReplicaBatch batch, LinkState link)
+    {
+        if (!KeepsInStep) return (BatchVerdict.Apply, null);
+        if (link != LinkState.Linked) return (BatchVerdict.Ignore, null);
+        // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
+        if (batch.Sequence > state.LastSequence + 1 && state.LastSequence != 0 && batch.Sequence != 1)
+            return (BatchVerdict.Resync, $"batch {batch.Sequence} after {state.LastSequence}");
+        // The batch before this one is what the primary's link had sent.
+        if (PrimaryRestarted(batch.Sequence - 1))
+            return (BatchVerdict.Resync, $"batch {batch.Sequence} after {state.LastSequence}: the primary's room restarted");
+        return (BatchVerdict.Apply, null);
+    }
+
+    /// <summary>
+    /// The primary's ping or pong says which batch it sent last, and travels behind that batch (docs/protocol/netjoin.md §2).
+    /// A higher number than ours means batches were lost in a cut too short for either end to notice, with none
+    /// after it to show a sequence jump; a lower one, that the primary's room restarted (§5) and no longer knows
+    /// our occupants. Returns why to resync, or null.
+    /// </summary>
+    public string? OutOfStep(long? primarySentUpTo, LinkState link)
+    {
+        if (!KeepsInStep || link != LinkState.Linked || primarySentUpTo is not { } sent) return null;
+        // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
+        if (sent > state.LastSequence && state.LastSequence != 0)
+            return $"the primary sent up to batch {sent}, we applied {state.LastSequence}";
+        if (PrimaryRestarted(sent))
+            return $"the primary sent up to batch {sent}, fewer than our {state.LastSequence}: its room restarted";
+        return null;
+    }
+
+    /// <summary>
+    /// A primary's link numbers its batches from 1 when it starts. A room that stopped while empty (passivated) has
+    /// nobody of ours to forget; one that restarted with our users in it (its node crashed) must hear of them.
+    /// </summary>
+    private bool PrimaryRestarted(long sequence) => sequence < state.LastSequence && state.LocalOccupants.Count > 0;
+
+    /// <summary>
+    /// Our half of a netjoin: what our users did alone and what we have, in one report the primary answers with one
+    /// resync. A new netjoin replaces any earlier one still unanswered.
+    /// </summary>
+    public ResyncReplica StartNetjoin(string ownHost, UnacknowledgedForwards? unacknowledged)
+    {
+        NetjoinId = $"netjoin-{++_netjoins}";
+        _heldInNetjoin = state.HeldDuringSplit.Count;
+        _resyncUnderWay = false;
+        return new ResyncReplica(state.Room, ownHost, NetjoinId, state.LastSequence, state.LastStanzaId,
+            state.LocalOccupants.ToDictionary(), state.Roster.Values.ToList(), state.HeldDuringSplit.ToList(), state.FirstHeldNumber,
+            unacknowledged);
+    }
+
+    /// <summary>
+    /// Takes a part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
+    /// applied when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
+    /// else — an older netjoin's answer, or a part after a lost one, whose netjoin then fails and is tried again.
+    /// </summary>
+    public ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
+    {
+        if (NetjoinId is null || resync.ResyncOf != NetjoinId || link != LinkState.Rejoining) return null;
+        if (_resyncUnderWay && resync.Sequence != state.LastSequence + 1) return null;
+        var applied = state.ApplyBatch(resync);
+        _resyncUnderWay = resync.More;
+        if (resync.More) return new ResyncPart(applied.Deliveries, applied.Refused, Complete: false);
+        // The held stanzas it reported reached the primary.
+        state.ForgetHeld(_heldInNetjoin);
+        NetjoinId = null;
+        return new ResyncPart(applied.Deliveries, applied.Refused, Complete: true);
+    }
+
+    /// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
+    public void NetjoinAbandoned()
+    {
+        NetjoinId = null;
+        _resyncUnderWay = false;
+    }
+}
+
+/// <summary>What one part of a resync brought the local users, and whether it ended the netjoin.</summary>
+public sealed record ResyncPart(IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused, bool Complete);
