@@ -309,7 +309,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 _archiveReadsPending++;
                 ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(asking.ArchiveRead is { } query
                     ? new ArchiveReader.ReadPage(query, LastSequenceNr)
-                    : new ArchiveReader.LookUp((HandleStanza)command, asking.ArchiveLookup!, LastSequenceNr));
+                    : new ArchiveReader.LookUp((HandleStanza)decided.Command, asking.ArchiveLookup!, LastSequenceNr));
             });
         PublishListingIfChanged();
         _gauge.Observe(_primary.State, _hosts);
