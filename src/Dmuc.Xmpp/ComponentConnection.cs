@@ -13,8 +13,9 @@ namespace Dmuc.Xmpp;
 /// One XEP-0114 component stream to an XMPP server. <see cref="ConnectAsync"/> connects and completes the
 /// handshake; <see cref="RunAsync"/> then reads stanzas until the stream ends. <see cref="Send(XElement)"/> may be
 /// called from any thread and never blocks on the network: output is queued and a single writer flushes it,
-/// coalescing whatever accumulated into one socket write; what is queued is bounded by
-/// <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>. A connection is single-use and does not reconnect;
+/// coalescing whatever accumulated into one socket write. Past <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>
+/// the connection is <see cref="IsOverBudget"/> (the node sheds new work); only a server that stopped reading altogether
+/// (<see cref="ComponentConnectionOptions.DeadServerQueuedBytes"/>) gets the stream cut. A connection is single-use and does not reconnect;
 /// see <see cref="Backoff"/> for who does.
 /// </summary>
 public sealed partial class ComponentConnection : IAsyncDisposable
@@ -69,6 +70,9 @@ public sealed partial class ComponentConnection : IAsyncDisposable
             lock (_sendLock) return _pending.Length + _writingBytes;
         }
     }
+
+    /// <summary>More output is queued than <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>: the server is not keeping up.</summary>
+    public bool IsOverBudget => QueuedBytes > _options.MaxQueuedBytes;
 
     /// <summary>The capacity of the output buffers: what the connection holds on to, whether used or not.</summary>
     internal int BufferCapacity
@@ -393,10 +397,10 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
     private bool AfterQueued(int queued)
     {
-        if (queued > _options.MaxQueuedBytes)
+        if (queued > _options.DeadServerQueuedBytes)
         {
             LogFailed(_logger, RecordFailure(new IOException(
-                $"The server is not reading: {queued} bytes are queued, over the budget of {_options.MaxQueuedBytes}.")));
+                $"The server is not reading: {queued} bytes are queued, {ComponentConnectionOptions.DeadServerFactor} times the budget of {_options.MaxQueuedBytes}.")));
             Abort();
             return false;
         }

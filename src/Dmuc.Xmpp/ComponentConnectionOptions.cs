@@ -29,11 +29,22 @@ public sealed class ComponentConnectionOptions
     public int MaxStanzaDepth { get; init; } = XmppStreamParser.DefaultMaxDepth;
 
     /// <summary>
-    /// The budget for output queued or being written but not yet accepted by the socket. A server that falls this
-    /// far behind is treated as dead and the connection fails, instead of memory growing without bound. A few
-    /// broadcasts of the largest stanza to a full room fit well within the default.
+    /// The budget for output queued or being written but not yet accepted by the socket. Over it the connection is
+    /// <see cref="ComponentConnection.IsOverBudget"/> and the node takes no new work from users (<see cref="LoadShedding"/>)
+    /// until the server catches up; what the node had already taken still goes out. Only a server
+    /// <see cref="DeadServerFactor"/> times this far behind is treated as dead and the connection fails, instead of
+    /// memory growing without bound.
     /// </summary>
     public int MaxQueuedBytes { get; init; } = DefaultMaxQueuedBytes;
 
     public const int DefaultMaxQueuedBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How far past <see cref="MaxQueuedBytes"/> the queue may grow with work taken before the budget was reached
+    /// (a room's mailbox, other hosts' broadcasts) before the server counts as dead.
+    /// </summary>
+    public const int DeadServerFactor = 4;
+
+    /// <summary>The queue that cuts the stream: <see cref="DeadServerFactor"/> × <see cref="MaxQueuedBytes"/>.</summary>
+    public long DeadServerQueuedBytes => (long)DeadServerFactor * MaxQueuedBytes;
 }

@@ -24,6 +24,8 @@ public sealed class LoadClient : IAsyncDisposable
     private static readonly byte[] ErrorTypeDoubleQuoted = "type=\"error\""u8.ToArray();
     private static readonly byte[] MessageTail = "</body></message>"u8.ToArray();
 
+    private static readonly TimeSpan JoinRetryDelay = TimeSpan.FromMilliseconds(250);
+
     private readonly Socket _socket;
     private readonly StanzaFramer _framer = new();
     private readonly Lock _sendLock = new();
@@ -35,6 +37,8 @@ public sealed class LoadClient : IAsyncDisposable
     private Task _receiveLoop = Task.CompletedTask;
     private long _lastStanzaTimestamp;
     private long _strayMessages;
+    private string? _joining;
+    private int _joinRetries;
     private long _sequence;
 
     private LoadClient(Socket socket, int index)
@@ -58,6 +62,9 @@ public sealed class LoadClient : IAsyncDisposable
     public long StrayMessages => Volatile.Read(ref _strayMessages);
 
     public bool IsReceiving => !_receiveLoop.IsCompleted;
+
+    /// <summary>Joins the room refused with resource-constraint (the service shed load) and sent again.</summary>
+    public int JoinRetries => Volatile.Read(ref _joinRetries);
 
     public static async Task<LoadClient> ConnectAsync(IPEndPoint server, string domain, int index, CancellationToken cancellationToken)
     {
@@ -183,7 +190,9 @@ public sealed class LoadClient : IAsyncDisposable
         // A bounced message carries the original body: the type has to be checked before the body counts.
         if (IsError(stanza))
         {
+            // Only a sender gets its message back as an error: its outcome, as its echo would have been.
             tally?.RecordError();
+            tally?.OwnEchoWindow?.Release();
             return;
         }
         var body = stanza.IndexOf(BodyMarker);
@@ -211,7 +220,13 @@ public sealed class LoadClient : IAsyncDisposable
     private void HandlePresence(ReadOnlySpan<byte> stanza, long receivedAt)
     {
         if (_selfPresence.Task.IsCompleted) return;
-        if (IsError(stanza))
+        if (IsError(stanza) && stanza.IndexOf("resource-constraint"u8) >= 0 && _joining is { } room)
+        {
+            // The service shed load (type wait): try again later (RFC 6120 §8.3.3.18), as a well-behaved client does.
+            Interlocked.Increment(ref _joinRetries);
+            _ = Task.Delay(JoinRetryDelay).ContinueWith(_ => SendJoin(room), TaskScheduler.Default);
+        }
+        else if (IsError(stanza))
             _selfPresence.TrySetException(new IOException($"{Nickname} could not join: {Encoding.UTF8.GetString(stanza)}"));
         else if (stanza.IndexOf(SelfPresenceCode) >= 0 || stanza.IndexOf(SelfPresenceCodeDoubleQuoted) >= 0)
             _selfPresence.TrySetResult(new SelfPresence(receivedAt, Encoding.UTF8.GetString(stanza)));
@@ -227,8 +242,11 @@ public sealed class LoadClient : IAsyncDisposable
     /// <summary>Counts the deliveries of a new phase from now on; everything of earlier phases becomes stray.</summary>
     public void BeginPhase(PhaseTally tally) => Volatile.Write(ref _tally, tally);
 
-    public void SendJoin(string roomJid) =>
+    public void SendJoin(string roomJid)
+    {
+        _joining = roomJid;
         SendText($"<presence to='{roomJid}/{Nickname}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>");
+    }
 
     /// <summary>Sends an IQ (its id must be unique among this client's outstanding requests) and returns the answer.</summary>
     public async Task<string> RequestAsync(string iq, TimeSpan timeout)

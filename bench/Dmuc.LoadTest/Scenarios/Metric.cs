@@ -12,6 +12,7 @@ public sealed record Metric(string Name, double Value, string Format)
         yield return new($"{prefix}: median joiner (s)", join.MedianJoinTime.TotalSeconds, "0.00");
         yield return new($"{prefix}: CPU XMPP servers (s)", join.Cpu.XmppServers.TotalSeconds, "0.00");
         yield return new($"{prefix}: CPU Dmuc nodes (s)", join.Cpu.Nodes.TotalSeconds, "0.00");
+        yield return new($"{prefix}: joins refused (wait) and retried", join.Retries, "N0");
     }
 
     public static IEnumerable<Metric> ForPhase(string phase, PhaseResult result, bool throughput)

@@ -90,7 +90,7 @@ public sealed class RoomUnderLoad : IAsyncDisposable
         var joinTimes = joined.Select(presence => Stopwatch.GetElapsedTime(start, presence.ReceivedAt)).Order().ToList();
         await WaitUntilQuietAsync(cancellationToken);
         return new JoinResult(joiners.Count, joinTimes.Count == 0 ? TimeSpan.Zero : joinTimes[joinTimes.Count / 2],
-            joinTimes.Count == 0 ? TimeSpan.Zero : joinTimes[^1], cpu);
+            joinTimes.Count == 0 ? TimeSpan.Zero : joinTimes[^1], cpu, joiners.Sum(joiner => joiner.JoinRetries));
     }
 
     /// <summary>Presence floods of a join outlast the last self-presence; the next phase must not measure them.</summary>
@@ -185,15 +185,17 @@ public sealed class RoomUnderLoad : IAsyncDisposable
         var received = tallies.Sum(tally => tally.Received);
         var lastDelivery = tallies.Max(tally => tally.LastReceivedTimestamp);
         foreach (var tally in tallies) tally.OwnEchoWindow?.Dispose();
+        var errors = tallies.Sum(tally => tally.Errors);
         return new PhaseResult(
             Occupants: _clients.Count,
             Senders: senders.Count,
             MessagesSent: sent,
             SendTime: sendTime,
-            ExpectedDeliveries: sent * _clients.Count,
+            // A message refused to its sender (an error, e.g. the service shedding load) is an outcome, not a loss.
+            ExpectedDeliveries: (sent - errors) * _clients.Count,
             Deliveries: received,
             DeliveryTime: lastDelivery > start ? Stopwatch.GetElapsedTime(start, lastDelivery) : TimeSpan.Zero,
-            ErrorsReceived: tallies.Sum(tally => tally.Errors),
+            ErrorsReceived: errors,
             Latency: latency,
             Cpu: cpu,
             CpuWindow: Stopwatch.GetElapsedTime(start));
@@ -205,7 +207,8 @@ public sealed class RoomUnderLoad : IAsyncDisposable
     }
 }
 
-public sealed record JoinResult(int Joiners, TimeSpan MedianJoinTime, TimeSpan JoinTime, CpuSample Cpu);
+/// <param name="Retries">Joins refused with a wait error (load shed) and sent again.</param>
+public sealed record JoinResult(int Joiners, TimeSpan MedianJoinTime, TimeSpan JoinTime, CpuSample Cpu, int Retries);
 
 public sealed record PhaseResult(
     int Occupants,

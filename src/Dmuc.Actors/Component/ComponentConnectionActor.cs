@@ -122,7 +122,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         connection.RunAsync(stanza =>
                 {
                     if (MulticastDiscovery.IsAnswer(stanza)) self.Tell(new DiscoveryAnswered(connection, stanza));
-                    else directory.Tell(new RouteStanza(stanza));
+                    else if (!outbox.RefusedUnderLoad(stanza)) directory.Tell(new RouteStanza(stanza));
                 },
                 refused => TellSender(outbox, refused))
             .ContinueWith(run => new ConnectionEnded(connection, run.Exception?.GetBaseException()), TaskScheduler.Default)

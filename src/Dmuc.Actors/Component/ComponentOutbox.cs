@@ -11,7 +11,8 @@ namespace Dmuc.Actors.Component;
 /// The stanza sink in front of the component stream. Renders each distinct stanza of a batch once and
 /// splices every recipient's <c>to</c>; while the stream is down it keeps a queue, bounded in stanzas and in bytes
 /// (<paramref name="maxQueuedBytes"/>, the stream's own budget), that is sent first when the stream is back, so a
-/// short reconnect loses nothing. Where the server has an XEP-0033 multicast service (<see cref="UseMulticast"/>), a
+/// short reconnect loses nothing. While the server is behind (over the same budget) it refuses users' new stanzas
+/// (<see cref="RefusedUnderLoad"/>) instead of letting output pile up. Where the server has an XEP-0033 multicast service (<see cref="UseMulticast"/>), a
 /// broadcast to several of the host's users leaves as one stanza to that service instead of one per recipient.
 /// </summary>
 public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, DmucMetrics? metrics = null,
@@ -42,6 +43,33 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         {
             lock (_lock) return _queuedBytes;
         }
+    }
+
+    public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0)
+    {
+        var connection = Volatile.Read(ref _connection);
+        var queued = connection?.QueuedBytes ?? QueuedBytes;
+        if (queued + decidedNotSentBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
+            || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
+        Send([new Delivery(sender, refusal)]);
+        metrics?.RefusedUnderLoad();
+        return true;
+    }
+
+    /// <summary>One stanza per recipient: with multicast, less goes out than this.</summary>
+    public long BytesToSend(IReadOnlyList<Delivery> deliveries)
+    {
+        long bytes = 0;
+        RenderedStanza? stanza = null;
+        XElement? element = null;
+        foreach (var delivery in deliveries)
+        {
+            // Deliveries of one broadcast share one element, one after the other: each run is rendered once.
+            if (!ReferenceEquals(delivery.Stanza, element))
+                (element, stanza) = (delivery.Stanza, RenderedStanza.Render(delivery.Stanza));
+            bytes += stanza!.GetByteCount(delivery.To.ToString());
+        }
+        return bytes;
     }
 
     /// <summary>The multicast service the current stream delivers through; null: one stanza per recipient.</summary>

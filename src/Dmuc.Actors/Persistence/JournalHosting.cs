@@ -51,6 +51,9 @@ public static class JournalHosting
                   batch-size = 500
                   # Bind values as parameters: inlined literals make every insert a new SQL text to parse.
                   prefer-parameters-on-multirow-insert = true
+                  # Rows per INSERT. Microsoft.Data.Sqlite looks each named parameter up in a linear list, so one
+                  # statement for a whole batch costs rows² (strncmp was 9 % of the node's CPU with 100-row inserts).
+                  db-round-trip-max-batch-size = {{RowsPerInsert}}
                   read-isolation-level = {{readIsolation}}
                 }
               }
@@ -88,6 +91,8 @@ public static class JournalHosting
             }
             """;
     }
+
+    private const int RowsPerInsert = 10;
 
     private static string AssemblyQualifiedNameWithoutVersion(this Type type) =>
         $"{type.FullName}, {type.Assembly.GetName().Name}";

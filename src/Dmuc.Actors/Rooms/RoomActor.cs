@@ -46,6 +46,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private long _probes;
     // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
     private int _archiveReadsPending;
+    // Decided, but sent only once the journal has them: output the server does not see queued yet.
+    private long _localBytesAwaitingWrite;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -134,7 +136,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
         var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied);
-        var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed) : Handle(command);
+        // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
+        // the server. A replica's forward was admitted by its own node, against its own server.
+        var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
+            : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
+            : Handle(command);
         if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
     }
 
@@ -283,10 +289,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         {
             var written = 0;
             var writeStarted = Stopwatch.GetTimestamp();
+            var localBytes = _sink.BytesToSend(outgoing.Plan.Local);
+            _localBytesAwaitingWrite += localBytes;
             PersistAllAsync(durable, _ =>
             {
                 if (++written < durable.Count) return;
                 _metrics.JournalWritten(writeStarted);
+                _localBytesAwaitingWrite -= localBytes;
                 Send(outgoing);
                 afterSent?.Invoke();
                 _durableEventsSinceSnapshot += durable.Count;

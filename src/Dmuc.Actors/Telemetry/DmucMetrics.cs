@@ -35,6 +35,7 @@ public sealed class DmucMetrics : IDisposable
     private readonly TrackedSlots<LinkTelemetry> _links = new();
     private readonly Counter<long> _messagesAccepted;
     private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _refusedUnderLoad;
     private readonly Counter<long> _multicastStanzas;
     private readonly Counter<long> _multicastRecipients;
     private int _multicastInUse;
@@ -59,6 +60,8 @@ public sealed class DmucMetrics : IDisposable
             "Groupchat messages (subject changes included) the node's primary rooms accepted and broadcast");
         _deliveries = Meter.CreateCounter<long>("dmuc.deliveries", "{stanza}",
             "Stanzas handed to this node's XMPP server over the component stream, one per recipient (multicast ones counted per recipient too)");
+        _refusedUnderLoad = Meter.CreateCounter<long>("dmuc.refused_under_load", "{stanza}",
+            "Users' stanzas refused with wait/resource-constraint while the XMPP server was behind on the node's output (over Dmuc:MaxQueuedBytes)");
         _multicastStanzas = Meter.CreateCounter<long>("dmuc.multicast.stanzas", "{stanza}",
             "XEP-0033 multicast stanzas sent to the XMPP server's multicast service, each for several recipients");
         _multicastRecipients = Meter.CreateCounter<long>("dmuc.multicast.recipients", "{stanza}",
@@ -112,6 +115,9 @@ public sealed class DmucMetrics : IDisposable
     {
         if (stanzas > 0) _deliveries.Add(stanzas);
     }
+
+    /// <summary>A user's stanza was refused with resource-constraint because the XMPP server was not keeping up.</summary>
+    public void RefusedUnderLoad() => _refusedUnderLoad.Add(1);
 
     /// <summary>One multicast stanza left for <paramref name="recipients"/> users.</summary>
     public void Multicast(int recipients)
