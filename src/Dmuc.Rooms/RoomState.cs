@@ -86,8 +86,22 @@ public sealed class RoomState
     /// </summary>
     public IReadOnlyList<Delivery> ProbeSessions(Func<Jid, bool> probed, string id) =>
         [.. _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid).Where(probed)
-            .Select(session => new Delivery(session, new XElement(Ns.Client + "iq", new XAttribute("from", RoomJid.ToString()),
-                new XAttribute("type", "get"), new XAttribute("id", id), new XElement(Ns.Ping + "ping"))))];
+            .Select(session => ProbeSession(RoomJid, session, id))];
+
+    /// <summary>
+    /// The room's XEP-0199 ping to one session, as <see cref="ProbeSessions"/> sends it: a replica checking its own host's
+    /// sessions sends the same, so that the session's server answers both alike.
+    /// </summary>
+    public static Delivery ProbeSession(Jid room, Jid session, string id) =>
+        new(session, new XElement(Ns.Client + "iq", new XAttribute("from", room.ToString()),
+            new XAttribute("type", "get"), new XAttribute("id", id), new XElement(Ns.Ping + "ping")));
+
+    /// <summary>
+    /// Whether an error answering the room's probe (or any stanza the room sent the session) says the session is gone,
+    /// by the room's own rule (a session that bounces with such an error is removed, 333); another error (a client that
+    /// does not know the ping) still proves the session is there.
+    /// </summary>
+    public static bool SessionGone(XElement error) => Occupants.IsKickable(error);
 
     public void Apply(RoomEvent @event) => _room.Apply(@event);
 

@@ -30,6 +30,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly ForwardWindow _forwards = new(Guid.NewGuid().ToString("N")[..12]);
     private long _probes;
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
+    // How long a relearnt user's session check waits for the ping's answer: as long as the link's own ping does.
+    private readonly TimeSpan _checkTimeout = ReplicationSettings.Of(Context.System).PingTimeout;
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
         : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica)),
@@ -56,6 +58,14 @@ public sealed class ReplicaRoom : KeepaliveActor
         });
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
+        Receive<SessionCheckUnanswered>(unanswered =>
+        {
+            foreach (var error in _state.CheckUnanswered(unanswered.CheckId))
+            {
+                _log.Info("Replica of {0}: {1} did not answer the room's ping; the room removes them", _state.Room, error.Attribute("from")?.Value);
+                RelayToPrimary(error);
+            }
+        });
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
             _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), Keepalive.State,
             Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _state.HeldDuringSplit.Count, _state.LastStanzaId,
@@ -72,6 +82,23 @@ public sealed class ReplicaRoom : KeepaliveActor
     }
 
     private void HandleStanzaFromLocalUser(XElement stanza)
+    {
+        // The answer to the room's check of a user it relearnt is the replica's own; the primary never asked.
+        if (_state.TakeCheckAnswer(stanza) is { } answer)
+        {
+            _sink.Send(answer.Deliveries);
+            if (answer.ToRoom is { } gone)
+            {
+                _log.Info("Replica of {0}: {1} is gone by its server's answer to the room's ping; the room removes them", _state.Room,
+                    gone.Attribute("from")?.Value);
+                RelayToPrimary(gone);
+            }
+            return;
+        }
+        RelayToPrimary(stanza);
+    }
+
+    private void RelayToPrimary(XElement stanza)
     {
         switch (Keepalive.State)
         {
@@ -162,6 +189,8 @@ public sealed class ReplicaRoom : KeepaliveActor
             _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", room, occupant);
             Sender.Tell(new EnterRefused(room, occupant, _hosts.OwnHost!));
         }
+        foreach (var check in _state.PendingChecks.Where(check => !Timers.IsTimerActive(check)))
+            Timers.StartSingleTimer(check, new SessionCheckUnanswered(check), _checkTimeout);
     }
 
     /// <summary>The primary's answer to our netjoin, in one or more parts, from what we reported to the room as it is.</summary>
@@ -253,9 +282,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (_state.LocalOccupants.Count == 0) return;
         var id = $"dmuc-probe-{++_probes}";
         _log.Info("Replica of {0}: checking that its {1} local occupant sessions are still there", _state.Room, _state.LocalOccupants.Count);
-        _sink.Send(_state.LocalOccupants.Keys.Select(session => new Delivery(session, new XElement(Ns.Client + "iq",
-            new XAttribute("from", _state.Room.ToString()), new XAttribute("type", "get"), new XAttribute("id", id),
-            new XElement(Ns.Ping + "ping")))).ToList());
+        _sink.Send(_state.LocalOccupants.Keys.Select(session => RoomState.ProbeSession(_state.Room, session, id)).ToList());
     }
 
     protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
@@ -287,7 +314,7 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     private void ReleaseWaitingStanzas()
     {
-        while (_waitingForNetjoin.TryDequeue(out var stanza)) HandleStanzaFromLocalUser(stanza);
+        while (_waitingForNetjoin.TryDequeue(out var stanza)) RelayToPrimary(stanza);
     }
 
     /// <summary>
@@ -319,6 +346,8 @@ public sealed class ReplicaRoom : KeepaliveActor
         _sink.Send(deliveries);
         Sender.Tell(Done.Instance);
     }
+
+    private sealed record SessionCheckUnanswered(string CheckId);
 
     public sealed class InspectReplica
     {

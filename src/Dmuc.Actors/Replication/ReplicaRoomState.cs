@@ -24,6 +24,12 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private readonly List<HeldStanza> _heldDuringSplit = [];
     // Occupants of other hosts the local users were shown away (MarkOthersAway), until the netjoin shows them as they are.
     private readonly HashSet<string> _shownAway = new(StringComparer.Ordinal);
+    // Own host's users a netjoin resync brought that this replica did not know (its node restarted and kept nothing):
+    // taken provisionally, pinged from the room, and given what the room sends them only once the ping proves them there.
+    private readonly Dictionary<Jid, Unconfirmed> _unconfirmed = new();
+    private long _checks;
+
+    private sealed record Unconfirmed(string CheckId, List<XElement> Held);
 
     public Jid Room => room;
     public long LastSequence { get; private set; }
@@ -37,6 +43,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public IReadOnlyList<HeldStanza> HeldDuringSplit => _heldDuringSplit;
     /// <summary>The number of the first of <see cref="HeldDuringSplit"/>; held stanzas are numbered from 1.</summary>
     public long FirstHeldNumber { get; private set; } = 1;
+    /// <summary>The ids of the session checks still waiting for an answer (<see cref="CheckUnanswered"/> ends one).</summary>
+    public IReadOnlyCollection<string> PendingChecks => _unconfirmed.Values.Select(pending => pending.CheckId).ToHashSet();
 
     /// <summary>
     /// Notes a local user's stanza on its way to the primary: an available presence is the user's request to
@@ -58,7 +66,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
 
     /// <summary>
     /// Takes one batch from the primary: entries first, then each stanza to its recipients (explicit, or every
-    /// local occupant), then departures. Entries nobody asked for are refused and get nothing.
+    /// local occupant), then departures. Entries nobody asked for are refused and get nothing, except in a netjoin's
+    /// resync: there an own host's user this replica does not know is one it forgot (its node restarted, the user stayed
+    /// connected), so the entry is taken provisionally and checked with the room's ping (<see cref="RoomState.ProbeSession"/>);
+    /// what the room sends them waits for the answer (<see cref="TakeCheckAnswer"/>, <see cref="CheckUnanswered"/>).
     /// </summary>
     /// <remarks>A netjoin's resync brings the primary's copy of every message the replica kept provisionally.</remarks>
     public (IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) ApplyBatch(ReplicaBatch batch)
@@ -70,18 +81,25 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _shownAway.Clear();
         }
         var refused = new List<Jid>();
+        var deliveries = new List<Delivery>();
+        string? check = null;
         foreach (var enter in batch.Items.Select(item => (item.Enter, item.Stanza)).Where(e => e.Enter is not null))
         {
             var occupant = enter.Enter!.Occupant;
-            if (occupant.Domain != ownHost || !_askedToBeIn.Contains(occupant))
+            if (occupant.Domain != ownHost || (!_askedToBeIn.Contains(occupant) && batch.ResyncOf is null))
             {
                 refused.Add(occupant);
                 continue;
             }
+            if (!_askedToBeIn.Contains(occupant) && !_unconfirmed.ContainsKey(occupant))
+            {
+                check ??= $"dmuc-relearn-{++_checks}";
+                _unconfirmed[occupant] = new Unconfirmed(check, []);
+                deliveries.Add(RoomState.ProbeSession(room, occupant, check));
+            }
             _localOccupants[occupant] = NickOf(enter.Stanza) ?? occupant.ToString();
         }
 
-        var deliveries = new List<Delivery>();
         foreach (var item in batch.Items)
         {
             Remember(item);
@@ -90,7 +108,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             {
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.
                 if (recipient.Domain != ownHost || refused.Contains(recipient)) continue;
-                deliveries.Add(new Delivery(recipient, item.Stanza));
+                if (_unconfirmed.TryGetValue(recipient, out var pending)) pending.Held.Add(item.Stanza);
+                else deliveries.Add(new Delivery(recipient, item.Stanza));
             }
         }
 
@@ -99,9 +118,60 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         {
             _localOccupants.Remove(leave);
             _askedToBeIn.Remove(leave);
+            _unconfirmed.Remove(leave);
         }
         if (leaves.Count > 0) ForgetRosterIfNobodyLocal();
         return (deliveries, refused);
+    }
+
+    /// <summary>
+    /// A local user's stanza that answers a session check (<see cref="ApplyBatch"/>): a result, or an error by which the
+    /// room would not take the session as gone, keeps the user, who now gets what the room sent them meanwhile; an error
+    /// the room takes as the session being gone removes them here, and is returned to go on to the room, which removes them
+    /// by its own rule and tells the others why (333), as after its own check. Null for any other stanza, which goes its usual way.
+    /// </summary>
+    public (IReadOnlyList<Delivery> Deliveries, XElement? ToRoom)? TakeCheckAnswer(XElement stanza)
+    {
+        if (stanza.Name.LocalName != "iq" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)
+            || !Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to != room
+            || !_unconfirmed.TryGetValue(from, out var pending) || stanza.Attribute("id")?.Value != pending.CheckId)
+            return null;
+        switch (stanza.Attribute("type")?.Value)
+        {
+            case "result":
+            case "error" when !RoomState.SessionGone(stanza):
+                _unconfirmed.Remove(from);
+                // Proven there: from now on the user is as one who entered through this replica.
+                _askedToBeIn.Add(from);
+                return (pending.Held.Select(held => new Delivery(from, held)).ToList(), null);
+            case "error":
+                Forget(from);
+                return ([], stanza);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// The check's time is up: whoever it still waits for is taken as gone. Returned for each, to go on to the room, is the
+    /// error their server would have answered with had it known (remote-server-timeout), so that the room removes them by
+    /// the same rule (333) as when it did.
+    /// </summary>
+    public IReadOnlyList<XElement> CheckUnanswered(string checkId) =>
+        _unconfirmed.Where(pending => pending.Value.CheckId == checkId).ToList().Select(pending =>
+        {
+            Forget(pending.Key);
+            // The ping as it went out, addressed to the session, so that the error answers it from the session to the room.
+            var ping = RoomState.ProbeSession(room, pending.Key, checkId).Stanza;
+            ping.SetAttributeValue("to", pending.Key.ToString());
+            return StanzaError.Reply(ping, StanzaErrorCondition.RemoteServerTimeout, "the session did not answer the room's ping", "wait");
+        }).ToList();
+
+    private void Forget(Jid unconfirmed)
+    {
+        _unconfirmed.Remove(unconfirmed);
+        _localOccupants.Remove(unconfirmed);
+        ForgetRosterIfNobodyLocal();
     }
 
     /// <summary>
@@ -283,6 +353,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var affiliation = _roster.GetValueOrDefault(nick)?.Affiliation ?? Affiliation.None;
         _localOccupants.Remove(user);
         _askedToBeIn.Remove(user);
+        _unconfirmed.Remove(user);
         _roster.Remove(nick);
         ForgetRosterIfNobodyLocal();
         var occupantJid = room.WithResource(nick).ToString();

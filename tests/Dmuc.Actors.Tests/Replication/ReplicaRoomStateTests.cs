@@ -569,6 +569,82 @@ public sealed class ReplicaRoomStateTests
         Assert.True(Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Stanza.IsError("remote-server-timeout"));
     }
 
+    /// <summary>
+    /// A restarted replica node kept nothing: a netjoin resync re-sends an own host's user who stayed connected. The entry is
+    /// taken provisionally and the user pinged from the room; what the resync brings waits for the ping's result.
+    /// </summary>
+    [Fact]
+    public void A_resync_entry_of_an_own_hosts_user_the_replica_forgot_is_checked_and_kept_when_the_ping_is_answered()
+    {
+        var (deliveries, refused) = Resync(EnterItem(BigCheese, "BigCheese"), Broadcast(GroupchatMessage("Wumpus", "missed")));
+
+        Assert.Empty(refused);
+        var ping = Assert.Single(deliveries);
+        Assert.Equal(BigCheese, ping.To);
+        Assert.Equal(Room.ToString(), ping.Stanza.Attribute("from")?.Value);
+        Assert.NotNull(ping.Stanza.Element(Ns.Ping + "ping"));
+        var check = Assert.Single(_state.PendingChecks);
+
+        var answer = _state.TakeCheckAnswer(PingAnswer(BigCheese, ping.Stanza, "result"));
+
+        Assert.NotNull(answer);
+        Assert.Null(answer.Value.ToRoom);
+        Assert.Equal(["110", "missed"], answer.Value.Deliveries.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value
+            ?? d.Stanza.Descendants(Ns.MucUser + "status").Single().Attribute("code")!.Value));
+        Assert.All(answer.Value.Deliveries, d => Assert.Equal(BigCheese, d.To));
+        Assert.Empty(_state.PendingChecks);
+        Assert.Empty(_state.CheckUnanswered(check));
+        Assert.Equal([BigCheese], Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries.Select(d => d.To));
+    }
+
+    [Fact]
+    public void A_forgotten_user_whose_server_answers_the_ping_with_an_error_is_dropped_gets_nothing_and_the_error_goes_to_the_room()
+    {
+        var (deliveries, _) = Resync(EnterItem(BigCheese, "BigCheese"), Broadcast(GroupchatMessage("Wumpus", "missed")));
+        var error = PingAnswer(BigCheese, deliveries.Single().Stanza, "error",
+            "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>");
+
+        var answer = _state.TakeCheckAnswer(error);
+
+        Assert.NotNull(answer);
+        Assert.Same(error, answer.Value.ToRoom);
+        Assert.Empty(answer.Value.Deliveries);
+        Assert.Empty(_state.LocalOccupants);
+        Assert.Empty(Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries);
+    }
+
+    [Fact]
+    public void A_forgotten_user_who_does_not_answer_the_ping_in_time_is_dropped_and_the_room_gets_a_timeout_error_in_their_name()
+    {
+        _state.RecordLocalStanza(JoinPresence(Efchen, "Efchen"));
+        Resync(EnterItem(Efchen, "Efchen"), EnterItem(BigCheese, "BigCheese"));
+        var check = Assert.Single(_state.PendingChecks);
+
+        var error = Assert.Single(_state.CheckUnanswered(check));
+
+        Assert.Equal(BigCheese.ToString(), error.Attribute("from")?.Value);
+        Assert.Equal(Room.ToString(), error.Attribute("to")?.Value);
+        Assert.True(error.IsError("remote-server-timeout"), error.ToString());
+        Assert.True(RoomState.SessionGone(error));
+        Assert.Equal([Efchen], _state.LocalOccupants.Keys);
+        Assert.Null(_state.TakeCheckAnswer(PingAnswer(BigCheese, RoomState.ProbeSession(Room, BigCheese, check).Stanza, "result")));
+    }
+
+    [Fact]
+    public void Outside_a_resync_or_for_another_hosts_user_an_entry_nobody_asked_for_is_still_refused_without_a_check()
+    {
+        Assert.Equal([BigCheese], Apply(EnterItem(BigCheese, "BigCheese")).Refused);
+        Assert.Equal([WiZ], Resync(EnterItem(WiZ, "WiZ")).Refused);
+        Assert.Empty(_state.PendingChecks);
+        Assert.Empty(_state.LocalOccupants);
+    }
+
+    private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
+        _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
+
+    private static XElement PingAnswer(Jid user, XElement ping, string type, string payload = "") =>
+        Parse($"<iq from='{user}' to='{Room}' type='{type}' id='{ping.Attribute("id")!.Value}'>{payload}</iq>");
+
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Apply(params ReplicaItem[] items) =>
         _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items));
 

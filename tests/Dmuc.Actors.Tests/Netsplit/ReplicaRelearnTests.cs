@@ -1,0 +1,71 @@
+using System.Xml.Linq;
+using Akka.Configuration;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Actors.Tests.Replication;
+using Dmuc.Xmpp;
+using static Dmuc.Actors.Tests.Replication.RoomRequests;
+using static Dmuc.Actors.Tests.Replication.Wallops;
+
+namespace Dmuc.Actors.Tests.Netsplit;
+
+/// <summary>
+/// The replica's node crashes and restarts while its XMPP server keeps the host's users connected (the chaos test's
+/// ReplicaNodeCrash, docs/protocol/netjoin.md §5): the new replica kept nothing, the netjoin's resync re-announces the
+/// host's occupants, and the replica pings each from the room to relearn who is still there. The link's answer timeout
+/// is longer than the restart here (a test node takes over 8 s to rejoin), as in production (15 s + 10 s), so that the room does not let the host's occupants
+/// go first (<see cref="ReplicaLink.ReplicaHostGone"/>, which <see cref="RestartTests"/> runs into with its 0.8 s).
+/// </summary>
+[Collection("netsplit")]
+public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNode.CrashOnStop.WithFallback(ConfigurationFactory.ParseString(
+    $"{ReplicationSettings.ConfigPath}.ping-timeout = 30s")))
+{
+    private static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(40);
+
+    /// <summary>
+    /// Wumpus's session is still there and answers the room's ping: he stays in the room, gets what was said during the
+    /// crash and everything after. Valdis's server answers that his session is gone: the room removes him, and Trillian
+    /// sees him leave with 333.
+    /// </summary>
+    [Fact]
+    public async Task A_user_still_connected_stays_across_the_restart_of_his_replica_node_and_one_whose_session_is_gone_is_removed()
+    {
+        var room = new ClusterRoom(Cluster, $"replica-relearn@{Service}");
+        await room.CreateAsync(Trillian);
+        await room.EnterAllAsync([Wumpus, Valdis]);
+        await room.SettleAsync([Trillian, Wumpus, Valdis]);
+
+        var restart = Cluster.RestartAsync(Killrc);
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "during the crash", id: "during"));
+        await restart;
+        var wumpusPing = await Cluster.WaitForAsync(Wumpus.Jid, IsRoomPing(room.Jid), RestartWait);
+        var valdisPing = await Cluster.WaitForAsync(Valdis.Jid, IsRoomPing(room.Jid), RestartWait);
+        // Nothing of the room reaches a relearnt user before the ping proves the session is there.
+        Assert.DoesNotContain(Cluster.ReceivedBy(Wumpus.Jid), stanza => stanza.Name == Ns.Client + "message");
+        Cluster.SendFromUser(XElement.Parse(
+            $"<iq xmlns='jabber:client' from='{Wumpus.Jid}' to='{room.Jid}' type='result' id='{wumpusPing.Attribute("id")!.Value}'/>"));
+        Cluster.SendFromUser(XElement.Parse(
+            $"<iq xmlns='jabber:client' from='{Valdis.Jid}' to='{room.Jid}' type='error' id='{valdisPing.Attribute("id")!.Value}'>" +
+            "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"));
+        await Cluster.WaitForAsync(Wumpus.Jid, Received.GroupchatBody("during the crash"), RestartWait);
+        await Eventually.HoldsAsync(async () => (await Cluster.InspectRoomAsync(room.Jid)).Occupants == 2,
+            "the primary to remove Valdis", RestartWait);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
+
+        Cluster.SendFromUser(Say(Wumpus, room.Jid, "after the restart", id: "after"));
+        await room.SettleAsync([Trillian, Wumpus]);
+
+        Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("after the restart").Invoke);
+        Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("during the crash").Invoke);
+        Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.GroupchatBody("after the restart").Invoke);
+        Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => Received.PresenceOf(room.Jid, Wumpus.Nick, available: false)(stanza));
+        var valdisLeft = Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.PresenceOf(room.Jid, Valdis.Nick, available: false).Invoke);
+        Assert.True(valdisLeft.HasStatus(333), valdisLeft.ToString());
+        Assert.Equal([Trillian.Nick, Wumpus.Nick], room.RosterSeenBy(Wumpus));
+        Assert.Equal([Trillian.Nick, Wumpus.Nick], room.RosterSeenBy(Trillian));
+        Assert.DoesNotContain(Cluster.ReceivedBy(Valdis.Jid), stanza => stanza.Name == Ns.Client + "message");
+    }
+
+    private static Func<XElement, bool> IsRoomPing(string room) => stanza =>
+        stanza.Name == Ns.Client + "iq" && stanza.Attribute("from")?.Value == room && stanza.Element(Ns.Ping + "ping") is not null;
+}
