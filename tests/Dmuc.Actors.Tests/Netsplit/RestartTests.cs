@@ -84,6 +84,9 @@ public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.Crash
         Assert.Equal([Trillian.Nick], room.RosterSeenBy(Trillian));
 
         await room.EnterAsync(Wumpus);
+        // The settling barriers are no-store: said while the link is still rejoining, they would be announced as
+        // missed, not replayed (netjoin.md §3), and never reach Wumpus.
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
         Cluster.SendFromUser(Say(Trillian, room.Jid, "after the restart", id: "after"));
         await room.SettleAsync([Trillian, Wumpus]);
 

@@ -29,8 +29,9 @@ public sealed partial class SingleNodeScriptTests(ITestOutputHelper output)
         var ports = FreeTcpPorts.Pick(3);
         var printed = new ConcurrentQueue<string>();
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // setsid: the script leads a process group of its own, as a foreground job in a terminal does.
-        var script = ChildServer.Start("setsid", ["bash", Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "single", "run.sh")],
+        // setsid: the script leads a process group of its own, as a foreground job in a terminal does. env
+        // --default-signal: a test run started as a background job inherits SIGINT ignored, which bash cannot trap.
+        var script = ChildServer.Start("env", ["--default-signal=INT", "setsid", "bash", Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "single", "run.sh")],
             run, new Dictionary<string, string>
             {
                 ["DMUC_SINGLE_RUN_DIR"] = run,
