@@ -28,6 +28,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // taken provisionally, pinged from the room, and given what the room sends them only once the ping proves them there.
     private readonly Dictionary<Jid, Unconfirmed> _unconfirmed = new();
     private long _checks;
+    // Until its first netjoin's resync is complete (or it applies an ordinary batch), this replica is a new incarnation that
+    // knows nobody: only then is an unknown own host's user in a resync one it forgot. Later, an unknown one is one it let
+    // go itself (a kick or leave served during a split that the room did not take), who must stay out.
+    private bool _freshIncarnation = true;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
 
@@ -86,7 +90,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         foreach (var enter in batch.Items.Select(item => (item.Enter, item.Stanza)).Where(e => e.Enter is not null))
         {
             var occupant = enter.Enter!.Occupant;
-            if (occupant.Domain != ownHost || (!_askedToBeIn.Contains(occupant) && batch.ResyncOf is null))
+            if (occupant.Domain != ownHost || (!_askedToBeIn.Contains(occupant) && !(batch.ResyncOf is not null && _freshIncarnation)))
             {
                 refused.Add(occupant);
                 continue;
@@ -99,6 +103,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             }
             _localOccupants[occupant] = NickOf(enter.Stanza) ?? occupant.ToString();
         }
+
+        if (batch.ResyncOf is null || !batch.More) _freshIncarnation = false;
 
         foreach (var item in batch.Items)
         {

@@ -639,6 +639,20 @@ public sealed class ReplicaRoomStateTests
         Assert.Empty(_state.LocalOccupants);
     }
 
+    /// <summary>
+    /// Only a new incarnation relearns: once a replica has been in step, an own host's user it does not know in a resync is
+    /// one it let go itself (a kick it served during a split, say), and the entry is refused as before.
+    /// </summary>
+    [Fact]
+    public void After_its_first_resync_a_replica_refuses_a_resync_entry_nobody_asked_for()
+    {
+        Resync(EnterItem(Efchen, "Efchen"));
+
+        Assert.Equal([BigCheese], Resync(EnterItem(BigCheese, "BigCheese")).Refused);
+        Assert.Single(_state.PendingChecks);
+        Assert.DoesNotContain(BigCheese, _state.LocalOccupants.Keys);
+    }
+
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
         _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
 
