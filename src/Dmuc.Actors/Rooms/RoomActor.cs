@@ -323,9 +323,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// room has a link to stays one while its node is gone (crashed, not yet back): its batches are held for the
     /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>).
     /// </summary>
+    /// <remarks>Asked once per delivery: the room's own host, most of them, is answered before any lookup.</remarks>
     private bool IsReplicaHost(string host) =>
-        _hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is { } own && host != own && _hosts.PrimaryNode is null)
-        || !Context.Child(ReplicaLink.NameFor(host)).IsNobody();
+        host != _hosts.OwnHost
+        && (_hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is not null && _hosts.PrimaryNode is null)
+            || !Context.Child(ReplicaLink.NameFor(host)).IsNobody());
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
     private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
