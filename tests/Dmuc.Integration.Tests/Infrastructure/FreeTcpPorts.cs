@@ -6,15 +6,21 @@ namespace Dmuc.Integration.Tests.Infrastructure;
 public static class FreeTcpPorts
 {
     /// <summary>
-    /// Asks the OS for distinct free loopback ports. All listeners stay open until every port is picked,
-    /// so the same port cannot be handed out twice; another process may still grab one before it is used.
+    /// Distinct free loopback ports, taken below Linux's ephemeral range (32768 and up): a port the OS hands out
+    /// there is free only until an outgoing connection lands on it, which on a busy test run happened between
+    /// picking a management port and binding it. All listeners stay open until every port is picked, so the same
+    /// port cannot be handed out twice; another process may still grab one before it is used.
     /// </summary>
     public static IReadOnlyList<int> Pick(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        var listeners = new List<TcpListener>();
         try
         {
-            listeners.ForEach(listener => listener.Start());
+            for (var attempt = 0; listeners.Count < count; attempt++)
+            {
+                if (attempt == 1000) throw new InvalidOperationException($"Found no {count} free ports below 32768.");
+                if (TryListen(Random.Shared.Next(10_000, 32_768)) is { } listener) listeners.Add(listener);
+            }
             return listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port).ToList();
         }
         finally
@@ -56,19 +62,23 @@ public static class FreeTcpPorts
 
     private static bool IsFree(int port)
     {
+        var listener = TryListen(port);
+        listener?.Stop();
+        return listener is not null;
+    }
+
+    private static TcpListener? TryListen(int port)
+    {
         var listener = new TcpListener(IPAddress.Loopback, port);
         try
         {
             listener.Start();
-            return true;
+            return listener;
         }
         catch (SocketException)
         {
-            return false;
-        }
-        finally
-        {
             listener.Stop();
+            return null;
         }
     }
 }
