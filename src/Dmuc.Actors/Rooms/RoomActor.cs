@@ -90,6 +90,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
+        Command<DeliveryReceipt>(receipt => _primary.Delivered(receipt));
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_primary.State, split.Host)));
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_primary.State, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
