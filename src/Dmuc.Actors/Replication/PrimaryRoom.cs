@@ -27,6 +27,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     public Jid RoomJid => State.RoomJid;
 
+    /// <summary>Each replica host's last receipt (<see cref="Delivered"/>), for inspection.</summary>
+    public IReadOnlyList<DeliveryReceipt> Receipts => [.. _receipts.Values];
+
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
     public Decided Decide(RoomCommand command, RelayedBy? relayed = null)

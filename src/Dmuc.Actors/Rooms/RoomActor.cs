@@ -201,7 +201,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleInspect()
     {
         var inspection = new RoomInspection(_room, _primary.State.Exists, _primary.State.Config.Name ?? "", _primary.State.Sessions.ToList(),
-            _primary.State.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+            _primary.State.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, _primary.Receipts);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));
