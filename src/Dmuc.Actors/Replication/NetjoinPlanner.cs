@@ -32,8 +32,10 @@ public static class NetjoinPlanner
     /// are passed on first, and the messages its users saw during the split are kept in its history but not delivered again.</param>
     /// <param name="receipt">The host's last receipt (<see cref="DeliveryReceipt"/>): what a new incarnation of its node, which
     /// reports having nothing, resumes its users from.</param>
+    /// <param name="letGo">Sessions of the host the room let go while the host had no node (<see cref="PrimaryRoom.HostGone"/>):
+    /// those the replica does not report and the room does not have again are told now that they were removed.</param>
     public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null,
-        DeliveryReceipt? receipt = null)
+        DeliveryReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null)
     {
         held ??= HeldOutcome.None;
         var roomJid = room.RoomJid;
@@ -46,10 +48,13 @@ public static class NetjoinPlanner
         var current = room.OccupantNicks.ToHashSet();
         var deliveries = new List<Delivery>(held.Answers);
 
-        // A local occupant the primary does not have: refused at the netjoin (a split entry), or the primary restarted.
+        // A local occupant the primary does not have: refused at the netjoin (a split entry), or the primary restarted; or one
+        // the room let go while the host had no node, whom a new incarnation of the node cannot know.
         // When someone else now has the nick (an entry during the split lost to one the room admitted first), the
         // entrant is told why and the other local users see the entrant go before they see the nick's new holder.
-        var removed = report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key)).ToList();
+        var removed = report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key))
+            .Concat((letGo ?? new Dictionary<Jid, string>()).Where(gone => !sessions.ContainsKey(gone.Key) && !report.LocalOccupants.ContainsKey(gone.Key)))
+            .ToList();
         var taken = removed.Select(local => local.Value).Where(current.Contains).ToHashSet();
         foreach (var (jid, nick) in removed)
         {

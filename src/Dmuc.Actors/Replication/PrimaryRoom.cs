@@ -19,6 +19,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
+    // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
+    private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
     // Per replica host, its last receipt (what its server was handed), for the netjoin of a new incarnation of its node.
     private readonly Dictionary<string, DeliveryReceipt> _receipts = new(StringComparer.Ordinal);
 
@@ -140,7 +142,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), _receipts.GetValueOrDefault(host)),
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), _receipts.GetValueOrDefault(host),
+                _letGo.Remove(host, out var letGo) ? letGo : null),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
     }
@@ -176,9 +179,17 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// A replica host's node left the cluster for good: its occupants leave, as if each had sent unavailable presence, so
     /// that nobody elsewhere keeps seeing them.
     /// </summary>
-    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now) =>
-        State.Sessions.Where(session => session.RealJid.Domain == host).ToList()
-            .Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
+    /// <remarks>
+    /// Nobody can tell those occupants now: the room's word to them goes through their host's node. A new incarnation of that
+    /// node knows nothing of them, so they are remembered, and its netjoin's resync tells them they were removed (333).
+    /// </remarks>
+    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now)
+    {
+        var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
+        if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
+        foreach (var session in gone) letGo[session.RealJid] = session.Nick;
+        return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
+    }
 
     /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
     public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)

@@ -97,6 +97,21 @@ public sealed class ReplicaCrashResyncTests
         Assert.Equal(3, _room.ReceivedBy(Valdis).Count(stanza => stanza.IsGroupchatWithBody("before")));
     }
 
+    [Fact]
+    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.Netjoin(Killrc);
+
+        var removed = Assert.Single(_room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+        Assert.True(removed.HasStatus(110) && removed.HasStatus(333), removed.ToString());
+        Assert.Single(_room.ReceivedBy(Trillian), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+        Assert.Empty(_room.Replica(Killrc).LocalOccupants);
+    }
+
     /// <summary>The restarted replica is in step: its users and everyone else each get each new message once.</summary>
     private void AssertEveryoneHearsTheNextMessageOnce()
     {

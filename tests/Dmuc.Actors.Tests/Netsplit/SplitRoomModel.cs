@@ -105,6 +105,13 @@ public sealed class SplitRoomModel
         _syncs[host] = new ReplicaSync(_replicas[host]);
     }
 
+    /// <summary>The link to <paramref name="host"/> found no node for it for a while: the room lets its occupants go.</summary>
+    public void HostGone(string host)
+    {
+        _now = _now.AddSeconds(1);
+        foreach (var decided in _primary.HostGone(host, _now)) Send(decided.Outgoing);
+    }
+
     /// <summary>
     /// Each session the replica on <paramref name="host"/> checks (a user it relearnt after its node restarted) answers the
     /// room's ping, as a connected client does; it then gets what waited for the answer.
