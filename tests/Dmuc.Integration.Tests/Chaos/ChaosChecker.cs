@@ -19,7 +19,8 @@ public sealed record ChaosVerdict(
 /// what the run claims);</item>
 /// <item>every message gets exactly one outcome at its sender: the echo or an error (lost: neither while the sender's
 /// stream lived; one whose stream broke first is counted apart, since its server died with the answer, and so is one
-/// nobody got whose host's Dmuc node was killed within the ghost bound after it was sent: it died in that node);</item>
+/// nobody got whose host's Dmuc node was killed within the ghost bound after it was sent, or while the kill's command ran:
+/// it died in that node);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
 /// run; no session gets any message twice, nor a sender's later message without its earlier ones; no errored message
 /// reaches anyone;</item>
@@ -71,7 +72,7 @@ public static class ChaosChecker
             // Handed by its server to its host's Dmuc node, which was killed before anything came of it: nobody got it, and
             // nothing on the component stream (XEP-0114) tells the server what the node had taken.
             else if (!receivedAnywhere.Contains(message.Key) && nodeKills.Any(kill => kill.Planned.Host == sender.Host
-                         && kill.InjectedAt >= message.SentAt && kill.InjectedAt - message.SentAt <= record.GhostBound))
+                         && message.SentAt <= (kill.InjectedBy ?? kill.InjectedAt) && kill.InjectedAt - message.SentAt <= record.GhostBound))
                 heldByKilledNode++;
             else
             {
