@@ -40,7 +40,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     /// After a receipt, the next waits this long: a busy room sends a few a second, not one per batch, and a quiet one sends
     /// each at once. What a crash can make the host's users get twice is what was written within about this long before it.
     /// </summary>
-    public static readonly TimeSpan ReceiptPause = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan ReceiptPause = TimeSpan.FromMilliseconds(20);
 
     /// <summary>When the server's stream could not say a receipt's stanzas were written (it was down): tried again after this.</summary>
     private static readonly TimeSpan ReceiptRetry = TimeSpan.FromSeconds(1);
@@ -302,6 +302,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void StartNetjoin()
     {
         var resync = _sync.StartNetjoin(_hosts.OwnHost!, _forwards.Report());
+        // The primary may have restarted and forgotten the last receipt: once in step again, it is sent anew.
+        _lastReceipt = null;
         if (_hosts.PrimaryNode is not { } primary)
         {
             MarkSplit("the primary has no node in the cluster");
@@ -349,8 +351,6 @@ public sealed class ReplicaRoom : KeepaliveActor
     protected override void OnSplit(string reason, DateTimeOffset now)
     {
         _sync.NetjoinAbandoned();
-        // The primary may restart meanwhile and forget it: once in step again, the receipt is sent anew.
-        _lastReceipt = null;
         _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, Keepalive.State, reason);
         _sink.Send(_state.MarkSplit());
         ReleaseWaitingStanzas();

@@ -1,3 +1,4 @@
+using System.Xml.Linq;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Actors.Tests.Replication;
@@ -26,8 +27,7 @@ public sealed class ReplicaCrashResyncTests
         _room.CrashReplica(Killrc);
         _room.Send(Say(BigCheese, Wallops.Room, "during", id: "during"));
 
-        var resync = _room.Netjoin(Killrc);
-        _room.AnswerSessionChecks(Killrc);
+        var resync = RejoinKillrc();
 
         Assert.Equal(["during"], resync.Items.Select(item => item.Stanza.Body()).OfType<string>());
         foreach (var user in new[] { Wumpus, Valdis })
@@ -45,14 +45,7 @@ public sealed class ReplicaCrashResyncTests
     {
         _room.Populate([Trillian, Wumpus, BigCheese]);
         _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
-        // Written to the server, then the node died before its receipt went out.
-        _room.ReceiptsLost = true;
-        _room.Send(Say(Trillian, Wallops.Room, "written, not receipted", id: "unreceipted"));
-        _room.ReceiptsLost = false;
-        _room.CrashReplica(Killrc);
-
-        _room.Netjoin(Killrc);
-        _room.AnswerSessionChecks(Killrc);
+        CrashKillrcAfter(Say(Trillian, Wallops.Room, "written, not receipted", id: "unreceipted"));
 
         Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
         Assert.Equal(2, _room.ReceivedBy(Wumpus).Count(stanza => stanza.IsGroupchatWithBody("written, not receipted")));
@@ -63,13 +56,7 @@ public sealed class ReplicaCrashResyncTests
     {
         _room.Populate([Trillian, Wumpus, BigCheese]);
         _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
-        _room.ReceiptsLost = true;
-        _room.Send(Enter(Valdis, Wallops.Room));
-        _room.ReceiptsLost = false;
-        _room.CrashReplica(Killrc);
-
-        _room.Netjoin(Killrc);
-        _room.AnswerSessionChecks(Killrc);
+        CrashKillrcAfter(Enter(Valdis, Wallops.Room));
 
         Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
         Assert.Single(_room.ReceivedBy(Wumpus), Received.Subject(Wallops.Room).Invoke);
@@ -83,14 +70,7 @@ public sealed class ReplicaCrashResyncTests
     {
         _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
         _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
-        _room.ReceiptsLost = true;
-        _room.Send(Leave(Valdis, Wallops.Room));
-        _room.Send(Enter(Valdis, Wallops.Room));
-        _room.ReceiptsLost = false;
-        _room.CrashReplica(Killrc);
-
-        _room.Netjoin(Killrc);
-        _room.AnswerSessionChecks(Killrc);
+        CrashKillrcAfter(Leave(Valdis, Wallops.Room), Enter(Valdis, Wallops.Room));
 
         Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
         // Once when he first entered, once when he entered again, and once from the resync: his second entry was not receipted.
@@ -110,6 +90,27 @@ public sealed class ReplicaCrashResyncTests
         Assert.True(removed.HasStatus(110) && removed.HasStatus(333), removed.ToString());
         Assert.Single(_room.ReceivedBy(Trillian), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
         Assert.Empty(_room.Replica(Killrc).LocalOccupants);
+    }
+
+    /// <summary>
+    /// killrc's node writes what <paramref name="unreceipted"/> brings its users and dies before its receipt goes out; its
+    /// next incarnation rejoins.
+    /// </summary>
+    private void CrashKillrcAfter(params XElement[] unreceipted)
+    {
+        _room.ReceiptsLost = true;
+        foreach (var stanza in unreceipted) _room.Send(stanza);
+        _room.ReceiptsLost = false;
+        _room.CrashReplica(Killrc);
+        RejoinKillrc();
+    }
+
+    /// <summary>killrc's new replica runs its netjoin, and its users answer the checks of the sessions it relearns.</summary>
+    private ReplicaBatch RejoinKillrc()
+    {
+        var resync = _room.Netjoin(Killrc);
+        _room.AnswerSessionChecks(Killrc);
+        return resync;
     }
 
     /// <summary>The restarted replica is in step: its users and everyone else each get each new message once.</summary>
