@@ -79,6 +79,39 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
         Assert.Null(await TryNextToComponentAsync());
     }
 
+    [Fact]
+    public async Task Multicasts_sent_back_to_back_reach_each_address_whole_and_in_order()
+    {
+        // Each larger than what Prosody reads from a connection at once by default (4 KiB), together more than the
+        // module's own read size for the component (256 KiB): stanzas cut across reads either way.
+        var ids = Enumerable.Range(0, 60).Select(index => $"burst{index}").ToList();
+        var body = new string('x', 5_000);
+        foreach (var id in ids) _component.Send(MulticastSaying(body, "message", id, _juliet.FullJid, _romeo.FullJid));
+
+        foreach (var client in new[] { _juliet, _romeo })
+            foreach (var id in ids)
+            {
+                var copy = await client.ReceiveAsync(Patience);
+                Assert.Equal(id, (string?)copy.Attribute("id"));
+                Assert.Equal(client.FullJid, (string?)copy.Attribute("to"));
+                Assert.Equal(body, (string?)copy.Element(XmppNamespaces.Client + "body"));
+                Assert.Empty(copy.Descendants(Address + "addresses"));
+            }
+        Assert.Null(await TryNextToComponentAsync());
+    }
+
+    [Fact]
+    public async Task An_address_delivered_to_before_does_not_carry_a_bad_one_through()
+    {
+        _component.Send(Multicast("message", "m5", _juliet.FullJid));
+        Assert.Equal("m5", (string?)(await _juliet.ReceiveAsync(Patience)).Attribute("id"));
+
+        _component.Send(Multicast("message", "m6", _juliet.FullJid, "tybalt@capulet.example/street"));
+
+        AssertError(await NextToComponentAsync(), "m6", "forbidden");
+        Assert.Null(await _juliet.TryReceiveAsync(Silence));
+    }
+
     [Theory]
     [InlineData("tybalt@capulet.example/street", "forbidden")]
     [InlineData("conference.localhost", "forbidden")]
@@ -113,10 +146,13 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
     }
 
     private static XElement Multicast(string kind, string id, params string[] recipients) =>
+        MulticastSaying("O Romeo, Romeo", kind, id, recipients);
+
+    private static XElement MulticastSaying(string body, string kind, string id, params string[] recipients) =>
         new(XmppNamespaces.Client + kind, new XAttribute("from", From), new XAttribute("to", Host), new XAttribute("id", id),
             kind == "message" ? new XAttribute("type", "groupchat") : null,
             new XElement(Address + "addresses", recipients.Select(jid => new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", jid)))),
-            kind == "message" ? new XElement(XmppNamespaces.Client + "body", "O Romeo, Romeo") : null);
+            kind == "message" ? new XElement(XmppNamespaces.Client + "body", body) : null);
 
     private static void AssertError(XElement reply, string id, string condition)
     {
