@@ -19,6 +19,8 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
     private const string Host = "localhost";
     private const string From = "verona@conference.localhost/Nurse";
     private static readonly XNamespace Address = MulticastDiscovery.AddressFeature;
+    private static readonly XNamespace StreamManagement = "urn:xmpp:sm:3";
+    private static readonly XNamespace ClientState = "urn:xmpp:csi:0";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Silence = TimeSpan.FromMilliseconds(700);
 
@@ -112,6 +114,50 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
         Assert.Null(await _juliet.TryReceiveAsync(Silence));
     }
 
+    [Fact]
+    public async Task Stream_management_keeps_each_users_own_copy_and_bounces_it_when_the_session_ends_unacknowledged()
+    {
+        // The module re-addresses one stanza for every recipient: juliet's queued copy must stay addressed to juliet,
+        // not to whoever was the last recipient (romeo).
+        await _juliet.SendAsync(new XElement(StreamManagement + "enable"));
+        Assert.Equal(StreamManagement + "enabled", (await _juliet.ReceiveAsync(Patience)).Name);
+
+        _component.Send(Multicast("message", "m7", _juliet.FullJid, _romeo.FullJid));
+        Assert.Equal("m7", (string?)(await NextStanzaAsync(_juliet)).Attribute("id"));
+        Assert.Equal("m7", (string?)(await NextStanzaAsync(_romeo)).Attribute("id"));
+        await _juliet.DisconnectAsync(); // without acknowledging m7
+
+        var bounce = await NextToComponentAsync();
+        AssertError(bounce, "m7", "recipient-unavailable");
+        Assert.Equal(_juliet.FullJid, (string?)bounce.Attribute("from"));
+        Assert.Null(await TryNextToComponentAsync());
+    }
+
+    [Fact]
+    public async Task An_inactive_client_gets_multicast_presence_when_a_message_with_a_body_follows()
+    {
+        await _juliet.SendAsync(new XElement(ClientState + "inactive"));
+        // A message behind it on juliet's stream: once romeo has it, Prosody has taken the state. (Not a round trip to
+        // juliet: anything important she receives would keep her active for csi_simple's resume delay.)
+        await _juliet.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("type", "chat"), new XAttribute("id", "state-taken"),
+            new XAttribute("to", _romeo.FullJid), new XElement(XmppNamespaces.Client + "body", "Going quiet")));
+        Assert.Equal("state-taken", (string?)(await _romeo.ReceiveAsync(Patience)).Attribute("id"));
+
+        _component.Send(Multicast("presence", "p1", _juliet.FullJid, _romeo.FullJid));
+        Assert.Equal("p1", (string?)(await _romeo.ReceiveAsync(Patience)).Attribute("id"));
+        Assert.Null(await _juliet.TryReceiveAsync(Silence)); // held by client state indication
+
+        _component.Send(Multicast("message", "m8", _juliet.FullJid, _romeo.FullJid));
+        foreach (var (kind, id) in new[] { ("presence", "p1"), ("message", "m8") })
+        {
+            var copy = await _juliet.ReceiveAsync(Patience);
+            Assert.Equal(kind, copy.Name.LocalName);
+            Assert.Equal(id, (string?)copy.Attribute("id"));
+            Assert.Equal(_juliet.FullJid, (string?)copy.Attribute("to"));
+            Assert.Empty(copy.Descendants(Address + "addresses"));
+        }
+    }
+
     [Theory]
     [InlineData("tybalt@capulet.example/street", "forbidden")]
     [InlineData("conference.localhost", "forbidden")]
@@ -159,6 +205,16 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
         Assert.Equal("error", (string?)reply.Attribute("type"));
         Assert.Equal(id, (string?)reply.Attribute("id"));
         Assert.NotNull(reply.Element(XmppNamespaces.Client + "error")?.Element(Ns.Stanzas + condition));
+    }
+
+    /// <summary>The next stanza, past stream management's requests for an acknowledgement.</summary>
+    private static async Task<XElement> NextStanzaAsync(XmppTestClient client)
+    {
+        while (true)
+        {
+            var element = await client.ReceiveAsync(Patience);
+            if (element.Name.Namespace != StreamManagement) return element;
+        }
     }
 
     private async Task<XElement> NextToComponentAsync() =>
