@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,9 +12,8 @@ namespace Dmuc.Xmpp;
 /// <summary>
 /// One XEP-0114 component stream to an XMPP server. <see cref="ConnectAsync"/> connects and completes the
 /// handshake; <see cref="RunAsync"/> then reads stanzas until the stream ends. <see cref="Send(XElement)"/> may be
-/// called from any thread and never blocks on the network: the sender that finds no write in flight writes to the
-/// socket itself (a send the socket takes at once costs no thread switch); what the socket does not take at once, and
-/// what accumulates meanwhile, is written by a thread-pool continuation, coalesced into one socket write. Past <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>
+/// called from any thread and never blocks on the network: output is queued and a single writer flushes it,
+/// coalescing whatever accumulated into one socket write. Past <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>
 /// the connection is <see cref="IsOverBudget"/> (the node sheds new work); only a server that stopped reading altogether
 /// (<see cref="ComponentConnectionOptions.DeadServerQueuedBytes"/>) gets the stream cut. A connection is single-use and does not reconnect;
 /// see <see cref="Backoff"/> for who does.
@@ -34,12 +34,13 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private readonly byte[] _readBuffer = new byte[ReadBufferSize];
 
     private readonly Lock _sendLock = new();
+    private readonly Channel<bool> _wakeWriter = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private ByteBuffer _pending = new(16 * 1024);
     private ByteBuffer _writing = new(16 * 1024);
     private int _writingBytes;
-    private bool _writeInFlight;
     private bool _sendsClosed;
-    private readonly TaskCompletionSource _writesEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _writeLoop = Task.CompletedTask;
     private Timer? _keepaliveTimer;
     private long _lastWriteTicks;
 
@@ -126,7 +127,6 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     public bool Send(XElement stanza)
     {
         int pending;
-        bool write;
         lock (_sendLock)
         {
             if (_sendsClosed) return false;
@@ -141,23 +141,15 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                 throw;
             }
             pending = _pending.Length + _writingBytes;
-            write = ClaimWrite();
         }
-        return AfterQueued(pending, write);
+        return AfterQueued(pending);
     }
 
     /// <summary>Queues a pre-rendered stanza addressed to <paramref name="to"/>; false if the connection is closed.</summary>
     public bool Send(RenderedStanza stanza, string to) => Send(stanza, new ReadOnlySpan<string>(in to));
 
-    /// <summary>Queues a pre-rendered stanza once per recipient, under one lock, and writes.</summary>
-    public bool Send(RenderedStanza stanza, ReadOnlySpan<string> recipients) =>
-        Queue(stanza, recipients) && Flush();
-
-    /// <summary>
-    /// Queues a pre-rendered stanza once per recipient without writing yet, so that several go out in one socket write;
-    /// <see cref="Flush"/> writes them. False if the connection is closed.
-    /// </summary>
-    public bool Queue(RenderedStanza stanza, ReadOnlySpan<string> recipients)
+    /// <summary>Queues a pre-rendered stanza once per recipient, under one lock and one writer wake-up.</summary>
+    public bool Send(RenderedStanza stanza, ReadOnlySpan<string> recipients)
     {
         int pending;
         lock (_sendLock)
@@ -166,20 +158,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
             foreach (var to in recipients) stanza.WriteTo(_pending, to);
             pending = _pending.Length + _writingBytes;
         }
-        return AfterQueued(pending, write: false);
-    }
-
-    /// <summary>Writes what is queued unless a write is in flight (which then writes it next); false if the connection is closed.</summary>
-    public bool Flush()
-    {
-        bool write;
-        lock (_sendLock)
-        {
-            if (_sendsClosed) return false;
-            write = ClaimWrite();
-        }
-        if (write) WriteFromCaller();
-        return true;
+        return AfterQueued(pending);
     }
 
     /// <summary>
@@ -335,110 +314,49 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private void StartWriting()
     {
         _lastWriteTicks = Environment.TickCount64;
+        _writeLoop = Task.Run(WriteLoopAsync);
         _keepaliveTimer = new Timer(OnKeepaliveDue, null, _options.KeepaliveInterval, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>
-    /// Called under the send lock: when no write is in flight and output is pending, the caller becomes the writer of
-    /// everything pending (true) and must write it (<see cref="WriteFromCaller"/>).
-    /// </summary>
-    private bool ClaimWrite()
-    {
-        if (_writeInFlight || _pending.Length == 0) return false;
-        _writeInFlight = true;
-        (_pending, _writing) = (_writing, _pending);
-        _writingBytes = _writing.Length;
-        return true;
-    }
-
-    /// <summary>
-    /// Writes the claimed output on the caller's thread. Only a write the socket does not complete at once, or output
-    /// that other senders queued meanwhile, goes on on the thread pool: the caller (a room) is not held writing
-    /// for others.
-    /// </summary>
-    private void WriteFromCaller()
-    {
-        ValueTask write;
-        try
-        {
-            write = _stream.WriteAsync(_writing.WrittenMemory);
-        }
-        catch (Exception error)
-        {
-            WriteFailed(error);
-            return;
-        }
-        if (!write.IsCompleted)
-        {
-            _ = FinishWriteAsync(write);
-            return;
-        }
-        try
-        {
-            write.GetAwaiter().GetResult();
-        }
-        catch (Exception error)
-        {
-            WriteFailed(error);
-            return;
-        }
-        if (WriteCompleted()) _ = Task.Run(WriteClaimedAsync);
-    }
-
-    private async Task FinishWriteAsync(ValueTask write)
+    private async Task WriteLoopAsync()
     {
         try
         {
-            await write;
+            while (await _wakeWriter.Reader.WaitToReadAsync())
+            {
+                _wakeWriter.Reader.TryRead(out _);
+                while (true)
+                {
+                    lock (_sendLock)
+                    {
+                        (_pending, _writing) = (_writing, _pending);
+                        _writingBytes = _writing.Length;
+                    }
+                    if (_writingBytes == 0) break;
+                    await _stream.WriteAsync(_writing.WrittenMemory);
+                    Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+                    lock (_sendLock)
+                    {
+                        _writingBytes = 0;
+                        // A backlog grew the buffer; once it is written, the memory goes back.
+                        _writing.Clear(RetainedWriteBufferSize);
+                    }
+                }
+            }
         }
-        catch (Exception error)
-        {
-            WriteFailed(error);
-            return;
-        }
-        if (WriteCompleted()) await WriteClaimedAsync();
-    }
-
-    /// <summary>Writes the claimed output, and whatever was queued while it was written, until nothing is pending.</summary>
-    private async Task WriteClaimedAsync()
-    {
-        try
-        {
-            do await _stream.WriteAsync(_writing.WrittenMemory);
-            while (WriteCompleted());
-        }
-        catch (Exception error)
-        {
-            WriteFailed(error);
-        }
-    }
-
-    /// <summary>The write in flight is done: true if the writer has claimed more to write.</summary>
-    private bool WriteCompleted()
-    {
-        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-        lock (_sendLock)
-        {
-            _writingBytes = 0;
-            // A backlog grew the buffer; once it is written, the memory goes back.
-            _writing.Clear(RetainedWriteBufferSize);
-            _writeInFlight = false;
-            if (ClaimWrite()) return true;
-        }
-        ReleaseBuffers();
-        return false;
-    }
-
-    private void WriteFailed(Exception error)
-    {
-        if (Volatile.Read(ref _aborted) == 0)
+        catch (Exception error) when (Volatile.Read(ref _aborted) == 0)
         {
             LogFailed(_logger, RecordFailure(error));
             Abort();
         }
-        // Otherwise Abort closed the socket under the write: nothing to report.
-        lock (_sendLock) _writeInFlight = false;
-        ReleaseBuffers();
+        catch (Exception error) when (error is IOException or ObjectDisposedException)
+        {
+            // Abort closed the socket under a pending write.
+        }
+        finally
+        {
+            ReleaseBuffers();
+        }
     }
 
     /// <summary>Once nothing more will be written, a backlog cut short must not keep its memory.</summary>
@@ -446,12 +364,11 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     {
         lock (_sendLock)
         {
-            if (!_sendsClosed || _writeInFlight) return;
+            if (!_sendsClosed) return;
             _writingBytes = 0;
             _pending.Clear(maxRetainedCapacity: 0);
             _writing.Clear(maxRetainedCapacity: 0);
         }
-        _writesEnded.TrySetResult();
     }
 
     private void OnKeepaliveDue(object? state)
@@ -460,14 +377,12 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         var untilDue = interval - (Environment.TickCount64 - Volatile.Read(ref _lastWriteTicks));
         if (untilDue <= 0)
         {
-            bool write;
             lock (_sendLock)
             {
                 if (_sendsClosed) return;
                 _pending.Append(" "u8);
-                write = ClaimWrite();
             }
-            if (write) WriteFromCaller();
+            _wakeWriter.Writer.TryWrite(true);
             untilDue = interval;
         }
         try
@@ -480,7 +395,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         }
     }
 
-    private bool AfterQueued(int queued, bool write)
+    private bool AfterQueued(int queued)
     {
         if (queued > _options.DeadServerQueuedBytes)
         {
@@ -489,7 +404,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
             Abort();
             return false;
         }
-        if (write) WriteFromCaller();
+        _wakeWriter.Writer.TryWrite(true);
         return true;
     }
 
@@ -497,7 +412,6 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private async Task CloseCoreAsync(XElement? streamError)
     {
         Volatile.Write(ref _closing, true);
-        var write = false;
         lock (_sendLock)
         {
             if (!_sendsClosed)
@@ -505,12 +419,11 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                 _sendsClosed = true;
                 if (streamError is not null) StanzaWriter.Write(streamError, _pending);
                 _pending.Append("</stream:stream>"u8);
-                write = ClaimWrite();
+                _wakeWriter.Writer.TryWrite(true);
+                _wakeWriter.Writer.TryComplete();
             }
         }
-        if (write) WriteFromCaller();
-        else ReleaseBuffers();
-        await _writesEnded.Task.WaitAsync(_options.CloseTimeout).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _writeLoop.WaitAsync(_options.CloseTimeout).ContinueWith(_ => { }, TaskScheduler.Default);
         try
         {
             // Null once Abort disposed the client (the budget cut the stream).
@@ -532,9 +445,10 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
         lock (_sendLock) _sendsClosed = true;
+        _wakeWriter.Writer.TryComplete();
         _keepaliveTimer?.Dispose();
         _client.Dispose();
-        ReleaseBuffers();
+        if (_writeLoop.IsCompleted) ReleaseBuffers();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Component {Domain} connected to {Host}:{Port}, stream {StreamId}")]

@@ -185,52 +185,6 @@ public class ComponentConnectionTests
     }
 
     [Fact]
-    public async Task Senders_on_several_threads_each_arrive_whole_and_in_their_order()
-    {
-        // Whichever sender finds no write in flight writes for everyone: every hand-over between senders and the
-        // thread pool's writer must lose nothing and reorder nothing.
-        var (server, client) = await ConnectAsync();
-        using var _ = server;
-        const int threads = 4, perThread = 5_000;
-        var senders = Enumerable.Range(0, threads).Select(thread => Task.Run(() =>
-        {
-            for (var i = 0; i < perThread; i++)
-            {
-                var stanza = new XElement(Ns.Client + "message", new XAttribute("id", $"{thread}-{i}"));
-                if (i % 2 == 0) Assert.True(client.Send(stanza));
-                else Assert.True(client.Queue(RenderedStanza.Render(stanza), [$"t{thread}@s"]) && client.Flush());
-            }
-        })).ToArray();
-        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == threads * perThread).WaitAsync(Timeout));
-        await Task.WhenAll(senders);
-        var ids = server.Received.Select(message => message.Attribute("id")!.Value.Split('-')).ToList();
-        for (var thread = 0; thread < threads; thread++)
-        {
-            var sequence = ids.Where(id => id[0] == thread.ToString()).Select(id => int.Parse(id[1]));
-            Assert.Equal(Enumerable.Range(0, perThread), sequence);
-        }
-        await client.DisposeAsync();
-    }
-
-    [Fact]
-    public async Task Queued_stanzas_wait_for_the_flush_and_leave_together()
-    {
-        var (server, client) = await ConnectAsync();
-        using var _ = server;
-        var rendered = RenderedStanza.Render(new XElement(Ns.Client + "presence"));
-        Assert.True(client.Queue(rendered, ["a@s/1"]));
-        Assert.True(client.Queue(rendered, ["b@s/2"]));
-        await Task.Delay(200);
-        // Nothing is in flight: what is queued is still all there, not handed to the socket.
-        Assert.Equal(rendered.GetByteCount("a@s/1") + rendered.GetByteCount("b@s/2"), client.QueuedBytes);
-
-        Assert.True(client.Flush());
-        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == 2).WaitAsync(Timeout));
-        Assert.Equal(["a@s/1", "b@s/2"], server.Received.Select(p => p.Attribute("to")!.Value));
-        await client.DisposeAsync();
-    }
-
-    [Fact]
     public async Task Broadcasts_splice_each_recipient()
     {
         var (server, client) = await ConnectAsync();

@@ -119,8 +119,6 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         var grouped = multicast is null ? null : new List<string>(deliveries.Count);
         // Variants of one presence broadcast interleave (moderators see JIDs, others do not): render each once.
         var rendered = new Dictionary<XElement, RenderedStanza>(ReferenceEqualityComparer.Instance);
-        // Everything of one call leaves in one socket write: a join's roster is one stanza per occupant.
-        ComponentConnection? queuedTo = null;
         var index = 0;
         while (index < deliveries.Count)
         {
@@ -141,35 +139,31 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
                 recipients.AddRange(grouped);
                 grouped.Clear();
             }
-            if (recipients.Count > 0) queuedTo = Queue(stanza, CollectionsMarshal.AsSpan(recipients)) ?? queuedTo;
-            if (grouped is { Count: > 0 }) queuedTo = QueueMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!) ?? queuedTo;
+            if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
+            if (grouped is { Count: > 0 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
         }
-        queuedTo?.Flush();
     }
 
-    private ComponentConnection? QueueMulticast(RenderedStanza stanza, ReadOnlySpan<string> recipients, MulticastRoute route)
+    private void SendMulticast(RenderedStanza stanza, ReadOnlySpan<string> recipients, MulticastRoute route)
     {
         var service = route.Service;
-        ComponentConnection? queuedTo = null;
         for (var start = 0; start < recipients.Length; start += route.MaxAddresses)
         {
             var chunk = recipients.Slice(start, Math.Min(route.MaxAddresses, recipients.Length - start));
-            queuedTo = Queue(stanza.WithBlindCopies(chunk), new ReadOnlySpan<string>(in service)) ?? queuedTo;
+            SendRendered(stanza.WithBlindCopies(chunk), new ReadOnlySpan<string>(in service));
             metrics?.Multicast(chunk.Length);
         }
-        return queuedTo;
     }
 
-    /// <summary>Queues on the stream, which the caller then flushes (the stream it returns), or for when the stream is back (null).</summary>
-    private ComponentConnection? Queue(RenderedStanza stanza, ReadOnlySpan<string> recipients)
+    private void SendRendered(RenderedStanza stanza, ReadOnlySpan<string> recipients)
     {
         var connection = Volatile.Read(ref _connection);
-        if (connection is not null && connection.Queue(stanza, recipients))
-            return connection;
+        if (connection is not null && connection.Send(stanza, recipients))
+            return;
         lock (_lock)
         {
-            if (_connection is not null && _connection.Queue(stanza, recipients))
-                return _connection;
+            if (_connection is not null && _connection.Send(stanza, recipients))
+                return;
             foreach (var to in recipients)
             {
                 var bytes = stanza.GetByteCount(to);
@@ -183,7 +177,6 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
                 _queuedBytes += bytes;
             }
         }
-        return null;
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
