@@ -74,7 +74,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<SessionCheckUnanswered>(unanswered =>
         {
-            foreach (var error in _state.CheckUnanswered(unanswered.CheckId))
+            foreach (var error in _state.Apply(_state.DecideCheckUnanswered(unanswered.CheckId)).ToRoom)
             {
                 _log.Info("Replica of {0}: {1} did not answer the room's ping; the room removes them", _state.Room, error.Attribute("from")?.Value);
                 RelayToPrimary(error);
@@ -98,11 +98,11 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void HandleStanzaFromLocalUser(XElement stanza)
     {
         // The answer to the room's check of a user it relearnt is the replica's own; the primary never asked.
-        if (_state.TakeCheckAnswer(stanza) is { } answer)
+        if (_state.DecideCheckAnswer(stanza) is { } answer)
         {
-            _sink.Send(answer.Deliveries);
+            _sink.Send(_state.Apply(answer).Deliveries);
             SendReceiptIfDue();
-            if (answer.ToRoom is { } gone)
+            foreach (var gone in answer.ToRoom)
             {
                 _log.Info("Replica of {0}: {1} is gone by its server's answer to the room's ping; the room removes them", _state.Room,
                     gone.Attribute("from")?.Value);
@@ -121,10 +121,10 @@ public sealed class ReplicaRoom : KeepaliveActor
                 _waitingForNetjoin.Enqueue(stanza);
                 break;
             case LinkState.Split:
-                _sink.Send(_state.ServeDuringSplit(stanza, DateTimeOffset.UtcNow));
+                _sink.Send(_state.Apply(_state.DecideDuringSplit(stanza, DateTimeOffset.UtcNow)).Deliveries);
                 break;
             default:
-                _state.RecordLocalStanza(stanza);
+                _state.Apply(_state.DecideLocalStanza(stanza));
                 if (!KeepsAlive)
                 {
                     if (!ForwardToPrimary(Context, stanza, _hosts, _sink, Self)) MarkSplit("the primary has no node in the cluster");
@@ -187,7 +187,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         switch (verdict)
         {
             case BatchVerdict.Apply:
-                DeliverApplied(_state.ApplyBatch(batch), batch.Room);
+                ApplyAndDeliver(_state.DecideBatch(batch), batch.Room);
                 break;
             case BatchVerdict.Resync:
                 _log.Warning("Replica of {0}: {1}; resyncing", batch.Room, why);
@@ -196,8 +196,9 @@ public sealed class ReplicaRoom : KeepaliveActor
         }
     }
 
-    private void DeliverApplied((IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) applied, Jid room)
+    private void ApplyAndDeliver(ReplicaOutcome decided, Jid room)
     {
+        var applied = _state.Apply(decided);
         _sink.Send(applied.Deliveries);
         foreach (var occupant in applied.Refused)
         {
@@ -243,7 +244,7 @@ public sealed class ReplicaRoom : KeepaliveActor
                 _sync.NetjoinId ?? "none");
             return;
         }
-        DeliverApplied((part.Deliveries, part.Refused), resync.Room);
+        ApplyAndDeliver(part.Outcome, resync.Room);
         if (!part.Complete)
         {
             // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
@@ -352,7 +353,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     {
         _sync.NetjoinAbandoned();
         _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, Keepalive.State, reason);
-        _sink.Send(_state.MarkSplit());
+        _sink.Send(_state.Apply(_state.DecideSplit()).Deliveries);
         ReleaseWaitingStanzas();
     }
 

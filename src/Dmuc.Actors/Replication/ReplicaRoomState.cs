@@ -7,7 +7,8 @@ namespace Dmuc.Actors.Replication;
 /// <summary>
 /// What a replica keeps of one room (XEP-0282 §4.1): the room roster, its local occupants, the history,
 /// and which local users really asked to be in the room; during a netsplit (§4.11.1), what its users did
-/// alone, for the netjoin. Pure: the replica room actor persists nothing and only sends what this returns.
+/// alone, for the netjoin. Pure and event-shaped: each <c>Decide…</c> changes nothing and returns a <see cref="ReplicaOutcome"/>, its
+/// events and what to send; <see cref="Apply(ReplicaRoomEvent)"/> alone changes the state. The replica room actor applies and sends.
 /// </summary>
 /// <param name="serving">What it serves its users itself during a split; <see cref="SplitServing.Default"/> if null.</param>
 public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 100, SplitServing? serving = null)
@@ -47,7 +48,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public IReadOnlyList<HeldStanza> HeldDuringSplit => _heldDuringSplit;
     /// <summary>The number of the first of <see cref="HeldDuringSplit"/>; held stanzas are numbered from 1.</summary>
     public long FirstHeldNumber { get; private set; } = 1;
-    /// <summary>The ids of the session checks still waiting for an answer (<see cref="CheckUnanswered"/> ends one).</summary>
+    /// <summary>The ids of the session checks still waiting for an answer (<see cref="DecideCheckUnanswered"/> ends one).</summary>
     public IReadOnlyCollection<string> PendingChecks => _unconfirmed.Values.Select(pending => pending.CheckId).ToHashSet();
 
     /// <summary>
@@ -57,74 +58,159 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public DeliveryReceipt Receipt() => new(room, ownHost, LastStanzaId,
         _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
 
-    /// <summary>
-    /// Notes a local user's stanza on its way to the primary: an available presence is the user's request to
-    /// be in the room, which §4.5 requires before the replica adds them.
-    /// </summary>
-    public void RecordLocalStanza(XElement stanza)
+    /// <summary>Applies what a command decided, its events in order, and returns it for sending.</summary>
+    public ReplicaOutcome Apply(ReplicaOutcome outcome)
     {
-        if (stanza.Name.LocalName != "presence" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return;
-        switch (stanza.Attribute("type")?.Value)
+        foreach (var happened in outcome.Events) Apply(happened);
+        return outcome;
+    }
+
+    /// <summary>The only place the replica's room changes.</summary>
+    public void Apply(ReplicaRoomEvent happened)
+    {
+        switch (happened)
         {
-            case null:
-                _askedToBeIn.Add(from);
+            case EntryRequested requested:
+                _askedToBeIn.Add(requested.User);
                 break;
-            case "unavailable":
-                _askedToBeIn.Remove(from);
+            case EntryRequestWithdrawn withdrawn:
+                _askedToBeIn.Remove(withdrawn.User);
                 break;
+            case ReplicaBatchApplied applied:
+                ApplyBatch(applied);
+                break;
+            case SessionConfirmed confirmed:
+                _unconfirmed.Remove(confirmed.User);
+                // Proven there: from now on the user is as one who entered through this replica.
+                _askedToBeIn.Add(confirmed.User);
+                break;
+            case UnconfirmedSessionGone gone:
+                _unconfirmed.Remove(gone.User);
+                _localOccupants.Remove(gone.User);
+                ForgetRosterIfNobodyLocal();
+                break;
+            case StanzaHeldDuringSplit held:
+                _heldDuringSplit.Add(held.Held);
+                break;
+            case LocalOccupantEntered entered:
+                _localOccupants[entered.User] = entered.Nick;
+                _askedToBeIn.Add(entered.User);
+                break;
+            case LocalPresenceChanged changed:
+                _roster[changed.Entry.Nick] = changed.Entry;
+                break;
+            case LocalOccupantLeft left:
+                _localOccupants.Remove(left.User);
+                _askedToBeIn.Remove(left.User);
+                _unconfirmed.Remove(left.User);
+                _roster.Remove(left.Nick);
+                ForgetRosterIfNobodyLocal();
+                break;
+            case LocalOccupantKicked kicked:
+                foreach (var session in kicked.Sessions)
+                {
+                    _localOccupants.Remove(session);
+                    _askedToBeIn.Remove(session);
+                }
+                _roster.Remove(kicked.Nick);
+                break;
+            case ProvisionalMessageKept kept:
+                AddToHistory(kept.Entry);
+                break;
+            case OccupantShownAway away:
+                _shownAway.Add(away.Away.Nick);
+                _roster[away.Away.Nick] = away.Away;
+                break;
+            case HeldStanzasReachedPrimary reached:
+                var count = Math.Min(reached.Count, _heldDuringSplit.Count);
+                _heldDuringSplit.RemoveRange(0, count);
+                FirstHeldNumber += count;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(happened), happened, "not an event of a replica's room");
         }
     }
 
     /// <summary>
-    /// Takes one batch from the primary: entries first, then each stanza to its recipients (explicit, or every
-    /// local occupant), then departures. Entries nobody asked for are refused and get nothing, except in a netjoin's
-    /// resync: there an own host's user this replica does not know is one it forgot (its node restarted, the user stayed
-    /// connected), so the entry is taken provisionally and checked with the room's ping (<see cref="RoomState.ProbeSession"/>);
-    /// what the room sends them waits for the answer (<see cref="TakeCheckAnswer"/>, <see cref="CheckUnanswered"/>).
+    /// A local user's stanza on its way to the primary: an available presence is the user's request to be in the room, which §4.5
+    /// requires before the replica adds them.
+    /// </summary>
+    public ReplicaOutcome DecideLocalStanza(XElement stanza)
+    {
+        if (stanza.Name.LocalName != "presence" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return ReplicaOutcome.Nothing;
+        return stanza.Attribute("type")?.Value switch
+        {
+            null => new ReplicaOutcome([new EntryRequested(from)], []),
+            "unavailable" => new ReplicaOutcome([new EntryRequestWithdrawn(from)], []),
+            _ => ReplicaOutcome.Nothing,
+        };
+    }
+
+    /// <summary>
+    /// One batch from the primary: entries first, then each stanza to its recipients (explicit, or every local occupant), then
+    /// departures. Entries nobody asked for are refused and get nothing, except in a netjoin's resync: there an own host's user
+    /// this replica does not know is one it forgot (its node restarted, the user stayed connected), so the entry is taken
+    /// provisionally and checked with the room's ping (<see cref="RoomState.ProbeSession"/>); what the room sends them waits
+    /// for the answer (<see cref="DecideCheckAnswer"/>, <see cref="DecideCheckUnanswered"/>).
     /// </summary>
     /// <remarks>A netjoin's resync brings the primary's copy of every message the replica kept provisionally.</remarks>
-    public (IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused) ApplyBatch(ReplicaBatch batch)
+    public ReplicaOutcome DecideBatch(ReplicaBatch batch)
     {
+        var refused = new List<Jid>();
+        var entering = new List<Jid>();
+        var relearnt = new List<Jid>();
+        var deliveries = new List<Delivery>();
+        string? check = null;
+        foreach (var occupant in batch.Items.Select(item => item.Enter?.Occupant).OfType<Jid>())
+        {
+            if (occupant.Domain != ownHost || (!_askedToBeIn.Contains(occupant) && !(batch.ResyncOf is not null && _freshIncarnation)))
+            {
+                refused.Add(occupant);
+                continue;
+            }
+            if (!_localOccupants.ContainsKey(occupant) && !entering.Contains(occupant)) entering.Add(occupant);
+            if (_askedToBeIn.Contains(occupant) || _unconfirmed.ContainsKey(occupant) || relearnt.Contains(occupant)) continue;
+            check ??= $"dmuc-relearn-{_checks + 1}";
+            relearnt.Add(occupant);
+            deliveries.Add(RoomState.ProbeSession(room, occupant, check));
+        }
+
+        var inRoom = _localOccupants.Keys.Concat(entering).ToList();
+        var checking = _unconfirmed.Keys.Concat(relearnt).ToHashSet();
+        var heldForCheck = new List<Delivery>();
+        foreach (var item in batch.Items)
+        {
+            var recipients = item.Recipients ?? inRoom.Where(jid => item.Except?.Contains(jid) != true).ToList();
+            foreach (var recipient in recipients)
+            {
+                // A replica speaks only to its own host's users, and never to one whose entry it refused.
+                if (recipient.Domain != ownHost || refused.Contains(recipient)) continue;
+                (checking.Contains(recipient) ? heldForCheck : deliveries).Add(new Delivery(recipient, item.Stanza));
+            }
+        }
+        return new ReplicaOutcome([new ReplicaBatchApplied(batch, refused, check, relearnt, heldForCheck)], deliveries) { Refused = refused };
+    }
+
+    private void ApplyBatch(ReplicaBatchApplied applied)
+    {
+        var batch = applied.Batch;
         LastSequence = batch.Sequence;
         if (batch.ResyncOf is not null)
         {
             RemoveProvisionalHistory();
             _shownAway.Clear();
         }
-        var refused = new List<Jid>();
-        var deliveries = new List<Delivery>();
-        string? check = null;
-        foreach (var enter in batch.Items.Select(item => (item.Enter, item.Stanza)).Where(e => e.Enter is not null))
+        if (applied.RelearnCheck is { } check)
         {
-            var occupant = enter.Enter!.Occupant;
-            if (occupant.Domain != ownHost || (!_askedToBeIn.Contains(occupant) && !(batch.ResyncOf is not null && _freshIncarnation)))
-            {
-                refused.Add(occupant);
-                continue;
-            }
-            if (!_askedToBeIn.Contains(occupant) && !_unconfirmed.ContainsKey(occupant))
-            {
-                check ??= $"dmuc-relearn-{++_checks}";
-                _unconfirmed[occupant] = new Unconfirmed(check, []);
-                deliveries.Add(RoomState.ProbeSession(room, occupant, check));
-            }
-            _localOccupants[occupant] = NickOf(enter.Stanza) ?? occupant.ToString();
+            _checks++;
+            foreach (var occupant in applied.Relearnt) _unconfirmed[occupant] = new Unconfirmed(check, []);
         }
-
+        foreach (var item in batch.Items.Where(item => item.Enter is { } enter && !applied.Refused.Contains(enter.Occupant)))
+            _localOccupants[item.Enter!.Occupant] = NickOf(item.Stanza) ?? item.Enter.Occupant.ToString();
         if (batch.ResyncOf is null || !batch.More) _freshIncarnation = false;
 
-        foreach (var item in batch.Items)
-        {
-            Remember(item);
-            var recipients = item.Recipients ?? _localOccupants.Keys.Where(jid => item.Except?.Contains(jid) != true).ToList();
-            foreach (var recipient in recipients)
-            {
-                // A replica speaks only to its own host's users, and never to one whose entry it refused.
-                if (recipient.Domain != ownHost || refused.Contains(recipient)) continue;
-                if (_unconfirmed.TryGetValue(recipient, out var pending)) pending.Held.Add(item.Stanza);
-                else deliveries.Add(new Delivery(recipient, item.Stanza));
-            }
-        }
+        foreach (var item in batch.Items) Remember(item);
+        foreach (var held in applied.HeldForCheck) _unconfirmed[held.To].Held.Add(held.Stanza);
 
         var leaves = batch.Items.Select(item => item.Leave).OfType<Jid>().ToList();
         foreach (var leave in leaves)
@@ -134,71 +220,63 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _unconfirmed.Remove(leave);
         }
         if (leaves.Count > 0) ForgetRosterIfNobodyLocal();
-        return (deliveries, refused);
     }
 
     /// <summary>
-    /// A local user's stanza that answers a session check (<see cref="ApplyBatch"/>): a result, or an error by which the
-    /// room would not take the session as gone, keeps the user, who now gets what the room sent them meanwhile; an error
-    /// the room takes as the session being gone removes them here, and is returned to go on to the room, which removes them
-    /// by its own rule and tells the others why (333), as after its own check. Null for any other stanza, which goes its usual way.
+    /// A local user's stanza that answers a session check (<see cref="DecideBatch"/>): a result, or an error by which the room would
+    /// not take the session as gone, keeps the user, who now gets what the room sent them meanwhile; an error the room takes as the
+    /// session being gone removes them here, and goes on to the room (<see cref="ReplicaOutcome.ToRoom"/>), which removes them by its
+    /// own rule and tells the others why (333), as after its own check. Null for any other stanza, which goes its usual way.
     /// </summary>
-    public (IReadOnlyList<Delivery> Deliveries, XElement? ToRoom)? TakeCheckAnswer(XElement stanza)
+    public ReplicaOutcome? DecideCheckAnswer(XElement stanza)
     {
         if (stanza.Name.LocalName != "iq" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)
             || !Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to != room
             || !_unconfirmed.TryGetValue(from, out var pending) || stanza.Attribute("id")?.Value != pending.CheckId)
             return null;
-        switch (stanza.Attribute("type")?.Value)
+        return stanza.Attribute("type")?.Value switch
         {
-            case "result":
-            case "error" when !RoomState.SessionGone(stanza):
-                _unconfirmed.Remove(from);
-                // Proven there: from now on the user is as one who entered through this replica.
-                _askedToBeIn.Add(from);
-                return (pending.Held.Select(held => new Delivery(from, held)).ToList(), null);
-            case "error":
-                Forget(from);
-                return ([], stanza);
-            default:
-                return null;
-        }
+            "result" => Confirmed(),
+            "error" when !RoomState.SessionGone(stanza) => Confirmed(),
+            "error" => new ReplicaOutcome([new UnconfirmedSessionGone(from)], []) { ToRoom = [stanza] },
+            _ => null,
+        };
+
+        ReplicaOutcome Confirmed() => new([new SessionConfirmed(from)], pending.Held.Select(held => new Delivery(from, held)).ToList());
     }
 
     /// <summary>
-    /// The check's time is up: whoever it still waits for is taken as gone. Returned for each, to go on to the room, is the
-    /// error their server would have answered with had it known (remote-server-timeout), so that the room removes them by
-    /// the same rule (333) as when it did.
+    /// The check's time is up: whoever it still waits for is taken as gone. What goes on to the room for each is the error their
+    /// server would have answered with had it known (remote-server-timeout), so that the room removes them by the same rule (333)
+    /// as when it did.
     /// </summary>
-    public IReadOnlyList<XElement> CheckUnanswered(string checkId) =>
-        _unconfirmed.Where(pending => pending.Value.CheckId == checkId).ToList().Select(pending =>
-        {
-            Forget(pending.Key);
-            // The ping as it went out, addressed to the session, so that the error answers it from the session to the room.
-            var ping = RoomState.ProbeSession(room, pending.Key, checkId).Stanza;
-            ping.SetAttributeValue("to", pending.Key.ToString());
-            return StanzaError.Reply(ping, StanzaErrorCondition.RemoteServerTimeout, "the session did not answer the room's ping", "wait");
-        }).ToList();
-
-    private void Forget(Jid unconfirmed)
+    public ReplicaOutcome DecideCheckUnanswered(string checkId)
     {
-        _unconfirmed.Remove(unconfirmed);
-        _localOccupants.Remove(unconfirmed);
-        ForgetRosterIfNobodyLocal();
+        var gone = _unconfirmed.Where(pending => pending.Value.CheckId == checkId).Select(pending => pending.Key).ToList();
+        return new ReplicaOutcome([.. gone.Select(user => new UnconfirmedSessionGone(user))], [])
+        {
+            ToRoom = gone.Select(user =>
+            {
+                // The ping as it went out, addressed to the session, so that the error answers it from the session to the room.
+                var ping = RoomState.ProbeSession(room, user, checkId).Stanza;
+                ping.SetAttributeValue("to", user.ToString());
+                return StanzaError.Reply(ping, StanzaErrorCondition.RemoteServerTimeout, "the session did not answer the room's ping", "wait");
+            }).ToList(),
+        };
     }
 
     /// <summary>
-    /// Serves a local user's stanza while the room is split from its primary (§4.11.1): what the XEP requires (a
-    /// local occupant's leave or presence change) and the MAYs <see cref="SplitServing"/> turns on are served to the
-    /// local occupants at once, and what the room must hear of is held for the netjoin; anything else is answered
-    /// with an error, so that nothing is silently lost.
+    /// A local user's stanza while the room is split from its primary (§4.11.1): what the XEP requires (a local occupant's leave
+    /// or presence change) and the MAYs <see cref="SplitServing"/> turns on are served to the local occupants at once, and what
+    /// the room must hear of is held for the netjoin; anything else is answered with an error, so that nothing is silently lost.
     /// </summary>
-    public IReadOnlyList<Delivery> ServeDuringSplit(XElement stanza, DateTimeOffset now)
+    public ReplicaOutcome DecideDuringSplit(XElement stanza, DateTimeOffset now)
     {
-        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return [];
+        if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return ReplicaOutcome.Nothing;
         var type = stanza.Attribute("type")?.Value;
         Jid.TryParse(stanza.Attribute("to")?.Value, out var to);
-        if (type == "result" || (type == "error" && !(stanza.Name.LocalName == "iq" && to?.Bare == room && to.Resource is null))) return [];
+        if (type == "result" || (type == "error" && !(stanza.Name.LocalName == "iq" && to?.Bare == room && to.Resource is null)))
+            return ReplicaOutcome.Nothing;
         var toRoom = to?.Bare == room;
         var nick = _localOccupants.GetValueOrDefault(from);
         var served = (stanza.Name.LocalName, nick) switch
@@ -220,32 +298,31 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _ => null,
         };
         // Errors are never answered with errors (RFC 6120 §8.3).
-        return served ?? (type == "error" ? [] : [ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)]);
+        return served ?? (type == "error" ? ReplicaOutcome.Nothing
+            : ReplicaOutcome.Sending([ErrorTo(from, stanza, StanzaErrorCondition.RemoteServerTimeout, SplitErrorText)]));
     }
 
     /// <summary>
-    /// The link to the primary was found split: with <see cref="SplitServing.MarkOthersAway"/>, the local users see
-    /// every occupant of the other hosts go away (the netjoin brings their presence as it is then).
+    /// The link to the primary was found split: with <see cref="SplitServing.MarkOthersAway"/>, the local users see every occupant
+    /// of the other hosts go away (the netjoin brings their presence as it is then).
     /// </summary>
-    public IReadOnlyList<Delivery> MarkSplit()
+    public ReplicaOutcome DecideSplit()
     {
-        if (!_serving.MarkOthersAway) return [];
+        if (!_serving.MarkOthersAway) return ReplicaOutcome.Nothing;
         var localNicks = _localOccupants.Values.ToHashSet();
+        var events = new List<ReplicaRoomEvent>();
         var deliveries = new List<Delivery>();
-        foreach (var entry in _roster.Values.Where(entry => !localNicks.Contains(entry.Nick) && _shownAway.Add(entry.Nick)).ToList())
+        foreach (var entry in _roster.Values.Where(entry => !localNicks.Contains(entry.Nick) && !_shownAway.Contains(entry.Nick)))
         {
             var away = SplitHostAway.AsAway(entry.ToPresence(room));
-            _roster[entry.Nick] = RosterEntry.FromPresence(away, room)!;
+            events.Add(new OccupantShownAway(RosterEntry.FromPresence(away, room)!));
             deliveries.AddRange(_localOccupants.Keys.Select(local => new Delivery(local, away)));
         }
-        return deliveries;
+        return new ReplicaOutcome(events, deliveries);
     }
 
-    private IReadOnlyList<Delivery> Held(XElement stanza, DateTimeOffset now, IReadOnlyList<Delivery> deliveries)
-    {
-        _heldDuringSplit.Add(new HeldStanza(stanza, now));
-        return deliveries;
-    }
+    private static ReplicaOutcome Held(XElement stanza, DateTimeOffset now, ReplicaOutcome served) =>
+        served with { Events = [.. served.Events, new StanzaHeldDuringSplit(new HeldStanza(stanza, now))] };
 
     /// <summary>
     /// A groupchat message among the local occupants, rendered as the room would (<see cref="Messages.GroupchatFrom"/>, without
@@ -253,25 +330,25 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// (<see cref="Dmuc.Rooms.History.IsHistoric"/>) is kept in the history until the netjoin brings the primary's copy; one with a body
     /// or kept is held for the room; anything else (a chat state) is only relayed.
     /// </summary>
-    private IReadOnlyList<Delivery>? SayLocally(Jid from, string nick, XElement stanza, DateTimeOffset now)
+    private ReplicaOutcome? SayLocally(Jid from, string nick, XElement stanza, DateTimeOffset now)
     {
         if (_roster.GetValueOrDefault(nick)?.Role is { } role && !Messages.MaySpeak(role))
-            return [ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, Messages.NoVoiceText, "auth")];
+            return ReplicaOutcome.Sending([ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, Messages.NoVoiceText, "auth")]);
         var message = Messages.GroupchatFrom(stanza, room, nick);
         var deliveries = _localOccupants.Keys.Select(local => new Delivery(local, message)).ToList();
         var historic = Dmuc.Rooms.History.IsHistoric(message);
-        if (historic) AddToHistory(new ReplicaHistoryEntry(message, now, Provisional: true));
+        var said = new ReplicaOutcome(historic ? [new ProvisionalMessageKept(new ReplicaHistoryEntry(message, now, Provisional: true))] : [], deliveries);
         // A message asking not to be stored (XEP-0334) is not kept, but the rest of the room must still hear it.
-        return historic || message.Element(Ns.Client + "body") is not null ? Held(stanza, now, deliveries) : deliveries;
+        return historic || message.Element(Ns.Client + "body") is not null ? Held(stanza, now, said) : said;
     }
 
     /// <summary>An in-room private message to a local occupant: relayed as the room would, not held (the room keeps none).</summary>
-    private IReadOnlyList<Delivery>? WhisperLocally(string senderNick, string recipientNick, XElement stanza)
+    private ReplicaOutcome? WhisperLocally(string senderNick, string recipientNick, XElement stanza)
     {
         var recipients = _localOccupants.Where(local => local.Value == recipientNick).Select(local => local.Key).ToList();
         if (recipients.Count == 0) return null;
         var message = Messages.PrivateMessageFrom(stanza, room, senderNick);
-        return recipients.Select(recipient => new Delivery(recipient, message)).ToList();
+        return ReplicaOutcome.Sending(recipients.Select(recipient => new Delivery(recipient, message)).ToList());
     }
 
     /// <summary>The nick and reason of a muc#admin kick (one item, role none), or null for any other request.</summary>
@@ -286,7 +363,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// A kick (XEP-0045 §8.2) of a local occupant, by the room's own rule (<see cref="Moderation.MayChangeRole"/>) on the
     /// roles and affiliations the primary last announced; a kick of an occupant elsewhere waits for the room.
     /// </summary>
-    private IReadOnlyList<Delivery>? KickLocally(Jid from, string moderatorNick, string nick, string? reason, XElement iq, DateTimeOffset now)
+    private ReplicaOutcome? KickLocally(Jid from, string moderatorNick, string nick, string? reason, XElement iq, DateTimeOffset now)
     {
         var sessions = _localOccupants.Where(local => local.Value == nick).Select(local => local.Key).ToList();
         var moderator = _roster.GetValueOrDefault(moderatorNick);
@@ -295,15 +372,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var affiliation = target?.Affiliation ?? Affiliation.None;
         if (Moderation.MayChangeRole(moderator?.Role ?? Role.None, moderator?.Affiliation ?? Affiliation.None, target?.Role ?? Role.None,
                 affiliation, Role.None) is { } refusal)
-            return [ErrorTo(from, iq, refusal.Condition, refusal.Text, refusal.Type)];
+            return ReplicaOutcome.Sending([ErrorTo(from, iq, refusal.Condition, refusal.Text, refusal.Type)]);
         if (sessions.Count == 0) return null;
 
-        foreach (var session in sessions)
-        {
-            _localOccupants.Remove(session);
-            _askedToBeIn.Remove(session);
-        }
-        _roster.Remove(nick);
         // As the room announces a kick (status 307 before the item; the kicked sessions' own with their JID and 110).
         XElement Kicked(Jid? jid) => Stanzas.Presence(room.WithResource(nick).ToString(), "unavailable").WithChild(Stanzas.MucUserX(
             Stanzas.Status(307), Stanzas.Item(affiliation, Role.None, jid?.ToString(), actorNick: moderatorNick, reason: reason),
@@ -311,10 +382,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var seen = Kicked(null);
         var result = new XElement(Ns.Client + "iq", new XAttribute("from", room.ToString()), new XAttribute("type", "result"),
             iq.Attribute("id") is { } id ? new XAttribute("id", id.Value) : null);
-        return Held(iq, now, [
+        return Held(iq, now, new ReplicaOutcome([new LocalOccupantKicked(nick, sessions)], [
             .. sessions.Select(session => new Delivery(session, Kicked(session))),
-            .. _localOccupants.Keys.Select(other => new Delivery(other, seen)),
-            new Delivery(from, result)]);
+            .. _localOccupants.Keys.Except(sessions).Select(other => new Delivery(other, seen)),
+            new Delivery(from, result)]));
     }
 
     /// <summary>
@@ -322,20 +393,19 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// the replica knows it, its own presence (as a participant: the primary settles the role at the netjoin) and
     /// the replica's history; the entry is held. A replica without local occupants knows no roster and refuses.
     /// </summary>
-    private IReadOnlyList<Delivery>? EnterLocally(Jid from, string nick, XElement presence, DateTimeOffset now)
+    private ReplicaOutcome? EnterLocally(Jid from, string nick, XElement presence, DateTimeOffset now)
     {
         if (_localOccupants.Count == 0) return null;
         if (_roster.ContainsKey(nick))
-            return [ErrorTo(from, presence, StanzaErrorCondition.Conflict, "That nickname is already in use by another occupant", "cancel")];
+            return ReplicaOutcome.Sending([ErrorTo(from, presence, StanzaErrorCondition.Conflict, "That nickname is already in use by another occupant", "cancel")]);
         var deliveries = _roster.Values.Select(entry => new Delivery(from, entry.ToPresence(room))).ToList();
-        _localOccupants[from] = nick;
-        _askedToBeIn.Add(from);
-        deliveries.AddRange(ChangePresenceLocally(from, nick, presence));
+        var announced = ChangePresenceLocally(from, nick, presence);
+        deliveries.AddRange(announced.Deliveries);
         // The entrant's <history/> limits, as the room reads them (History.Requested), on what this replica keeps.
         var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => StanzaText.Of(entry.Message).Length,
             entry => entry.AcceptedAt, presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history"), maxHistory, null, now);
         deliveries.AddRange(kept.Select(entry => new Delivery(from, Delayed(entry))));
-        return Held(presence, now, deliveries);
+        return Held(presence, now, new ReplicaOutcome([new LocalOccupantEntered(from, nick), .. announced.Events], deliveries));
     }
 
     /// <summary>A kept message as replayed to an entrant: delayed by the room (XEP-0203) unless it says so already.</summary>
@@ -343,14 +413,6 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     {
         if (entry.Message.Elements(Ns.Delay + "delay").Any(delay => delay.Attribute("from")?.Value == room.ToString())) return entry.Message;
         return new XElement(entry.Message).WithChild(Stanzas.Delay(room, entry.AcceptedAt));
-    }
-
-    /// <summary>The held stanzas up to <paramref name="count"/> reached the primary in a netjoin.</summary>
-    public void ForgetHeld(int count)
-    {
-        count = Math.Min(count, _heldDuringSplit.Count);
-        _heldDuringSplit.RemoveRange(0, count);
-        FirstHeldNumber += count;
     }
 
     /// <summary>An error answering a local user's stanza, from the address it was sent to.</summary>
@@ -361,19 +423,15 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         return new Delivery(user, error);
     }
 
-    private IReadOnlyList<Delivery> LeaveLocally(Jid user, string nick)
+    private ReplicaOutcome LeaveLocally(Jid user, string nick)
     {
         var affiliation = _roster.GetValueOrDefault(nick)?.Affiliation ?? Affiliation.None;
-        _localOccupants.Remove(user);
-        _askedToBeIn.Remove(user);
-        _unconfirmed.Remove(user);
-        _roster.Remove(nick);
-        ForgetRosterIfNobodyLocal();
         var occupantJid = room.WithResource(nick).ToString();
         var others = Stanzas.Presence(occupantJid, "unavailable").WithChild(Stanzas.MucUserX(Stanzas.Item(affiliation, Role.None)));
         var own = Stanzas.Presence(occupantJid, "unavailable")
             .WithChild(Stanzas.MucUserX(Stanzas.Item(affiliation, Role.None, user.ToString()), Stanzas.Status(110)));
-        return [new Delivery(user, own), .. _localOccupants.Keys.Select(other => new Delivery(other, others))];
+        return new ReplicaOutcome([new LocalOccupantLeft(user, nick)],
+            [new Delivery(user, own), .. _localOccupants.Keys.Where(other => other != user).Select(other => new Delivery(other, others))]);
     }
 
     /// <summary>
@@ -407,16 +465,16 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         }
     }
 
-    private IReadOnlyList<Delivery> ChangePresenceLocally(Jid user, string nick, XElement presence)
+    private ReplicaOutcome ChangePresenceLocally(Jid user, string nick, XElement presence)
     {
         var known = _roster.GetValueOrDefault(nick);
         var (affiliation, role) = (known?.Affiliation ?? Affiliation.None, known?.Role ?? Role.Participant);
         // The user's own presence payload (show, status, priority, caps…) as the room would repeat it.
         XElement Announce(XElement x) => Stanzas.WithFrom(Stanzas.WithoutMucPayload(presence), room.WithResource(nick).ToString()).WithChild(x);
         var others = Announce(Stanzas.MucUserX(Stanzas.Item(affiliation, role)));
-        if (RosterEntry.FromPresence(others, room) is { } entry) _roster[nick] = entry;
         var own = Announce(Stanzas.MucUserX(Stanzas.Item(affiliation, role, user.ToString()), Stanzas.Status(110)));
-        return [.. _localOccupants.Keys.Where(other => other != user).Select(other => new Delivery(other, others)), new Delivery(user, own)];
+        return new ReplicaOutcome(RosterEntry.FromPresence(others, room) is { } entry ? [new LocalPresenceChanged(entry)] : [],
+            [.. _localOccupants.Keys.Where(other => other != user).Select(other => new Delivery(other, others)), new Delivery(user, own)]);
     }
 
     private void Remember(ReplicaItem item)

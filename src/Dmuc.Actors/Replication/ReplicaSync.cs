@@ -84,20 +84,19 @@ public sealed class ReplicaSync(ReplicaRoomState state)
 
     /// <summary>
     /// Takes a part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
-    /// applied when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
+    /// taken when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
     /// else — an older netjoin's answer, or a part after a lost one, whose netjoin then fails and is tried again.
     /// </summary>
     public ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
     {
         if (NetjoinId is null || resync.ResyncOf != NetjoinId || link != LinkState.Rejoining) return null;
         if (_resyncUnderWay && resync.Sequence != state.LastSequence + 1) return null;
-        var applied = state.ApplyBatch(resync);
+        var applied = state.DecideBatch(resync);
         _resyncUnderWay = resync.More;
-        if (resync.More) return new ResyncPart(applied.Deliveries, applied.Refused, Complete: false);
-        // The held stanzas it reported reached the primary.
-        state.ForgetHeld(_heldInNetjoin);
+        if (resync.More) return new ResyncPart(applied, Complete: false);
         NetjoinId = null;
-        return new ResyncPart(applied.Deliveries, applied.Refused, Complete: true);
+        // The held stanzas it reported reached the primary.
+        return new ResyncPart(applied with { Events = [.. applied.Events, new HeldStanzasReachedPrimary(_heldInNetjoin)] }, Complete: true);
     }
 
     /// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
@@ -108,5 +107,5 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     }
 }
 
-/// <summary>What one part of a resync brought the local users, and whether it ended the netjoin.</summary>
-public sealed record ResyncPart(IReadOnlyList<Delivery> Deliveries, IReadOnlyList<Jid> Refused, bool Complete);
+/// <summary>What one part of a resync decided (to apply before the next part is taken), and whether it ended the netjoin.</summary>
+public sealed record ResyncPart(ReplicaOutcome Outcome, bool Complete);

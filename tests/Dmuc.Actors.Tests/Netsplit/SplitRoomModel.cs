@@ -80,10 +80,10 @@ public sealed class SplitRoomModel
             if (_split.Contains(host))
             {
                 _now = _now.AddSeconds(1);
-                Deliver(replica.ServeDuringSplit(stanza, _now));
+                Deliver(replica.Apply(replica.DecideDuringSplit(stanza, _now)).Deliveries);
                 return;
             }
-            replica.RecordLocalStanza(stanza);
+            replica.Apply(replica.DecideLocalStanza(stanza));
         }
         Process(stanza);
     }
@@ -91,7 +91,7 @@ public sealed class SplitRoomModel
     /// <summary>The link to <paramref name="host"/> is lost; batches for it are lost with it until the netjoin.</summary>
     public void Cut(string host)
     {
-        if (_split.Add(host)) Deliver(_replicas[host].MarkSplit());
+        if (_split.Add(host)) Deliver(_replicas[host].Apply(_replicas[host].DecideSplit()).Deliveries);
     }
 
     /// <summary>
@@ -121,9 +121,9 @@ public sealed class SplitRoomModel
         var replica = _replicas[host];
         foreach (var (session, received) in _received.Where(user => user.Key.Domain == host).ToList())
             foreach (var ping in received.Where(stanza => stanza.Name == Ns.Client + "iq" && replica.PendingChecks.Contains(stanza.Attribute("id")?.Value ?? "")).ToList())
-                if (replica.TakeCheckAnswer(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
+                if (replica.DecideCheckAnswer(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
                         new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value))) is { } answer)
-                    Deliver(answer.Deliveries);
+                    Deliver(replica.Apply(answer).Deliveries);
         SendReceipt(host);
     }
 
@@ -144,11 +144,11 @@ public sealed class SplitRoomModel
         if (resyncLost) return resync;
         if (_syncs[host].TakeResync(resync, LinkState.Rejoining) is not { Complete: true } part)
             throw new InvalidOperationException($"{host} would not take its resync");
-        Deliver(part.Deliveries);
+        Deliver(_replicas[host].Apply(part.Outcome).Deliveries);
         _split.Remove(host);
         SendReceipt(host);
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
-        foreach (var occupant in part.Refused)
+        foreach (var occupant in part.Outcome.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
                 Send(decided.Outgoing);
         return resync;
@@ -170,11 +170,11 @@ public sealed class SplitRoomModel
             if (_split.Contains(host)) continue;
             if (_syncs[host].Judge(batch, LinkState.Linked).Verdict != BatchVerdict.Apply)
                 throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}");
-            var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
-            Deliver(deliveries);
+            var applied = _replicas[host].Apply(_replicas[host].DecideBatch(batch));
+            Deliver(applied.Deliveries);
             SendReceipt(host);
-            if (refused.Count > 0)
-                throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
+            if (applied.Refused.Count > 0)
+                throw new InvalidOperationException($"{host} refused {string.Join(", ", applied.Refused)}: the model's users always ask first");
         }
     }
 

@@ -166,7 +166,7 @@ public sealed class AcknowledgedForwardTests
         // Valdis stayed on killrc's replica, which saw the history up to the first message; Wumpus's entry is lost.
         var replica = new ReplicaRoomState(Jid.Parse(Room), Killrc);
         var enter = Enter(Wumpus, Room);
-        replica.RecordLocalStanza(enter);
+        replica.Apply(replica.DecideLocalStanza(enter));
         var ledger = new HeldStanzaLedger();
         ledger.ForwardProcessed(Killrc, "s1", 1, Process(enter), Jid.Parse(Room));
         var report = new ResyncReplica(Jid.Parse(Room), Killrc, "netjoin-1", 3, lastSeenOnKillrc,
@@ -174,11 +174,11 @@ public sealed class AcknowledgedForwardTests
             new UnacknowledgedForwards("s1", 1, [new HeldStanza(enter, now)]));
         Assert.Empty(ledger.ToProcess(report));
 
-        var (deliveries, refused) = replica.ApplyBatch(new ReplicaBatch(Jid.Parse(Room), Killrc, 4,
-            NetjoinPlanner.Resync(room, Killrc, report, ledger.OutcomeFor(Killrc)), report.NetjoinId));
+        var applied = replica.Apply(replica.DecideBatch(new ReplicaBatch(Jid.Parse(Room), Killrc, 4,
+            NetjoinPlanner.Resync(room, Killrc, report, ledger.OutcomeFor(Killrc)), report.NetjoinId)));
 
-        Assert.Empty(refused);
-        var toWumpus = deliveries.Where(delivery => delivery.To == Jid.Parse(Wumpus.Jid)).Select(delivery => delivery.Stanza).ToList();
+        Assert.Empty(applied.Refused);
+        var toWumpus = applied.Deliveries.Where(delivery => delivery.To == Jid.Parse(Wumpus.Jid)).Select(delivery => delivery.Stanza).ToList();
         Assert.Collection(toWumpus,
             stanza => Assert.True(Received.PresenceOf(Room, Trillian.Nick)(stanza), stanza.ToString()),
             stanza => Assert.True(Received.OwnPresence(Room, Wumpus.Nick)(stanza), stanza.ToString()),

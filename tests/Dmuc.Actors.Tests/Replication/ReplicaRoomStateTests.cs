@@ -32,7 +32,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_after_the_users_directed_presence_is_taken_and_broadcasts_then_reach_the_user()
     {
-        _state.RecordLocalStanza(JoinPresence(BigCheese, "BigCheese"));
+        _state.Apply(_state.DecideLocalStanza(JoinPresence(BigCheese, "BigCheese")));
 
         var (entering, refused) = Apply(EnterItem(BigCheese, "BigCheese"));
         var (broadcast, _) = Apply(Broadcast(GroupchatMessage("Wumpus", "hello")));
@@ -46,8 +46,8 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void A_user_who_took_the_directed_presence_back_is_refused()
     {
-        _state.RecordLocalStanza(JoinPresence(BigCheese, "BigCheese"));
-        _state.RecordLocalStanza(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>"));
+        _state.Apply(_state.DecideLocalStanza(JoinPresence(BigCheese, "BigCheese")));
+        _state.Apply(_state.DecideLocalStanza(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>")));
 
         var (_, refused) = Apply(EnterItem(BigCheese, "BigCheese"));
 
@@ -57,7 +57,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_for_another_hosts_user_is_refused_even_with_directed_presence()
     {
-        _state.RecordLocalStanza(JoinPresence(WiZ, "WiZ"));
+        _state.Apply(_state.DecideLocalStanza(JoinPresence(WiZ, "WiZ")));
 
         var (deliveries, refused) = Apply(EnterItem(WiZ, "WiZ"));
 
@@ -122,7 +122,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "member", "participant")));
         var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
 
-        var deliveries = _state.ServeDuringSplit(leave, Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(leave, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         Assert.Equal("unavailable", own.Attribute("type")?.Value);
@@ -144,7 +144,7 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"), Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"), Now)).Deliveries;
 
         Assert.True(Assert.Single(deliveries).Stanza.HasStatus(110));
         Assert.Empty(_state.LocalOccupants);
@@ -158,7 +158,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "moderator")));
         var away = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>");
 
-        var deliveries = _state.ServeDuringSplit(away, Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(away, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         var seen = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
@@ -188,7 +188,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         var stanza = Parse(template.Replace("{user}", BigCheese.ToString()).Replace("{room}", Room.ToString()));
 
-        var error = Assert.Single(_state.ServeDuringSplit(stanza, Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(stanza, Now)).Deliveries);
 
         Assert.Equal(BigCheese, error.To);
         Assert.Equal("lonely", error.Stanza.Attribute("id")?.Value);
@@ -203,7 +203,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_during_a_split_is_refused_with_the_error()
     {
-        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen"), Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("remote-server-timeout"));
         Assert.Empty(_state.LocalOccupants);
@@ -215,8 +215,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        Assert.Empty(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>"), Now));
-        Assert.Empty(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>"), Now));
+        Assert.Empty(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>"), Now)).Deliveries);
+        Assert.Empty(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>"), Now)).Deliveries);
     }
 
     [Fact]
@@ -224,15 +224,15 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
-        _state.ServeDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now);
-        _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"), Now);
+        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now));
+        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"), Now));
 
-        _state.ForgetHeld(1);
+        _state.Apply(new HeldStanzasReachedPrimary(1));
 
         Assert.Equal(2, _state.FirstHeldNumber);
         Assert.Equal(Efchen.ToString(), Assert.Single(_state.HeldDuringSplit).Stanza.Attribute("from")?.Value);
 
-        _state.ForgetHeld(5);
+        _state.Apply(new HeldStanzasReachedPrimary(5));
 
         Assert.Empty(_state.HeldDuringSplit);
         Assert.Equal(3, _state.FirstHeldNumber);
@@ -246,7 +246,7 @@ public sealed class ReplicaRoomStateTests
         var said = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='lonely'><body>anyone there?</body>" +
                          $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='forged'/></message>");
 
-        var deliveries = _state.ServeDuringSplit(said, Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(said, Now)).Deliveries;
 
         Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
         var relayed = deliveries[0].Stanza;
@@ -265,8 +265,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var deliveries = _state.ServeDuringSplit(Parse(
-            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), Now)).Deliveries;
 
         Assert.Single(deliveries);
         Assert.Empty(_state.History);
@@ -294,7 +294,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "visitor")));
 
-        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hi</body></message>"), Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hi</body></message>"), Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("forbidden"));
         Assert.Empty(_state.HeldDuringSplit);
@@ -306,7 +306,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         var marker = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='m1'/></message>");
 
-        Assert.Single(_state.ServeDuringSplit(marker, Now));
+        Assert.Single(_state.Apply(_state.DecideDuringSplit(marker, Now)).Deliveries);
 
         Assert.True(Assert.Single(_state.History).Provisional);
         Assert.Same(marker, Assert.Single(_state.HeldDuringSplit).Stanza);
@@ -317,8 +317,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var relayed = Assert.Single(_state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>old news</body>" +
-            $"<x xmlns='jabber:x:delay' from='{Room}' stamp='19901013T23:58:37'/></message>"), Now)).Stanza;
+        var relayed = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>old news</body>" +
+            $"<x xmlns='jabber:x:delay' from='{Room}' stamp='19901013T23:58:37'/></message>"), Now)).Deliveries).Stanza;
 
         Assert.Null(relayed.Element((XNamespace)"jabber:x:delay" + "x"));
     }
@@ -329,8 +329,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
 
-        var deliveries = _state.ServeDuringSplit(Parse(
-            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"), Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"), Now)).Deliveries;
 
         Assert.Equal(2, deliveries.Count);
         Assert.Empty(_state.History);
@@ -342,11 +342,11 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(GroupchatMessage("Wumpus", "before")) with { Delay = Now.AddMinutes(-1) });
-        _state.ServeDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>during</body></message>"), Now);
+        _state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>during</body></message>"), Now));
         var primarysCopy = Parse($"<message from='{Room}/BigCheese' type='groupchat'><body>during</body>" +
                                  $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-during'/></message>");
 
-        var (deliveries, _) = _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence,
+        var (deliveries, _) = Taken(new ReplicaBatch(Room, OwnHost, ++_sequence,
             [new ReplicaItem(primarysCopy, [], Delay: Now)], ResyncOf: "netjoin-1"));
 
         Assert.Empty(deliveries);
@@ -381,8 +381,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
 
-        var delivery = Assert.Single(_state.ServeDuringSplit(
-            Parse($"<message from='{BigCheese}' to='{Room}/Efchen' type='chat' id='psst'><body>psst</body></message>"), Now));
+        var delivery = Assert.Single(_state.Apply(_state.DecideDuringSplit(
+            Parse($"<message from='{BigCheese}' to='{Room}/Efchen' type='chat' id='psst'><body>psst</body></message>"), Now)).Deliveries);
 
         Assert.Equal(Efchen, delivery.To);
         Assert.Equal($"{Room}/BigCheese", delivery.Stanza.Attribute("from")?.Value);
@@ -402,7 +402,7 @@ public sealed class ReplicaRoomStateTests
         var kick = Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
                          "<item nick='Efchen' role='none'><reason>Avaunt, you cullion!</reason></item></query></iq>");
 
-        var deliveries = _state.ServeDuringSplit(kick, Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(kick, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
         Assert.Equal("unavailable", own.Attribute("type")?.Value);
@@ -433,8 +433,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", actorAffiliation, actorRole)), Broadcast(OccupantPresence("Efchen", targetAffiliation, targetRole)));
 
-        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError(condition));
         Assert.Equal(2, _state.LocalOccupants.Count);
@@ -448,8 +448,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", "admin", "moderator")), Broadcast(OccupantPresence("Efchen", "member", "moderator")));
 
-        var deliveries = _state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now)).Deliveries;
 
         Assert.True(Assert.Single(deliveries, d => d.To == Efchen).Stanza.HasStatus(307));
         Assert.False(_state.LocalOccupants.ContainsKey(Efchen));
@@ -462,8 +462,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("BigCheese", "owner", "moderator")), Broadcast(OccupantPresence("WiZ", "none", "participant")));
 
-        var error = Assert.Single(_state.ServeDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='WiZ' role='none'/></query></iq>"), Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='WiZ' role='none'/></query></iq>"), Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("remote-server-timeout"));
     }
@@ -476,14 +476,14 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "participant")), Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        var deliveries = _state.MarkSplit();
+        var deliveries = _state.Apply(_state.DecideSplit()).Deliveries;
 
         Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
         Assert.All(deliveries, d => Assert.Equal($"{Room}/WiZ", d.Stanza.Attribute("from")?.Value));
         Assert.Equal("away", deliveries[0].Stanza.Element(Ns.Client + "show")?.Value);
         Assert.Equal("moderator", deliveries[0].Stanza.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("role")?.Value);
         Assert.Equal(new RosterEntry("WiZ", Affiliation.Owner, Role.Moderator, "away", SplitHostAway.SplitStatus), _state.Roster["WiZ"]);
-        Assert.Empty(_state.MarkSplit());
+        Assert.Empty(_state.Apply(_state.DecideSplit()).Deliveries);
     }
 
     [Fact]
@@ -494,7 +494,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(Parse($"<presence from='{Room}/WiZ'><status>gone fishing</status>" +
             "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>")));
 
-        var away = Assert.Single(_state.MarkSplit()).Stanza;
+        var away = Assert.Single(_state.Apply(_state.DecideSplit()).Deliveries).Stanza;
 
         Assert.Equal(("away", "gone fishing"), (away.Element(Ns.Client + "show")?.Value, away.Element(Ns.Client + "status")?.Value));
     }
@@ -505,7 +505,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        Assert.Empty(_state.MarkSplit());
+        Assert.Empty(_state.Apply(_state.DecideSplit()).Deliveries);
     }
 
     [Fact]
@@ -517,7 +517,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(GroupchatMessage("WiZ", "before")) with { Delay = Now.AddMinutes(-1) });
         var join = JoinPresence(Efchen, "Efchen");
 
-        var deliveries = _state.ServeDuringSplit(join, Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(join, Now)).Deliveries;
 
         var toEntrant = deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza).ToList();
         Assert.Equal([$"{Room}/BigCheese", $"{Room}/WiZ", $"{Room}/Efchen", $"{Room}/WiZ"], toEntrant.Select(s => s.Attribute("from")?.Value));
@@ -540,8 +540,8 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(GroupchatMessage("WiZ", "an hour ago")) with { Delay = Now.AddHours(-1) });
         Apply(Broadcast(GroupchatMessage("WiZ", "a minute ago")) with { Delay = Now.AddMinutes(-1) });
 
-        var deliveries = _state.ServeDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'>" +
-            "<x xmlns='http://jabber.org/protocol/muc'><history seconds='600'/></x></presence>"), Now);
+        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'>" +
+            "<x xmlns='http://jabber.org/protocol/muc'><history seconds='600'/></x></presence>"), Now)).Deliveries;
 
         Assert.Equal(["a minute ago"], deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza.Element(Ns.Client + "body")?.Value).OfType<string>());
     }
@@ -553,7 +553,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        var error = Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "WiZ"), Now));
+        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "WiZ"), Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("conflict"));
         Assert.Equal($"{Room}/WiZ", error.Stanza.Attribute("from")?.Value);
@@ -566,7 +566,7 @@ public sealed class ReplicaRoomStateTests
     {
         _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
 
-        Assert.True(Assert.Single(_state.ServeDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Stanza.IsError("remote-server-timeout"));
+        Assert.True(Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Deliveries).Stanza.IsError("remote-server-timeout"));
     }
 
     /// <summary>
@@ -585,15 +585,15 @@ public sealed class ReplicaRoomStateTests
         Assert.NotNull(ping.Stanza.Element(Ns.Ping + "ping"));
         var check = Assert.Single(_state.PendingChecks);
 
-        var answer = _state.TakeCheckAnswer(PingAnswer(BigCheese, ping.Stanza, "result"));
+        var answer = _state.DecideCheckAnswer(PingAnswer(BigCheese, ping.Stanza, "result"));
 
         Assert.NotNull(answer);
-        Assert.Null(answer.Value.ToRoom);
-        Assert.Equal(["110", "missed"], answer.Value.Deliveries.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value
+        Assert.Empty(_state.Apply(answer).ToRoom);
+        Assert.Equal(["110", "missed"], answer.Deliveries.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value
             ?? d.Stanza.Descendants(Ns.MucUser + "status").Single().Attribute("code")!.Value));
-        Assert.All(answer.Value.Deliveries, d => Assert.Equal(BigCheese, d.To));
+        Assert.All(answer.Deliveries, d => Assert.Equal(BigCheese, d.To));
         Assert.Empty(_state.PendingChecks);
-        Assert.Empty(_state.CheckUnanswered(check));
+        Assert.Empty(_state.Apply(_state.DecideCheckUnanswered(check)).ToRoom);
         Assert.Equal([BigCheese], Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries.Select(d => d.To));
     }
 
@@ -604,11 +604,11 @@ public sealed class ReplicaRoomStateTests
         var error = PingAnswer(BigCheese, deliveries.Single().Stanza, "error",
             "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>");
 
-        var answer = _state.TakeCheckAnswer(error);
+        var answer = _state.DecideCheckAnswer(error);
 
         Assert.NotNull(answer);
-        Assert.Same(error, answer.Value.ToRoom);
-        Assert.Empty(answer.Value.Deliveries);
+        Assert.Same(error, Assert.Single(_state.Apply(answer).ToRoom));
+        Assert.Empty(answer.Deliveries);
         Assert.Empty(_state.LocalOccupants);
         Assert.Empty(Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries);
     }
@@ -616,18 +616,18 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void A_forgotten_user_who_does_not_answer_the_ping_in_time_is_dropped_and_the_room_gets_a_timeout_error_in_their_name()
     {
-        _state.RecordLocalStanza(JoinPresence(Efchen, "Efchen"));
+        _state.Apply(_state.DecideLocalStanza(JoinPresence(Efchen, "Efchen")));
         Resync(EnterItem(Efchen, "Efchen"), EnterItem(BigCheese, "BigCheese"));
         var check = Assert.Single(_state.PendingChecks);
 
-        var error = Assert.Single(_state.CheckUnanswered(check));
+        var error = Assert.Single(_state.Apply(_state.DecideCheckUnanswered(check)).ToRoom);
 
         Assert.Equal(BigCheese.ToString(), error.Attribute("from")?.Value);
         Assert.Equal(Room.ToString(), error.Attribute("to")?.Value);
         Assert.True(error.IsError("remote-server-timeout"), error.ToString());
         Assert.True(RoomState.SessionGone(error));
         Assert.Equal([Efchen], _state.LocalOccupants.Keys);
-        Assert.Null(_state.TakeCheckAnswer(PingAnswer(BigCheese, RoomState.ProbeSession(Room, BigCheese, check).Stanza, "result")));
+        Assert.Null(_state.DecideCheckAnswer(PingAnswer(BigCheese, RoomState.ProbeSession(Room, BigCheese, check).Stanza, "result")));
     }
 
     [Fact]
@@ -654,17 +654,23 @@ public sealed class ReplicaRoomStateTests
     }
 
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
-        _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
+        Taken(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
 
     private static XElement PingAnswer(Jid user, XElement ping, string type, string payload = "") =>
         Parse($"<iq from='{user}' to='{Room}' type='{type}' id='{ping.Attribute("id")!.Value}'>{payload}</iq>");
 
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Apply(params ReplicaItem[] items) =>
-        _state.ApplyBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items));
+        Taken(new ReplicaBatch(Room, OwnHost, ++_sequence, items));
+
+    private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Taken(ReplicaBatch batch)
+    {
+        var applied = _state.Apply(_state.DecideBatch(batch));
+        return (applied.Deliveries, applied.Refused);
+    }
 
     private void EnterLocally(Jid user, string nick)
     {
-        _state.RecordLocalStanza(JoinPresence(user, nick));
+        _state.Apply(_state.DecideLocalStanza(JoinPresence(user, nick)));
         Assert.Empty(Apply(EnterItem(user, nick)).Refused);
     }
 
