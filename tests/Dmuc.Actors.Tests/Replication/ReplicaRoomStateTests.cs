@@ -653,6 +653,77 @@ public sealed class ReplicaRoomStateTests
         Assert.DoesNotContain(BigCheese, _state.LocalOccupants.Keys);
     }
 
+    [Fact]
+    public void Deciding_changes_nothing_until_the_events_are_applied()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+        var said = Parse($"<message from='{Efchen}' to='{Room}' type='groupchat'><body>alone?</body></message>");
+        var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
+
+        var saying = _state.DecideDuringSplit(said, Now);
+        var leaving = _state.DecideDuringSplit(leave, Now);
+        var batch = _state.DecideBatch(new ReplicaBatch(Room, OwnHost, _sequence + 1, [Broadcast(GroupchatMessage("Wumpus", "hello"))]));
+
+        Assert.Empty(_state.HeldDuringSplit);
+        Assert.Empty(_state.History);
+        Assert.Equal(2, _state.LocalOccupants.Count);
+        Assert.Equal(_sequence, _state.LastSequence);
+        Assert.Equal([typeof(ProvisionalMessageKept), typeof(StanzaHeldDuringSplit)], saying.Events.Select(e => e.GetType()));
+        Assert.Equal([new LocalOccupantLeft(BigCheese, "BigCheese"), new StanzaHeldDuringSplit(new HeldStanza(leave, Now))], leaving.Events);
+        Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, batch.Deliveries.Select(d => d.To).ToHashSet());
+
+        _state.Apply(saying);
+        _state.Apply(leaving);
+
+        Assert.Equal([said, leave], _state.HeldDuringSplit.Select(held => held.Stanza));
+        Assert.True(Assert.Single(_state.History).Provisional);
+        Assert.Equal([Efchen], _state.LocalOccupants.Keys);
+    }
+
+    [Fact]
+    public void The_events_alone_rebuild_the_replica_a_netsplit_and_a_relearnt_user_left_behind()
+    {
+        _state = new ReplicaRoomState(Room, OwnHost, maxHistory: 3, serving: SplitServing.Default with { MarkOthersAway = true, Entries = true });
+        var events = new List<ReplicaRoomEvent>();
+        ReplicaOutcome Take(ReplicaOutcome outcome)
+        {
+            events.AddRange(outcome.Events);
+            return _state.Apply(outcome);
+        }
+        ReplicaOutcome Batch(params ReplicaItem[] items) => Take(_state.DecideBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items)));
+        var third = Jid.Parse("phaedrus@vesa.yeggmaex.irc/desk");
+
+        // A new incarnation's first resync: BigCheese, whom it forgot, is checked and answers.
+        var relearning = Take(_state.DecideBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, [EnterItem(BigCheese, "BigCheese")], ResyncOf: "netjoin-1")));
+        Take(_state.DecideCheckAnswer(PingAnswer(BigCheese, relearning.Deliveries.Single().Stanza, "result"))!);
+        Take(_state.DecideLocalStanza(JoinPresence(Efchen, "Efchen")));
+        Batch(EnterItem(Efchen, "Efchen"), Broadcast(OccupantPresence("BigCheese", "admin", "moderator")),
+            Broadcast(OccupantPresence("WiZ", "owner", "moderator")),
+            Broadcast(Parse($"<message from='{Room}/WiZ' type='groupchat'><body>before</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-1'/></message>"))
+                with { Delay = Now });
+        // Split: the others go away, a local entry, chat, a kick and a presence change are served and held.
+        Take(_state.DecideSplit());
+        Take(_state.DecideDuringSplit(JoinPresence(third, "Phaedrus"), Now));
+        Take(_state.DecideDuringSplit(Parse($"<message from='{Efchen}' to='{Room}' type='groupchat'><body>during</body></message>"), Now));
+        Take(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='k'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
+                                            "<item nick='Phaedrus' role='none'/></query></iq>"), Now));
+        Take(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'><show>dnd</show></presence>"), Now));
+        Take(new ReplicaOutcome([new HeldStanzasReachedPrimary(2)], []));
+
+        var rebuilt = new ReplicaRoomState(Room, OwnHost, maxHistory: 3);
+        foreach (var happened in events) rebuilt.Apply(happened);
+
+        Assert.Equal(2, _state.HeldDuringSplit.Count);
+        Assert.Equal(_state.LocalOccupants, rebuilt.LocalOccupants);
+        Assert.Equal(_state.Roster, rebuilt.Roster);
+        Assert.Equal(_state.History, rebuilt.History);
+        Assert.Equal(_state.HeldDuringSplit, rebuilt.HeldDuringSplit);
+        Assert.Equal((_state.FirstHeldNumber, _state.LastSequence, _state.LastStanzaId), (rebuilt.FirstHeldNumber, rebuilt.LastSequence, rebuilt.LastStanzaId));
+        Assert.True(_state.Receipt().SameAs(rebuilt.Receipt()));
+        Assert.Empty(rebuilt.PendingChecks);
+    }
+
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
         Taken(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
 
