@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Akka;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence.Query;
@@ -14,9 +15,11 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>
-/// Parent of the node's room actors: routes each stanza from the XMPP server to its room by the bare
-/// <c>to</c>, answers what is addressed to the service itself, and stops idle rooms safely (a room being
-/// stopped keeps its mail until it is gone and is then started afresh from the journal).
+/// Routes each stanza from the XMPP server to its room by the bare <c>to</c>, and answers what is addressed to the
+/// service itself. With <see cref="RoomPlacement.Local"/> it is the parent of the node's room actors and stops idle rooms
+/// safely (a room being stopped keeps its mail until it is gone and is then started afresh from the journal); with
+/// <see cref="RoomPlacement.Sharded"/> rooms are entities of the cluster's <c>room</c> shard region, which places them on
+/// a primary-capable node and passivates them.
 /// </summary>
 public sealed class RoomDirectory : ReceiveActor
 {
@@ -26,6 +29,9 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly IStanzaSink _sink;
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
+    private readonly RoomPlacement _placement;
+    // The shard region of RoomPlacement.Sharded, started with this directory; null for local rooms.
+    private IActorRef? _region;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
@@ -40,9 +46,10 @@ public sealed class RoomDirectory : ReceiveActor
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<XElement>? _serviceStanzasBeforeIndex = [];
 
-    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
+    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings, RoomPlacement placement)
     {
         _options = options;
+        _placement = placement;
         _sink = sink;
         _hosts = hosts;
         _settings = settings;
@@ -68,10 +75,11 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RecoverRoom>(HandleRecoverRoom);
         Receive<Done>(_ => _index.Tell(RoomIndex.TrackOccupancy.Instance));
         Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
-        Receive<CheckOccupants>(check =>
+        Receive<CheckOccupants>(check => WithRoomsHere(rooms =>
         {
-            foreach (var room in _rooms.Keys) TellRoom(room, check, Self);
-        });
+            foreach (var room in rooms) TellRoom(room, check, Self);
+        }));
+        Receive<RoomsHere>(here => here.Then(here.Rooms));
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
@@ -80,7 +88,11 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
     }
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        if (_placement == RoomPlacement.Sharded) _region = RoomShards.StartRegion(Context.System, Self, _options, _sink, _hosts, _settings);
+    }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
@@ -129,11 +141,12 @@ public sealed class RoomDirectory : ReceiveActor
         if (!recover.PersistenceId.StartsWith(RoomActor.PersistenceIdPrefix, StringComparison.Ordinal)
             || !Jid.TryParse(recover.PersistenceId[RoomActor.PersistenceIdPrefix.Length..], out var room) || _mailForStoppingRooms.ContainsKey(room))
             return;
-        RoomFor(room);
+        StartRoom(room);
     }
 
-    public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, hosts, settings));
+    public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings,
+        RoomPlacement placement = RoomPlacement.Local) =>
+        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, hosts, settings, placement));
 
     /// <summary>The room directory of the node at <paramref name="node"/>, where replicas send what their users send.</summary>
     public static ActorSelection At(IActorRefFactory factory, Address node) =>
@@ -228,7 +241,9 @@ public sealed class RoomDirectory : ReceiveActor
     /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
     private void TellRoom(Jid room, object message, IActorRef sender)
     {
-        if (_mailForStoppingRooms.TryGetValue(room, out var mail))
+        if (_region is not null)
+            _region.Tell(new ShardingEnvelope(room.ToString(), message), sender);
+        else if (_mailForStoppingRooms.TryGetValue(room, out var mail))
             mail.Add((message, sender));
         else
             RoomFor(room).Tell(message, sender);
@@ -262,7 +277,7 @@ public sealed class RoomDirectory : ReceiveActor
             page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore));
     }
 
-    /// <summary>Where this directory's rooms live: its own node (rooms are not yet placed over several nodes).</summary>
+    /// <summary>This directory's node: where its local rooms live, and where it takes sharded rooms' listings from.</summary>
     private Address NodeAddress => ((ExtendedActorSystem)Context.System).Provider.DefaultAddress;
 
     private static List<Jid> InJidOrder(IEnumerable<RoomListingChanged> listings) =>
@@ -317,10 +332,32 @@ public sealed class RoomDirectory : ReceiveActor
         ReplicaLink.Dispatch(Context, _serviceJid, new Outgoing(plan), _sink, _hosts);
     }
 
+    /// <summary>Loads a room that nobody addressed yet (to check its occupants), wherever its placement puts it.</summary>
+    private void StartRoom(Jid room)
+    {
+        if (_region is not null) _region.Tell(new ShardRegion.StartEntity(room.ToString()));
+        else RoomFor(room);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="then"/> on this directory's thread with the rooms in memory on this node: its children, or the
+    /// entities of its shard region here (asked of the region, so a little later).
+    /// </summary>
+    private void WithRoomsHere(Action<IReadOnlyList<Jid>> then)
+    {
+        if (_region is null)
+        {
+            then(_rooms.Keys.ToList());
+            return;
+        }
+        RoomShards.RoomsHere(_region).ContinueWith(here => new RoomsHere(here.IsCompletedSuccessfully ? here.Result : [], then),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
     private IActorRef RoomFor(Jid room)
     {
         if (_rooms.TryGetValue(room, out var actor)) return actor;
-        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _hosts, _settings), ActorNameFor(room));
+        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _hosts, _settings, Self, RoomPlacement.Local), ActorNameFor(room));
         Context.Watch(actor);
         _rooms[room] = actor;
         return actor;
@@ -369,7 +406,7 @@ public sealed class RoomDirectory : ReceiveActor
         {
             _log.Info("Checking the occupants of the {0} rooms that had some when the node stopped", occupied.Count);
             foreach (var room in occupied)
-                if (Jid.TryParse(room, out var jid)) RoomFor(jid);
+                if (Jid.TryParse(room, out var jid)) StartRoom(jid);
         }
         else
         {
@@ -418,10 +455,12 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleShutdown()
     {
-        var rooms = _rooms.Values.ToList();
         var replyTo = Sender;
-        var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
-        Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+        WithRoomsHere(rooms =>
+        {
+            var answers = rooms.Select(room => AskRoom<Done>(room, ShutDownRooms.Instance));
+            Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+        });
     }
 
     /// <summary>
@@ -462,6 +501,9 @@ internal sealed class OneAnswer<T> : ReceiveActor
 
 internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
 
+/// <summary>The rooms in memory on this node, for what the directory does with them next.</summary>
+internal sealed record RoomsHere(IReadOnlyList<Jid> Rooms, Action<IReadOnlyList<Jid>> Then);
+
 /// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
 internal sealed record RecoverRoom(string PersistenceId);
 
@@ -498,11 +540,14 @@ public static class RoomDirectoryHosting
 {
     /// <summary>Starts the node's room directory and registers it as <see cref="RoomDirectory"/>.</summary>
     public static AkkaConfigurationBuilder AddRoomDirectory(this AkkaConfigurationBuilder builder,
-        MucServiceOptions options, RoomActorSettings settings) =>
-        builder.WithActors((system, registry, resolver) =>
+        MucServiceOptions options, RoomActorSettings settings, RoomPlacement placement)
+    {
+        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend);
+        return builder.WithActors((system, registry, resolver) =>
         {
             var sink = resolver.GetService<IStanzaSink>();
             var hosts = resolver.GetService<ClusterHosts>();
-            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name));
+            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings, placement), RoomDirectory.Name));
         });
+    }
 }

@@ -1,0 +1,66 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Dmuc.Actors.Component;
+using Dmuc.Actors.Replication;
+using Dmuc.Rooms;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Rooms;
+
+/// <summary>
+/// Rooms as Akka.Cluster.Sharding entities (<see cref="RoomPlacement.Sharded"/>): entity id = the room's bare JID, shard =
+/// a stable hash of it modulo <see cref="ShardCount"/>, regions on the nodes with the primary role only. Many more shards
+/// than nodes, so that the coordinator's least-shards allocation spreads rooms evenly over any number of nodes.
+/// </summary>
+public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
+{
+    public const string TypeName = "room";
+    public const int ShardCount = 100;
+
+    /// <summary>
+    /// Remember-entities in the shared journal: a shard that moves (its node downed, or leaving) starts at once, on its new
+    /// node, every room that was in memory and had not passivated, which are the rooms with occupants (a room passivates only
+    /// when empty). The coordinator's state is in the journal too, so it needs no durable distributed data. Idle rooms
+    /// passivate themselves (<see cref="PassivateRoom"/>), never by sharding's own idle timer.
+    /// </summary>
+    public static readonly string Hocon = $$"""
+        akka.cluster.sharding {
+          role = "{{ClusterHosts.PrimaryRole}}"
+          remember-entities = on
+          remember-entities-store = eventsourced
+          state-store-mode = persistence
+          passivate-idle-entity-after = off
+          # A failover should not wait out the defaults' pauses (5 s and 2 s) on top of detection and downing.
+          coordinator-failure-backoff = 1s
+          retry-interval = 500ms
+          entity-restart-backoff = 1s
+        }
+        akka.actor {
+          serializers.dmuc-room-route = "{{typeof(RouteStanzaSerializer).FullName}}, {{typeof(RouteStanzaSerializer).Assembly.GetName().Name}}"
+          serialization-bindings {
+            "{{typeof(RouteStanza).FullName}}, {{typeof(RouteStanza).Assembly.GetName().Name}}" = dmuc-room-route
+          }
+        }
+        """;
+
+    /// <summary>Rooms are only sent <see cref="ShardingEnvelope"/>s and <c>StartEntity</c>, which Akka unwraps itself.</summary>
+    public override string? EntityId(object message) => null;
+
+    /// <summary>Starts this node's region of rooms; each room reports to <paramref name="directory"/>, its node's directory.</summary>
+    public static IActorRef StartRegion(ActorSystem system, IActorRef directory, MucServiceOptions options, IStanzaSink sink,
+        ClusterHosts hosts, RoomActorSettings settings)
+    {
+        var sharding = ClusterSharding.Get(system);
+        var shardingSettings = ClusterShardingSettings.Create(system);
+        return sharding.Start(TypeName,
+            room => RoomActor.Props(Jid.Parse(room), options, sink, hosts, settings, directory, RoomPlacement.Sharded),
+            shardingSettings, new RoomShards(), sharding.DefaultShardAllocationStrategy(shardingSettings), PassivateRoom.Instance);
+    }
+
+    /// <summary>The rooms the region holds on its own node now.</summary>
+    public static async Task<IReadOnlyList<Jid>> RoomsHere(IActorRef region)
+    {
+        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+        return state.Shards.SelectMany(shard => shard.EntityIds).Select(Jid.Parse).ToList();
+    }
+}
