@@ -35,6 +35,9 @@ public sealed class ClusterHosts
 
     public IReadOnlyDictionary<string, Address> Hosts => Volatile.Read(ref _view).Hosts;
 
+    /// <summary>Every trusted node with the primary role (several when rooms are sharded over them).</summary>
+    public IReadOnlySet<Address> PrimaryNodes => Volatile.Read(ref _view).Primaries;
+
     public static string HostRole(string host) => HostRolePrefix + host.ToLowerInvariant();
 
     /// <summary>The node serving <paramref name="host"/> when that is another node; null for our own host and

@@ -55,8 +55,9 @@ public sealed class RoomDirectory : ReceiveActor
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
-        _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
+        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid) : Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
         Context.Watch(_index);
+        _index.Tell(ListIndexedRooms.Instance);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -367,7 +368,14 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleListingChanged(RoomListingChanged listing)
     {
-        _index.Tell(listing);
+        // A room of this node: the index and the other primary-capable nodes' directories hear of it from here.
+        if (Sender.Path.Address.HasLocalScope)
+        {
+            _index.Tell(listing);
+            if (_region is not null)
+                foreach (var peer in _hosts.PrimaryNodes.Where(node => node != NodeAddress))
+                    At(Context, peer).Tell(listing);
+        }
         var before = _listings.GetValueOrDefault(listing.Room);
         if (listing.Exists)
         {
@@ -402,7 +410,11 @@ public sealed class RoomDirectory : ReceiveActor
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
         if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
-        if (recovered.OccupiedRooms is { } occupied)
+        if (_region is not null)
+        {
+            // Sharding's remember-entities starts the rooms that had occupants, wherever their shards are placed.
+        }
+        else if (recovered.OccupiedRooms is { } occupied)
         {
             _log.Info("Checking the occupants of the {0} rooms that had some when the node stopped", occupied.Count);
             foreach (var room in occupied)
@@ -469,7 +481,8 @@ public sealed class RoomDirectory : ReceiveActor
     /// </summary>
     private void HandleRoomsStopped(RoomsStopped stopped)
     {
-        if (stopped.Rooms == 0)
+        // With rooms sharded the index is not this node's, and remember-entities, not its occupancy, decides what starts.
+        if (stopped.Rooms == 0 || _region is not null)
         {
             stopped.ReplyTo.Tell(new RoomsShutDown(0));
             return;

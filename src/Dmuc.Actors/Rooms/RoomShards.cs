@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
 using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
@@ -36,12 +37,17 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
           entity-restart-backoff = 1s
         }
         akka.actor {
-          serializers.dmuc-room-route = "{{typeof(RouteStanzaSerializer).FullName}}, {{typeof(RouteStanzaSerializer).Assembly.GetName().Name}}"
+          serializers.dmuc-sharded-room = "{{Named(typeof(ShardedRoomSerializer))}}"
           serialization-bindings {
-            "{{typeof(RouteStanza).FullName}}, {{typeof(RouteStanza).Assembly.GetName().Name}}" = dmuc-room-route
+            "{{Named(typeof(RouteStanza))}}" = dmuc-sharded-room
+            "{{Named(typeof(RoomListingChanged))}}" = dmuc-sharded-room
+            "{{Named(typeof(ListIndexedRooms))}}" = dmuc-sharded-room
+            "{{Named(typeof(RoomIndexRecovered))}}" = dmuc-sharded-room
           }
         }
         """;
+
+    private static string Named(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
     /// <summary>Rooms are only sent <see cref="ShardingEnvelope"/>s and <c>StartEntity</c>, which Akka unwraps itself.</summary>
     public override string? EntityId(object message) => null;
@@ -55,6 +61,20 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
         return sharding.Start(TypeName,
             room => RoomActor.Props(Jid.Parse(room), options, sink, hosts, settings, directory, RoomPlacement.Sharded),
             shardingSettings, new RoomShards(), sharding.DefaultShardAllocationStrategy(shardingSettings), PassivateRoom.Instance);
+    }
+
+    /// <summary>
+    /// The room index as a cluster singleton of the primary-capable nodes, started under <paramref name="directory"/> on each
+    /// of them: the index stream has one writer, whichever node holds it. Returns the proxy that reaches it.
+    /// </summary>
+    public static IActorRef StartIndex(IActorContext directory, Jid service)
+    {
+        const string manager = "index-singleton";
+        var system = directory.System;
+        directory.ActorOf(ClusterSingletonManager.Props(RoomIndex.Props(service), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), manager);
+        return directory.ActorOf(ClusterSingletonProxy.Props(directory.Self.Path.ToStringWithoutAddress() + "/" + manager,
+            ClusterSingletonProxySettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), "index");
     }
 
     /// <summary>The rooms the region holds on its own node now.</summary>
