@@ -270,12 +270,23 @@ public sealed class RoomDirectory : ReceiveActor
     }
 
     /// <summary>One page of every room of the service, in JID order, for the management API.</summary>
+    /// <remarks>With rooms sharded, each room's node is where sharding placed its shard, and only this node's are known to be active.</remarks>
     private void HandleListRooms(ListRooms list)
     {
         _roomsInOrder ??= InJidOrder(_listings.Values);
         var page = RoomPages.Select(_roomsInOrder, room => room.ToString(), new ResultSetRequest(list.Limit, list.After, null, false, null), list.Limit);
-        Sender.Tell(new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
-            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore));
+        var listed = new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
+            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore);
+        if (_region is null)
+        {
+            Sender.Tell(listed);
+            return;
+        }
+        RoomShards.PlacementOf(_region, page.Items).PipeTo(Sender, success: placed => listed with
+        {
+            Active = placed.Here.ToHashSet(),
+            PlacedOn = placed.Nodes,
+        });
     }
 
     /// <summary>This directory's node: where its local rooms live, and where it takes sharded rooms' listings from.</summary>
@@ -538,7 +549,11 @@ public sealed record ListOccupiedRooms
 /// <param name="Active">Those of the rooms that are in memory now (not known for occupied rooms: all of them are).</param>
 /// <param name="HasMore">More rooms follow this page.</param>
 public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms, int? Total, Address Node, IReadOnlySet<Jid>? Active = null,
-    bool HasMore = false);
+    bool HasMore = false)
+{
+    /// <summary>With rooms sharded: the node each room's shard is placed on now (none for a shard not placed yet).</summary>
+    public IReadOnlyDictionary<Jid, Address>? PlacedOn { get; init; }
+}
 
 /// <summary>A read-only view of a list through a projection, so a page of it is projected and not the whole list.</summary>
 internal sealed class ProjectedList<TSource, T>(IReadOnlyList<TSource> source, Func<TSource, T> project) : IReadOnlyList<T>

@@ -13,6 +13,10 @@ namespace Dmuc.Actors.Rooms;
 /// a stable hash of it modulo <see cref="ShardCount"/>, regions on the nodes with the primary role only. Many more shards
 /// than nodes, so that the coordinator's least-shards allocation spreads rooms evenly over any number of nodes.
 /// </summary>
+/// <param name="Nodes">Each room's node (its shard's region).</param>
+/// <param name="Here">The rooms in memory on the asking node.</param>
+public sealed record RoomPlacementView(IReadOnlyDictionary<Jid, Address> Nodes, IReadOnlyList<Jid> Here);
+
 public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
 {
     public const string TypeName = "room";
@@ -75,6 +79,20 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
             ClusterSingletonManagerSettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), manager);
         return directory.ActorOf(ClusterSingletonProxy.Props(directory.Self.Path.ToStringWithoutAddress() + "/" + manager,
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), "index");
+    }
+
+    /// <summary>The shard a room belongs to.</summary>
+    public static string ShardOf(Jid room) => new RoomShards().ShardId(room.ToString(), null);
+
+    /// <summary>Where sharding placed each of <paramref name="rooms"/> (by its shard), and which of them are in memory here.</summary>
+    public static async Task<RoomPlacementView> PlacementOf(IActorRef region, IReadOnlyList<Jid> rooms)
+    {
+        var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(2)), TimeSpan.FromSeconds(5));
+        var shardNodes = stats.Regions.SelectMany(node => node.Value.Stats.Keys.Select(shard => (shard, node.Key)))
+            .ToDictionary(placed => placed.shard, placed => placed.Key);
+        var here = (await RoomsHere(region)).ToHashSet();
+        var nodes = rooms.Where(room => shardNodes.ContainsKey(ShardOf(room))).ToDictionary(room => room, room => shardNodes[ShardOf(room)]);
+        return new RoomPlacementView(nodes, rooms.Where(here.Contains).ToList());
     }
 
     /// <summary>The rooms the region holds on its own node now.</summary>
