@@ -11,7 +11,9 @@ namespace Dmuc.Actors.Rooms;
 /// <summary>
 /// Rooms as Akka.Cluster.Sharding entities (<see cref="RoomPlacement.Sharded"/>): entity id = the room's bare JID, shard =
 /// a stable hash of it modulo <see cref="ShardCount"/>, regions on the nodes with the primary role only. Many more shards
-/// than nodes, so that the coordinator's least-shards allocation spreads rooms evenly over any number of nodes.
+/// than nodes, so that the coordinator's least-shards allocation (which evens out shards, not rooms) spreads rooms evenly:
+/// with 100 shards, 1,000 rooms named room-0000…room-0999 split 560/440 over two nodes, with 200 within 3.6 % for every
+/// naming measured (docs/benchmarks.md, "Rooms over several primary nodes").
 /// </summary>
 /// <param name="Nodes">Each room's node (its shard's region).</param>
 /// <param name="Here">The rooms in memory on the asking node.</param>
@@ -20,7 +22,7 @@ public sealed record RoomPlacementView(IReadOnlyDictionary<Jid, Address> Nodes, 
 public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
 {
     public const string TypeName = "room";
-    public const int ShardCount = 100;
+    public const int ShardCount = 200;
 
     /// <summary>
     /// Remember-entities in the shared journal: a shard that moves (its node downed, or leaving) starts at once, on its new
