@@ -150,7 +150,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
             : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
-        if (route.CreationReserved) _directory.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
+        // To the directory that reserved it, which with rooms sharded may be another node's.
+        if (route.CreationReserved) Sender.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
     }
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>

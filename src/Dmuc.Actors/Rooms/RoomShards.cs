@@ -49,6 +49,7 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
             "{{Named(typeof(RoomListingChanged))}}" = dmuc-sharded-room
             "{{Named(typeof(ListIndexedRooms))}}" = dmuc-sharded-room
             "{{Named(typeof(RoomIndexRecovered))}}" = dmuc-sharded-room
+            "{{Named(typeof(RoomCreationSettled))}}" = dmuc-sharded-room
           }
         }
         """;

@@ -12,8 +12,9 @@ namespace Dmuc.Actors.Rooms;
 
 /// <summary>
 /// What primary-capable nodes send each other about rooms when rooms are sharded (<see cref="RoomPlacement.Sharded"/>): a
-/// stanza a directory hands to the node holding its room, a room's listing for the other directories and the index, and
-/// the index's answer. Each is one XML element in the <c>urn:dmuc:rooms</c> namespace:
+/// stanza a directory hands to the node holding its room, a room's listing for the other directories and the index, the
+/// index's answer, and whether a creation the directory reserved happened. Each is one XML element in the
+/// <c>urn:dmuc:rooms</c> namespace (<c>&lt;creation-settled room created/&gt;</c> besides these):
 /// <c>&lt;route reserved='true'&gt;&lt;denied type text/&gt;&lt;relayed host session number acknowledged/&gt;STANZA&lt;/route&gt;</c>,
 /// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c> and
 /// <c>&lt;index tracks-occupancy='true'&gt;&lt;room jid name public/&gt;…&lt;occupied jid/&gt;…&lt;/index&gt;</c>.
@@ -31,6 +32,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
         RoomListingChanged => "listing",
         ListIndexedRooms => "list-index",
         RoomIndexRecovered => "index",
+        RoomCreationSettled => "creation-settled",
         _ => throw new ArgumentException($"{o.GetType()} is not a message between primary-capable nodes", nameof(o)),
     };
 
@@ -49,6 +51,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
                 "listing" => ListingFromXml(element),
                 "list-index" => ListIndexedRooms.Instance,
                 "index" => IndexFromXml(element),
+                "creation-settled" => new RoomCreationSettled(Jid.Parse((string)element.Attribute("room")!), (bool)element.Attribute("created")!),
                 _ => throw new SerializationException($"unknown message '{manifest}' between primary-capable nodes"),
             };
         }
@@ -72,6 +75,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
             new XAttribute("occupants", listing.Occupants), new XAttribute("public", listing.IsPublic), new XAttribute("exists", listing.Exists),
             new XAttribute("persistent", listing.IsPersistent)),
         ListIndexedRooms => new XElement(Ns + "list-index"),
+        RoomCreationSettled settled => new XElement(Ns + "creation-settled", new XAttribute("room", settled.Room), new XAttribute("created", settled.Created)),
         RoomIndexRecovered index => new XElement(Ns + "index",
             index.OccupiedRooms is null ? null : new XAttribute("tracks-occupancy", "true"),
             index.Rooms.Select(room => new XElement(Ns + "room", new XAttribute("jid", room.Room), new XAttribute("name", room.Name),

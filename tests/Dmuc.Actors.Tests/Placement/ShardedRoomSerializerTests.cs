@@ -32,11 +32,13 @@ public sealed class ShardedRoomSerializerTests : IDisposable
     }
 
     [Fact]
-    public void A_listing_and_the_index_answer_arrive_as_they_left()
+    public void A_listing_a_settled_creation_and_the_index_answer_arrive_as_they_left()
     {
         var listing = new RoomListingChanged(Jid.Parse("wallops@channel.avalon.irc"), "Wallops <&>", 3, IsPublic: true, Exists: true, IsPersistent: false);
         Assert.Equal(listing, RoundTrip(listing));
         Assert.Same(ListIndexedRooms.Instance, RoundTrip(ListIndexedRooms.Instance));
+        var settled = new RoomCreationSettled(Jid.Parse("wallops@channel.avalon.irc"), Created: true);
+        Assert.Equal(settled, RoundTrip(settled));
 
         var index = new RoomIndexRecovered([new IndexedRoom("a@channel.avalon.irc", "A", true), new IndexedRoom("b@channel.avalon.irc", "", false)],
             ["b@channel.avalon.irc", "c@channel.avalon.irc"]);

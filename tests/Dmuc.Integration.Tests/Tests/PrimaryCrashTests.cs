@@ -57,16 +57,7 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         await Task.WhenAll(traffic);
 
         // Every message ends up echoed or refused at its sender, and every echoed one at every occupant.
-        var deadline = clock.Elapsed + SettleWithin;
-        while (!everyone.All(chatter => chatter.HasEveryOutcome && Chatter.Echoed(senders).All(body => chatter.Participant.CopiesOf(body) > 0)))
-        {
-            Assert.True(clock.Elapsed < deadline, Chatter.Report(senders, everyone));
-            foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
-            await Task.Delay(500);
-        }
-        // Whatever would still arrive twice has had time to.
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+        await Chatter.SettleAsync(senders, everyone, SettleWithin);
         output.WriteLine(Chatter.Report(senders, everyone));
 
         var echoed = Chatter.Echoed(senders);

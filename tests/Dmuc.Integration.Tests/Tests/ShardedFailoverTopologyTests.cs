@@ -63,16 +63,7 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
         output.WriteLine(Timeline(survivor.Log, killedAt));
         await Task.WhenAll(traffic);
 
-        var deadline = clock.Elapsed + SettleWithin;
-        while (!everyone.All(chatter => Chatter.Echoed(senders).All(body => chatter.Participant.CopiesOf(body) > 0))
-               || !senders.All(sender => sender.HasEveryOutcome))
-        {
-            Assert.True(clock.Elapsed < deadline, Chatter.Report(senders, everyone));
-            foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
-            await Task.Delay(500);
-        }
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+        await Chatter.SettleAsync(senders, everyone, SettleWithin);
         output.WriteLine(Chatter.Report(senders, everyone));
 
         var echoed = Chatter.Echoed(senders);

@@ -77,6 +77,24 @@ public sealed class Chatter(RoomParticipant participant, string host)
         .Where(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat")
         .Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>().Where(IsTestMessage).ToList();
 
+    /// <summary>
+    /// Waits until every message of <paramref name="senders"/> is echoed or refused at its sender and every echoed one has
+    /// reached everyone (failing with <see cref="Report"/> after <paramref name="within"/>), then 5 s more, so that whatever
+    /// would still arrive twice has had time to.
+    /// </summary>
+    public static async Task SettleAsync(IReadOnlyList<Chatter> senders, IReadOnlyList<Chatter> everyone, TimeSpan within)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!everyone.All(chatter => chatter.HasEveryOutcome && Echoed(senders).All(body => chatter.Participant.CopiesOf(body) > 0)))
+        {
+            Xunit.Assert.True(deadline.Elapsed < within, Report(senders, everyone));
+            foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+            await Task.Delay(500);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
+    }
+
     /// <summary>Every message one of <paramref name="senders"/> saw echoed.</summary>
     public static HashSet<string> Echoed(IEnumerable<Chatter> senders) => senders.SelectMany(sender => sender.Sent.Where(sender.WasEchoed)).ToHashSet();
 
