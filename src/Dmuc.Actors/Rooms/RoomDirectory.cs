@@ -476,9 +476,20 @@ public sealed class RoomDirectory : ReceiveActor
             RoomFor(room).Tell(message, sender);
     }
 
+    /// <summary>
+    /// The node is stopping. Its rooms tell their occupants the service is going (332), unless they are sharded and another
+    /// primary node is in view: then stopping is a drain, and sharding hands their shards over (each room stops once its
+    /// writes are done and starts on another node with its occupants, who stay).
+    /// </summary>
     private void HandleShutdown()
     {
         var replyTo = Sender;
+        if (_region is not null && _hosts.PrimaryNodes.Any(node => node != NodeAddress))
+        {
+            _log.Info("Stopping with other primary nodes in the cluster: the rooms move to them, their occupants stay");
+            replyTo.Tell(new RoomsShutDown(0));
+            return;
+        }
         WithRoomsHere(rooms =>
         {
             var answers = rooms.Select(room => AskRoom<Done>(room, ShutDownRooms.Instance));

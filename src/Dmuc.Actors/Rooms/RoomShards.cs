@@ -41,6 +41,10 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
           coordinator-failure-backoff = 1s
           retry-interval = 500ms
           entity-restart-backoff = 1s
+          # Also the bound on a remember-entities write: one that takes longer (a busy journal) makes the shard give up on it
+          # and drop its late answer, holding back the rooms it was starting (1,000 rooms started at once on a loaded
+          # machine hit the default 5 s).
+          updating-state-timeout = 30s
         }
         akka.actor {
           serializers.dmuc-sharded-room = "{{Named(typeof(ShardedRoomSerializer))}}"

@@ -96,6 +96,16 @@ public sealed class ShardedCluster : IAsyncDisposable
         await node.KillAsync();
     }
 
+    /// <summary>
+    /// Stops the node in order, as SIGTERM does: it leaves the cluster and sharding hands its shards to the others (a node's
+    /// own first stop task, asking its directory to shut its rooms down, is the test's to send).
+    /// </summary>
+    public async Task LeaveAsync(DmucTestNode node)
+    {
+        _killed.Add(node);
+        await CoordinatedShutdown.Get(node.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(Primaries.Append(Replica).Select(node => node.DisposeAsync().AsTask()));

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Akka.Actor;
 using Akka.Cluster;
+using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Actors.Tests.Replication;
 using Xunit;
@@ -25,19 +27,7 @@ public sealed class ShardedFailoverTests(ITestOutputHelper output)
     public async Task The_room_of_a_killed_primary_comes_back_on_the_other_with_its_replica_users_and_its_history()
     {
         await using var cluster = await ShardedCluster.StartAsync();
-        var owner = Wallops.Trillian;
-        cluster.SendFromUser(Enter(owner, Room));
-        await cluster.WaitForAsync(owner.Jid, Received.OwnPresence(Room, owner.Nick), Delivery);
-        cluster.SendFromUser(AcceptDefaultConfiguration(owner, Room));
-        await cluster.WaitForAsync(owner.Jid, Received.IqReply("create", Room), Delivery);
-        foreach (var user in new[] { Wallops.Wumpus, Wallops.Valdis })
-        {
-            cluster.SendFromUser(Enter(user, Room));
-            await cluster.WaitForAsync(user.Jid, Received.OwnPresence(Room, user.Nick), Delivery);
-        }
-        cluster.SendFromUser(Say(Wallops.Wumpus, Room, "before the crash", "m1"));
-        // Delivered means journaled: the room sends only what its journal has.
-        await cluster.WaitForAsync(Wallops.Valdis.Jid, Received.GroupchatBody("before the crash"), Delivery);
+        await OpenRoomWithReplicaUsersAsync(cluster, "before the crash");
 
         var victim = await cluster.NodeHoldingAsync(Room) ?? throw new InvalidOperationException("no primary holds the room");
         var survivor = cluster.Primaries.Single(node => node != victim);
@@ -59,5 +49,43 @@ public sealed class ShardedFailoverTests(ITestOutputHelper output)
         await cluster.WaitForAsync(Wallops.Phaedrus.Jid, Received.OwnPresence(Room, Wallops.Phaedrus.Nick), Delivery);
         var history = cluster.Replica.Sink.To(Wallops.Phaedrus.Jid).Select(stanza => stanza.Element(Ns.Client + "body")?.Value).OfType<string>().ToList();
         Assert.Equal(["before the crash", "after the crash"], history);
+    }
+
+    [Fact]
+    public async Task A_primary_that_leaves_hands_its_room_to_the_other_and_nobody_leaves_the_room()
+    {
+        await using var cluster = await ShardedCluster.StartAsync();
+        await OpenRoomWithReplicaUsersAsync(cluster, "before the drain");
+        var leaving = await cluster.NodeHoldingAsync(Room) ?? throw new InvalidOperationException("no primary holds the room");
+        var staying = cluster.Primaries.Single(node => node != leaving);
+
+        // The node's stop task asks its directory first: with another primary in the cluster, no room tells its occupants 332.
+        Assert.Equal(0, (await leaving.Router.Ask<RoomsShutDown>(ShutDownRooms.Instance, Delivery)).Rooms);
+        await cluster.LeaveAsync(leaving);
+        cluster.SendFromUser(Say(Wallops.Wumpus, Room, "after the drain", "m2"));
+        await cluster.WaitForAsync(Wallops.Valdis.Jid, Received.GroupchatBody("after the drain"), Failover);
+
+        Assert.Equal(staying, await cluster.NodeHoldingAsync(Room));
+        Assert.DoesNotContain(cluster.Replica.Sink.To(Wallops.Valdis.Jid), stanza =>
+            stanza.Name.LocalName == "presence" && stanza.Attribute("type")?.Value == "unavailable");
+        Assert.Single(cluster.Replica.Sink.To(Wallops.Valdis.Jid), stanza => stanza.IsGroupchatWithBody("after the drain"));
+    }
+
+    /// <summary>Trillian (avalon) creates the room, Wumpus and Valdis (killrc) enter, and Wumpus says <paramref name="body"/>.</summary>
+    private static async Task OpenRoomWithReplicaUsersAsync(ShardedCluster cluster, string body)
+    {
+        var owner = Wallops.Trillian;
+        cluster.SendFromUser(Enter(owner, Room));
+        await cluster.WaitForAsync(owner.Jid, Received.OwnPresence(Room, owner.Nick), Delivery);
+        cluster.SendFromUser(AcceptDefaultConfiguration(owner, Room));
+        await cluster.WaitForAsync(owner.Jid, Received.IqReply("create", Room), Delivery);
+        foreach (var user in new[] { Wallops.Wumpus, Wallops.Valdis })
+        {
+            cluster.SendFromUser(Enter(user, Room));
+            await cluster.WaitForAsync(user.Jid, Received.OwnPresence(Room, user.Nick), Delivery);
+        }
+        cluster.SendFromUser(Say(Wallops.Wumpus, Room, body, "m1"));
+        // Delivered means journaled: the room sends only what its journal has.
+        await cluster.WaitForAsync(Wallops.Valdis.Jid, Received.GroupchatBody(body), Delivery);
     }
 }
