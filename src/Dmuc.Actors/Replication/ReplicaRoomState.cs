@@ -51,6 +51,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public IReadOnlyCollection<string> PendingChecks => _unconfirmed.Values.Select(pending => pending.CheckId).ToHashSet();
 
     /// <summary>
+    /// What this replica's receipt says now (<see cref="DeliveryReceipt"/>): every local occupant but those whose session is
+    /// still being checked (what the room sends them waits here) was sent everything up to <see cref="LastStanzaId"/>.
+    /// </summary>
+    public DeliveryReceipt Receipt() => new(room, ownHost, LastStanzaId,
+        _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
+
+    /// <summary>
     /// Notes a local user's stanza on its way to the primary: an available presence is the user's request to
     /// be in the room, which §4.5 requires before the replica adds them.
     /// </summary>
