@@ -332,7 +332,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         _askedToBeIn.Add(from);
         deliveries.AddRange(ChangePresenceLocally(from, nick, presence));
         // The entrant's <history/> limits, as the room reads them (History.Requested), on what this replica keeps.
-        var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => entry.Message.ToString(SaveOptions.DisableFormatting).Length,
+        var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => StanzaText.Of(entry.Message).Length,
             entry => entry.AcceptedAt, presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history"), maxHistory, null, now);
         deliveries.AddRange(kept.Select(entry => new Delivery(from, Delayed(entry))));
         return Held(presence, now, deliveries);
