@@ -14,6 +14,7 @@ public sealed class InvalidNodeSettingTests
         "Dmuc:Replication: KeepaliveInterval, PingTimeout and SplitPingInterval must be positive")]
     [InlineData("--Dmuc:Limits:OccupantStanzaBurst -5", "Dmuc:Limits: no limit may be negative (0 turns one off)")]
     [InlineData("--Dmuc:SnapshotEvery 0", "Dmuc:SnapshotEvery must be at least 1")]
+    [InlineData("--placement Sharded", "Dmuc:Placement Sharded (--placement) needs a journal the nodes share: --journal PostgreSql")]
     [InlineData("--Dmuc:KeepaliveInterval 00:00:00", "Dmuc:KeepaliveInterval must be positive")]
     [InlineData("--Dmuc:MaxStanzaBytes lots", "Failed to convert configuration value 'lots' at 'Dmuc:MaxStanzaBytes' to type 'System.Int32'.")]
     public async Task A_node_with_a_setting_it_refuses_exits_with_one_line_naming_the_setting(string setting, string expected)
