@@ -238,12 +238,13 @@ public sealed class ReplicaRoom : KeepaliveActor
     /// <summary>The primary's answer to our netjoin, in one or more parts, from what we reported to the room as it is.</summary>
     private void HandleResync(ReplicaBatch resync)
     {
-        if (_sync.TakeResync(resync, Keepalive.State) is not { } part)
+        if (_sync.DecideResync(resync, Keepalive.State) is not { } part)
         {
             _log.Debug("Replica of {0}: ignored resync {1} part {2} (waiting for {3})", resync.Room, resync.ResyncOf, resync.Sequence,
                 _sync.NetjoinId ?? "none");
             return;
         }
+        _sync.Apply(part.Taken);
         ApplyAndDeliver(part.Outcome, resync.Room);
         if (!part.Complete)
         {
@@ -302,7 +303,9 @@ public sealed class ReplicaRoom : KeepaliveActor
     /// </summary>
     private void StartNetjoin()
     {
-        var resync = _sync.StartNetjoin(_hosts.OwnHost!, _forwards.Report());
+        var started = _sync.DecideNetjoin(_hosts.OwnHost!, _forwards.Report());
+        _sync.Apply(started);
+        var resync = started.Report;
         // The primary may have restarted and forgotten the last receipt: once in step again, it is sent anew.
         _lastReceipt = null;
         if (_hosts.PrimaryNode is not { } primary)
@@ -351,7 +354,7 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     protected override void OnSplit(string reason, DateTimeOffset now)
     {
-        _sync.NetjoinAbandoned();
+        _sync.Apply(NetjoinAbandoned.Instance);
         _log.Warning("Replica of {Room}: {LinkState} from its primary ({Reason}); serving its users locally", _state.Room, Keepalive.State, reason);
         _sink.Send(_state.Apply(_state.DecideSplit()).Deliveries);
         ReleaseWaitingStanzas();

@@ -15,8 +15,9 @@ public enum BatchVerdict
 
 /// <summary>
 /// Whether a replica is in step with its primary (docs/protocol/netjoin.md §2–§3): the sequence conditions on batches,
-/// pings and pongs, and the replica's half of a netjoin — its report, and which resync answers it. Pure: the replica
-/// room actor asks it, sends what it returns, and keeps the link's state in <see cref="LinkKeepalive"/>.
+/// pings and pongs, and the replica's half of a netjoin — its report, and which resync answers it. Pure and event-shaped like
+/// <see cref="ReplicaRoomState"/>: a netjoin's decisions return events that <see cref="Apply"/> alone takes into its state; the replica
+/// room actor applies them, sends what they carry, and keeps the link's state in <see cref="LinkKeepalive"/>.
 /// </summary>
 public sealed class ReplicaSync(ReplicaRoomState state)
 {
@@ -72,40 +73,71 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// Our half of a netjoin: what our users did alone and what we have, in one report the primary answers with one
     /// resync. A new netjoin replaces any earlier one still unanswered.
     /// </summary>
-    public ResyncReplica StartNetjoin(string ownHost, UnacknowledgedForwards? unacknowledged)
-    {
-        NetjoinId = $"netjoin-{++_netjoins}";
-        _heldInNetjoin = state.HeldDuringSplit.Count;
-        _resyncUnderWay = false;
-        return new ResyncReplica(state.Room, ownHost, NetjoinId, state.LastSequence, state.LastStanzaId,
+    public NetjoinStarted DecideNetjoin(string ownHost, UnacknowledgedForwards? unacknowledged) =>
+        new(new ResyncReplica(state.Room, ownHost, $"netjoin-{_netjoins + 1}", state.LastSequence, state.LastStanzaId,
             state.LocalOccupants.ToDictionary(), state.Roster.Values.ToList(), state.HeldDuringSplit.ToList(), state.FirstHeldNumber,
-            unacknowledged);
+            unacknowledged));
+
+    /// <summary>The only place the replica's half of the netjoin changes.</summary>
+    public void Apply(ReplicaSyncEvent happened)
+    {
+        switch (happened)
+        {
+            case NetjoinStarted started:
+                _netjoins++;
+                NetjoinId = started.Report.NetjoinId;
+                _heldInNetjoin = started.Report.HeldStanzas.Count;
+                _resyncUnderWay = false;
+                break;
+            case ResyncPartTaken { Complete: false }:
+                _resyncUnderWay = true;
+                break;
+            case ResyncPartTaken or NetjoinAbandoned:
+                NetjoinId = null;
+                _resyncUnderWay = false;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(happened), happened, "not an event of a replica's netjoin");
+        }
     }
 
     /// <summary>
-    /// Takes a part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
+    /// A part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
     /// taken when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
     /// else — an older netjoin's answer, or a part after a lost one, whose netjoin then fails and is tried again.
     /// </summary>
-    public ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
+    public ResyncPart? DecideResync(ReplicaBatch resync, LinkState link)
     {
         if (NetjoinId is null || resync.ResyncOf != NetjoinId || link != LinkState.Rejoining) return null;
         if (_resyncUnderWay && resync.Sequence != state.LastSequence + 1) return null;
-        var applied = state.DecideBatch(resync);
-        _resyncUnderWay = resync.More;
-        if (resync.More) return new ResyncPart(applied, Complete: false);
-        NetjoinId = null;
+        var taken = state.DecideBatch(resync);
+        if (resync.More) return new ResyncPart(taken, new ResyncPartTaken(Complete: false));
         // The held stanzas it reported reached the primary.
-        return new ResyncPart(applied with { Events = [.. applied.Events, new HeldStanzasReachedPrimary(_heldInNetjoin)] }, Complete: true);
-    }
-
-    /// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
-    public void NetjoinAbandoned()
-    {
-        NetjoinId = null;
-        _resyncUnderWay = false;
+        return new ResyncPart(taken with { Events = [.. taken.Events, new HeldStanzasReachedPrimary(_heldInNetjoin)] },
+            new ResyncPartTaken(Complete: true));
     }
 }
 
-/// <summary>What one part of a resync decided (to apply before the next part is taken), and whether it ended the netjoin.</summary>
-public sealed record ResyncPart(ReplicaOutcome Outcome, bool Complete);
+/// <summary>What happened to a replica's half of a netjoin (<see cref="ReplicaSync.Apply"/>).</summary>
+public abstract record ReplicaSyncEvent;
+
+/// <summary>A netjoin started with <paramref name="Report"/>, which replaces any earlier one still unanswered.</summary>
+public sealed record NetjoinStarted(ResyncReplica Report) : ReplicaSyncEvent;
+
+/// <summary>A part of the netjoin's resync was taken; the last part ends the netjoin.</summary>
+public sealed record ResyncPartTaken(bool Complete) : ReplicaSyncEvent;
+
+/// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
+public sealed record NetjoinAbandoned : ReplicaSyncEvent
+{
+    public static readonly NetjoinAbandoned Instance = new();
+}
+
+/// <summary>
+/// What one part of a resync decided: the replica room's events and deliveries (<see cref="Outcome"/>, applied before the next part
+/// is taken) and the netjoin's own event (<see cref="Taken"/>).
+/// </summary>
+public sealed record ResyncPart(ReplicaOutcome Outcome, ResyncPartTaken Taken)
+{
+    public bool Complete => Taken.Complete;
+}

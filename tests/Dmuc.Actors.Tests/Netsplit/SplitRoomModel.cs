@@ -128,7 +128,12 @@ public sealed class SplitRoomModel
     }
 
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
-    public ResyncReplica Report(string host) => _syncs[host].StartNetjoin(host, unacknowledged: null);
+    public ResyncReplica Report(string host)
+    {
+        var started = _syncs[host].DecideNetjoin(host, unacknowledged: null);
+        _syncs[host].Apply(started);
+        return started.Report;
+    }
 
     /// <summary>The replica on <paramref name="host"/> reports and the primary answers (docs/protocol/netjoin.md §3).</summary>
     /// <param name="resyncLost">The primary's answer never arrives: the replica stays split and keeps what it held.</param>
@@ -142,8 +147,9 @@ public sealed class SplitRoomModel
         foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
-        if (_syncs[host].TakeResync(resync, LinkState.Rejoining) is not { Complete: true } part)
+        if (_syncs[host].DecideResync(resync, LinkState.Rejoining) is not { Complete: true } part)
             throw new InvalidOperationException($"{host} would not take its resync");
+        _syncs[host].Apply(part.Taken);
         Deliver(_replicas[host].Apply(part.Outcome).Deliveries);
         _split.Remove(host);
         SendReceipt(host);

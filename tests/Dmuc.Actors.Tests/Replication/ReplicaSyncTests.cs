@@ -79,8 +79,8 @@ public sealed class ReplicaSyncTests
     {
         EnterLocally(BigCheese, "BigCheese", sequence: 1);
         _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now));
-        var first = _sync.StartNetjoin(OwnHost, null);
-        var second = _sync.StartNetjoin(OwnHost, null);
+        var first = StartNetjoin();
+        var second = StartNetjoin();
         _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>xa</show></presence>"), Now));
 
         Assert.Null(TakeResync(Batch(2) with { ResyncOf = first.NetjoinId }, LinkState.Rejoining));
@@ -97,14 +97,14 @@ public sealed class ReplicaSyncTests
     public void A_resync_in_parts_ends_the_netjoin_with_its_last_part_and_a_lost_part_fails_it()
     {
         EnterLocally(BigCheese, "BigCheese", sequence: 1);
-        var netjoin = _sync.StartNetjoin(OwnHost, null).NetjoinId;
+        var netjoin = StartNetjoin().NetjoinId;
         var wumpus = new ReplicaItem(Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>part</body></message>"), null);
 
         Assert.False(TakeResync(Batch(2, wumpus) with { ResyncOf = netjoin, More = true }, LinkState.Rejoining)?.Complete);
         Assert.Null(TakeResync(Batch(4, wumpus) with { ResyncOf = netjoin }, LinkState.Rejoining));
         Assert.Equal(netjoin, _sync.NetjoinId);
 
-        var again = _sync.StartNetjoin(OwnHost, null).NetjoinId;
+        var again = StartNetjoin().NetjoinId;
         Assert.False(TakeResync(Batch(5, wumpus) with { ResyncOf = again, More = true }, LinkState.Rejoining)?.Complete);
         var last = TakeResync(Batch(6, wumpus) with { ResyncOf = again }, LinkState.Rejoining);
         Assert.True(last?.Complete);
@@ -112,8 +112,20 @@ public sealed class ReplicaSyncTests
     }
 
     /// <summary>As the replica room does: a part taken is applied before the next arrives.</summary>
-    private ResyncPart? TakeResync(ReplicaBatch resync, LinkState link) =>
-        _sync.TakeResync(resync, link) is { } part ? part with { Outcome = _state.Apply(part.Outcome) } : null;
+    private ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
+    {
+        if (_sync.DecideResync(resync, link) is not { } part) return null;
+        _sync.Apply(part.Taken);
+        _state.Apply(part.Outcome);
+        return part;
+    }
+
+    private ResyncReplica StartNetjoin()
+    {
+        var started = _sync.DecideNetjoin(OwnHost, null);
+        _sync.Apply(started);
+        return started.Report;
+    }
 
     private void Applied(long sequence) => _state.Apply(_state.DecideBatch(Batch(sequence)));
 
