@@ -111,6 +111,28 @@ public sealed class ReplicaSyncTests
         Assert.Equal("part", Assert.Single(last!.Outcome.Deliveries).Stanza.Element(Ns.Client + "body")?.Value);
     }
 
+    [Fact]
+    public void A_netjoin_decided_but_not_applied_changes_nothing_and_a_split_abandons_one_under_way()
+    {
+        EnterLocally(BigCheese, "BigCheese", sequence: 1);
+        var decided = _sync.DecideNetjoin(OwnHost, null);
+
+        Assert.Null(_sync.NetjoinId);
+        Assert.Equal(decided.Report.NetjoinId, _sync.DecideNetjoin(OwnHost, null).Report.NetjoinId);
+        Assert.Null(_sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining));
+
+        _sync.Apply(decided);
+        var part = _sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining);
+        Assert.Equal(new ResyncPartTaken(Complete: true), part?.Taken);
+        Assert.Equal(decided.Report.NetjoinId, _sync.NetjoinId);
+        Assert.Equal(1, _state.LastSequence);
+
+        _sync.Apply(NetjoinAbandoned.Instance);
+        Assert.Null(_sync.NetjoinId);
+        Assert.Null(_sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining));
+        Assert.NotEqual(decided.Report.NetjoinId, StartNetjoin().NetjoinId);
+    }
+
     /// <summary>As the replica room does: a part taken is applied before the next arrives.</summary>
     private ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
     {
