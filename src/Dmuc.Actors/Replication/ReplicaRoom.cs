@@ -32,8 +32,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     // How long a relearnt user's session check waits for the ping's answer: as long as the link's own ping does.
     private readonly TimeSpan _checkTimeout = ReplicationSettings.Of(Context.System).PingTimeout;
-    // The last receipt the primary was sent, and whether the next waits for the server's stream to take what it covers.
-    private DeliveryReceipt? _lastReceipt;
+    // Whether the next receipt waits for the server's stream to take what the one before covers.
     private bool _receiptAwaitingWrite;
 
     /// <summary>
@@ -218,8 +217,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void SendReceiptIfDue()
     {
         if (!KeepsAlive || !Keepalive.IsLinked || _receiptAwaitingWrite || Timers.IsTimerActive(ReceiptDue.Instance)) return;
-        var receipt = _state.Receipt();
-        if (receipt.Sessions.Count == 0 || (_lastReceipt is not null && receipt.SameAs(_lastReceipt))) return;
+        if (_state.ReceiptDue() is not { } receipt) return;
         _receiptAwaitingWrite = true;
         _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(receipt, written), failure: _ => new ReceiptWritten(receipt, false));
     }
@@ -230,7 +228,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (written.Written && Keepalive.IsLinked && _hosts.PrimaryNode is { } primary)
         {
             RoomDirectory.At(Context, primary).Tell(written.Receipt, Self);
-            _lastReceipt = written.Receipt;
+            _state.Apply(new ReceiptSent(written.Receipt));
         }
         Timers.StartSingleTimer(ReceiptDue.Instance, ReceiptDue.Instance, written.Written ? ReceiptPause : ReceiptRetry);
     }
@@ -307,7 +305,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         _sync.Apply(started);
         var resync = started.Report;
         // The primary may have restarted and forgotten the last receipt: once in step again, it is sent anew.
-        _lastReceipt = null;
+        _state.Apply(ReceiptsToBeSentAnew.Instance);
         if (_hosts.PrimaryNode is not { } primary)
         {
             MarkSplit("the primary has no node in the cluster");

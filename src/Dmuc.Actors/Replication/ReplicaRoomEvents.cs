@@ -54,6 +54,15 @@ public sealed record OccupantShownAway(RosterEntry Away) : ReplicaRoomEvent;
 /// <summary>A netjoin's resync ended: the first <paramref name="Count"/> held stanzas, which its report carried, reached the primary.</summary>
 public sealed record HeldStanzasReachedPrimary(int Count) : ReplicaRoomEvent;
 
+/// <summary>The primary was sent <paramref name="Receipt"/> (<see cref="ReplicaRoomState.ReceiptDue"/>), once the server's stream took what it covers.</summary>
+public sealed record ReceiptSent(DeliveryReceipt Receipt) : ReplicaRoomEvent;
+
+/// <summary>A netjoin started: the primary may have restarted and forgotten the last receipt, so the next is sent whatever it says.</summary>
+public sealed record ReceiptsToBeSentAnew : ReplicaRoomEvent
+{
+    public static readonly ReceiptsToBeSentAnew Instance = new();
+}
+
 /// <summary>
 /// What one command to a replica's room decided: its events, to apply (<see cref="ReplicaRoomState.Apply(ReplicaOutcome)"/>), and what to
 /// send once they are — to local users, to the room (<paramref name="ToRoom"/>), and the entries the primary must hear were refused.

@@ -33,6 +33,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // knows nobody: only then is an unknown own host's user in a resync one it forgot. Later, an unknown one is one it let
     // go itself (a kick or leave served during a split that the room did not take), who must stay out.
     private bool _freshIncarnation = true;
+    // The last receipt the primary was sent: the next is sent only when it says something new.
+    private DeliveryReceipt? _lastReceiptSent;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
 
@@ -57,6 +59,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// </summary>
     public DeliveryReceipt Receipt() => new(room, ownHost, LastStanzaId,
         _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
+
+    /// <summary>The receipt to send the primary now; null when it would say nothing new, or speak of nobody.</summary>
+    public DeliveryReceipt? ReceiptDue()
+    {
+        var receipt = Receipt();
+        return receipt.Sessions.Count == 0 || (_lastReceiptSent is not null && receipt.SameAs(_lastReceiptSent)) ? null : receipt;
+    }
 
     /// <summary>Applies what a command decided, its events in order, and returns it for sending.</summary>
     public ReplicaOutcome Apply(ReplicaOutcome outcome)
@@ -120,6 +129,12 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             case OccupantShownAway away:
                 _shownAway.Add(away.Away.Nick);
                 _roster[away.Away.Nick] = away.Away;
+                break;
+            case ReceiptSent sent:
+                _lastReceiptSent = sent.Receipt;
+                break;
+            case ReceiptsToBeSentAnew:
+                _lastReceiptSent = null;
                 break;
             case HeldStanzasReachedPrimary reached:
                 var count = Math.Min(reached.Count, _heldDuringSplit.Count);

@@ -132,6 +132,7 @@ public sealed class SplitRoomModel
     {
         var started = _syncs[host].DecideNetjoin(host, unacknowledged: null);
         _syncs[host].Apply(started);
+        _replicas[host].Apply(ReceiptsToBeSentAnew.Instance);
         return started.Report;
     }
 
@@ -184,11 +185,12 @@ public sealed class SplitRoomModel
         }
     }
 
-    /// <summary>As ReplicaRoom once its server took what it delivered: the receipt, if it has anyone to speak of.</summary>
+    /// <summary>As ReplicaRoom once its server took what it delivered: the receipt, if it says something new of anyone.</summary>
     private void SendReceipt(string host)
     {
-        var receipt = _replicas[host].Receipt();
-        if (!ReceiptsLost && receipt.Sessions.Count > 0) _primary.Delivered(receipt);
+        if (ReceiptsLost || _replicas[host].ReceiptDue() is not { } receipt) return;
+        _replicas[host].Apply(new ReceiptSent(receipt));
+        _primary.Delivered(receipt);
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

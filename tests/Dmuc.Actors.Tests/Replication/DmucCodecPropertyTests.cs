@@ -174,7 +174,8 @@ public sealed class DmucCodecPropertyTests
     public void Every_message_type_the_serializer_is_bound_to_is_generated()
     {
         var generated = new HashSet<Type>();
-        AnyMessage.Sample(message => { generated.Add(message.GetType()); }, iter: 500);
+        // CsCheck samples on several threads at once.
+        AnyMessage.Sample(message => { lock (generated) generated.Add(message.GetType()); }, iter: 500);
 
         var assembly = typeof(ReplicaBatch).Assembly;
         var bound = assembly.GetTypes().Where(type => ReplicationHosting.ProtocolSerializerHocon.Contains(

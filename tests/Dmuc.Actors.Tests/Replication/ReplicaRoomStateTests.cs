@@ -724,6 +724,28 @@ public sealed class ReplicaRoomStateTests
         Assert.Empty(rebuilt.PendingChecks);
     }
 
+    [Fact]
+    public void A_receipt_is_due_when_it_says_something_new_and_again_after_a_netjoin_starts()
+    {
+        Assert.Null(_state.ReceiptDue());
+        EnterLocally(BigCheese, "BigCheese");
+        var first = _state.ReceiptDue();
+        Assert.Equal([BigCheese], first?.Sessions);
+
+        _state.Apply(new ReceiptSent(first!));
+        Assert.Null(_state.ReceiptDue());
+
+        Apply(Broadcast(Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>news</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-9'/></message>"))
+            with { Delay = Now });
+        var second = _state.ReceiptDue();
+        Assert.Equal("sid-9", second?.LastStanzaId);
+        _state.Apply(new ReceiptSent(second!));
+        Assert.Null(_state.ReceiptDue());
+
+        _state.Apply(ReceiptsToBeSentAnew.Instance);
+        Assert.True(_state.ReceiptDue()?.SameAs(second!));
+    }
+
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
         Taken(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
 
