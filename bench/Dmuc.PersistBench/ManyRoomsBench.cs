@@ -74,10 +74,8 @@ internal static class ManyRoomsBench
         await node.CountRoomsAsync();
         var baseMiB = ResidentMiB();
         var clock = Stopwatch.StartNew();
-        // Small enough that the journal's write queue (Akka.Persistence.Sql buffer-size) never overflows, and that no SQLite
-        // call waits behind so many others that it outlasts the journal's call-timeout: 500 at a time opened its circuit
-        // breaker after ~6,000 rooms on this machine (benchmarks.md, "a burst of room creations").
-        const int wave = 100;
+        // Small enough that the journal's write queue (Akka.Persistence.Sql buffer-size) never overflows.
+        const int wave = 500;
         for (var first = 0; first < rooms; first += wave)
         {
             var names = Enumerable.Range(first, Math.Min(wave, rooms - first)).Select(BenchNode.RoomName).ToList();
