@@ -1,5 +1,4 @@
 using Dmuc.Credentials;
-using Dmuc.Host.Management;
 using Microsoft.Extensions.Configuration;
 
 namespace Dmuc.Host;
@@ -13,14 +12,13 @@ public static class InvalidNodeSetting
     /// <summary>sysexits.h EX_CONFIG.</summary>
     public const int ExitCode = 78;
 
-    private static readonly Type[] SettingReaders = [typeof(NodeOptions), typeof(ManagementOptions), typeof(ConfigurationBinder)];
-
     /// <summary>
     /// Whether <paramref name="error"/> was raised while reading or checking the settings (a value that does not bind,
     /// or one the options refuse), as opposed to a failure of the node itself, which keeps its stack trace.
     /// </summary>
     public static bool IsSettingError(Exception error) =>
-        error is CredentialException || error is InvalidOperationException && SettingReaders.Contains(error.TargetSite?.DeclaringType);
+        error is CredentialException or InvalidSettingException
+        || error is InvalidOperationException && error.TargetSite?.DeclaringType == typeof(ConfigurationBinder);
 
     public static string Describe(Exception error) => $"dmuc-node: {error.Message.ReplaceLineEndings(" ")}";
 }

@@ -23,6 +23,12 @@ public sealed class LimitOptions
     /// <summary>Groupchat messages and presence changes one user may send to a room at once [10].</summary>
     public int? OccupantStanzaBurst { get; set; }
 
+    public void Validate()
+    {
+        if (RoomsPerUser < 0 || RoomCreationsPerMinute < 0 || RoomCreationBurst < 0 || OccupantStanzasPerSecond < 0 || OccupantStanzaBurst < 0)
+            throw new InvalidSettingException("Dmuc:Limits: no limit may be negative (0 turns one off)");
+    }
+
     public MucServiceOptions ApplyTo(MucServiceOptions service) => service with
     {
         RoomsPerCreator = RoomsPerUser switch { null => service.RoomsPerCreator, > 0 and var count => count, _ => null },

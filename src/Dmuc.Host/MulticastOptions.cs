@@ -29,7 +29,7 @@ public sealed class MulticastOptions
 
     public void Validate()
     {
-        if (MaxAddresses < 2) throw new InvalidOperationException("Dmuc:Multicast:MaxAddresses must be at least 2");
-        if (DiscoveryTimeout <= TimeSpan.Zero) throw new InvalidOperationException("Dmuc:Multicast:DiscoveryTimeout must be positive");
+        if (MaxAddresses < 2) throw new InvalidSettingException("Dmuc:Multicast:MaxAddresses must be at least 2");
+        if (DiscoveryTimeout <= TimeSpan.Zero) throw new InvalidSettingException("Dmuc:Multicast:DiscoveryTimeout must be positive");
     }
 }

@@ -131,7 +131,7 @@ public sealed class NodeOptions
     {
         var colon = Server.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(Server.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
-            throw new InvalidOperationException($"Dmuc:Server must be HOST:PORT, got '{Server}'");
+            throw new InvalidSettingException($"Dmuc:Server must be HOST:PORT, got '{Server}'");
         return (Server[..colon], port);
     }
 
@@ -146,26 +146,32 @@ public sealed class NodeOptions
     {
         JournalProvider.Sqlite when JournalConnectionString is null => JournalOptions.SqliteIn(Data),
         _ when JournalConnectionString is null =>
-            throw new InvalidOperationException("Dmuc:JournalConnectionString is required for PostgreSQL"),
+            throw new InvalidSettingException("Dmuc:JournalConnectionString is required for PostgreSQL"),
         _ => new JournalOptions(JournalProvider, JournalConnectionString),
     };
 
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Domain)) throw new InvalidOperationException("Dmuc:Domain (--domain) is required");
-        if (string.IsNullOrEmpty(Secret)) throw new InvalidOperationException("Dmuc:Secret (--secret) is required");
+        if (string.IsNullOrWhiteSpace(Domain)) throw new InvalidSettingException("Dmuc:Domain (--domain) is required");
+        if (string.IsNullOrEmpty(Secret)) throw new InvalidSettingException("Dmuc:Secret (--secret) is required");
         if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
-            throw new InvalidOperationException("a replica node needs Dmuc:HostDomain (--host-domain)");
-        if (MaxStanzaBytes < 64) throw new InvalidOperationException("Dmuc:MaxStanzaBytes must be at least 64");
-        if (DiscoItemsPageSize < 1) throw new InvalidOperationException("Dmuc:DiscoItemsPageSize must be at least 1");
-        if (MaxStanzaDepth < 1) throw new InvalidOperationException("Dmuc:MaxStanzaDepth must be at least 1");
+            throw new InvalidSettingException("a replica node needs Dmuc:HostDomain (--host-domain)");
+        if (MaxStanzaBytes < 64) throw new InvalidSettingException("Dmuc:MaxStanzaBytes must be at least 64");
+        if (DiscoItemsPageSize < 1) throw new InvalidSettingException("Dmuc:DiscoItemsPageSize must be at least 1");
+        if (MaxStanzaDepth < 1) throw new InvalidSettingException("Dmuc:MaxStanzaDepth must be at least 1");
         // Smaller than one stanza, the budget would cut the stream at the first large broadcast.
-        if (MaxQueuedBytes < MaxStanzaBytes) throw new InvalidOperationException("Dmuc:MaxQueuedBytes must be at least Dmuc:MaxStanzaBytes");
+        if (MaxQueuedBytes < MaxStanzaBytes) throw new InvalidSettingException("Dmuc:MaxQueuedBytes must be at least Dmuc:MaxStanzaBytes");
         if (ArchiveRetention.MaxAge <= TimeSpan.Zero || ArchiveRetention.MaxMessages < 0 || ArchiveRetention.CheckInterval <= TimeSpan.Zero)
-            throw new InvalidOperationException("Dmuc:ArchiveRetention: MaxAge and CheckInterval must be positive, MaxMessages not negative");
+            throw new InvalidSettingException("Dmuc:ArchiveRetention: MaxAge and CheckInterval must be positive, MaxMessages not negative");
+        if (SnapshotEvery < 1) throw new InvalidSettingException("Dmuc:SnapshotEvery must be at least 1");
+        if (NetjoinBacklog < 0) throw new InvalidSettingException("Dmuc:NetjoinBacklog must not be negative");
+        if (RoomTombstoneLifetime < TimeSpan.Zero) throw new InvalidSettingException("Dmuc:RoomTombstoneLifetime must not be negative");
+        if (KeepaliveInterval <= TimeSpan.Zero) throw new InvalidSettingException("Dmuc:KeepaliveInterval must be positive");
         ServerEndpoint();
         Management.Validate();
         Multicast.Validate();
+        Replication.Validate();
+        Limits.Validate();
         Standby.Validate(Role, Seeds);
     }
 }

@@ -18,6 +18,12 @@ public sealed class ReplicationTimingOptions
     /// <summary>How often a split link pings.</summary>
     public TimeSpan? SplitPingInterval { get; set; }
 
+    public void Validate()
+    {
+        if (KeepaliveInterval <= TimeSpan.Zero || PingTimeout <= TimeSpan.Zero || SplitPingInterval <= TimeSpan.Zero)
+            throw new InvalidSettingException("Dmuc:Replication: KeepaliveInterval, PingTimeout and SplitPingInterval must be positive");
+    }
+
     /// <summary>The timings that were set, as HOCON; null when none was.</summary>
     public string? ToHocon()
     {

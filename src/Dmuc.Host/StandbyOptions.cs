@@ -21,10 +21,10 @@ public sealed class StandbyOptions
     /// <param name="role">Only a replica's host can be taken over today: the primary's rooms do not move between nodes yet.</param>
     public void Validate(NodeRole role, IReadOnlyList<string> seeds)
     {
-        if (TakeOverAfter < TimeSpan.Zero) throw new InvalidOperationException("Dmuc:Standby:TakeOverAfter must not be negative");
+        if (TakeOverAfter < TimeSpan.Zero) throw new InvalidSettingException("Dmuc:Standby:TakeOverAfter must not be negative");
         if (!Enabled) return;
         if (role != NodeRole.Replica)
-            throw new InvalidOperationException("a standby node (Dmuc:Standby:Enabled) must be a replica: a primary's rooms cannot move to another node yet");
-        if (seeds.Count == 0) throw new InvalidOperationException("a standby node (Dmuc:Standby:Enabled) needs Dmuc:Seeds: it waits for the cluster to name it");
+            throw new InvalidSettingException("a standby node (Dmuc:Standby:Enabled) must be a replica: a primary's rooms cannot move to another node yet");
+        if (seeds.Count == 0) throw new InvalidSettingException("a standby node (Dmuc:Standby:Enabled) needs Dmuc:Seeds: it waits for the cluster to name it");
     }
 }

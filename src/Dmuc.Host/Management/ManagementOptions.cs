@@ -23,11 +23,11 @@ public sealed class ManagementOptions
     public IPEndPoint ListenEndpoint()
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp || url.AbsolutePath != "/")
-            throw new InvalidOperationException($"Dmuc:Management:Url must be http://ADDRESS:PORT, got '{Url}'");
+            throw new InvalidSettingException($"Dmuc:Management:Url must be http://ADDRESS:PORT, got '{Url}'");
         // TLS is a reverse proxy's job: the endpoint is meant for loopback or a private network.
         var address = url.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(url.Host.Trim('[', ']'), out var parsed) ? parsed
-            : throw new InvalidOperationException($"Dmuc:Management:Url needs an IP address or localhost, got '{url.Host}'");
+            : throw new InvalidSettingException($"Dmuc:Management:Url needs an IP address or localhost, got '{url.Host}'");
         return new IPEndPoint(address, url.Port);
     }
 
@@ -36,7 +36,7 @@ public sealed class ManagementOptions
         if (!IsEnabled) return;
         var endpoint = ListenEndpoint();
         if (!IPAddress.IsLoopback(endpoint.Address) && string.IsNullOrEmpty(Token))
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 $"Dmuc:Management:Token (--management-token) is required when the management endpoint listens beyond loopback ({Url})");
     }
 }

@@ -78,10 +78,33 @@ public sealed partial class SingleNodeScriptTests(ITestOutputHelper output)
             // xUnit shows this only for a failure: what the script said and what the node logged until then.
             output.WriteLine($"script exited: {script.HasExited}\n{string.Join('\n', printed)}\n--- dmuc-node.log ---\n"
                 + (File.Exists(Path.Combine(run, "dmuc-node.log")) ? File.ReadAllText(Path.Combine(run, "dmuc-node.log")) : "(none)"));
-            if (!script.HasExited) SendToGroup(script.Id, "KILL");
+            await StopEverythingStartedInAsync(run, script);
             script.Dispose();
             TemporaryFolder.TryDelete(run);
         }
+    }
+
+    /// <summary>
+    /// A failed run must not leave its node or Prosody behind: they run in sessions of their own, so killing the
+    /// script's group does not reach them. The script's own stop comes first, then whatever still runs from the folder.
+    /// </summary>
+    private static async Task StopEverythingStartedInAsync(string run, Process script)
+    {
+        if (!script.HasExited)
+        {
+            SendToGroup(script.Id, "TERM");
+            using var stopped = new CancellationTokenSource(StopTimeout);
+            try
+            {
+                await script.WaitForExitAsync(stopped.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                SendToGroup(script.Id, "KILL");
+            }
+        }
+        using var leftovers = Process.Start(new ProcessStartInfo("pkill", ["-KILL", "-f", run]) { RedirectStandardError = true })!;
+        await leftovers.WaitForExitAsync();
     }
 
     private static void SendToGroup(int processGroup, string signal)
