@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using Akka.Actor;
+using Akka.Cluster;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Replication;
 using Dmuc.Integration.Tests.Ejabberd;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Muc;
@@ -18,7 +20,8 @@ namespace Dmuc.Integration.Tests.Tests;
 /// A replica host's node killed (SIGKILL) while a standby node for the same host waits (docs/operations.md#standby): the
 /// standby takes the host's component connection over, the cluster names it for the host, and the host's user stays in
 /// the room and keeps receiving and speaking, through Prosody (one component connection per domain) and through ejabberd
-/// (which would take several: the standby must not connect while the active node serves).
+/// (which would take several: the standby must not connect while the active node serves). The killed node, started again as
+/// a standby, stays off.
 /// </summary>
 public sealed class StandbyTakeoverTests(ITestOutputHelper output)
 {
@@ -70,7 +73,7 @@ public sealed class StandbyTakeoverTests(ITestOutputHelper output)
         active.Start(replicaServer.ComponentEndpoint);
         try
         {
-            await PlayWithActiveAsync(primaryServer, replicaServer, primary, active, clusterPort);
+            await PlayWithActiveAsync(primaryServer, replicaServer, primary, active, activeSettings, clusterPort);
         }
         catch
         {
@@ -80,7 +83,7 @@ public sealed class StandbyTakeoverTests(ITestOutputHelper output)
     }
 
     private async Task PlayWithActiveAsync(XmppHostServer primaryServer, XmppHostServer replicaServer, InProcessDmucNode primary, DmucNodeProcess active,
-        int clusterPort)
+        Dictionary<string, string?> activeSettings, int clusterPort)
     {
         await primaryServer.WaitForComponentAsync(Step);
         await replicaServer.WaitForComponentAsync(Step);
@@ -138,6 +141,20 @@ public sealed class StandbyTakeoverTests(ITestOutputHelper output)
             new XElement(XmppNamespaces.Client + "body", "still here")));
         seenByArgl.AddRange(await argl.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "still here"), Step));
         await alice.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "still here") && (string?)stanza.Attribute("from") == $"{Room}/Wumpus", Step);
+
+        // The old node, started again as a standby, joins as the younger member: the cluster goes on naming the node that
+        // took over, and the old one keeps its stream off (ejabberd would have logged its handshake).
+        var handshakesAfterTakeOver = replicaServer.ComponentHandshakes();
+        activeSettings["Dmuc:Standby:Enabled"] = "true";
+        active.Start();
+        var cluster = Akka.Cluster.Cluster.Get(primary.Services.GetRequiredService<ActorSystem>());
+        await UntilAsync(() => cluster.State.Members.Count(member => member.Status == MemberStatus.Up && member.HasRole(ClusterHosts.HostRole(ReplicaHost))) == 2
+            ? "both" : null, $"two Up members of {ReplicaHost}");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(standbyAddress, primary.Hosts.ReplicaNodeFor(ReplicaHost));
+        Assert.Equal(handshakesAfterTakeOver, replicaServer.ComponentHandshakes());
+        await alice.SayAsync(Room, "with the old node back");
+        seenByArgl.AddRange(await argl.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "with the old node back"), Step));
 
         // Argl never left the room nor saw anyone leave it.
         Assert.DoesNotContain(seenByArgl, stanza => stanza.Name == XmppNamespaces.Client + "presence" && (string?)stanza.Attribute("type") == "unavailable");
