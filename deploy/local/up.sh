@@ -6,13 +6,16 @@
 # addresses are akka.trttl.ssl.tcp://… Nodes talk over mutual TLS with certificates from a throwaway authority
 # made here (run/tls, deploy/tls/make-certs.sh). Stop it all with down.sh.
 #
-#   up.sh [--postgres] [--no-build]
+#   up.sh [--postgres] [--standby] [--no-build]
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
+#     --standby    a second node for killrc.oulubox.irc (dmuc-node-killrc.oulubox.irc-standby) that stands by and takes
+#                  the host over when its node dies: try `crash.sh dmuc-node-killrc.oulubox.irc` (docs/operations.md#a-standby-node-for-a-host)
 #     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
 #
 # Environment:
 #   DMUC_LOCAL_BASE_PORT  host i (0 = avalon.irc) uses BASE+10i+2 (c2s), +3 (cluster), +7 (component);
-#                         PostgreSQL BASE+45. Default 4050: the primary's cluster port is 4053.
+#                         PostgreSQL BASE+45; the standby BASE+43 (cluster), +49 (management). Default 4050: the
+#                         primary's cluster port is 4053.
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
@@ -20,12 +23,14 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 use_postgres=false
+use_standby=false
 build=true
 for arg in "$@"; do
   case "$arg" in
     --postgres) use_postgres=true ;;
+    --standby) use_standby=true ;;
     --no-build) build=false ;;
-    *) echo "usage: $0 [--postgres] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--postgres] [--standby] [--no-build]" >&2; exit 2 ;;
   esac
 done
 
@@ -53,6 +58,10 @@ component_port() { echo $((base_port + 10 * $1 + 7)); }
 # The node's management endpoint (dmuc CLI): loopback only, so no token.
 management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
+# The standby serves killrc.oulubox.irc (host 1) and takes the ports of a fifth host's cluster and management endpoints.
+standby_host="killrc.oulubox.irc"
+standby_name="dmuc-node-$standby_host-standby"
+standby_ports=4
 # Netsplit drills run Akka.Remote (over TLS) through its throttler adapter, whose addresses have this scheme.
 cluster_scheme="akka.trttl.ssl.tcp"
 # Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
@@ -169,6 +178,21 @@ for index in "${!hosts[@]}"; do
     --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
 done
 
+# Started after the host's own node, so that it is the younger member and stands by.
+if $use_standby; then
+  "$repo/deploy/tls/make-certs.sh" "$tls" node "$standby_host-standby" --host "$standby_host" >/dev/null
+  dir="$run/$standby_host"
+  mkdir -p "$dir/standby-data"
+  start_detached "$standby_name" "$dir/dmuc-standby.log" "$node_binary" \
+    --server "127.0.0.1:$(component_port 1)" --domain "$muc_domain" --secret "$secret" \
+    --data "$dir/standby-data" --host-domain "$standby_host" --role Replica --standby "${seed_args[@]}" \
+    --tls-cert "$tls/$standby_host-standby.pem" --tls-key "$tls/$standby_host-standby-key.pem" --tls-ca "$tls/ca.pem" \
+    --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$standby_ports")" \
+    --management-url "http://127.0.0.1:$(management_port "$standby_ports")" --allow-netsplit-drills \
+    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
+    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+fi
+
 # Polls until the command "$2.." succeeds, or fails saying it timed out waiting for "$1".
 wait_until() {
   local what="$1"
@@ -208,6 +232,12 @@ for index in "${!hosts[@]}"; do
   done
 done
 
+standing_by() { grep -qF "Standing by for $standby_host: $cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1) serves the host" "$run/$standby_host/dmuc-standby.log" 2>/dev/null; }
+if $use_standby; then
+  wait_until "the standby to be Up in the cluster" member_up "$(cluster_port "$standby_ports")"
+  wait_until "the standby to stand by for $standby_host" standing_by
+fi
+
 write_topology() {
   local index host json='[]' user_list
   for index in "${!hosts[@]}"; do
@@ -240,4 +270,8 @@ done
 echo "e.g. profanity: /account add argl; /account set argl jid argl@killrc.oulubox.irc; /account set argl server 127.0.0.1;"
 echo "     /account set argl port $(c2s_port 1); /account set argl tls disable; /connect argl; /join $room"
 echo "Watch it: http://127.0.0.1:$(management_port 0)/status (the cluster's picture); ./dmuc cluster show, ./dmuc room show wallops."
+if $use_standby; then
+  echo "$standby_host has a standby node ($standby_name, log $run/$standby_host/dmuc-standby.log): deploy/local/crash.sh"
+  echo "  dmuc-node-$standby_host kills the host's node, and the standby takes the host over within about 10 s."
+fi
 echo "Stop it with deploy/local/down.sh."
