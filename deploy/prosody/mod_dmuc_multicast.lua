@@ -7,8 +7,11 @@
 -- Configuration (on the VirtualHost, or globally):
 --   dmuc_multicast_senders = { "conference.example.org" }  -- component domains allowed to multicast (required)
 --   dmuc_multicast_max_addresses = 100                     -- more recipients than this: <not-acceptable/>
+--   dmuc_multicast_read_size = 262144                      -- bytes read at once from a component that multicasts
+--   dmuc_multicast_address_cache = 10000                   -- addresses whose check is remembered
 
 local st = require "util.stanza";
+local new_cache = require "util.cache".new;
 local jid_prep = require "util.jid".prep;
 local jid_split = require "util.jid".split;
 local core_post_stanza = prosody.core_post_stanza;
@@ -16,7 +19,11 @@ local core_post_stanza = prosody.core_post_stanza;
 local xmlns_address = "http://jabber.org/protocol/address";
 local senders = module:get_option_set("dmuc_multicast_senders", {});
 local max_addresses = module:get_option_number("dmuc_multicast_max_addresses", 100);
+local component_read_size = module:get_option_number("dmuc_multicast_read_size", 256 * 1024);
 local delivered_types = { to = true, cc = true, bcc = true };
+-- A room sends every broadcast to the same occupants: each address is checked once (stringprep is most of the
+-- cost of a check), not once per broadcast. Only addresses that passed are kept; a refused one is checked again.
+local local_users = new_cache(module:get_option_number("dmuc_multicast_address_cache", 10000));
 
 module:add_feature(xmlns_address);
 -- Copies are handed on before the next stanza is read from the component stream, so a user gets what the component
@@ -44,13 +51,17 @@ local function recipients_of(addresses)
 			if attr.uri or not attr.jid then
 				return nil, "jid-malformed", "Only 'jid' addresses are delivered here";
 			end
-			local to = jid_prep(attr.jid);
+			local to = local_users:get(attr.jid);
 			if not to then
-				return nil, "jid-malformed", "Not a JID: " .. attr.jid;
-			end
-			local node, host = jid_split(to);
-			if not node or host ~= module.host then
-				return nil, "forbidden", "This service reaches users of " .. module.host .. " only";
+				to = jid_prep(attr.jid);
+				if not to then
+					return nil, "jid-malformed", "Not a JID: " .. attr.jid;
+				end
+				local node, host = jid_split(to);
+				if not node or host ~= module.host then
+					return nil, "forbidden", "This service reaches users of " .. module.host .. " only";
+				end
+				local_users:set(attr.jid, to);
 			end
 			recipients[#recipients + 1] = to;
 			if #recipients > max_addresses then
@@ -61,13 +72,23 @@ local function recipients_of(addresses)
 	return recipients;
 end
 
-local function without_addresses(stanza)
-	local payload = st.clone(stanza);
-	payload:maptags(function (child)
+-- The stanza itself becomes the payload: it was parsed from the component for this handler alone, and copying it
+-- would copy every address only to drop them.
+local function remove_addresses(stanza)
+	stanza:maptags(function (child)
 		if child.name == "addresses" and child.attr.xmlns == xmlns_address then return nil; end
 		return child;
 	end);
-	return payload;
+end
+
+-- Prosody reads a connection network_default_read_size (4 KiB) at a time, less than one multicast stanza to 100
+-- users; the copies of what one read brings are written to each user's socket together at the end of the loop's
+-- turn, so a stream read in pieces of one stanza costs one write (and the client one read) per copy.
+local function read_in_large_chunks(origin)
+	if origin.dmuc_multicast_read_size ~= component_read_size and origin.conn and origin.conn.set_mode then
+		origin.conn:set_mode(component_read_size);
+		origin.dmuc_multicast_read_size = component_read_size;
+	end
 end
 
 local function multicast(event)
@@ -80,16 +101,18 @@ local function multicast(event)
 		return refuse(origin, stanza, "forbidden", "Only the MUC service may multicast through " .. module.host);
 	end
 
+	read_in_large_chunks(origin);
+
 	local recipients, condition, text = recipients_of(addresses);
 	if not recipients then return refuse(origin, stanza, condition, text); end
 
 	-- No recipient learns who else received the stanza: the whole address block goes, not only the bcc addresses.
-	local payload = without_addresses(stanza);
+	remove_addresses(stanza);
 	-- Like Prosody's own MUC (route_to_occupant), one stanza is re-addressed for each recipient: whatever keeps a
 	-- stanza (stream management's queue, CSI's buffer, carbons) clones it first.
 	for _, to in ipairs(recipients) do
-		payload.attr.to = to;
-		core_post_stanza(origin, payload);
+		stanza.attr.to = to;
+		core_post_stanza(origin, stanza);
 	end
 	return true;
 end

@@ -19,6 +19,8 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
     private const string Host = "localhost";
     private const string From = "verona@conference.localhost/Nurse";
     private static readonly XNamespace Address = MulticastDiscovery.AddressFeature;
+    private static readonly XNamespace StreamManagement = "urn:xmpp:sm:3";
+    private static readonly XNamespace ClientState = "urn:xmpp:csi:0";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Silence = TimeSpan.FromMilliseconds(700);
 
@@ -79,6 +81,83 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
         Assert.Null(await TryNextToComponentAsync());
     }
 
+    [Fact]
+    public async Task Multicasts_sent_back_to_back_reach_each_address_whole_and_in_order()
+    {
+        // Each larger than what Prosody reads from a connection at once by default (4 KiB), together more than the
+        // module's own read size for the component (256 KiB): stanzas cut across reads either way.
+        var ids = Enumerable.Range(0, 60).Select(index => $"burst{index}").ToList();
+        var body = new string('x', 5_000);
+        foreach (var id in ids) _component.Send(MulticastSaying(body, "message", id, _juliet.FullJid, _romeo.FullJid));
+
+        foreach (var client in new[] { _juliet, _romeo })
+            foreach (var id in ids)
+            {
+                var copy = await client.ReceiveAsync(Patience);
+                Assert.Equal(id, (string?)copy.Attribute("id"));
+                Assert.Equal(client.FullJid, (string?)copy.Attribute("to"));
+                Assert.Equal(body, (string?)copy.Element(XmppNamespaces.Client + "body"));
+                Assert.Empty(copy.Descendants(Address + "addresses"));
+            }
+        Assert.Null(await TryNextToComponentAsync());
+    }
+
+    [Fact]
+    public async Task An_address_delivered_to_before_does_not_carry_a_bad_one_through()
+    {
+        _component.Send(Multicast("message", "m5", _juliet.FullJid));
+        Assert.Equal("m5", (string?)(await _juliet.ReceiveAsync(Patience)).Attribute("id"));
+
+        _component.Send(Multicast("message", "m6", _juliet.FullJid, "tybalt@capulet.example/street"));
+
+        AssertError(await NextToComponentAsync(), "m6", "forbidden");
+        Assert.Null(await _juliet.TryReceiveAsync(Silence));
+    }
+
+    [Fact]
+    public async Task Stream_management_keeps_each_users_own_copy_and_bounces_it_when_the_session_ends_unacknowledged()
+    {
+        // The module re-addresses one stanza for every recipient: juliet's queued copy must stay addressed to juliet,
+        // not to whoever was the last recipient (romeo).
+        await _juliet.SendAsync(new XElement(StreamManagement + "enable"));
+        Assert.Equal(StreamManagement + "enabled", (await _juliet.ReceiveAsync(Patience)).Name);
+
+        _component.Send(Multicast("message", "m7", _juliet.FullJid, _romeo.FullJid));
+        Assert.Equal("m7", (string?)(await NextStanzaAsync(_juliet)).Attribute("id"));
+        Assert.Equal("m7", (string?)(await NextStanzaAsync(_romeo)).Attribute("id"));
+        await _juliet.DisconnectAsync(); // without acknowledging m7
+
+        var bounce = await NextToComponentAsync();
+        AssertError(bounce, "m7", "recipient-unavailable");
+        Assert.Equal(_juliet.FullJid, (string?)bounce.Attribute("from"));
+        Assert.Null(await TryNextToComponentAsync());
+    }
+
+    [Fact]
+    public async Task An_inactive_client_gets_multicast_presence_when_a_message_with_a_body_follows()
+    {
+        await _juliet.SendAsync(new XElement(ClientState + "inactive"));
+        // A message behind it on juliet's stream: once romeo has it, Prosody has taken the state. (Not a round trip to
+        // juliet: anything important she receives would keep her active for csi_simple's resume delay.)
+        await _juliet.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("type", "chat"), new XAttribute("id", "state-taken"),
+            new XAttribute("to", _romeo.FullJid), new XElement(XmppNamespaces.Client + "body", "Going quiet")));
+        Assert.Equal("state-taken", (string?)(await _romeo.ReceiveAsync(Patience)).Attribute("id"));
+
+        _component.Send(Multicast("presence", "p1", _juliet.FullJid, _romeo.FullJid));
+        Assert.Equal("p1", (string?)(await _romeo.ReceiveAsync(Patience)).Attribute("id"));
+        Assert.Null(await _juliet.TryReceiveAsync(Silence)); // held by client state indication
+
+        _component.Send(Multicast("message", "m8", _juliet.FullJid, _romeo.FullJid));
+        foreach (var (kind, id) in new[] { ("presence", "p1"), ("message", "m8") })
+        {
+            var copy = await _juliet.ReceiveAsync(Patience);
+            Assert.Equal(kind, copy.Name.LocalName);
+            Assert.Equal(id, (string?)copy.Attribute("id"));
+            Assert.Equal(_juliet.FullJid, (string?)copy.Attribute("to"));
+            Assert.Empty(copy.Descendants(Address + "addresses"));
+        }
+    }
+
     [Theory]
     [InlineData("tybalt@capulet.example/street", "forbidden")]
     [InlineData("conference.localhost", "forbidden")]
@@ -113,16 +192,29 @@ public sealed class ProsodyMulticastModuleTests : IAsyncLifetime
     }
 
     private static XElement Multicast(string kind, string id, params string[] recipients) =>
+        MulticastSaying("O Romeo, Romeo", kind, id, recipients);
+
+    private static XElement MulticastSaying(string body, string kind, string id, params string[] recipients) =>
         new(XmppNamespaces.Client + kind, new XAttribute("from", From), new XAttribute("to", Host), new XAttribute("id", id),
             kind == "message" ? new XAttribute("type", "groupchat") : null,
             new XElement(Address + "addresses", recipients.Select(jid => new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", jid)))),
-            kind == "message" ? new XElement(XmppNamespaces.Client + "body", "O Romeo, Romeo") : null);
+            kind == "message" ? new XElement(XmppNamespaces.Client + "body", body) : null);
 
     private static void AssertError(XElement reply, string id, string condition)
     {
         Assert.Equal("error", (string?)reply.Attribute("type"));
         Assert.Equal(id, (string?)reply.Attribute("id"));
         Assert.NotNull(reply.Element(XmppNamespaces.Client + "error")?.Element(Ns.Stanzas + condition));
+    }
+
+    /// <summary>The next stanza, past stream management's requests for an acknowledgement.</summary>
+    private static async Task<XElement> NextStanzaAsync(XmppTestClient client)
+    {
+        while (true)
+        {
+            var element = await client.ReceiveAsync(Patience);
+            if (element.Name.Namespace != StreamManagement) return element;
+        }
     }
 
     private async Task<XElement> NextToComponentAsync() =>
