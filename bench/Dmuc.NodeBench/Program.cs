@@ -11,11 +11,16 @@ using Microsoft.Extensions.Hosting;
 // groupchat messages as fast as the node echoes them and counts every delivery the node writes back.
 // The stand-in only counts bytes, so nearly all the CPU this process uses is the node's.
 
-var sizes = args.Length > 0 ? args.Select(int.Parse).ToArray() : [10, 100, 1000];
+// Each argument is a room size, optionally with the messages of a pass ("10:200000", long enough to profile).
+var sizes = args.Length > 0 ? args : ["10", "100", "1000"];
 Console.WriteLine("| occupants | messages | deliveries | deliveries/s | CPU µs per delivery | CPU µs per message |");
 Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
-foreach (var occupants in sizes)
-    await MeasureAsync(occupants, messages: Math.Max(2_000, 200_000 / occupants));
+foreach (var size in sizes)
+{
+    var parts = size.Split(':');
+    var occupants = int.Parse(parts[0]);
+    await MeasureAsync(occupants, messages: parts.Length > 1 ? int.Parse(parts[1]) : Math.Max(2_000, 200_000 / occupants));
+}
 
 static async Task MeasureAsync(int occupants, int messages)
 {

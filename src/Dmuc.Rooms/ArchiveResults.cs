@@ -13,7 +13,7 @@ public static class ArchiveResults
     {
         var room = query.Room.ToString();
         var shown = entries.Zip(page.Messages, (entry, message) => message.Retraction is { } retraction
-            ? entry with { Stanza = Retractions.Tombstone(entry.Stanza, retraction).ToString(SaveOptions.DisableFormatting) }
+            ? entry with { Stanza = StanzaText.Of(Retractions.Tombstone(entry.Stanza, retraction)) }
             : entry).ToList();
         var ordered = query.FlipPage ? shown.AsEnumerable().Reverse() : shown;
         var deliveries = ordered.Select(entry => new Delivery(query.Requester, Stanzas.Message(room).WithChild(

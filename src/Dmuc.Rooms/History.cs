@@ -34,7 +34,7 @@ public static class History
     {
         if (ctx.Room.MessagesKept <= 0) return;
         ctx.Emit(new HistoryMessageAdded(new HistoryEntry(
-            message.ToString(SaveOptions.DisableFormatting), sender.BareJid, sender.Nick, ctx.SentAt ?? ctx.Now, stanzaId)));
+            StanzaText.Of(message), sender.BareJid, sender.Nick, ctx.SentAt ?? ctx.Now, stanzaId)));
     }
 
     /// <summary>Sends the history an entering session asked for (its muc &lt;history/&gt; limits), each

@@ -250,5 +250,5 @@ internal static class Occupants
     }
 
     private static string OwnPresence(StanzaContext ctx) =>
-        Stanzas.WithoutMucPayload(ctx.Stanza).ToString(SaveOptions.DisableFormatting);
+        StanzaText.Of(Stanzas.WithoutMucPayload(ctx.Stanza));
 }

@@ -135,7 +135,7 @@ internal sealed class RoomData
             case MessageRetracted retracted when History.FindIndex(entry => entry.StanzaId == retracted.StanzaId) is var index and >= 0:
                 History = History.SetItem(index, History[index] with
                 {
-                    Stanza = Retractions.Tombstone(History[index].Stanza, retracted).ToString(SaveOptions.DisableFormatting),
+                    Stanza = StanzaText.Of(Retractions.Tombstone(History[index].Stanza, retracted)),
                 });
                 break;
             case ArchivedMessagesExpired expired:
@@ -248,7 +248,7 @@ internal sealed class RoomData
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
         [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
         [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
-            occupant.Nick, session.RealJid, session.Presence.ToString(SaveOptions.DisableFormatting), occupant.Role)))],
+            occupant.Nick, session.RealJid, StanzaText.Of(session.Presence), occupant.Role)))],
         [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough);
 
     public void Restore(RoomSnapshot snapshot)

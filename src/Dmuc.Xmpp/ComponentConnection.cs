@@ -39,6 +39,9 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private ByteBuffer _pending = new(16 * 1024);
     private ByteBuffer _writing = new(16 * 1024);
     private int _writingBytes;
+    // Bytes the socket has accepted since the stream opened, and who waits for a count of them (AllQueuedWritten).
+    private long _written;
+    private readonly List<(long UpTo, TaskCompletionSource<bool> Done)> _writeWaiters = [];
     private bool _sendsClosed;
     private Task _writeLoop = Task.CompletedTask;
     private Timer? _keepaliveTimer;
@@ -68,6 +71,37 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         get
         {
             lock (_sendLock) return _pending.Length + _writingBytes;
+        }
+    }
+
+    /// <summary>
+    /// Completes with true once the socket has accepted everything queued before this call, false if the connection ends
+    /// first. Accepted by the socket is as far as this end can tell: what the kernel holds is sent even if this process dies.
+    /// </summary>
+    public Task<bool> AllQueuedWritten()
+    {
+        lock (_sendLock)
+        {
+            if (_sendsClosed) return Task.FromResult(false);
+            var upTo = _written + _writingBytes + _pending.Length;
+            if (upTo == _written) return Task.FromResult(true);
+            var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _writeWaiters.Add((upTo, done));
+            return done.Task;
+        }
+    }
+
+    /// <summary>Answers those waiting for bytes written so far (all of them, with false, once the connection ends).</summary>
+    private void AnswerWriteWaiters(bool ended)
+    {
+        lock (_sendLock)
+        {
+            _writeWaiters.RemoveAll(waiter =>
+            {
+                if (!ended && waiter.UpTo > _written) return false;
+                waiter.Done.TrySetResult(!ended);
+                return true;
+            });
         }
     }
 
@@ -337,10 +371,12 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                     Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
                     lock (_sendLock)
                     {
+                        _written += _writingBytes;
                         _writingBytes = 0;
                         // A backlog grew the buffer; once it is written, the memory goes back.
                         _writing.Clear(RetainedWriteBufferSize);
                     }
+                    AnswerWriteWaiters(ended: false);
                 }
             }
         }
@@ -356,6 +392,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         finally
         {
             ReleaseBuffers();
+            AnswerWriteWaiters(ended: true);
         }
     }
 
@@ -449,6 +486,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
         _keepaliveTimer?.Dispose();
         _client.Dispose();
         if (_writeLoop.IsCompleted) ReleaseBuffers();
+        AnswerWriteWaiters(ended: true);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Component {Domain} connected to {Host}:{Port}, stream {StreamId}")]

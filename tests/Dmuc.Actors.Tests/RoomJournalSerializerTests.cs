@@ -119,6 +119,20 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         Assert.IsType<RoomJournalSerializer>(serialization.FindSerializerForType(typeof(RoomSnapshot)));
     }
 
+    [Fact]
+    public void A_kept_message_is_stored_as_readable_xml_and_rows_with_escaped_markup_still_read()
+    {
+        var written = new HistoryMessageAdded(Message);
+        var serializer = (RoomJournalSerializer)Sys.Serialization.FindSerializerFor(written);
+
+        var row = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(written));
+        Assert.Contains("<message xmlns='jabber:client' from='room@conference.localhost/Romeo'", row);
+        // Rows written before (the default encoder's \u003C for '<') read back the same.
+        var escapedRow = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes<RoomEvent>(written);
+        Assert.Contains("\\u003Cmessage", System.Text.Encoding.UTF8.GetString(escapedRow));
+        Assert.Equal(written, serializer.FromBinary(escapedRow, serializer.Manifest(written)));
+    }
+
     /// <summary>Through the serializer the actor system picks, as the journal does, with its manifest.</summary>
     private T RoundTrip<T>(object written)
     {

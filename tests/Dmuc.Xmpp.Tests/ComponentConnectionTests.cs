@@ -160,6 +160,25 @@ public class ComponentConnectionTests
     }
 
     [Fact]
+    public async Task Everything_queued_counts_as_written_only_once_the_socket_took_it_and_a_closed_connection_never_does()
+    {
+        var (server, client) = await ConnectAsync();
+        using var _ = server;
+        Assert.True(await client.AllQueuedWritten().WaitAsync(Timeout));
+        var stanza = new XElement(Ns.Client + "message", new XElement(Ns.Client + "body", new string('a', 64 * 1024)));
+        const int count = 200; // 13 MB: more than the socket takes while the server is not reading
+        for (var i = 0; i < count; i++) Assert.True(client.Send(stanza));
+
+        var written = client.AllQueuedWritten();
+        Assert.False(written.IsCompleted);
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == count).WaitAsync(Timeout));
+        Assert.True(await written.WaitAsync(Timeout));
+
+        await client.DisposeAsync();
+        Assert.False(await client.AllQueuedWritten().WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Ten_thousand_sends_arrive_intact_and_in_order()
     {
         var (server, client) = await ConnectAsync();

@@ -72,6 +72,12 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         return bytes;
     }
 
+    /// <summary>
+    /// What waited while the stream was down is handed to the next stream as it attaches, so with a stream attached
+    /// everything sent so far is in it: written once that stream says so.
+    /// </summary>
+    public Task<bool> AllWritten() => Volatile.Read(ref _connection) is { } connection ? connection.AllQueuedWritten() : Task.FromResult(false);
+
     /// <summary>The multicast service the current stream delivers through; null: one stanza per recipient.</summary>
     public MulticastRoute? Multicast => Volatile.Read(ref _multicast);
 

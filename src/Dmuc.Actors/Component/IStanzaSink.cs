@@ -20,4 +20,11 @@ public interface IStanzaSink
 
     /// <summary>What <paramref name="deliveries"/> will add to the sink's queue once sent.</summary>
     long BytesToSend(IReadOnlyList<Delivery> deliveries) => 0;
+
+    /// <summary>
+    /// Completes with true once everything sent through this sink so far has been written to the server's stream; false if
+    /// that cannot be told (there is no stream now, or it ended first). A replica's receipts wait for it
+    /// (<see cref="Dmuc.Actors.Replication.DeliveryReceipt"/>). A sink that writes at once says true at once.
+    /// </summary>
+    Task<bool> AllWritten() => Task.FromResult(true);
 }

@@ -38,6 +38,9 @@ public static class DmucCodec
         KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id), SequenceAttribute(ping.LastSentSequence)),
         KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id), SequenceAttribute(pong.LastSentSequence)),
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
+        DeliveryReceipt receipt => LinkElement("delivered", receipt.Room, receipt.ReplicaHost,
+            receipt.LastStanzaId is null ? null : new XAttribute("last-stanza-id", receipt.LastStanzaId),
+            receipt.Sessions.Select(session => new XElement(Dmuc + "session", new XAttribute("jid", session.ToString())))),
         ResyncReplica resync => LinkElement("resync", resync.Room, resync.ReplicaHost,
             new XAttribute("id", resync.NetjoinId),
             resync.More ? new XAttribute("more", "true") : null,
@@ -88,6 +91,8 @@ public static class DmucCodec
             "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
             "pong" => new KeepalivePong(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
             "netjoin" => new RequestNetjoin(Jid.Parse(Required(xml, "room")), Required(xml, "replica")),
+            "delivered" => new DeliveryReceipt(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), xml.Attribute("last-stanza-id")?.Value,
+                xml.Elements(Dmuc + "session").Select(session => Jid.Parse(Required(session, "jid"))).ToList()),
             "resync" => ResyncFromXml(xml),
             var other => throw new FormatException($"unknown DMUC element <{other}/>"),
         };

@@ -39,6 +39,7 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         RequestNetjoin => "netjoin",
         ResyncReplica => "resync",
         ForwardsAcknowledged => "ack",
+        DeliveryReceipt => "delivered",
         _ => throw new ArgumentException($"{o.GetType()} is not a DMUC protocol message", nameof(o)),
     };
 

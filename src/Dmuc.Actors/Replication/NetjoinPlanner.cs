@@ -30,7 +30,12 @@ public static class NetjoinPlanner
 
     /// <param name="held">What came of the held stanzas of the host (<see cref="HeldStanzaLedger"/>): the room's errors
     /// are passed on first, and the messages its users saw during the split are kept in its history but not delivered again.</param>
-    public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null)
+    /// <param name="receipt">The host's last receipt (<see cref="DeliveryReceipt"/>): what a new incarnation of its node, which
+    /// reports having nothing, resumes its users from.</param>
+    /// <param name="letGo">Sessions of the host the room let go while the host had no node (<see cref="PrimaryRoom.HostGone"/>):
+    /// those the replica does not report and the room does not have again are told now that they were removed.</param>
+    public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null,
+        DeliveryReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null)
     {
         held ??= HeldOutcome.None;
         var roomJid = room.RoomJid;
@@ -43,10 +48,13 @@ public static class NetjoinPlanner
         var current = room.OccupantNicks.ToHashSet();
         var deliveries = new List<Delivery>(held.Answers);
 
-        // A local occupant the primary does not have: refused at the netjoin (a split entry), or the primary restarted.
+        // A local occupant the primary does not have: refused at the netjoin (a split entry), or the primary restarted; or one
+        // the room let go while the host had no node, whom a new incarnation of the node cannot know.
         // When someone else now has the nick (an entry during the split lost to one the room admitted first), the
         // entrant is told why and the other local users see the entrant go before they see the nick's new holder.
-        var removed = report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key)).ToList();
+        var removed = report.LocalOccupants.Where(local => !sessions.ContainsKey(local.Key))
+            .Concat((letGo ?? new Dictionary<Jid, string>()).Where(gone => !sessions.ContainsKey(gone.Key) && !report.LocalOccupants.ContainsKey(gone.Key)))
+            .ToList();
         var taken = removed.Select(local => local.Value).Where(current.Contains).ToHashSet();
         foreach (var (jid, nick) in removed)
         {
@@ -62,6 +70,12 @@ public static class NetjoinPlanner
         }
 
         // Occupants whose own entry was lost see themselves last, as XEP-0045 §7.2.3 orders an entry.
+        // A replica that reports having nothing of the room is a new incarnation of its node when its host has occupants: they
+        // are relearnt (their entries go to it again), but what they had been sent before its crash, by its last receipt, they
+        // keep; only the rest of the room's history goes to them, and the whole of it, with the subject, only to new entrants.
+        var resumed = report is { LastSequence: 0, LastStanzaId: null, LocalOccupants.Count: 0 } ? receipt : null;
+        var hadTheRoom = resumed?.Sessions.Where(sessions.ContainsKey).ToHashSet() ?? [];
+        var entrants = missedEntry.Where(jid => !hadTheRoom.Contains(jid)).ToList();
         var ownNicks = missedEntry.Select(jid => sessions[jid]).ToHashSet();
         foreach (var nick in room.OccupantNicks.OrderBy(nick => ownNicks.Contains(nick)))
         {
@@ -76,7 +90,7 @@ public static class NetjoinPlanner
             deliveries.AddRange(stayed.Select(jid => new Delivery(jid, unavailable)));
         }
 
-        var (history, complete) = room.HistoryAfter(report.LastStanzaId);
+        var (history, complete) = room.HistoryAfter(resumed is null ? report.LastStanzaId : resumed.LastStanzaId);
         if (!complete)
         {
             var notice = new XElement(Ns.Client + "message", new XAttribute("from", roomJid.ToString()), new XAttribute("type", "groupchat"),
@@ -93,9 +107,9 @@ public static class NetjoinPlanner
         }
         // The rest of a missed entry, as the room gives it: the history from before what the replica already had, then the subject.
         var resent = history.Select(kept => ReplicaRoomState.StanzaIdOf(kept.Message, roomJid)).ToHashSet();
-        var earlierHistory = missedEntry.Count == 0 ? [] : room.History.Where(entry => !resent.Contains(entry.StanzaId))
-            .Select(entry => new ReplicaItem(room.Replayed(entry), missedEntry)).ToList();
-        IReadOnlyList<ReplicaItem> subject = missedEntry.Count == 0 ? [] : [new ReplicaItem(room.SubjectForEntrant(), missedEntry)];
+        var earlierHistory = entrants.Count == 0 ? [] : room.History.Where(entry => !resent.Contains(entry.StanzaId))
+            .Select(entry => new ReplicaItem(room.Replayed(entry), entrants)).ToList();
+        IReadOnlyList<ReplicaItem> subject = entrants.Count == 0 ? [] : [new ReplicaItem(room.SubjectForEntrant(), entrants)];
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
         var plan = ReplicationPlanner.Split(deliveries, candidate => candidate == host, roomJid, report.LocalOccupants, sessions,

@@ -19,11 +19,18 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
+    // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
+    private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
+    // Per replica host, its last receipt (what its server was handed), for the netjoin of a new incarnation of its node.
+    private readonly Dictionary<string, DeliveryReceipt> _receipts = new(StringComparer.Ordinal);
 
     /// <summary>The room's XEP-0045 state; replaced as a whole when the actor recovers from a snapshot.</summary>
     public RoomState State { get; set; } = state;
 
     public Jid RoomJid => State.RoomJid;
+
+    /// <summary>Each replica host's last receipt (<see cref="Delivered"/>), for inspection.</summary>
+    public IReadOnlyList<DeliveryReceipt> Receipts => [.. _receipts.Values];
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
@@ -39,6 +46,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
             ? sessionsBefore : SessionsByRealJid();
+        if (!ReferenceEquals(sessionsAfter, sessionsBefore)) ForgetReceiptsOfDeparted();
         var stanza = (command as HandleStanza)?.Stanza;
         var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return new Decided(command, decision, new Outgoing(plan,
@@ -134,10 +142,30 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host)),
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), _receipts.GetValueOrDefault(host),
+                _letGo.Remove(host, out var letGo) ? letGo : null),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
     }
+
+    /// <summary>
+    /// A replica's receipt (docs/protocol/netjoin.md §5): kept, for the sessions still in the room, until the next, so that
+    /// should the replica's node crash, the netjoin of its next incarnation sends them only what came after.
+    /// </summary>
+    public void Delivered(DeliveryReceipt receipt) => _receipts[receipt.ReplicaHost] = OnlyInRoom(receipt, SessionsInRoom());
+
+    /// <summary>A session that left is no longer covered by its host's receipt: if it enters again, it is a new entrant.</summary>
+    private void ForgetReceiptsOfDeparted()
+    {
+        if (_receipts.Count == 0) return;
+        var inRoom = SessionsInRoom();
+        foreach (var (host, receipt) in _receipts.ToList()) _receipts[host] = OnlyInRoom(receipt, inRoom);
+    }
+
+    private HashSet<Jid> SessionsInRoom() => State.Sessions.Select(session => session.RealJid).ToHashSet();
+
+    private static DeliveryReceipt OnlyInRoom(DeliveryReceipt receipt, HashSet<Jid> inRoom) =>
+        receipt with { Sessions = [.. receipt.Sessions.Where(inRoom.Contains)] };
 
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)
@@ -151,9 +179,17 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// A replica host's node left the cluster for good: its occupants leave, as if each had sent unavailable presence, so
     /// that nobody elsewhere keeps seeing them.
     /// </summary>
-    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now) =>
-        State.Sessions.Where(session => session.RealJid.Domain == host).ToList()
-            .Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
+    /// <remarks>
+    /// Nobody can tell those occupants now: the room's word to them goes through their host's node. A new incarnation of that
+    /// node knows nothing of them, so they are remembered, and its netjoin's resync tells them they were removed (333).
+    /// </remarks>
+    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now)
+    {
+        var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
+        if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
+        foreach (var session in gone) letGo[session.RealJid] = session.Nick;
+        return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
+    }
 
     /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
     public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)

@@ -70,6 +70,19 @@ public sealed record ForwardsAcknowledged(Jid Room, string ReplicaHost, ForwardA
 public sealed record UnacknowledgedForwards(string Session, long First, IReadOnlyList<HeldStanza> Stanzas);
 
 /// <summary>
+/// A replica's receipt (docs/protocol/netjoin.md §5): its XMPP server's stream has taken everything the room sent
+/// <paramref name="Sessions"/>, up to and including the room's message <paramref name="LastStanzaId"/> (null: the room had
+/// none yet). Sent only once the stream has taken it, so a new incarnation of the replica's node, which knows nothing, is
+/// resynced from that message on: what was written before it is not sent again, what was not yet is.
+/// </summary>
+public sealed record DeliveryReceipt(Jid Room, string ReplicaHost, string? LastStanzaId, IReadOnlyList<Jid> Sessions)
+{
+    /// <summary>Says what <paramref name="other"/> says: the same last message and the same sessions, in the same order.</summary>
+    public bool SameAs(DeliveryReceipt other) =>
+        Room == other.Room && ReplicaHost == other.ReplicaHost && LastStanzaId == other.LastStanzaId && Sessions.SequenceEqual(other.Sessions);
+}
+
+/// <summary>
 /// The replica did not add an occupant the primary announced, because that user never sent it directed
 /// presence (XEP-0282 §4.5); the primary then treats the occupant as gone.
 /// </summary>

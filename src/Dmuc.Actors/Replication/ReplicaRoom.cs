@@ -32,6 +32,18 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     // How long a relearnt user's session check waits for the ping's answer: as long as the link's own ping does.
     private readonly TimeSpan _checkTimeout = ReplicationSettings.Of(Context.System).PingTimeout;
+    // The last receipt the primary was sent, and whether the next waits for the server's stream to take what it covers.
+    private DeliveryReceipt? _lastReceipt;
+    private bool _receiptAwaitingWrite;
+
+    /// <summary>
+    /// After a receipt, the next waits this long: a busy room sends a few a second, not one per batch, and a quiet one sends
+    /// each at once. What a crash can make the host's users get twice is what was written within about this long before it.
+    /// </summary>
+    private static readonly TimeSpan ReceiptPause = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>When the server's stream could not say a receipt's stanzas were written (it was down): tried again after this.</summary>
+    private static readonly TimeSpan ReceiptRetry = TimeSpan.FromSeconds(1);
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
         : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica)),
@@ -57,6 +69,8 @@ public sealed class ReplicaRoom : KeepaliveActor
             Acknowledged(ack.Ack);
         });
         Receive<ShutDownRooms>(_ => HandleShutdown());
+        Receive<ReceiptWritten>(HandleReceiptWritten);
+        Receive<ReceiptDue>(_ => SendReceiptIfDue());
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<SessionCheckUnanswered>(unanswered =>
         {
@@ -87,6 +101,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (_state.TakeCheckAnswer(stanza) is { } answer)
         {
             _sink.Send(answer.Deliveries);
+            SendReceiptIfDue();
             if (answer.ToRoom is { } gone)
             {
                 _log.Info("Replica of {0}: {1} is gone by its server's answer to the room's ping; the room removes them", _state.Room,
@@ -191,6 +206,32 @@ public sealed class ReplicaRoom : KeepaliveActor
         }
         foreach (var check in _state.PendingChecks.Where(check => !Timers.IsTimerActive(check)))
             Timers.StartSingleTimer(check, new SessionCheckUnanswered(check), _checkTimeout);
+        SendReceiptIfDue();
+    }
+
+    /// <summary>
+    /// Tells the primary, once this node's server has taken them, what its users were sent (<see cref="DeliveryReceipt"/>): should
+    /// this node crash, its next incarnation's netjoin resumes from there instead of sending them the room's history again.
+    /// One receipt at a time, only while in step, only when it says something new, and not for an empty replica.
+    /// </summary>
+    private void SendReceiptIfDue()
+    {
+        if (!KeepsAlive || !Keepalive.IsLinked || _receiptAwaitingWrite || Timers.IsTimerActive(ReceiptDue.Instance)) return;
+        var receipt = _state.Receipt();
+        if (receipt.Sessions.Count == 0 || (_lastReceipt is not null && receipt.SameAs(_lastReceipt))) return;
+        _receiptAwaitingWrite = true;
+        _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(receipt, written), failure: _ => new ReceiptWritten(receipt, false));
+    }
+
+    private void HandleReceiptWritten(ReceiptWritten written)
+    {
+        _receiptAwaitingWrite = false;
+        if (written.Written && Keepalive.IsLinked && _hosts.PrimaryNode is { } primary)
+        {
+            RoomDirectory.At(Context, primary).Tell(written.Receipt, Self);
+            _lastReceipt = written.Receipt;
+        }
+        Timers.StartSingleTimer(ReceiptDue.Instance, ReceiptDue.Instance, written.Written ? ReceiptPause : ReceiptRetry);
     }
 
     /// <summary>The primary's answer to our netjoin, in one or more parts, from what we reported to the room as it is.</summary>
@@ -214,6 +255,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
             resync.ResyncOf, Keepalive.SplitSince?.ToString("O") ?? "-");
         Keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        SendReceiptIfDue();
         ReleaseWaitingStanzas();
     }
 
@@ -260,6 +302,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void StartNetjoin()
     {
         var resync = _sync.StartNetjoin(_hosts.OwnHost!, _forwards.Report());
+        // The primary may have restarted and forgotten the last receipt: once in step again, it is sent anew.
+        _lastReceipt = null;
         if (_hosts.PrimaryNode is not { } primary)
         {
             MarkSplit("the primary has no node in the cluster");
@@ -348,6 +392,14 @@ public sealed class ReplicaRoom : KeepaliveActor
     }
 
     private sealed record SessionCheckUnanswered(string CheckId);
+
+    /// <summary>Whether the server's stream took everything sent before <paramref name="Receipt"/> was taken.</summary>
+    private sealed record ReceiptWritten(DeliveryReceipt Receipt, bool Written);
+
+    private sealed class ReceiptDue
+    {
+        public static readonly ReceiptDue Instance = new();
+    }
 
     public sealed class InspectReplica
     {

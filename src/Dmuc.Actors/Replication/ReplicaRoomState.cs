@@ -51,6 +51,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public IReadOnlyCollection<string> PendingChecks => _unconfirmed.Values.Select(pending => pending.CheckId).ToHashSet();
 
     /// <summary>
+    /// What this replica's receipt says now (<see cref="DeliveryReceipt"/>): every local occupant but those whose session is
+    /// still being checked (what the room sends them waits here) was sent everything up to <see cref="LastStanzaId"/>.
+    /// </summary>
+    public DeliveryReceipt Receipt() => new(room, ownHost, LastStanzaId,
+        _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
+
+    /// <summary>
     /// Notes a local user's stanza on its way to the primary: an available presence is the user's request to
     /// be in the room, which §4.5 requires before the replica adds them.
     /// </summary>
@@ -325,7 +332,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         _askedToBeIn.Add(from);
         deliveries.AddRange(ChangePresenceLocally(from, nick, presence));
         // The entrant's <history/> limits, as the room reads them (History.Requested), on what this replica keeps.
-        var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => entry.Message.ToString(SaveOptions.DisableFormatting).Length,
+        var kept = Dmuc.Rooms.History.Requested(_history.ToList(), entry => StanzaText.Of(entry.Message).Length,
             entry => entry.AcceptedAt, presence.Element(Ns.Muc + "x")?.Element(Ns.Muc + "history"), maxHistory, null, now);
         deliveries.AddRange(kept.Select(entry => new Delivery(from, Delayed(entry))));
         return Held(presence, now, deliveries);

@@ -98,6 +98,7 @@ public static class ReplicationHosting
                 {{Binding(typeof(RequestNetjoin))}}
                 {{Binding(typeof(ResyncReplica))}}
                 {{Binding(typeof(ForwardsAcknowledged))}}
+                {{Binding(typeof(DeliveryReceipt))}}
                 {{Binding(typeof(ProveNode), "dmuc-node-proof")}}
                 {{Binding(typeof(NodeProof), "dmuc-node-proof")}}
                 {{Binding(typeof(IncarnationStarted), "dmuc-node-proof")}}

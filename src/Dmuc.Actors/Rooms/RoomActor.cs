@@ -90,6 +90,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
+        Command<DeliveryReceipt>(receipt => _primary.Delivered(receipt));
         Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_primary.State, split.Host)));
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_primary.State, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
@@ -200,7 +201,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private void HandleInspect()
     {
         var inspection = new RoomInspection(_room, _primary.State.Exists, _primary.State.Config.Name ?? "", _primary.State.Sessions.ToList(),
-            _primary.State.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+            _primary.State.History, LastSequenceNr, [], ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, _primary.Receipts);
         var links = Context.GetChildren().Where(child => child.Path.Name != ArchiveReader.ChildName).Select(link => link
             .Ask<ReplicaLink.LinkInspection>(ReplicaLink.InspectLink.Instance, LinkInspectionTimeout)
             .ContinueWith(asked => asked.IsCompletedSuccessfully ? asked.Result : null, TaskScheduler.Default));

@@ -57,6 +57,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<EnterRefused>(refused => SentByNodeOf(refused.ReplicaHost, refused), refused => TellRoom(refused.Room, refused, Sender));
         Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
         Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
+        Receive<DeliveryReceipt>(receipt => SentByNodeOf(receipt.ReplicaHost, receipt) && receipt.Room.Local is not null,
+            receipt => TellRoom(receipt.Room, receipt, Sender));
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIndexRecovered>(HandleIndexRecovered);
         Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));

@@ -64,8 +64,10 @@ public sealed record InspectRoom(Jid Room);
 /// <param name="History">The discussion history as kept, oldest first.</param>
 /// <param name="Links">The room's replica links that answered in time (primary side, one per remote host).</param>
 /// <param name="Node">The address of the node the room's actor runs on.</param>
+/// <param name="Receipts">Each replica host's last receipt: what its server was handed (docs/protocol/netjoin.md §5).</param>
 public sealed record RoomInspection(Jid Room, bool Exists, string Name, IReadOnlyList<OccupantSessionView> Sessions,
-    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links, Address Node)
+    IReadOnlyList<HistoryEntry> History, long JournalSequenceNr, IReadOnlyList<ReplicaLink.LinkInspection> Links, Address Node,
+    IReadOnlyList<DeliveryReceipt>? Receipts = null)
 {
     /// <summary>Occupants, not sessions: several resources of one user under one nick count once.</summary>
     public int Occupants => Sessions.Select(session => session.Nick).Distinct().Count();

@@ -24,8 +24,8 @@ public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNod
 
     /// <summary>
     /// Wumpus's session is still there and answers the room's ping: he stays in the room, gets what was said during the
-    /// crash and everything after. Valdis's server answers that his session is gone: the room removes him, and Trillian
-    /// sees him leave with 333.
+    /// crash and everything after, and nothing he had before it again (the replica's receipt told the room how far he
+    /// was). Valdis's server answers that his session is gone: the room removes him, and Trillian sees him leave with 333.
     /// </summary>
     [Fact]
     public async Task A_user_still_connected_stays_across_the_restart_of_his_replica_node_and_one_whose_session_is_gone_is_removed()
@@ -34,6 +34,13 @@ public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNod
         await room.CreateAsync(Trillian);
         await room.EnterAllAsync([Wumpus, Valdis]);
         await room.SettleAsync([Trillian, Wumpus, Valdis]);
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "before the crash", id: "before"));
+        await room.SettleAsync([Trillian, Wumpus, Valdis]);
+        await Eventually.HoldsAsync(async () =>
+        {
+            var inspection = await Cluster.InspectRoomAsync(room.Jid);
+            return inspection.Receipts?.Any(receipt => receipt.ReplicaHost == Killrc && receipt.LastStanzaId == inspection.History[^1].StanzaId) == true;
+        }, "killrc's receipt of the last message", RestartWait);
 
         var restart = Cluster.RestartAsync(Killrc);
         Cluster.SendFromUser(Say(Trillian, room.Jid, "during the crash", id: "during"));
@@ -57,6 +64,8 @@ public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNod
 
         Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("after the restart").Invoke);
         Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("during the crash").Invoke);
+        // What the restarted node delivered: he had this one from its earlier life.
+        Assert.DoesNotContain(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("before the crash").Invoke);
         Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.GroupchatBody("after the restart").Invoke);
         Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => Received.PresenceOf(room.Jid, Wumpus.Nick, available: false)(stanza));
         var valdisLeft = Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.PresenceOf(room.Jid, Valdis.Nick, available: false).Invoke);

@@ -10,12 +10,14 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// A room's primary and its replicas without actors or a network: the pure classes the actors are shells of
 /// (<see cref="PrimaryRoom"/> for RoomActor; <see cref="ReplicaRoomState"/> and <see cref="ReplicaSync"/> for ReplicaRoom),
 /// driven as the actors drive them. Only the network is the model's: batches arrive at once, and those for a split
-/// host are lost, as withheld or dropped ones are.
+/// host are lost, as withheld or dropped ones are; what a replica delivers is written at once, and its receipt
+/// (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>.
 /// </summary>
 public sealed class SplitRoomModel
 {
     private readonly PrimaryRoom _primary;
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
+    private readonly SplitServing _serving;
     private readonly Dictionary<string, ReplicaSync> _syncs;
     private readonly Dictionary<string, long> _sequences = new();
     private readonly HashSet<string> _split = [];
@@ -39,6 +41,7 @@ public sealed class SplitRoomModel
     {
         Room = Jid.Parse(room);
         PrimaryHost = primaryHost;
+        _serving = serving;
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
         _syncs = _replicas.ToDictionary(replica => replica.Key, replica => new ReplicaSync(replica.Value));
         _primary = new PrimaryRoom(new RoomState(Room, options), _replicas.ContainsKey, () => true);
@@ -52,6 +55,9 @@ public sealed class SplitRoomModel
     public RoomState Primary => _primary.State;
     public ReplicaRoomState Replica(string host) => _replicas[host];
     public bool IsSplit(string host) => _split.Contains(host);
+
+    /// <summary>The replicas' receipts do not reach the primary: the node crashes between writing what it delivered and telling.</summary>
+    public bool ReceiptsLost { get; set; }
 
     /// <summary>Everything the user has received, in order.</summary>
     public IReadOnlyList<XElement> ReceivedBy(ChatUser user) => _received.GetValueOrDefault(Jid.Parse(user.Jid)) ?? [];
@@ -88,6 +94,39 @@ public sealed class SplitRoomModel
         if (_split.Add(host)) Deliver(_replicas[host].MarkSplit());
     }
 
+    /// <summary>
+    /// The node of <paramref name="host"/> is killed and started again: the link is split, and the new incarnation of the
+    /// replica knows nothing; the host's users stay connected to their server and keep what they received.
+    /// </summary>
+    public void CrashReplica(string host)
+    {
+        _split.Add(host);
+        _replicas[host] = new ReplicaRoomState(Room, host, serving: _serving);
+        _syncs[host] = new ReplicaSync(_replicas[host]);
+    }
+
+    /// <summary>The link to <paramref name="host"/> found no node for it for a while: the room lets its occupants go.</summary>
+    public void HostGone(string host)
+    {
+        _now = _now.AddSeconds(1);
+        foreach (var decided in _primary.HostGone(host, _now)) Send(decided.Outgoing);
+    }
+
+    /// <summary>
+    /// Each session the replica on <paramref name="host"/> checks (a user it relearnt after its node restarted) answers the
+    /// room's ping, as a connected client does; it then gets what waited for the answer.
+    /// </summary>
+    public void AnswerSessionChecks(string host)
+    {
+        var replica = _replicas[host];
+        foreach (var (session, received) in _received.Where(user => user.Key.Domain == host).ToList())
+            foreach (var ping in received.Where(stanza => stanza.Name == Ns.Client + "iq" && replica.PendingChecks.Contains(stanza.Attribute("id")?.Value ?? "")).ToList())
+                if (replica.TakeCheckAnswer(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
+                        new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value))) is { } answer)
+                    Deliver(answer.Deliveries);
+        SendReceipt(host);
+    }
+
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
     public ResyncReplica Report(string host) => _syncs[host].StartNetjoin(host, unacknowledged: null);
 
@@ -107,6 +146,7 @@ public sealed class SplitRoomModel
             throw new InvalidOperationException($"{host} would not take its resync");
         Deliver(part.Deliveries);
         _split.Remove(host);
+        SendReceipt(host);
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
         foreach (var occupant in part.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
@@ -132,9 +172,17 @@ public sealed class SplitRoomModel
                 throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}");
             var (deliveries, refused) = _replicas[host].ApplyBatch(batch);
             Deliver(deliveries);
+            SendReceipt(host);
             if (refused.Count > 0)
                 throw new InvalidOperationException($"{host} refused {string.Join(", ", refused)}: the model's users always ask first");
         }
+    }
+
+    /// <summary>As ReplicaRoom once its server took what it delivered: the receipt, if it has anyone to speak of.</summary>
+    private void SendReceipt(string host)
+    {
+        var receipt = _replicas[host].Receipt();
+        if (!ReceiptsLost && receipt.Sessions.Count > 0) _primary.Delivered(receipt);
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

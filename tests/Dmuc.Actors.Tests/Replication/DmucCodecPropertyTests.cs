@@ -122,6 +122,7 @@ public sealed class DmucCodecPropertyTests
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePong(Jid.Parse(Room), host, id, sequence)),
         Host.Select(host => (object)new RequestNetjoin(Jid.Parse(Room), host)),
+        Gen.Select(Host, OrNone(Text), UserJid.List[0, 4], (host, lastStanzaId, sessions) => (object)new DeliveryReceipt(Jid.Parse(Room), host, lastStanzaId, sessions)),
         Resync.Select(resync => (object)resync));
 
     [Fact]
@@ -196,6 +197,7 @@ public sealed class DmucCodecPropertyTests
         ReplicaBatch batch => DescribeBatch(batch),
         ForwardedStanza forwarded => $"forward {forwarded.ReplicaHost} {forwarded.Number}\n{Canonical(forwarded.Stanza)}",
         ResyncReplica resync => DescribeResync(resync),
+        DeliveryReceipt receipt => $"delivered {receipt.Room} {receipt.ReplicaHost} {receipt.LastStanzaId ?? "-"} {Jids(receipt.Sessions)}",
         // The rest are records of strings and JIDs, whose own text shows every field.
         _ => message.ToString()!,
     };

@@ -3,7 +3,7 @@ namespace Dmuc.Integration.Tests.Chaos;
 /// <summary>The figures of a run and what broke the rules, from <see cref="ChaosChecker.Check"/>.</summary>
 public sealed record ChaosVerdict(
     IReadOnlyDictionary<FaultKind, int> FaultsInjected, int FaultCommandsFailed,
-    int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int DeliveredAndErrored,
+    int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int UnansweredInKilledNode, int DeliveredAndErrored,
     int CopiesChecked, int MissingCopies, int Holes, int Duplicates, int OrderViolations,
     int GhostsChecked, int GhostsOverBound, TimeSpan? LongestGhost, TimeSpan GhostBound,
     int HistoriesCompared, int HistoriesDiffering, int UnechoedInHistory, int RosterGhosts, int SilentEvictions, int RemovedByRoom,
@@ -18,7 +18,9 @@ public sealed record ChaosVerdict(
 /// <item>every fault was injected and undone as planned (a cut, a kill or a restart whose command failed did not test
 /// what the run claims);</item>
 /// <item>every message gets exactly one outcome at its sender: the echo or an error (lost: neither while the sender's
-/// stream lived; one whose stream broke first is counted apart, since its server died with the answer);</item>
+/// stream lived; one whose stream broke first is counted apart, since its server died with the answer, and so is one
+/// nobody got whose host's Dmuc node was killed within the ghost bound after it was sent, or while the kill's command ran:
+/// it died in that node);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
 /// run; no session gets any message twice, nor a sender's later message without its earlier ones; no errored message
 /// reaches anyone;</item>
@@ -51,7 +53,8 @@ public static class ChaosChecker
         var sessions = record.Sessions;
         var receivedAnywhere = sessions.SelectMany(session => session.Receipts).Select(receipt => receipt.Key).ToHashSet();
 
-        var (delivered, errored, lost, unanswered, deliveredAndErrored) = (0, 0, 0, 0, 0);
+        var nodeKills = record.Faults.Where(fault => fault.Planned.Kind is FaultKind.ReplicaNodeCrash or FaultKind.PrimaryNodeCrash).ToList();
+        var (delivered, errored, lost, unanswered, heldByKilledNode, deliveredAndErrored) = (0, 0, 0, 0, 0, 0);
         foreach (var message in record.Sent)
         {
             var echoed = echoes.ContainsKey(message.Key);
@@ -66,6 +69,11 @@ public static class ChaosChecker
             if (echoed || error is not null) continue;
             var sender = sessions.Single(session => session.User == message.Sender && session.Number == message.Session);
             if (sender.End == SessionEnd.StreamLost) unanswered++;
+            // Handed by its server to its host's Dmuc node, which was killed before anything came of it: nobody got it, and
+            // nothing on the component stream (XEP-0114) tells the server what the node had taken.
+            else if (!receivedAnywhere.Contains(message.Key) && nodeKills.Any(kill => kill.Planned.Host == sender.Host
+                         && message.SentAt <= (kill.InjectedBy ?? kill.InjectedAt) && kill.InjectedAt - message.SentAt <= record.GhostBound))
+                heldByKilledNode++;
             else
             {
                 lost++;
@@ -108,7 +116,7 @@ public static class ChaosChecker
         return new ChaosVerdict(
             record.Faults.GroupBy(fault => fault.Planned.Kind).ToDictionary(group => group.Key, group => group.Count()),
             record.Faults.Count(fault => fault.Problem is not null),
-            record.Sent.Count, delivered, errored, lost, unanswered, deliveredAndErrored, copiesChecked, missing, holes, duplicates, orderViolations,
+            record.Sent.Count, delivered, errored, lost, unanswered, heldByKilledNode, deliveredAndErrored, copiesChecked, missing, holes, duplicates, orderViolations,
             ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historiesDiffering, unechoedInHistory, rosterGhosts, silentEvictions,
             sessions.Count(session => session.End == SessionEnd.RemovedByRoom), problems);
     }

@@ -37,7 +37,9 @@ public sealed record RoomSession(
 }
 
 /// <summary>A fault as it was carried out: when it hit, and when the topology had it undone (healed, restarted and listening).</summary>
-public sealed record InjectedFault(Fault Planned, TimeSpan InjectedAt, TimeSpan RecoveredAt, string? Problem);
+/// <param name="InjectedAt">When its command started.</param>
+/// <param name="InjectedBy">When its command returned (a kill under load takes a while): the fault took effect in between.</param>
+public sealed record InjectedFault(Fault Planned, TimeSpan InjectedAt, TimeSpan RecoveredAt, string? Problem, TimeSpan? InjectedBy = null);
 
 /// <summary>What a newcomer on a host saw when it entered after the run: who was in, and the room's history.</summary>
 public sealed record WitnessView(string Host, string Nick, IReadOnlyList<string>? Occupants, IReadOnlyList<string>? History, string? Problem);

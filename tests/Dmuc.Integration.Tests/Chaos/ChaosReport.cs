@@ -18,6 +18,7 @@ public static class ChaosReport
             ("errored", verdict.Errored.ToString()),
             ("lost (neither echo nor error)", verdict.Lost.ToString()),
             ("unanswered: the sender's server was killed first", verdict.UnansweredAfterStreamLoss.ToString()),
+            ("unanswered: its host's Dmuc node was killed holding it", verdict.UnansweredInKilledNode.ToString()),
             ("both an error and a delivery", verdict.DeliveredAndErrored.ToString()),
             ("copies owed to occupants who stayed", verdict.CopiesChecked.ToString()),
             ("copies missing", verdict.MissingCopies.ToString()),

@@ -92,12 +92,13 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
             await Task.Delay(fault.Gap, cancellationToken);
             var injectedAt = _clock.Now;
             var problem = await InjectAsync(fault, cancellationToken);
+            var injectedBy = _clock.Now;
             Log($"{fault.Kind} {fault.Host} at {injectedAt.TotalSeconds:0.0} s for {fault.Lasts.TotalSeconds:0.0} s{(problem is null ? "" : ": " + problem)}");
             await Task.Delay(fault.Lasts, cancellationToken);
             var recoveryProblem = await RecoverAsync(fault, cancellationToken);
             var recoveredAt = _clock.Now;
             Log($"  undone at {recoveredAt.TotalSeconds:0.0} s{(recoveryProblem is null ? "" : ": " + recoveryProblem)}");
-            injected.Add(new InjectedFault(fault, injectedAt, recoveredAt, problem ?? recoveryProblem));
+            injected.Add(new InjectedFault(fault, injectedAt, recoveredAt, problem ?? recoveryProblem, injectedBy));
         }
         var planEnd = plan.Count == 0 ? TimeSpan.Zero : plan[^1].At + plan[^1].Fault.Lasts;
         await Task.Delay(options.Duration - planEnd, cancellationToken); // the rest of the duration, fault-free

@@ -71,6 +71,31 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_message_nobody_got_whose_host_s_node_was_killed_soon_after_is_unanswered_and_one_others_got_or_sent_long_before_is_lost()
+    {
+        InjectedFault Kill(FaultKind kind, string host, double at) => new(new Fault(TimeSpan.Zero, kind, host, S(2)), S(at), S(at + 2), null, S(at + 1));
+        var record = CleanRun() with
+        {
+            // argl-4 was sent while the command that killed killrc's node ran.
+            Sent = [Sent("alice-1"), Sent("argl-1"), Sent("argl-2", at: 3), Sent("argl-3", at: 3), Sent("alice-2", at: 3), Sent("argl-4", at: 4.5)],
+            Sessions =
+            [
+                Session("alice", "avalon.irc", 0, Live("alice-1", "argl-1")),
+                Session("argl", "killrc.oulubox.irc", 0, Live("alice-1", "argl-1")),
+                Session("squit", "eris.dclxvii.irc", 0, Live("alice-1", "argl-1", "argl-3")),
+            ],
+            Faults = [Kill(FaultKind.ReplicaNodeCrash, "killrc.oulubox.irc", 4), Kill(FaultKind.PrimaryNodeCrash, "avalon.irc", 40)],
+        };
+
+        var verdict = ChaosChecker.Check(record);
+
+        // argl-2 died in killrc's node; argl-3 reached squit, so its echo was owed; alice-2 was sent long before avalon's node died.
+        Assert.Equal((2, 2), (verdict.UnansweredInKilledNode, verdict.Lost));
+        Assert.Contains(verdict.Problems, problem => problem.StartsWith("argl-3"));
+        Assert.Contains(verdict.Problems, problem => problem.StartsWith("alice-2"));
+    }
+
+    [Fact]
     public void An_error_is_an_outcome_but_an_error_and_a_delivery_of_the_same_message_fail()
     {
         var errored = ChaosChecker.Check(CleanRun() with

@@ -1,0 +1,123 @@
+using System.Xml.Linq;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Tests.Infrastructure;
+using Dmuc.Actors.Tests.Replication;
+using Dmuc.Xmpp;
+using static Dmuc.Actors.Tests.Replication.RoomRequests;
+using static Dmuc.Actors.Tests.Replication.Wallops;
+
+namespace Dmuc.Actors.Tests.Netsplit;
+
+/// <summary>
+/// A replica's node is killed and started again while its users stay connected to their server (docs/protocol/netjoin.md
+/// §5): the new incarnation reports nothing, relearns the users, and resumes them from the replica's last receipt
+/// (<see cref="DeliveryReceipt"/>), on <see cref="SplitRoomModel"/>. At least once: what was written and not yet
+/// receipted is sent again; nothing is sent less.
+/// </summary>
+public sealed class ReplicaCrashResyncTests
+{
+    private readonly SplitRoomModel _room = new(Wallops.Room, Avalon, Killrc, Vesa);
+
+    [Fact]
+    public void A_new_incarnation_of_a_replica_node_sends_its_users_only_what_came_after_its_last_receipt()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
+        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
+        _room.CrashReplica(Killrc);
+        _room.Send(Say(BigCheese, Wallops.Room, "during", id: "during"));
+
+        var resync = RejoinKillrc();
+
+        Assert.Equal(["during"], resync.Items.Select(item => item.Stanza.Body()).OfType<string>());
+        foreach (var user in new[] { Wumpus, Valdis })
+        {
+            foreach (var body in new[] { "before 1", "before 2", "during" })
+                Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
+            Assert.Single(_room.ReceivedBy(user), Received.Subject(Wallops.Room).Invoke);
+        }
+        Assert.Equal(_room.Primary.History.Last().StanzaId, _room.Replica(Killrc).LastStanzaId);
+        AssertEveryoneHearsTheNextMessageOnce();
+    }
+
+    [Fact]
+    public void Without_a_receipt_the_new_incarnation_sends_the_whole_history_again_rather_than_lose_any()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        CrashKillrcAfter(Say(Trillian, Wallops.Room, "written, not receipted", id: "unreceipted"));
+
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
+        Assert.Equal(2, _room.ReceivedBy(Wumpus).Count(stanza => stanza.IsGroupchatWithBody("written, not receipted")));
+    }
+
+    [Fact]
+    public void A_user_whose_entry_was_not_receipted_gets_the_room_s_history_and_subject_as_an_entrant_and_the_others_do_not()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        CrashKillrcAfter(Enter(Valdis, Wallops.Room));
+
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
+        Assert.Single(_room.ReceivedBy(Wumpus), Received.Subject(Wallops.Room).Invoke);
+        // Valdis's entry may have reached him before the crash: he gets it again rather than miss it.
+        Assert.Equal(2, _room.ReceivedBy(Valdis).Count(stanza => stanza.IsGroupchatWithBody("before")));
+        Assert.Equal(2, _room.ReceivedBy(Valdis).Count(Received.Subject(Wallops.Room).Invoke));
+    }
+
+    [Fact]
+    public void A_receipt_no_longer_covers_a_session_that_left_so_it_enters_again_as_a_new_entrant()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        CrashKillrcAfter(Leave(Valdis, Wallops.Room), Enter(Valdis, Wallops.Room));
+
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("before"));
+        // Once when he first entered, once when he entered again, and once from the resync: his second entry was not receipted.
+        Assert.Equal(3, _room.ReceivedBy(Valdis).Count(stanza => stanza.IsGroupchatWithBody("before")));
+    }
+
+    [Fact]
+    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.Netjoin(Killrc);
+
+        var removed = Assert.Single(_room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+        Assert.True(removed.HasStatus(110) && removed.HasStatus(333), removed.ToString());
+        Assert.Single(_room.ReceivedBy(Trillian), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+        Assert.Empty(_room.Replica(Killrc).LocalOccupants);
+    }
+
+    /// <summary>
+    /// killrc's node writes what <paramref name="unreceipted"/> brings its users and dies before its receipt goes out; its
+    /// next incarnation rejoins.
+    /// </summary>
+    private void CrashKillrcAfter(params XElement[] unreceipted)
+    {
+        _room.ReceiptsLost = true;
+        foreach (var stanza in unreceipted) _room.Send(stanza);
+        _room.ReceiptsLost = false;
+        _room.CrashReplica(Killrc);
+        RejoinKillrc();
+    }
+
+    /// <summary>killrc's new replica runs its netjoin, and its users answer the checks of the sessions it relearns.</summary>
+    private ReplicaBatch RejoinKillrc()
+    {
+        var resync = _room.Netjoin(Killrc);
+        _room.AnswerSessionChecks(Killrc);
+        return resync;
+    }
+
+    /// <summary>The restarted replica is in step: its users and everyone else each get each new message once.</summary>
+    private void AssertEveryoneHearsTheNextMessageOnce()
+    {
+        _room.Send(Say(Valdis, Wallops.Room, "after", id: "after"));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("after"));
+    }
+}
