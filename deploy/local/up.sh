@@ -6,16 +6,19 @@
 # addresses are akka.trttl.ssl.tcp://… Nodes talk over mutual TLS with certificates from a throwaway authority
 # made here (run/tls, deploy/tls/make-certs.sh). Stop it all with down.sh.
 #
-#   up.sh [--postgres] [--standby] [--no-build]
+#   up.sh [--postgres] [--failover] [--standby] [--no-build]
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
+#     --failover   a second primary-capable node for avalon.irc (dmuc-node-avalon.irc-2): the rooms are sharded over
+#                  both (--placement Sharded, implies --postgres), and those of a node that dies move to the other.
+#                  Prosody takes one component connection: the second node's stream waits until the first is gone.
 #     --standby    a second node for killrc.oulubox.irc (dmuc-node-killrc.oulubox.irc-standby) that stands by and takes
 #                  the host over when its node dies: try `crash.sh dmuc-node-killrc.oulubox.irc` (docs/operations.md#a-standby-node-for-a-host)
 #     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
 #
 # Environment:
 #   DMUC_LOCAL_BASE_PORT  host i (0 = avalon.irc) uses BASE+10i+2 (c2s), +3 (cluster), +7 (component);
-#                         PostgreSQL BASE+45; the standby BASE+43 (cluster), +49 (management). Default 4050: the
-#                         primary's cluster port is 4053.
+#                         PostgreSQL BASE+45, the failover node BASE+43 (cluster) and +49 (management), the standby
+#                         BASE+53 (cluster) and +59 (management). Default 4050: the primary's cluster port is 4053.
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
@@ -23,14 +26,16 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 use_postgres=false
+failover=false
 use_standby=false
 build=true
 for arg in "$@"; do
   case "$arg" in
     --postgres) use_postgres=true ;;
+    --failover) failover=true; use_postgres=true ;;
     --standby) use_standby=true ;;
     --no-build) build=false ;;
-    *) echo "usage: $0 [--postgres] [--standby] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--postgres] [--failover] [--standby] [--no-build]" >&2; exit 2 ;;
   esac
 done
 
@@ -58,10 +63,11 @@ component_port() { echo $((base_port + 10 * $1 + 7)); }
 # The node's management endpoint (dmuc CLI): loopback only, so no token.
 management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
-# The standby serves killrc.oulubox.irc (host 1) and takes the ports of a fifth host's cluster and management endpoints.
+# The standby serves killrc.oulubox.irc (host 1) and takes the ports of a sixth host's cluster and management endpoints
+# (the fifth's are the failover node's).
 standby_host="killrc.oulubox.irc"
 standby_name="dmuc-node-$standby_host-standby"
-standby_ports=4
+standby_ports=5
 # Netsplit drills run Akka.Remote (over TLS) through its throttler adapter, whose addresses have this scheme.
 cluster_scheme="akka.trttl.ssl.tcp"
 # Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
@@ -125,7 +131,9 @@ start_postgres() {
     echo "PostgreSQL 15 is not installed: installing Debian's package (apt-get install postgresql)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
   fi
-  # PostgreSQL refuses to run as root, and its user must be able to reach the folder.
+  # PostgreSQL refuses to run as root, and its user must be able to reach the folder: it may pass through the run folder
+  # (a temporary folder is made private), without listing it.
+  chmod o+x "$run"
   install -d -o postgres "$dir"
   [[ -d "$dir/data" ]] || su postgres -c "$bin/initdb -D '$dir/data' -A trust -U postgres --no-sync" >"$dir/initdb.log"
   su postgres -c "$bin/pg_ctl -D '$dir/data' -l '$dir/postgres.log' -o '-p $postgres_port -k $dir -c listen_addresses=127.0.0.1' -w start" >/dev/null
@@ -162,35 +170,49 @@ for index in "${!hosts[@]}"; do
   "$repo/deploy/tls/make-certs.sh" "$tls" node "$host" --host "$host" "${primary_claim[@]}" >/dev/null
 done
 
+# With --failover the primary's rooms are sharded over it and a second primary-capable node of its host.
+placement_args=()
+$failover && placement_args=(--placement Sharded)
+failover_name="dmuc-node-$primary_host-2"
+failover_cluster_port=$((base_port + 43))
+failover_management_port=$((base_port + 49))
+if $failover; then
+  "$repo/deploy/tls/make-certs.sh" "$tls" node "$primary_host-2" --host "$primary_host" --primary "$muc_domain" >/dev/null
+fi
+
+# start_node NAME HOST DIR CLUSTER_PORT MANAGEMENT_PORT COMPONENT_PORT CERT ROLE_ARGS...
+start_node() {
+  local name="$1" host="$2" dir="$3" cluster="$4" management="$5" component="$6" cert="$7"
+  shift 7
+  mkdir -p "$dir/dmuc-data"
+  start_detached "$name" "$dir/dmuc-node.log" "$node_binary" \
+    --server "127.0.0.1:$component" --domain "$muc_domain" --secret "$secret" \
+    --data "$dir/dmuc-data" --host-domain "$host" "$@" "${seed_args[@]}" \
+    --tls-cert "$tls/$cert.pem" --tls-key "$tls/$cert-key.pem" --tls-ca "$tls/ca.pem" \
+    --cluster-host 127.0.0.1 --cluster-port "$cluster" \
+    --management-url "http://127.0.0.1:$management" --allow-netsplit-drills \
+    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
+    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+}
+
 # The primary first: it is the first seed.
 for index in "${!hosts[@]}"; do
   host="${hosts[$index]}"
-  dir="$run/$host"
-  role_args=(--role Primary "${seed_args[@]}")
-  ((index == 0)) || role_args=(--role Replica "${seed_args[@]}")
-  role_args+=(--tls-cert "$tls/$host.pem" --tls-key "$tls/$host-key.pem" --tls-ca "$tls/ca.pem")
-  start_detached "dmuc-node-$host" "$dir/dmuc-node.log" "$node_binary" \
-    --server "127.0.0.1:$(component_port "$index")" --domain "$muc_domain" --secret "$secret" \
-    --data "$dir/dmuc-data" --host-domain "$host" "${role_args[@]}" \
-    --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$index")" \
-    --management-url "http://127.0.0.1:$(management_port "$index")" --allow-netsplit-drills \
-    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
-    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+  role_args=(--role Primary "${placement_args[@]}")
+  ((index == 0)) || role_args=(--role Replica)
+  start_node "dmuc-node-$host" "$host" "$run/$host" "$(cluster_port "$index")" "$(management_port "$index")" \
+    "$(component_port "$index")" "$host" "${role_args[@]}"
 done
+if $failover; then
+  start_node "$failover_name" "$primary_host" "$run/$primary_host-2" "$failover_cluster_port" "$failover_management_port" \
+    "$(component_port 0)" "$primary_host-2" --role Primary "${placement_args[@]}"
+fi
 
 # Started after the host's own node, so that it is the younger member and stands by.
 if $use_standby; then
   "$repo/deploy/tls/make-certs.sh" "$tls" node "$standby_host-standby" --host "$standby_host" >/dev/null
-  dir="$run/$standby_host"
-  mkdir -p "$dir/standby-data"
-  start_detached "$standby_name" "$dir/dmuc-standby.log" "$node_binary" \
-    --server "127.0.0.1:$(component_port 1)" --domain "$muc_domain" --secret "$secret" \
-    --data "$dir/standby-data" --host-domain "$standby_host" --role Replica --standby "${seed_args[@]}" \
-    --tls-cert "$tls/$standby_host-standby.pem" --tls-key "$tls/$standby_host-standby-key.pem" --tls-ca "$tls/ca.pem" \
-    --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$standby_ports")" \
-    --management-url "http://127.0.0.1:$(management_port "$standby_ports")" --allow-netsplit-drills \
-    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
-    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+  start_node "$standby_name" "$standby_host" "$run/$standby_host-standby" "$(cluster_port "$standby_ports")" \
+    "$(management_port "$standby_ports")" "$(component_port 1)" "$standby_host-standby" --role Replica --standby
 fi
 
 # Polls until the command "$2.." succeeds, or fails saying it timed out waiting for "$1".
@@ -231,8 +253,14 @@ for index in "${!hosts[@]}"; do
       member_admitted "${hosts[$index]}" "$(cluster_port "$other")"
   done
 done
+if $failover; then
+  wait_until "the failover node to be Up in the cluster" member_up "$failover_cluster_port"
+  for index in "${!hosts[@]}"; do
+    wait_until "the failover node to be admitted by ${hosts[$index]}'s" member_admitted "${hosts[$index]}" "$failover_cluster_port"
+  done
+fi
 
-standing_by() { grep -qF "Standing by for $standby_host: $cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1) serves the host" "$run/$standby_host/dmuc-standby.log" 2>/dev/null; }
+standing_by() { grep -qF "Standing by for $standby_host: $cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1) serves the host" "$run/$standby_host-standby/dmuc-node.log" 2>/dev/null; }
 if $use_standby; then
   wait_until "the standby to be Up in the cluster" member_up "$(cluster_port "$standby_ports")"
   wait_until "the standby to stand by for $standby_host" standing_by
@@ -254,9 +282,16 @@ write_topology() {
               node: { name: ("dmuc-node-" + $host), role: $role, pid: $node_pid, cluster_address: $cluster,
                       management_address: $management, log: ($dir + "/dmuc-node.log") } }]' <<<"$json")
   done
-  jq -n --arg muc "$muc_domain" --arg room "$room" --argjson hosts "$json" \
+  local failover_node=null
+  if $failover; then
+    failover_node=$(jq -n --arg name "$failover_name" --argjson pid "$(pid_of "$failover_name")" \
+      --arg cluster "$cluster_scheme://dmuc@127.0.0.1:$failover_cluster_port" \
+      --arg management "http://127.0.0.1:$failover_management_port" --arg log "$run/$primary_host-2/dmuc-node.log" \
+      '{ name: $name, role: "primary", pid: $pid, cluster_address: $cluster, management_address: $management, log: $log }')
+  fi
+  jq -n --arg muc "$muc_domain" --arg room "$room" --argjson hosts "$json" --argjson failover "$failover_node" \
     --arg journal "$($use_postgres && echo PostgreSql || echo Sqlite)" \
-    '{ muc_domain: $muc, room: $room, journal: $journal, hosts: $hosts }' >"$run/topology.json"
+    '{ muc_domain: $muc, room: $room, journal: $journal, hosts: $hosts, failover_node: $failover }' >"$run/topology.json"
 }
 write_topology
 
@@ -269,9 +304,11 @@ for index in "${!hosts[@]}"; do
 done
 echo "e.g. profanity: /account add argl; /account set argl jid argl@killrc.oulubox.irc; /account set argl server 127.0.0.1;"
 echo "     /account set argl port $(c2s_port 1); /account set argl tls disable; /connect argl; /join $room"
+$failover && echo "The rooms are sharded over avalon.irc's two nodes ($cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0) and :$failover_cluster_port);" \
+  "rehearse a failover with deploy/local/crash.sh dmuc-node-$primary_host (or $failover_name)."
 echo "Watch it: http://127.0.0.1:$(management_port 0)/status (the cluster's picture); ./dmuc cluster show, ./dmuc room show wallops."
 if $use_standby; then
-  echo "$standby_host has a standby node ($standby_name, log $run/$standby_host/dmuc-standby.log): deploy/local/crash.sh"
+  echo "$standby_host has a standby node ($standby_name, log $run/$standby_host-standby/dmuc-node.log): deploy/local/crash.sh"
   echo "  dmuc-node-$standby_host kills the host's node, and the standby takes the host over within about 10 s."
 fi
 echo "Stop it with deploy/local/down.sh."

@@ -76,8 +76,8 @@ public static class DmucNode
             akka.AddSetup(new DmucMetricsSetup(metrics));
             akka.WithRemoting(options.ClusterHostname, options.ClusterPort);
             var seeds = options.Seeds.Select(options.Drills.SeedAddress).ToList();
-            // No split brain resolver: ReplicationHosting.SplitToleranceHocon turns automatic downing off, so that a
-            // netsplit stays the application's business (docs/protocol/netjoin.md).
+            // No split brain resolver: ReplicationHosting.SplitToleranceHocon downs only primary-capable nodes (PrimaryDowning),
+            // so that a replica's netsplit stays the application's business (docs/protocol/netjoin.md).
             akka.WithClustering(new ClusterOptions
             {
                 Roles = ClusterRoles(options), SeedNodes = seeds.ToArray(), SplitBrainResolver = null,
@@ -92,7 +92,7 @@ public static class DmucNode
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout)
             {
                 ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,
-            });
+            }, options.Role == NodeRole.Primary ? options.Placement : RoomPlacement.Local);
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
             if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings());
             akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());

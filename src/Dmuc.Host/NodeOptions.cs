@@ -1,4 +1,5 @@
 using Dmuc.Actors.Persistence;
+using Dmuc.Actors.Rooms;
 using Dmuc.Host.Drills;
 using Dmuc.Host.Management;
 using Dmuc.Xmpp;
@@ -49,6 +50,12 @@ public sealed class NodeOptions
     public string? JournalConnectionString { get; set; }
 
     public int SnapshotEvery { get; set; } = 500;
+
+    /// <summary>
+    /// Sharded: the domain's rooms are spread over every primary-capable node (cluster sharding), and move to another when
+    /// their node dies or leaves; needs a journal they share (PostgreSQL). Local (default): they live on this node.
+    /// </summary>
+    public RoomPlacement Placement { get; set; } = RoomPlacement.Local;
 
     /// <summary>Messages a room keeps beyond its history for the netjoins of split replicas (docs/protocol/netjoin.md §3).</summary>
     public int NetjoinBacklog { get; set; } = 1000;
@@ -118,6 +125,7 @@ public sealed class NodeOptions
         ["--cluster-port"] = $"{Section}:{nameof(ClusterPort)}",
         ["--seed"] = $"{Section}:{nameof(Seeds)}:0",
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
+        ["--placement"] = $"{Section}:{nameof(Placement)}",
         ["--management-url"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Url)}",
         ["--management-token"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Token)}",
         ["--tls-cert"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Certificate)}",
@@ -156,6 +164,9 @@ public sealed class NodeOptions
         if (string.IsNullOrEmpty(Secret)) throw new InvalidSettingException("Dmuc:Secret (--secret) is required");
         if (Role == NodeRole.Replica && string.IsNullOrWhiteSpace(HostDomain))
             throw new InvalidSettingException("a replica node needs Dmuc:HostDomain (--host-domain)");
+        // Several nodes writing one SQLite file each would each think they own every room's journal.
+        if (Placement == RoomPlacement.Sharded && JournalProvider != JournalProvider.PostgreSql)
+            throw new InvalidSettingException("Dmuc:Placement Sharded (--placement) needs a journal the nodes share: --journal PostgreSql");
         if (MaxStanzaBytes < 64) throw new InvalidSettingException("Dmuc:MaxStanzaBytes must be at least 64");
         if (DiscoItemsPageSize < 1) throw new InvalidSettingException("Dmuc:DiscoItemsPageSize must be at least 1");
         if (MaxStanzaDepth < 1) throw new InvalidSettingException("Dmuc:MaxStanzaDepth must be at least 1");

@@ -22,7 +22,7 @@ public sealed class ArchiveRetentionOptionsTests
     [InlineData("Dmuc:ArchiveRetention:CheckInterval", "-00:01:00")]
     public void A_retention_that_makes_no_sense_stops_the_node_naming_the_setting(string key, string value)
     {
-        var refused = Assert.Throws<InvalidOperationException>(() => Bind(new() { [key] = value }).Validate());
+        var refused = Assert.Throws<InvalidSettingException>(() => Bind(new() { [key] = value }).Validate());
         Assert.Contains("Dmuc:ArchiveRetention", refused.Message);
     }
 

@@ -14,6 +14,7 @@ public sealed class InvalidNodeSettingTests
         "Dmuc:Replication: KeepaliveInterval, PingTimeout and SplitPingInterval must be positive")]
     [InlineData("--Dmuc:Limits:OccupantStanzaBurst -5", "Dmuc:Limits: no limit may be negative (0 turns one off)")]
     [InlineData("--Dmuc:SnapshotEvery 0", "Dmuc:SnapshotEvery must be at least 1")]
+    [InlineData("--placement Sharded", "Dmuc:Placement Sharded (--placement) needs a journal the nodes share: --journal PostgreSql")]
     [InlineData("--Dmuc:KeepaliveInterval 00:00:00", "Dmuc:KeepaliveInterval must be positive")]
     [InlineData("--standby", "a standby node (Dmuc:Standby:Enabled) must be a replica: a primary's rooms cannot move to another node yet")]
     [InlineData("--role Replica --host-domain killrc.example --standby",

@@ -20,16 +20,23 @@ public sealed class ClusterHosts
     // HOCON carries roles unquoted, so no colon here.
     private const string HostRolePrefix = "host-";
 
-    private View _view = new(ImmutableDictionary<string, Address>.Empty, null);
+    private View _view = new(ImmutableDictionary<string, Address>.Empty, null, ImmutableHashSet<Address>.Empty);
 
     public ClusterHosts(string? ownHost) => OwnHost = ownHost?.ToLowerInvariant();
 
     /// <summary>The XMPP host this node serves, if it is part of a DMUC deployment.</summary>
     public string? OwnHost { get; }
 
+    /// <summary>
+    /// Where replicas send what their users send: the primary node, or with rooms sharded the first primary-capable node
+    /// in address order, whose room directory routes to wherever the room lives.
+    /// </summary>
     public Address? PrimaryNode => Volatile.Read(ref _view).Primary;
 
     public IReadOnlyDictionary<string, Address> Hosts => Volatile.Read(ref _view).Hosts;
+
+    /// <summary>Every trusted node with the primary role (several when rooms are sharded over them).</summary>
+    public IReadOnlySet<Address> PrimaryNodes => Volatile.Read(ref _view).Primaries;
 
     public static string HostRole(string host) => HostRolePrefix + host.ToLowerInvariant();
 
@@ -49,7 +56,11 @@ public sealed class ClusterHosts
     public bool SpeaksFor(Address node, string host) =>
         Volatile.Read(ref _view).Hosts.GetValueOrDefault(host.ToLowerInvariant()) is { } served && served == node;
 
-    public bool IsPrimaryNode(Address node) => PrimaryNode is { } primary && primary == node;
+    /// <summary>
+    /// True for every node that may hold rooms: with rooms sharded over several primary-capable nodes
+    /// (<see cref="Rooms.RoomPlacement.Sharded"/>) a room's batches come from whichever of them holds it now.
+    /// </summary>
+    public bool IsPrimaryNode(Address node) => Volatile.Read(ref _view).Primaries.Contains(node);
 
     /// <summary>The node that serves this node's own host: itself, or another while this one stands by (<see cref="HostStandby"/>).</summary>
     public Address? OwnHostNode => OwnHost is { } host ? Volatile.Read(ref _view).Hosts.GetValueOrDefault(host) : null;
@@ -65,17 +76,19 @@ public sealed class ClusterHosts
     internal void Update(IEnumerable<TrustedNode> nodesOldestFirst)
     {
         var hosts = ImmutableDictionary.CreateBuilder<string, Address>();
+        var primaries = ImmutableHashSet.CreateBuilder<Address>();
         Address? primary = null;
         foreach (var node in nodesOldestFirst)
         {
             if (node.Host is { } host) hosts.TryAdd(host, node.Address);
-            if (node.IsPrimary && (primary is null || Member.AddressOrdering.Compare(node.Address, primary) < 0))
-                primary = node.Address;
+            if (!node.IsPrimary) continue;
+            primaries.Add(node.Address);
+            if (primary is null || Member.AddressOrdering.Compare(node.Address, primary) < 0) primary = node.Address;
         }
-        Volatile.Write(ref _view, new View(hosts.ToImmutable(), primary));
+        Volatile.Write(ref _view, new View(hosts.ToImmutable(), primary, primaries.ToImmutable()));
     }
 
-    private sealed record View(ImmutableDictionary<string, Address> Hosts, Address? Primary);
+    private sealed record View(ImmutableDictionary<string, Address> Hosts, Address? Primary, ImmutableHashSet<Address> Primaries);
 }
 
 /// <summary>

@@ -16,13 +16,13 @@ public static class ReplicationHosting
     /// <summary>
     /// A netsplit is the application's business, not the cluster's (docs/protocol/netjoin.md): the failure
     /// detector may call a replica node unreachable, but nothing downs it automatically, so the replica keeps
-    /// serving its users through the split and rejoins when the link heals. The primary of a room is fixed by
-    /// role, so a split can never make two primaries and downing would buy nothing. Nodes joining during a split
+    /// serving its users through the split and rejoins when the link heals. Only primary-capable nodes are downed,
+    /// by <see cref="Placement.PrimaryDowning"/> and only when a domain's rooms are sharded over several of them, so that
+    /// a room never has two primaries. Nodes joining during a split
     /// become WeaklyUp and are served. The keepalive timings are XEP-0282 §4.10's (ReplicationSettings).
     /// </summary>
-    public const string SplitToleranceHocon = """
+    public static readonly string SplitToleranceHocon = Placement.PrimaryDowning.Hocon + """
         akka.cluster {
-          downing-provider-class = ""
           auto-down-unreachable-after = off
           allow-weakly-up-members = 7s
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using System.Xml.Linq;
 using Akka.Persistence;
@@ -31,6 +32,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly IStanzaSink _sink;
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
+    // Where the room reports its listing and creations: its node's room directory.
+    private readonly IActorRef _directory;
+    private readonly RoomPlacement _placement;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly DmucMetrics _metrics = DmucMetrics.Of(Context.System);
     private readonly RoomGauge _gauge = DmucMetrics.Of(Context.System).TrackRoom();
@@ -51,9 +55,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
-    public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
+    public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings,
+        IActorRef directory, RoomPlacement placement)
     {
         _room = room;
+        _directory = directory;
+        _placement = placement;
         _options = options;
         _sink = sink;
         _hosts = hosts;
@@ -102,6 +109,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
+        Command<PassivateRoom>(_ => DeferAsync(PassivateRoom.Instance, _ => Context.Stop(Self)));
         Command<SaveSnapshotSuccess>(success =>
         {
             _snapshotInFlight = false;
@@ -131,8 +139,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdFor(Jid room) => PersistenceIdPrefix + room;
 
-    public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings));
+    public static Props Props(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings,
+        IActorRef directory, RoomPlacement placement) =>
+        Akka.Actor.Props.Create(() => new RoomActor(room, options, sink, hosts, settings, directory, placement));
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
@@ -142,7 +151,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
             : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
-        if (route.CreationReserved) Context.Parent.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
+        // To the directory that reserved it, which with rooms sharded may be another node's.
+        if (route.CreationReserved) Sender.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
     }
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>
@@ -387,7 +397,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             _primary.State.Exists && _primary.State.Config.Public, _primary.State.Exists, _primary.State.Config.Persistent);
         if (changed == _lastListing) return;
         _lastListing = changed;
-        Context.Parent.Tell(changed);
+        _directory.Tell(changed);
     }
 
     private bool CanPassivate => _primary.State.CanPassivate && _archiveReadsPending == 0;
@@ -400,9 +410,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             Timers.Cancel(IdleCheck.Instance);
     }
 
+    /// <summary>
+    /// A sharded room asks its shard, which holds back what arrives for the room until it has stopped and then starts it
+    /// again with that mail; a room of the node's own directory asks the directory (<see cref="RoomIdle"/>).
+    /// </summary>
     private void ReportIdleIfPassivatable()
     {
-        if (CanPassivate) Context.Parent.Tell(new RoomIdle(_room));
+        if (!CanPassivate) return;
+        if (_placement == RoomPlacement.Sharded) Context.Parent.Tell(new Passivate(PassivateRoom.Instance));
+        else _directory.Tell(new RoomIdle(_room));
     }
 
     private void StopIfStillIdle()
@@ -411,7 +427,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         DeferAsync(StopIfIdle.Instance, _ =>
         {
             if (CanPassivate) Context.Stop(Self);
-            else Context.Parent.Tell(new RoomBusyAgain(_room));
+            else _directory.Tell(new RoomBusyAgain(_room));
         });
     }
 

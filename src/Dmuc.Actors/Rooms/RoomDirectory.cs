@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Akka;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence.Query;
@@ -14,9 +15,11 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>
-/// Parent of the node's room actors: routes each stanza from the XMPP server to its room by the bare
-/// <c>to</c>, answers what is addressed to the service itself, and stops idle rooms safely (a room being
-/// stopped keeps its mail until it is gone and is then started afresh from the journal).
+/// Routes each stanza from the XMPP server to its room by the bare <c>to</c>, and answers what is addressed to the
+/// service itself. With <see cref="RoomPlacement.Local"/> it is the parent of the node's room actors and stops idle rooms
+/// safely (a room being stopped keeps its mail until it is gone and is then started afresh from the journal); with
+/// <see cref="RoomPlacement.Sharded"/> rooms are entities of the cluster's <c>room</c> shard region, which places them on
+/// a primary-capable node and passivates them.
 /// </summary>
 public sealed class RoomDirectory : ReceiveActor
 {
@@ -26,6 +29,9 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly IStanzaSink _sink;
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
+    private readonly RoomPlacement _placement;
+    // The shard region of RoomPlacement.Sharded, started with this directory; null for local rooms.
+    private IActorRef? _region;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Dictionary<Jid, List<(object Message, IActorRef Sender)>> _mailForStoppingRooms = new();
@@ -40,16 +46,18 @@ public sealed class RoomDirectory : ReceiveActor
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<XElement>? _serviceStanzasBeforeIndex = [];
 
-    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings)
+    public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings, RoomPlacement placement)
     {
         _options = options;
+        _placement = placement;
         _sink = sink;
         _hosts = hosts;
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
-        _index = Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
+        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid) : Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
         Context.Watch(_index);
+        _index.Tell(ListIndexedRooms.Instance);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
@@ -70,10 +78,11 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<RecoverRoom>(HandleRecoverRoom);
         Receive<Done>(_ => _index.Tell(RoomIndex.TrackOccupancy.Instance));
         Receive<Status.Failure>(failure => _log.Warning("Rooms were not all recovered at start: {0}", failure.Cause.Message));
-        Receive<CheckOccupants>(check =>
+        Receive<CheckOccupants>(check => WithRoomsHere(rooms =>
         {
-            foreach (var room in _rooms.Keys) TellRoom(room, check, Self);
-        });
+            foreach (var room in rooms) TellRoom(room, check, Self);
+        }));
+        Receive<RoomsHere>(here => here.Then(here.Rooms));
         Receive<InspectRoom>(inspect => TellRoom(inspect.Room, inspect, Sender));
         Receive<KickOccupantAsAdmin>(kick => TellRoom(kick.Room, kick, Sender));
         Receive<DestroyRoomAsAdmin>(destroy => TellRoom(destroy.Room, destroy, Sender));
@@ -82,7 +91,11 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
     }
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        if (_placement == RoomPlacement.Sharded) _region = RoomShards.StartRegion(Context.System, Self, _options, _sink, _hosts, _settings);
+    }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
@@ -131,11 +144,12 @@ public sealed class RoomDirectory : ReceiveActor
         if (!recover.PersistenceId.StartsWith(RoomActor.PersistenceIdPrefix, StringComparison.Ordinal)
             || !Jid.TryParse(recover.PersistenceId[RoomActor.PersistenceIdPrefix.Length..], out var room) || _mailForStoppingRooms.ContainsKey(room))
             return;
-        RoomFor(room);
+        StartRoom(room);
     }
 
-    public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, hosts, settings));
+    public static Props Props(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings,
+        RoomPlacement placement = RoomPlacement.Local) =>
+        Akka.Actor.Props.Create(() => new RoomDirectory(options, sink, hosts, settings, placement));
 
     /// <summary>The room directory of the node at <paramref name="node"/>, where replicas send what their users send.</summary>
     public static ActorSelection At(IActorRefFactory factory, Address node) =>
@@ -230,7 +244,9 @@ public sealed class RoomDirectory : ReceiveActor
     /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
     private void TellRoom(Jid room, object message, IActorRef sender)
     {
-        if (_mailForStoppingRooms.TryGetValue(room, out var mail))
+        if (_region is not null)
+            _region.Tell(new ShardingEnvelope(room.ToString(), message), sender);
+        else if (_mailForStoppingRooms.TryGetValue(room, out var mail))
             mail.Add((message, sender));
         else
             RoomFor(room).Tell(message, sender);
@@ -256,15 +272,26 @@ public sealed class RoomDirectory : ReceiveActor
     }
 
     /// <summary>One page of every room of the service, in JID order, for the management API.</summary>
+    /// <remarks>With rooms sharded, each room's node is where sharding placed its shard, and only this node's are known to be active.</remarks>
     private void HandleListRooms(ListRooms list)
     {
         _roomsInOrder ??= InJidOrder(_listings.Values);
         var page = RoomPages.Select(_roomsInOrder, room => room.ToString(), new ResultSetRequest(list.Limit, list.After, null, false, null), list.Limit);
-        Sender.Tell(new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
-            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore));
+        var listed = new RoomList(page.Items.Select(room => _listings[room]).ToList(), page.Count, NodeAddress,
+            page.Items.Where(_rooms.ContainsKey).ToHashSet(), page.HasMore);
+        if (_region is null)
+        {
+            Sender.Tell(listed);
+            return;
+        }
+        RoomShards.PlacementOf(_region, page.Items).PipeTo(Sender, success: placed => listed with
+        {
+            Active = placed.Here.ToHashSet(),
+            PlacedOn = placed.Nodes,
+        });
     }
 
-    /// <summary>Where this directory's rooms live: its own node (rooms are not yet placed over several nodes).</summary>
+    /// <summary>This directory's node: where its local rooms live, and where it takes sharded rooms' listings from.</summary>
     private Address NodeAddress => ((ExtendedActorSystem)Context.System).Provider.DefaultAddress;
 
     private static List<Jid> InJidOrder(IEnumerable<RoomListingChanged> listings) =>
@@ -319,10 +346,32 @@ public sealed class RoomDirectory : ReceiveActor
         ReplicaLink.Dispatch(Context, _serviceJid, new Outgoing(plan), _sink, _hosts);
     }
 
+    /// <summary>Loads a room that nobody addressed yet (to check its occupants), wherever its placement puts it.</summary>
+    private void StartRoom(Jid room)
+    {
+        if (_region is not null) _region.Tell(new ShardRegion.StartEntity(room.ToString()));
+        else RoomFor(room);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="then"/> on this directory's thread with the rooms in memory on this node: its children, or the
+    /// entities of its shard region here (asked of the region, so a little later).
+    /// </summary>
+    private void WithRoomsHere(Action<IReadOnlyList<Jid>> then)
+    {
+        if (_region is null)
+        {
+            then(_rooms.Keys.ToList());
+            return;
+        }
+        RoomShards.RoomsHere(_region).ContinueWith(here => new RoomsHere(here.IsCompletedSuccessfully ? here.Result : [], then),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
     private IActorRef RoomFor(Jid room)
     {
         if (_rooms.TryGetValue(room, out var actor)) return actor;
-        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _hosts, _settings), ActorNameFor(room));
+        actor = Context.ActorOf(RoomActor.Props(room, _options, _sink, _hosts, _settings, Self, RoomPlacement.Local), ActorNameFor(room));
         Context.Watch(actor);
         _rooms[room] = actor;
         return actor;
@@ -332,7 +381,14 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleListingChanged(RoomListingChanged listing)
     {
-        _index.Tell(listing);
+        // A room of this node: the index and the other primary-capable nodes' directories hear of it from here.
+        if (Sender.Path.Address.HasLocalScope)
+        {
+            _index.Tell(listing);
+            if (_region is not null)
+                foreach (var peer in _hosts.PrimaryNodes.Where(node => node != NodeAddress))
+                    At(Context, peer).Tell(listing);
+        }
         var before = _listings.GetValueOrDefault(listing.Room);
         if (listing.Exists)
         {
@@ -367,11 +423,15 @@ public sealed class RoomDirectory : ReceiveActor
         _log.Info("Listed {0} persistent rooms from the room index", recovered.Rooms.Count);
         if (_serviceStanzasBeforeIndex is not { } waiting) return;
         _serviceStanzasBeforeIndex = null;
-        if (recovered.OccupiedRooms is { } occupied)
+        if (_region is not null)
+        {
+            // Sharding's remember-entities starts the rooms that had occupants, wherever their shards are placed.
+        }
+        else if (recovered.OccupiedRooms is { } occupied)
         {
             _log.Info("Checking the occupants of the {0} rooms that had some when the node stopped", occupied.Count);
             foreach (var room in occupied)
-                if (Jid.TryParse(room, out var jid)) RoomFor(jid);
+                if (Jid.TryParse(room, out var jid)) StartRoom(jid);
         }
         else
         {
@@ -418,12 +478,25 @@ public sealed class RoomDirectory : ReceiveActor
             RoomFor(room).Tell(message, sender);
     }
 
+    /// <summary>
+    /// The node is stopping. Its rooms tell their occupants the service is going (332), unless they are sharded and another
+    /// primary node is in view: then stopping is a drain, and sharding hands their shards over (each room stops once its
+    /// writes are done and starts on another node with its occupants, who stay).
+    /// </summary>
     private void HandleShutdown()
     {
-        var rooms = _rooms.Values.ToList();
         var replyTo = Sender;
-        var answers = rooms.Select(room => room.Ask<Done>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10)));
-        Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+        if (_region is not null && _hosts.PrimaryNodes.Any(node => node != NodeAddress))
+        {
+            _log.Info("Stopping with other primary nodes in the cluster: the rooms move to them, their occupants stay");
+            replyTo.Tell(new RoomsShutDown(0));
+            return;
+        }
+        WithRoomsHere(rooms =>
+        {
+            var answers = rooms.Select(room => AskRoom<Done>(room, ShutDownRooms.Instance));
+            Task.WhenAll(answers).ContinueWith(_ => new RoomsStopped(rooms.Count, replyTo), TaskScheduler.Default).PipeTo(Self);
+        });
     }
 
     /// <summary>
@@ -432,7 +505,8 @@ public sealed class RoomDirectory : ReceiveActor
     /// </summary>
     private void HandleRoomsStopped(RoomsStopped stopped)
     {
-        if (stopped.Rooms == 0)
+        // With rooms sharded the index is not this node's, and remember-entities, not its occupancy, decides what starts.
+        if (stopped.Rooms == 0 || _region is not null)
         {
             stopped.ReplyTo.Tell(new RoomsShutDown(0));
             return;
@@ -464,6 +538,9 @@ internal sealed class OneAnswer<T> : ReceiveActor
 
 internal sealed record SendFromService(IReadOnlyList<Delivery> Deliveries);
 
+/// <summary>The rooms in memory on this node, for what the directory does with them next.</summary>
+internal sealed record RoomsHere(IReadOnlyList<Jid> Rooms, Action<IReadOnlyList<Jid>> Then);
+
 /// <summary>A room found in the journal at start, to recover (and check its occupants).</summary>
 internal sealed record RecoverRoom(string PersistenceId);
 
@@ -485,7 +562,11 @@ public sealed record ListOccupiedRooms
 /// <param name="Active">Those of the rooms that are in memory now (not known for occupied rooms: all of them are).</param>
 /// <param name="HasMore">More rooms follow this page.</param>
 public sealed record RoomList(IReadOnlyList<RoomListingChanged> Rooms, int? Total, Address Node, IReadOnlySet<Jid>? Active = null,
-    bool HasMore = false);
+    bool HasMore = false)
+{
+    /// <summary>With rooms sharded: the node each room's shard is placed on now (none for a shard not placed yet).</summary>
+    public IReadOnlyDictionary<Jid, Address>? PlacedOn { get; init; }
+}
 
 /// <summary>A read-only view of a list through a projection, so a page of it is projected and not the whole list.</summary>
 internal sealed class ProjectedList<TSource, T>(IReadOnlyList<TSource> source, Func<TSource, T> project) : IReadOnlyList<T>
@@ -500,11 +581,14 @@ public static class RoomDirectoryHosting
 {
     /// <summary>Starts the node's room directory and registers it as <see cref="RoomDirectory"/>.</summary>
     public static AkkaConfigurationBuilder AddRoomDirectory(this AkkaConfigurationBuilder builder,
-        MucServiceOptions options, RoomActorSettings settings) =>
-        builder.WithActors((system, registry, resolver) =>
+        MucServiceOptions options, RoomActorSettings settings, RoomPlacement placement)
+    {
+        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend);
+        return builder.WithActors((system, registry, resolver) =>
         {
             var sink = resolver.GetService<IStanzaSink>();
             var hosts = resolver.GetService<ClusterHosts>();
-            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name));
+            registry.Register<RoomDirectory>(system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings, placement), RoomDirectory.Name));
         });
+    }
 }

@@ -6,8 +6,9 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>
-/// The journal of <see cref="RoomIndexState"/>: a child of the room directory, which hands it every listing change
-/// and gets <see cref="RoomIndexRecovered"/> once at start.
+/// The journal of <see cref="RoomIndexState"/>: a child of the room directory, which hands it every listing change and
+/// asks it for what it holds at start (<see cref="ListIndexedRooms"/>). With rooms sharded it is a cluster singleton of the
+/// primary-capable nodes, the stream's one writer, which every node's directory feeds and asks.
 /// </summary>
 public sealed class RoomIndex : ReceivePersistentActor
 {
@@ -24,7 +25,8 @@ public sealed class RoomIndex : ReceivePersistentActor
             if (offer.Snapshot is RoomIndexSnapshot snapshot) _state = RoomIndexState.FromSnapshot(snapshot);
         });
         Recover<RoomIndexEvent>(@event => _state.Apply(@event));
-        Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new RoomIndexRecovered(_state.Rooms, _state.OccupiedRooms)));
+        // Asked during recovery, the answer waits for it (commands are stashed until it completes).
+        Command<ListIndexedRooms>(_ => Sender.Tell(new RoomIndexRecovered(_state.Rooms, _state.OccupiedRooms)));
         Command<RoomListingChanged>(listing => Write(_state.Process(listing)));
         Command<TrackOccupancy>(_ => Write(_state.StartTrackingOccupancy()));
         Command<FlushRoomIndex>(_ => DeferAsync(Done.Instance, Sender.Tell));
@@ -64,6 +66,12 @@ public sealed class RoomIndex : ReceivePersistentActor
     {
         public static readonly FlushRoomIndex Instance = new();
     }
+}
+
+/// <summary>Asks the index for the rooms it holds; answered with <see cref="RoomIndexRecovered"/> once it has recovered.</summary>
+public sealed record ListIndexedRooms
+{
+    public static readonly ListIndexedRooms Instance = new();
 }
 
 /// <summary>What the index recovered: the persistent rooms to list before they are loaded, and the rooms to load at once.</summary>

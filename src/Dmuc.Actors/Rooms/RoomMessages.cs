@@ -51,6 +51,29 @@ public sealed record StopIfIdle
     public static readonly StopIfIdle Instance = new();
 }
 
+/// <summary>
+/// A sharded room stops once the writes it has pending are done: what its shard sends when the room passivated itself,
+/// and when the shard is handed off to another node (a drain, a rebalance). Occupants are durable, so a room stopped with
+/// some comes back with them wherever its shard is next (remember-entities starts it there at once).
+/// </summary>
+public sealed record PassivateRoom
+{
+    public static readonly PassivateRoom Instance = new();
+}
+
+/// <summary>Where a MUC domain's rooms live.</summary>
+public enum RoomPlacement
+{
+    /// <summary>Children of the one primary node's room directory, passivated by it (SQLite or PostgreSQL).</summary>
+    Local,
+
+    /// <summary>
+    /// Akka.Cluster.Sharding entities over every node with the primary role, in a journal they share (PostgreSQL):
+    /// a room moves to another primary-capable node when its node is downed or leaves.
+    /// </summary>
+    Sharded,
+}
+
 /// <summary>A room asked to stop was no longer idle; the directory hands it the mail it held back meanwhile.</summary>
 public sealed record RoomBusyAgain(Jid Room);
 

@@ -69,13 +69,15 @@ internal sealed class RoomRoutes
             return Answer.BadRequest($"limit must be between 1 and {ManagementApi.MaxRoomsPerPage}");
         var primary = _hosts.PrimaryNode?.ToString();
         var listed = await Ask<RoomList>(Directory, new ListRooms(after, limit ?? ManagementApi.DefaultRoomsPerPage));
-        // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken.
+        // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken. A room
+        // sharded onto another node is inspected there (its node's management endpoint), not from here.
         var rooms = await Task.WhenAll(listed.Rooms.Select(async listing =>
         {
-            var replicaHosts = listing.Occupants == 0 ? []
+            var node = listed.PlacedOn is { } placed ? placed.GetValueOrDefault(listing.Room) : listed.Node;
+            var replicaHosts = listing.Occupants == 0 || node != listed.Node ? []
                 : ReplicaHostsOf(await Ask<RoomInspection>(Directory, new InspectRoom(listing.Room)));
-            return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts, listed.Node.ToString(),
-                listed.Active?.Contains(listing.Room) == true);
+            return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts, node?.ToString(),
+                node == listed.Node ? listed.Active?.Contains(listing.Room) == true : null);
         }));
         return Answer.Ok(new RoomsView(NodeRoleView.Primary, primary, rooms, listed.Total, listed.HasMore ? rooms[^1].Room : null));
     }

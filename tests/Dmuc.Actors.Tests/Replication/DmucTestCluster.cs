@@ -195,13 +195,15 @@ public sealed class DmucTestNode : IAsyncDisposable
     public static readonly Config CrashOnStop = ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-actor-system-terminate = off");
 
     private readonly TempJournal? _journal;
+    private readonly bool _ownsJournal;
 
-    private DmucTestNode(DmucNodeSpec spec, ActorSystem system, TempJournal? journal, ClusterHosts hosts, RecordingSink sink,
+    private DmucTestNode(DmucNodeSpec spec, ActorSystem system, TempJournal? journal, bool ownsJournal, ClusterHosts hosts, RecordingSink sink,
         IActorRef router, BatchLog batches)
     {
         Spec = spec;
         System = system;
         _journal = journal;
+        _ownsJournal = ownsJournal;
         ClusterHosts = hosts;
         Sink = sink;
         Router = router;
@@ -228,8 +230,9 @@ public sealed class DmucTestNode : IAsyncDisposable
     /// <param name="port">0 for any free port; a restarted node takes its old one.</param>
     /// <param name="journal">The journal of the node this one restarts; a new one for a primary otherwise.</param>
     /// <param name="credential">What the node presents to the others; by default a certificate of the test authority for exactly its spec.</param>
+    /// <param name="placement">Where the primary's directory puts rooms; sharded nodes share <paramref name="journal"/>, which the caller disposes.</param>
     internal static DmucTestNode Start(DmucNodeSpec spec, MucServiceOptions options, RoomActorSettings settings, Config? extraConfig,
-        int port = 0, TempJournal? journal = null, NodeCredential? credential = null)
+        int port = 0, TempJournal? journal = null, NodeCredential? credential = null, RoomPlacement placement = RoomPlacement.Local)
     {
         var roles = new[] { spec.IsPrimary ? ClusterHosts.PrimaryRole : ClusterHosts.ReplicaRole, ClusterHosts.HostRole(spec.Host) };
         var config = ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]")
@@ -250,15 +253,15 @@ public sealed class DmucTestNode : IAsyncDisposable
         system.ActorOf(ClusterHostsWatcher.Props(hosts, credential, options.ServiceDomain), ClusterHostsWatcher.Name);
         var replicas = system.ActorOf(Props.Create(() => new BatchRecordingTap(ReplicaDirectory.Props(hosts, sink), batches)), ReplicaDirectory.Name);
         var router = spec.IsPrimary
-            ? system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings), RoomDirectory.Name)
+            ? system.ActorOf(RoomDirectory.Props(options, sink, hosts, settings, placement), RoomDirectory.Name)
             : replicas;
-        return new DmucTestNode(spec, system, journal, hosts, sink, router, batches);
+        return new DmucTestNode(spec, system, journal, ownsJournal: placement == RoomPlacement.Local, hosts, sink, router, batches);
     }
 
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
-        _journal?.Dispose();
+        if (_ownsJournal) _journal?.Dispose();
     }
 
     /// <summary>Stops the actor system, keeping the journal: a crash when the node runs with <see cref="CrashOnStop"/>.</summary>

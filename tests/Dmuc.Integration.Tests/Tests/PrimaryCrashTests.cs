@@ -14,7 +14,6 @@ namespace Dmuc.Integration.Tests.Tests;
 /// </summary>
 public sealed class PrimaryCrashTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan SendEvery = TimeSpan.FromMilliseconds(600); // under the default 2 a second per user
     private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RestartAt = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(30);
@@ -32,10 +31,10 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
     {
         await using var topology = await LocalTopology.UpAsync();
         var room = topology.Description.Room;
-        var alice = await EnterAsync(topology, "avalon.irc", "alice", "Alice", creator: true);
-        var argl = await EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus");
-        var squit = await EnterAsync(topology, "eris.dclxvii.irc", "squit", "WiZ");
-        var rubenro = await EnterAsync(topology, "vesa.yeggmaex.irc", "rubenro", "BigCheese");
+        var alice = await Chatter.EnterAsync(topology, "avalon.irc", "alice", "Alice", creator: true);
+        var argl = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus");
+        var squit = await Chatter.EnterAsync(topology, "eris.dclxvii.irc", "squit", "WiZ");
+        var rubenro = await Chatter.EnterAsync(topology, "vesa.yeggmaex.irc", "rubenro", "BigCheese");
         Chatter[] senders = [alice, argl, squit];
         Chatter[] everyone = [.. senders, rubenro];
         await using var leave = Infrastructure.AsyncDisposable.Create(async () =>
@@ -45,7 +44,7 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         await RoomParticipant.SeeEachOtherAsync(everyone.Select(chatter => chatter.Participant).ToList());
 
         var clock = Stopwatch.StartNew();
-        var traffic = everyone.Select(chatter => chatter.RunAsync(clock, senders.Contains(chatter) ? StopSendingAt : TimeSpan.Zero)).ToList();
+        var traffic = everyone.Select(chatter => chatter.RunAsync(clock, senders.Contains(chatter) ? StopSendingAt : TimeSpan.Zero, StopSendingAt)).ToList();
         await Until(clock, KillAt);
         var killing = clock.Elapsed;
         var avalon = topology.Description.Host("avalon.irc").Node.Name;
@@ -58,19 +57,10 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         await Task.WhenAll(traffic);
 
         // Every message ends up echoed or refused at its sender, and every echoed one at every occupant.
-        var deadline = clock.Elapsed + SettleWithin;
-        while (!everyone.All(chatter => chatter.HasEveryOutcome && Echoed(senders).All(body => chatter.Participant.CopiesOf(body) > 0)))
-        {
-            Assert.True(clock.Elapsed < deadline, Report(senders, everyone));
-            foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
-            await Task.Delay(500);
-        }
-        // Whatever would still arrive twice has had time to.
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        foreach (var chatter in everyone) await chatter.Participant.CatchUpAsync();
-        output.WriteLine(Report(senders, everyone));
+        await Chatter.SettleAsync(senders, everyone, SettleWithin);
+        output.WriteLine(Chatter.Report(senders, everyone));
 
-        var echoed = Echoed(senders);
+        var echoed = Chatter.Echoed(senders);
         foreach (var sender in senders)
         {
             Assert.All(sender.Sent.Except(sender.InFlightAtTheCrash()), sent => Assert.True(sender.WasEchoed(sent) != sender.WasRefused(sent),
@@ -102,22 +92,10 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         Assert.True(said.Order().SequenceEqual(said), $"{where} have {sender.Participant.Nick}'s messages in the order {string.Join(", ", said)}");
     }
 
-    private static async Task<Chatter> EnterAsync(LocalTopology topology, string domain, string user, string nick, bool creator = false)
-    {
-        var host = topology.Description.Host(domain);
-        var account = host.Users.Single(account => account.Jid == $"{user}@{domain}");
-        var client = await XmppTestClient.ConnectAsync(topology.ClientEndpoint(host), account.Jid, account.Password);
-        var participant = await RoomParticipant.EnterAsync(client, topology.Description.Room, nick, TimeSpan.FromSeconds(30));
-        if (creator) await client.ConfigureRoomAsync(topology.Description.Room, ("muc#roomconfig_persistentroom", "1"));
-        return new Chatter(participant, domain);
-    }
-
     private static async Task Until(Stopwatch clock, TimeSpan at)
     {
         if (at > clock.Elapsed) await Task.Delay(at - clock.Elapsed);
     }
-
-    private static HashSet<string> Echoed(IEnumerable<Chatter> senders) => senders.SelectMany(sender => sender.Sent.Where(sender.WasEchoed)).ToHashSet();
 
     /// <summary>Every test message in the room's archive (XEP-0313), page after page, in the archive's order.</summary>
     private static async Task<List<string>> ArchivedTestMessagesAsync(XmppTestClient client, string room)
@@ -131,72 +109,5 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
             if (result.Complete || result.Ids.Count == 0) return bodies;
             after = result.Ids[^1];
         }
-    }
-
-    private static string Report(IEnumerable<Chatter> senders, IEnumerable<Chatter> everyone) =>
-        string.Join("\n", senders.Select(sender =>
-                $"{sender.Participant.Nick}: sent {sender.Sent.Count}, echoed {sender.Sent.Count(sender.WasEchoed)}, refused {sender.Sent.Count(sender.WasRefused)}, " +
-                $"neither: {string.Join(", ", sender.Sent.Where(sent => !sender.WasEchoed(sent) && !sender.WasRefused(sent)))} " +
-                $"(sent into the crash: {string.Join(", ", sender.InFlightAtTheCrash())})")
-            .Concat(everyone.Select(chatter => $"{chatter.Participant.Nick} received {chatter.TestMessages().Count} test messages, " +
-                                               $"{chatter.TestMessages().Distinct().Count()} distinct")));
-
-    /// <summary>A participant who says a numbered message every <see cref="SendEvery"/> until told to stop, and takes in everything it gets.</summary>
-    private sealed class Chatter(RoomParticipant participant, string host)
-    {
-        public RoomParticipant Participant { get; } = participant;
-        public string Host { get; } = host;
-        private readonly Dictionary<string, TimeSpan> _sentAt = new();
-        private (TimeSpan From, TimeSpan To)? _mayBeLost;
-
-        /// <summary>The bodies said, in order; each message's id is its body.</summary>
-        public List<string> Sent { get; } = [];
-
-        /// <summary>This user's server hands messages sent in this interval to the node that is being killed.</summary>
-        public void MayBeLostBetween(TimeSpan from, TimeSpan to) => _mayBeLost = (from, to);
-
-        /// <summary>What this user sent while its own node was dying, and got neither echo nor error for.</summary>
-        public IEnumerable<string> InFlightAtTheCrash() => _mayBeLost is var (from, to)
-            ? Sent.Where(body => _sentAt[body] >= from && _sentAt[body] <= to && !WasEchoed(body) && !WasRefused(body))
-            : [];
-
-        public static bool IsTestMessage(string body) => body.Contains(" says ", StringComparison.Ordinal);
-
-        public static int NumberOf(string body) => int.Parse(body[(body.LastIndexOf(' ') + 1)..]);
-
-        public async Task RunAsync(Stopwatch clock, TimeSpan stopSendingAt)
-        {
-            while (clock.Elapsed < StopSendingAt)
-            {
-                if (clock.Elapsed < stopSendingAt)
-                {
-                    var body = $"{Participant.Nick} says {Sent.Count + 1}";
-                    Sent.Add(body);
-                    _sentAt[body] = clock.Elapsed;
-                    try
-                    {
-                        await Participant.SendGroupchatAsync(body, id: body.Replace(' ', '-'));
-                    }
-                    catch (IOException)
-                    {
-                        // The user's server dropped the stream: the message never left, and the check below says so.
-                    }
-                }
-                await Participant.CatchUpAsync();
-                await Task.Delay(SendEvery);
-            }
-        }
-
-        public bool WasEchoed(string body) => Participant.Seen.Any(stanza => IsGroupchatBody(stanza, body)
-            && (string?)stanza.Attribute("from") == Participant.OccupantJid);
-
-        public bool WasRefused(string body) => Participant.Seen.Any(stanza => stanza.Name.LocalName == "message"
-            && (string?)stanza.Attribute("type") == "error" && (string?)stanza.Attribute("id") == body.Replace(' ', '-'));
-
-        public bool HasEveryOutcome => Sent.Except(InFlightAtTheCrash()).All(body => WasEchoed(body) || WasRefused(body));
-
-        public List<string> TestMessages() => Participant.Seen
-            .Where(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat")
-            .Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>().Where(IsTestMessage).ToList();
     }
 }

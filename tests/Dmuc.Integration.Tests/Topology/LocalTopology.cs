@@ -11,7 +11,7 @@ namespace Dmuc.Integration.Tests.Topology;
 /// </summary>
 public sealed class LocalTopology : IAsyncDisposable
 {
-    /// <summary>up.sh derives every port from one base: BASE+10i+2/3/7 for host i, PostgreSQL BASE+45.</summary>
+    /// <summary>up.sh derives every port from one base: BASE+10i+2/3/7/9 for host i, PostgreSQL BASE+45, the failover node BASE+43/49.</summary>
     private const int PortsPerTopology = 50;
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(2);
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -38,7 +38,9 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <param name="basePort">up.sh's DMUC_LOCAL_BASE_PORT; null for a free range.</param>
     /// <param name="runDirectory">up.sh's DMUC_LOCAL_RUN_DIR, which must not exist yet; null for a fresh temporary folder.
     /// One that is given is kept after <see cref="DisposeAsync"/> (its logs tell what happened).</param>
-    public static async Task<LocalTopology> UpAsync(int? basePort = null, string? runDirectory = null, CancellationToken cancellationToken = default)
+    /// <param name="arguments">up.sh's options (--failover, say).</param>
+    public static async Task<LocalTopology> UpAsync(int? basePort = null, string? runDirectory = null, CancellationToken cancellationToken = default,
+        params string[] arguments)
     {
         var keepRunDirectory = runDirectory is not null;
         if (runDirectory is not null && Path.Exists(runDirectory))
@@ -50,7 +52,7 @@ public sealed class LocalTopology : IAsyncDisposable
             ["DMUC_LOCAL_RUN_DIR"] = runDirectory,
             ["DMUC_NODE_BINARY"] = Path.Combine(AppContext.BaseDirectory, "dmuc-node"),
         };
-        var upOutput = await RunScriptAsync("up.sh", environment, cancellationToken);
+        var upOutput = await RunScriptAsync("up.sh", environment, cancellationToken, arguments);
         await using var json = File.OpenRead(Path.Combine(runDirectory, "topology.json"));
         var description = await JsonSerializer.DeserializeAsync<TopologyDescription>(json, Json, cancellationToken)
             ?? throw new InvalidDataException("topology.json is empty");
@@ -117,7 +119,9 @@ public sealed class LocalTopology : IAsyncDisposable
 }
 
 /// <summary>deploy/local/run/topology.json.</summary>
-public sealed record TopologyDescription(string MucDomain, string Room, string Journal, IReadOnlyList<TopologyHost> Hosts)
+/// <param name="FailoverNode">With up.sh --failover: the primary host's second primary-capable node.</param>
+public sealed record TopologyDescription(string MucDomain, string Room, string Journal, IReadOnlyList<TopologyHost> Hosts,
+    DmucNodeProcess? FailoverNode = null)
 {
     public TopologyHost Host(string domain) => Hosts.Single(host => host.Domain == domain);
 }

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Dmuc.Cli;
+using Dmuc.Integration.Tests.Topology;
+using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Management.Contracts;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// deploy/local/up.sh --failover: the rooms of channel.avalon.irc sharded over two primary-capable nodes with the journal in
+/// PostgreSQL, users on the replica hosts. The node holding the busy room is killed (SIGKILL) under traffic through real
+/// Prosody: the room delivers again from the other node, every message gets one outcome, and nobody leaves the room.
+/// </summary>
+public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan FirstDeliveryWithin = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    [Trait("Category", "Topology")]
+    public async Task The_room_of_a_killed_primary_delivers_again_from_the_other_and_its_replica_users_stay()
+    {
+        await using var topology = await LocalTopology.UpAsync(arguments: "--failover");
+        var room = topology.Description.Room;
+        var argl = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus", creator: true);
+        var valdis = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "valdis", "Valdis");
+        var squit = await Chatter.EnterAsync(topology, "eris.dclxvii.irc", "squit", "WiZ");
+        Chatter[] senders = [argl, squit];
+        Chatter[] everyone = [argl, valdis, squit];
+        await using var leave = Infrastructure.AsyncDisposable.Create(async () =>
+        {
+            foreach (var chatter in everyone) await chatter.Participant.DisposeAsync();
+        });
+        await RoomParticipant.SeeEachOtherAsync(everyone.Select(chatter => chatter.Participant).ToList());
+
+        DmucNodeProcess[] primaries = [topology.Description.Host("avalon.irc").Node, topology.Description.FailoverNode!];
+        var holder = await NodeHoldingAsync(primaries, room);
+        var survivor = primaries.Single(node => node != holder);
+        output.WriteLine($"{room} lives on {holder.Name}");
+
+        var clock = Stopwatch.StartNew();
+        var traffic = senders.Select(sender => sender.RunAsync(clock, StopSendingAt, StopSendingAt)).ToList();
+        await Task.Delay(KillAt);
+        var sentBeforeTheKill = senders.ToDictionary(sender => sender.Participant.Nick, sender => sender.Sent.Count);
+        var killedAt = DateTimeOffset.UtcNow;
+        await topology.CrashAsync(holder.Name);
+        var killing = clock.Elapsed;
+
+        // The first message said after the kill that reaches a listener on a replica host (one more for a send racing the count).
+        while (!valdis.TestMessages().Any(body => Chatter.NumberOf(body) > sentBeforeTheKill[body[..body.IndexOf(' ')]] + 1))
+        {
+            Assert.True(clock.Elapsed - killing < FirstDeliveryWithin, $"nothing said after the kill reached Valdis within {FirstDeliveryWithin}");
+            await valdis.Participant.CatchUpAsync();
+            await Task.Delay(100);
+        }
+        var firstDelivery = clock.Elapsed - killing;
+        output.WriteLine($"kill to the first delivery of a message said after it: {firstDelivery.TotalSeconds:F1} s");
+        output.WriteLine(Timeline(survivor.Log, killedAt));
+        await Task.WhenAll(traffic);
+
+        await Chatter.SettleAsync(senders, everyone, SettleWithin);
+        output.WriteLine(Chatter.Report(senders, everyone));
+
+        var echoed = Chatter.Echoed(senders);
+        foreach (var sender in senders)
+        {
+            Assert.All(sender.Sent, sent => Assert.True(sender.WasEchoed(sent) != sender.WasRefused(sent), $"{sent}: echoed and refused, or neither"));
+            Assert.Contains(sender.Sent.Skip(sentBeforeTheKill[sender.Participant.Nick] + 1), sender.WasEchoed);
+        }
+        foreach (var chatter in everyone)
+        {
+            Assert.All(echoed, body => Assert.Equal(1, chatter.Participant.CopiesOf(body)));
+            Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable");
+        }
+        Assert.Equal(survivor, await NodeHoldingAsync([survivor], room));
+    }
+
+    /// <summary>The node whose shard region holds the room, as the management API of a live primary node lists it.</summary>
+    private static async Task<DmucNodeProcess> NodeHoldingAsync(IReadOnlyList<DmucNodeProcess> primaries, string room)
+    {
+        foreach (var asked in primaries)
+        {
+            using var management = new ManagementClient(new Uri(asked.ManagementAddress!), token: null);
+            var rooms = await management.GetAsync<RoomsView>(ManagementApi.Rooms, CancellationToken.None);
+            var node = rooms.Rooms.Single(listed => listed.Room == room).Node;
+            return primaries.SingleOrDefault(primary => primary.ClusterAddress == node)
+                   ?? throw new InvalidOperationException($"{room} is on {node}, none of {string.Join(", ", primaries.Select(p => p.ClusterAddress))}");
+        }
+        throw new InvalidOperationException("no primary to ask");
+    }
+
+    /// <summary>
+    /// When the survivor saw the killed node unreachable, took the lease and downed it, and took the room's netjoin, after
+    /// the kill: from its JSON log (DATA/logs), next to its console log.
+    /// </summary>
+    private static string Timeline(string consoleLog, DateTimeOffset killedAt)
+    {
+        var marks = new[] { "Marking node(s) as UNREACHABLE", "taking the primary lease", "Downing unreachable primary-capable node", "netjoin" };
+        var logs = Path.Combine(Path.GetDirectoryName(consoleLog)!, "dmuc-data", "logs");
+        var lines = Directory.GetFiles(logs, "*.json").SelectMany(File.ReadAllLines).ToList();
+        return string.Join("\n", marks.Select(mark => lines.FirstOrDefault(line => line.Contains(mark, StringComparison.Ordinal)
+                && LoggedAt(line) >= killedAt) is { } line
+            ? $"  +{(LoggedAt(line)!.Value - killedAt).TotalSeconds:F1} s: {mark}"
+            : $"  (no '{mark}' in the survivor's log)"));
+    }
+
+    private static DateTimeOffset? LoggedAt(string line) =>
+        Timestamp().Match(line) is { Success: true } found ? DateTimeOffset.Parse(found.Groups[1].Value) : null;
+
+    [GeneratedRegex("\"@t\":\"([^\"]+)\"")]
+    private static partial Regex Timestamp();
+}
