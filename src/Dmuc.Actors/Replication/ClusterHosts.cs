@@ -201,15 +201,22 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private void Refresh()
     {
         var trusted = new List<TrustedNode>();
+        // Hosts claimed by an older member whose proof has not come yet: a younger node of the same host (a standby that just
+        // joined, and trusts itself at once) must not be named for it meanwhile, or it would serve beside the one it stands by for.
+        var awaitingOlderProof = new HashSet<string>();
         foreach (var member in _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).OrderBy(m => m, Member.AgeOrdering))
         {
             switch (_trust.Judge(member, _cluster.SelfAddress))
             {
-                case MemberTrust.Trusted admitted:
-                    trusted.Add(admitted.Node);
+                case MemberTrust.Trusted { Node: var node }:
+                    trusted.Add(node.Host is { } host && awaitingOlderProof.Contains(host) ? node with { Host = null } : node);
                     break;
                 case MemberTrust.Impostor impostor:
                     RefuseMember(member.Address, impostor.Reason);
+                    break;
+                case MemberTrust.Unproven:
+                    foreach (var role in member.Roles)
+                        if (ClusterHosts.HostOfRole(role) is { } claimed) awaitingOlderProof.Add(claimed);
                     break;
             }
         }
