@@ -6,17 +6,19 @@
 # addresses are akka.trttl.ssl.tcp://… Nodes talk over mutual TLS with certificates from a throwaway authority
 # made here (run/tls, deploy/tls/make-certs.sh). Stop it all with down.sh.
 #
-#   up.sh [--postgres] [--failover] [--no-build]
+#   up.sh [--postgres] [--failover] [--standby] [--no-build]
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
 #     --failover   a second primary-capable node for avalon.irc (dmuc-node-avalon.irc-2): the rooms are sharded over
 #                  both (--placement Sharded, implies --postgres), and those of a node that dies move to the other.
 #                  Prosody takes one component connection: the second node's stream waits until the first is gone.
+#     --standby    a second node for killrc.oulubox.irc (dmuc-node-killrc.oulubox.irc-standby) that stands by and takes
+#                  the host over when its node dies: try `crash.sh dmuc-node-killrc.oulubox.irc` (docs/operations.md#a-standby-node-for-a-host)
 #     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
 #
 # Environment:
 #   DMUC_LOCAL_BASE_PORT  host i (0 = avalon.irc) uses BASE+10i+2 (c2s), +3 (cluster), +7 (component);
-#                         PostgreSQL BASE+45, the failover node BASE+43 (cluster) and +49 (management).
-#                         Default 4050: the primary's cluster port is 4053.
+#                         PostgreSQL BASE+45, the failover node BASE+43 (cluster) and +49 (management), the standby
+#                         BASE+53 (cluster) and +59 (management). Default 4050: the primary's cluster port is 4053.
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
@@ -25,13 +27,15 @@ source "$(dirname "$0")/common.sh"
 
 use_postgres=false
 failover=false
+use_standby=false
 build=true
 for arg in "$@"; do
   case "$arg" in
     --postgres) use_postgres=true ;;
     --failover) failover=true; use_postgres=true ;;
+    --standby) use_standby=true ;;
     --no-build) build=false ;;
-    *) echo "usage: $0 [--postgres] [--failover] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--postgres] [--failover] [--standby] [--no-build]" >&2; exit 2 ;;
   esac
 done
 
@@ -59,6 +63,11 @@ component_port() { echo $((base_port + 10 * $1 + 7)); }
 # The node's management endpoint (dmuc CLI): loopback only, so no token.
 management_port() { echo $((base_port + 10 * $1 + 9)); }
 postgres_port=$((base_port + 45))
+# The standby serves killrc.oulubox.irc (host 1) and takes the ports of a sixth host's cluster and management endpoints
+# (the fifth's are the failover node's).
+standby_host="killrc.oulubox.irc"
+standby_name="dmuc-node-$standby_host-standby"
+standby_ports=5
 # Netsplit drills run Akka.Remote (over TLS) through its throttler adapter, whose addresses have this scheme.
 cluster_scheme="akka.trttl.ssl.tcp"
 # Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
@@ -199,6 +208,13 @@ if $failover; then
     "$(component_port 0)" "$primary_host-2" --role Primary "${placement_args[@]}"
 fi
 
+# Started after the host's own node, so that it is the younger member and stands by.
+if $use_standby; then
+  "$repo/deploy/tls/make-certs.sh" "$tls" node "$standby_host-standby" --host "$standby_host" >/dev/null
+  start_node "$standby_name" "$standby_host" "$run/$standby_host-standby" "$(cluster_port "$standby_ports")" \
+    "$(management_port "$standby_ports")" "$(component_port 1)" "$standby_host-standby" --role Replica --standby
+fi
+
 # Polls until the command "$2.." succeeds, or fails saying it timed out waiting for "$1".
 wait_until() {
   local what="$1"
@@ -244,6 +260,12 @@ if $failover; then
   done
 fi
 
+standing_by() { grep -qF "Standing by for $standby_host: $cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1) serves the host" "$run/$standby_host-standby/dmuc-node.log" 2>/dev/null; }
+if $use_standby; then
+  wait_until "the standby to be Up in the cluster" member_up "$(cluster_port "$standby_ports")"
+  wait_until "the standby to stand by for $standby_host" standing_by
+fi
+
 write_topology() {
   local index host json='[]' user_list
   for index in "${!hosts[@]}"; do
@@ -285,4 +307,8 @@ echo "     /account set argl port $(c2s_port 1); /account set argl tls disable; 
 $failover && echo "The rooms are sharded over avalon.irc's two nodes ($cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0) and :$failover_cluster_port);" \
   "rehearse a failover with deploy/local/crash.sh dmuc-node-$primary_host (or $failover_name)."
 echo "Watch it: http://127.0.0.1:$(management_port 0)/status (the cluster's picture); ./dmuc cluster show, ./dmuc room show wallops."
+if $use_standby; then
+  echo "$standby_host has a standby node ($standby_name, log $run/$standby_host-standby/dmuc-node.log): deploy/local/crash.sh"
+  echo "  dmuc-node-$standby_host kills the host's node, and the standby takes the host over within about 10 s."
+fi
 echo "Stop it with deploy/local/down.sh."

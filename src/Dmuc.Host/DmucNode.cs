@@ -56,6 +56,7 @@ public static class DmucNode
             MaxStanzaDepth = options.MaxStanzaDepth,
             MaxQueuedBytes = options.MaxQueuedBytes,
             Multicast = options.Multicast.ToSettings(options.ServedHost()),
+            StartsStandingBy = options.Standby.Enabled,
         };
 
         var metrics = new DmucMetrics();
@@ -93,6 +94,7 @@ public static class DmucNode
                 ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,
             }, options.Role == NodeRole.Primary ? options.Placement : RoomPlacement.Local);
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
+            if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings());
             akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
         });
         // Registered after Akka so that the actor system is up before the first request can reach it.

@@ -108,6 +108,9 @@ public sealed class NodeOptions
     /// <summary>One stanza per broadcast to the server's XEP-0033 multicast service, where it has one.</summary>
     public MulticastOptions Multicast { get; set; } = new();
 
+    /// <summary>Whether this node stands by for its host while another node serves it.</summary>
+    public StandbyOptions Standby { get; set; } = new();
+
     /// <summary>Command-line switches and the keys they set.</summary>
     public static readonly IReadOnlyDictionary<string, string> CommandLineSwitches = new Dictionary<string, string>
     {
@@ -129,6 +132,7 @@ public sealed class NodeOptions
         ["--tls-key"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Key)}",
         ["--tls-ca"] = $"{Section}:{nameof(Tls)}:{nameof(ClusterCredentialOptions.Authority)}",
         [DrillOptions.NetsplitSwitch] = $"{Section}:{nameof(Drills)}:{nameof(DrillOptions.Netsplit)}",
+        [StandbyOptions.Switch] = $"{Section}:{nameof(Standby)}:{nameof(StandbyOptions.Enabled)}",
     };
 
     public (string Host, int Port) ServerEndpoint()
@@ -179,6 +183,7 @@ public sealed class NodeOptions
         Multicast.Validate();
         Replication.Validate();
         Limits.Validate();
+        Standby.Validate(Role, Seeds);
     }
 }
 

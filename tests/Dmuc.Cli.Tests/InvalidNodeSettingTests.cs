@@ -16,6 +16,9 @@ public sealed class InvalidNodeSettingTests
     [InlineData("--Dmuc:SnapshotEvery 0", "Dmuc:SnapshotEvery must be at least 1")]
     [InlineData("--placement Sharded", "Dmuc:Placement Sharded (--placement) needs a journal the nodes share: --journal PostgreSql")]
     [InlineData("--Dmuc:KeepaliveInterval 00:00:00", "Dmuc:KeepaliveInterval must be positive")]
+    [InlineData("--standby", "a standby node (Dmuc:Standby:Enabled) must be a replica: a primary's rooms cannot move to another node yet")]
+    [InlineData("--role Replica --host-domain killrc.example --standby",
+        "a standby node (Dmuc:Standby:Enabled) needs Dmuc:Seeds: it waits for the cluster to name it")]
     [InlineData("--Dmuc:MaxStanzaBytes lots", "Failed to convert configuration value 'lots' at 'Dmuc:MaxStanzaBytes' to type 'System.Int32'.")]
     public async Task A_node_with_a_setting_it_refuses_exits_with_one_line_naming_the_setting(string setting, string expected)
     {

@@ -25,6 +25,9 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 
     /// <summary>Whether and where to look for the server's multicast service; null: one stanza per recipient, always.</summary>
     public MulticastSettings? Multicast { get; init; }
+
+    /// <summary>A standby node's stream stays off until it is told to serve (<see cref="ComponentConnectionActor.Serve"/>).</summary>
+    public bool StartsStandingBy { get; init; }
 }
 
 /// <summary>
@@ -53,7 +56,9 @@ public sealed record MulticastSettings(string HostDomain, int MaxAddresses, Time
 /// size or depth limit, or with namespaces that do not resolve) is answered with an error to its sender through the
 /// outbox, like any stanza the node sends. Once in, it looks for the server's multicast service
 /// (<see cref="MulticastDiscovery"/>) and tells the outbox what it found.
-/// Rooms are never affected: they only ever see the outbox.
+/// Rooms are never affected: they only ever see the outbox. Whether the stream is wanted at all is the cluster's call for a
+/// host that has a standby node (<see cref="HostStandbyActor"/>): told to stand by, it closes the stream and stops reconnecting
+/// until told to serve.
 /// </summary>
 public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 {
@@ -63,6 +68,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private readonly ILogger _logger;
     private readonly Backoff _backoff = new();
     private ComponentConnection? _connection;
+    private bool _connecting;
+    private bool _serving;
     private MulticastDiscovery? _discovery;
 
     public ComponentConnectionActor(ComponentSettings settings, IActorRef directory, ComponentOutbox outbox, ILogger logger)
@@ -71,8 +78,11 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         _directory = directory;
         _outbox = outbox;
         _logger = logger;
+        _serving = !settings.StartsStandingBy;
 
         Receive<Connect>(_ => HandleConnect());
+        Receive<Serve>(_ => HandleServe());
+        ReceiveAsync<StandBy>(_ => HandleStandByAsync());
         Receive<Connected>(HandleConnected);
         Receive<ConnectFailed>(HandleConnectFailed);
         Receive<ConnectionEnded>(HandleConnectionEnded);
@@ -92,6 +102,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     private void HandleConnect()
     {
+        if (!_serving || _connecting || _connection is not null) return;
+        _connecting = true;
         var options = new ComponentConnectionOptions
         {
             Host = _settings.Host,
@@ -110,7 +122,14 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     private void HandleConnected(Connected connected)
     {
+        _connecting = false;
         var connection = connected.Connection;
+        if (!_serving)
+        {
+            // Told to stand by while the handshake was under way.
+            _ = connection.CloseAsync();
+            return;
+        }
         _connection = connection;
         _backoff.Reset();
         _outbox.Attach(connection);
@@ -175,6 +194,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     private void HandleConnectFailed(ConnectFailed failed)
     {
+        _connecting = false;
+        if (!_serving) return;
         if (ShuttingDown)
         {
             LogNotReconnecting(_logger, failed.Error.GetBaseException().Message);
@@ -191,6 +212,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         if (!ReferenceEquals(_connection, ended.Connection)) return;
         _connection = null;
         _discovery = null;
+        if (!_serving) return;
         if (ShuttingDown)
         {
             LogNotReconnecting(_logger, ended.Error?.Message ?? "closed by the server");
@@ -210,15 +232,38 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private async Task HandleCloseAsync()
     {
         Timers.CancelAll();
-        var connection = _connection;
-        _connection = null;
-        if (connection is not null)
-        {
-            _outbox.Detach(connection);
-            await connection.CloseAsync();
-        }
+        await CloseStreamAsync();
         Sender.Tell(Done.Instance);
         Context.Stop(Self);
+    }
+
+    /// <summary>The cluster names this node for its host: connect now unless the stream is in or on its way.</summary>
+    private void HandleServe()
+    {
+        if (_serving) return;
+        _serving = true;
+        _backoff.Reset();
+        HandleConnect();
+    }
+
+    /// <summary>Another node serves the host: this one's stream goes, and stays gone until told to serve.</summary>
+    private async Task HandleStandByAsync()
+    {
+        if (!_serving) return;
+        _serving = false;
+        Timers.Cancel(Connect.Instance);
+        if (_connection is not null) LogStandingBy(_logger);
+        await CloseStreamAsync();
+    }
+
+    private async Task CloseStreamAsync()
+    {
+        var connection = _connection;
+        _connection = null;
+        _discovery = null;
+        if (connection is null) return;
+        _outbox.Detach(connection);
+        await connection.CloseAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach the XMPP server at {Host}:{Port} ({Reason}); retrying in {Delay}")]
@@ -232,6 +277,9 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts to users of {HostDomain} go through the multicast service {Service} (XEP-0033)")]
     private static partial void LogMulticast(ILogger logger, string service, string hostDomain);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Another node serves this node's host: closing the component stream and standing by")]
+    private static partial void LogStandingBy(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts go one stanza per recipient: {Reason}")]
     private static partial void LogPerRecipient(ILogger logger, string reason);
@@ -252,6 +300,18 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private sealed class DiscoveryTimedOut
     {
         public static readonly DiscoveryTimedOut Instance = new();
+    }
+
+    /// <summary>This node serves its host: keep the stream up (<see cref="HostStandby"/>).</summary>
+    public sealed class Serve
+    {
+        public static readonly Serve Instance = new();
+    }
+
+    /// <summary>Another node serves this node's host: keep the stream down (<see cref="HostStandby"/>).</summary>
+    public sealed class StandBy
+    {
+        public static readonly StandBy Instance = new();
     }
 
     /// <summary>Flushes and closes the stream for good (node shutdown); answered with <see cref="Done"/>.</summary>

@@ -44,6 +44,7 @@ public static class JournalHosting
               journal {
                 plugin = "akka.persistence.journal.sql"
                 sql {
+                  class = "{{typeof(RoomWriteJournal).AssemblyQualifiedNameWithoutVersion()}}"
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
                   auto-initialize = true

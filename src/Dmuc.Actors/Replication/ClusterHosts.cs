@@ -62,19 +62,25 @@ public sealed class ClusterHosts
     /// </summary>
     public bool IsPrimaryNode(Address node) => Volatile.Read(ref _view).Primaries.Contains(node);
 
+    /// <summary>The node that serves this node's own host: itself, or another while this one stands by (<see cref="HostStandby"/>).</summary>
+    public Address? OwnHostNode => OwnHost is { } host ? Volatile.Read(ref _view).Hosts.GetValueOrDefault(host) : null;
+
     /// <summary>
     /// Reachability is deliberately not looked at: an Unreachable member keeps its status and stays routable, since
     /// a netsplit is handled by the replica links (keepalive, netjoin), not by forgetting the host. Only nodes the
-    /// watcher trusts (Up, and proven by their certificate) are in the view.
+    /// watcher trusts (Up, and proven by their certificate) are in the view. Of several nodes that may serve one host, the
+    /// oldest member serves it, and the others are its standbys: every node names the same one, and a standby becomes
+    /// the oldest only once the one it stands by for is downed (<see cref="HostStandby"/>).
     /// </summary>
-    internal void Update(IEnumerable<TrustedNode> nodes)
+    /// <param name="nodesOldestFirst">In <see cref="Member.AgeOrdering"/>.</param>
+    internal void Update(IEnumerable<TrustedNode> nodesOldestFirst)
     {
         var hosts = ImmutableDictionary.CreateBuilder<string, Address>();
         var primaries = ImmutableHashSet.CreateBuilder<Address>();
         Address? primary = null;
-        foreach (var node in nodes)
+        foreach (var node in nodesOldestFirst)
         {
-            if (node.Host is { } host) hosts[host] = node.Address;
+            if (node.Host is { } host) hosts.TryAdd(host, node.Address);
             if (!node.IsPrimary) continue;
             primaries.Add(node.Address);
             if (primary is null || Member.AddressOrdering.Compare(node.Address, primary) < 0) primary = node.Address;
@@ -195,15 +201,22 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private void Refresh()
     {
         var trusted = new List<TrustedNode>();
-        foreach (var member in _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp))
+        // Hosts claimed by an older member whose proof has not come yet: a younger node of the same host (a standby that just
+        // joined, and trusts itself at once) must not be named for it meanwhile, or it would serve beside the one it stands by for.
+        var awaitingOlderProof = new HashSet<string>();
+        foreach (var member in _members.Values.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp).OrderBy(m => m, Member.AgeOrdering))
         {
             switch (_trust.Judge(member, _cluster.SelfAddress))
             {
-                case MemberTrust.Trusted admitted:
-                    trusted.Add(admitted.Node);
+                case MemberTrust.Trusted { Node: var node }:
+                    trusted.Add(node.Host is { } host && awaitingOlderProof.Contains(host) ? node with { Host = null } : node);
                     break;
                 case MemberTrust.Impostor impostor:
                     RefuseMember(member.Address, impostor.Reason);
+                    break;
+                case MemberTrust.Unproven:
+                    foreach (var role in member.Roles)
+                        if (ClusterHosts.HostOfRole(role) is { } claimed) awaitingOlderProof.Add(claimed);
                     break;
             }
         }

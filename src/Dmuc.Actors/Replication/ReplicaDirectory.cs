@@ -26,7 +26,7 @@ public sealed class ReplicaDirectory : ReceiveActor
         _hosts = hosts;
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
-        Receive<ReplicaBatch>(SentByPrimary, batch => ReplicaFor(batch.Room).Forward(batch));
+        Receive<ReplicaBatch>(SentByPrimary, HandleBatchFromPrimary);
         Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
         Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
         Receive<ForwardsAcknowledged>(SentByPrimary, ack => _rooms.GetValueOrDefault(ack.Room)?.Forward(ack));
@@ -62,26 +62,33 @@ public sealed class ReplicaDirectory : ReceiveActor
     }
 
     /// <summary>
-    /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it. But
-    /// a primary that already sent this host batches of the room had occupants here before this node restarted
-    /// (docs/protocol/netjoin.md §5): a new replica resyncs, and the primary removes those who did not come back.
+    /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it, unless the
+    /// primary already sent this host batches of the room (<see cref="ResyncIfTheHostWasServedBefore"/>).
     /// </summary>
     private void HandlePingFromPrimary(KeepalivePing ping)
     {
-        if (_rooms.TryGetValue(ping.Room, out var replica))
-        {
-            replica.Forward(ping);
-        }
-        else if (ping.LastSentSequence > 0 && ping.Room.Local is not null)
-        {
-            replica = ReplicaFor(ping.Room);
-            replica.Forward(ping);
-            replica.Forward(new RequestNetjoin(ping.Room, ping.ReplicaHost));
-        }
-        else
-        {
-            Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
-        }
+        ResyncIfTheHostWasServedBefore(ping.Room, ping.ReplicaHost, ping.LastSentSequence);
+        if (_rooms.TryGetValue(ping.Room, out var replica)) replica.Forward(ping);
+        else Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+    }
+
+    private void HandleBatchFromPrimary(ReplicaBatch batch)
+    {
+        if (batch.ResyncOf is null) ResyncIfTheHostWasServedBefore(batch.Room, batch.ReplicaHost, batch.Sequence - 1);
+        ReplicaFor(batch.Room).Forward(batch);
+    }
+
+    /// <summary>
+    /// A primary whose link already sent this host batches of a room we have no replica of had this host's users in the room
+    /// through an earlier incarnation of this node (it restarted) or another node (this one took the host over as its
+    /// standby): docs/protocol/netjoin.md §5. A new replica resyncs before it takes any batch, relearning those users, and
+    /// the primary removes those who did not stay.
+    /// </summary>
+    /// <param name="primarySentUpTo">The last batch the primary's link sent before this message.</param>
+    private void ResyncIfTheHostWasServedBefore(Jid room, string host, long? primarySentUpTo)
+    {
+        if (_rooms.ContainsKey(room) || !(primarySentUpTo > 0) || room.Local is null) return;
+        ReplicaFor(room).Tell(new RequestNetjoin(room, host), Sender);
     }
 
     private IActorRef ReplicaFor(Jid room)

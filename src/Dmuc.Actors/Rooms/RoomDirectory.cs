@@ -21,7 +21,7 @@ namespace Dmuc.Actors.Rooms;
 /// <see cref="RoomPlacement.Sharded"/> rooms are entities of the cluster's <c>room</c> shard region, which places them on
 /// a primary-capable node and passivates them.
 /// </summary>
-public sealed class RoomDirectory : ReceiveActor
+public sealed class RoomDirectory : ReceiveActor, IWithTimers
 {
     public const string Name = "rooms";
 
@@ -42,7 +42,12 @@ public sealed class RoomDirectory : ReceiveActor
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
-    private readonly IActorRef _index;
+    private static readonly TimeSpan FirstIndexRestartDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestIndexRestartDelay = TimeSpan.FromSeconds(30);
+    private IActorRef _index;
+    // While the index is stopped (a write failed), the listing changes it misses, replayed to the next one.
+    private List<RoomListingChanged>? _listingsWhileIndexDown;
+    private TimeSpan _indexRestartDelay = FirstIndexRestartDelay;
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<XElement>? _serviceStanzasBeforeIndex = [];
 
@@ -55,8 +60,7 @@ public sealed class RoomDirectory : ReceiveActor
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
-        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid) : Context.ActorOf(RoomIndex.Props(_serviceJid), "index");
-        Context.Watch(_index);
+        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid) : StartIndex();
         _index.Tell(ListIndexedRooms.Instance);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
@@ -69,6 +73,7 @@ public sealed class RoomDirectory : ReceiveActor
             receipt => TellRoom(receipt.Room, receipt, Sender));
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIndexRecovered>(HandleIndexRecovered);
+        Receive<RestartRoomIndex>(_ => HandleRestartRoomIndex());
         Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
@@ -90,6 +95,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
         Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void PreStart()
     {
@@ -384,7 +391,8 @@ public sealed class RoomDirectory : ReceiveActor
         // A room of this node: the index and the other primary-capable nodes' directories hear of it from here.
         if (Sender.Path.Address.HasLocalScope)
         {
-            _index.Tell(listing);
+            if (_listingsWhileIndexDown is { } missed) missed.Add(listing);
+            else _index.Tell(listing);
             if (_region is not null)
                 foreach (var peer in _hosts.PrimaryNodes.Where(node => node != NodeAddress))
                     At(Context, peer).Tell(listing);
@@ -414,6 +422,7 @@ public sealed class RoomDirectory : ReceiveActor
     /// </summary>
     private void HandleIndexRecovered(RoomIndexRecovered recovered)
     {
+        _indexRestartDelay = FirstIndexRestartDelay;
         foreach (var room in recovered.Rooms)
         {
             var jid = Jid.Parse(room.Room);
@@ -440,6 +449,43 @@ public sealed class RoomDirectory : ReceiveActor
         foreach (var stanza in waiting) HandleStanzaToService(stanza);
     }
 
+    /// <summary>The timer that starts a stopped index again.</summary>
+    private sealed record RestartRoomIndex
+    {
+        public static readonly RestartRoomIndex Instance = new();
+    }
+
+    private IActorRef StartIndex() => Context.Watch(Context.ActorOf(RoomIndex.Props(_serviceJid), "index"));
+
+    /// <summary>
+    /// The index stops when its journal fails a write or a recovery (Akka.Persistence stops a persistent actor then). Left
+    /// stopped, every room created or changed from then on would be missing from listings after the next restart; it is
+    /// started again, with a growing delay while the journal keeps failing, and told what it missed meanwhile.
+    /// </summary>
+    private void HandleIndexStopped()
+    {
+        // The journal could not be read at start: list what the rooms themselves report rather than never answer.
+        if (_serviceStanzasBeforeIndex is not null) HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
+        _log.Warning("The room index stopped (its journal failed); starting it again in {0}", _indexRestartDelay);
+        _listingsWhileIndexDown ??= [];
+        Timers.StartSingleTimer(nameof(RestartRoomIndex), RestartRoomIndex.Instance, _indexRestartDelay);
+        _indexRestartDelay = TimeSpan.FromTicks(Math.Min(_indexRestartDelay.Ticks * 2, LongestIndexRestartDelay.Ticks));
+    }
+
+    /// <summary>
+    /// The changes missed while it was stopped, in their order, then every listing this directory holds: the write that
+    /// failed is lost with the index's memory, and the index writes only what differs from its journal. Then asked what it
+    /// holds, for rooms of a journal this directory could not read at start.
+    /// </summary>
+    private void HandleRestartRoomIndex()
+    {
+        _index = StartIndex();
+        foreach (var missed in _listingsWhileIndexDown ?? []) _index.Tell(missed);
+        _listingsWhileIndexDown = null;
+        foreach (var listing in _listings.Values) _index.Tell(listing);
+        _index.Tell(ListIndexedRooms.Instance);
+    }
+
     private void HandleRoomIdle(RoomIdle idle)
     {
         if (!_rooms.TryGetValue(idle.Room, out var actor) || !Equals(actor, Sender) || _mailForStoppingRooms.ContainsKey(idle.Room))
@@ -461,9 +507,7 @@ public sealed class RoomDirectory : ReceiveActor
     {
         if (terminated.ActorRef.Equals(_index))
         {
-            // The journal could not be read: list what the rooms themselves report rather than never answer.
-            _log.Warning("The room index stopped; the service lists only rooms loaded since the start");
-            HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
+            HandleIndexStopped();
             return;
         }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;

@@ -26,9 +26,10 @@ public sealed class DrillOptions
     public string ClusterScheme => Netsplit ? "akka.trttl.ssl.tcp" : "akka.ssl.tcp";
 
     /// <summary>
-    /// The configuration reads switches as KEY VALUE pairs, so a bare <see cref="NetsplitSwitch"/> would swallow the
-    /// next switch as its value: it becomes <c>--allow-netsplit-drills=true</c>. With an explicit value it is left alone.
+    /// The configuration reads switches as KEY VALUE pairs, so a bare flag (<see cref="NetsplitSwitch"/>,
+    /// <see cref="StandbyOptions.Switch"/>) would swallow the next switch as its value: it becomes <c>--FLAG=true</c>. With an
+    /// explicit value it is left alone.
     /// </summary>
     public static string[] WithFlagValues(string[] args) => args.Select((arg, i) =>
-        arg == NetsplitSwitch && !(i + 1 < args.Length && bool.TryParse(args[i + 1], out _)) ? $"{arg}=true" : arg).ToArray();
+        arg is NetsplitSwitch or StandbyOptions.Switch && !(i + 1 < args.Length && bool.TryParse(args[i + 1], out _)) ? $"{arg}=true" : arg).ToArray();
 }

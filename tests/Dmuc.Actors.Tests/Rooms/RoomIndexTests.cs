@@ -134,6 +134,36 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
         Assert.Equal(1, (await node.InspectAsync(persistent[0])).Occupants);
     }
 
+    /// <summary>
+    /// The index stops when its journal fails (a write timed out under a burst of creations): the directory starts it
+    /// again and tells it what it missed, so that a room created and one destroyed meanwhile are listed right after the
+    /// next restart.
+    /// </summary>
+    [Fact]
+    public async Task A_stopped_room_index_is_started_again_and_learns_what_changed_while_it_was_down()
+    {
+        var node = StartNode();
+        string[] rooms = [$"capulet@{Service}", $"montague@{Service}"];
+        foreach (var room in rooms) await node.CreateRoomAsync(room, ("muc#roomconfig_publicroom", "1"));
+        var indexId = RoomIndex.PersistenceIdFor(Jid.Parse(Service));
+        // Two rooms indexed and occupied, and the start's own mark that occupancy is tracked.
+        await Eventually.HoldsAsync(() => Journal.HighestSequenceNr(indexId) == 5, "the index to write both rooms", TimeSpan.FromSeconds(10));
+
+        var index = await node.System.ActorSelection($"/user/{RoomDirectory.Name}/index").ResolveOne(TimeSpan.FromSeconds(5));
+        Watch(index);
+        index.Tell(PoisonPill.Instance);
+        ExpectTerminated(index);
+        await node.CreateRoomAsync($"verona@{Service}", ("muc#roomconfig_publicroom", "1"));
+        await node.SubmitAsync(Owner, Parse($"<iq from='{Owner}' to='{rooms[1]}' type='set' id='destroy'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"));
+
+        await Eventually.HoldsAsync(() => Journal.EventsAsJson(indexId).Any(@event => @event.Contains("verona@"))
+                                          && Journal.EventsAsJson(indexId).Any(@event => @event.Contains("room-unindexed")),
+            "the restarted index to write what it missed", TimeSpan.FromSeconds(15));
+        node = await RestartAsync(node);
+
+        Assert.Equal([rooms[0], $"verona@{Service}"], await DiscoItemsAsync(node));
+    }
+
     /// <summary>The service's disco#items, once the index has recovered (the directory answers only then).</summary>
     private static async Task<List<string>> DiscoItemsAsync(RoomNode node)
     {

@@ -55,7 +55,7 @@ public sealed class InProcessDmucNode : IAsyncDisposable
     }
 
     /// <summary>Exactly what the node's settings say it is: every node of a test trusts the same test authority.</summary>
-    private static NodeClaims ClaimsOf(IReadOnlyDictionary<string, string?> settings)
+    public static NodeClaims ClaimsOf(IReadOnlyDictionary<string, string?> settings)
     {
         var host = settings.GetValueOrDefault("Dmuc:HostDomain");
         var primary = settings.GetValueOrDefault("Dmuc:Role") is not "Replica";
