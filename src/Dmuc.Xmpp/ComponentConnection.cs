@@ -94,15 +94,18 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     /// <summary>Answers those waiting for bytes written so far (all of them, with false, once the connection ends).</summary>
     private void AnswerWriteWaiters(bool ended)
     {
-        lock (_sendLock)
+        lock (_sendLock) AnswerWriteWaitersLocked(ended);
+    }
+
+    private void AnswerWriteWaitersLocked(bool ended)
+    {
+        if (_writeWaiters.Count == 0) return;
+        _writeWaiters.RemoveAll(waiter =>
         {
-            _writeWaiters.RemoveAll(waiter =>
-            {
-                if (!ended && waiter.UpTo > _written) return false;
-                waiter.Done.TrySetResult(!ended);
-                return true;
-            });
-        }
+            if (!ended && waiter.UpTo > _written) return false;
+            waiter.Done.TrySetResult(!ended);
+            return true;
+        });
     }
 
     /// <summary>More output is queued than <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>: the server is not keeping up.</summary>
@@ -375,8 +378,9 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                         _writingBytes = 0;
                         // A backlog grew the buffer; once it is written, the memory goes back.
                         _writing.Clear(RetainedWriteBufferSize);
+                        // In the same lock: every write passes here, and most have nobody waiting.
+                        AnswerWriteWaitersLocked(ended: false);
                     }
-                    AnswerWriteWaiters(ended: false);
                 }
             }
         }
