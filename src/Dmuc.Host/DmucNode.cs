@@ -64,7 +64,18 @@ public static class DmucNode
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton(services =>
             new ComponentOutbox(services.GetRequiredService<ILogger<ComponentOutbox>>(), metrics, options.MaxQueuedBytes));
-        builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
+        // Rooms sharded over several primary-capable nodes of one host: only one of them holds the host's stream (Prosody takes
+        // one component connection per domain), and the others' rooms reach the host's users through it.
+        var relaysToOwnHost = options.Role == NodeRole.Primary && options.Placement == RoomPlacement.Sharded && !string.IsNullOrWhiteSpace(options.HostDomain);
+        if (relaysToOwnHost)
+        {
+            builder.Services.AddSingleton(sp => new OwnHostSink(sp.GetRequiredService<ComponentOutbox>(), sp.GetRequiredService<ClusterHosts>()));
+            builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<OwnHostSink>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
+        }
         builder.Services.AddHealthChecks();
         builder.Services.AddAkka("dmuc", (akka, services) =>
         {
@@ -89,6 +100,7 @@ public static class DmucNode
             // After AddDmucReplication, so that these timings win over its defaults.
             if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);
             akka.AddNetsplitDrills(options.Drills);
+            if (relaysToOwnHost) akka.AddOwnHostRelay();
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout)
             {
                 ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,

@@ -54,6 +54,14 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
             "{{Named(typeof(ListIndexedRooms))}}" = dmuc-sharded-room
             "{{Named(typeof(RoomIndexRecovered))}}" = dmuc-sharded-room
             "{{Named(typeof(RoomCreationSettled))}}" = dmuc-sharded-room
+            "{{Named(typeof(InspectRoom))}}" = dmuc-sharded-room
+            "{{Named(typeof(RoomInspection))}}" = dmuc-sharded-room
+            "{{Named(typeof(KickOccupantAsAdmin))}}" = dmuc-sharded-room
+            "{{Named(typeof(AdminKickDone))}}" = dmuc-sharded-room
+            "{{Named(typeof(DestroyRoomAsAdmin))}}" = dmuc-sharded-room
+            "{{Named(typeof(AdminDestroyDone))}}" = dmuc-sharded-room
+            "{{Named(typeof(RelayedDeliveries))}}" = dmuc-sharded-room
+            "{{Named(typeof(RelayedDeliveriesWritten))}}" = dmuc-sharded-room
           }
         }
         """;
