@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Dmuc.Cli;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Management.Contracts;
 
 namespace Dmuc.Integration.Tests.Topology;
 
@@ -73,6 +75,19 @@ public sealed class LocalTopology : IAsyncDisposable
     public static string ProsodyName(TopologyHost host) => "prosody-" + host.Domain;
 
     public XmppServerEndpoint ClientEndpoint(TopologyHost host) => new(host.C2s.Host, host.C2s.Port, host.Domain);
+
+    /// <summary>With up.sh --failover: the primary host's two primary-capable nodes, the oldest (which holds its stream) first.</summary>
+    public IReadOnlyList<DmucNodeProcess> PrimaryNodes => [Description.Hosts[0].Node, Description.FailoverNode!];
+
+    /// <summary>The node whose shard region holds the room, as the management API of the first of <paramref name="primaries"/> lists it.</summary>
+    public async Task<DmucNodeProcess> NodeHoldingAsync(IReadOnlyList<DmucNodeProcess> primaries, string room)
+    {
+        using var management = new ManagementClient(new Uri(primaries[0].ManagementAddress!), token: null);
+        var rooms = await management.GetAsync<RoomsView>(ManagementApi.RoomsPage(after: null, ManagementApi.MaxRoomsPerPage), CancellationToken.None);
+        var node = rooms.Rooms.Single(listed => listed.Room == room).Node;
+        return primaries.SingleOrDefault(primary => primary.ClusterAddress == node)
+               ?? throw new InvalidOperationException($"{room} is on {node}, none of {string.Join(", ", primaries.Select(p => p.ClusterAddress))}");
+    }
 
     /// <summary>Runs a deploy/local script; a non-zero exit fails with everything it printed.</summary>
     private static async Task<string> RunScriptAsync(string script, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken,
