@@ -1,0 +1,72 @@
+using Dmuc.Integration.Tests.Topology;
+using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Management.Contracts;
+using Xunit.Abstractions;
+
+namespace Dmuc.Cli.Tests;
+
+/// <summary>
+/// `dmuc node drain` on deploy/local/up.sh --failover (real Prosody, avalon.irc's two primary-capable nodes, PostgreSQL): the
+/// node holding the room leaves, the room moves to the other node, its users (one on avalon, one on a replica host) stay in
+/// it and go on talking; what cannot be drained is refused.
+/// </summary>
+[Collection(CliTopologies.Collection)]
+public sealed class NodeDrainCliTests(ITestOutputHelper log)
+{
+    private static readonly TimeSpan AfterTheDrainWithin = TimeSpan.FromSeconds(60);
+
+    private async Task<CliRun> Dmuc(DmucNodeProcess asked, params string[] args)
+    {
+        var run = await CliRun.InvokeAsync([.. args, "--node", asked.ManagementAddress!]);
+        log.WriteLine($"$ dmuc {string.Join(' ', args)}   # through {asked.Name}\n{run.Output}{run.Error}(exit {run.ExitCode})\n");
+        return run;
+    }
+
+    [Fact]
+    [Trait("Category", "Topology")]
+    public async Task Drain_moves_the_rooms_of_a_primary_node_to_the_other_and_their_users_stay_and_talk()
+    {
+        await using var topology = await LocalTopology.UpAsync(arguments: "--failover");
+        var room = topology.Description.Room;
+        var alice = await Chatter.EnterAsync(topology, "avalon.irc", "alice", "Alice", creator: true);
+        var argl = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus");
+        await using var leave = Integration.Tests.Infrastructure.AsyncDisposable.Create(async () =>
+        {
+            await alice.Participant.DisposeAsync();
+            await argl.Participant.DisposeAsync();
+        });
+        await RoomParticipant.SeeEachOtherAsync([alice.Participant, argl.Participant]);
+        var drained = await topology.NodeHoldingAsync(topology.PrimaryNodes, room);
+        var survivor = topology.PrimaryNodes.Single(node => node != drained);
+        var replica = topology.Description.Host("killrc.oulubox.irc").Node;
+
+        Assert.Equal(ExitCodes.Failed, (await Dmuc(survivor, "node", "drain", replica.ClusterAddress)).ExitCode);
+        Assert.Equal(ExitCodes.Failed, (await Dmuc(drained, "node", "drain", drained.ClusterAddress)).ExitCode);
+        Assert.Equal(ExitCodes.NotFound, (await Dmuc(survivor, "node", "drain", "akka.tcp://dmuc@127.0.0.1:1")).ExitCode);
+
+        var done = (await Dmuc(survivor, "node", "drain", drained.ClusterAddress, "--json")).Json<NodeDrained>();
+        Assert.Equal(drained.ClusterAddress, done.Node);
+        Assert.Equal([survivor.ClusterAddress], done.RoomsByNode.Select(placed => placed.Node));
+        Assert.Equal(survivor, await topology.NodeHoldingAsync([survivor], room));
+        var cluster = (await Dmuc(survivor, "cluster", "show", "--json")).Json<ClusterView>();
+        Assert.DoesNotContain(cluster.Members, member => member.Address == drained.ClusterAddress);
+
+        // Both still in the room: each hears the other (Alice's stanzas bounce while avalon's stream moves, if it does).
+        for (var attempt = 1; !argl.TestMessages().Any(Chatter.IsTestMessage); attempt++)
+        {
+            Assert.True(attempt * 2 < AfterTheDrainWithin.TotalSeconds, "nothing Alice said after the drain reached Wumpus");
+            var body = $"Alice says {attempt}";
+            alice.Sent.Add(body);
+            await alice.Participant.SendGroupchatAsync(body, id: body.Replace(' ', '-'));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await argl.Participant.CatchUpAsync();
+        }
+        await argl.Participant.SendGroupchatAsync("Wumpus says 1");
+        await alice.Participant.WaitForAsync(stanza => MucClientSteps.IsGroupchatBody(stanza, "Wumpus says 1"), AfterTheDrainWithin);
+        foreach (var chatter in new[] { alice, argl })
+            Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable");
+        await alice.Participant.CatchUpAsync();
+        Assert.NotEmpty(alice.Sent);
+        Assert.All(alice.Sent, sent => Assert.True(alice.WasEchoed(sent) != alice.WasRefused(sent), $"{sent}: echoed and refused, or neither"));
+    }
+}
