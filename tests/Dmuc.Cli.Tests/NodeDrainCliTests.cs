@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
 using Dmuc.Management.Contracts;
@@ -50,6 +51,13 @@ public sealed class NodeDrainCliTests(ITestOutputHelper log)
         Assert.Equal(survivor, await topology.NodeHoldingAsync([survivor], room));
         var cluster = (await Dmuc(survivor, "cluster", "show", "--json")).Json<ClusterView>();
         Assert.DoesNotContain(cluster.Members, member => member.Address == drained.ClusterAddress);
+        // Out of the cluster, the drained node's process stops (ready for its maintenance).
+        var leaving = Stopwatch.StartNew();
+        while (LocalTopology.IsRunning(drained.Pid))
+        {
+            Assert.True(leaving.Elapsed < TimeSpan.FromSeconds(30), $"{drained.Name} still runs 30 s after it was drained");
+            await Task.Delay(200);
+        }
 
         // Both still in the room: each hears the other (Alice's stanzas bounce while avalon's stream moves, if it does).
         for (var attempt = 1; !argl.TestMessages().Any(Chatter.IsTestMessage); attempt++)

@@ -76,6 +76,20 @@ public sealed class LocalTopology : IAsyncDisposable
 
     public XmppServerEndpoint ClientEndpoint(TopologyHost host) => new(host.C2s.Host, host.C2s.Port, host.Domain);
 
+    /// <summary>Whether a process up.sh started still runs. A zombie (state Z) has exited; it only waits for its parent to collect the exit code.</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>With up.sh --failover: the primary host's two primary-capable nodes, the oldest (which holds its stream) first.</summary>
     public IReadOnlyList<DmucNodeProcess> PrimaryNodes => [Description.Hosts[0].Node, Description.FailoverNode!];
 
