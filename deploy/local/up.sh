@@ -10,7 +10,9 @@
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
 #     --failover   a second primary-capable node for avalon.irc (dmuc-node-avalon.irc-2): the rooms are sharded over
 #                  both (--placement Sharded, implies --postgres), and those of a node that dies move to the other.
-#                  Prosody takes one component connection: the second node's stream waits until the first is gone.
+#                  Prosody takes one component connection: the second node keeps its stream off while the first
+#                  serves avalon.irc, and its rooms reach avalon's users through the first (the own-host relay); it
+#                  takes the stream over when the first dies. `dmuc node drain NODE --node OTHER` empties a node first.
 #     --standby    a second node for killrc.oulubox.irc (dmuc-node-killrc.oulubox.irc-standby) that stands by and takes
 #                  the host over when its node dies: try `crash.sh dmuc-node-killrc.oulubox.irc` (docs/operations.md#a-standby-node-for-a-host)
 #     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
