@@ -11,28 +11,23 @@ namespace Dmuc.Actors.Component;
 /// Carries the own-host relay between the primary-capable nodes of one host (rooms sharded over them, behind a server that
 /// takes one component connection per domain): sends what this node's rooms deliver to the node that holds the host's
 /// stream (<see cref="OwnHostRelayWindow"/>), and on that node hands what others relay to its stream and confirms it once
-/// written (<see cref="OwnHostRelayIntake"/>). Looks again at which node serves the host at every change of membership or
-/// reachability, on a short tick, and before each relay.
+/// written (<see cref="OwnHostRelayIntake"/>). Looks again at which node serves the host before each relay too.
 /// </summary>
-public sealed class OwnHostRelayActor : ReceiveActor, IWithTimers
+public sealed class OwnHostRelayActor : HostServerWatcher
 {
     public const string Name = "own-host-relay";
-    private static readonly TimeSpan LookAgainEvery = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan CheckAgainWithoutStream = TimeSpan.FromSeconds(1);
 
-    private readonly ClusterHosts _hosts;
     private readonly ComponentOutbox _outbox;
     private readonly OwnHostSink _sink;
     private readonly OwnHostRelayWindow _window = new(Guid.NewGuid().ToString("N"));
     private readonly OwnHostRelayIntake _intake = new();
     private readonly Dictionary<string, IActorRef> _senders = new();
-    private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _dropped;
 
-    public OwnHostRelayActor(ClusterHosts hosts, ComponentOutbox outbox, OwnHostSink sink)
+    public OwnHostRelayActor(ClusterHosts hosts, ComponentOutbox outbox, OwnHostSink sink) : base(hosts)
     {
-        _hosts = hosts;
         _outbox = outbox;
         _sink = sink;
         Receive<DeliveriesToRelay>(relay =>
@@ -48,38 +43,23 @@ public sealed class OwnHostRelayActor : ReceiveActor, IWithTimers
         });
         Receive<WrittenChecked>(HandleWrittenChecked);
         Receive<CheckWritten>(check => CheckWrittenUpTo(check.Session, check.Number));
-        Receive<ClusterEvent.IClusterDomainEvent>(_ => LookAgain());
-        Receive<ClusterEvent.CurrentClusterState>(_ => LookAgain());
-        Receive<LookAgainTick>(_ => LookAgain());
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ClusterHosts hosts, ComponentOutbox outbox, OwnHostSink sink) =>
         Akka.Actor.Props.Create(() => new OwnHostRelayActor(hosts, outbox, sink));
 
-    protected override void PreStart()
+    protected override void LookAgain()
     {
-        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
-            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
-        Timers.StartPeriodicTimer(nameof(LookAgainTick), LookAgainTick.Instance, LookAgainEvery);
-    }
-
-    protected override void PostStop() => _cluster.Unsubscribe(Self);
-
-    private void LookAgain()
-    {
-        var serving = _hosts.OwnHostNode;
-        var reachable = serving is null || _cluster.State.Unreachable.All(member => member.Address != serving);
+        var (serving, reachable) = Hosts.OwnHostServer(Cluster);
         var before = _window.Target;
-        var sends = _window.Look(serving, reachable, _cluster.SelfAddress);
+        var sends = _window.Look(serving, reachable, Cluster.SelfAddress);
         if (before != _window.Target)
         {
             if (_window.Target is { } target)
-                _log.Info("{0} holds the component stream of {1}: this node's rooms reach its users through it", target, _hosts.OwnHost);
+                _log.Info("{0} holds the component stream of {1}: this node's rooms reach its users through it", target, Hosts.OwnHost);
             else
                 _log.Info("This node's own component stream reaches {0}'s users ({1} relays not confirmed by {2} go out through it)",
-                    _hosts.OwnHost, sends.ToOutbox.Count, before);
+                    Hosts.OwnHost, sends.ToOutbox.Count, before);
         }
         Carry(sends);
     }
@@ -95,7 +75,7 @@ public sealed class OwnHostRelayActor : ReceiveActor, IWithTimers
         if (sends.Dropped > 0)
         {
             _dropped += sends.Dropped;
-            _log.Warning("{0} has not confirmed this node's relays to {1}'s users for too long: {2} relays dropped so far", sends.Node, _hosts.OwnHost, _dropped);
+            _log.Warning("{0} has not confirmed this node's relays to {1}'s users for too long: {2} relays dropped so far", sends.Node, Hosts.OwnHost, _dropped);
         }
         _sink.Relaying = _window.Relaying;
     }
@@ -103,12 +83,12 @@ public sealed class OwnHostRelayActor : ReceiveActor, IWithTimers
     /// <summary>Only the primary-capable nodes of the cluster, proven by their certificates, relay through this node's stream.</summary>
     private void HandleRelayFromNode(RelayedDeliveries relay)
     {
-        if (!_hosts.IsPrimaryNode(Sender.Path.Address))
+        if (!Hosts.IsPrimaryNode(Sender.Path.Address))
         {
             _log.Warning("Refused deliveries relayed by {0}: it is not a primary-capable node of this cluster", Sender.Path.Address);
             return;
         }
-        var intake = _intake.Take(relay, thisNodeServes: _hosts.OwnHostNode == _cluster.SelfAddress);
+        var intake = _intake.Take(relay, thisNodeServes: Hosts.OwnHostNode == Cluster.SelfAddress);
         _senders[relay.Session] = Sender;
         if (intake.Deliver) _outbox.Send(relay.Deliveries);
         if (intake.ConfirmAgain is { } confirm) Sender.Tell(confirm, Self);
@@ -134,11 +114,6 @@ public sealed class OwnHostRelayActor : ReceiveActor, IWithTimers
     private sealed record WrittenChecked(string Session, long Number, bool Written);
 
     private sealed record CheckWritten(string Session, long Number);
-
-    private sealed class LookAgainTick
-    {
-        public static readonly LookAgainTick Instance = new();
-    }
 }
 
 /// <summary>

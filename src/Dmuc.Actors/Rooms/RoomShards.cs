@@ -49,19 +49,7 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
         akka.actor {
           serializers.dmuc-sharded-room = "{{Named(typeof(ShardedRoomSerializer))}}"
           serialization-bindings {
-            "{{Named(typeof(RouteStanza))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomListingChanged))}}" = dmuc-sharded-room
-            "{{Named(typeof(ListIndexedRooms))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomIndexRecovered))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomCreationSettled))}}" = dmuc-sharded-room
-            "{{Named(typeof(InspectRoom))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomInspection))}}" = dmuc-sharded-room
-            "{{Named(typeof(KickOccupantAsAdmin))}}" = dmuc-sharded-room
-            "{{Named(typeof(AdminKickDone))}}" = dmuc-sharded-room
-            "{{Named(typeof(DestroyRoomAsAdmin))}}" = dmuc-sharded-room
-            "{{Named(typeof(AdminDestroyDone))}}" = dmuc-sharded-room
-            "{{Named(typeof(RelayedDeliveries))}}" = dmuc-sharded-room
-            "{{Named(typeof(RelayedDeliveriesWritten))}}" = dmuc-sharded-room
+        {{string.Join("\n", ShardedRoomSerializer.Messages.Select(type => $"    \"{Named(type)}\" = dmuc-sharded-room"))}}
           }
         }
         """;

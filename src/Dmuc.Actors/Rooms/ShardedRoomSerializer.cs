@@ -32,6 +32,14 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
 
     public override int Identifier => 4286;
 
+    /// <summary>Every message this serializer carries (bound to it in <see cref="RoomShards.Hocon"/>).</summary>
+    public static readonly IReadOnlyList<Type> Messages =
+    [
+        typeof(RouteStanza), typeof(RoomListingChanged), typeof(ListIndexedRooms), typeof(RoomIndexRecovered), typeof(RoomCreationSettled),
+        typeof(InspectRoom), typeof(RoomInspection), typeof(KickOccupantAsAdmin), typeof(AdminKickDone), typeof(DestroyRoomAsAdmin),
+        typeof(AdminDestroyDone), typeof(RelayedDeliveries), typeof(RelayedDeliveriesWritten),
+    ];
+
     public override string Manifest(object o) => o switch
     {
         RouteStanza => "route",

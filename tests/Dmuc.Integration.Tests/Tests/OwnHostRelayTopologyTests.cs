@@ -5,6 +5,7 @@ using Dmuc.Integration.Tests.Xmpp;
 using Dmuc.Management.Contracts;
 using Xunit;
 using Xunit.Abstractions;
+using static Dmuc.Integration.Tests.Topology.KillUnderTraffic;
 
 namespace Dmuc.Integration.Tests.Tests;
 
@@ -19,10 +20,6 @@ public sealed class OwnHostRelayTopologyTests(ITestOutputHelper output)
 {
     private const string Avalon = "avalon.irc";
     private const string Killrc = "killrc.oulubox.irc";
-    private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(8);
-    private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(40);
-    private static readonly TimeSpan FirstDeliveryWithin = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(90);
 
     [Fact]
     [Trait("Category", "Topology")]

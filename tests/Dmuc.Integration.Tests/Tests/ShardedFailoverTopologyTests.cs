@@ -4,6 +4,7 @@ using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
 using Xunit.Abstractions;
+using static Dmuc.Integration.Tests.Topology.KillUnderTraffic;
 
 namespace Dmuc.Integration.Tests.Tests;
 
@@ -14,11 +15,6 @@ namespace Dmuc.Integration.Tests.Tests;
 /// </summary>
 public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(8);
-    private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(40);
-    private static readonly TimeSpan FirstDeliveryWithin = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(90);
-
     [Fact]
     [Trait("Category", "Topology")]
     public async Task The_room_of_a_killed_primary_delivers_again_from_the_other_and_its_replica_users_stay()
