@@ -49,6 +49,12 @@ public static class DmucNode
             TombstoneLifetime = options.RoomTombstoneLifetime > TimeSpan.Zero ? options.RoomTombstoneLifetime : null,
             ArchiveRetention = options.ArchiveRetention.ToRetention(),
         });
+        // Rooms sharded over several primary-capable nodes of one host: only one of them holds the host's stream (Prosody takes
+        // one component connection per domain), and the others' rooms reach the host's users through it.
+        var relaysToOwnHost = options.Role == NodeRole.Primary && options.Placement == RoomPlacement.Sharded && !string.IsNullOrWhiteSpace(options.HostDomain);
+        // Several nodes may then serve the host: each stands by until the cluster names it, so that none takes the stream (Prosody
+        // takes one) before it knows of the others.
+        var startsStandingBy = options.Standby.Enabled || relaysToOwnHost;
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval)
         {
@@ -56,7 +62,7 @@ public static class DmucNode
             MaxStanzaDepth = options.MaxStanzaDepth,
             MaxQueuedBytes = options.MaxQueuedBytes,
             Multicast = options.Multicast.ToSettings(options.ServedHost()),
-            StartsStandingBy = options.Standby.Enabled,
+            StartsStandingBy = startsStandingBy,
         };
 
         var metrics = new DmucMetrics();
@@ -64,9 +70,6 @@ public static class DmucNode
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton(services =>
             new ComponentOutbox(services.GetRequiredService<ILogger<ComponentOutbox>>(), metrics, options.MaxQueuedBytes));
-        // Rooms sharded over several primary-capable nodes of one host: only one of them holds the host's stream (Prosody takes
-        // one component connection per domain), and the others' rooms reach the host's users through it.
-        var relaysToOwnHost = options.Role == NodeRole.Primary && options.Placement == RoomPlacement.Sharded && !string.IsNullOrWhiteSpace(options.HostDomain);
         if (relaysToOwnHost)
         {
             builder.Services.AddSingleton(sp => new OwnHostSink(sp.GetRequiredService<ComponentOutbox>(), sp.GetRequiredService<ClusterHosts>()));
@@ -106,7 +109,7 @@ public static class DmucNode
                 ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,
             }, options.Role == NodeRole.Primary ? options.Placement : RoomPlacement.Local);
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
-            if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings());
+            if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings() with { StartsStandingBy = startsStandingBy });
             akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
         });
         // Registered after Akka so that the actor system is up before the first request can reach it.
