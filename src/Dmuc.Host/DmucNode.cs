@@ -110,7 +110,7 @@ public static class DmucNode
             }, options.Role == NodeRole.Primary ? options.Placement : RoomPlacement.Local);
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
             if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings() with { StartsStandingBy = startsStandingBy });
-            akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
+            akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>(), services.GetService<OwnHostSink>());
         });
         // Registered after Akka so that the actor system is up before the first request can reach it.
         if (options.Management.IsEnabled)

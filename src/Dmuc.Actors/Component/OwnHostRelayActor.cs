@@ -139,9 +139,12 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
         Volatile.Write(ref _relay, relay);
     }
 
+    /// <summary>The node of this host whose stream the rooms' deliveries go through now, when it is another node.</summary>
+    public Address? RelaysThrough => Volatile.Read(ref _relay) is not null && hosts.OwnHostNode is { } serving && serving != _self ? serving : null;
+
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
-        if (Volatile.Read(ref _relay) is { } relay && (_relaying || hosts.OwnHostNode is { } serving && serving != _self))
+        if (Volatile.Read(ref _relay) is { } relay && (_relaying || RelaysThrough is not null))
         {
             if (deliveries.Count > 0) relay.Tell(new OwnHostRelayActor.DeliveriesToRelay(deliveries));
             return;
