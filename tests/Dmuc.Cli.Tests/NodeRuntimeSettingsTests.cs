@@ -18,11 +18,16 @@ public sealed class NodeRuntimeSettingsTests
         Assert.Equal(expected, value.ToString().ToLowerInvariant());
     }
 
-    /// <summary>A test host runs many nodes for a short while: compiling all of them fully would only slow the suite.</summary>
-    [Fact]
-    public void A_test_host_keeps_the_runtime_default_tiering()
+    /// <summary>
+    /// A test host runs many nodes for a short while, and the CLI runs for a moment: compiling everything fully would
+    /// only slow them down.
+    /// </summary>
+    [Theory]
+    [InlineData("Dmuc.Cli.Tests")]
+    [InlineData("dmuc")]
+    public void A_short_lived_program_keeps_the_runtime_default_tiering(string program)
     {
-        Assert.False(SettingsOf("Dmuc.Cli.Tests").TryGetProperty("System.Runtime.TieredCompilation", out _));
+        Assert.False(SettingsOf(program).TryGetProperty("System.Runtime.TieredCompilation", out _));
     }
 
     private static JsonElement SettingsOf(string program)
