@@ -24,7 +24,7 @@
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
-#   DMUC_LOCAL_READY_TIMEOUT  seconds the topology may take to be ready once started (default 90)
+#   DMUC_LOCAL_READY_TIMEOUT  seconds the topology may take to be ready once started (default 150)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -58,8 +58,8 @@ declare -A users=(
 )
 node_binary="${DMUC_NODE_BINARY:-$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node}"
 [[ -z "${DMUC_NODE_BINARY:-}" ]] || build=false
-# How long the whole topology may take to be ready, from the last process started (a busy 2-core machine needs ~30 s).
-ready_timeout_seconds="${DMUC_LOCAL_READY_TIMEOUT:-90}"
+# How long the whole topology may take to be ready once started: ~30 s usually, over 90 s on a 2-core machine at load 30.
+ready_timeout_seconds="${DMUC_LOCAL_READY_TIMEOUT:-150}"
 
 c2s_port() { echo $((base_port + 10 * $1 + 2)); }
 cluster_port() { echo $((base_port + 10 * $1 + 3)); }

@@ -15,8 +15,8 @@ public sealed class LocalTopology : IAsyncDisposable
 {
     /// <summary>up.sh derives every port from one base: BASE+10i+2/3/7/9 for host i, PostgreSQL BASE+45, the failover node BASE+43/49.</summary>
     private const int PortsPerTopology = 50;
-    /// <summary>Beyond up.sh's own readiness deadline (90 s), so that up.sh is the one to say what it waited for.</summary>
-    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);
+    /// <summary>Beyond up.sh's own readiness deadline (150 s), so that up.sh is the one to say what it waited for.</summary>
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(4);
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly Dictionary<string, string> _environment;
