@@ -6,9 +6,10 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>
-/// The journal of <see cref="RoomIndexState"/>: a child of the room directory, which hands it every listing change and
-/// asks it for what it holds at start (<see cref="ListIndexedRooms"/>). With rooms sharded it is a cluster singleton of the
-/// primary-capable nodes, the stream's one writer, which every node's directory feeds and asks.
+/// The journal of <see cref="RoomIndexState"/>: a child of <see cref="RoomIndexSupervisor"/>, which hands it every listing
+/// change and asks it for what it holds (<see cref="ListIndexedRooms"/>), and which it tells when each change is written
+/// (<see cref="ChangeWritten"/>). Changes that arrive while a write is in flight go to the journal together in the next
+/// write (<c>PersistAllAsync</c>): one write per change fell behind 100,000 room creations (docs/benchmarks.md).
 /// </summary>
 public sealed class RoomIndex : ReceivePersistentActor
 {
@@ -42,17 +43,27 @@ public sealed class RoomIndex : ReceivePersistentActor
 
     public static Props Props(Jid service) => Akka.Actor.Props.Create(() => new RoomIndex(service));
 
+    /// <summary>
+    /// Applied now, so that the next change is decided against it; a failed write stops the index, and its supervisor starts
+    /// it again from the journal with the changes not yet written. A change that writes nothing is still told, in its turn.
+    /// </summary>
     private void Write(IReadOnlyList<RoomIndexEvent> events)
     {
-        if (events.Count == 0) return;
-        // Applied now, so that the next change is decided against it; a failed write restarts the index from the journal.
         foreach (var @event in events) _state.Apply(@event);
-        PersistAll(events, _ =>
-        {
-            if (++_eventsSinceSnapshot < SnapshotEvery) return;
-            _eventsSinceSnapshot = 0;
-            SaveSnapshot(_state.ToSnapshot());
-        });
+        if (events.Count > 0)
+            PersistAllAsync(events, _ =>
+            {
+                if (++_eventsSinceSnapshot < SnapshotEvery) return;
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_state.ToSnapshot());
+            });
+        DeferAsync(ChangeWritten.Instance, Context.Parent.Tell);
+    }
+
+    /// <summary>The oldest change handed to the index and not yet told written is in the journal now.</summary>
+    public sealed record ChangeWritten
+    {
+        public static readonly ChangeWritten Instance = new();
     }
 
     /// <summary>Every room of a journal written before occupancy was indexed has been started and reports itself.</summary>
@@ -78,3 +89,9 @@ public sealed record ListIndexedRooms
 /// <param name="OccupiedRooms">Rooms that had occupants when the node stopped, to check them; null for a journal written
 /// before occupancy was indexed, where every room is loaded once.</param>
 public sealed record RoomIndexRecovered(IReadOnlyCollection<IndexedRoom> Rooms, IReadOnlyCollection<string>? OccupiedRooms);
+
+/// <summary>The index stopped (its journal failed) before it said what it holds; it is asked again once it is started again.</summary>
+public sealed record RoomIndexUnavailable
+{
+    public static readonly RoomIndexUnavailable Instance = new();
+}

@@ -16,7 +16,7 @@ namespace Dmuc.Actors.Rooms;
 /// index's answer, and whether a creation the directory reserved happened. Each is one XML element in the
 /// <c>urn:dmuc:rooms</c> namespace (<c>&lt;creation-settled room created/&gt;</c> besides these):
 /// <c>&lt;route reserved='true'&gt;&lt;denied type text/&gt;&lt;relayed host session number acknowledged/&gt;STANZA&lt;/route&gt;</c>,
-/// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c> and
+/// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c>, <c>&lt;index-unavailable/&gt;</c> and
 /// <c>&lt;index tracks-occupancy='true'&gt;&lt;room jid name public/&gt;…&lt;occupied jid/&gt;…&lt;/index&gt;</c>.
 /// </summary>
 public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -32,6 +32,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
         RoomListingChanged => "listing",
         ListIndexedRooms => "list-index",
         RoomIndexRecovered => "index",
+        RoomIndexUnavailable => "index-unavailable",
         RoomCreationSettled => "creation-settled",
         _ => throw new ArgumentException($"{o.GetType()} is not a message between primary-capable nodes", nameof(o)),
     };
@@ -51,6 +52,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
                 "listing" => ListingFromXml(element),
                 "list-index" => ListIndexedRooms.Instance,
                 "index" => IndexFromXml(element),
+                "index-unavailable" => RoomIndexUnavailable.Instance,
                 "creation-settled" => new RoomCreationSettled(Jid.Parse((string)element.Attribute("room")!), (bool)element.Attribute("created")!),
                 _ => throw new SerializationException($"unknown message '{manifest}' between primary-capable nodes"),
             };
@@ -75,6 +77,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
             new XAttribute("occupants", listing.Occupants), new XAttribute("public", listing.IsPublic), new XAttribute("exists", listing.Exists),
             new XAttribute("persistent", listing.IsPersistent)),
         ListIndexedRooms => new XElement(Ns + "list-index"),
+        RoomIndexUnavailable => new XElement(Ns + "index-unavailable"),
         RoomCreationSettled settled => new XElement(Ns + "creation-settled", new XAttribute("room", settled.Room), new XAttribute("created", settled.Created)),
         RoomIndexRecovered index => new XElement(Ns + "index",
             index.OccupiedRooms is null ? null : new XAttribute("tracks-occupancy", "true"),

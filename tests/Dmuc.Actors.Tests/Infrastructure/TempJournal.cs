@@ -42,6 +42,16 @@ public sealed class TempJournal : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>Runs SQL on the journal's database beside Akka: a trigger that makes writes fail, say.</summary>
+    public void Execute(string sql)
+    {
+        using var connection = new SqliteConnection(Options.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>The oldest event the journal still holds for <paramref name="persistenceId"/>, 0 when none.</summary>
     public long LowestSequenceNr(string persistenceId) => Scalar(
         "SELECT COALESCE(MIN(sequence_number), 0) FROM journal WHERE persistence_id = $id AND deleted = 0", persistenceId);
