@@ -42,8 +42,16 @@ public sealed class TempJournal : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
-    /// <summary>Runs SQL on the journal's database beside Akka: a trigger that makes writes fail, say.</summary>
-    public void Execute(string sql)
+    /// <summary>
+    /// From now on the database refuses every write of <paramref name="persistenceId"/>'s events (a trigger on the table), as a
+    /// write that timed out fails: Akka.Persistence stops the writer. The journal's tables must exist (something recovered).
+    /// </summary>
+    public void RefuseWritesOf(string persistenceId) => Execute(
+        $"CREATE TRIGGER refuse_writes BEFORE INSERT ON journal WHEN NEW.persistence_id = '{persistenceId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+
+    public void TakeWritesAgain() => Execute("DROP TRIGGER refuse_writes;");
+
+    private void Execute(string sql)
     {
         using var connection = new SqliteConnection(Options.ConnectionString);
         connection.Open();

@@ -25,7 +25,7 @@ public sealed class ShardedRoomIndexTests
         // Recovered: the journal's tables exist.
         await proxy.Ask<RoomIndexRecovered>(ListIndexedRooms.Instance, TimeSpan.FromSeconds(30));
         await Eventually.HoldsAsync(async () => (first = await SingletonIndexAsync(cluster)) is not null, "the index singleton to start", TimeSpan.FromSeconds(30));
-        cluster.Journal.Execute($"CREATE TRIGGER refuse_index BEFORE INSERT ON journal WHEN NEW.persistence_id = '{indexId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+        cluster.Journal.RefuseWritesOf(indexId);
         var writtenBefore = cluster.Journal.HighestSequenceNr(indexId);
 
         var room = Jid.Parse($"verona@{Wallops.Service}");
@@ -34,7 +34,7 @@ public sealed class ShardedRoomIndexTests
         await Eventually.HoldsAsync(async () => !Equals(await SingletonIndexAsync(cluster), first),
             "the index to stop on the failed write", TimeSpan.FromSeconds(20));
         Assert.Equal(writtenBefore, cluster.Journal.HighestSequenceNr(indexId));
-        cluster.Journal.Execute("DROP TRIGGER refuse_index;");
+        cluster.Journal.TakeWritesAgain();
 
         await Eventually.HoldsAsync(() => cluster.Journal.EventsAsJson(indexId).Any(@event => @event.Contains(room.ToString())),
             "the listing to be written once the journal takes writes", TimeSpan.FromSeconds(30));

@@ -178,13 +178,13 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
         // Recovered: the journal's tables exist.
         await supervisor.Ask<RoomIndexRecovered>(ListIndexedRooms.Instance, TimeSpan.FromSeconds(10));
         var first = await IndexOf(supervisor);
-        Journal.Execute($"CREATE TRIGGER refuse_index BEFORE INSERT ON journal WHEN NEW.persistence_id = '{indexId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+        Journal.RefuseWritesOf(indexId);
 
         supervisor.Tell(new RoomListingChanged(Jid.Parse($"verona@{service}"), "Verona", Occupants: 0, IsPublic: true, Exists: true, IsPersistent: true));
         // Stopped, or already started again (and stopped again while the journal refuses).
         await Eventually.HoldsAsync(async () => !Equals(await IndexOf(supervisor), first), "the index to stop on the failed write", TimeSpan.FromSeconds(10));
         Assert.Equal(0, Journal.HighestSequenceNr(indexId));
-        Journal.Execute("DROP TRIGGER refuse_index;");
+        Journal.TakeWritesAgain();
 
         await Eventually.HoldsAsync(() => Journal.EventsAsJson(indexId).Any(@event => @event.Contains("verona@")),
             "the index to write the change once the journal takes it", TimeSpan.FromSeconds(20));
