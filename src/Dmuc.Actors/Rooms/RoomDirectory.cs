@@ -44,9 +44,11 @@ public sealed class RoomDirectory : ReceiveActor
     private readonly RoomCreationQuota _creations;
     // Local rooms only: a sharded room answers from whichever node holds it, which may die before it does.
     private readonly RoomCreationBurst<(object Message, IActorRef Sender)> _creationBurst = new(MostCreationsUnderWay, MostStanzasWaitingForCreation);
-    // Enough to keep the journal's batches full (a creation is written within tens of milliseconds), few enough that their
-    // writes never queue near the journal's call timeout; the waiting stanzas are a few MB at most.
-    private const int MostCreationsUnderWay = 100;
+    // Enough to keep the journal busy (a creation is written within tens of milliseconds), few enough that the writes they
+    // bring (creation, configuration, the owner leaving: about three each) wait in the journal's queue far less than its
+    // call timeout even when SQLite slows tenfold on a loaded machine: with 100, twice in three 100,000-room runs every
+    // write in flight timed out at once; the waiting stanzas are a few MB at most.
+    private const int MostCreationsUnderWay = 32;
     private const int MostStanzasWaitingForCreation = 10_000;
     private readonly IActorRef _index;
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.

@@ -10,7 +10,7 @@ namespace Dmuc.Actors.Tests.Rooms;
 public sealed class ManyCreationsTests(ITestOutputHelper output) : RoomActorTestKit(output)
 {
     /// <summary>
-    /// 250 rooms created and configured at once, 100 of them under way at most: the rest wait with the configuration that
+    /// 250 rooms created and configured at once, 32 of them under way at most: the rest wait with the configuration that
     /// follows their creation, and every room ends created, persistent and indexed, with each stanza answered once.
     /// </summary>
     [Fact]
