@@ -28,8 +28,8 @@ public sealed class ReplicaLink : KeepaliveActor
 
     // The service's own address has no room state to keep in step: its replies are sent and forgotten.
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
-        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary)),
-            keepsAlive: room.Local is not null)
+        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary),
+            keepsAlive: room.Local is not null))
     {
         _room = room;
         _host = host;
@@ -123,7 +123,7 @@ public sealed class ReplicaLink : KeepaliveActor
             _sequence++;
         }
         var splitSince = Keepalive.SplitSince;
-        Keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        Keep(new NetjoinEnded(DateTimeOffset.UtcNow));
         _log.Info("Room {Room}: replica {ReplicaHost} {LinkState} again (netjoin {NetjoinId}, split since {SplitSince}); {WithheldBatches} batches were withheld",
             _room, _host, Keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
         if (parts.Count > 1) _log.Info("Room {Room}: the resync of netjoin {NetjoinId} went in {ResyncParts} parts", _room, resync.NetjoinId, parts.Count);
@@ -142,7 +142,7 @@ public sealed class ReplicaLink : KeepaliveActor
 
     private void HandlePongFromReplica(KeepalivePong pong)
     {
-        PongReceived(pong);
+        Keep(new PongArrived(pong.Id, DateTimeOffset.UtcNow));
         HeardFromReplica();
     }
 
@@ -150,24 +150,14 @@ public sealed class ReplicaLink : KeepaliveActor
     private void HeardFromReplica()
     {
         var now = DateTimeOffset.UtcNow;
-        Keepalive.Heard(now);
+        Keep(new OtherEndHeard(now));
         if (!KeepsAlive || Keepalive.State != LinkState.Split) return;
-        if (TrySend(new RequestNetjoin(_room, _host))) Keepalive.MarkRejoining(now);
+        if (TrySend(new RequestNetjoin(_room, _host))) Keep(new NetjoinUnderWay(now));
     }
 
-    protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
-    {
-        switch (action)
-        {
-            case KeepaliveAction.MarkSplit:
-                MarkSplit("ping not answered in time");
-                break;
-            case KeepaliveAction.Ping:
-                TrySend(new KeepalivePing(_room, _host, Keepalive.StartPing(now), _sequence));
-                break;
-        }
-        TellRoomIfHostGone(now);
-    }
+    protected override void SendPing(string id, DateTimeOffset now) => TrySend(new KeepalivePing(_room, _host, id, _sequence));
+
+    protected override void OnKeepaliveChecked(DateTimeOffset now) => TellRoomIfHostGone(now);
 
     /// <summary>
     /// A host whose node left the cluster (downed, removed) for longer than a link takes to find a split has nobody to

@@ -29,8 +29,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly TimeSpan _checkTimeout = ReplicationSettings.Of(Context.System).PingTimeout;
 
     public ReplicaRoom(Jid room, ClusterHosts hosts, IStanzaSink sink)
-        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica)),
-            keepsAlive: room.Local is not null)
+        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Replica),
+            keepsAlive: room.Local is not null))
     {
         _hosts = hosts;
         _sink = sink;
@@ -49,14 +49,14 @@ public sealed class ReplicaRoom : KeepaliveActor
         // The primary answers this replica's pings directly, not through the directory: only the proven primary may.
         Receive<KeepalivePong>(_ => _hosts.IsPrimaryNode(Sender.Path.Address), pong =>
         {
-            PongReceived(pong);
-            HeardFromPrimary(new KeepaliveFromPrimary(pong.LastSentSequence, Keepalive.State));
+            Keep(new PongArrived(pong.Id, DateTimeOffset.UtcNow));
+            Handle(new KeepaliveFromPrimary(pong.LastSentSequence, Keepalive.State));
         });
         Receive<RequestNetjoin>(_ => HeardFromPrimary(new NetjoinRequested(Keepalive.State)));
         Receive<ForwardsAcknowledged>(acknowledged => HeardFromPrimary(new AcknowledgementFromPrimary(acknowledged.Ack, Keepalive.State)));
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<ReceiptWritten>(written => Handle(new ReceiptWriteEnded(written.Receipt, written.Written, Keepalive.State)));
-        Receive<ReceiptPauseOver>(_ => Handle(new ReceiptPauseOver(Keepalive.State)));
+        Receive<ReceiptPauseTimer>(_ => Handle(new ReceiptPauseOver(Keepalive.State)));
         Receive<CheckOccupants>(_ => ProbeLocalOccupants());
         Receive<SessionCheckUnanswered>(unanswered => Handle(new SessionCheckTimedOut(unanswered.CheckId, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
@@ -77,9 +77,12 @@ public sealed class ReplicaRoom : KeepaliveActor
     /// <summary>Any word from the primary proves the link carries traffic; across a split link it means the primary is back.</summary>
     private void HeardFromPrimary(ReplicaRoomCommand command)
     {
-        Keepalive.Heard(DateTimeOffset.UtcNow);
+        Keep(new OtherEndHeard(DateTimeOffset.UtcNow));
         Handle(command);
     }
+
+    /// <summary>A replica nobody is in has nothing to lose: it pings only to end a split.</summary>
+    protected override bool NothingToLose => _state.LocalOccupants.Count == 0;
 
     /// <summary>Has the room decide what the command does and apply it, then sends what it decided.</summary>
     private void Handle(ReplicaRoomCommand command)
@@ -101,14 +104,14 @@ public sealed class ReplicaRoom : KeepaliveActor
             _log.Debug("Replica of {0}: ignored resync {1} part {2} (waiting for {3})", _state.Room, ignored.Batch.ResyncOf, ignored.Batch.Sequence,
                 _state.NetjoinId ?? "none");
         // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
-        if (outcome.Resync == ResyncStep.PartTaken) Keepalive.RejoiningProgressed(now);
+        if (outcome.Resync == ResyncStep.PartTaken) Keep(new ResyncProgressed(now));
         if (outcome.Resync == ResyncStep.NetjoinComplete && command is BatchFromPrimary resync) Rejoined(resync.Batch, now);
         Forward(outcome.Forwards, waitingBefore, now);
         if (outcome.Netjoin is { } report) StartNetjoin(report, outcome.NetjoinWhy);
         if (outcome.ReceiptToWrite is { } toWrite)
             _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
-        if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(typeof(ReceiptPauseOver), new ReceiptPauseOver(Keepalive.State), pause);
+        if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
     }
 
     /// <summary>
@@ -120,9 +123,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         foreach (var forward in forwards)
             if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number))
                 MarkSplit("the primary has no node in the cluster");
-        if (_state.OldestForwardSentAt == waitingBefore) return;
-        Keepalive.AwaitingAnswerSince(_state.OldestForwardSentAt);
-        if (waitingBefore is null) CheckKeepaliveAgain(now);
+        if (_state.OldestForwardSentAt != waitingBefore) Keep(new AnswerAwaited(_state.OldestForwardSentAt, now));
     }
 
     /// <summary>
@@ -156,10 +157,10 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void Rejoined(ReplicaBatch resync, DateTimeOffset now)
     {
         // The netjoin carried every forward still waiting; should one remain, it waits afresh from now.
-        Keepalive.AwaitingAnswerSince(_state.UnacknowledgedForwards > 0 ? now : null);
+        Keep(new AnswerAwaited(_state.UnacknowledgedForwards > 0 ? now : null, now));
         _log.Info("Replica of {Room}: {LinkState} to its primary again (netjoin {NetjoinId}, split since {SplitSince})", resync.Room, LinkState.Linked,
             resync.ResyncOf, Keepalive.SplitSince?.ToString("O") ?? "-");
-        Keepalive.MarkLinked(now);
+        Keep(new NetjoinEnded(now));
     }
 
     /// <summary>Our half of the netjoin, in as many parts as the remoting frame needs; the link waits for its answer.</summary>
@@ -175,9 +176,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         _log.Info("Replica of {0}: netjoin {1} started (split since {2}); reported batch {3}, {4} held stanzas and {5} unacknowledged forwards",
             _state.Room, report.NetjoinId, Keepalive.SplitSince?.ToString("O") ?? "-", _state.LastSequence, report.HeldStanzas.Count,
             report.Unacknowledged?.Stanzas.Count ?? 0);
-        var now = DateTimeOffset.UtcNow;
-        Keepalive.MarkRejoining(now);
-        CheckKeepaliveAgain(now);
+        Keep(new NetjoinUnderWay(DateTimeOffset.UtcNow));
     }
 
     /// <summary>
@@ -193,21 +192,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         _sink.Send(_state.LocalOccupants.Keys.Select(session => RoomState.ProbeSession(_state.Room, session, id)).ToList());
     }
 
-    protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
-    {
-        switch (action)
-        {
-            case KeepaliveAction.MarkSplit:
-                MarkSplit(Keepalive.State == LinkState.Rejoining ? "the netjoin got no answer"
-                    : _state.OldestForwardSentAt is { } oldest && now - oldest >= Keepalive.AnswerTimeout ? "a forward was not acknowledged in time"
-                    : "ping not answered in time");
-                break;
-            // A replica nobody is in has nothing to lose: it pings only for its occupants or to end a split.
-            case KeepaliveAction.Ping when _state.LocalOccupants.Count > 0 || !Keepalive.IsLinked:
-                TellPrimary(new KeepalivePing(_state.Room, _hosts.OwnHost!, Keepalive.StartPing(now)));
-                break;
-        }
-    }
+    protected override void SendPing(string id, DateTimeOffset now) => TellPrimary(new KeepalivePing(_state.Room, _hosts.OwnHost!, id));
 
     protected override void OnSplit(string reason, DateTimeOffset now)
     {
@@ -249,6 +234,11 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     /// <summary>Whether the server's stream took everything sent before <paramref name="Receipt"/> was taken.</summary>
     private sealed record ReceiptWritten(DeliveryReceipt Receipt, bool Written);
+
+    private sealed class ReceiptPauseTimer
+    {
+        public static readonly ReceiptPauseTimer Instance = new();
+    }
 
     public sealed class InspectReplica
     {

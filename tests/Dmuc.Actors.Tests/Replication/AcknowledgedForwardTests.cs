@@ -76,15 +76,15 @@ public sealed class AcknowledgedForwardTests
     {
         var settings = new ReplicationSettings(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2));
         var keepalive = new LinkKeepalive(settings);
-        keepalive.Heard(Start);
-        keepalive.AwaitingAnswerSince(Start.AddSeconds(1));
+        keepalive.Handle(new OtherEndHeard(Start));
+        keepalive.Handle(new AnswerAwaited(Start.AddSeconds(1), Start.AddSeconds(1)));
 
         Assert.Equal(KeepaliveAction.Ping, keepalive.Check(Start.AddSeconds(15)).Action);
-        keepalive.Heard(Start.AddSeconds(16));
+        keepalive.Handle(new OtherEndHeard(Start.AddSeconds(16)));
         Assert.Equal(TimeSpan.FromSeconds(9), keepalive.Check(Start.AddSeconds(17)).CheckAgainIn);
         Assert.Equal(KeepaliveAction.MarkSplit, keepalive.Check(Start.AddSeconds(26)).Action);
 
-        keepalive.AwaitingAnswerSince(null);
+        keepalive.Handle(new AnswerAwaited(null, Start.AddSeconds(26)));
         Assert.Equal(KeepaliveAction.None, keepalive.Check(Start.AddSeconds(26)).Action);
     }
 
