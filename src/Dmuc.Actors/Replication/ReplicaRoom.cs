@@ -106,7 +106,9 @@ public sealed class ReplicaRoom : KeepaliveActor
         // A resync in many parts may take longer than a ping's wait; each part shows the netjoin is still answered.
         if (outcome.Resync == ResyncStep.PartTaken) Keep(new ResyncProgressed(now));
         if (outcome.Resync == ResyncStep.NetjoinComplete && command is BatchFromPrimary resync) Rejoined(resync.Batch, now);
-        Forward(outcome.Forwards, waitingBefore, now);
+        Forward(outcome.Forwards);
+        // A forward not acknowledged within the link's wait marks it split, as an unanswered ping does (a netjoin's end starts the wait afresh).
+        if (outcome.Resync != ResyncStep.NetjoinComplete && _state.OldestForwardSentAt != waitingBefore) Keep(new AnswerAwaited(_state.OldestForwardSentAt, now));
         if (outcome.Netjoin is { } report) StartNetjoin(report, outcome.NetjoinWhy);
         if (outcome.ReceiptToWrite is { } toWrite)
             _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
@@ -114,16 +116,12 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
     }
 
-    /// <summary>
-    /// Relays local users' stanzas to the primary unchanged (XEP-0282 §4.8). A numbered forward not acknowledged within the link's
-    /// wait marks it split, as an unanswered ping does.
-    /// </summary>
-    private void Forward(IReadOnlyList<PrimaryForward> forwards, DateTimeOffset? waitingBefore, DateTimeOffset now)
+    /// <summary>Relays local users' stanzas to the primary unchanged (XEP-0282 §4.8).</summary>
+    private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
             if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number))
                 MarkSplit("the primary has no node in the cluster");
-        if (_state.OldestForwardSentAt != waitingBefore) Keep(new AnswerAwaited(_state.OldestForwardSentAt, now));
     }
 
     /// <summary>
