@@ -31,11 +31,7 @@ public sealed class ReplicaLink : KeepaliveActor
         _state = new ReplicaLinkState(room, host, ReplicationSettings.Of(Context.System).ResyncPartBytes);
         Receive<ReplicateToHost>(replicate => Handle(new RoomItemsArrived(replicate, Keepalive.State, NodeOfHost is not null)));
         Receive<SendResync>(resync => Handle(new ResyncReady(resync, NodeOfHost is not null)));
-        // Forwards reached the room past a gap (lost in a cut neither end noticed): the replica's netjoin brings them in order.
-        Receive<AskToRejoin>(_ =>
-        {
-            if (Keepalive.IsLinked) TrySend(new RequestNetjoin(_room, _host));
-        });
+        Receive<AskToRejoin>(_ => Handle(new RejoinNeeded(Keepalive.State, NodeOfHost is not null)));
         Receive<KeepalivePing>(HandlePingFromReplica);
         // The replica answers this link directly; only the node that serves the host may (docs/operations.md#security).
         Receive<KeepalivePong>(_ => SentByReplicaNode(), HandlePongFromReplica);
@@ -95,6 +91,7 @@ public sealed class ReplicaLink : KeepaliveActor
                     _state.NodelessSince?.ToString("O"));
             Context.Parent.Tell(message);
         }
+        if (outcome.AwaitsNetjoin) Keep(new NetjoinUnderWay(DateTimeOffset.UtcNow));
         if (outcome.Rejoined && command is ResyncReady ready) Rejoined(ready.Resync, outcome.ToReplica.Count);
     }
 
@@ -125,13 +122,11 @@ public sealed class ReplicaLink : KeepaliveActor
         HeardFromReplica();
     }
 
-    /// <summary>Any word from the replica: across a split link it means the replica is back, so ask it to rejoin.</summary>
+    /// <summary>Any word from the replica proves the link carries traffic; across a split link it means the replica is back.</summary>
     private void HeardFromReplica()
     {
-        var now = DateTimeOffset.UtcNow;
-        Keep(new OtherEndHeard(now));
-        if (!KeepsAlive || Keepalive.State != LinkState.Split) return;
-        if (TrySend(new RequestNetjoin(_room, _host))) Keep(new NetjoinUnderWay(now));
+        Keep(new OtherEndHeard(DateTimeOffset.UtcNow));
+        Handle(new ReplicaHeard(Keepalive.State, NodeOfHost is not null));
     }
 
     protected override void SendPing(string id, DateTimeOffset now) => TrySend(new KeepalivePing(_room, _host, id, _state.BatchesSent));

@@ -32,6 +32,11 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
         RoomItemsArrived arrived => Replicate(arrived),
         ResyncReady ready => Resync(ready),
         HostNodeChecked check => HostCheck(check),
+        // Any word from the replica across a split link means it is back: it is asked to rejoin, and the link waits for its netjoin.
+        ReplicaHeard heard => room.Local is null || heard.Link != LinkState.Split ? ReplicaLinkOutcome.Nothing
+            : AskingToRejoin(heard.HostHasNode) with { AwaitsNetjoin = heard.HostHasNode },
+        // Forwards reached the room past a gap (lost in a cut neither end noticed): the replica's netjoin brings them in order.
+        RejoinNeeded needed => needed.Link == LinkState.Linked ? AskingToRejoin(needed.HostHasNode) : ReplicaLinkOutcome.Nothing,
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command to a replica link"),
     };
 
@@ -118,6 +123,9 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
     /// the room is told, once, so that it lets that host's occupants go rather than keep them forever. If the host comes back, its
     /// replica's netjoin settles what its users see. The service's own address keeps nobody and is never told.
     /// </summary>
+    private ReplicaLinkOutcome AskingToRejoin(bool hostHasNode) =>
+        hostHasNode ? ReplicaLinkOutcome.Sending(new RequestNetjoin(room, host)) : ReplicaLinkOutcome.Nothing with { SplitReason = NoNode };
+
     private ReplicaLinkOutcome HostCheck(HostNodeChecked check)
     {
         if (check.HostHasNode) return NodelessSince is null && !_hostGoneTold ? ReplicaLinkOutcome.Nothing : new([HostNodeBack.Instance]);
@@ -139,6 +147,12 @@ public sealed record ResyncReady(ReplicaLink.SendResync Resync, bool HostHasNode
 
 /// <summary>The keepalive's check looked whether the host has a node; the room lets its occupants go after <paramref name="GoneAfter"/> without.</summary>
 public sealed record HostNodeChecked(bool HostHasNode, DateTimeOffset Now, TimeSpan GoneAfter) : ReplicaLinkCommand;
+
+/// <summary>Anything from the host's replica arrived.</summary>
+public sealed record ReplicaHeard(LinkState Link, bool HostHasNode) : ReplicaLinkCommand;
+
+/// <summary>The room needs the replica's netjoin: its forwards arrived past a gap.</summary>
+public sealed record RejoinNeeded(LinkState Link, bool HostHasNode) : ReplicaLinkCommand;
 
 /// <summary>What happened to a replica link (<see cref="ReplicaLinkState.Apply"/>).</summary>
 public abstract record ReplicaLinkEvent;
@@ -166,7 +180,8 @@ public sealed record HostGoneTold : ReplicaLinkEvent
 
 /// <summary>
 /// What one command to a replica link decided: its events, what to send the host's replica (through its directory) and the room, the link
-/// found split (<see cref="SplitReason"/>), and whether a netjoin's resync went out (<see cref="Rejoined"/>).
+/// found split (<see cref="SplitReason"/>), whether the replica was asked to rejoin and the link now waits for its netjoin
+/// (<see cref="AwaitsNetjoin"/>), and whether a netjoin's resync went out (<see cref="Rejoined"/>).
 /// </summary>
 public sealed record ReplicaLinkOutcome(IReadOnlyList<ReplicaLinkEvent> Events)
 {
@@ -175,6 +190,7 @@ public sealed record ReplicaLinkOutcome(IReadOnlyList<ReplicaLinkEvent> Events)
     public IReadOnlyList<object> ToReplica { get; init; } = [];
     public IReadOnlyList<object> ToRoom { get; init; } = [];
     public string? SplitReason { get; init; }
+    public bool AwaitsNetjoin { get; init; }
     public bool Rejoined { get; init; }
 
     public static ReplicaLinkOutcome Sending(object toReplica) => new([]) { ToReplica = [toReplica] };

@@ -110,6 +110,26 @@ public sealed class ReplicaLinkStateTests
     }
 
     [Fact]
+    public void Word_from_a_split_replica_asks_it_to_rejoin_and_a_gap_in_its_forwards_asks_only_while_linked()
+    {
+        var heard = _link.Handle(new ReplicaHeard(LinkState.Split, HostHasNode: true));
+        Assert.Equal(new RequestNetjoin(Room, Killrc), Assert.Single(heard.ToReplica));
+        Assert.True(heard.AwaitsNetjoin);
+        Assert.Empty(_link.Handle(new ReplicaHeard(LinkState.Linked, HostHasNode: true)).ToReplica);
+        Assert.Empty(_link.Handle(new ReplicaHeard(LinkState.Rejoining, HostHasNode: true)).ToReplica);
+        Assert.False(_link.Handle(new ReplicaHeard(LinkState.Split, HostHasNode: false)).AwaitsNetjoin);
+
+        var gap = _link.Handle(new RejoinNeeded(LinkState.Linked, HostHasNode: true));
+        Assert.Equal(new RequestNetjoin(Room, Killrc), Assert.Single(gap.ToReplica));
+        Assert.False(gap.AwaitsNetjoin);
+        Assert.Empty(_link.Handle(new RejoinNeeded(LinkState.Split, HostHasNode: true)).ToReplica);
+        Assert.Equal("its host has no node in the cluster", _link.Handle(new RejoinNeeded(LinkState.Linked, HostHasNode: false)).SplitReason);
+
+        var service = new ReplicaLinkState(Jid.Parse("channel.avalon.irc"), Killrc, 1 << 20);
+        Assert.Empty(service.Handle(new ReplicaHeard(LinkState.Split, HostHasNode: true)).ToReplica);
+    }
+
+    [Fact]
     public void Deciding_changes_nothing_until_the_events_are_applied()
     {
         var decided = _link.Process(Items(LinkState.Linked, Said("one")));
