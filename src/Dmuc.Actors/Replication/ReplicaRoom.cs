@@ -23,7 +23,6 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly IStanzaSink _sink;
     private readonly ReplicaRoomGauge _gauge;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private long _probes;
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
     // How long a relearnt user's session check waits for the ping's answer: as long as the link's own ping does.
     private readonly TimeSpan _checkTimeout = ReplicationSettings.Of(Context.System).PingTimeout;
@@ -57,7 +56,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<ReceiptWritten>(written => Handle(new ReceiptWriteEnded(written.Receipt, written.Written, Keepalive.State)));
         Receive<ReceiptPauseTimer>(_ => Handle(new ReceiptPauseOver(Keepalive.State)));
-        Receive<CheckOccupants>(_ => ProbeLocalOccupants());
+        Receive<CheckOccupants>(_ => Handle(new LocalSessionsCheckDue(Keepalive.State)));
         Receive<SessionCheckUnanswered>(unanswered => Handle(new SessionCheckTimedOut(unanswered.CheckId, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
             _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), Keepalive.State,
@@ -96,6 +95,8 @@ public sealed class ReplicaRoom : KeepaliveActor
             _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", _state.Room, occupant);
             Sender.Tell(new EnterRefused(_state.Room, occupant, _hosts.OwnHost!));
         }
+        if (outcome.Events.OfType<LocalSessionsProbed>().Any())
+            _log.Info("Replica of {0}: checking that its {1} local occupant sessions are still there", _state.Room, outcome.Deliveries.Count);
         foreach (var gone in outcome.SessionsGone)
             _log.Info("Replica of {0}: {1} did not prove its session to the room's ping; the room removes them", _state.Room, gone);
         foreach (var check in _state.PendingChecks.Where(check => !Timers.IsTimerActive(check)))
@@ -116,11 +117,14 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
     }
 
-    /// <summary>Relays local users' stanzas to the primary unchanged (XEP-0282 §4.8).</summary>
+    /// <summary>
+    /// Relays local users' stanzas to the primary unchanged (XEP-0282 §4.8). A numbered forward that finds no primary node
+    /// waits in the window for the netjoin: the link is split.
+    /// </summary>
     private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
-            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number))
+            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number) && forward.Number is not null)
                 MarkSplit("the primary has no node in the cluster");
     }
 
@@ -177,19 +181,6 @@ public sealed class ReplicaRoom : KeepaliveActor
         Keep(new NetjoinUnderWay(DateTimeOffset.UtcNow));
     }
 
-    /// <summary>
-    /// This node's XMPP server is back and may have lost its sessions: each local occupant is pinged from the room
-    /// (XEP-0199). The server answers for a session it lost with an error, which reaches the room like any stanza of
-    /// the user (forwarded, or while split served as the user's leave and held), and the room removes the ghost (333).
-    /// </summary>
-    private void ProbeLocalOccupants()
-    {
-        if (_state.LocalOccupants.Count == 0) return;
-        var id = $"dmuc-probe-{++_probes}";
-        _log.Info("Replica of {0}: checking that its {1} local occupant sessions are still there", _state.Room, _state.LocalOccupants.Count);
-        _sink.Send(_state.LocalOccupants.Keys.Select(session => RoomState.ProbeSession(_state.Room, session, id)).ToList());
-    }
-
     protected override void SendPing(string id, DateTimeOffset now) => TellPrimary(new KeepalivePing(_state.Room, _hosts.OwnHost!, id));
 
     protected override void OnSplit(string reason, DateTimeOffset now)
@@ -199,9 +190,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     }
 
     /// <summary>
-    /// This node is stopping: local occupants are told (332) and the primary hears that they left, so the
-    /// rest of the room does not keep ghosts of them. From then on the replica delivers nothing: the room's own
-    /// announcement of those departures would be a second unavailable presence for each of them.
+    /// This node is stopping (<see cref="NodeStopping"/>). From then on the replica delivers nothing: the room's own
+    /// announcement of its users' departures would be a second unavailable presence for each of them.
     /// </summary>
     private void HandleShutdown()
     {
@@ -210,21 +200,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             Receive<ShutDownRooms>(_ => Sender.Tell(Done.Instance));
             ReceiveAny(_ => { });
         });
-        var deliveries = new List<Delivery>();
-        foreach (var (occupant, nick) in _state.LocalOccupants)
-        {
-            var occupantJid = _state.Room.WithResource(nick).ToString();
-            ForwardToPrimary(Context, new XElement(Ns.Client + "presence",
-                new XAttribute("type", "unavailable"), new XAttribute("from", occupant.ToString()),
-                new XAttribute("to", occupantJid)), _hosts, _sink, Self);
-            deliveries.Add(new Delivery(occupant, new XElement(Ns.Client + "presence",
-                new XAttribute("from", occupantJid), new XAttribute("type", "unavailable"),
-                new XElement(Ns.MucUser + "x",
-                    new XElement(Ns.MucUser + "item", new XAttribute("affiliation", "none"), new XAttribute("role", "none")),
-                    new XElement(Ns.MucUser + "status", new XAttribute("code", "110")),
-                    new XElement(Ns.MucUser + "status", new XAttribute("code", "332"))))));
-        }
-        _sink.Send(deliveries);
+        Handle(new NodeStopping(Keepalive.State));
         Sender.Tell(Done.Instance);
     }
 

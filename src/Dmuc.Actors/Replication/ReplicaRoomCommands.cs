@@ -37,3 +37,9 @@ public sealed record ReceiptWriteEnded(DeliveryReceipt Receipt, bool Written, Li
 
 /// <summary>The pause after a receipt (<see cref="ReplicaOutcome.ReceiptPause"/>) is over: the next may go.</summary>
 public sealed record ReceiptPauseOver(LinkState Link) : ReplicaRoomCommand(Link);
+
+/// <summary>This node's XMPP server is back and may have lost its sessions: the local occupants' sessions are to be checked.</summary>
+public sealed record LocalSessionsCheckDue(LinkState Link) : ReplicaRoomCommand(Link);
+
+/// <summary>This node is stopping.</summary>
+public sealed record NodeStopping(LinkState Link) : ReplicaRoomCommand(Link);

@@ -54,6 +54,9 @@ public sealed record OccupantShownAway(RosterEntry Away) : ReplicaRoomEvent;
 /// <summary>A netjoin's resync ended: the first <paramref name="Count"/> held stanzas, which its report carried, reached the primary.</summary>
 public sealed record HeldStanzasReachedPrimary(int Count) : ReplicaRoomEvent;
 
+/// <summary>Each local occupant's session was pinged from the room with the check <paramref name="CheckId"/>.</summary>
+public sealed record LocalSessionsProbed(string CheckId) : ReplicaRoomEvent;
+
 /// <summary>A local user's stanza arrived while a netjoin was under way: it waits for the netjoin's outcome (linked, or split again).</summary>
 public sealed record StanzaWaitingForNetjoin(XElement Stanza) : ReplicaRoomEvent;
 

@@ -33,6 +33,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // taken provisionally, pinged from the room, and given what the room sends them only once the ping proves them there.
     private readonly Dictionary<Jid, Unconfirmed> _unconfirmed = new();
     private long _checks;
+    private long _probes;
     // Until its first netjoin's resync is complete (or it applies an ordinary batch), this replica is a new incarnation that
     // knows nobody: only then is an unknown own host's user in a resync one it forgot. Later, an unknown one is one it let
     // go itself (a kick or leave served during a split that the room did not take), who must stay out.
@@ -98,6 +99,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         SessionCheckTimedOut timedOut => CheckUnanswered(timedOut),
         ReceiptWriteEnded ended => ReceiptEnded(ended),
         ReceiptPauseOver => ReplicaOutcome.Of(ReceiptPauseEnded.Instance),
+        LocalSessionsCheckDue => LocalSessionsProbe(),
+        NodeStopping => Stopping(),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command to a replica's room"),
     };
 
@@ -191,6 +194,40 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         };
     }
 
+    /// <summary>
+    /// Each local occupant is pinged from the room (XEP-0199). The server answers for a session it lost with an error, which reaches the
+    /// room like any stanza of the user (forwarded, or while split served as the user's leave and held), and the room removes the ghost (333).
+    /// </summary>
+    private ReplicaOutcome LocalSessionsProbe()
+    {
+        if (_localOccupants.Count == 0) return ReplicaOutcome.Nothing;
+        var id = $"dmuc-probe-{_probes + 1}";
+        return new ReplicaOutcome([new LocalSessionsProbed(id)], [.. _localOccupants.Keys.Select(session => RoomState.ProbeSession(room, session, id))]);
+    }
+
+    /// <summary>
+    /// This node is stopping: local occupants are told (332) and the primary hears that they left, so the rest of the room does not
+    /// keep ghosts of them.
+    /// </summary>
+    private ReplicaOutcome Stopping()
+    {
+        var deliveries = new List<Delivery>();
+        var leaves = new List<PrimaryForward>();
+        foreach (var (occupant, nick) in _localOccupants)
+        {
+            var occupantJid = room.WithResource(nick).ToString();
+            leaves.Add(new PrimaryForward(new XElement(Ns.Client + "presence",
+                new XAttribute("type", "unavailable"), new XAttribute("from", occupant.ToString()), new XAttribute("to", occupantJid)), null));
+            deliveries.Add(new Delivery(occupant, new XElement(Ns.Client + "presence",
+                new XAttribute("from", occupantJid), new XAttribute("type", "unavailable"),
+                new XElement(Ns.MucUser + "x",
+                    new XElement(Ns.MucUser + "item", new XAttribute("affiliation", "none"), new XAttribute("role", "none")),
+                    new XElement(Ns.MucUser + "status", new XAttribute("code", "110")),
+                    new XElement(Ns.MucUser + "status", new XAttribute("code", "332"))))));
+        }
+        return ReplicaOutcome.Sending(deliveries) with { Forwards = leaves };
+    }
+
     /// <summary>A receipt's write ended: sent if the server's stream took what it covers and we are in step; the next waits a pause.</summary>
     private ReplicaOutcome ReceiptEnded(ReceiptWriteEnded ended)
     {
@@ -269,6 +306,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 break;
             case StanzaWaitingForNetjoin waiting:
                 _waitingForNetjoin.Add(waiting.Stanza);
+                break;
+            case LocalSessionsProbed:
+                _probes++;
                 break;
             case WaitingStanzasReleased:
                 _waitingForNetjoin.Clear();

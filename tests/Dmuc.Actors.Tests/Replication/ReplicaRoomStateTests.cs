@@ -855,6 +855,38 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal(gap.Netjoin?.NetjoinId, _state.NetjoinId);
     }
 
+    [Fact]
+    public void The_local_sessions_are_probed_from_the_room_each_check_under_a_new_id_and_not_at_all_with_nobody_here()
+    {
+        Assert.Empty(Take(new LocalSessionsCheckDue(LinkState.Linked)).Deliveries);
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+
+        var first = Take(new LocalSessionsCheckDue(LinkState.Linked)).Deliveries;
+        var second = Take(new LocalSessionsCheckDue(LinkState.Split)).Deliveries;
+
+        Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, first.Select(d => d.To).ToHashSet());
+        Assert.All(first, probe => Assert.NotNull(probe.Stanza.Element(Ns.Ping + "ping")));
+        Assert.Equal(first.Select(d => d.Stanza.Attribute("id")!.Value).Distinct(), ["dmuc-probe-1"]);
+        Assert.Equal(second.Select(d => d.Stanza.Attribute("id")!.Value).Distinct(), ["dmuc-probe-2"]);
+    }
+
+    [Fact]
+    public void A_stopping_node_tells_each_local_occupant_332_and_the_room_that_they_left()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var stopping = _state.Handle(new NodeStopping(LinkState.Split));
+
+        var told = Assert.Single(stopping.Deliveries);
+        Assert.Equal(BigCheese, told.To);
+        Assert.Equal(["110", "332"], told.Stanza.Descendants(Ns.MucUser + "status").Select(status => status.Attribute("code")!.Value));
+        var leave = Assert.Single(stopping.Forwards);
+        Assert.Null(leave.Number);
+        Assert.Equal(($"{Room}/BigCheese", "unavailable", BigCheese.ToString()),
+            (leave.Stanza.Attribute("to")?.Value, leave.Stanza.Attribute("type")?.Value, leave.Stanza.Attribute("from")?.Value));
+    }
+
     /// <summary>As the replica room does, without the commands that follow and the receipts: what one command decides, applied.</summary>
     private ReplicaOutcome Take(ReplicaRoomCommand command) => _state.Apply(_state.Process(command));
 
