@@ -21,9 +21,12 @@ public sealed class ReceiptPacing
     private bool _writing;
     private bool _paused;
 
-    /// <summary><paramref name="receipt"/> if it is to be written now: none is being written or paused after, and it says something new of someone.</summary>
+    /// <summary>No receipt is being written or paused after: one may be taken if it says something new.</summary>
+    public bool Idle => !_writing && !_paused;
+
+    /// <summary><paramref name="receipt"/> if it is to be written now: the pacing is <see cref="Idle"/>, and it says something new of someone.</summary>
     public DeliveryReceipt? Due(DeliveryReceipt receipt) =>
-        _writing || _paused || receipt.Sessions.Count == 0 || (_lastSent is not null && receipt.SameAs(_lastSent)) ? null : receipt;
+        !Idle || receipt.Sessions.Count == 0 || (_lastSent is not null && receipt.SameAs(_lastSent)) ? null : receipt;
 
     /// <summary>What a receipt's write ended in: whether it is sent, and how long the next waits.</summary>
     public static (ReplicaRoomEvent[] Events, TimeSpan Pause) Ended(ReceiptWriteEnded ended, bool inStep)

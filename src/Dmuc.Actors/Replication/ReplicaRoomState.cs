@@ -78,9 +78,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
 
     /// <summary>
-    /// The receipt to write now; null while one is written or paused after, or when it would say nothing new, or speak of nobody.
+    /// The receipt to write now; null while one is written or paused after (a busy room's usual case, checked before the receipt is
+    /// built), or when it would say nothing new, or speak of nobody.
     /// </summary>
-    public DeliveryReceipt? ReceiptDue() => _receipts.Due(Receipt());
+    public DeliveryReceipt? ReceiptDue() => _receipts.Idle ? _receipts.Due(Receipt()) : null;
 
     private ReplicaSync Sync => _sync ??= new ReplicaSync(this);
 
@@ -483,7 +484,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var nick = _localOccupants.GetValueOrDefault(from);
         var served = (stanza.Name.LocalName, nick) switch
         {
-            // The server answering the room's probe for a session it lost (ReplicaRoom.ProbeLocalOccupants): the room
+            // The server answering the room's probe for a session it lost (LocalSessionsCheckDue): the room
             // removes it at the netjoin (333); the local occupants see it leave now.
             ("iq", { } gone) when toRoom && to!.Resource is null && type == "error" => Held(stanza, now, LeaveLocally(from, gone)),
             ("presence", { } own) when toRoom && (to!.Resource is null || to.Resource == own) && type is null or "unavailable" =>
