@@ -17,7 +17,8 @@ const string Usage = """
       archive                  a room's archive of --messages (default 100,000) paged back to its start, 50 a
                                page, by a client outside the room while its --occupants (default 10) talk at
                                --rate (default 100 msg/s): time to the last page, live latency without and with
-                               the reader (Prosody's own MUC archives with muc_mam on SQLite; needs lua-dbi-sqlite3)
+                               the reader (Prosody's own MUC archives with muc_mam on SQLite, needs lua-dbi-sqlite3;
+                               it is filled through the room up to 5,000 messages, the rest copied in its store)
 
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
               dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
@@ -33,6 +34,8 @@ const string Usage = """
       --window W               saturation: messages in flight per sender (default 5)
       --node PATH              the dmuc-node executable (default: src/Dmuc.Host's build of this configuration)
       --markdown FILE          also write the result tables to FILE
+      --latency-trace PREFIX   paced phases: every delivery (send time, latency, sender's and receiver's host) to
+                               PREFIX.BACKEND.csv, to see where in time and between which hosts the tail lies
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -60,7 +63,8 @@ var settings = new RunSettings(
     DrainTimeout: TimeSpan.FromSeconds(30),
     MaxSenders: int.Parse(options.GetValueOrDefault("--senders") ?? "10", CultureInfo.InvariantCulture),
     SaturationWindow: int.Parse(options.GetValueOrDefault("--window") ?? "5", CultureInfo.InvariantCulture),
-    NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable());
+    NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable(),
+    LatencyTracePath: options.GetValueOrDefault("--latency-trace"));
 IReadOnlyList<Backend> backends = (options.GetValueOrDefault("--backend") ?? "prosody-muc,dmuc")
     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
     .Select(Backend.Parse).ToList();
