@@ -93,6 +93,32 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// killrc's node is down when the primary's crashes, so it cannot send its receipt again after the primary's restart: the
+    /// room resumes its users from the receipt it journaled. (Kept only in memory, it was gone, and they got everything again.)
+    /// </summary>
+    [Fact]
+    public void A_primary_restarted_while_a_replica_node_was_down_resumes_that_node_s_users_from_the_receipt_it_journaled()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
+        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
+        _room.CrashReplica(Killrc);
+        _room.Send(Say(BigCheese, Wallops.Room, "before the primary's crash", id: "before-crash"));
+        _room.CrashPrimary();
+        _room.Netjoin(Vesa);
+        _room.Send(Say(Trillian, Wallops.Room, "after the primary's restart", id: "after-restart"));
+
+        var resync = RejoinKillrc();
+
+        Assert.Equal(["before the primary's crash", "after the primary's restart"], resync.Items.Select(item => item.Stanza.Body()).OfType<string>());
+        foreach (var user in new[] { Wumpus, Valdis })
+            foreach (var body in new[] { "before 1", "before 2", "before the primary's crash", "after the primary's restart" })
+                Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
+        Assert.Single(_room.ReceivedBy(BigCheese), stanza => stanza.IsGroupchatWithBody("before 1"));
+        AssertEveryoneHearsTheNextMessageOnce();
+    }
+
+    /// <summary>
     /// killrc's node writes what <paramref name="unreceipted"/> brings its users and dies before its receipt goes out; its
     /// next incarnation rejoins.
     /// </summary>

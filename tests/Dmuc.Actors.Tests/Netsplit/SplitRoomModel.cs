@@ -11,11 +11,15 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// (<see cref="PrimaryRoom"/> for RoomActor; <see cref="ReplicaRoomState"/> and <see cref="ReplicaSync"/> for ReplicaRoom),
 /// driven as the actors drive them. Only the network is the model's: batches arrive at once, and those for a split
 /// host are lost, as withheld or dropped ones are; what a replica delivers is written at once, and its receipt
-/// (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>.
+/// (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>. The primary's journal is the
+/// durable events it decided (every receipt among them: the model's clock moves a second a stanza), which
+/// <see cref="CrashPrimary"/> restarts it from.
 /// </summary>
 public sealed class SplitRoomModel
 {
-    private readonly PrimaryRoom _primary;
+    private PrimaryRoom _primary;
+    private readonly MucServiceOptions _options;
+    private readonly List<RoomEvent> _journal = [];
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
     private readonly SplitServing _serving;
     private readonly Dictionary<string, ReplicaSync> _syncs;
@@ -44,8 +48,11 @@ public sealed class SplitRoomModel
         _serving = serving;
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
         _syncs = _replicas.ToDictionary(replica => replica.Key, replica => new ReplicaSync(replica.Value));
-        _primary = new PrimaryRoom(new RoomState(Room, options), _replicas.ContainsKey, () => true);
+        _options = options;
+        _primary = NewPrimary();
     }
+
+    private PrimaryRoom NewPrimary() => new(new RoomState(Room, _options), _replicas.ContainsKey, () => true, receiptJournalInterval: TimeSpan.Zero);
 
     /// <summary>The model's clock: one second passes with each stanza the primary processes.</summary>
     public DateTimeOffset Now => _now;
@@ -105,11 +112,23 @@ public sealed class SplitRoomModel
         _syncs[host] = new ReplicaSync(_replicas[host]);
     }
 
+    /// <summary>
+    /// The primary's node is killed and started again: every replica finds its link split, and the room comes back with what
+    /// its journal has, numbering its batches anew.
+    /// </summary>
+    public void CrashPrimary()
+    {
+        foreach (var host in _replicas.Keys) Cut(host);
+        _primary = NewPrimary();
+        foreach (var @event in _journal) _primary.State.Apply(@event);
+        _sequences.Clear();
+    }
+
     /// <summary>The link to <paramref name="host"/> found no node for it for a while: the room lets its occupants go.</summary>
     public void HostGone(string host)
     {
         _now = _now.AddSeconds(1);
-        foreach (var decided in _primary.HostGone(host, _now)) Send(decided.Outgoing);
+        foreach (var decided in _primary.HostGone(host, _now)) Commit(decided);
     }
 
     /// <summary>
@@ -145,7 +164,7 @@ public sealed class SplitRoomModel
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
-        foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
+        foreach (var decided in outcome.Decisions) Commit(decided);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
         if (_syncs[host].DecideResync(resync, LinkState.Rejoining) is not { Complete: true } part)
@@ -157,14 +176,21 @@ public sealed class SplitRoomModel
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
         foreach (var occupant in part.Outcome.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
-                Send(decided.Outgoing);
+                Commit(decided);
         return resync;
     }
 
     private void Process(XElement stanza)
     {
         _now = _now.AddSeconds(1);
-        Send(_primary.Decide(new HandleStanza(stanza, _now)).Outgoing);
+        Commit(_primary.Decide(new HandleStanza(stanza, _now)));
+    }
+
+    /// <summary>As RoomActor: the durable events to the journal, then what they send.</summary>
+    private void Commit(Decided decided)
+    {
+        _journal.AddRange(decided.Decision.Events.Where(e => e.IsDurable));
+        Send(decided.Outgoing);
     }
 
     /// <summary>As ReplicaLink.Dispatch and the replicas' batch handling: local deliveries at once, each host's batch unless split.</summary>
@@ -190,7 +216,7 @@ public sealed class SplitRoomModel
     {
         if (ReceiptsLost || _replicas[host].ReceiptDue() is not { } receipt) return;
         _replicas[host].Apply(new ReceiptSent(receipt));
-        _primary.Delivered(receipt);
+        if (_primary.Delivered(receipt, _now) is { IsDurable: true } delivered) _journal.Add(delivered);
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;
