@@ -59,15 +59,18 @@ stop_postgres() {
 # that each tells its occupants (status 332) through a Prosody that still runs; then the Prosodies, then PostgreSQL.
 stop_all() {
   if [[ -f "$started" ]]; then
-    local pass
+    local pass stoppers
     for pass in nodes servers; do
+      stoppers=()
       while read -r pid name; do
         case "$pass:$name" in
           *:postgres | servers:dmuc-node-*) ;;
-          nodes:dmuc-node-* | servers:*) stop_process "$pid" "$name" & ;;
+          nodes:dmuc-node-* | servers:*) stop_process "$pid" "$name" & stoppers+=($!) ;;
         esac
       done <"$started"
-      wait
+      # Only for the stoppers: a bare wait in up.sh (which stops what it started when it fails) would also wait
+      # for the processes it started itself, its children, forever.
+      ((${#stoppers[@]} == 0)) || wait "${stoppers[@]}"
     done
   fi
   stop_postgres

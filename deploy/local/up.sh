@@ -22,6 +22,7 @@
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
+#   DMUC_LOCAL_READY_TIMEOUT  seconds the topology may take to be ready once started (default 90)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -55,7 +56,8 @@ declare -A users=(
 )
 node_binary="${DMUC_NODE_BINARY:-$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node}"
 [[ -z "${DMUC_NODE_BINARY:-}" ]] || build=false
-ready_timeout_seconds=60
+# How long the whole topology may take to be ready, from the last process started (a busy 2-core machine needs ~30 s).
+ready_timeout_seconds="${DMUC_LOCAL_READY_TIMEOUT:-90}"
 
 c2s_port() { echo $((base_port + 10 * $1 + 2)); }
 cluster_port() { echo $((base_port + 10 * $1 + 3)); }
@@ -218,14 +220,42 @@ if $use_standby; then
     "$(management_port "$standby_ports")" "$(component_port 1)" "$standby_host-standby" --role Replica --standby
 fi
 
-# Polls until the command "$2.." succeeds, or fails saying it timed out waiting for "$1".
+# The last lines of every node's and Prosody's log: what an operator needs when the topology does not come up.
+print_log_tails() {
+  local log
+  for log in "$run"/*/dmuc-node.log "$run"/*/prosody.log; do
+    [[ -f "$log" ]] || continue
+    echo "--- last lines of $log" >&2
+    tail -n 15 "$log" >&2
+  done
+}
+
+# The name of a process up.sh started that is no longer running, if any.
+dead_process() {
+  local pid name
+  while read -r pid name; do
+    [[ "$name" == postgres ]] && continue
+    # A child of this script that exited stays a zombie until reaped: kill -0 would still find it.
+    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" =~ ^[^Z] ]] || { echo "$name"; return 0; }
+  done <"$started"
+  return 1
+}
+
+# Polls until the command "$2.." succeeds; fails saying what it waited for when a process it started died or the
+# topology's one deadline passed, with the logs' last lines.
+ready_deadline=$((SECONDS + ready_timeout_seconds))
 wait_until() {
-  local what="$1"
+  local what="$1" dead
   shift
-  local deadline=$((SECONDS + ready_timeout_seconds))
   until "$@"; do
-    if ((SECONDS > deadline)); then
+    if dead=$(dead_process); then
+      echo "$dead exited while waiting for $what" >&2
+      print_log_tails
+      return 1
+    fi
+    if ((SECONDS > ready_deadline)); then
       echo "Timed out after ${ready_timeout_seconds} s waiting for $what" >&2
+      print_log_tails
       return 1
     fi
     sleep 0.2

@@ -43,7 +43,7 @@ internal static class ProsodyConfig
             // The archive on disk like Dmuc's journal (SQLite), everything else in memory as in the other scenarios.
             Line("default_storage = \"memory\"");
             Line("storage = { muc_log = \"sql\" }");
-            Line($"sql = {{ driver = \"SQLite3\", database = {Lua(Path.Combine(host.WorkDirectory, "archive.sqlite"))} }}");
+            Line($"sql = {{ driver = \"SQLite3\", database = {Lua(ProsodyArchiveStore.DatabasePath(host))} }}");
         }
         else Line("storage = \"memory\"");
         Line("");

@@ -109,7 +109,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<InspectRoom>(_ => HandleInspect());
         Command<ArchiveReader.PageRead>(SendArchivePage);
         Command<ArchiveReader.LookedUp>(HandleWithArchiveAnswer);
-        Command<ArchiveExpiryCheck>(_ => FindExpiredMessages());
+        Command<ArchiveExpiryCheck>(_ => CheckArchiveExpiry());
         Command<ArchiveReader.ExpiryFound>(found =>
             Handle(new ExpireArchivedMessages(found.Newest.SequenceNr, found.Newest.StanzaId, DateTimeOffset.UtcNow)));
         Command<KickOccupantAsAdmin>(HandleAdminKick);
@@ -132,7 +132,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning("Old snapshots of {0} not deleted: {1}", _room, failure.Cause.Message));
         Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(failure => _log.Warning("Expired events of {0} not deleted: {1}", _room, failure.Cause.Message));
+        Command<DeleteMessagesFailure>(failure =>
+        {
+            // The next expiry check deletes them again (a failed delete leaves the journal as it was).
+            _journalTrimmedThrough = 0;
+            _log.Warning("Expired events of {0} not deleted: {1}", _room, failure.Cause.Message);
+        });
     }
 
     public override string PersistenceId => PersistenceIdFor(_room);
@@ -390,9 +395,14 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Handle(new ShutDownRoom(DateTimeOffset.UtcNow), afterSent: () => replyTo.Tell(Done.Instance));
     }
 
-    /// <summary>Asks the archive's reader whether retention expired messages beyond what the room recorded.</summary>
-    private void FindExpiredMessages()
+    /// <summary>
+    /// Asks the archive's reader whether retention expired messages beyond what the room recorded, and carries on with
+    /// a snapshot or a journal trim that failed before: in a quiet room nothing else would ever retry them.
+    /// </summary>
+    private void CheckArchiveExpiry()
     {
+        SnapshotIfDue();
+        if (!_snapshotInFlight) TrimJournal();
         if (_primary.State.Exists)
             ArchiveReader.Of(Context, PersistenceId, _options.ArchiveRetention).Tell(new ArchiveReader.FindExpired(LastSequenceNr, _primary.State.ArchiveExpiredThrough));
     }

@@ -13,7 +13,8 @@ public sealed class LocalTopology : IAsyncDisposable
 {
     /// <summary>up.sh derives every port from one base: BASE+10i+2/3/7/9 for host i, PostgreSQL BASE+45, the failover node BASE+43/49.</summary>
     private const int PortsPerTopology = 50;
-    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(2);
+    /// <summary>Beyond up.sh's own readiness deadline (90 s), so that up.sh is the one to say what it waited for.</summary>
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly Dictionary<string, string> _environment;
@@ -98,7 +99,7 @@ public sealed class LocalTopology : IAsyncDisposable
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{script} did not finish within {ScriptTimeout.TotalMinutes} min");
+            throw new TimeoutException($"{script} did not finish within {ScriptTimeout.TotalMinutes} min; it printed:\n{await output}{await errors}");
         }
         var printed = await output + await errors;
         return process.ExitCode == 0 ? printed : throw new InvalidOperationException($"{script} exited with {process.ExitCode}:\n{printed}");
