@@ -21,10 +21,7 @@ public sealed class ReplicaCrashResyncTests
     [Fact]
     public void A_new_incarnation_of_a_replica_node_sends_its_users_only_what_came_after_its_last_receipt()
     {
-        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
-        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
-        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
-        _room.CrashReplica(Killrc);
+        CrashKillrcAfterTwoMessages();
         _room.Send(Say(BigCheese, Wallops.Room, "during", id: "during"));
 
         var resync = RejoinKillrc();
@@ -99,10 +96,7 @@ public sealed class ReplicaCrashResyncTests
     [Fact]
     public void A_primary_restarted_while_a_replica_node_was_down_resumes_that_node_s_users_from_the_receipt_it_journaled()
     {
-        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
-        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
-        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
-        _room.CrashReplica(Killrc);
+        CrashKillrcAfterTwoMessages();
         _room.Send(Say(BigCheese, Wallops.Room, "before the primary's crash", id: "before-crash"));
         _room.CrashPrimary();
         _room.Netjoin(Vesa);
@@ -116,6 +110,15 @@ public sealed class ReplicaCrashResyncTests
                 Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
         Assert.Single(_room.ReceivedBy(BigCheese), stanza => stanza.IsGroupchatWithBody("before 1"));
         AssertEveryoneHearsTheNextMessageOnce();
+    }
+
+    /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
+    private void CrashKillrcAfterTwoMessages()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
+        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
+        _room.CrashReplica(Killrc);
     }
 
     /// <summary>
