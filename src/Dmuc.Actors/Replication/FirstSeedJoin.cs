@@ -31,6 +31,7 @@ public sealed class FirstSeedJoin : ReceiveActor, IWithTimers
         _patience = new FirstSeedPatience(_cluster.Settings.SeedNodes.Where(seed => seed != _cluster.SelfAddress), DateTimeOffset.UtcNow, grace);
         Receive<AssociatedEvent>(associated => _patience.Associated(associated.RemoteAddress, DateTimeOffset.UtcNow));
         Receive<DisassociatedEvent>(disassociated => _patience.Disassociated(disassociated.RemoteAddress, DateTimeOffset.UtcNow));
+        Receive<NodeNotInCluster>(starting => _patience.Announced(starting.Node, DateTimeOffset.UtcNow));
         Receive<ClusterEvent.IMemberEvent>(change =>
         {
             if (change.Member.UniqueAddress == _cluster.SelfUniqueAddress) Context.Stop(Self);
@@ -46,6 +47,7 @@ public sealed class FirstSeedJoin : ReceiveActor, IWithTimers
     {
         Context.System.EventStream.Subscribe(Self, typeof(AssociatedEvent));
         Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
+        Context.System.EventStream.Subscribe(Self, typeof(NodeNotInCluster));
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
         Timers.StartPeriodicTimer(nameof(Check), Check.Instance, CheckEvery);
     }
@@ -61,16 +63,16 @@ public sealed class FirstSeedJoin : ReceiveActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         if (_patience.JoinsItself(now))
         {
-            _log.Warning("No other seed has been up for the grace period: this node forms a new cluster");
+            _log.Warning("No other seed has been up in a cluster for the grace period: this node forms a new cluster");
             _cluster.Join(_cluster.SelfAddress);
             Context.Stop(Self);
         }
         else if (_patience.WaitsLong(now) && now - _reportedAt >= ReportEvery)
         {
             _reportedAt = now;
-            _log.Warning("Not in the cluster yet: seeds {0} are up but have not taken this node in. Their cluster removes this node's " +
+            _log.Warning("Not in the cluster yet: seeds {0} are up in a cluster but have not taken this node in. Their cluster removes this node's " +
                          "previous incarnation only once every unreachable member is back or downed (dmuc cluster down ADDRESS on a running node)",
-                string.Join(", ", _patience.SeedsUp(now)));
+                string.Join(", ", _patience.SeedsInCluster(now)));
         }
     }
 

@@ -30,7 +30,7 @@ public sealed class FirstSeedPatienceTests
 
         Assert.False(_patience.JoinsItself(Start + 10 * Grace));
         Assert.True(_patience.WaitsLong(Start + 10 * Grace));
-        Assert.Equal(["127.0.0.1:21023"], _patience.SeedsUp(Start + 10 * Grace));
+        Assert.Equal(["127.0.0.1:21023"], _patience.SeedsInCluster(Start + 10 * Grace));
     }
 
     [Fact]
@@ -41,6 +41,27 @@ public sealed class FirstSeedPatienceTests
 
         Assert.False(_patience.JoinsItself(Start.AddSeconds(30) + Grace - TimeSpan.FromSeconds(1)));
         Assert.True(_patience.JoinsItself(Start.AddSeconds(30) + Grace));
+    }
+
+    /// <summary>
+    /// A first start of the whole cluster: the others are up but starting too (they announce themselves every second until
+    /// they are in a cluster), and their answers to Akka's join requests were lost. Once one of them is in a cluster, it
+    /// holds the first seed back again.
+    /// </summary>
+    [Fact]
+    public void Seeds_up_but_not_in_a_cluster_yet_do_not_hold_it_back()
+    {
+        _patience.Associated(Killrc, Start.AddSeconds(1));
+        _patience.Associated(Eris, Start.AddSeconds(1));
+        for (var second = 1; second <= 20; second++)
+        {
+            _patience.Announced(Killrc, Start.AddSeconds(second));
+            _patience.Announced(Eris, Start.AddSeconds(second));
+        }
+
+        Assert.True(_patience.JoinsItself(Start + Grace));
+        Assert.False(_patience.JoinsItself(Start + Grace + FirstSeedPatience.AnnouncedWithin));
+        Assert.Equal(["127.0.0.1:21013", "127.0.0.1:21023"], _patience.SeedsInCluster(Start + Grace + FirstSeedPatience.AnnouncedWithin));
     }
 
     [Fact]
