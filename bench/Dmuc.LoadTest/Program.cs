@@ -17,7 +17,8 @@ const string Usage = """
       archive                  a room's archive of --messages (default 100,000) paged back to its start, 50 a
                                page, by a client outside the room while its --occupants (default 10) talk at
                                --rate (default 100 msg/s): time to the last page, live latency without and with
-                               the reader (Prosody's own MUC archives with muc_mam on SQLite; needs lua-dbi-sqlite3)
+                               the reader (Prosody's own MUC archives with muc_mam on SQLite, needs lua-dbi-sqlite3;
+                               it is filled through the room up to 5,000 messages, the rest copied in its store)
 
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
               dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
