@@ -34,6 +34,8 @@ const string Usage = """
       --window W               saturation: messages in flight per sender (default 5)
       --node PATH              the dmuc-node executable (default: src/Dmuc.Host's build of this configuration)
       --markdown FILE          also write the result tables to FILE
+      --latency-trace PREFIX   paced phases: every delivery (send time, latency, sender's and receiver's host) to
+                               PREFIX.BACKEND.csv, to see where in time and between which hosts the tail lies
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -61,7 +63,8 @@ var settings = new RunSettings(
     DrainTimeout: TimeSpan.FromSeconds(30),
     MaxSenders: int.Parse(options.GetValueOrDefault("--senders") ?? "10", CultureInfo.InvariantCulture),
     SaturationWindow: int.Parse(options.GetValueOrDefault("--window") ?? "5", CultureInfo.InvariantCulture),
-    NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable());
+    NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable(),
+    LatencyTracePath: options.GetValueOrDefault("--latency-trace"));
 IReadOnlyList<Backend> backends = (options.GetValueOrDefault("--backend") ?? "prosody-muc,dmuc")
     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
     .Select(Backend.Parse).ToList();

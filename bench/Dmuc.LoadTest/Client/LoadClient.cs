@@ -206,7 +206,7 @@ public sealed class LoadClient : IAsyncDisposable
             Interlocked.Increment(ref _strayMessages);
             return;
         }
-        tally.RecordDelivery(receivedAt, (receivedAt - sentAt) * 1_000_000 / Stopwatch.Frequency);
+        tally.RecordDelivery(receivedAt, (receivedAt - sentAt) * 1_000_000 / Stopwatch.Frequency, (int)sender);
         if (sender == Index) tally.OwnEchoWindow?.Release();
     }
 

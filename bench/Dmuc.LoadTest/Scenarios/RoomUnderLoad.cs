@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Dmuc.LoadTest.Client;
 using Dmuc.LoadTest.Servers;
 
@@ -111,7 +113,7 @@ public sealed class RoomUnderLoad : IAsyncDisposable
     /// </summary>
     public Task<PhaseResult> SaturateAsync(int senders, int window, TimeSpan duration, TimeSpan drainTimeout,
         CancellationToken cancellationToken) =>
-        RunPhaseAsync(senders, window, drainTimeout, cancellationToken, async (phaseId, senderClients, tallies) =>
+        RunPhaseAsync(senders, window, drainTimeout, cancellationToken, tracePath: null, async (phaseId, senderClients, tallies) =>
         {
             var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
             var sent = await Task.WhenAll(senderClients.Select(async sender =>
@@ -134,9 +136,10 @@ public sealed class RoomUnderLoad : IAsyncDisposable
     /// Open loop at a fixed rate: a pacing thread sends what is due every millisecond, round-robin over the
     /// senders, whatever the server's state (that is how overload is produced too).
     /// </summary>
+    /// <param name="tracePath">Where to write every delivery of the phase (CSV), if anywhere.</param>
     public Task<PhaseResult> SendAtRateAsync(int senders, double messagesPerSecond, TimeSpan duration, TimeSpan drainTimeout,
-        CancellationToken cancellationToken) =>
-        RunPhaseAsync(senders, window: null, drainTimeout, cancellationToken, (phaseId, senderClients, _) =>
+        CancellationToken cancellationToken, string? tracePath = null) =>
+        RunPhaseAsync(senders, window: null, drainTimeout, cancellationToken, tracePath, (phaseId, senderClients, _) =>
         {
             var sent = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             var pacer = new Thread(() =>
@@ -162,12 +165,12 @@ public sealed class RoomUnderLoad : IAsyncDisposable
     private delegate Task<long> SendPhase(int phaseId, IReadOnlyList<LoadClient> senders, IReadOnlyList<PhaseTally> tallies);
 
     private async Task<PhaseResult> RunPhaseAsync(int senderCount, int? window, TimeSpan drainTimeout,
-        CancellationToken cancellationToken, SendPhase send)
+        CancellationToken cancellationToken, string? tracePath, SendPhase send)
     {
         var phaseId = ++_nextPhaseId;
         var senders = _clients.Take(Math.Clamp(senderCount, 1, _clients.Count)).ToList();
         var tallies = _clients.Select(client => new PhaseTally(phaseId,
-            window is { } size && client.Index < senders.Count ? new SemaphoreSlim(size) : null)).ToList();
+            window is { } size && client.Index < senders.Count ? new SemaphoreSlim(size) : null, traced: tracePath is not null)).ToList();
         for (var i = 0; i < _clients.Count; i++) _clients[i].BeginPhase(tallies[i]);
 
         var before = _server.SampleCpu();
@@ -185,6 +188,7 @@ public sealed class RoomUnderLoad : IAsyncDisposable
         var received = tallies.Sum(tally => tally.Received);
         var lastDelivery = tallies.Max(tally => tally.LastReceivedTimestamp);
         foreach (var tally in tallies) tally.OwnEchoWindow?.Dispose();
+        if (tracePath is not null) await WriteTraceAsync(tracePath, start, tallies);
         var errors = tallies.Sum(tally => tally.Errors);
         return new PhaseResult(
             Occupants: _clients.Count,
@@ -200,6 +204,48 @@ public sealed class RoomUnderLoad : IAsyncDisposable
             Cpu: cpu,
             CpuWindow: Stopwatch.GetElapsedTime(start));
     }
+
+    private static readonly TimeSpan TraceWindow = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// One line per delivery: when it was sent (ms into the phase), its latency, and from which host to which; and a
+    /// summary beside it (PATH.summary.txt): p50/p99 per sender→receiver host and per 500 ms of sending. A tail that
+    /// sits in a few windows and on every pair is a stall of something all paths share; one on some pairs is a hop.
+    /// </summary>
+    private async Task WriteTraceAsync(string path, long phaseStart, IReadOnlyList<PhaseTally> tallies)
+    {
+        var byPair = new SortedDictionary<string, LatencyHistogram>(StringComparer.Ordinal);
+        var byWindow = new SortedDictionary<long, LatencyHistogram>();
+        await using (var writer = new StreamWriter(path))
+        {
+            await writer.WriteLineAsync("sent_ms,latency_ms,sender,sender_host,receiver,receiver_host");
+            for (var receiver = 0; receiver < tallies.Count; receiver++)
+            {
+                var receiverHost = _server.HostOf(receiver).Domain;
+                foreach (var delivery in tallies[receiver].Trace!)
+                {
+                    var senderHost = _server.HostOf(delivery.Sender).Domain;
+                    var sentMs = (delivery.ReceivedAt - phaseStart) * 1000.0 / Stopwatch.Frequency - delivery.LatencyMicroseconds / 1000.0;
+                    await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"{sentMs:0.000},{delivery.LatencyMicroseconds / 1000.0:0.000},{delivery.Sender},{senderHost},{receiver},{receiverHost}"));
+                    HistogramOf(byPair, $"{senderHost} -> {receiverHost}").Record(delivery.LatencyMicroseconds);
+                    HistogramOf(byWindow, (long)Math.Max(0, sentMs / TraceWindow.TotalMilliseconds)).Record(delivery.LatencyMicroseconds);
+                }
+            }
+        }
+        var summary = new StringBuilder("latency (ms) by sender's host -> receiver's host: p50 p99 max\n");
+        foreach (var (pair, histogram) in byPair) summary.AppendLine(Describe(pair, histogram));
+        summary.AppendLine($"latency (ms) by when it was sent, {TraceWindow.TotalMilliseconds:0} ms windows: p50 p99 max");
+        foreach (var (window, histogram) in byWindow)
+            summary.AppendLine(Describe($"{window * TraceWindow.TotalSeconds,6:0.0} s", histogram));
+        await File.WriteAllTextAsync(Path.ChangeExtension(path, ".summary.txt"), summary.ToString());
+    }
+
+    private static LatencyHistogram HistogramOf<TKey>(SortedDictionary<TKey, LatencyHistogram> histograms, TKey key) where TKey : notnull =>
+        histograms.TryGetValue(key, out var histogram) ? histogram : histograms[key] = new LatencyHistogram();
+
+    private static string Describe(string label, LatencyHistogram histogram) => string.Create(CultureInfo.InvariantCulture,
+        $"  {label,-30} {histogram.Percentile(50) / 1000.0,9:0.0} {histogram.Percentile(99) / 1000.0,9:0.0} {histogram.MaxMicroseconds / 1000.0,9:0.0}");
 
     public async ValueTask DisposeAsync()
     {

@@ -53,7 +53,8 @@ public sealed record RunSettings(
     TimeSpan DrainTimeout,
     int MaxSenders,
     int SaturationWindow,
-    string NodeExecutable);
+    string NodeExecutable,
+    string? LatencyTracePath = null);
 
 /// <summary>Runs a scenario against one backend and reports what it measured as named metrics.</summary>
 public static class ScenarioRunner
@@ -84,7 +85,8 @@ public static class ScenarioRunner
             }
             if (scenario.PacedMessagesPerSecond is { } rate)
             {
-                var paced = await room.SendAtRateAsync(senders, rate, settings.PhaseDuration, settings.DrainTimeout, cancellationToken);
+                var paced = await room.SendAtRateAsync(senders, rate, settings.PhaseDuration, settings.DrainTimeout, cancellationToken,
+                    settings.LatencyTracePath is { } trace ? $"{trace}.{backend.Name}.csv" : null);
                 progress($"{rate} msg/s: p99 {paced.Latency.Percentile(99) / 1000.0:0.00} ms, lost {paced.Lost}");
                 metrics.AddRange(Metric.ForPhase($"{rate * scenario.Occupants:N0} deliveries/s", paced, throughput: false));
             }
