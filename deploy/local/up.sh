@@ -10,7 +10,9 @@
 #     --postgres   journal in a local PostgreSQL 15 (started here) instead of one SQLite file per node
 #     --failover   a second primary-capable node for avalon.irc (dmuc-node-avalon.irc-2): the rooms are sharded over
 #                  both (--placement Sharded, implies --postgres), and those of a node that dies move to the other.
-#                  Prosody takes one component connection: the second node's stream waits until the first is gone.
+#                  Prosody takes one component connection: the second node keeps its stream off while the first
+#                  serves avalon.irc, and its rooms reach avalon's users through the first (the own-host relay); it
+#                  takes the stream over when the first dies. `dmuc node drain NODE --node OTHER` empties a node first.
 #     --standby    a second node for killrc.oulubox.irc (dmuc-node-killrc.oulubox.irc-standby) that stands by and takes
 #                  the host over when its node dies: try `crash.sh dmuc-node-killrc.oulubox.irc` (docs/operations.md#a-standby-node-for-a-host)
 #     --no-build   use the node as last built (src/Dmuc.Host/bin/Release)
@@ -22,7 +24,7 @@
 #   DMUC_LOCAL_RUN_DIR    state, logs and topology.json (default deploy/local/run)
 #   DMUC_COMPONENT_SECRET the component secret shared by every Prosody and node
 #   DMUC_NODE_BINARY      a dmuc-node built elsewhere (the tests pass their own); implies --no-build
-#   DMUC_LOCAL_READY_TIMEOUT  seconds the topology may take to be ready once started (default 90)
+#   DMUC_LOCAL_READY_TIMEOUT  seconds the topology may take to be ready once started (default 150)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -56,8 +58,8 @@ declare -A users=(
 )
 node_binary="${DMUC_NODE_BINARY:-$repo/src/Dmuc.Host/bin/Release/net10.0/dmuc-node}"
 [[ -z "${DMUC_NODE_BINARY:-}" ]] || build=false
-# How long the whole topology may take to be ready, from the last process started (a busy 2-core machine needs ~30 s).
-ready_timeout_seconds="${DMUC_LOCAL_READY_TIMEOUT:-90}"
+# How long the whole topology may take to be ready once started: ~30 s usually, over 90 s on a 2-core machine at load 30.
+ready_timeout_seconds="${DMUC_LOCAL_READY_TIMEOUT:-150}"
 
 c2s_port() { echo $((base_port + 10 * $1 + 2)); }
 cluster_port() { echo $((base_port + 10 * $1 + 3)); }

@@ -60,6 +60,7 @@ public sealed partial class DmucCli
             _node, _token, _json,
         };
         root.Subcommands.Add(ClusterCommand());
+        root.Subcommands.Add(NodeCommand());
         root.Subcommands.Add(ActorsCommand());
         root.Subcommands.Add(RoomsCommand());
         root.Subcommands.Add(RoomCommand());

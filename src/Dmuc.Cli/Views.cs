@@ -24,6 +24,13 @@ internal static class Views
     public static void ClusterAction(IAnsiConsole console, ClusterActionAccepted accepted) =>
         console.WriteLine($"{accepted.Action} requested for {accepted.Node}");
 
+    public static void Drained(IAnsiConsole console, NodeDrained drained)
+    {
+        console.WriteLine($"{drained.Node} drained in {drained.Seconds:F1} s: it left the cluster and holds no room");
+        foreach (var placed in drained.RoomsByNode)
+            console.WriteLine($"  {placed.Rooms} rooms on {placed.Node ?? "(shard not placed yet)"}");
+    }
+
     public static void ActorTree(IAnsiConsole console, ActorTreeView view)
     {
         var tree = new Tree(Label(view.Root));

@@ -49,6 +49,12 @@ public static class DmucNode
             TombstoneLifetime = options.RoomTombstoneLifetime > TimeSpan.Zero ? options.RoomTombstoneLifetime : null,
             ArchiveRetention = options.ArchiveRetention.ToRetention(),
         });
+        // Rooms sharded over several primary-capable nodes of one host: only one of them holds the host's stream (Prosody takes
+        // one component connection per domain), and the others' rooms reach the host's users through it.
+        var relaysToOwnHost = options.Role == NodeRole.Primary && options.Placement == RoomPlacement.Sharded && !string.IsNullOrWhiteSpace(options.HostDomain);
+        // Several nodes may then serve the host: each stands by until the cluster names it, so that none takes the stream (Prosody
+        // takes one) before it knows of the others.
+        var startsStandingBy = options.Standby.Enabled || relaysToOwnHost;
         var (host, port) = options.ServerEndpoint();
         var component = new ComponentSettings(host, port, service.ServiceDomain, options.Secret, options.KeepaliveInterval)
         {
@@ -56,7 +62,7 @@ public static class DmucNode
             MaxStanzaDepth = options.MaxStanzaDepth,
             MaxQueuedBytes = options.MaxQueuedBytes,
             Multicast = options.Multicast.ToSettings(options.ServedHost()),
-            StartsStandingBy = options.Standby.Enabled,
+            StartsStandingBy = startsStandingBy,
         };
 
         var metrics = new DmucMetrics();
@@ -64,7 +70,15 @@ public static class DmucNode
         builder.Services.AddSingleton(new ClusterHosts(options.HostDomain));
         builder.Services.AddSingleton(services =>
             new ComponentOutbox(services.GetRequiredService<ILogger<ComponentOutbox>>(), metrics, options.MaxQueuedBytes));
-        builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
+        if (relaysToOwnHost)
+        {
+            builder.Services.AddSingleton(sp => new OwnHostSink(sp.GetRequiredService<ComponentOutbox>(), sp.GetRequiredService<ClusterHosts>()));
+            builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<OwnHostSink>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IStanzaSink>(sp => sp.GetRequiredService<ComponentOutbox>());
+        }
         builder.Services.AddHealthChecks();
         builder.Services.AddAkka("dmuc", (akka, services) =>
         {
@@ -89,13 +103,14 @@ public static class DmucNode
             // After AddDmucReplication, so that these timings win over its defaults.
             if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);
             akka.AddNetsplitDrills(options.Drills);
+            if (relaysToOwnHost) akka.AddOwnHostRelay();
             akka.AddRoomDirectory(service, new RoomActorSettings(options.SnapshotEvery, RoomActorSettings.Default.IdleTimeout)
             {
                 ArchiveExpiryCheckInterval = options.ArchiveRetention.CheckInterval,
             }, options.Role == NodeRole.Primary ? options.Placement : RoomPlacement.Local);
             akka.AddComponentConnection(component, routeToReplicas: options.Role == NodeRole.Replica);
-            if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings());
-            akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>());
+            if (!string.IsNullOrWhiteSpace(options.HostDomain)) akka.AddHostStandby(options.Standby.ToSettings() with { StartsStandingBy = startsStandingBy });
+            akka.AddNodeHealthChecks(services.GetRequiredService<ComponentOutbox>(), services.GetService<OwnHostSink>());
         });
         // Registered after Akka so that the actor system is up before the first request can reach it.
         if (options.Management.IsEnabled)

@@ -16,11 +16,15 @@ public static class NodeHealth
     public const string Ready = "ready";
     public const string ComponentStream = "component-stream";
 
-    public static AkkaConfigurationBuilder AddNodeHealthChecks(this AkkaConfigurationBuilder builder, ComponentOutbox outbox) =>
+    /// <param name="ownHostSink">With rooms sharded: a node whose rooms reach its host's users through another node's stream
+    /// (the own-host relay) is ready without a stream of its own.</param>
+    public static AkkaConfigurationBuilder AddNodeHealthChecks(this AkkaConfigurationBuilder builder, ComponentOutbox outbox, OwnHostSink? ownHostSink) =>
         builder
             .WithActorSystemLivenessCheck(tags: [Live])
             .WithAkkaClusterReadinessCheck(tags: [Ready])
             .WithHealthCheck(ComponentStream, (_, _, _) => Task.FromResult(outbox.IsConnected
                 ? HealthCheckResult.Healthy("connected to the XMPP server")
-                : HealthCheckResult.Unhealthy("not connected to the XMPP server (reconnecting)")), tags: [Ready]);
+                : ownHostSink?.RelaysThrough is { } holder
+                    ? HealthCheckResult.Healthy($"{holder} holds the host's stream: this node's rooms reach its users through it")
+                    : HealthCheckResult.Unhealthy("not connected to the XMPP server (reconnecting)")), tags: [Ready]);
 }

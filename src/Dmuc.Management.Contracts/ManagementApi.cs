@@ -9,6 +9,8 @@ public static class ManagementApi
     public const string Cluster = "/api/cluster";
     public const string ClusterLeave = "/api/cluster/leave";
     public const string ClusterDown = "/api/cluster/down";
+    /// <summary>A primary-capable node leaves so that its rooms move to the others (<see cref="ClusterNodeRequest"/>).</summary>
+    public const string ClusterDrain = "/api/cluster/drain";
     public const string Actors = "/api/actors";
     public const string Rooms = "/api/rooms";
     public const string Health = "/healthz";
@@ -65,6 +67,12 @@ public sealed record ClusterMemberView(string Address, string Status, bool Reach
 public sealed record ClusterNodeRequest(string Node);
 
 public sealed record ClusterActionAccepted(string Node, string Action);
+
+/// <summary>What <c>dmuc node drain</c> saw: the node left the cluster after <paramref name="Seconds"/>, and where the rooms are now.</summary>
+public sealed record NodeDrained(string Node, double Seconds, IReadOnlyList<NodeRoomCount> RoomsByNode);
+
+/// <param name="Node">A node's cluster address; null for rooms whose shard is not placed yet.</param>
+public sealed record NodeRoomCount(string? Node, int Rooms);
 
 /// <param name="Truncated">The walk stopped early (node limit or time limit): some children are missing.</param>
 public sealed record ActorTreeView(ActorTreeNode Root, bool Truncated);

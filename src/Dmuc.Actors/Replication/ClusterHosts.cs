@@ -66,6 +66,16 @@ public sealed class ClusterHosts
     public Address? OwnHostNode => OwnHost is { } host ? Volatile.Read(ref _view).Hosts.GetValueOrDefault(host) : null;
 
     /// <summary>
+    /// <see cref="OwnHostNode"/>, and whether <paramref name="cluster"/> sees it reachable now (this view itself looks at
+    /// membership only); reachable while there is none.
+    /// </summary>
+    public (Address? Node, bool Reachable) OwnHostServer(Cluster cluster)
+    {
+        var serving = OwnHostNode;
+        return (serving, serving is null || cluster.State.Unreachable.All(member => member.Address != serving));
+    }
+
+    /// <summary>
     /// Reachability is deliberately not looked at: an Unreachable member keeps its status and stays routable, since
     /// a netsplit is handled by the replica links (keepalive, netjoin), not by forgetting the host. Only nodes the
     /// watcher trusts (Up, and proven by their certificate) are in the view. Of several nodes that may serve one host, the

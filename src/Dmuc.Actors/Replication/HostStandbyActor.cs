@@ -8,51 +8,31 @@ namespace Dmuc.Actors.Replication;
 
 /// <summary>
 /// Carries out <see cref="HostStandby"/>'s steps: tells the component stream to serve or stand by, and downs the node it
-/// takes the host over from. Looks again at every change of membership or reachability, and on a short tick, since
-/// <see cref="ClusterHosts"/> follows the same events through another actor.
+/// takes the host over from.
 /// </summary>
-public sealed class HostStandbyActor : ReceiveActor, IWithTimers
+public sealed class HostStandbyActor : HostServerWatcher
 {
     public const string Name = "host-standby";
-    private static readonly TimeSpan LookAgainEvery = TimeSpan.FromMilliseconds(500);
 
-    private readonly ClusterHosts _hosts;
     private readonly ComponentOutbox _outbox;
     private readonly IActorRef _component;
     private readonly HostStandby _standby;
-    private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private HostStandby.Step? _last;
 
-    public HostStandbyActor(ClusterHosts hosts, ComponentOutbox outbox, IActorRef component, StandbySettings settings)
+    public HostStandbyActor(ClusterHosts hosts, ComponentOutbox outbox, IActorRef component, StandbySettings settings) : base(hosts)
     {
-        _hosts = hosts;
         _outbox = outbox;
         _component = component;
-        _standby = new HostStandby(_cluster.SelfAddress, settings.TakeOverAfter, settings.StartsStandingBy);
-        Receive<ClusterEvent.IClusterDomainEvent>(_ => LookAgain());
-        Receive<ClusterEvent.CurrentClusterState>(_ => LookAgain());
-        Receive<LookAgainTick>(_ => LookAgain());
+        _standby = new HostStandby(Cluster.SelfAddress, settings.TakeOverAfter, settings.StartsStandingBy);
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ClusterHosts hosts, ComponentOutbox outbox, IActorRef component, StandbySettings settings) =>
         Akka.Actor.Props.Create(() => new HostStandbyActor(hosts, outbox, component, settings));
 
-    protected override void PreStart()
+    protected override void LookAgain()
     {
-        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
-            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
-        Timers.StartPeriodicTimer(nameof(LookAgainTick), LookAgainTick.Instance, LookAgainEvery);
-    }
-
-    protected override void PostStop() => _cluster.Unsubscribe(Self);
-
-    private void LookAgain()
-    {
-        var serving = _hosts.OwnHostNode;
-        var reachable = serving is null || _cluster.State.Unreachable.All(member => member.Address != serving);
+        var (serving, reachable) = Hosts.OwnHostServer(Cluster);
         var step = _standby.Decide(serving, reachable, _outbox.IsConnected, DateTimeOffset.UtcNow);
         var changed = step != _last;
         _last = step;
@@ -60,27 +40,22 @@ public sealed class HostStandbyActor : ReceiveActor, IWithTimers
         {
             case HostStandby.Serve:
                 _component.Tell(ComponentConnectionActor.Serve.Instance);
-                if (changed) _log.Info("This node serves {0}", _hosts.OwnHost);
+                if (changed) _log.Info("This node serves {0}", Hosts.OwnHost);
                 break;
             case HostStandby.StandBy standBy:
                 _component.Tell(ComponentConnectionActor.StandBy.Instance);
-                if (changed) _log.Info("Standing by for {0}: {1}", _hosts.OwnHost, standBy.Reason);
+                if (changed) _log.Info("Standing by for {0}: {1}", Hosts.OwnHost, standBy.Reason);
                 break;
             case HostStandby.Contend contend:
                 _component.Tell(ComponentConnectionActor.Serve.Instance);
-                if (changed) _log.Warning("{0}, which serves {1}, is unreachable: connecting to the XMPP server to take over", contend.Serving, _hosts.OwnHost);
+                if (changed) _log.Warning("{0}, which serves {1}, is unreachable: connecting to the XMPP server to take over", contend.Serving, Hosts.OwnHost);
                 break;
             case HostStandby.TakeOver takeOver:
                 if (!changed) break;
-                _log.Warning("Taking {0} over: this node's component stream is in and {1} is unreachable, so {1} is downed", _hosts.OwnHost, takeOver.Serving);
-                _cluster.Down(takeOver.Serving);
+                _log.Warning("Taking {0} over: this node's component stream is in and {1} is unreachable, so {1} is downed", Hosts.OwnHost, takeOver.Serving);
+                Cluster.Down(takeOver.Serving);
                 break;
         }
-    }
-
-    private sealed class LookAgainTick
-    {
-        public static readonly LookAgainTick Instance = new();
     }
 }
 

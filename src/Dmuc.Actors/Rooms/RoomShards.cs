@@ -49,11 +49,7 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
         akka.actor {
           serializers.dmuc-sharded-room = "{{Named(typeof(ShardedRoomSerializer))}}"
           serialization-bindings {
-            "{{Named(typeof(RouteStanza))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomListingChanged))}}" = dmuc-sharded-room
-            "{{Named(typeof(ListIndexedRooms))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomIndexRecovered))}}" = dmuc-sharded-room
-            "{{Named(typeof(RoomCreationSettled))}}" = dmuc-sharded-room
+        {{string.Join("\n", ShardedRoomSerializer.Messages.Select(type => $"    \"{Named(type)}\" = dmuc-sharded-room"))}}
           }
         }
         """;

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Dmuc.Host.Management;
 
-/// <summary>Cluster membership as this node sees it, and the two ways an operator removes a member.</summary>
+/// <summary>Cluster membership as this node sees it, and the ways an operator removes a member.</summary>
 internal static class ClusterRoutes
 {
     // ClusterHosts.HostRole(host) is this prefix followed by the host.
@@ -23,6 +23,22 @@ internal static class ClusterRoutes
         // Leave is graceful (the member hands over and exits); down is for a member that is gone and will not leave.
         app.MapPost(ManagementApi.ClusterLeave, (ClusterNodeRequest request) => Act(cluster, request, "leave", cluster.Leave));
         app.MapPost(ManagementApi.ClusterDown, (ClusterNodeRequest request) => Act(cluster, request, "down", cluster.Down));
+        app.MapPost(ManagementApi.ClusterDrain, (ClusterNodeRequest request) => Act(cluster, request, "drain", cluster.Leave, DrainRefusal));
+    }
+
+    /// <summary>
+    /// A drain is a graceful leave of a primary-capable node while another stays: sharding hands its rooms' shards over, and its
+    /// directory does not tell occupants 332 (they stay). Asked of another node, which outlives it and can tell when it is gone.
+    /// </summary>
+    private static string? DrainRefusal(Cluster cluster, Member member)
+    {
+        if (!member.HasRole(ClusterHosts.PrimaryRole))
+            return $"{member.Address} holds no rooms (it is not primary-capable): `dmuc cluster leave` stops it";
+        if (member.Address == cluster.SelfAddress)
+            return $"{member.Address} is the node answering: ask another node's endpoint, which can tell when the drain is done";
+        if (!cluster.State.Members.Any(other => other.Address != member.Address && other.HasRole(ClusterHosts.PrimaryRole) && other.Status == MemberStatus.Up))
+            return $"no other primary-capable node is Up to take the rooms of {member.Address}";
+        return null;
     }
 
     public static ClusterView Describe(Cluster cluster, ComponentOutbox outbox)
@@ -40,7 +56,8 @@ internal static class ClusterRoutes
         return new ClusterView(cluster.SelfAddress.ToString(), members.ToList(), new DeliveryView(multicast?.Service, multicast?.HostDomain));
     }
 
-    private static IResult Act(Cluster cluster, ClusterNodeRequest request, string action, Action<Address> apply)
+    private static IResult Act(Cluster cluster, ClusterNodeRequest request, string action, Action<Address> apply,
+        Func<Cluster, Member, string?>? refusal = null)
     {
         Address address;
         try
@@ -51,8 +68,9 @@ internal static class ClusterRoutes
         {
             return Answer.BadRequest($"'{request.Node}' is not an Akka address (akka.tcp://dmuc@HOST:PORT)");
         }
-        if (!cluster.State.Members.Any(member => member.Address == address))
+        if (cluster.State.Members.FirstOrDefault(member => member.Address == address) is not { } member)
             return Answer.NotFound($"{address} is not a member of this cluster");
+        if (refusal?.Invoke(cluster, member) is { } refused) return Answer.Conflict(refused);
         apply(address);
         return Answer.Accepted(new ClusterActionAccepted(address.ToString(), action));
     }

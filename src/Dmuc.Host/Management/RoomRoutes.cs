@@ -15,7 +15,8 @@ namespace Dmuc.Host.Management;
 /// The rooms of this node. Each node answers about itself: the primary about its rooms in full, a replica about what
 /// its replicas hold (roster, history, link) and the primary's address. Rooms are asked through the room directory,
 /// which owns their lifecycle: asking about an unknown room starts its actor briefly (it finds no journal and
-/// passivates again).
+/// passivates again). With rooms sharded, any primary-capable node answers for every room: the directory asks it
+/// through the shard region wherever it lives.
 /// </summary>
 internal sealed class RoomRoutes
 {
@@ -70,11 +71,11 @@ internal sealed class RoomRoutes
         var primary = _hosts.PrimaryNode?.ToString();
         var listed = await Ask<RoomList>(Directory, new ListRooms(after, limit ?? ManagementApi.DefaultRoomsPerPage));
         // Only occupied rooms can have replica hosts, and only those are sure to be running: the others are not woken. A room
-        // sharded onto another node is inspected there (its node's management endpoint), not from here.
+        // sharded onto another node is asked there, through the shard region.
         var rooms = await Task.WhenAll(listed.Rooms.Select(async listing =>
         {
             var node = listed.PlacedOn is { } placed ? placed.GetValueOrDefault(listing.Room) : listed.Node;
-            var replicaHosts = listing.Occupants == 0 || node != listed.Node ? []
+            var replicaHosts = listing.Occupants == 0 ? []
                 : ReplicaHostsOf(await Ask<RoomInspection>(Directory, new InspectRoom(listing.Room)));
             return new RoomSummary(listing.Room.ToString(), listing.Name, listing.Occupants, replicaHosts, node?.ToString(),
                 node == listed.Node ? listed.Active?.Contains(listing.Room) == true : null);

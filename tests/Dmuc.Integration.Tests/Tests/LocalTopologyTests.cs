@@ -33,8 +33,8 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
         Assert.False(File.Exists(Path.Combine(topology.RunDirectory, "started.pids")), "down.sh should forget what it stopped");
         foreach (var host in description.Hosts)
         {
-            Assert.False(IsRunning(host.Node.Pid), $"{host.Node.Name} (pid {host.Node.Pid}) is still running");
-            Assert.False(IsRunning(host.Prosody.Pid), $"{host.Domain}'s Prosody (pid {host.Prosody.Pid}) is still running");
+            Assert.False(LocalTopology.IsRunning(host.Node.Pid), $"{host.Node.Name} (pid {host.Node.Pid}) is still running");
+            Assert.False(LocalTopology.IsRunning(host.Prosody.Pid), $"{host.Domain}'s Prosody (pid {host.Prosody.Pid}) is still running");
             Assert.False(await FreeTcpPorts.AcceptsConnectionsAsync(host.C2s.Port, CancellationToken.None),
                 $"something still listens on {host.Domain}'s c2s port {host.C2s.Port}");
         }
@@ -135,19 +135,5 @@ public sealed class LocalTopologyTests(ITestOutputHelper output)
         var host = topology.Description.Host(domain);
         var account = host.Users.Single(account => account.Jid == $"{user}@{domain}");
         return await XmppTestClient.ConnectAsync(topology.ClientEndpoint(host), account.Jid, account.Password);
-    }
-
-    /// <summary>A zombie (state Z) has exited; it only waits for its parent to collect the exit code.</summary>
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
-        }
-        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return false;
-        }
     }
 }

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Dmuc.Cli;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
-using Dmuc.Management.Contracts;
 using Xunit;
 using Xunit.Abstractions;
+using static Dmuc.Integration.Tests.Topology.KillUnderTraffic;
 
 namespace Dmuc.Integration.Tests.Tests;
 
@@ -16,11 +15,6 @@ namespace Dmuc.Integration.Tests.Tests;
 /// </summary>
 public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(8);
-    private static readonly TimeSpan StopSendingAt = TimeSpan.FromSeconds(40);
-    private static readonly TimeSpan FirstDeliveryWithin = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(90);
-
     [Fact]
     [Trait("Category", "Topology")]
     public async Task The_room_of_a_killed_primary_delivers_again_from_the_other_and_its_replica_users_stay()
@@ -39,7 +33,7 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
         await RoomParticipant.SeeEachOtherAsync(everyone.Select(chatter => chatter.Participant).ToList());
 
         DmucNodeProcess[] primaries = [topology.Description.Host("avalon.irc").Node, topology.Description.FailoverNode!];
-        var holder = await NodeHoldingAsync(primaries, room);
+        var holder = await topology.NodeHoldingAsync(primaries, room);
         var survivor = primaries.Single(node => node != holder);
         output.WriteLine($"{room} lives on {holder.Name}");
 
@@ -77,21 +71,7 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
             Assert.All(echoed, body => Assert.Equal(1, chatter.Participant.CopiesOf(body)));
             Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable");
         }
-        Assert.Equal(survivor, await NodeHoldingAsync([survivor], room));
-    }
-
-    /// <summary>The node whose shard region holds the room, as the management API of a live primary node lists it.</summary>
-    private static async Task<DmucNodeProcess> NodeHoldingAsync(IReadOnlyList<DmucNodeProcess> primaries, string room)
-    {
-        foreach (var asked in primaries)
-        {
-            using var management = new ManagementClient(new Uri(asked.ManagementAddress!), token: null);
-            var rooms = await management.GetAsync<RoomsView>(ManagementApi.Rooms, CancellationToken.None);
-            var node = rooms.Rooms.Single(listed => listed.Room == room).Node;
-            return primaries.SingleOrDefault(primary => primary.ClusterAddress == node)
-                   ?? throw new InvalidOperationException($"{room} is on {node}, none of {string.Join(", ", primaries.Select(p => p.ClusterAddress))}");
-        }
-        throw new InvalidOperationException("no primary to ask");
+        Assert.Equal(survivor, await topology.NodeHoldingAsync([survivor], room));
     }
 
     /// <summary>

@@ -10,14 +10,15 @@ public sealed class Chatter(RoomParticipant participant, string host)
     /// <summary>Under the default limit of 2 messages a second per user.</summary>
     public static readonly TimeSpan SendEvery = TimeSpan.FromMilliseconds(600);
 
-    /// <summary>A user of <paramref name="domain"/> in the topology enters its room; the <paramref name="creator"/> makes it persistent.</summary>
-    public static async Task<Chatter> EnterAsync(LocalTopology topology, string domain, string user, string nick, bool creator = false)
+    /// <summary>A user of <paramref name="domain"/> in the topology enters its room (or <paramref name="room"/>); the <paramref name="creator"/> makes it persistent.</summary>
+    public static async Task<Chatter> EnterAsync(LocalTopology topology, string domain, string user, string nick, bool creator = false, string? room = null)
     {
         var host = topology.Description.Host(domain);
         var account = host.Users.Single(account => account.Jid == $"{user}@{domain}");
         var client = await XmppTestClient.ConnectAsync(topology.ClientEndpoint(host), account.Jid, account.Password);
-        var participant = await RoomParticipant.EnterAsync(client, topology.Description.Room, nick, TimeSpan.FromSeconds(30));
-        if (creator) await client.ConfigureRoomAsync(topology.Description.Room, ("muc#roomconfig_persistentroom", "1"));
+        room ??= topology.Description.Room;
+        var participant = await RoomParticipant.EnterAsync(client, room, nick, TimeSpan.FromSeconds(30));
+        if (creator) await client.ConfigureRoomAsync(room, ("muc#roomconfig_persistentroom", "1"));
         return new Chatter(participant, domain);
     }
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Dmuc.Cli;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Management.Contracts;
 
 namespace Dmuc.Integration.Tests.Topology;
 
@@ -13,8 +15,8 @@ public sealed class LocalTopology : IAsyncDisposable
 {
     /// <summary>up.sh derives every port from one base: BASE+10i+2/3/7/9 for host i, PostgreSQL BASE+45, the failover node BASE+43/49.</summary>
     private const int PortsPerTopology = 50;
-    /// <summary>Beyond up.sh's own readiness deadline (90 s), so that up.sh is the one to say what it waited for.</summary>
-    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);
+    /// <summary>Beyond up.sh's own readiness deadline (150 s), so that up.sh is the one to say what it waited for.</summary>
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(4);
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly Dictionary<string, string> _environment;
@@ -74,6 +76,33 @@ public sealed class LocalTopology : IAsyncDisposable
     public static string ProsodyName(TopologyHost host) => "prosody-" + host.Domain;
 
     public XmppServerEndpoint ClientEndpoint(TopologyHost host) => new(host.C2s.Host, host.C2s.Port, host.Domain);
+
+    /// <summary>Whether a process up.sh started still runs. A zombie (state Z) has exited; it only waits for its parent to collect the exit code.</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>With up.sh --failover: the primary host's two primary-capable nodes, the oldest (which holds its stream) first.</summary>
+    public IReadOnlyList<DmucNodeProcess> PrimaryNodes => [Description.Hosts[0].Node, Description.FailoverNode!];
+
+    /// <summary>The node whose shard region holds the room, as the management API of the first of <paramref name="primaries"/> lists it.</summary>
+    public async Task<DmucNodeProcess> NodeHoldingAsync(IReadOnlyList<DmucNodeProcess> primaries, string room)
+    {
+        using var management = new ManagementClient(new Uri(primaries[0].ManagementAddress!), token: null);
+        var rooms = await management.GetAsync<RoomsView>(ManagementApi.RoomsPage(after: null, ManagementApi.MaxRoomsPerPage), CancellationToken.None);
+        var node = rooms.Rooms.Single(listed => listed.Room == room).Node;
+        return primaries.SingleOrDefault(primary => primary.ClusterAddress == node)
+               ?? throw new InvalidOperationException($"{room} is on {node}, none of {string.Join(", ", primaries.Select(p => p.ClusterAddress))}");
+    }
 
     /// <summary>Runs a deploy/local script; a non-zero exit fails with everything it printed.</summary>
     private static async Task<string> RunScriptAsync(string script, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken,
