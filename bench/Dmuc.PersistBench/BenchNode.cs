@@ -23,6 +23,7 @@ internal sealed class BenchNode : IAsyncDisposable
 
     private readonly ActorSystem _system;
     private readonly IActorRef _directory;
+    private int _iqs;
 
     /// <param name="idleTimeout">How long an unused room stays in memory; by default it stays for the whole run.</param>
     public BenchNode(string dataDirectory, IStanzaSink sink, int snapshotEvery, TimeSpan? idleTimeout = null)
@@ -84,6 +85,28 @@ internal sealed class BenchNode : IAsyncDisposable
         var list = await _directory.Ask<RoomList>(new ListRooms(After: null, Limit: int.MaxValue), TimeSpan.FromMinutes(1));
         return (list.Total ?? 0, list.Active?.Count ?? 0);
     }
+
+    /// <summary>One page of the rooms the management API lists (<c>dmuc rooms list</c>).</summary>
+    public Task<RoomList> ListRoomsAsync(string? after, int limit) =>
+        _directory.Ask<RoomList>(new ListRooms(after, limit), TimeSpan.FromMinutes(1));
+
+    /// <summary>One page of the service's disco#items (XEP-0059), as a client asks for it; the answer comes through <paramref name="sink"/>.</summary>
+    public async Task<XElement> DiscoItemsAsync(CountingSink sink, string? after, int max)
+    {
+        var id = $"disco-{Interlocked.Increment(ref _iqs)}";
+        var answer = sink.AnswerTo(id);
+        Send(new XElement(Client + "iq", new XAttribute("from", Owner), new XAttribute("to", Service), new XAttribute("type", "get"), new XAttribute("id", id),
+            new XElement(DiscoItems + "query", new XElement(Rsm + "set", new XElement(Rsm + "max", max), after is null ? null : new XElement(Rsm + "after", after)))));
+        return await answer.WaitAsync(TimeSpan.FromMinutes(5));
+    }
+
+    private static readonly XNamespace Client = "jabber:client";
+    private static readonly XNamespace DiscoItems = "http://jabber.org/protocol/disco#items";
+    public static readonly XNamespace Rsm = "http://jabber.org/protocol/rsm";
+
+    /// <summary>Once every listing change handed to the room index so far is in the journal (the node's shutdown waits for the same).</summary>
+    public Task FlushRoomIndexAsync() =>
+        _system.ActorSelection($"/user/{RoomDirectory.Name}/index").Ask<Akka.Done>(RoomIndex.FlushRoomIndex.Instance, TimeSpan.FromMinutes(10));
 
     public Task<RoomInspection> InspectAsync(string room) =>
         _directory.Ask<RoomInspection>(new InspectRoom(Jid.Parse(room)), TimeSpan.FromMinutes(5));

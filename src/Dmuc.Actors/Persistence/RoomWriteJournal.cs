@@ -13,7 +13,7 @@ namespace Dmuc.Actors.Persistence;
 /// benchmark creating a few thousand rooms) ten came in a row, the breaker opened, and every room's recovery and write
 /// failed fast until it closed again (docs/benchmarks.md, "a burst of room creations").
 /// </summary>
-public sealed class RoomWriteJournal(Config config) : SqlWriteJournal(config)
+public class RoomWriteJournal(Config config) : SqlWriteJournal(config)
 {
     private static readonly Task<IImmutableList<Exception>> NothingToWrite = Task.FromResult<IImmutableList<Exception>>(ImmutableList<Exception>.Empty);
 

@@ -24,6 +24,9 @@ public sealed class ForwardWindow(string session)
     /// <summary>When the oldest forward still waiting for its acknowledgement was sent; null when none waits.</summary>
     public DateTimeOffset? OldestSentAt => _unacknowledged.Count == 0 ? null : _unacknowledged[0].Stanza.ServedAt;
 
+    /// <summary>The number the next forward gets (<see cref="Forward"/>).</summary>
+    public ForwardNumber Next => new(session, _next, Acknowledged);
+
     /// <summary>Numbers a stanza about to be forwarded and keeps it until the room acknowledges it.</summary>
     public ForwardNumber Forward(XElement stanza, DateTimeOffset now)
     {

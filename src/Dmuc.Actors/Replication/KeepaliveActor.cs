@@ -3,61 +3,62 @@ using Akka.Actor;
 namespace Dmuc.Actors.Replication;
 
 /// <summary>
-/// An end of a primary/replica link (<see cref="ReplicaLink"/> on the primary, <see cref="ReplicaRoom"/> on a replica):
-/// one timer asks its <see cref="LinkKeepalive"/> what is due and looks again when that says; the link split is marked
-/// once, with its reason, and reported to <see cref="OnSplit"/>. What each end sends is its own.
+/// An end of a primary/replica link (<see cref="ReplicaLink"/> on the primary, <see cref="ReplicaRoom"/> on a replica): hands
+/// its <see cref="LinkKeepalive"/> each keepalive command (<see cref="Keep"/>), with one timer for the checks it asks for; sends
+/// the pings it decides through <see cref="SendPing"/> and reports the split, once, to <see cref="OnSplit"/>. What else each end
+/// sends is its own.
 /// </summary>
 public abstract class KeepaliveActor : ReceiveActor, IWithTimers
 {
-    /// <param name="keepsAlive">False for the service's own address, which has no room state to keep in step.</param>
-    protected KeepaliveActor(LinkKeepalive keepalive, bool keepsAlive)
+    protected KeepaliveActor(LinkKeepalive keepalive)
     {
         Keepalive = keepalive;
-        KeepsAlive = keepsAlive;
-        Receive<KeepaliveTick>(_ => HandleKeepaliveTick());
+        Receive<KeepaliveTick>(_ =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            Keep(new KeepaliveDue(now, NothingToLose));
+            OnKeepaliveChecked(now);
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>Read by the actor for what it reports and decides elsewhere; changed only through <see cref="Keep"/>.</summary>
     protected LinkKeepalive Keepalive { get; }
 
-    protected bool KeepsAlive { get; }
+    protected bool KeepsAlive => Keepalive.KeepsAlive;
+
+    /// <summary>Nobody is in the room at this end: a linked end need not ping.</summary>
+    protected virtual bool NothingToLose => false;
 
     protected override void PreStart()
     {
-        if (KeepsAlive) CheckKeepaliveAgain(DateTimeOffset.UtcNow);
+        if (KeepsAlive) ScheduleKeepalive(Keepalive.Check(DateTimeOffset.UtcNow).CheckAgainIn);
     }
 
     protected override void PostStop() => Keepalive.Telemetry?.Dispose();
 
-    /// <summary>Something changed what is due next (a forward awaits its answer, a netjoin started): the timer follows.</summary>
-    protected void CheckKeepaliveAgain(DateTimeOffset now) => ScheduleKeepalive(Keepalive.Check(now).CheckAgainIn);
-
-    /// <summary>A pong from the other end: it measures the round trip of the ping it answers.</summary>
-    protected void PongReceived(KeepalivePong pong) => Keepalive.Answered(pong.Id, DateTimeOffset.UtcNow);
+    /// <summary>Has the keepalive decide what <paramref name="command"/> does and apply it; sends the ping it decided and follows its timer.</summary>
+    protected void Keep(LinkCommand command)
+    {
+        var outcome = Keepalive.Handle(command);
+        if (outcome.CheckAgainIn is { } delay && KeepsAlive) ScheduleKeepalive(delay);
+        if (outcome.SplitReason is { } reason) OnSplit(reason, command.Now);
+        if (outcome.PingId is { } id) SendPing(id, command.Now);
+    }
 
     /// <summary>Marks the link split, once, and pings on the split interval from now.</summary>
-    protected void MarkSplit(string reason)
-    {
-        if (!KeepsAlive || Keepalive.State == LinkState.Split) return;
-        var now = DateTimeOffset.UtcNow;
-        Keepalive.MarkSplit(now);
-        OnSplit(reason, now);
-        CheckKeepaliveAgain(now);
-    }
+    protected void MarkSplit(string reason) => Keep(new SplitFound(reason, DateTimeOffset.UtcNow));
 
     /// <summary>The link was just marked split.</summary>
     protected abstract void OnSplit(string reason, DateTimeOffset now);
 
-    /// <summary>What the keepalive says is due now: a ping to send, or the link to mark split (with <see cref="MarkSplit"/>).</summary>
-    protected abstract void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now);
+    /// <summary>The keepalive decided a ping: send it to the other end.</summary>
+    protected abstract void SendPing(string id, DateTimeOffset now);
 
-    private void HandleKeepaliveTick()
+    /// <summary>The timer's check is done: what else an end looks at as often.</summary>
+    protected virtual void OnKeepaliveChecked(DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
-        var (action, checkAgainIn) = Keepalive.Check(now);
-        OnKeepaliveDue(action, now);
-        ScheduleKeepalive(checkAgainIn);
     }
 
     private void ScheduleKeepalive(TimeSpan delay) => Timers.StartSingleTimer(KeepaliveTick.Instance, KeepaliveTick.Instance, delay);

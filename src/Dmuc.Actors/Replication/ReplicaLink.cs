@@ -18,29 +18,20 @@ public sealed class ReplicaLink : KeepaliveActor
     private readonly string _host;
     private readonly ClusterHosts _hosts;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private long _sequence;
-    private readonly UnstoredMessages _unstored = new();
-    private readonly long _resyncPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
-    private long _withheld;
-    // Since when the host has had no node in the cluster (downed, left, removed); null while it has one.
-    private DateTimeOffset? _nodelessSince;
-    private bool _hostGoneTold;
+    private readonly ReplicaLinkState _state;
 
     // The service's own address has no room state to keep in step: its replies are sent and forgotten.
     public ReplicaLink(Jid room, string host, ClusterHosts hosts)
-        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary)),
-            keepsAlive: room.Local is not null)
+        : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary),
+            keepsAlive: room.Local is not null))
     {
         _room = room;
         _host = host;
         _hosts = hosts;
-        Receive<ReplicateToHost>(HandleReplicate);
-        Receive<SendResync>(HandleResync);
-        // Forwards reached the room past a gap (lost in a cut neither end noticed): the replica's netjoin brings them in order.
-        Receive<AskToRejoin>(_ =>
-        {
-            if (Keepalive.IsLinked) TrySend(new RequestNetjoin(_room, _host));
-        });
+        _state = new ReplicaLinkState(room, host, ReplicationSettings.Of(Context.System).ResyncPartBytes);
+        Receive<ReplicateToHost>(replicate => Handle(new RoomItemsArrived(replicate, Keepalive.State, NodeOfHost is not null)));
+        Receive<SendResync>(resync => Handle(new ResyncReady(resync, NodeOfHost is not null)));
+        Receive<AskToRejoin>(_ => Handle(new RejoinNeeded(Keepalive.State, NodeOfHost is not null)));
         Receive<KeepalivePing>(HandlePingFromReplica);
         // The replica answers this link directly; only the node that serves the host may (docs/operations.md#security).
         Receive<KeepalivePong>(_ => SentByReplicaNode(), HandlePongFromReplica);
@@ -49,8 +40,8 @@ public sealed class ReplicaLink : KeepaliveActor
             HeardFromReplica();
             Context.Parent.Forward(refused);
         });
-        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _sequence, NodeOfHost?.ToString(), Keepalive.State,
-            Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _withheld)));
+        Receive<InspectLink>(_ => Sender.Tell(new LinkInspection(_host, _state.BatchesSent, NodeOfHost?.ToString(), Keepalive.State,
+            Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _state.BatchesWithheld)));
     }
 
     public static Props Props(Jid room, string host, ClusterHosts hosts) =>
@@ -87,46 +78,31 @@ public sealed class ReplicaLink : KeepaliveActor
 
     private Address? NodeOfHost => _hosts.Hosts.GetValueOrDefault(_host);
 
-    private void HandleReplicate(ReplicateToHost replicate)
+    /// <summary>Has the link's state decide what the command does and apply it, then sends what it decided.</summary>
+    private void Handle(ReplicaLinkCommand command)
     {
-        if (replicate.Items.Count == 0)
+        var outcome = _state.Handle(command);
+        if (outcome.SplitReason is { } reason) MarkSplit(reason);
+        foreach (var message in outcome.ToReplica) TrySend(message);
+        foreach (var message in outcome.ToRoom)
         {
-            // Only an acknowledgement; lost with a split link, the netjoin's report has the forward again.
-            if (Keepalive.IsLinked && replicate.Ack is { } ack) TrySend(new ForwardsAcknowledged(_room, _host, ack));
-            return;
+            if (message is ReplicaHostGone)
+                _log.Warning("Room {Room}: replica host {ReplicaHost} has had no node in the cluster since {Since}; its occupants leave", _room, _host,
+                    _state.NodelessSince?.ToString("O"));
+            Context.Parent.Tell(message);
         }
-        // Withheld while split: the replica's netjoin brings it up to date in one resync; sending now would only be
-        // lost or doubled. What a resync does not bring (one occupant's message to another) is answered with an error.
-        if (!Keepalive.IsLinked || !TrySend(new ReplicaBatch(_room, _host, _sequence + 1, replicate.Items, Ack: replicate.Ack)))
-        {
-            _withheld++;
-            if (!replicate.SaidThere) _unstored.Withheld(replicate.Items);
-            if (replicate.Bounces is { Count: > 0 } bounces) Context.Parent.Tell(new Bounced(bounces));
-            return;
-        }
-        _sequence++;
-        if (!replicate.SaidThere) _unstored.Sent(_sequence, replicate.Items);
+        if (outcome.AwaitsNetjoin) Keep(new NetjoinUnderWay(DateTimeOffset.UtcNow));
+        if (outcome.Rejoined && command is ResyncReady ready) Rejoined(ready.Resync, outcome.ToReplica.Count);
     }
 
-    /// <summary>
-    /// Sends the resync in as many numbered parts as the remoting frame needs (docs/protocol/netjoin.md §3), the
-    /// acknowledgement on the last; the replica applies them in order and is linked again with the last.
-    /// </summary>
-    private void HandleResync(SendResync resync)
+    /// <summary>The resync went out: the replica is linked again once it applies it (docs/protocol/netjoin.md §3).</summary>
+    private void Rejoined(SendResync resync, int parts)
     {
-        var missed = _unstored.NoticeOfMissed(_room, resync.ReplicaApplied);
-        var parts = DmucCodec.InParts(missed is null ? resync.Items : [.. resync.Items, missed], _host, _resyncPartBytes);
-        for (var index = 0; index < parts.Count; index++)
-        {
-            var last = index == parts.Count - 1;
-            if (!TrySend(new ReplicaBatch(_room, _host, _sequence + 1, parts[index], resync.NetjoinId, last ? resync.Ack : null, More: !last))) return;
-            _sequence++;
-        }
         var splitSince = Keepalive.SplitSince;
-        Keepalive.MarkLinked(DateTimeOffset.UtcNow);
+        Keep(new NetjoinEnded(DateTimeOffset.UtcNow));
         _log.Info("Room {Room}: replica {ReplicaHost} {LinkState} again (netjoin {NetjoinId}, split since {SplitSince}); {WithheldBatches} batches were withheld",
-            _room, _host, Keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _withheld);
-        if (parts.Count > 1) _log.Info("Room {Room}: the resync of netjoin {NetjoinId} went in {ResyncParts} parts", _room, resync.NetjoinId, parts.Count);
+            _room, _host, Keepalive.State, resync.NetjoinId, splitSince?.ToString("O") ?? "-", _state.BatchesWithheld);
+        if (parts > 1) _log.Info("Room {Room}: the resync of netjoin {NetjoinId} went in {ResyncParts} parts", _room, resync.NetjoinId, parts);
         Context.Parent.Tell(new ReplicaRejoined(_host, splitSince));
     }
 
@@ -136,59 +112,27 @@ public sealed class ReplicaLink : KeepaliveActor
     /// </summary>
     private void HandlePingFromReplica(KeepalivePing ping)
     {
-        TrySend(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id, _sequence));
+        TrySend(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id, _state.BatchesSent));
         HeardFromReplica();
     }
 
     private void HandlePongFromReplica(KeepalivePong pong)
     {
-        PongReceived(pong);
+        Keep(new PongArrived(pong.Id, DateTimeOffset.UtcNow));
         HeardFromReplica();
     }
 
-    /// <summary>Any word from the replica: across a split link it means the replica is back, so ask it to rejoin.</summary>
+    /// <summary>Any word from the replica proves the link carries traffic; across a split link it means the replica is back.</summary>
     private void HeardFromReplica()
     {
-        var now = DateTimeOffset.UtcNow;
-        Keepalive.Heard(now);
-        if (!KeepsAlive || Keepalive.State != LinkState.Split) return;
-        if (TrySend(new RequestNetjoin(_room, _host))) Keepalive.MarkRejoining(now);
+        Keep(new OtherEndHeard(DateTimeOffset.UtcNow));
+        Handle(new ReplicaHeard(Keepalive.State, NodeOfHost is not null));
     }
 
-    protected override void OnKeepaliveDue(KeepaliveAction action, DateTimeOffset now)
-    {
-        switch (action)
-        {
-            case KeepaliveAction.MarkSplit:
-                MarkSplit("ping not answered in time");
-                break;
-            case KeepaliveAction.Ping:
-                TrySend(new KeepalivePing(_room, _host, Keepalive.StartPing(now), _sequence));
-                break;
-        }
-        TellRoomIfHostGone(now);
-    }
+    protected override void SendPing(string id, DateTimeOffset now) => TrySend(new KeepalivePing(_room, _host, id, _state.BatchesSent));
 
-    /// <summary>
-    /// A host whose node left the cluster (downed, removed) for longer than a link takes to find a split has nobody to
-    /// rejoin with: the room is told, once, so that it lets that host's occupants go rather than keep them forever. If the
-    /// host comes back, its replica's netjoin settles what its users see.
-    /// </summary>
-    private void TellRoomIfHostGone(DateTimeOffset now)
-    {
-        if (NodeOfHost is not null)
-        {
-            _nodelessSince = null;
-            _hostGoneTold = false;
-            return;
-        }
-        _nodelessSince ??= now;
-        if (_hostGoneTold || !KeepsAlive || now - _nodelessSince < Keepalive.AnswerTimeout) return;
-        _hostGoneTold = true;
-        _log.Warning("Room {Room}: replica host {ReplicaHost} has had no node in the cluster since {Since}; its occupants leave", _room, _host,
-            _nodelessSince.Value.ToString("O"));
-        Context.Parent.Tell(new ReplicaHostGone(_host));
-    }
+    /// <summary>As often as the keepalive looks: whether the host has been without a node for longer than a link takes to find a split.</summary>
+    protected override void OnKeepaliveChecked(DateTimeOffset now) => Handle(new HostNodeChecked(NodeOfHost is not null, now, Keepalive.AnswerTimeout));
 
     /// <summary>Sends to the replica host's directory; a host that has no node any more is a bounce (§4.11.1).</summary>
     private bool TrySend(object message)

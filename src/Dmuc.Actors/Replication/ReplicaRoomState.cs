@@ -7,11 +7,15 @@ namespace Dmuc.Actors.Replication;
 /// <summary>
 /// What a replica keeps of one room (XEP-0282 §4.1): the room roster, its local occupants, the history,
 /// and which local users really asked to be in the room; during a netsplit (§4.11.1), what its users did
-/// alone, for the netjoin. Pure and event-shaped: each <c>Decide…</c> changes nothing and returns a <see cref="ReplicaOutcome"/>, its
-/// events and what to send; <see cref="Apply(ReplicaRoomEvent)"/> alone changes the state. The replica room actor applies and sends.
+/// alone, for the netjoin; its forwards not yet acknowledged (<see cref="ForwardWindow"/>), its half of a netjoin
+/// (<see cref="ReplicaSync"/>), the stanzas waiting for one, and its receipts (<see cref="ReceiptPacing"/>). Pure and event-shaped:
+/// <see cref="Process"/> takes one command, changes nothing and returns a <see cref="ReplicaOutcome"/>, its events and what to send;
+/// <see cref="Apply(ReplicaRoomEvent)"/> alone changes the state. The replica room actor hands each command to <see cref="Handle"/>
+/// and sends what comes out.
 /// </summary>
 /// <param name="serving">What it serves its users itself during a split; <see cref="SplitServing.Default"/> if null.</param>
-public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 100, SplitServing? serving = null)
+/// <param name="forwardSession">Names this life of the replica for the room's count of its forwards; a new one if null.</param>
+public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 100, SplitServing? serving = null, string? forwardSession = null)
 {
     /// <summary>What a replica user hears when the room cannot take their stanza during a netsplit.</summary>
     public const string SplitErrorText = "the room is split from its primary; try again shortly";
@@ -29,16 +33,29 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // taken provisionally, pinged from the room, and given what the room sends them only once the ping proves them there.
     private readonly Dictionary<Jid, Unconfirmed> _unconfirmed = new();
     private long _checks;
+    private long _probes;
     // Until its first netjoin's resync is complete (or it applies an ordinary batch), this replica is a new incarnation that
     // knows nobody: only then is an unknown own host's user in a resync one it forgot. Later, an unknown one is one it let
     // go itself (a kick or leave served during a split that the room did not take), who must stay out.
     private bool _freshIncarnation = true;
-    // The last receipt the primary was sent: the next is sent only when it says something new.
-    private DeliveryReceipt? _lastReceiptSent;
+    private readonly ForwardWindow _forwards = new(forwardSession ?? Guid.NewGuid().ToString("N")[..12]);
+    private readonly ReceiptPacing _receipts = new();
+    // Local users' stanzas that arrived while a netjoin was under way, waiting for its outcome (linked, or split again).
+    private readonly List<XElement> _waitingForNetjoin = [];
+    private ReplicaSync? _sync;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
 
     public Jid Room => room;
+    /// <summary>The service's own address has no room state to keep in step: it is never split, and sends no receipts.</summary>
+    public bool KeepsInStep => Sync.KeepsInStep;
+    /// <summary>The netjoin under way, whose resync alone the replica takes; null when none is.</summary>
+    public string? NetjoinId => Sync.NetjoinId;
+    /// <summary>Forwards the room has not acknowledged yet, and since when the oldest of them waits (null: none does).</summary>
+    public int UnacknowledgedForwards => _forwards.Count;
+    public DateTimeOffset? OldestForwardSentAt => _forwards.OldestSentAt;
+    /// <summary>Local users' stanzas waiting for the netjoin under way.</summary>
+    public IReadOnlyList<XElement> WaitingForNetjoin => _waitingForNetjoin;
     public long LastSequence { get; private set; }
     /// <summary>The XEP-0359 id of the newest message of the room's history this replica received.</summary>
     public string? LastStanzaId { get; private set; }
@@ -50,7 +67,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public IReadOnlyList<HeldStanza> HeldDuringSplit => _heldDuringSplit;
     /// <summary>The number of the first of <see cref="HeldDuringSplit"/>; held stanzas are numbered from 1.</summary>
     public long FirstHeldNumber { get; private set; } = 1;
-    /// <summary>The ids of the session checks still waiting for an answer (<see cref="DecideCheckUnanswered"/> ends one).</summary>
+    /// <summary>The ids of the session checks still waiting for an answer (<see cref="SessionCheckTimedOut"/> ends one).</summary>
     public IReadOnlyCollection<string> PendingChecks => _unconfirmed.Values.Select(pending => pending.CheckId).ToHashSet();
 
     /// <summary>
@@ -60,11 +77,163 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public DeliveryReceipt Receipt() => new(room, ownHost, LastStanzaId,
         _localOccupants.Keys.Where(occupant => !_unconfirmed.ContainsKey(occupant)).OrderBy(occupant => occupant.ToString(), StringComparer.Ordinal).ToList());
 
-    /// <summary>The receipt to send the primary now; null when it would say nothing new, or speak of nobody.</summary>
-    public DeliveryReceipt? ReceiptDue()
+    /// <summary>
+    /// The receipt to write now; null while one is written or paused after (a busy room's usual case, checked before the receipt is
+    /// built), or when it would say nothing new, or speak of nobody.
+    /// </summary>
+    public DeliveryReceipt? ReceiptDue() => _receipts.Idle ? _receipts.Due(Receipt()) : null;
+
+    private ReplicaSync Sync => _sync ??= new ReplicaSync(this);
+
+    /// <summary>What one command does: its events and what to send. Changes nothing.</summary>
+    public ReplicaOutcome Process(ReplicaRoomCommand command) => command switch
     {
-        var receipt = Receipt();
-        return receipt.Sessions.Count == 0 || (_lastReceiptSent is not null && receipt.SameAs(_lastReceiptSent)) ? null : receipt;
+        LocalStanzaArrived arrived => FromLocalUser(arrived),
+        BatchFromPrimary batch => FromPrimary(batch),
+        AcknowledgementFromPrimary acknowledgement => HeardAcrossSplit(acknowledgement.Link)
+            ? Acknowledged(acknowledgement.Ack).FollowedBy(NetjoinStarting(null))
+            : Acknowledged(acknowledgement.Ack),
+        KeepaliveFromPrimary keepalive => HeardAcrossSplit(keepalive.Link) ? NetjoinStarting(null)
+            : Sync.OutOfStep(keepalive.SentUpTo, keepalive.Link) is { } why ? NetjoinStarting(why) : ReplicaOutcome.Nothing,
+        NetjoinRequested requested => KeepsInStep && requested.Link != LinkState.Rejoining ? NetjoinStarting(null) : ReplicaOutcome.Nothing,
+        LinkSplit split => SplitFound().FollowedBy(ReplicaOutcome.Of(NetjoinAbandoned.Instance)).FollowedBy(Released(LinkState.Split, split.Now)),
+        SessionCheckTimedOut timedOut => CheckUnanswered(timedOut),
+        ReceiptWriteEnded ended => ReceiptEnded(ended),
+        ReceiptPauseOver => ReplicaOutcome.Of(ReceiptPauseEnded.Instance),
+        LocalSessionsCheckDue => LocalSessionsProbe(),
+        NodeStopping => Stopping(),
+        _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command to a replica's room"),
+    };
+
+    /// <summary>
+    /// Processes a command and applies what it decided, then each command that follows from it (<see cref="ReplicaOutcome.Then"/>) the
+    /// same way, and then takes the receipt if one is due; returns all of it as one outcome, for sending.
+    /// </summary>
+    public ReplicaOutcome Handle(ReplicaRoomCommand command)
+    {
+        var decided = Apply(Process(command));
+        var outcome = decided with { Then = [] };
+        foreach (var next in decided.Then) outcome = outcome.FollowedBy(Handle(next));
+        var linkAfter = outcome.Resync == ResyncStep.NetjoinComplete ? LinkState.Linked : outcome.Netjoin is not null ? LinkState.Rejoining : command.Link;
+        if (linkAfter != LinkState.Linked || !KeepsInStep || ReceiptDue() is not { } receipt) return outcome;
+        return outcome.FollowedBy(Apply(ReplicaOutcome.Of(new ReceiptWriting(receipt)) with { ReceiptToWrite = receipt }));
+    }
+
+    /// <summary>Anything from the primary across a split link means it is back: our half of the netjoin starts.</summary>
+    private bool HeardAcrossSplit(LinkState link) => KeepsInStep && link == LinkState.Split;
+
+    /// <summary>
+    /// Our half of the netjoin: what our users did alone and what we have, in one report the primary answers with one resync batch.
+    /// Until then our users' stanzas wait, and batches are ignored (the resync covers them). The primary may have restarted and
+    /// forgotten the last receipt: once in step again, it is sent anew.
+    /// </summary>
+    private ReplicaOutcome NetjoinStarting(string? why)
+    {
+        var started = Sync.Netjoin(ownHost, _forwards.Report());
+        return ReplicaOutcome.Of(started, ReceiptsToBeSentAnew.Instance) with { Netjoin = started.Report, NetjoinWhy = why };
+    }
+
+    /// <summary>The room processed our forwards up to <paramref name="ack"/>; another life's acknowledgement is not ours.</summary>
+    private ReplicaOutcome Acknowledged(ForwardAck ack) =>
+        ack.Session == _forwards.Session ? ReplicaOutcome.Of(new ForwardsAcknowledgedUpTo(ack)) : ReplicaOutcome.Nothing;
+
+    /// <summary>
+    /// A local user's stanza: the answer to the room's check of a user it relearnt is the replica's own (the primary never asked);
+    /// anything else goes to the room as the link allows.
+    /// </summary>
+    private ReplicaOutcome FromLocalUser(LocalStanzaArrived arrived) =>
+        CheckAnswered(arrived) ?? ToRoom(arrived.Stanza, arrived.Link, arrived.Now);
+
+    /// <summary>
+    /// A stanza for the room: forwarded while linked (numbered and kept until the room acknowledges it, so that one lost in a cut is
+    /// resent at the netjoin), waiting while a netjoin is under way, served here while split.
+    /// </summary>
+    private ReplicaOutcome ToRoom(XElement stanza, LinkState link, DateTimeOffset now)
+    {
+        switch (link)
+        {
+            case LinkState.Rejoining:
+                return ReplicaOutcome.Of(new StanzaWaitingForNetjoin(stanza));
+            case LinkState.Split:
+                return ServedDuringSplit(stanza, now);
+        }
+        var requested = EntryRequests(stanza);
+        if (!KeepsInStep) return requested with { Forwards = [new PrimaryForward(stanza, null)] };
+        return requested with { Events = [.. requested.Events, new StanzaForwarded(stanza, now)], Forwards = [new PrimaryForward(stanza, _forwards.Next)] };
+    }
+
+    /// <summary>The netjoin ended (the link is now <paramref name="link"/>): the stanzas that waited for it go their way, in order.</summary>
+    private ReplicaOutcome Released(LinkState link, DateTimeOffset now) => _waitingForNetjoin.Count == 0
+        ? ReplicaOutcome.Nothing
+        : ReplicaOutcome.Of(WaitingStanzasReleased.Instance) with { Then = [.. _waitingForNetjoin.Select(stanza => new LocalStanzaArrived(stanza, link, now))] };
+
+    /// <summary>
+    /// A batch of the primary. Its acknowledgement holds whatever the batch is (one the netjoin makes us ignore too). A resync is taken
+    /// only as the next part of the netjoin under way, and its last part ends the netjoin; any other batch is applied only in step
+    /// (<see cref="ReplicaSync.Judge"/>), and one that shows us out of step starts a netjoin instead.
+    /// </summary>
+    private ReplicaOutcome FromPrimary(BatchFromPrimary command)
+    {
+        var batch = command.Batch;
+        var acknowledged = batch.Ack is { } ack ? Acknowledged(ack) : ReplicaOutcome.Nothing;
+        if (HeardAcrossSplit(command.Link)) return acknowledged.FollowedBy(NetjoinStarting(null));
+        if (batch.ResyncOf is not null)
+        {
+            if (!Sync.Answers(batch, command.Link)) return acknowledged with { Resync = ResyncStep.Ignored };
+            var taken = acknowledged.FollowedBy(BatchTaken(batch));
+            taken = taken with { Events = [.. taken.Events, .. Sync.PartTaken(batch)] };
+            return batch.More
+                ? taken with { Resync = ResyncStep.PartTaken }
+                : (taken with { Resync = ResyncStep.NetjoinComplete }).FollowedBy(Released(LinkState.Linked, command.Now));
+        }
+        var (verdict, why) = Sync.Judge(batch, command.Link);
+        return verdict switch
+        {
+            BatchVerdict.Apply => acknowledged.FollowedBy(BatchTaken(batch)),
+            BatchVerdict.Resync => acknowledged.FollowedBy(NetjoinStarting(why)),
+            _ => acknowledged,
+        };
+    }
+
+    /// <summary>
+    /// Each local occupant is pinged from the room (XEP-0199). The server answers for a session it lost with an error, which reaches the
+    /// room like any stanza of the user (forwarded, or while split served as the user's leave and held), and the room removes the ghost (333).
+    /// </summary>
+    private ReplicaOutcome LocalSessionsProbe()
+    {
+        if (_localOccupants.Count == 0) return ReplicaOutcome.Nothing;
+        var id = $"dmuc-probe-{_probes + 1}";
+        return new ReplicaOutcome([new LocalSessionsProbed(id)], [.. _localOccupants.Keys.Select(session => RoomState.ProbeSession(room, session, id))]);
+    }
+
+    /// <summary>
+    /// This node is stopping: local occupants are told (332) and the primary hears that they left, so the rest of the room does not
+    /// keep ghosts of them.
+    /// </summary>
+    private ReplicaOutcome Stopping()
+    {
+        var deliveries = new List<Delivery>();
+        var leaves = new List<PrimaryForward>();
+        foreach (var (occupant, nick) in _localOccupants)
+        {
+            var occupantJid = room.WithResource(nick).ToString();
+            leaves.Add(new PrimaryForward(new XElement(Ns.Client + "presence",
+                new XAttribute("type", "unavailable"), new XAttribute("from", occupant.ToString()), new XAttribute("to", occupantJid)), null));
+            deliveries.Add(new Delivery(occupant, new XElement(Ns.Client + "presence",
+                new XAttribute("from", occupantJid), new XAttribute("type", "unavailable"),
+                new XElement(Ns.MucUser + "x",
+                    new XElement(Ns.MucUser + "item", new XAttribute("affiliation", "none"), new XAttribute("role", "none")),
+                    new XElement(Ns.MucUser + "status", new XAttribute("code", "110")),
+                    new XElement(Ns.MucUser + "status", new XAttribute("code", "332"))))));
+        }
+        return ReplicaOutcome.Sending(deliveries) with { Forwards = leaves };
+    }
+
+    /// <summary>A receipt's write ended: sent if the server's stream took what it covers and we are in step; the next waits a pause.</summary>
+    private ReplicaOutcome ReceiptEnded(ReceiptWriteEnded ended)
+    {
+        var (events, pause) = ReceiptPacing.Ended(ended, KeepsInStep);
+        return ReplicaOutcome.Of(events) with { ReceiptToSend = events.OfType<ReceiptSent>().FirstOrDefault()?.Receipt, ReceiptPause = pause };
     }
 
     /// <summary>Applies what a command decided, its events in order, and returns it for sending.</summary>
@@ -130,11 +299,26 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 _shownAway.Add(away.Away.Nick);
                 _roster[away.Away.Nick] = away.Away;
                 break;
-            case ReceiptSent sent:
-                _lastReceiptSent = sent.Receipt;
+            case ReceiptWriting or ReceiptSent or ReceiptPaused or ReceiptPauseEnded or ReceiptsToBeSentAnew:
+                _receipts.Apply(happened);
                 break;
-            case ReceiptsToBeSentAnew:
-                _lastReceiptSent = null;
+            case NetjoinStarted or ResyncPartTaken or NetjoinAbandoned:
+                Sync.Apply(happened);
+                break;
+            case StanzaWaitingForNetjoin waiting:
+                _waitingForNetjoin.Add(waiting.Stanza);
+                break;
+            case LocalSessionsProbed:
+                _probes++;
+                break;
+            case WaitingStanzasReleased:
+                _waitingForNetjoin.Clear();
+                break;
+            case StanzaForwarded forwarded:
+                _forwards.Forward(forwarded.Stanza, forwarded.At);
+                break;
+            case ForwardsAcknowledgedUpTo acknowledged:
+                _forwards.Acknowledge(acknowledged.Ack);
                 break;
             case HeldStanzasReachedPrimary reached:
                 var count = Math.Min(reached.Count, _heldDuringSplit.Count);
@@ -150,7 +334,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// A local user's stanza on its way to the primary: an available presence is the user's request to be in the room, which §4.5
     /// requires before the replica adds them.
     /// </summary>
-    public ReplicaOutcome DecideLocalStanza(XElement stanza)
+    private static ReplicaOutcome EntryRequests(XElement stanza)
     {
         if (stanza.Name.LocalName != "presence" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return ReplicaOutcome.Nothing;
         return stanza.Attribute("type")?.Value switch
@@ -166,10 +350,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// departures. Entries nobody asked for are refused and get nothing, except in a netjoin's resync: there an own host's user
     /// this replica does not know is one it forgot (its node restarted, the user stayed connected), so the entry is taken
     /// provisionally and checked with the room's ping (<see cref="RoomState.ProbeSession"/>); what the room sends them waits
-    /// for the answer (<see cref="DecideCheckAnswer"/>, <see cref="DecideCheckUnanswered"/>).
+    /// for the answer (<see cref="CheckAnswered"/>, <see cref="CheckUnanswered"/>).
     /// </summary>
     /// <remarks>A netjoin's resync brings the primary's copy of every message the replica kept provisionally.</remarks>
-    public ReplicaOutcome DecideBatch(ReplicaBatch batch)
+    private ReplicaOutcome BatchTaken(ReplicaBatch batch)
     {
         var refused = new List<Jid>();
         var entering = new List<Jid>();
@@ -238,13 +422,14 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// A local user's stanza that answers a session check (<see cref="DecideBatch"/>): a result, or an error by which the room would
+    /// A local user's stanza that answers a session check (<see cref="BatchTaken"/>): a result, or an error by which the room would
     /// not take the session as gone, keeps the user, who now gets what the room sent them meanwhile; an error the room takes as the
-    /// session being gone removes them here, and goes on to the room (<see cref="ReplicaOutcome.ToRoom"/>), which removes them by its
-    /// own rule and tells the others why (333), as after its own check. Null for any other stanza, which goes its usual way.
+    /// session being gone removes them here, and goes on to the room as the link allows, which removes them by its own rule and tells
+    /// the others why (333), as after its own check. Null for any other stanza, which goes its usual way.
     /// </summary>
-    public ReplicaOutcome? DecideCheckAnswer(XElement stanza)
+    private ReplicaOutcome? CheckAnswered(LocalStanzaArrived arrived)
     {
+        var stanza = arrived.Stanza;
         if (stanza.Name.LocalName != "iq" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)
             || !Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to != room
             || !_unconfirmed.TryGetValue(from, out var pending) || stanza.Attribute("id")?.Value != pending.CheckId)
@@ -253,7 +438,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         {
             "result" => Confirmed(),
             "error" when !RoomState.SessionGone(stanza) => Confirmed(),
-            "error" => new ReplicaOutcome([new UnconfirmedSessionGone(from)], []) { ToRoom = [stanza] },
+            // Once they are gone here, the error is no answer any more and goes the way of any stanza of theirs.
+            "error" => ReplicaOutcome.Of(new UnconfirmedSessionGone(from)) with { SessionsGone = [from], Then = [arrived] },
             _ => null,
         };
 
@@ -265,17 +451,19 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// server would have answered with had it known (remote-server-timeout), so that the room removes them by the same rule (333)
     /// as when it did.
     /// </summary>
-    public ReplicaOutcome DecideCheckUnanswered(string checkId)
+    private ReplicaOutcome CheckUnanswered(SessionCheckTimedOut timedOut)
     {
-        var gone = _unconfirmed.Where(pending => pending.Value.CheckId == checkId).Select(pending => pending.Key).ToList();
+        var gone = _unconfirmed.Where(pending => pending.Value.CheckId == timedOut.CheckId).Select(pending => pending.Key).ToList();
         return new ReplicaOutcome([.. gone.Select(user => new UnconfirmedSessionGone(user))], [])
         {
-            ToRoom = gone.Select(user =>
+            SessionsGone = gone,
+            Then = gone.Select(user =>
             {
                 // The ping as it went out, addressed to the session, so that the error answers it from the session to the room.
-                var ping = RoomState.ProbeSession(room, user, checkId).Stanza;
+                var ping = RoomState.ProbeSession(room, user, timedOut.CheckId).Stanza;
                 ping.SetAttributeValue("to", user.ToString());
-                return StanzaError.Reply(ping, StanzaErrorCondition.RemoteServerTimeout, "the session did not answer the room's ping", "wait");
+                var error = StanzaError.Reply(ping, StanzaErrorCondition.RemoteServerTimeout, "the session did not answer the room's ping", "wait");
+                return new LocalStanzaArrived(error, timedOut.Link, timedOut.Now);
             }).ToList(),
         };
     }
@@ -285,7 +473,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// or presence change) and the MAYs <see cref="SplitServing"/> turns on are served to the local occupants at once, and what
     /// the room must hear of is held for the netjoin; anything else is answered with an error, so that nothing is silently lost.
     /// </summary>
-    public ReplicaOutcome DecideDuringSplit(XElement stanza, DateTimeOffset now)
+    private ReplicaOutcome ServedDuringSplit(XElement stanza, DateTimeOffset now)
     {
         if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return ReplicaOutcome.Nothing;
         var type = stanza.Attribute("type")?.Value;
@@ -296,7 +484,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var nick = _localOccupants.GetValueOrDefault(from);
         var served = (stanza.Name.LocalName, nick) switch
         {
-            // The server answering the room's probe for a session it lost (ReplicaRoom.ProbeLocalOccupants): the room
+            // The server answering the room's probe for a session it lost (LocalSessionsCheckDue): the room
             // removes it at the netjoin (333); the local occupants see it leave now.
             ("iq", { } gone) when toRoom && to!.Resource is null && type == "error" => Held(stanza, now, LeaveLocally(from, gone)),
             ("presence", { } own) when toRoom && (to!.Resource is null || to.Resource == own) && type is null or "unavailable" =>
@@ -321,7 +509,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// The link to the primary was found split: with <see cref="SplitServing.MarkOthersAway"/>, the local users see every occupant
     /// of the other hosts go away (the netjoin brings their presence as it is then).
     /// </summary>
-    public ReplicaOutcome DecideSplit()
+    private ReplicaOutcome SplitFound()
     {
         if (!_serving.MarkOthersAway) return ReplicaOutcome.Nothing;
         var localNicks = _localOccupants.Values.ToHashSet();

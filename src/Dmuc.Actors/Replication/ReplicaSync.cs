@@ -15,9 +15,8 @@ public enum BatchVerdict
 
 /// <summary>
 /// Whether a replica is in step with its primary (docs/protocol/netjoin.md §2–§3): the sequence conditions on batches,
-/// pings and pongs, and the replica's half of a netjoin — its report, and which resync answers it. Pure and event-shaped like
-/// <see cref="ReplicaRoomState"/>: a netjoin's decisions return events that <see cref="Apply"/> alone takes into its state; the replica
-/// room actor applies them, sends what they carry, and keeps the link's state in <see cref="LinkKeepalive"/>.
+/// pings and pongs, and the replica's half of a netjoin — its report, and which resync answers it. A part of
+/// <see cref="ReplicaRoomState"/>, which asks it while it processes a command and hands it the netjoin's events to apply.
 /// </summary>
 public sealed class ReplicaSync(ReplicaRoomState state)
 {
@@ -73,13 +72,13 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// Our half of a netjoin: what our users did alone and what we have, in one report the primary answers with one
     /// resync. A new netjoin replaces any earlier one still unanswered.
     /// </summary>
-    public NetjoinStarted DecideNetjoin(string ownHost, UnacknowledgedForwards? unacknowledged) =>
+    public NetjoinStarted Netjoin(string ownHost, UnacknowledgedForwards? unacknowledged) =>
         new(new ResyncReplica(state.Room, ownHost, $"netjoin-{_netjoins + 1}", state.LastSequence, state.LastStanzaId,
             state.LocalOccupants.ToDictionary(), state.Roster.Values.ToList(), state.HeldDuringSplit.ToList(), state.FirstHeldNumber,
             unacknowledged));
 
     /// <summary>The only place the replica's half of the netjoin changes.</summary>
-    public void Apply(ReplicaSyncEvent happened)
+    public void Apply(ReplicaRoomEvent happened)
     {
         switch (happened)
         {
@@ -102,42 +101,16 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     }
 
     /// <summary>
-    /// A part of the answer to the netjoin under way (a resync may come in several, numbered one after the other):
-    /// taken when it is the next part of the latest netjoin, and the netjoin ends with the last part. Null for anything
-    /// else — an older netjoin's answer, or a part after a lost one, whose netjoin then fails and is tried again.
+    /// Whether a part answers the netjoin under way (a resync may come in several, numbered one after the other): the next part
+    /// of the latest netjoin does, and the netjoin ends with the last part. Nothing else does — an older netjoin's answer, or a
+    /// part after a lost one, whose netjoin then fails and is tried again.
     /// </summary>
-    public ResyncPart? DecideResync(ReplicaBatch resync, LinkState link)
-    {
-        if (NetjoinId is null || resync.ResyncOf != NetjoinId || link != LinkState.Rejoining) return null;
-        if (_resyncUnderWay && resync.Sequence != state.LastSequence + 1) return null;
-        var taken = state.DecideBatch(resync);
-        if (resync.More) return new ResyncPart(taken, new ResyncPartTaken(Complete: false));
-        // The held stanzas it reported reached the primary.
-        return new ResyncPart(taken with { Events = [.. taken.Events, new HeldStanzasReachedPrimary(_heldInNetjoin)] },
-            new ResyncPartTaken(Complete: true));
-    }
-}
+    public bool Answers(ReplicaBatch resync, LinkState link) =>
+        NetjoinId is not null && resync.ResyncOf == NetjoinId && link == LinkState.Rejoining
+        && (!_resyncUnderWay || resync.Sequence == state.LastSequence + 1);
 
-/// <summary>What happened to a replica's half of a netjoin (<see cref="ReplicaSync.Apply"/>).</summary>
-public abstract record ReplicaSyncEvent;
-
-/// <summary>A netjoin started with <paramref name="Report"/>, which replaces any earlier one still unanswered.</summary>
-public sealed record NetjoinStarted(ResyncReplica Report) : ReplicaSyncEvent;
-
-/// <summary>A part of the netjoin's resync was taken; the last part ends the netjoin.</summary>
-public sealed record ResyncPartTaken(bool Complete) : ReplicaSyncEvent;
-
-/// <summary>The link split again before the netjoin was answered: a late answer no longer counts.</summary>
-public sealed record NetjoinAbandoned : ReplicaSyncEvent
-{
-    public static readonly NetjoinAbandoned Instance = new();
-}
-
-/// <summary>
-/// What one part of a resync decided: the replica room's events and deliveries (<see cref="Outcome"/>, applied before the next part
-/// is taken) and the netjoin's own event (<see cref="Taken"/>).
-/// </summary>
-public sealed record ResyncPart(ReplicaOutcome Outcome, ResyncPartTaken Taken)
-{
-    public bool Complete => Taken.Complete;
+    /// <summary>The events of taking a resync's part that <see cref="Answers"/> the netjoin: the last also has the held stanzas it reported reach the primary.</summary>
+    public IReadOnlyList<ReplicaRoomEvent> PartTaken(ReplicaBatch resync) => resync.More
+        ? [new ResyncPartTaken(Complete: false)]
+        : [new HeldStanzasReachedPrimary(_heldInNetjoin), new ResyncPartTaken(Complete: true)];
 }

@@ -8,7 +8,7 @@ namespace Dmuc.Actors.Replication;
 /// the host's users may have missed in a split: those of batches withheld while it was split, and of batches sent into a
 /// cut before either end noticed. A netjoin replays only the room's history, which such a message is not in, and the
 /// hint forbids keeping it for later delivery; the host's users are told how many they missed instead
-/// (docs/protocol/netjoin.md §3). Pure: the link tells it what it sent and withheld.
+/// (docs/protocol/netjoin.md §3). Pure: the link's state tells it what it sent and withheld.
 /// </summary>
 public sealed class UnstoredMessages
 {
@@ -36,17 +36,22 @@ public sealed class UnstoredMessages
     public void Withheld(IReadOnlyList<ReplicaItem> items) => _withheld += items.Count(IsUnstoredMessage);
 
     /// <summary>
-    /// The netjoin's resync is going out to a replica that applied batches up to <paramref name="replicaApplied"/>: the
-    /// notice for what it missed, if anything, to end the resync with; the count starts again.
+    /// For a netjoin's resync to a replica that applied batches up to <paramref name="replicaApplied"/>: the notice for what it
+    /// missed, if anything, to end the resync with. Once the resync went out, the count starts again (<see cref="Forget"/>).
     /// </summary>
     public ReplicaItem? NoticeOfMissed(Jid room, long replicaApplied)
     {
         var missed = _withheld + _sent.Where(batch => batch.Sequence > replicaApplied).Sum(batch => batch.Count);
-        _withheld = 0;
-        _sent.Clear();
         if (missed == 0) return null;
         return new ReplicaItem(new XElement(Ns.Client + "message", new XAttribute("from", room.ToString()), new XAttribute("type", "groupchat"),
             new XElement(Ns.Client + "body", $"{missed} {MissedText}")), Recipients: null);
+    }
+
+    /// <summary>A netjoin's resync told the replica what it missed: the count starts again.</summary>
+    public void Forget()
+    {
+        _withheld = 0;
+        _sent.Clear();
     }
 
     /// <summary>An occupant's groupchat message with a body that the room kept out of its history because it asked to be.</summary>

@@ -162,8 +162,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
             : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
-        // To the directory that reserved it, which with rooms sharded may be another node's.
-        if (route.CreationReserved) Sender.Tell(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true));
+        // To the directory that reserved it, which with rooms sharded may be another node's; once the creation is in the
+        // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
+        if (route.CreationReserved)
+            DeferAsync(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true), Sender.Tell);
     }
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>

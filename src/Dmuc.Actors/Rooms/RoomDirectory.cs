@@ -21,7 +21,7 @@ namespace Dmuc.Actors.Rooms;
 /// <see cref="RoomPlacement.Sharded"/> rooms are entities of the cluster's <c>room</c> shard region, which places them on
 /// a primary-capable node and passivates them.
 /// </summary>
-public sealed class RoomDirectory : ReceiveActor, IWithTimers
+public sealed class RoomDirectory : ReceiveActor
 {
     public const string Name = "rooms";
 
@@ -42,12 +42,15 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
     private static readonly IReadOnlyDictionary<Jid, string> NoSessions = new Dictionary<Jid, string>();
     private readonly Jid _serviceJid;
     private readonly RoomCreationQuota _creations;
-    private static readonly TimeSpan FirstIndexRestartDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LongestIndexRestartDelay = TimeSpan.FromSeconds(30);
-    private IActorRef _index;
-    // While the index is stopped (a write failed), the listing changes it misses, replayed to the next one.
-    private List<RoomListingChanged>? _listingsWhileIndexDown;
-    private TimeSpan _indexRestartDelay = FirstIndexRestartDelay;
+    // Local rooms only: a sharded room answers from whichever node holds it, which may die before it does.
+    private readonly RoomCreationBurst<(object Message, IActorRef Sender)> _creationBurst = new(MostCreationsUnderWay, MostStanzasWaitingForCreation);
+    // Enough to keep the journal busy (a creation is written within tens of milliseconds), few enough that the writes they
+    // bring (creation, configuration, the owner leaving: about three each) wait in the journal's queue far less than its
+    // call timeout even when SQLite slows tenfold on a loaded machine: with 100, twice in three 100,000-room runs every
+    // write in flight timed out at once; the waiting stanzas are a few MB at most.
+    private const int MostCreationsUnderWay = 32;
+    private const int MostStanzasWaitingForCreation = 10_000;
+    private readonly IActorRef _index;
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<XElement>? _serviceStanzasBeforeIndex = [];
 
@@ -60,7 +63,8 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         _settings = settings;
         _serviceJid = Jid.Parse(options.ServiceDomain);
         _creations = new RoomCreationQuota(options);
-        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid) : StartIndex();
+        _index = placement == RoomPlacement.Sharded ? RoomShards.StartIndex(Context, _serviceJid)
+            : Context.ActorOf(RoomIndexSupervisor.Props(_serviceJid), "index");
         _index.Tell(ListIndexedRooms.Instance);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
@@ -73,8 +77,16 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
             receipt => TellRoom(receipt.Room, receipt, Sender));
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIndexRecovered>(HandleIndexRecovered);
-        Receive<RestartRoomIndex>(_ => HandleRestartRoomIndex());
-        Receive<RoomCreationSettled>(settled => _creations.Settled(settled.Room, settled.Created));
+        // The journal could not be read at start: list what the rooms themselves report rather than never answer.
+        Receive<RoomIndexUnavailable>(_ =>
+        {
+            if (_serviceStanzasBeforeIndex is not null) HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
+        });
+        Receive<RoomCreationSettled>(settled =>
+        {
+            _creations.Settled(settled.Room, settled.Created);
+            HandOn(_creationBurst.Settled(settled.Room));
+        });
         Receive<RoomIdle>(HandleRoomIdle);
         Receive<RoomBusyAgain>(HandleRoomBusyAgain);
         Receive<Terminated>(HandleRoomStopped);
@@ -95,8 +107,6 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
         Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void PreStart()
     {
@@ -248,12 +258,46 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         return route with { CreationDenied = denied, CreationReserved = denied is null };
     }
 
-    /// <summary>Every message for a room goes through here, so that none reaches a room that is stopping.</summary>
+    /// <summary>
+    /// Every message for a room goes through here, so that none reaches a room that is stopping, nor one whose creation waits
+    /// for others under way to be written (<see cref="RoomCreationBurst{T}"/>).
+    /// </summary>
     private void TellRoom(Jid room, object message, IActorRef sender)
     {
         if (_region is not null)
+        {
             _region.Tell(new ShardingEnvelope(room.ToString(), message), sender);
-        else if (_mailForStoppingRooms.TryGetValue(room, out var mail))
+            return;
+        }
+        switch (_creationBurst.Admit(room, (message, sender), createsRoom: message is RouteStanza { CreationReserved: true }))
+        {
+            case CreationAdmission.Pass:
+                TellLocalRoom(room, message, sender);
+                break;
+            case CreationAdmission.Refused:
+                RefuseWhileCreationsWait(room, message);
+                break;
+        }
+    }
+
+    private void HandOn(IReadOnlyList<(Jid Room, (object Message, IActorRef Sender) Held)> released)
+    {
+        foreach (var (room, (message, sender)) in released) TellLocalRoom(room, message, sender);
+    }
+
+    private void RefuseWhileCreationsWait(Jid room, object message)
+    {
+        _log.Warning("Refused a message for {0}: {1} room creations are under way and {2} stanzas wait for them", room,
+            _creationBurst.UnderWay, _creationBurst.Waiting);
+        if (message is not RouteStanza route) return;
+        if (route.CreationReserved) _creations.Settled(room, created: false);
+        ReplyError(route.Stanza, StanzaErrorCondition.ResourceConstraint,
+            "The service is creating many rooms at once; try again in a moment", type: "wait");
+    }
+
+    private void TellLocalRoom(Jid room, object message, IActorRef sender)
+    {
+        if (_mailForStoppingRooms.TryGetValue(room, out var mail))
             mail.Add((message, sender));
         else
             RoomFor(room).Tell(message, sender);
@@ -391,8 +435,7 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         // A room of this node: the index and the other primary-capable nodes' directories hear of it from here.
         if (Sender.Path.Address.HasLocalScope)
         {
-            if (_listingsWhileIndexDown is { } missed) missed.Add(listing);
-            else _index.Tell(listing);
+            _index.Tell(listing);
             if (_region is not null)
                 foreach (var peer in _hosts.PrimaryNodes.Where(node => node != NodeAddress))
                     At(Context, peer).Tell(listing);
@@ -422,7 +465,6 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
     /// </summary>
     private void HandleIndexRecovered(RoomIndexRecovered recovered)
     {
-        _indexRestartDelay = FirstIndexRestartDelay;
         foreach (var room in recovered.Rooms)
         {
             var jid = Jid.Parse(room.Room);
@@ -449,43 +491,6 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         foreach (var stanza in waiting) HandleStanzaToService(stanza);
     }
 
-    /// <summary>The timer that starts a stopped index again.</summary>
-    private sealed record RestartRoomIndex
-    {
-        public static readonly RestartRoomIndex Instance = new();
-    }
-
-    private IActorRef StartIndex() => Context.Watch(Context.ActorOf(RoomIndex.Props(_serviceJid), "index"));
-
-    /// <summary>
-    /// The index stops when its journal fails a write or a recovery (Akka.Persistence stops a persistent actor then). Left
-    /// stopped, every room created or changed from then on would be missing from listings after the next restart; it is
-    /// started again, with a growing delay while the journal keeps failing, and told what it missed meanwhile.
-    /// </summary>
-    private void HandleIndexStopped()
-    {
-        // The journal could not be read at start: list what the rooms themselves report rather than never answer.
-        if (_serviceStanzasBeforeIndex is not null) HandleIndexRecovered(new RoomIndexRecovered([], OccupiedRooms: null));
-        _log.Warning("The room index stopped (its journal failed); starting it again in {0}", _indexRestartDelay);
-        _listingsWhileIndexDown ??= [];
-        Timers.StartSingleTimer(nameof(RestartRoomIndex), RestartRoomIndex.Instance, _indexRestartDelay);
-        _indexRestartDelay = TimeSpan.FromTicks(Math.Min(_indexRestartDelay.Ticks * 2, LongestIndexRestartDelay.Ticks));
-    }
-
-    /// <summary>
-    /// The changes missed while it was stopped, in their order, then every listing this directory holds: the write that
-    /// failed is lost with the index's memory, and the index writes only what differs from its journal. Then asked what it
-    /// holds, for rooms of a journal this directory could not read at start.
-    /// </summary>
-    private void HandleRestartRoomIndex()
-    {
-        _index = StartIndex();
-        foreach (var missed in _listingsWhileIndexDown ?? []) _index.Tell(missed);
-        _listingsWhileIndexDown = null;
-        foreach (var listing in _listings.Values) _index.Tell(listing);
-        _index.Tell(ListIndexedRooms.Instance);
-    }
-
     private void HandleRoomIdle(RoomIdle idle)
     {
         if (!_rooms.TryGetValue(idle.Room, out var actor) || !Equals(actor, Sender) || _mailForStoppingRooms.ContainsKey(idle.Room))
@@ -505,14 +510,11 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
 
     private void HandleRoomStopped(Terminated terminated)
     {
-        if (terminated.ActorRef.Equals(_index))
-        {
-            HandleIndexStopped();
-            return;
-        }
         var room = _rooms.FirstOrDefault(pair => Equals(pair.Value, terminated.ActorRef)).Key;
         if (room is null) return;
         _rooms.Remove(room);
+        // A room that stopped with its creation unwritten will not settle it.
+        HandOn(_creationBurst.Settled(room));
         if (!_mailForStoppingRooms.Remove(room, out var mail))
         {
             _log.Warning("Room {0} stopped unexpectedly; it restarts from its journal on the next stanza", room);

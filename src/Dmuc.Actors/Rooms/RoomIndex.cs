@@ -6,16 +6,18 @@ using Dmuc.Xmpp;
 namespace Dmuc.Actors.Rooms;
 
 /// <summary>
-/// The journal of <see cref="RoomIndexState"/>: a child of the room directory, which hands it every listing change and
-/// asks it for what it holds at start (<see cref="ListIndexedRooms"/>). With rooms sharded it is a cluster singleton of the
-/// primary-capable nodes, the stream's one writer, which every node's directory feeds and asks.
+/// The journal of <see cref="RoomIndexState"/>: a child of <see cref="RoomIndexSupervisor"/>, which hands it every listing
+/// change and asks it for what it holds (<see cref="ListIndexedRooms"/>), and which it tells when each change is written
+/// (<see cref="ChangeWritten"/>). Changes that arrive while a write is in flight go to the journal together in the next
+/// write (<c>PersistAllAsync</c>): one write per change fell behind 100,000 room creations (docs/benchmarks.md).
 /// </summary>
 public sealed class RoomIndex : ReceivePersistentActor
 {
-    private const int SnapshotEvery = 1000;
+    private const int FewestEventsBetweenSnapshots = 1000;
 
     private RoomIndexState _state = new();
     private int _eventsSinceSnapshot;
+    private bool _snapshotInFlight;
 
     public RoomIndex(Jid service)
     {
@@ -30,8 +32,12 @@ public sealed class RoomIndex : ReceivePersistentActor
         Command<RoomListingChanged>(listing => Write(_state.Process(listing)));
         Command<TrackOccupancy>(_ => Write(_state.StartTrackingOccupancy()));
         Command<FlushRoomIndex>(_ => DeferAsync(Done.Instance, Sender.Tell));
-        Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(_ => { });
+        Command<SaveSnapshotSuccess>(saved =>
+        {
+            _snapshotInFlight = false;
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(_ => _snapshotInFlight = false);
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
@@ -42,17 +48,40 @@ public sealed class RoomIndex : ReceivePersistentActor
 
     public static Props Props(Jid service) => Akka.Actor.Props.Create(() => new RoomIndex(service));
 
+    /// <summary>
+    /// Applied now, so that the next change is decided against it; a failed write stops the index, and its supervisor starts
+    /// it again from the journal with the changes not yet written. A change that writes nothing is still told, in its turn.
+    /// </summary>
     private void Write(IReadOnlyList<RoomIndexEvent> events)
     {
-        if (events.Count == 0) return;
-        // Applied now, so that the next change is decided against it; a failed write restarts the index from the journal.
         foreach (var @event in events) _state.Apply(@event);
-        PersistAll(events, _ =>
-        {
-            if (++_eventsSinceSnapshot < SnapshotEvery) return;
-            _eventsSinceSnapshot = 0;
-            SaveSnapshot(_state.ToSnapshot());
-        });
+        if (events.Count > 0)
+            PersistAllAsync(events, _ =>
+            {
+                _eventsSinceSnapshot++;
+                SnapshotIfDue();
+            });
+        DeferAsync(ChangeWritten.Instance, Context.Parent.Tell);
+    }
+
+    /// <summary>
+    /// A snapshot holds every room. Taken every 1,000 events, creating 100,000 rooms serialised a snapshot of up to 5 MB some
+    /// 300 times over, faster than SQLite took them: they piled up in memory (a quarter of the node's while creating) and in
+    /// the journal's queue. So one at a time, and at most one per quarter of the index's rooms in events: the bytes written
+    /// per event stay bounded, and a recovery replays at most that many events past the snapshot.
+    /// </summary>
+    private void SnapshotIfDue()
+    {
+        if (_snapshotInFlight || _eventsSinceSnapshot < Math.Max(FewestEventsBetweenSnapshots, _state.RoomCount / 4)) return;
+        _snapshotInFlight = true;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    /// <summary>The oldest change handed to the index and not yet told written is in the journal now.</summary>
+    public sealed record ChangeWritten
+    {
+        public static readonly ChangeWritten Instance = new();
     }
 
     /// <summary>Every room of a journal written before occupancy was indexed has been started and reports itself.</summary>
@@ -78,3 +107,9 @@ public sealed record ListIndexedRooms
 /// <param name="OccupiedRooms">Rooms that had occupants when the node stopped, to check them; null for a journal written
 /// before occupancy was indexed, where every room is loaded once.</param>
 public sealed record RoomIndexRecovered(IReadOnlyCollection<IndexedRoom> Rooms, IReadOnlyCollection<string>? OccupiedRooms);
+
+/// <summary>The index stopped (its journal failed) before it said what it holds; it is asked again once it is started again.</summary>
+public sealed record RoomIndexUnavailable
+{
+    public static readonly RoomIndexUnavailable Instance = new();
+}

@@ -49,6 +49,8 @@ public sealed class RoomIndexState
 
     public IReadOnlyCollection<IndexedRoom> Rooms => _rooms.Values.ToList();
 
+    public int RoomCount => _rooms.Count;
+
     /// <summary>Rooms that had occupants when the index last heard of them; null until occupancy is tracked.</summary>
     public IReadOnlyCollection<string>? OccupiedRooms => TracksOccupancy ? _occupied : null;
 

@@ -27,7 +27,7 @@ public sealed record CheckOccupants
     public static readonly CheckOccupants Instance = new();
 }
 
-/// <summary>Whether a presence the directory reserved a room creation for did create the room.</summary>
+/// <summary>Whether a presence the directory reserved a room creation for did create the room; told once that is in the journal.</summary>
 public sealed record RoomCreationSettled(Jid Room, bool Created);
 
 /// <summary>The node is stopping: every room tells its occupants (status 332) and answers <see cref="RoomsShutDown"/>.</summary>

@@ -72,13 +72,14 @@ public sealed class RoomShards() : HashCodeMessageExtractor(ShardCount)
 
     /// <summary>
     /// The room index as a cluster singleton of the primary-capable nodes, started under <paramref name="directory"/> on each
-    /// of them: the index stream has one writer, whichever node holds it. Returns the proxy that reaches it.
+    /// of them: the index stream has one writer, whichever node holds it, and its supervisor starts it again after a journal
+    /// failure. Returns the proxy that reaches it.
     /// </summary>
     public static IActorRef StartIndex(IActorContext directory, Jid service)
     {
         const string manager = "index-singleton";
         var system = directory.System;
-        directory.ActorOf(ClusterSingletonManager.Props(RoomIndex.Props(service), PoisonPill.Instance,
+        directory.ActorOf(ClusterSingletonManager.Props(RoomIndexSupervisor.Props(service), PoisonPill.Instance,
             ClusterSingletonManagerSettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), manager);
         return directory.ActorOf(ClusterSingletonProxy.Props(directory.Self.Path.ToStringWithoutAddress() + "/" + manager,
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterHosts.PrimaryRole)), "index");

@@ -22,7 +22,7 @@ namespace Dmuc.Actors.Rooms;
 /// number&gt;&lt;stanza&gt;STANZA&lt;/stanza&gt;…&lt;to jid stanza/&gt;…&lt;/relay&gt;</c> (each stanza once, however many it
 /// reaches) and <c>&lt;relay-written session number/&gt;</c> besides these):
 /// <c>&lt;route reserved='true'&gt;&lt;denied type text/&gt;&lt;relayed host session number acknowledged/&gt;STANZA&lt;/route&gt;</c>,
-/// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c> and
+/// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c>, <c>&lt;index-unavailable/&gt;</c> and
 /// <c>&lt;index tracks-occupancy='true'&gt;&lt;room jid name public/&gt;…&lt;occupied jid/&gt;…&lt;/index&gt;</c>.
 /// </summary>
 public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -35,7 +35,8 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
     /// <summary>Every message this serializer carries (bound to it in <see cref="RoomShards.Hocon"/>).</summary>
     public static readonly IReadOnlyList<Type> Messages =
     [
-        typeof(RouteStanza), typeof(RoomListingChanged), typeof(ListIndexedRooms), typeof(RoomIndexRecovered), typeof(RoomCreationSettled),
+        typeof(RouteStanza), typeof(RoomListingChanged), typeof(ListIndexedRooms), typeof(RoomIndexRecovered), typeof(RoomIndexUnavailable),
+        typeof(RoomCreationSettled),
         typeof(InspectRoom), typeof(RoomInspection), typeof(KickOccupantAsAdmin), typeof(AdminKickDone), typeof(DestroyRoomAsAdmin),
         typeof(AdminDestroyDone), typeof(RelayedDeliveries), typeof(RelayedDeliveriesWritten),
     ];
@@ -46,6 +47,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
         RoomListingChanged => "listing",
         ListIndexedRooms => "list-index",
         RoomIndexRecovered => "index",
+        RoomIndexUnavailable => "index-unavailable",
         RoomCreationSettled => "creation-settled",
         InspectRoom => "inspect",
         RoomInspection => "inspection",
@@ -73,6 +75,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
                 "listing" => ListingFromXml(element),
                 "list-index" => ListIndexedRooms.Instance,
                 "index" => IndexFromXml(element),
+                "index-unavailable" => RoomIndexUnavailable.Instance,
                 "creation-settled" => new RoomCreationSettled(Jid.Parse((string)element.Attribute("room")!), (bool)element.Attribute("created")!),
                 "inspect" => new InspectRoom(RoomOf(element)),
                 "inspection" => InspectionFromXml(element),
@@ -105,6 +108,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
             new XAttribute("occupants", listing.Occupants), new XAttribute("public", listing.IsPublic), new XAttribute("exists", listing.Exists),
             new XAttribute("persistent", listing.IsPersistent)),
         ListIndexedRooms => new XElement(Ns + "list-index"),
+        RoomIndexUnavailable => new XElement(Ns + "index-unavailable"),
         RoomCreationSettled settled => new XElement(Ns + "creation-settled", new XAttribute("room", settled.Room), new XAttribute("created", settled.Created)),
         RoomIndexRecovered index => new XElement(Ns + "index",
             index.OccupiedRooms is null ? null : new XAttribute("tracks-occupancy", "true"),

@@ -42,6 +42,24 @@ public sealed class TempJournal : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>
+    /// From now on the database refuses every write of <paramref name="persistenceId"/>'s events (a trigger on the table), as a
+    /// write that timed out fails: Akka.Persistence stops the writer. The journal's tables must exist (something recovered).
+    /// </summary>
+    public void RefuseWritesOf(string persistenceId) => Execute(
+        $"CREATE TRIGGER refuse_writes BEFORE INSERT ON journal WHEN NEW.persistence_id = '{persistenceId}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+
+    public void TakeWritesAgain() => Execute("DROP TRIGGER refuse_writes;");
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection(Options.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>The oldest event the journal still holds for <paramref name="persistenceId"/>, 0 when none.</summary>
     public long LowestSequenceNr(string persistenceId) => Scalar(
         "SELECT COALESCE(MIN(sequence_number), 0) FROM journal WHERE persistence_id = $id AND deleted = 0", persistenceId);

@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
+using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Tests.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -8,12 +9,12 @@ namespace Dmuc.Actors.Tests.Netsplit;
 
 /// <summary>
 /// A room's primary and its replicas without actors or a network: the pure classes the actors are shells of
-/// (<see cref="PrimaryRoom"/> for RoomActor; <see cref="ReplicaRoomState"/> and <see cref="ReplicaSync"/> for ReplicaRoom),
-/// driven as the actors drive them. Only the network is the model's: batches arrive at once, and those for a split
-/// host are lost, as withheld or dropped ones are; what a replica delivers is written at once, and its receipt
-/// (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>. The primary's journal is the
-/// durable events it decided (every receipt among them: the model's clock moves a second a stanza), which
-/// <see cref="CrashPrimary"/> restarts it from.
+/// (<see cref="PrimaryRoom"/> for RoomActor; <see cref="ReplicaRoomState"/> for ReplicaRoom, each command through its
+/// <see cref="ReplicaRoomState.Handle"/>), driven as the actors drive them. Only the network is the model's: forwards and
+/// batches arrive at once, and those for a split host are lost, as withheld or dropped ones are; what a replica delivers
+/// is written at once, and its receipt (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>.
+/// The primary's journal is the durable events it decided (every receipt among them: the model's clock moves a second a
+/// stanza), which <see cref="CrashPrimary"/> restarts it from.
 /// </summary>
 public sealed class SplitRoomModel
 {
@@ -22,7 +23,6 @@ public sealed class SplitRoomModel
     private readonly List<RoomEvent> _journal = [];
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
     private readonly SplitServing _serving;
-    private readonly Dictionary<string, ReplicaSync> _syncs;
     private readonly Dictionary<string, long> _sequences = new();
     private readonly HashSet<string> _split = [];
     private readonly Dictionary<Jid, List<XElement>> _received = new();
@@ -47,7 +47,6 @@ public sealed class SplitRoomModel
         PrimaryHost = primaryHost;
         _serving = serving;
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
-        _syncs = _replicas.ToDictionary(replica => replica.Key, replica => new ReplicaSync(replica.Value));
         _options = options;
         _primary = NewPrimary();
     }
@@ -82,23 +81,21 @@ public sealed class SplitRoomModel
     public void Send(XElement stanza)
     {
         var host = Jid.Parse(stanza.Attribute("from")!.Value).Domain;
-        if (_replicas.TryGetValue(host, out var replica))
+        if (!_replicas.ContainsKey(host))
         {
-            if (_split.Contains(host))
-            {
-                _now = _now.AddSeconds(1);
-                Deliver(replica.Apply(replica.DecideDuringSplit(stanza, _now)).Deliveries);
-                return;
-            }
-            replica.Apply(replica.DecideLocalStanza(stanza));
+            _now = _now.AddSeconds(1);
+            Commit(_primary.Decide(new HandleStanza(stanza, _now)));
+            return;
         }
-        Process(stanza);
+        // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
+        if (_split.Contains(host)) _now = _now.AddSeconds(1);
+        Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
     }
 
     /// <summary>The link to <paramref name="host"/> is lost; batches for it are lost with it until the netjoin.</summary>
     public void Cut(string host)
     {
-        if (_split.Add(host)) Deliver(_replicas[host].Apply(_replicas[host].DecideSplit()).Deliveries);
+        if (_split.Add(host)) Taken(host, Handle(host, new LinkSplit(_now)));
     }
 
     /// <summary>
@@ -109,7 +106,6 @@ public sealed class SplitRoomModel
     {
         _split.Add(host);
         _replicas[host] = new ReplicaRoomState(Room, host, serving: _serving);
-        _syncs[host] = new ReplicaSync(_replicas[host]);
     }
 
     /// <summary>
@@ -140,20 +136,14 @@ public sealed class SplitRoomModel
         var replica = _replicas[host];
         foreach (var (session, received) in _received.Where(user => user.Key.Domain == host).ToList())
             foreach (var ping in received.Where(stanza => stanza.Name == Ns.Client + "iq" && replica.PendingChecks.Contains(stanza.Attribute("id")?.Value ?? "")).ToList())
-                if (replica.DecideCheckAnswer(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
-                        new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value))) is { } answer)
-                    Deliver(replica.Apply(answer).Deliveries);
-        SendReceipt(host);
+                Taken(host, Handle(host, new LocalStanzaArrived(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()),
+                    new XAttribute("to", Room.ToString()), new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value)),
+                    LinkOf(host), _now)));
     }
 
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
-    public ResyncReplica Report(string host)
-    {
-        var started = _syncs[host].DecideNetjoin(host, unacknowledged: null);
-        _syncs[host].Apply(started);
-        _replicas[host].Apply(ReceiptsToBeSentAnew.Instance);
-        return started.Report;
-    }
+    public ResyncReplica Report(string host) =>
+        Handle(host, new NetjoinRequested(LinkState.Split)).Netjoin ?? throw new InvalidOperationException($"{host} would not start a netjoin");
 
     /// <summary>The replica on <paramref name="host"/> reports and the primary answers (docs/protocol/netjoin.md §3).</summary>
     /// <param name="resyncLost">The primary's answer never arrives: the replica stays split and keeps what it held.</param>
@@ -167,23 +157,62 @@ public sealed class SplitRoomModel
         foreach (var decided in outcome.Decisions) Commit(decided);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
-        if (_syncs[host].DecideResync(resync, LinkState.Rejoining) is not { Complete: true } part)
-            throw new InvalidOperationException($"{host} would not take its resync");
-        _syncs[host].Apply(part.Taken);
-        Deliver(_replicas[host].Apply(part.Outcome).Deliveries);
+        var taken = Handle(host, new BatchFromPrimary(resync, LinkState.Rejoining, _now));
+        if (taken.Resync != ResyncStep.NetjoinComplete) throw new InvalidOperationException($"{host} would not take its resync");
         _split.Remove(host);
-        SendReceipt(host);
+        Taken(host, taken);
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
-        foreach (var occupant in part.Outcome.Refused)
+        foreach (var occupant in taken.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
                 Commit(decided);
         return resync;
     }
 
-    private void Process(XElement stanza)
+    private LinkState LinkOf(string host) => _split.Contains(host) ? LinkState.Split : LinkState.Linked;
+
+    private ReplicaOutcome Handle(string host, ReplicaRoomCommand command) => _replicas[host].Handle(command);
+
+    /// <summary>
+    /// As ReplicaLink.Dispatch and the replicas' batch handling: local deliveries at once, each host's batch (with the acknowledgement
+    /// of that host's forward) unless split, and an acknowledgement alone where there is no batch.
+    /// </summary>
+    private void Send(Outgoing outgoing)
     {
-        _now = _now.AddSeconds(1);
-        Commit(_primary.Decide(new HandleStanza(stanza, _now)));
+        Deliver(outgoing.Plan.Local);
+        foreach (var (host, items) in outgoing.Plan.ByHost)
+        {
+            var batch = new ReplicaBatch(Room, host, NextSequence(host), items, Ack: outgoing.Ack?.Host == host ? outgoing.Ack.Value.Ack : null);
+            if (_split.Contains(host)) continue;
+            var applied = Handle(host, new BatchFromPrimary(batch, LinkState.Linked, _now));
+            if (applied.Netjoin is not null) throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}: {applied.NetjoinWhy}");
+            if (applied.Refused.Count > 0)
+                throw new InvalidOperationException($"{host} refused {string.Join(", ", applied.Refused)}: the model's users always ask first");
+            Taken(host, applied);
+        }
+        if (outgoing.Ack is { } ack && !outgoing.Plan.ByHost.ContainsKey(ack.Host) && !_split.Contains(ack.Host))
+            Taken(ack.Host, Handle(ack.Host, new AcknowledgementFromPrimary(ack.Ack, LinkState.Linked)));
+    }
+
+    /// <summary>
+    /// What a replica's command came to, as ReplicaRoom sends it: deliveries written at once, forwards processed by the primary as
+    /// RoomActor processes a numbered forward, and a receipt told once written (unless <see cref="ReceiptsLost"/>).
+    /// </summary>
+    private void Taken(string host, ReplicaOutcome outcome)
+    {
+        Deliver(outcome.Deliveries);
+        foreach (var forward in outcome.Forwards)
+        {
+            _now = _now.AddSeconds(1);
+            var relayed = _primary.Relayed(new HandleStanza(forward.Stanza, _now), new RelayedBy(host, forward.Number!));
+            if (relayed.Verdict == ForwardVerdict.Gap) throw new InvalidOperationException($"{host}'s forward {forward.Number} came past a gap");
+            if (relayed.Decided is { } decided) Commit(decided);
+            else if (relayed.AcknowledgedAgain is { } outgoing) Send(outgoing);
+        }
+        if (outcome.ReceiptToWrite is not { } receipt) return;
+        var ended = Handle(host, new ReceiptWriteEnded(receipt, Written: true, LinkOf(host)));
+        if (!ReceiptsLost && ended.ReceiptToSend is { } sent && _primary.Delivered(sent, _now) is { IsDurable: true } delivered) _journal.Add(delivered);
+        // The model's time stands still for the pause after a receipt.
+        Taken(host, Handle(host, new ReceiptPauseOver(LinkOf(host))));
     }
 
     /// <summary>As RoomActor: the durable events to the journal, then what they send.</summary>
@@ -191,32 +220,6 @@ public sealed class SplitRoomModel
     {
         _journal.AddRange(decided.Decision.Events.Where(e => e.IsDurable));
         Send(decided.Outgoing);
-    }
-
-    /// <summary>As ReplicaLink.Dispatch and the replicas' batch handling: local deliveries at once, each host's batch unless split.</summary>
-    private void Send(Outgoing outgoing)
-    {
-        Deliver(outgoing.Plan.Local);
-        foreach (var (host, items) in outgoing.Plan.ByHost)
-        {
-            var batch = new ReplicaBatch(Room, host, NextSequence(host), items);
-            if (_split.Contains(host)) continue;
-            if (_syncs[host].Judge(batch, LinkState.Linked).Verdict != BatchVerdict.Apply)
-                throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}");
-            var applied = _replicas[host].Apply(_replicas[host].DecideBatch(batch));
-            Deliver(applied.Deliveries);
-            SendReceipt(host);
-            if (applied.Refused.Count > 0)
-                throw new InvalidOperationException($"{host} refused {string.Join(", ", applied.Refused)}: the model's users always ask first");
-        }
-    }
-
-    /// <summary>As ReplicaRoom once its server took what it delivered: the receipt, if it says something new of anyone.</summary>
-    private void SendReceipt(string host)
-    {
-        if (ReceiptsLost || _replicas[host].ReceiptDue() is not { } receipt) return;
-        _replicas[host].Apply(new ReceiptSent(receipt));
-        if (_primary.Delivered(receipt, _now) is { IsDurable: true } delivered) _journal.Add(delivered);
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

@@ -38,6 +38,7 @@ public sealed class ShardedRoomSerializerTests : IDisposable
         var listing = new RoomListingChanged(Jid.Parse("wallops@channel.avalon.irc"), "Wallops <&>", 3, IsPublic: true, Exists: true, IsPersistent: false);
         Assert.Equal(listing, RoundTrip(listing));
         Assert.Same(ListIndexedRooms.Instance, RoundTrip(ListIndexedRooms.Instance));
+        Assert.Same(RoomIndexUnavailable.Instance, RoundTrip(RoomIndexUnavailable.Instance));
         var settled = new RoomCreationSettled(Jid.Parse("wallops@channel.avalon.irc"), Created: true);
         Assert.Equal(settled, RoundTrip(settled));
 

@@ -76,15 +76,15 @@ public sealed class AcknowledgedForwardTests
     {
         var settings = new ReplicationSettings(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2));
         var keepalive = new LinkKeepalive(settings);
-        keepalive.Heard(Start);
-        keepalive.AwaitingAnswerSince(Start.AddSeconds(1));
+        keepalive.Handle(new OtherEndHeard(Start));
+        keepalive.Handle(new AnswerAwaited(Start.AddSeconds(1), Start.AddSeconds(1)));
 
         Assert.Equal(KeepaliveAction.Ping, keepalive.Check(Start.AddSeconds(15)).Action);
-        keepalive.Heard(Start.AddSeconds(16));
+        keepalive.Handle(new OtherEndHeard(Start.AddSeconds(16)));
         Assert.Equal(TimeSpan.FromSeconds(9), keepalive.Check(Start.AddSeconds(17)).CheckAgainIn);
         Assert.Equal(KeepaliveAction.MarkSplit, keepalive.Check(Start.AddSeconds(26)).Action);
 
-        keepalive.AwaitingAnswerSince(null);
+        keepalive.Handle(new AnswerAwaited(null, Start.AddSeconds(26)));
         Assert.Equal(KeepaliveAction.None, keepalive.Check(Start.AddSeconds(26)).Action);
     }
 
@@ -166,16 +166,17 @@ public sealed class AcknowledgedForwardTests
         // Valdis stayed on killrc's replica, which saw the history up to the first message; Wumpus's entry is lost.
         var replica = new ReplicaRoomState(Jid.Parse(Room), Killrc);
         var enter = Enter(Wumpus, Room);
-        replica.Apply(replica.DecideLocalStanza(enter));
+        replica.Handle(new LocalStanzaArrived(enter, LinkState.Linked, now));
         var ledger = new HeldStanzaLedger();
         ledger.ForwardProcessed(Killrc, "s1", 1, Process(enter), Jid.Parse(Room));
-        var report = new ResyncReplica(Jid.Parse(Room), Killrc, "netjoin-1", 3, lastSeenOnKillrc,
+        var netjoin = replica.Handle(new NetjoinRequested(LinkState.Split)).Netjoin!.NetjoinId;
+        var report = new ResyncReplica(Jid.Parse(Room), Killrc, netjoin, 3, lastSeenOnKillrc,
             new Dictionary<Jid, string> { [Jid.Parse(Valdis.Jid)] = Valdis.Nick }, [], [], 1,
             new UnacknowledgedForwards("s1", 1, [new HeldStanza(enter, now)]));
         Assert.Empty(ledger.ToProcess(report));
 
-        var applied = replica.Apply(replica.DecideBatch(new ReplicaBatch(Jid.Parse(Room), Killrc, 4,
-            NetjoinPlanner.Resync(room, Killrc, report, ledger.OutcomeFor(Killrc)), report.NetjoinId)));
+        var applied = replica.Handle(new BatchFromPrimary(new ReplicaBatch(Jid.Parse(Room), Killrc, 4,
+            NetjoinPlanner.Resync(room, Killrc, report, ledger.OutcomeFor(Killrc)), report.NetjoinId), LinkState.Rejoining, now));
 
         Assert.Empty(applied.Refused);
         var toWumpus = applied.Deliveries.Where(delivery => delivery.To == Jid.Parse(Wumpus.Jid)).Select(delivery => delivery.Stanza).ToList();

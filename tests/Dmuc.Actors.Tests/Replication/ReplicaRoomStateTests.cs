@@ -32,7 +32,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_after_the_users_directed_presence_is_taken_and_broadcasts_then_reach_the_user()
     {
-        _state.Apply(_state.DecideLocalStanza(JoinPresence(BigCheese, "BigCheese")));
+        Take(new LocalStanzaArrived(JoinPresence(BigCheese, "BigCheese"), LinkState.Linked, Now));
 
         var (entering, refused) = Apply(EnterItem(BigCheese, "BigCheese"));
         var (broadcast, _) = Apply(Broadcast(GroupchatMessage("Wumpus", "hello")));
@@ -46,8 +46,8 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void A_user_who_took_the_directed_presence_back_is_refused()
     {
-        _state.Apply(_state.DecideLocalStanza(JoinPresence(BigCheese, "BigCheese")));
-        _state.Apply(_state.DecideLocalStanza(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>")));
+        Take(new LocalStanzaArrived(JoinPresence(BigCheese, "BigCheese"), LinkState.Linked, Now));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>"), LinkState.Linked, Now));
 
         var (_, refused) = Apply(EnterItem(BigCheese, "BigCheese"));
 
@@ -57,7 +57,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_for_another_hosts_user_is_refused_even_with_directed_presence()
     {
-        _state.Apply(_state.DecideLocalStanza(JoinPresence(WiZ, "WiZ")));
+        Take(new LocalStanzaArrived(JoinPresence(WiZ, "WiZ"), LinkState.Linked, Now));
 
         var (deliveries, refused) = Apply(EnterItem(WiZ, "WiZ"));
 
@@ -122,7 +122,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "member", "participant")));
         var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(leave, Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(leave, LinkState.Split, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         Assert.Equal("unavailable", own.Attribute("type")?.Value);
@@ -144,7 +144,7 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"), Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(Parse($"<presence from='{BigCheese}' to='{Room}' type='unavailable'/>"), LinkState.Split, Now)).Deliveries;
 
         Assert.True(Assert.Single(deliveries).Stanza.HasStatus(110));
         Assert.Empty(_state.LocalOccupants);
@@ -158,7 +158,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "moderator")));
         var away = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(away, Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(away, LinkState.Split, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == BigCheese).Stanza;
         var seen = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
@@ -188,7 +188,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         var stanza = Parse(template.Replace("{user}", BigCheese.ToString()).Replace("{room}", Room.ToString()));
 
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(stanza, Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(stanza, LinkState.Split, Now)).Deliveries);
 
         Assert.Equal(BigCheese, error.To);
         Assert.Equal("lonely", error.Stanza.Attribute("id")?.Value);
@@ -203,7 +203,7 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void An_entry_during_a_split_is_refused_with_the_error()
     {
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(JoinPresence(Efchen, "Efchen"), LinkState.Split, Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("remote-server-timeout"));
         Assert.Empty(_state.LocalOccupants);
@@ -215,8 +215,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        Assert.Empty(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>"), Now)).Deliveries);
-        Assert.Empty(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>"), Now)).Deliveries);
+        Assert.Empty(Take(new LocalStanzaArrived(Parse($"<iq from='{BigCheese}' to='{Room}/Efchen' type='result' id='r'/>"), LinkState.Split, Now)).Deliveries);
+        Assert.Empty(Take(new LocalStanzaArrived(Parse($"<message from='{BigCheese}' to='{Room}' type='error' id='e'/>"), LinkState.Split, Now)).Deliveries);
     }
 
     [Fact]
@@ -224,8 +224,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
-        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now));
-        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"), Now));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), LinkState.Split, Now));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{Efchen}' to='{Room}/Efchen' type='unavailable'/>"), LinkState.Split, Now));
 
         _state.Apply(new HeldStanzasReachedPrimary(1));
 
@@ -246,7 +246,7 @@ public sealed class ReplicaRoomStateTests
         var said = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='lonely'><body>anyone there?</body>" +
                          $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='forged'/></message>");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(said, Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(said, LinkState.Split, Now)).Deliveries;
 
         Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
         var relayed = deliveries[0].Stanza;
@@ -265,8 +265,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse(
-            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>off the record</body><no-store xmlns='urn:xmpp:hints'/></message>"), LinkState.Split, Now)).Deliveries;
 
         Assert.Single(deliveries);
         Assert.Empty(_state.History);
@@ -294,7 +294,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "visitor")));
 
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hi</body></message>"), Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hi</body></message>"), LinkState.Split, Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("forbidden"));
         Assert.Empty(_state.HeldDuringSplit);
@@ -306,7 +306,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         var marker = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='m1'/></message>");
 
-        Assert.Single(_state.Apply(_state.DecideDuringSplit(marker, Now)).Deliveries);
+        Assert.Single(Take(new LocalStanzaArrived(marker, LinkState.Split, Now)).Deliveries);
 
         Assert.True(Assert.Single(_state.History).Provisional);
         Assert.Same(marker, Assert.Single(_state.HeldDuringSplit).Stanza);
@@ -317,8 +317,8 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
 
-        var relayed = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>old news</body>" +
-            $"<x xmlns='jabber:x:delay' from='{Room}' stamp='19901013T23:58:37'/></message>"), Now)).Deliveries).Stanza;
+        var relayed = Assert.Single(Take(new LocalStanzaArrived(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>old news</body>" +
+            $"<x xmlns='jabber:x:delay' from='{Room}' stamp='19901013T23:58:37'/></message>"), LinkState.Split, Now)).Deliveries).Stanza;
 
         Assert.Null(relayed.Element((XNamespace)"jabber:x:delay" + "x"));
     }
@@ -329,8 +329,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse(
-            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"), Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(Parse(
+            $"<message from='{BigCheese}' to='{Room}' type='groupchat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"), LinkState.Split, Now)).Deliveries;
 
         Assert.Equal(2, deliveries.Count);
         Assert.Empty(_state.History);
@@ -342,12 +342,11 @@ public sealed class ReplicaRoomStateTests
     {
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(GroupchatMessage("Wumpus", "before")) with { Delay = Now.AddMinutes(-1) });
-        _state.Apply(_state.DecideDuringSplit(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>during</body></message>"), Now));
+        Take(new LocalStanzaArrived(Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>during</body></message>"), LinkState.Split, Now));
         var primarysCopy = Parse($"<message from='{Room}/BigCheese' type='groupchat'><body>during</body>" +
                                  $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-during'/></message>");
 
-        var (deliveries, _) = Taken(new ReplicaBatch(Room, OwnHost, ++_sequence,
-            [new ReplicaItem(primarysCopy, [], Delay: Now)], ResyncOf: "netjoin-1"));
+        var (deliveries, _) = Resync(new ReplicaItem(primarysCopy, [], Delay: Now));
 
         Assert.Empty(deliveries);
         Assert.Equal(["before", "during"], _state.History.Select(entry => entry.Message.Element(Ns.Client + "body")?.Value));
@@ -381,8 +380,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         EnterLocally(Efchen, "Efchen");
 
-        var delivery = Assert.Single(_state.Apply(_state.DecideDuringSplit(
-            Parse($"<message from='{BigCheese}' to='{Room}/Efchen' type='chat' id='psst'><body>psst</body></message>"), Now)).Deliveries);
+        var delivery = Assert.Single(Take(new LocalStanzaArrived(
+            Parse($"<message from='{BigCheese}' to='{Room}/Efchen' type='chat' id='psst'><body>psst</body></message>"), LinkState.Split, Now)).Deliveries);
 
         Assert.Equal(Efchen, delivery.To);
         Assert.Equal($"{Room}/BigCheese", delivery.Stanza.Attribute("from")?.Value);
@@ -402,7 +401,7 @@ public sealed class ReplicaRoomStateTests
         var kick = Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
                          "<item nick='Efchen' role='none'><reason>Avaunt, you cullion!</reason></item></query></iq>");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(kick, Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(kick, LinkState.Split, Now)).Deliveries;
 
         var own = Assert.Single(deliveries, d => d.To == Efchen).Stanza;
         Assert.Equal("unavailable", own.Attribute("type")?.Value);
@@ -433,8 +432,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", actorAffiliation, actorRole)), Broadcast(OccupantPresence("Efchen", targetAffiliation, targetRole)));
 
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), LinkState.Split, Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError(condition));
         Assert.Equal(2, _state.LocalOccupants.Count);
@@ -448,8 +447,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", "admin", "moderator")), Broadcast(OccupantPresence("Efchen", "member", "moderator")));
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Efchen' role='none'/></query></iq>"), LinkState.Split, Now)).Deliveries;
 
         Assert.True(Assert.Single(deliveries, d => d.To == Efchen).Stanza.HasStatus(307));
         Assert.False(_state.LocalOccupants.ContainsKey(Efchen));
@@ -462,8 +461,8 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("BigCheese", "owner", "moderator")), Broadcast(OccupantPresence("WiZ", "none", "participant")));
 
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
-            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='WiZ' role='none'/></query></iq>"), Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='kick1'>" +
+            "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='WiZ' role='none'/></query></iq>"), LinkState.Split, Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("remote-server-timeout"));
     }
@@ -476,14 +475,14 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(Efchen, "Efchen");
         Apply(Broadcast(OccupantPresence("BigCheese", "none", "participant")), Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        var deliveries = _state.Apply(_state.DecideSplit()).Deliveries;
+        var deliveries = Take(new LinkSplit(Now)).Deliveries;
 
         Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, deliveries.Select(d => d.To).ToHashSet());
         Assert.All(deliveries, d => Assert.Equal($"{Room}/WiZ", d.Stanza.Attribute("from")?.Value));
         Assert.Equal("away", deliveries[0].Stanza.Element(Ns.Client + "show")?.Value);
         Assert.Equal("moderator", deliveries[0].Stanza.Element(Ns.MucUser + "x")?.Element(Ns.MucUser + "item")?.Attribute("role")?.Value);
         Assert.Equal(new RosterEntry("WiZ", Affiliation.Owner, Role.Moderator, "away", SplitHostAway.SplitStatus), _state.Roster["WiZ"]);
-        Assert.Empty(_state.Apply(_state.DecideSplit()).Deliveries);
+        Assert.Empty(Take(new LinkSplit(Now)).Deliveries);
     }
 
     [Fact]
@@ -494,7 +493,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(Parse($"<presence from='{Room}/WiZ'><status>gone fishing</status>" +
             "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>")));
 
-        var away = Assert.Single(_state.Apply(_state.DecideSplit()).Deliveries).Stanza;
+        var away = Assert.Single(Take(new LinkSplit(Now)).Deliveries).Stanza;
 
         Assert.Equal(("away", "gone fishing"), (away.Element(Ns.Client + "show")?.Value, away.Element(Ns.Client + "status")?.Value));
     }
@@ -505,7 +504,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        Assert.Empty(_state.Apply(_state.DecideSplit()).Deliveries);
+        Assert.Empty(Take(new LinkSplit(Now)).Deliveries);
     }
 
     [Fact]
@@ -517,7 +516,7 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(GroupchatMessage("WiZ", "before")) with { Delay = Now.AddMinutes(-1) });
         var join = JoinPresence(Efchen, "Efchen");
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(join, Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(join, LinkState.Split, Now)).Deliveries;
 
         var toEntrant = deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza).ToList();
         Assert.Equal([$"{Room}/BigCheese", $"{Room}/WiZ", $"{Room}/Efchen", $"{Room}/WiZ"], toEntrant.Select(s => s.Attribute("from")?.Value));
@@ -540,8 +539,8 @@ public sealed class ReplicaRoomStateTests
         Apply(Broadcast(GroupchatMessage("WiZ", "an hour ago")) with { Delay = Now.AddHours(-1) });
         Apply(Broadcast(GroupchatMessage("WiZ", "a minute ago")) with { Delay = Now.AddMinutes(-1) });
 
-        var deliveries = _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'>" +
-            "<x xmlns='http://jabber.org/protocol/muc'><history seconds='600'/></x></presence>"), Now)).Deliveries;
+        var deliveries = Take(new LocalStanzaArrived(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'>" +
+            "<x xmlns='http://jabber.org/protocol/muc'><history seconds='600'/></x></presence>"), LinkState.Split, Now)).Deliveries;
 
         Assert.Equal(["a minute ago"], deliveries.Where(d => d.To == Efchen).Select(d => d.Stanza.Element(Ns.Client + "body")?.Value).OfType<string>());
     }
@@ -553,7 +552,7 @@ public sealed class ReplicaRoomStateTests
         EnterLocally(BigCheese, "BigCheese");
         Apply(Broadcast(OccupantPresence("WiZ", "owner", "moderator")));
 
-        var error = Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "WiZ"), Now)).Deliveries);
+        var error = Assert.Single(Take(new LocalStanzaArrived(JoinPresence(Efchen, "WiZ"), LinkState.Split, Now)).Deliveries);
 
         Assert.True(error.Stanza.IsError("conflict"));
         Assert.Equal($"{Room}/WiZ", error.Stanza.Attribute("from")?.Value);
@@ -566,7 +565,7 @@ public sealed class ReplicaRoomStateTests
     {
         _state = new ReplicaRoomState(Room, OwnHost, serving: SplitServing.Default with { Entries = true });
 
-        Assert.True(Assert.Single(_state.Apply(_state.DecideDuringSplit(JoinPresence(Efchen, "Efchen"), Now)).Deliveries).Stanza.IsError("remote-server-timeout"));
+        Assert.True(Assert.Single(Take(new LocalStanzaArrived(JoinPresence(Efchen, "Efchen"), LinkState.Split, Now)).Deliveries).Stanza.IsError("remote-server-timeout"));
     }
 
     /// <summary>
@@ -585,15 +584,15 @@ public sealed class ReplicaRoomStateTests
         Assert.NotNull(ping.Stanza.Element(Ns.Ping + "ping"));
         var check = Assert.Single(_state.PendingChecks);
 
-        var answer = _state.DecideCheckAnswer(PingAnswer(BigCheese, ping.Stanza, "result"));
+        var answer = _state.Handle(new LocalStanzaArrived(PingAnswer(BigCheese, ping.Stanza, "result"), LinkState.Linked, Now));
 
-        Assert.NotNull(answer);
-        Assert.Empty(_state.Apply(answer).ToRoom);
+        Assert.Empty(answer.Forwards);
+        Assert.Empty(answer.SessionsGone);
         Assert.Equal(["110", "missed"], answer.Deliveries.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value
             ?? d.Stanza.Descendants(Ns.MucUser + "status").Single().Attribute("code")!.Value));
         Assert.All(answer.Deliveries, d => Assert.Equal(BigCheese, d.To));
         Assert.Empty(_state.PendingChecks);
-        Assert.Empty(_state.Apply(_state.DecideCheckUnanswered(check)).ToRoom);
+        Assert.Empty(_state.Handle(new SessionCheckTimedOut(check, LinkState.Linked, Now)).Forwards);
         Assert.Equal([BigCheese], Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries.Select(d => d.To));
     }
 
@@ -604,10 +603,10 @@ public sealed class ReplicaRoomStateTests
         var error = PingAnswer(BigCheese, deliveries.Single().Stanza, "error",
             "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>");
 
-        var answer = _state.DecideCheckAnswer(error);
+        var answer = _state.Handle(new LocalStanzaArrived(error, LinkState.Linked, Now));
 
-        Assert.NotNull(answer);
-        Assert.Same(error, Assert.Single(_state.Apply(answer).ToRoom));
+        Assert.Same(error, Assert.Single(answer.Forwards).Stanza);
+        Assert.Equal([BigCheese], answer.SessionsGone);
         Assert.Empty(answer.Deliveries);
         Assert.Empty(_state.LocalOccupants);
         Assert.Empty(Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries);
@@ -616,18 +615,22 @@ public sealed class ReplicaRoomStateTests
     [Fact]
     public void A_forgotten_user_who_does_not_answer_the_ping_in_time_is_dropped_and_the_room_gets_a_timeout_error_in_their_name()
     {
-        _state.Apply(_state.DecideLocalStanza(JoinPresence(Efchen, "Efchen")));
+        Take(new LocalStanzaArrived(JoinPresence(Efchen, "Efchen"), LinkState.Linked, Now));
         Resync(EnterItem(Efchen, "Efchen"), EnterItem(BigCheese, "BigCheese"));
         var check = Assert.Single(_state.PendingChecks);
 
-        var error = Assert.Single(_state.Apply(_state.DecideCheckUnanswered(check)).ToRoom);
+        var timedOut = _state.Handle(new SessionCheckTimedOut(check, LinkState.Linked, Now));
+        var error = Assert.Single(timedOut.Forwards).Stanza;
 
         Assert.Equal(BigCheese.ToString(), error.Attribute("from")?.Value);
         Assert.Equal(Room.ToString(), error.Attribute("to")?.Value);
         Assert.True(error.IsError("remote-server-timeout"), error.ToString());
         Assert.True(RoomState.SessionGone(error));
         Assert.Equal([Efchen], _state.LocalOccupants.Keys);
-        Assert.Null(_state.DecideCheckAnswer(PingAnswer(BigCheese, RoomState.ProbeSession(Room, BigCheese, check).Stanza, "result")));
+        Assert.Equal([BigCheese], timedOut.SessionsGone);
+        // A late answer is no answer any more: it goes to the room as any stanza of theirs.
+        var late = PingAnswer(BigCheese, RoomState.ProbeSession(Room, BigCheese, check).Stanza, "result");
+        Assert.Same(late, Assert.Single(_state.Process(new LocalStanzaArrived(late, LinkState.Linked, Now)).Forwards).Stanza);
     }
 
     [Fact]
@@ -661,9 +664,9 @@ public sealed class ReplicaRoomStateTests
         var said = Parse($"<message from='{Efchen}' to='{Room}' type='groupchat'><body>alone?</body></message>");
         var leave = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese' type='unavailable'/>");
 
-        var saying = _state.DecideDuringSplit(said, Now);
-        var leaving = _state.DecideDuringSplit(leave, Now);
-        var batch = _state.DecideBatch(new ReplicaBatch(Room, OwnHost, _sequence + 1, [Broadcast(GroupchatMessage("Wumpus", "hello"))]));
+        var saying = _state.Process(new LocalStanzaArrived(said, LinkState.Split, Now));
+        var leaving = _state.Process(new LocalStanzaArrived(leave, LinkState.Split, Now));
+        var batch = _state.Process(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, _sequence + 1, [Broadcast(GroupchatMessage("Wumpus", "hello"))]), LinkState.Linked, Now));
 
         Assert.Empty(_state.HeldDuringSplit);
         Assert.Empty(_state.History);
@@ -686,30 +689,35 @@ public sealed class ReplicaRoomStateTests
     {
         _state = new ReplicaRoomState(Room, OwnHost, maxHistory: 3, serving: SplitServing.Default with { MarkOthersAway = true, Entries = true });
         var events = new List<ReplicaRoomEvent>();
-        ReplicaOutcome Take(ReplicaOutcome outcome)
+        ReplicaOutcome Record(ReplicaRoomCommand command)
         {
+            var outcome = _state.Handle(command);
             events.AddRange(outcome.Events);
-            return _state.Apply(outcome);
+            return outcome;
         }
-        ReplicaOutcome Batch(params ReplicaItem[] items) => Take(_state.DecideBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, items)));
+        ReplicaOutcome Batch(params ReplicaItem[] items) => Record(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, items), LinkState.Linked, Now));
         var third = Jid.Parse("phaedrus@vesa.yeggmaex.irc/desk");
 
         // A new incarnation's first resync: BigCheese, whom it forgot, is checked and answers.
-        var relearning = Take(_state.DecideBatch(new ReplicaBatch(Room, OwnHost, ++_sequence, [EnterItem(BigCheese, "BigCheese")], ResyncOf: "netjoin-1")));
-        Take(_state.DecideCheckAnswer(PingAnswer(BigCheese, relearning.Deliveries.Single().Stanza, "result"))!);
-        Take(_state.DecideLocalStanza(JoinPresence(Efchen, "Efchen")));
+        var netjoin = Record(new NetjoinRequested(LinkState.Split)).Netjoin!.NetjoinId;
+        var relearning = Record(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [EnterItem(BigCheese, "BigCheese")], ResyncOf: netjoin),
+            LinkState.Rejoining, Now));
+        Record(new LocalStanzaArrived(PingAnswer(BigCheese, relearning.Deliveries.Single().Stanza, "result"), LinkState.Linked, Now));
+        Record(new LocalStanzaArrived(JoinPresence(Efchen, "Efchen"), LinkState.Linked, Now));
         Batch(EnterItem(Efchen, "Efchen"), Broadcast(OccupantPresence("BigCheese", "admin", "moderator")),
             Broadcast(OccupantPresence("WiZ", "owner", "moderator")),
             Broadcast(Parse($"<message from='{Room}/WiZ' type='groupchat'><body>before</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='sid-1'/></message>"))
                 with { Delay = Now });
         // Split: the others go away, a local entry, chat, a kick and a presence change are served and held.
-        Take(_state.DecideSplit());
-        Take(_state.DecideDuringSplit(JoinPresence(third, "Phaedrus"), Now));
-        Take(_state.DecideDuringSplit(Parse($"<message from='{Efchen}' to='{Room}' type='groupchat'><body>during</body></message>"), Now));
-        Take(_state.DecideDuringSplit(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='k'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
-                                            "<item nick='Phaedrus' role='none'/></query></iq>"), Now));
-        Take(_state.DecideDuringSplit(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'><show>dnd</show></presence>"), Now));
-        Take(new ReplicaOutcome([new HeldStanzasReachedPrimary(2)], []));
+        Record(new LinkSplit(Now));
+        Record(new LocalStanzaArrived(JoinPresence(third, "Phaedrus"), LinkState.Split, Now));
+        Record(new LocalStanzaArrived(Parse($"<message from='{Efchen}' to='{Room}' type='groupchat'><body>during</body></message>"), LinkState.Split, Now));
+        Record(new LocalStanzaArrived(Parse($"<iq from='{BigCheese}' to='{Room}' type='set' id='k'><query xmlns='http://jabber.org/protocol/muc#admin'>" +
+                                            "<item nick='Phaedrus' role='none'/></query></iq>"), LinkState.Split, Now));
+        Record(new LocalStanzaArrived(Parse($"<presence from='{Efchen}' to='{Room}/Efchen'><show>dnd</show></presence>"), LinkState.Split, Now));
+        var reached = new HeldStanzasReachedPrimary(2);
+        events.Add(reached);
+        _state.Apply(reached);
 
         var rebuilt = new ReplicaRoomState(Room, OwnHost, maxHistory: 3);
         foreach (var happened in events) rebuilt.Apply(happened);
@@ -722,6 +730,7 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal((_state.FirstHeldNumber, _state.LastSequence, _state.LastStanzaId), (rebuilt.FirstHeldNumber, rebuilt.LastSequence, rebuilt.LastStanzaId));
         Assert.True(_state.Receipt().SameAs(rebuilt.Receipt()));
         Assert.Empty(rebuilt.PendingChecks);
+        Assert.Equal((1, _state.OldestForwardSentAt, (string?)null), (rebuilt.UnacknowledgedForwards, rebuilt.OldestForwardSentAt, rebuilt.NetjoinId));
     }
 
     [Fact]
@@ -746,8 +755,149 @@ public sealed class ReplicaRoomStateTests
         Assert.True(_state.ReceiptDue()?.SameAs(second!));
     }
 
-    private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items) =>
-        Taken(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: "netjoin-1"));
+    [Fact]
+    public void One_receipt_is_written_at_a_time_sent_only_once_written_while_linked_and_the_next_waits_for_the_pause()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        var receipt = _state.ReceiptDue()!;
+        var writing = _state.Handle(new ReceiptPauseOver(LinkState.Linked));
+        Assert.True(writing.ReceiptToWrite?.SameAs(receipt));
+        Assert.Null(_state.ReceiptDue());
+
+        EnterLocally(Efchen, "Efchen");
+        Assert.Null(_state.Handle(new ReceiptPauseOver(LinkState.Linked)).ReceiptToWrite);
+
+        var unwritten = _state.Handle(new ReceiptWriteEnded(receipt, Written: false, LinkState.Linked));
+        Assert.Null(unwritten.ReceiptToSend);
+        Assert.Equal(ReceiptPacing.Retry, unwritten.ReceiptPause);
+        Assert.Null(unwritten.ReceiptToWrite);
+
+        var next = _state.Handle(new ReceiptPauseOver(LinkState.Linked)).ReceiptToWrite;
+        Assert.Equal([Efchen, BigCheese], next?.Sessions);
+        Assert.Null(_state.Handle(new ReceiptWriteEnded(next!, Written: true, LinkState.Split)).ReceiptToSend);
+        next = _state.Handle(new ReceiptPauseOver(LinkState.Linked)).ReceiptToWrite;
+        var written = _state.Handle(new ReceiptWriteEnded(next!, Written: true, LinkState.Linked));
+        Assert.Same(next, written.ReceiptToSend);
+        Assert.Equal(ReceiptPacing.Pause, written.ReceiptPause);
+        Assert.Null(_state.Handle(new ReceiptPauseOver(LinkState.Linked)).ReceiptToWrite);
+        Assert.Null(_state.Handle(new ReceiptPauseOver(LinkState.Split)).ReceiptToWrite);
+    }
+
+    [Fact]
+    public void A_forward_is_numbered_and_kept_until_acknowledged_and_a_netjoin_reports_what_is_not()
+    {
+        var state = new ReplicaRoomState(Room, OwnHost, forwardSession: "life-1");
+        var hello = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hello</body></message>");
+        var again = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>again</body></message>");
+
+        Assert.Equal(new ForwardNumber("life-1", 1, 0), Assert.Single(state.Handle(new LocalStanzaArrived(hello, LinkState.Linked, Now)).Forwards).Number);
+        Assert.Equal(new ForwardNumber("life-1", 2, 0), Assert.Single(state.Handle(new LocalStanzaArrived(again, LinkState.Linked, Now.AddSeconds(1))).Forwards).Number);
+        state.Handle(new AcknowledgementFromPrimary(new ForwardAck("life-0", 2), LinkState.Linked));
+        Assert.Equal(2, state.UnacknowledgedForwards);
+        Assert.Equal(Now, state.OldestForwardSentAt);
+        state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, 1, [], Ack: new ForwardAck("life-1", 1)), LinkState.Linked, Now));
+        Assert.Equal(1, state.UnacknowledgedForwards);
+        Assert.Equal(Now.AddSeconds(1), state.OldestForwardSentAt);
+
+        state.Handle(new LinkSplit(Now));
+        var report = state.Handle(new KeepaliveFromPrimary(1, LinkState.Split)).Netjoin;
+        Assert.Equal(new ForwardNumber("life-1", 3, 1), state.Process(new LocalStanzaArrived(hello, LinkState.Linked, Now)).Forwards.Single().Number);
+        Assert.Equal(2, report?.Unacknowledged?.First);
+        Assert.Equal([again], report!.Unacknowledged!.Stanzas.Select(held => held.Stanza));
+    }
+
+    [Fact]
+    public void Stanzas_that_arrive_during_a_netjoin_wait_and_go_their_way_in_order_once_it_ends()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        var first = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>first</body></message>");
+        var second = Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>");
+        var netjoin = _state.Handle(new NetjoinRequested(LinkState.Split)).Netjoin!.NetjoinId;
+
+        Assert.Empty(_state.Handle(new LocalStanzaArrived(first, LinkState.Rejoining, Now)).Forwards);
+        Assert.Empty(_state.Handle(new LocalStanzaArrived(second, LinkState.Rejoining, Now)).Forwards);
+        Assert.Equal([first, second], _state.WaitingForNetjoin);
+
+        var ignored = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [], ResyncOf: "netjoin-0"), LinkState.Rejoining, Now));
+        Assert.Equal(ResyncStep.Ignored, ignored.Resync);
+        Assert.Equal(2, _state.WaitingForNetjoin.Count);
+
+        var rejoined = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [], ResyncOf: netjoin), LinkState.Rejoining, Now));
+        Assert.Equal(ResyncStep.NetjoinComplete, rejoined.Resync);
+        Assert.Equal([first, second], rejoined.Forwards.Select(forward => forward.Stanza));
+        // Numbered after the forward of BigCheese's entry.
+        Assert.Equal([2L, 3L], rejoined.Forwards.Select(forward => forward.Number!.Number));
+        Assert.Empty(_state.WaitingForNetjoin);
+        Assert.NotNull(rejoined.ReceiptToWrite);
+
+        _state.Handle(new NetjoinRequested(LinkState.Linked));
+        _state.Handle(new LocalStanzaArrived(second, LinkState.Rejoining, Now));
+        var split = _state.Handle(new LinkSplit(Now));
+        Assert.Empty(split.Forwards);
+        Assert.Equal(second, Assert.Single(_state.HeldDuringSplit).Stanza);
+        Assert.Null(_state.NetjoinId);
+    }
+
+    [Fact]
+    public void Word_from_the_primary_across_a_split_starts_a_netjoin_and_a_batch_out_of_step_starts_one_saying_why()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var heard = _state.Process(new KeepaliveFromPrimary(null, LinkState.Split));
+        Assert.Equal((_state.LastSequence, (string?)null), (heard.Netjoin?.LastSequence, heard.NetjoinWhy));
+        Assert.Null(_state.NetjoinId);
+        Assert.Null(_state.Process(new NetjoinRequested(LinkState.Rejoining)).Netjoin);
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(_state.LastSequence, LinkState.Linked)).Netjoin);
+
+        var gap = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, _sequence + 2, [Broadcast(GroupchatMessage("Wumpus", "lost"))]), LinkState.Linked, Now));
+        Assert.Equal($"batch {_sequence + 2} after {_sequence}", gap.NetjoinWhy);
+        Assert.Empty(gap.Deliveries);
+        Assert.Equal(gap.Netjoin?.NetjoinId, _state.NetjoinId);
+    }
+
+    [Fact]
+    public void The_local_sessions_are_probed_from_the_room_each_check_under_a_new_id_and_not_at_all_with_nobody_here()
+    {
+        Assert.Empty(Take(new LocalSessionsCheckDue(LinkState.Linked)).Deliveries);
+        EnterLocally(BigCheese, "BigCheese");
+        EnterLocally(Efchen, "Efchen");
+
+        var first = Take(new LocalSessionsCheckDue(LinkState.Linked)).Deliveries;
+        var second = Take(new LocalSessionsCheckDue(LinkState.Split)).Deliveries;
+
+        Assert.Equal(new HashSet<Jid> { BigCheese, Efchen }, first.Select(d => d.To).ToHashSet());
+        Assert.All(first, probe => Assert.NotNull(probe.Stanza.Element(Ns.Ping + "ping")));
+        Assert.Equal(first.Select(d => d.Stanza.Attribute("id")!.Value).Distinct(), ["dmuc-probe-1"]);
+        Assert.Equal(second.Select(d => d.Stanza.Attribute("id")!.Value).Distinct(), ["dmuc-probe-2"]);
+    }
+
+    [Fact]
+    public void A_stopping_node_tells_each_local_occupant_332_and_the_room_that_they_left()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+
+        var stopping = _state.Handle(new NodeStopping(LinkState.Split));
+
+        var told = Assert.Single(stopping.Deliveries);
+        Assert.Equal(BigCheese, told.To);
+        Assert.Equal(["110", "332"], told.Stanza.Descendants(Ns.MucUser + "status").Select(status => status.Attribute("code")!.Value));
+        var leave = Assert.Single(stopping.Forwards);
+        Assert.Null(leave.Number);
+        Assert.Equal(($"{Room}/BigCheese", "unavailable", BigCheese.ToString()),
+            (leave.Stanza.Attribute("to")?.Value, leave.Stanza.Attribute("type")?.Value, leave.Stanza.Attribute("from")?.Value));
+    }
+
+    /// <summary>As the replica room does, without the commands that follow and the receipts: what one command decides, applied.</summary>
+    private ReplicaOutcome Take(ReplicaRoomCommand command) => _state.Apply(_state.Process(command));
+
+    /// <summary>A netjoin's whole resync with <paramref name="items"/>.</summary>
+    private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Resync(params ReplicaItem[] items)
+    {
+        var netjoin = Take(new NetjoinRequested(LinkState.Split)).Netjoin!.NetjoinId;
+        var taken = Take(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, items, ResyncOf: netjoin), LinkState.Rejoining, Now));
+        Assert.Equal(ResyncStep.NetjoinComplete, taken.Resync);
+        return (taken.Deliveries, taken.Refused);
+    }
 
     private static XElement PingAnswer(Jid user, XElement ping, string type, string payload = "") =>
         Parse($"<iq from='{user}' to='{Room}' type='{type}' id='{ping.Attribute("id")!.Value}'>{payload}</iq>");
@@ -757,13 +907,13 @@ public sealed class ReplicaRoomStateTests
 
     private (IReadOnlyList<Dmuc.Rooms.Delivery> Deliveries, IReadOnlyList<Jid> Refused) Taken(ReplicaBatch batch)
     {
-        var applied = _state.Apply(_state.DecideBatch(batch));
+        var applied = Take(new BatchFromPrimary(batch, LinkState.Linked, Now));
         return (applied.Deliveries, applied.Refused);
     }
 
     private void EnterLocally(Jid user, string nick)
     {
-        _state.Apply(_state.DecideLocalStanza(JoinPresence(user, nick)));
+        Take(new LocalStanzaArrived(JoinPresence(user, nick), LinkState.Linked, Now));
         Assert.Empty(Apply(EnterItem(user, nick)).Refused);
     }
 

@@ -5,7 +5,7 @@ using static Dmuc.Actors.Tests.Infrastructure.RoomStanzas;
 
 namespace Dmuc.Actors.Tests.Replication;
 
-/// <summary>The replica's sequence conditions and its half of a netjoin, as ReplicaRoom asks them.</summary>
+/// <summary>The replica's sequence conditions and its half of a netjoin, through the commands ReplicaRoom hands its room.</summary>
 public sealed class ReplicaSyncTests
 {
     private const string OwnHost = "vesa.yeggmaex.irc";
@@ -14,44 +14,39 @@ public sealed class ReplicaSyncTests
     private static readonly DateTimeOffset Now = new(1990, 10, 13, 23, 58, 37, TimeSpan.Zero);
 
     private readonly ReplicaRoomState _state = new(Room, OwnHost);
-    private readonly ReplicaSync _sync;
-
-    public ReplicaSyncTests() => _sync = new ReplicaSync(_state);
 
     [Fact]
     public void The_next_batch_is_applied_and_one_past_a_gap_starts_a_netjoin()
     {
         Applied(1);
 
-        Assert.Equal(BatchVerdict.Apply, _sync.Judge(Batch(2), LinkState.Linked).Verdict);
-        var (verdict, why) = _sync.Judge(Batch(4), LinkState.Linked);
-        Assert.Equal(BatchVerdict.Resync, verdict);
-        Assert.Equal("batch 4 after 1", why);
+        Assert.Equal("applied", Verdict(Batch(2), LinkState.Linked));
+        Assert.Equal("netjoin: batch 4 after 1", Verdict(Batch(4), LinkState.Linked));
     }
 
     [Fact]
     public void A_replica_that_never_applied_a_batch_takes_its_first_whatever_its_number()
     {
-        Assert.Equal(BatchVerdict.Apply, _sync.Judge(Batch(17), LinkState.Linked).Verdict);
+        Assert.Equal("applied", Verdict(Batch(17), LinkState.Linked));
     }
 
     [Fact]
-    public void Batches_are_ignored_while_the_link_is_split_or_rejoining()
+    public void A_batch_across_a_split_link_is_not_applied_but_starts_a_netjoin_and_one_while_rejoining_is_ignored()
     {
         Applied(1);
 
-        Assert.Equal(BatchVerdict.Ignore, _sync.Judge(Batch(2), LinkState.Split).Verdict);
-        Assert.Equal(BatchVerdict.Ignore, _sync.Judge(Batch(2), LinkState.Rejoining).Verdict);
+        Assert.Equal("netjoin: ", Verdict(Batch(2), LinkState.Split));
+        Assert.Equal("ignored", Verdict(Batch(2), LinkState.Rejoining));
     }
 
     [Fact]
     public void A_lower_number_is_a_restarted_primary_only_when_the_replica_has_occupants_it_would_have_forgotten()
     {
         Applied(5);
-        Assert.Equal(BatchVerdict.Apply, _sync.Judge(Batch(1), LinkState.Linked).Verdict);
+        Assert.Equal("applied", Verdict(Batch(1), LinkState.Linked));
 
         EnterLocally(BigCheese, "BigCheese", sequence: 6);
-        Assert.Equal(BatchVerdict.Resync, _sync.Judge(Batch(2), LinkState.Linked).Verdict);
+        Assert.Equal("netjoin: batch 2 after 6: the primary's room restarted", Verdict(Batch(2), LinkState.Linked));
     }
 
     [Fact]
@@ -59,38 +54,37 @@ public sealed class ReplicaSyncTests
     {
         Applied(3);
 
-        Assert.Null(_sync.OutOfStep(3, LinkState.Linked));
-        Assert.Equal("the primary sent up to batch 5, we applied 3", _sync.OutOfStep(5, LinkState.Linked));
-        Assert.Null(_sync.OutOfStep(5, LinkState.Split));
-        Assert.Null(_sync.OutOfStep(null, LinkState.Linked));
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(3, LinkState.Linked)).Netjoin);
+        Assert.Equal("the primary sent up to batch 5, we applied 3", _state.Process(new KeepaliveFromPrimary(5, LinkState.Linked)).NetjoinWhy);
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(5, LinkState.Rejoining)).Netjoin);
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(null, LinkState.Linked)).Netjoin);
     }
 
     [Fact]
     public void The_service_address_applies_every_batch_and_never_resyncs()
     {
-        var service = new ReplicaSync(new ReplicaRoomState(Jid.Parse("channel.avalon.irc"), OwnHost));
+        var service = new ReplicaRoomState(Jid.Parse("channel.avalon.irc"), OwnHost);
 
-        Assert.Equal(BatchVerdict.Apply, service.Judge(Batch(9), LinkState.Split).Verdict);
-        Assert.Null(service.OutOfStep(9, LinkState.Linked));
+        Assert.Single(service.Process(new BatchFromPrimary(Batch(9), LinkState.Split, Now)).Events.OfType<ReplicaBatchApplied>());
+        Assert.Null(service.Process(new KeepaliveFromPrimary(9, LinkState.Linked)).Netjoin);
+        Assert.Null(service.Process(new NetjoinRequested(LinkState.Linked)).Netjoin);
     }
 
     [Fact]
     public void Only_the_resync_of_the_latest_netjoin_is_taken_and_it_forgets_only_the_held_stanzas_reported()
     {
         EnterLocally(BigCheese, "BigCheese", sequence: 1);
-        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), Now));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>away</show></presence>"), LinkState.Split, Now));
         var first = StartNetjoin();
         var second = StartNetjoin();
-        _state.Apply(_state.DecideDuringSplit(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>xa</show></presence>"), Now));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{BigCheese}' to='{Room}/BigCheese'><show>xa</show></presence>"), LinkState.Split, Now));
 
-        Assert.Null(TakeResync(Batch(2) with { ResyncOf = first.NetjoinId }, LinkState.Rejoining));
-        Assert.Null(TakeResync(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Split));
-
-        Assert.True(TakeResync(Batch(2) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining)?.Complete);
+        Assert.Equal(ResyncStep.Ignored, TakeResync(Batch(2) with { ResyncOf = first.NetjoinId }).Resync);
+        Assert.Equal(ResyncStep.NetjoinComplete, TakeResync(Batch(2) with { ResyncOf = second.NetjoinId }).Resync);
 
         Assert.Equal("xa", Assert.Single(_state.HeldDuringSplit).Stanza.Element(Ns.Client + "show")?.Value);
-        Assert.Null(_sync.NetjoinId);
-        Assert.Null(TakeResync(Batch(3) with { ResyncOf = second.NetjoinId }, LinkState.Rejoining));
+        Assert.Null(_state.NetjoinId);
+        Assert.Equal(ResyncStep.Ignored, TakeResync(Batch(3) with { ResyncOf = second.NetjoinId }).Resync);
     }
 
     [Fact]
@@ -100,62 +94,62 @@ public sealed class ReplicaSyncTests
         var netjoin = StartNetjoin().NetjoinId;
         var wumpus = new ReplicaItem(Parse($"<message from='{Room}/Wumpus' type='groupchat'><body>part</body></message>"), null);
 
-        Assert.False(TakeResync(Batch(2, wumpus) with { ResyncOf = netjoin, More = true }, LinkState.Rejoining)?.Complete);
-        Assert.Null(TakeResync(Batch(4, wumpus) with { ResyncOf = netjoin }, LinkState.Rejoining));
-        Assert.Equal(netjoin, _sync.NetjoinId);
+        Assert.Equal(ResyncStep.PartTaken, TakeResync(Batch(2, wumpus) with { ResyncOf = netjoin, More = true }).Resync);
+        Assert.Equal(ResyncStep.Ignored, TakeResync(Batch(4, wumpus) with { ResyncOf = netjoin }).Resync);
+        Assert.Equal(netjoin, _state.NetjoinId);
 
         var again = StartNetjoin().NetjoinId;
-        Assert.False(TakeResync(Batch(5, wumpus) with { ResyncOf = again, More = true }, LinkState.Rejoining)?.Complete);
-        var last = TakeResync(Batch(6, wumpus) with { ResyncOf = again }, LinkState.Rejoining);
-        Assert.True(last?.Complete);
-        Assert.Equal("part", Assert.Single(last!.Outcome.Deliveries).Stanza.Element(Ns.Client + "body")?.Value);
+        Assert.Equal(ResyncStep.PartTaken, TakeResync(Batch(5, wumpus) with { ResyncOf = again, More = true }).Resync);
+        var last = TakeResync(Batch(6, wumpus) with { ResyncOf = again });
+        Assert.Equal(ResyncStep.NetjoinComplete, last.Resync);
+        Assert.Equal("part", Assert.Single(last.Deliveries).Stanza.Element(Ns.Client + "body")?.Value);
     }
 
     [Fact]
     public void A_netjoin_decided_but_not_applied_changes_nothing_and_a_split_abandons_one_under_way()
     {
         EnterLocally(BigCheese, "BigCheese", sequence: 1);
-        var decided = _sync.DecideNetjoin(OwnHost, null);
+        var decided = _state.Process(new NetjoinRequested(LinkState.Split));
+        var netjoin = decided.Netjoin!.NetjoinId;
 
-        Assert.Null(_sync.NetjoinId);
-        Assert.Equal(decided.Report.NetjoinId, _sync.DecideNetjoin(OwnHost, null).Report.NetjoinId);
-        Assert.Null(_sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining));
+        Assert.Null(_state.NetjoinId);
+        Assert.Equal(netjoin, _state.Process(new NetjoinRequested(LinkState.Split)).Netjoin?.NetjoinId);
+        Assert.Equal(ResyncStep.Ignored, _state.Process(new BatchFromPrimary(Batch(2) with { ResyncOf = netjoin }, LinkState.Rejoining, Now)).Resync);
 
-        _sync.Apply(decided);
-        var part = _sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining);
-        Assert.Equal(new ResyncPartTaken(Complete: true), part?.Taken);
-        Assert.Equal(decided.Report.NetjoinId, _sync.NetjoinId);
+        _state.Apply(decided);
+        var part = _state.Process(new BatchFromPrimary(Batch(2) with { ResyncOf = netjoin }, LinkState.Rejoining, Now));
+        Assert.Equal(ResyncStep.NetjoinComplete, part.Resync);
+        Assert.Contains(new ResyncPartTaken(Complete: true), part.Events);
+        Assert.Equal(netjoin, _state.NetjoinId);
         Assert.Equal(1, _state.LastSequence);
 
-        _sync.Apply(NetjoinAbandoned.Instance);
-        Assert.Null(_sync.NetjoinId);
-        Assert.Null(_sync.DecideResync(Batch(2) with { ResyncOf = decided.Report.NetjoinId }, LinkState.Rejoining));
-        Assert.NotEqual(decided.Report.NetjoinId, StartNetjoin().NetjoinId);
+        Take(new LinkSplit(Now));
+        Assert.Null(_state.NetjoinId);
+        Assert.Equal(ResyncStep.Ignored, TakeResync(Batch(2) with { ResyncOf = netjoin }).Resync);
+        Assert.NotEqual(netjoin, StartNetjoin().NetjoinId);
     }
 
-    /// <summary>As the replica room does: a part taken is applied before the next arrives.</summary>
-    private ResyncPart? TakeResync(ReplicaBatch resync, LinkState link)
+    /// <summary>What the replica does with a batch: applies it, ignores it, or starts a netjoin (and why, when it was out of step).</summary>
+    private string Verdict(ReplicaBatch batch, LinkState link)
     {
-        if (_sync.DecideResync(resync, link) is not { } part) return null;
-        _sync.Apply(part.Taken);
-        _state.Apply(part.Outcome);
-        return part;
+        var outcome = _state.Process(new BatchFromPrimary(batch, link, Now));
+        if (outcome.Netjoin is not null) return "netjoin: " + outcome.NetjoinWhy;
+        return outcome.Events.OfType<ReplicaBatchApplied>().Any() ? "applied" : "ignored";
     }
 
-    private ResyncReplica StartNetjoin()
-    {
-        var started = _sync.DecideNetjoin(OwnHost, null);
-        _sync.Apply(started);
-        return started.Report;
-    }
+    private ReplicaOutcome Take(ReplicaRoomCommand command) => _state.Apply(_state.Process(command));
 
-    private void Applied(long sequence) => _state.Apply(_state.DecideBatch(Batch(sequence)));
+    private ReplicaOutcome TakeResync(ReplicaBatch resync) => Take(new BatchFromPrimary(resync, LinkState.Rejoining, Now));
+
+    private ResyncReplica StartNetjoin() => Take(new NetjoinRequested(LinkState.Split)).Netjoin!;
+
+    private void Applied(long sequence) => Take(new BatchFromPrimary(Batch(sequence), LinkState.Linked, Now));
 
     private void EnterLocally(Jid user, string nick, long sequence)
     {
-        _state.Apply(_state.DecideLocalStanza(Parse($"<presence from='{user}' to='{Room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")));
-        _state.Apply(_state.DecideBatch(Batch(sequence, new ReplicaItem(Parse($"<presence from='{Room}/{nick}'><x xmlns='http://jabber.org/protocol/muc#user'>" +
-            "<item affiliation='none' role='participant'/><status code='110'/></x></presence>"), [user], new ReplicaEnter(user, null)))));
+        Take(new LocalStanzaArrived(Parse($"<presence from='{user}' to='{Room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"), LinkState.Linked, Now));
+        Take(new BatchFromPrimary(Batch(sequence, new ReplicaItem(Parse($"<presence from='{Room}/{nick}'><x xmlns='http://jabber.org/protocol/muc#user'>" +
+            "<item affiliation='none' role='participant'/><status code='110'/></x></presence>"), [user], new ReplicaEnter(user, null))), LinkState.Linked, Now));
     }
 
     private static ReplicaBatch Batch(long sequence, params ReplicaItem[] items) => new(Room, OwnHost, sequence, items);

@@ -22,6 +22,8 @@ public sealed class UnstoredMessagesTests
         Assert.Equal($"3 {UnstoredMessages.MissedText}", notice?.Stanza.Element(Ns.Client + "body")?.Value);
         Assert.Equal((Room.ToString(), "groupchat"), (notice?.Stanza.Attribute("from")?.Value, notice?.Stanza.Attribute("type")?.Value));
         Assert.Null(notice?.Recipients);
+        Assert.Equal(notice?.Stanza.ToString(), _unstored.NoticeOfMissed(Room, replicaApplied: 1)?.Stanza.ToString());
+        _unstored.Forget();
         Assert.Null(_unstored.NoticeOfMissed(Room, replicaApplied: 1));
     }
 

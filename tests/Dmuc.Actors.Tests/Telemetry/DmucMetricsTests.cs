@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Akka.Actor;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Telemetry;
+using Dmuc.Actors.Tests.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
 
@@ -30,9 +31,11 @@ public sealed class DmucMetricsTests : IDisposable
     public void A_ping_answered_records_its_round_trip_for_its_end_of_the_link()
     {
         var keepalive = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Replica));
-        var id = keepalive.StartPing(_start);
-        keepalive.Answered("ping-from-before", _start + TimeSpan.FromMilliseconds(10));
-        keepalive.Answered(id, _start + TimeSpan.FromMilliseconds(30));
+        var sentAt = _start + Settings.KeepaliveInterval;
+        keepalive.Handle(new OtherEndHeard(_start));
+        var id = keepalive.Ping(sentAt);
+        keepalive.Handle(new PongArrived("ping-from-before", sentAt + TimeSpan.FromMilliseconds(10)));
+        keepalive.Handle(new PongArrived(id, sentAt + TimeSpan.FromMilliseconds(30)));
 
         Assert.Equal([0.03], _recorder.Values("dmuc.ping.rtt", ("end", "replica")));
         Assert.Empty(_recorder.Values("dmuc.ping.rtt", ("end", "primary")));
@@ -42,9 +45,9 @@ public sealed class DmucMetricsTests : IDisposable
     public void A_split_ended_by_a_netjoin_records_how_long_each_lasted()
     {
         var keepalive = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Primary));
-        keepalive.MarkSplit(_start);
-        keepalive.MarkRejoining(_start + TimeSpan.FromSeconds(40));
-        keepalive.MarkLinked(_start + TimeSpan.FromSeconds(41.5));
+        keepalive.Handle(new SplitFound("cut", _start));
+        keepalive.Handle(new NetjoinUnderWay(_start + TimeSpan.FromSeconds(40)));
+        keepalive.Handle(new NetjoinEnded(_start + TimeSpan.FromSeconds(41.5)));
 
         Assert.Equal([41.5], _recorder.Values("dmuc.netsplit.duration", ("end", "primary")));
         Assert.Equal([1.5], _recorder.Values("dmuc.netjoin.duration", ("end", "primary")));
@@ -54,8 +57,8 @@ public sealed class DmucMetricsTests : IDisposable
     public void A_resync_without_a_split_records_only_the_netjoin()
     {
         var keepalive = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Replica));
-        keepalive.MarkRejoining(_start);
-        keepalive.MarkLinked(_start + TimeSpan.FromMilliseconds(250));
+        keepalive.Handle(new NetjoinUnderWay(_start));
+        keepalive.Handle(new NetjoinEnded(_start + TimeSpan.FromMilliseconds(250)));
 
         Assert.Empty(_recorder.Values("dmuc.netsplit.duration"));
         Assert.Equal([0.25], _recorder.Values("dmuc.netjoin.duration", ("end", "replica")));
@@ -67,9 +70,9 @@ public sealed class DmucMetricsTests : IDisposable
         var linked = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Primary));
         var split = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Primary));
         var rejoining = new LinkKeepalive(Settings, _metrics.TrackLink(Room, LinkEnd.Replica));
-        split.MarkSplit(_start);
-        rejoining.MarkSplit(_start);
-        rejoining.MarkRejoining(_start);
+        split.Handle(new SplitFound("cut", _start));
+        rejoining.Handle(new SplitFound("cut", _start));
+        rejoining.Handle(new NetjoinUnderWay(_start));
 
         Assert.Equal(1, _recorder.Observe("dmuc.replica_links", ("end", "primary"), ("state", "linked")));
         Assert.Equal(1, _recorder.Observe("dmuc.replica_links", ("end", "primary"), ("state", "split")));
