@@ -74,9 +74,12 @@ standby_name="dmuc-node-$standby_host-standby"
 standby_ports=5
 # Netsplit drills run Akka.Remote (over TLS) through its throttler adapter, whose addresses have this scheme.
 cluster_scheme="akka.trttl.ssl.tcp"
-# Every node, the primary included, gets the same seeds (the primary, then the first replica): a restarted
-# primary then rejoins the running replicas instead of forming a cluster of its own.
-seed_args=(--seed "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 0)" --Dmuc:Seeds:1 "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port 1)")
+# Every node, the primary included, gets the same seeds: every host's node, the primary first. A restarted node then
+# rejoins whichever nodes still run, and the primary forms a new cluster only when none does (docs/operations.md#seeds).
+seed_args=()
+for index in "${!hosts[@]}"; do
+  seed_args+=(--Dmuc:Seeds:$index "$cluster_scheme://dmuc@127.0.0.1:$(cluster_port "$index")")
+done
 
 if [[ -s "$started" ]]; then
   echo "A local topology is already running from $run (see $started); run down.sh first." >&2

@@ -96,7 +96,7 @@ public static class DmucNode
             {
                 Roles = ClusterRoles(options), SeedNodes = seeds.ToArray(), SplitBrainResolver = null,
             });
-            if (seeds.Count > 1 && seeds[0] == clusterAddress) akka.AddHocon(FirstSeedPatienceHocon, HoconAddMode.Prepend);
+            if (seeds.Count > 1 && seeds[0] == clusterAddress) akka.AddFirstSeedJoin(FirstSeedGrace);
             akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
             akka.AddDmucReplication(credential, service.ServiceDomain, joinSelfWhenNoSeeds: options.Seeds.Count == 0);
@@ -119,13 +119,12 @@ public static class DmucNode
     }
 
     /// <summary>
-    /// The first of its own seeds forms a new cluster when no other seed answers within <c>seed-node-timeout</c> (Akka's
-    /// default 5 s; seeds that are not Up yet answer at once that they cannot take it, so a first start does not wait).
-    /// Restarted after a crash, it must rejoin the running cluster instead: the others take it only once they have downed and
-    /// removed its previous incarnation (on its <c>IncarnationStarted</c>), and the quarantine of that incarnation closes
-    /// the new one's connections for a further 5 s, which together outlast Akka's default (docs/protocol/netjoin.md §5).
+    /// How long the first of its own seeds waits, with every other seed down, before it forms a new cluster
+    /// (<see cref="FirstSeedPatience"/>); while another is up it waits to be taken in. Restarted after a crash, the others take
+    /// it only once they have downed and removed its previous incarnation (on its <c>IncarnationStarted</c>), and the
+    /// quarantine of that incarnation closes the new one's connections for a further 5 s (docs/protocol/netjoin.md §5).
     /// </summary>
-    private const string FirstSeedPatienceHocon = "akka.cluster.seed-node-timeout = 20s";
+    private static readonly TimeSpan FirstSeedGrace = TimeSpan.FromSeconds(20);
 
     private static string[] ClusterRoles(NodeOptions options)
     {

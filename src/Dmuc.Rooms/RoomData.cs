@@ -33,6 +33,8 @@ internal sealed class RoomData
     private ImmutableDictionary<Jid, string> _nickByRealJid = ImmutableDictionary<Jid, string>.Empty;
     /// <summary>How far the room processed what each relay numbered for it.</summary>
     public ImmutableDictionary<string, RelayPosition> Relays { get; private set; } = ImmutableDictionary<string, RelayPosition>.Empty;
+    /// <summary>What each relay's server was last handed, for the sessions still in the room.</summary>
+    public ImmutableDictionary<string, RelayReceipt> Receipts { get; private set; } = ImmutableDictionary<string, RelayReceipt>.Empty;
     /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
     public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
@@ -165,6 +167,10 @@ internal sealed class RoomData
             case RelayedStanzaProcessed relayed:
                 Relays = Relays.SetItem(relayed.Relay, new RelayPosition(relayed.Relay, relayed.Session, relayed.Number));
                 break;
+            case RelayDelivered delivered:
+                Receipts = Receipts.SetItem(delivered.Relay, new RelayReceipt(delivered.Relay, delivered.LastStanzaId,
+                    [.. delivered.Sessions.Where(_nickByRealJid.ContainsKey)]));
+                break;
         }
     }
 
@@ -181,6 +187,7 @@ internal sealed class RoomData
         Occupants = Occupants.Clear();
         _nickByRealJid = _nickByRealJid.Clear();
         StanzaAllowances = StanzaAllowances.Clear();
+        Receipts = Receipts.Clear();
     }
 
     /// <summary>The room's history and, behind it, the messages kept for netjoins.</summary>
@@ -215,7 +222,9 @@ internal sealed class RoomData
         if (!Occupants.TryGetValue(left.Nick, out var occupant)) return;
         var remaining = occupant.WithoutSession(left.RealJid);
         Occupants = remaining.Sessions.IsEmpty ? Occupants.Remove(left.Nick) : Occupants.SetItem(left.Nick, remaining);
-        if (_nickByRealJid.GetValueOrDefault(left.RealJid) == left.Nick) _nickByRealJid = _nickByRealJid.Remove(left.RealJid);
+        if (_nickByRealJid.GetValueOrDefault(left.RealJid) != left.Nick) return;
+        _nickByRealJid = _nickByRealJid.Remove(left.RealJid);
+        ForgetInReceipts([left.RealJid]);
     }
 
     private void ApplyRoleChanged(OccupantRoleChanged changed)
@@ -228,6 +237,18 @@ internal sealed class RoomData
         }
         Occupants = Occupants.Remove(changed.Nick);
         _nickByRealJid = _nickByRealJid.RemoveRange(occupant.Sessions.Select(session => session.RealJid));
+        ForgetInReceipts([.. occupant.Sessions.Select(session => session.RealJid)]);
+    }
+
+    /// <summary>
+    /// A session that left is no longer covered by its relay's receipt: should it enter again, it is a new entrant (a nick
+    /// change too, until the relay's next receipt names it again).
+    /// </summary>
+    private void ForgetInReceipts(IReadOnlyCollection<Jid> departed)
+    {
+        if (Receipts.IsEmpty) return;
+        foreach (var receipt in Receipts.Values.Where(receipt => receipt.Sessions.Any(departed.Contains)).ToList())
+            Receipts = Receipts.SetItem(receipt.Relay, receipt with { Sessions = [.. receipt.Sessions.Where(session => !departed.Contains(session))] });
     }
 
     /// <summary>
@@ -249,7 +270,8 @@ internal sealed class RoomData
         [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
         [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
             occupant.Nick, session.RealJid, StanzaText.Of(session.Presence), occupant.Role)))],
-        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough);
+        [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough,
+        [.. Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal)]);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -265,5 +287,6 @@ internal sealed class RoomData
         foreach (var session in snapshot.Occupants ?? []) ApplySessionUpdated(session);
         Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
         ArchiveExpiredThrough = snapshot.ArchiveExpiredThrough;
+        Receipts = (snapshot.Receipts ?? []).ToImmutableDictionary(receipt => receipt.Relay);
     }
 }

@@ -22,6 +22,7 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(OccupantRoleChanged), "occupant-role-changed")]
 [JsonDerivedType(typeof(OccupantStanzaCounted), "occupant-stanza-counted")]
 [JsonDerivedType(typeof(RelayedStanzaProcessed), "relayed-stanza-processed")]
+[JsonDerivedType(typeof(RelayDelivered), "relay-delivered")]
 public abstract record RoomEvent
 {
     [JsonIgnore]
@@ -102,3 +103,19 @@ public sealed record RelayedStanzaProcessed(string Relay, string Session, long N
 
 /// <summary>How far the room processed what a relay numbered for it (<see cref="RelayedStanzaProcessed"/>).</summary>
 public sealed record RelayPosition(string Relay, string Session, long Number);
+
+/// <summary>
+/// <see cref="Relay"/> (a replica host) says its XMPP server was handed everything the room sent <see cref="Sessions"/>, up to
+/// and including the message <see cref="LastStanzaId"/> (null: none yet): a new incarnation of the relay's node, which knows
+/// nothing, is resumed from there. Journaled only now and then (<see cref="Journaled"/>; a busy room gets one receipt per host
+/// every few milliseconds), so that the room still knows it after its own restart; a receipt not journaled only costs a
+/// relay that crashes with the room the messages since the last one that was, sent again.
+/// </summary>
+public sealed record RelayDelivered(string Relay, string? LastStanzaId, IReadOnlyList<Jid> Sessions, bool Journaled) : RoomEvent
+{
+    [JsonIgnore]
+    public override bool IsDurable => Journaled;
+}
+
+/// <summary>What a relay's server was last handed (<see cref="RelayDelivered"/>), for the sessions still in the room.</summary>
+public sealed record RelayReceipt(string Relay, string? LastStanzaId, IReadOnlyList<Jid> Sessions);

@@ -4,6 +4,7 @@ namespace Dmuc.Rooms;
 /// <param name="Occupants">Every occupant session, each occupant's first session first; null in snapshots taken before
 /// occupants were durable (they recover an empty room).</param>
 /// <param name="Relays">How far the room processed what each relay numbered for it.</param>
+/// <param name="Receipts">What each relay's server was last handed (<see cref="RelayDelivered"/>).</param>
 /// <param name="ArchiveExpiredThrough">The journal position up to which retention expired the archive.</param>
 public sealed record RoomSnapshot(
     bool Exists,
@@ -16,4 +17,5 @@ public sealed record RoomSnapshot(
     RoomTombstone? Tombstone = null,
     IReadOnlyList<OccupantSessionUpdated>? Occupants = null,
     IReadOnlyList<RelayPosition>? Relays = null,
-    long ArchiveExpiredThrough = 0);
+    long ArchiveExpiredThrough = 0,
+    IReadOnlyList<RelayReceipt>? Receipts = null);

@@ -78,6 +78,12 @@ public sealed class RoomState
     /// <summary>How far the room processed what <paramref name="relay"/> numbered for it; null if it never did.</summary>
     public RelayPosition? RelayedUpTo(string relay) => _room.Relays.GetValueOrDefault(relay);
 
+    /// <summary>What <paramref name="relay"/>'s server was last handed (<see cref="RelayDelivered"/>); null if it never said.</summary>
+    public RelayReceipt? ReceiptOf(string relay) => _room.Receipts.GetValueOrDefault(relay);
+
+    /// <summary>Every relay's last receipt, by relay.</summary>
+    public IEnumerable<RelayReceipt> Receipts => _room.Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal);
+
     /// <summary>
     /// An XEP-0199 ping from the room to each occupant session <paramref name="probed"/> selects: a session that no
     /// longer exists is answered for by its server with an error (service-unavailable), and the room takes an error to

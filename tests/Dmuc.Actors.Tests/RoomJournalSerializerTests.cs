@@ -88,6 +88,15 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
     }
 
     [Fact]
+    public void A_replica_host_s_receipt_reads_back_as_written()
+    {
+        var written = new RelayDelivered("killrc.oulubox.irc", "stanza-id-2", [Jid.Parse("argl@killrc.oulubox.irc/laptop")], Journaled: true);
+        var read = Assert.IsType<RelayDelivered>(RoundTrip<RoomEvent>(written));
+        Assert.Equal(written with { Sessions = [] }, read with { Sessions = [] });
+        Assert.Equal(written.Sessions, read.Sessions);
+    }
+
+    [Fact]
     public void A_snapshot_reads_back_with_every_field()
     {
         var written = new RoomSnapshot(true, UnusualConfig, Noon, "salt",
@@ -98,12 +107,16 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
             [Message, Message with { StanzaId = "stanza-id-2", Timestamp = Noon.AddSeconds(1) }],
             new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)),
             [new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"), "<presence xmlns='jabber:client'/>", Role.Moderator)],
-            [new RelayPosition("killrc.oulubox.irc", "5f1c0a", 41)]);
+            [new RelayPosition("killrc.oulubox.irc", "5f1c0a", 41)], 0,
+            [new RelayReceipt("killrc.oulubox.irc", "stanza-id-2", [Jid.Parse("romeo@localhost/balcony")])]);
 
         var read = RoundTrip<RoomSnapshot>(written);
 
-        Assert.Equal(written with { Affiliations = [], History = [], Occupants = [], Relays = [] },
-            read with { Affiliations = [], History = [], Occupants = [], Relays = [] });
+        Assert.Equal(written with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [] },
+            read with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [] });
+        var receipt = Assert.Single(read.Receipts!);
+        Assert.Equal(("killrc.oulubox.irc", "stanza-id-2"), (receipt.Relay, receipt.LastStanzaId));
+        Assert.Equal(written.Receipts![0].Sessions, receipt.Sessions);
         Assert.Equal(written.Affiliations, read.Affiliations);
         Assert.Equal(written.History, read.History);
         Assert.Equal(written.Occupants, read.Occupants);

@@ -27,6 +27,7 @@ public sealed class StateContractTests
             new OccupantRoleChanged("Romeo", Role.Visitor),
             new OccupantStanzaCounted(Jid.Parse("romeo@localhost"), time),
             new RelayedStanzaProcessed("killrc.oulubox.irc", "k3x", 17, Kept: true),
+            new RelayDelivered("killrc.oulubox.irc", "sid", [Jid.Parse("argl@killrc.oulubox.irc/laptop")], Journaled: true),
         ];
         var eventTypes = typeof(RoomEvent).Assembly.GetTypes().Where(type => !type.IsAbstract && type.IsSubclassOf(typeof(RoomEvent)));
         Assert.Equal(eventTypes.OrderBy(type => type.Name), events.Select(e => e.GetType()).Distinct().OrderBy(type => type.Name));

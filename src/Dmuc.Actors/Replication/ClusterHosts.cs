@@ -186,6 +186,7 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     private void HandleIncarnationStarted(IncarnationStarted started)
     {
         if (Sender.Path.Address.ToString() != started.Address) return;
+        Context.System.EventStream.Publish(new NodeNotInCluster(Sender.Path.Address));
         if (_members.Values.FirstOrDefault(member => member.Address.ToString() == started.Address) is not { } listed
             || listed.Status is MemberStatus.Down or MemberStatus.Removed) return;
         if (_trust.PreviousIncarnationRefusal(listed.UniqueAddress, listed.Roles, started, DateTimeOffset.UtcNow) is { } refusal)

@@ -30,12 +30,12 @@ public static class NetjoinPlanner
 
     /// <param name="held">What came of the held stanzas of the host (<see cref="HeldStanzaLedger"/>): the room's errors
     /// are passed on first, and the messages its users saw during the split are kept in its history but not delivered again.</param>
-    /// <param name="receipt">The host's last receipt (<see cref="DeliveryReceipt"/>): what a new incarnation of its node, which
+    /// <param name="receipt">The host's last receipt (<see cref="DeliveryReceipt"/>, <see cref="RelayDelivered"/>): what a new incarnation of its node, which
     /// reports having nothing, resumes its users from.</param>
     /// <param name="letGo">Sessions of the host the room let go while the host had no node (<see cref="PrimaryRoom.HostGone"/>):
     /// those the replica does not report and the room does not have again are told now that they were removed.</param>
     public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null,
-        DeliveryReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null)
+        RelayReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null)
     {
         held ??= HeldOutcome.None;
         var roomJid = room.RoomJid;

@@ -14,15 +14,16 @@ namespace Dmuc.Actors.Replication;
 /// </summary>
 /// <param name="isReplicaHost">Whether a host's users are reached through a replica link rather than this node's server.</param>
 /// <param name="tracksSessions">Whether the room has replica hosts at all (without, the planner needs no session lists).</param>
-public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions)
+/// <param name="receiptJournalInterval">How often at most a host's receipt is journaled (<see cref="ReceiptJournaling"/>);
+/// <see cref="ReplicationSettings.ReceiptJournalInterval"/> by default.</param>
+public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions, TimeSpan? receiptJournalInterval = null)
 {
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
-    // Per replica host, its last receipt (what its server was handed), for the netjoin of a new incarnation of its node.
-    private readonly Dictionary<string, DeliveryReceipt> _receipts = new(StringComparer.Ordinal);
+    private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
 
     /// <summary>The room's XEP-0045 state; replaced as a whole when the actor recovers from a snapshot.</summary>
     public RoomState State { get; set; } = state;
@@ -30,7 +31,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     public Jid RoomJid => State.RoomJid;
 
     /// <summary>Each replica host's last receipt (<see cref="Delivered"/>), for inspection.</summary>
-    public IReadOnlyList<DeliveryReceipt> Receipts => [.. _receipts.Values];
+    public IReadOnlyList<DeliveryReceipt> Receipts =>
+        [.. State.Receipts.Select(receipt => new DeliveryReceipt(RoomJid, receipt.Relay, receipt.LastStanzaId, receipt.Sessions))];
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
@@ -46,7 +48,6 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
             ? sessionsBefore : SessionsByRealJid();
-        if (!ReferenceEquals(sessionsAfter, sessionsBefore)) ForgetReceiptsOfDeparted();
         var stanza = (command as HandleStanza)?.Stanza;
         var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return new Decided(command, decision, new Outgoing(plan,
@@ -142,7 +143,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), _receipts.GetValueOrDefault(host),
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host),
                 _letGo.Remove(host, out var letGo) ? letGo : null),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
@@ -150,22 +151,34 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>
     /// A replica's receipt (docs/protocol/netjoin.md §5): kept, for the sessions still in the room, until the next, so that
-    /// should the replica's node crash, the netjoin of its next incarnation sends them only what came after.
+    /// should the replica's node crash, the netjoin of its next incarnation sends them only what came after. Journaled now
+    /// and then (<see cref="ReceiptJournaling"/>), so that the room still has it after its own restart; when not now,
+    /// <see cref="ReceiptDueAt"/> says when.
     /// </summary>
-    public void Delivered(DeliveryReceipt receipt) => _receipts[receipt.ReplicaHost] = OnlyInRoom(receipt, SessionsInRoom());
-
-    /// <summary>A session that left is no longer covered by its host's receipt: if it enters again, it is a new entrant.</summary>
-    private void ForgetReceiptsOfDeparted()
+    /// <returns>The event, applied; the actor journals it when it is durable.</returns>
+    public RelayDelivered Delivered(DeliveryReceipt receipt, DateTimeOffset now)
     {
-        if (_receipts.Count == 0) return;
-        var inRoom = SessionsInRoom();
-        foreach (var (host, receipt) in _receipts.ToList()) _receipts[host] = OnlyInRoom(receipt, inRoom);
+        var delivered = new RelayDelivered(receipt.ReplicaHost, receipt.LastStanzaId, receipt.Sessions,
+            Journaled: _receiptJournaling.JournalsNow(receipt.ReplicaHost, now));
+        State.Apply(delivered);
+        return delivered;
     }
 
-    private HashSet<Jid> SessionsInRoom() => State.Sessions.Select(session => session.RealJid).ToHashSet();
+    /// <summary>When the newest receipt of <paramref name="host"/>, not journaled yet, is to be (<see cref="JournalReceipt"/>); null if none waits.</summary>
+    public DateTimeOffset? ReceiptDueAt(string host) => _receiptJournaling.DueAt(host);
 
-    private static DeliveryReceipt OnlyInRoom(DeliveryReceipt receipt, HashSet<Jid> inRoom) =>
-        receipt with { Sessions = [.. receipt.Sessions.Where(inRoom.Contains)] };
+    /// <summary>
+    /// The newest receipt of <paramref name="host"/> as an event to journal, if it was not journaled yet: once it is due, and
+    /// when the host's link splits (its node may be gone, and the room may go down before it is back).
+    /// </summary>
+    public RelayDelivered? JournalReceipt(string host, DateTimeOffset now)
+    {
+        if (!_receiptJournaling.Waits(host) || State.ReceiptOf(host) is not { } receipt) return null;
+        _receiptJournaling.Journaled(host, now);
+        var delivered = new RelayDelivered(host, receipt.LastStanzaId, receipt.Sessions, Journaled: true);
+        State.Apply(delivered);
+        return delivered;
+    }
 
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)

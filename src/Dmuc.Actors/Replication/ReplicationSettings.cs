@@ -24,6 +24,13 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
     /// </summary>
     public long ResyncPartBytes { get; init; } = DefaultFrameBytes * 3 / 4;
 
+    /// <summary>
+    /// How often at most a room journals a replica host's receipt (<see cref="ReceiptJournaling"/>): a room that restarts
+    /// resumes a replica node that crashed meanwhile from what it journaled, so its users may get this much of the room's
+    /// last messages again.
+    /// </summary>
+    public TimeSpan ReceiptJournalInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     private const long DefaultFrameBytes = 16 * 1024 * 1024;
     private const string FrameSizePath = "akka.remote.dot-netty.tcp.maximum-frame-size";
 
@@ -45,6 +52,7 @@ public sealed record ReplicationSettings(TimeSpan KeepaliveInterval, TimeSpan Pi
         {
             Split = SplitServing.From(section),
             ResyncPartBytes = frameBytes * 3 / 4,
+            ReceiptJournalInterval = section.GetTimeSpan("receipt-journal-interval", Default.ReceiptJournalInterval),
         };
     }
 

@@ -65,8 +65,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _sink = sink;
         _hosts = hosts;
         _settings = settings;
-        _primary = new PrimaryRoom(new RoomState(room, options), IsReplicaHost, () => _hosts.Hosts.Count > 0);
-        _showSplitUsersAway = ReplicationSettings.Of(Context.System).ShowSplitUsersAway;
+        var replication = ReplicationSettings.Of(Context.System);
+        _primary = new PrimaryRoom(new RoomState(room, options), IsReplicaHost, () => _hosts.Hosts.Count > 0, replication.ReceiptJournalInterval);
+        _showSplitUsersAway = replication.ShowSplitUsersAway;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -97,8 +98,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
-        Command<DeliveryReceipt>(receipt => _primary.Delivered(receipt));
-        Command<ReplicaLink.ReplicaSplit>(split => ShowSplitHost(() => _splitHostAway.HostSplit(_primary.State, split.Host)));
+        Command<DeliveryReceipt>(HandleReceipt);
+        Command<ReceiptDue>(due => JournalReceipt(due.Host));
+        Command<ReplicaLink.ReplicaSplit>(split =>
+        {
+            JournalReceipt(split.Host);
+            ShowSplitHost(() => _splitHostAway.HostSplit(_primary.State, split.Host));
+        });
         Command<ReplicaLink.ReplicaRejoined>(rejoined => ShowSplitHost(() => _splitHostAway.HostRejoined(_primary.State, rejoined.Host)));
         Command<InspectRoom>(_ => HandleInspect());
         Command<ArchiveReader.PageRead>(SendArchivePage);
@@ -237,6 +243,31 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _log.Warning("Room {0}: {1} refused {2}; removing that occupant", _room, refused.ReplicaHost, refused.Occupant);
         Commit(decided);
     }
+
+    /// <summary>
+    /// A replica's receipt: journaled now, or the newest of its host once due (<see cref="ReceiptJournaling"/>), so that the
+    /// room knows after its own restart what a replica node that crashed meanwhile had delivered.
+    /// </summary>
+    private void HandleReceipt(DeliveryReceipt receipt)
+    {
+        var delivered = _primary.Delivered(receipt, DateTimeOffset.UtcNow);
+        if (delivered.Journaled) PersistWithoutSends(delivered);
+        else if (_primary.ReceiptDueAt(receipt.ReplicaHost) is { } dueAt && !Timers.IsTimerActive(new ReceiptDue(receipt.ReplicaHost)))
+            Timers.StartSingleTimer(new ReceiptDue(receipt.ReplicaHost), new ReceiptDue(receipt.ReplicaHost),
+                TimeSpan.FromTicks(Math.Max(0, (dueAt - DateTimeOffset.UtcNow).Ticks)));
+    }
+
+    private void JournalReceipt(string host)
+    {
+        if (_primary.JournalReceipt(host, DateTimeOffset.UtcNow) is { } delivered) PersistWithoutSends(delivered);
+    }
+
+    /// <summary>An event that sends nothing: written behind what is pending, and counted towards the next snapshot.</summary>
+    private void PersistWithoutSends(RoomEvent @event) => PersistAsync(@event, _ =>
+    {
+        _durableEventsSinceSnapshot++;
+        SnapshotIfDue();
+    });
 
     /// <summary>A replica host's node left the cluster for good (its link found no node for a while): its occupants leave.</summary>
     private void HandleReplicaHostGone(ReplicaLink.ReplicaHostGone gone)
@@ -442,6 +473,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             else _directory.Tell(new RoomBusyAgain(_room));
         });
     }
+
+    /// <summary>A replica host's receipt that waited is due in the journal.</summary>
+    private sealed record ReceiptDue(string Host);
 
     private sealed class IdleCheck
     {

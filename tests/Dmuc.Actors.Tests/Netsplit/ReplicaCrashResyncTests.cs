@@ -21,10 +21,7 @@ public sealed class ReplicaCrashResyncTests
     [Fact]
     public void A_new_incarnation_of_a_replica_node_sends_its_users_only_what_came_after_its_last_receipt()
     {
-        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
-        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
-        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
-        _room.CrashReplica(Killrc);
+        CrashKillrcAfterTwoMessages();
         _room.Send(Say(BigCheese, Wallops.Room, "during", id: "during"));
 
         var resync = RejoinKillrc();
@@ -90,6 +87,38 @@ public sealed class ReplicaCrashResyncTests
         Assert.True(removed.HasStatus(110) && removed.HasStatus(333), removed.ToString());
         Assert.Single(_room.ReceivedBy(Trillian), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
         Assert.Empty(_room.Replica(Killrc).LocalOccupants);
+    }
+
+    /// <summary>
+    /// killrc's node is down when the primary's crashes, so it cannot send its receipt again after the primary's restart: the
+    /// room resumes its users from the receipt it journaled. (Kept only in memory, it was gone, and they got everything again.)
+    /// </summary>
+    [Fact]
+    public void A_primary_restarted_while_a_replica_node_was_down_resumes_that_node_s_users_from_the_receipt_it_journaled()
+    {
+        CrashKillrcAfterTwoMessages();
+        _room.Send(Say(BigCheese, Wallops.Room, "before the primary's crash", id: "before-crash"));
+        _room.CrashPrimary();
+        _room.Netjoin(Vesa);
+        _room.Send(Say(Trillian, Wallops.Room, "after the primary's restart", id: "after-restart"));
+
+        var resync = RejoinKillrc();
+
+        Assert.Equal(["before the primary's crash", "after the primary's restart"], resync.Items.Select(item => item.Stanza.Body()).OfType<string>());
+        foreach (var user in new[] { Wumpus, Valdis })
+            foreach (var body in new[] { "before 1", "before 2", "before the primary's crash", "after the primary's restart" })
+                Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
+        Assert.Single(_room.ReceivedBy(BigCheese), stanza => stanza.IsGroupchatWithBody("before 1"));
+        AssertEveryoneHearsTheNextMessageOnce();
+    }
+
+    /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
+    private void CrashKillrcAfterTwoMessages()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Trillian, Wallops.Room, "before 1", id: "before-1"));
+        _room.Send(Say(Wumpus, Wallops.Room, "before 2", id: "before-2"));
+        _room.CrashReplica(Killrc);
     }
 
     /// <summary>

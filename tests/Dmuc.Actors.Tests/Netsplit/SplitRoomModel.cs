@@ -13,10 +13,14 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// <see cref="ReplicaRoomState.Handle"/>), driven as the actors drive them. Only the network is the model's: forwards and
 /// batches arrive at once, and those for a split host are lost, as withheld or dropped ones are; what a replica delivers
 /// is written at once, and its receipt (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>.
+/// The primary's journal is the durable events it decided (every receipt among them: the model's clock moves a second a
+/// stanza), which <see cref="CrashPrimary"/> restarts it from.
 /// </summary>
 public sealed class SplitRoomModel
 {
-    private readonly PrimaryRoom _primary;
+    private PrimaryRoom _primary;
+    private readonly MucServiceOptions _options;
+    private readonly List<RoomEvent> _journal = [];
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
     private readonly SplitServing _serving;
     private readonly Dictionary<string, long> _sequences = new();
@@ -43,8 +47,11 @@ public sealed class SplitRoomModel
         PrimaryHost = primaryHost;
         _serving = serving;
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
-        _primary = new PrimaryRoom(new RoomState(Room, options), _replicas.ContainsKey, () => true);
+        _options = options;
+        _primary = NewPrimary();
     }
+
+    private PrimaryRoom NewPrimary() => new(new RoomState(Room, _options), _replicas.ContainsKey, () => true, receiptJournalInterval: TimeSpan.Zero);
 
     /// <summary>The model's clock: one second passes with each stanza the primary processes.</summary>
     public DateTimeOffset Now => _now;
@@ -77,7 +84,7 @@ public sealed class SplitRoomModel
         if (!_replicas.ContainsKey(host))
         {
             _now = _now.AddSeconds(1);
-            Send(_primary.Decide(new HandleStanza(stanza, _now)).Outgoing);
+            Commit(_primary.Decide(new HandleStanza(stanza, _now)));
             return;
         }
         // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
@@ -101,11 +108,23 @@ public sealed class SplitRoomModel
         _replicas[host] = new ReplicaRoomState(Room, host, serving: _serving);
     }
 
+    /// <summary>
+    /// The primary's node is killed and started again: every replica finds its link split, and the room comes back with what
+    /// its journal has, numbering its batches anew.
+    /// </summary>
+    public void CrashPrimary()
+    {
+        foreach (var host in _replicas.Keys) Cut(host);
+        _primary = NewPrimary();
+        foreach (var @event in _journal) _primary.State.Apply(@event);
+        _sequences.Clear();
+    }
+
     /// <summary>The link to <paramref name="host"/> found no node for it for a while: the room lets its occupants go.</summary>
     public void HostGone(string host)
     {
         _now = _now.AddSeconds(1);
-        foreach (var decided in _primary.HostGone(host, _now)) Send(decided.Outgoing);
+        foreach (var decided in _primary.HostGone(host, _now)) Commit(decided);
     }
 
     /// <summary>
@@ -135,7 +154,7 @@ public sealed class SplitRoomModel
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
-        foreach (var decided in outcome.Decisions) Send(decided.Outgoing);
+        foreach (var decided in outcome.Decisions) Commit(decided);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
         var taken = Handle(host, new BatchFromPrimary(resync, LinkState.Rejoining, _now));
@@ -145,7 +164,7 @@ public sealed class SplitRoomModel
         // As ReplicaRoom tells RoomActor: an occupant the replica would not take back (it was kicked there) has left.
         foreach (var occupant in taken.Refused)
             if (_primary.EnterRefused(new EnterRefused(Room, occupant, host), _now) is { } decided)
-                Send(decided.Outgoing);
+                Commit(decided);
         return resync;
     }
 
@@ -186,13 +205,21 @@ public sealed class SplitRoomModel
             _now = _now.AddSeconds(1);
             var relayed = _primary.Relayed(new HandleStanza(forward.Stanza, _now), new RelayedBy(host, forward.Number!));
             if (relayed.Verdict == ForwardVerdict.Gap) throw new InvalidOperationException($"{host}'s forward {forward.Number} came past a gap");
-            if ((relayed.Decided?.Outgoing ?? relayed.AcknowledgedAgain) is { } outgoing) Send(outgoing);
+            if (relayed.Decided is { } decided) Commit(decided);
+            else if (relayed.AcknowledgedAgain is { } outgoing) Send(outgoing);
         }
         if (outcome.ReceiptToWrite is not { } receipt) return;
         var ended = Handle(host, new ReceiptWriteEnded(receipt, Written: true, LinkOf(host)));
-        if (!ReceiptsLost && ended.ReceiptToSend is { } sent) _primary.Delivered(sent);
+        if (!ReceiptsLost && ended.ReceiptToSend is { } sent && _primary.Delivered(sent, _now) is { IsDurable: true } delivered) _journal.Add(delivered);
         // The model's time stands still for the pause after a receipt.
         Taken(host, Handle(host, new ReceiptPauseOver(LinkOf(host))));
+    }
+
+    /// <summary>As RoomActor: the durable events to the journal, then what they send.</summary>
+    private void Commit(Decided decided)
+    {
+        _journal.AddRange(decided.Decision.Events.Where(e => e.IsDurable));
+        Send(decided.Outgoing);
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

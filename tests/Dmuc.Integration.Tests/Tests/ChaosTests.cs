@@ -17,11 +17,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
     /// of the Prosody of avalon (the primary's host), of eris and of vesa, each restarted after 1–3 s, then a 12 s cut
     /// between avalon and eris: long enough for eris to serve its users alone and rejoin with a netjoin.
     /// </summary>
-    /// <remarks>
-    /// Node crashes have a run of their own (below). A kill -9 of the primary's node is in neither: under the load of a
-    /// busy machine, a primary restarted while a replica node was also down came back as a cluster of its own with that
-    /// replica, and the other replicas never rejoined it (docs/benchmarks.md#chaos); add it once that is fixed.
-    /// </remarks>
+    /// <remarks>Node crashes have runs of their own (below).</remarks>
     private static readonly ChaosOptions Options = new(Seed: 55, Duration: TimeSpan.FromSeconds(40), MessageInterval: TimeSpan.FromSeconds(1),
         Faults: [FaultKind.Cut, FaultKind.ServerCrash]);
 
@@ -33,16 +29,24 @@ public sealed class ChaosTests(ITestOutputHelper output)
     private static readonly ChaosOptions NodeCrashOptions = new(Seed: 22, Duration: TimeSpan.FromSeconds(20), MessageInterval: TimeSpan.FromSeconds(1),
         Faults: [FaultKind.ReplicaNodeCrash]);
 
+    /// <summary>
+    /// Its seed draws, within 25 s (`dmuc-chaos --seed 3 --duration 00:00:25 --faults PrimaryNodeCrash`), kill -9s of
+    /// avalon's Dmuc node, the primary, each started again after a few seconds (two in the runs of docs/benchmarks.md#chaos:
+    /// the schedule goes on from each recovery): the room comes back from its journal with its occupants, the replicas
+    /// rejoin it with a netjoin, and what avalon's users said meanwhile is refused by their Prosody (docs/protocol/netjoin.md §5).
+    /// </summary>
+    private static readonly ChaosOptions PrimaryCrashOptions = new(Seed: 3, Duration: TimeSpan.FromSeconds(25), MessageInterval: TimeSpan.FromSeconds(1),
+        Faults: [FaultKind.PrimaryNodeCrash]);
+
     [Fact]
     [Trait("Category", "Chaos")]
     public async Task Under_cuts_and_server_crashes_every_message_has_one_outcome_and_everyone_who_stayed_got_it_once_in_one_order()
     {
-        var verdict = await RunAsync(Options);
+        var verdict = await RunAsync(Options, atLeastDelivered: 100, atLeastCopies: 500);
 
         // The run must have exercised what it claims: faults of both kinds, traffic, copies and ghosts to check.
         Assert.True(verdict.FaultsInjected.GetValueOrDefault(FaultKind.Cut) > 0 && verdict.FaultsInjected.GetValueOrDefault(FaultKind.ServerCrash) > 0,
             $"faults injected: {string.Join(", ", verdict.FaultsInjected)}");
-        Assert.True(verdict.Delivered > 100 && verdict.CopiesChecked > 500, $"{verdict.Delivered} delivered, {verdict.CopiesChecked} copies checked");
         Assert.True(verdict.GhostsChecked > 0, "no ghost was checked: the killed server had no users, or nobody else stayed");
     }
 
@@ -50,14 +54,25 @@ public sealed class ChaosTests(ITestOutputHelper output)
     [Trait("Category", "Chaos")]
     public async Task Under_replica_node_crashes_every_message_has_one_outcome_and_the_crashed_hosts_users_get_each_message_once()
     {
-        var verdict = await RunAsync(NodeCrashOptions);
+        var verdict = await RunAsync(NodeCrashOptions, atLeastDelivered: 50, atLeastCopies: 250);
 
         Assert.Equal(2, verdict.FaultsInjected.GetValueOrDefault(FaultKind.ReplicaNodeCrash));
-        Assert.True(verdict.Delivered > 50 && verdict.CopiesChecked > 250, $"{verdict.Delivered} delivered, {verdict.CopiesChecked} copies checked");
     }
 
-    /// <summary>Runs the seed on a fresh topology and asserts the checker's verdict, with four newcomers' histories compared.</summary>
-    private async Task<ChaosVerdict> RunAsync(ChaosOptions options)
+    [Fact]
+    [Trait("Category", "Chaos")]
+    public async Task Under_primary_node_crashes_every_message_has_one_outcome_and_every_host_keeps_the_room_s_history()
+    {
+        var verdict = await RunAsync(PrimaryCrashOptions, atLeastDelivered: 50, atLeastCopies: 250);
+
+        Assert.True(verdict.FaultsInjected.GetValueOrDefault(FaultKind.PrimaryNodeCrash) > 0, $"faults injected: {string.Join(", ", verdict.FaultsInjected)}");
+    }
+
+    /// <summary>
+    /// Runs the seed on a fresh topology and asserts the checker's verdict, with four newcomers' histories compared, and that
+    /// the run had traffic to check: more messages echoed and copies owed than given.
+    /// </summary>
+    private async Task<ChaosVerdict> RunAsync(ChaosOptions options, int atLeastDelivered, int atLeastCopies)
     {
         await using var topology = await LocalTopology.UpAsync();
         var record = await new ChaosRun(topology, options, new TestOutputWriter(output)).RunAsync();
@@ -66,6 +81,8 @@ public sealed class ChaosTests(ITestOutputHelper output)
 
         Assert.True(verdict.Passed, string.Join("\n", verdict.Problems));
         Assert.Equal(4, verdict.HistoriesCompared);
+        Assert.True(verdict.Delivered > atLeastDelivered && verdict.CopiesChecked > atLeastCopies,
+            $"{verdict.Delivered} delivered, {verdict.CopiesChecked} copies checked");
         return verdict;
     }
 }

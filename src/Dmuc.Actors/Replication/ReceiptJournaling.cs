@@ -1,0 +1,40 @@
+namespace Dmuc.Actors.Replication;
+
+/// <summary>
+/// When a replica host's receipt goes to the room's journal (<see cref="Dmuc.Rooms.RelayDelivered"/>, docs/protocol/netjoin.md
+/// §5): a busy room gets one per host every few milliseconds, and one write each would cost more than the message it covers.
+/// A receipt is journaled at once when the host's last journaled one is at least <paramref name="interval"/> old (a quiet
+/// room's), otherwise the host's newest is journaled once that much time has passed, or at once when its link splits (its
+/// node may be gone, and its next incarnation is resumed from this). So a room that restarts knows each host's position
+/// to within <paramref name="interval"/>.
+/// </summary>
+public sealed class ReceiptJournaling(TimeSpan interval)
+{
+    private readonly Dictionary<string, DateTimeOffset> _journaledAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unjournaled = new(StringComparer.Ordinal);
+
+    /// <summary>Whether a receipt of <paramref name="host"/> arriving now is journaled now; if not, it waits (<see cref="DueAt"/>).</summary>
+    public bool JournalsNow(string host, DateTimeOffset now)
+    {
+        if (_journaledAt.TryGetValue(host, out var at) && now - at < interval)
+        {
+            _unjournaled.Add(host);
+            return false;
+        }
+        Journaled(host, now);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="host"/> has a receipt newer than its last journaled one.</summary>
+    public bool Waits(string host) => _unjournaled.Contains(host);
+
+    /// <summary>When the receipt of <paramref name="host"/> that waits is to be journaled; null when none waits.</summary>
+    public DateTimeOffset? DueAt(string host) => Waits(host) ? _journaledAt[host] + interval : null;
+
+    /// <summary>The newest receipt of <paramref name="host"/> was journaled at <paramref name="now"/>.</summary>
+    public void Journaled(string host, DateTimeOffset now)
+    {
+        _journaledAt[host] = now;
+        _unjournaled.Remove(host);
+    }
+}
