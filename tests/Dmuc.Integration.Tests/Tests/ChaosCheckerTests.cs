@@ -128,6 +128,30 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_copy_again_after_its_hosts_node_was_killed_is_counted_apart_only_within_the_receipt_window()
+    {
+        var kill = new InjectedFault(new Fault(TimeSpan.Zero, FaultKind.ReplicaNodeCrash, "killrc.oulubox.irc", S(2)), S(11.5), S(14), null, S(12));
+        var record = CleanRun() with
+        {
+            Sessions =
+            [
+                Session("alice", "avalon.irc", 0, Live("alice-1", "argl-1")),
+                // alice-1 first came 1.5 s before the kill (outside the window), argl-1 0.5 s before it (inside); both again after.
+                Session("argl", "killrc.oulubox.irc", 0, [.. Live("alice-1", "argl-1"), new Receipt("alice-1", true, S(20)), new Receipt("argl-1", true, S(20))]),
+                // squit's host's node was not killed: a second copy there is a duplicate whenever it came.
+                Session("squit", "eris.dclxvii.irc", 0, [.. Live("alice-1", "argl-1"), new Receipt("argl-1", true, S(20))]),
+            ],
+            Faults = [kill],
+        };
+
+        var verdict = ChaosChecker.Check(record);
+
+        Assert.Equal((2, 1), (verdict.Duplicates, verdict.RedeliveredAfterNodeCrash));
+        Assert.Contains(verdict.Problems, problem => problem.StartsWith("alice-1: 2 copies to argl"));
+        Assert.Contains(verdict.Problems, problem => problem.StartsWith("argl-1: 2 copies to squit"));
+    }
+
+    [Fact]
     public void A_second_copy_is_a_duplicate_even_when_it_comes_delayed()
     {
         var record = CleanRun() with
