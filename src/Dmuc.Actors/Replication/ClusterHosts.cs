@@ -144,6 +144,9 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
                     Timers.Cancel(nameof(AnnounceIncarnation));
             }
             Refresh();
+            // Published once the view no longer names it, so that whoever hears it routes to the primary node that is left.
+            if (change is ClusterEvent.MemberRemoved && change.Member.HasRole(ClusterHosts.PrimaryRole))
+                Context.System.EventStream.Publish(new PrimaryNodeRemoved(change.Member.Address));
         });
         Receive<IncarnationStarted>(HandleIncarnationStarted);
         Receive<AnnounceIncarnation>(_ => AnnounceIncarnationToSeeds());
@@ -153,6 +156,9 @@ public sealed class ClusterHostsWatcher : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>A member with the primary role left the cluster (published on the event stream after the view dropped it).</summary>
+    public sealed record PrimaryNodeRemoved(Address Node);
 
     public static Props Props(ClusterHosts hosts, NodeCredential credential, string mucDomain) =>
         Akka.Actor.Props.Create(() => new ClusterHostsWatcher(hosts, credential, mucDomain));

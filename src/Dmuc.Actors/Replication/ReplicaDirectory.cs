@@ -38,6 +38,22 @@ public sealed class ReplicaDirectory : ReceiveActor
             foreach (var replica in _rooms.Values) replica.Forward(check);
         });
         Receive<ListReplicas>(_ => Sender.Tell(new ReplicaList(_rooms.Keys.ToList())));
+        Receive<ClusterHostsWatcher.PrimaryNodeRemoved>(HandlePrimaryNodeRemoved);
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe<ClusterHostsWatcher.PrimaryNodeRemoved>(Self);
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    /// <summary>
+    /// Forwards go to the one primary node (<see cref="ClusterHosts.PrimaryNode"/>), which hands them to the room wherever it lives:
+    /// when that node is gone and another serves, each replica sends again what it has not seen acknowledged (failover). A
+    /// restarted primary keeps its address: its replicas find their link split and netjoin as before (netjoin.md §5).
+    /// </summary>
+    private void HandlePrimaryNodeRemoved(ClusterHostsWatcher.PrimaryNodeRemoved removed)
+    {
+        if (_hosts.PrimaryNode is not { } primary || primary == removed.Node) return;
+        foreach (var replica in _rooms.Values) replica.Tell(removed);
     }
 
     public static Props Props(ClusterHosts hosts, IStanzaSink sink) => Akka.Actor.Props.Create(() => new ReplicaDirectory(hosts, sink));

@@ -52,6 +52,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             Handle(new KeepaliveFromPrimary(pong.LastSentSequence, Keepalive.State));
         });
         Receive<RequestNetjoin>(_ => HeardFromPrimary(new NetjoinRequested(Keepalive.State)));
+        Receive<ClusterHostsWatcher.PrimaryNodeRemoved>(_ => Handle(new PrimaryNodeLeft(Keepalive.State)));
         Receive<ForwardsAcknowledged>(acknowledged => HeardFromPrimary(new AcknowledgementFromPrimary(acknowledged.Ack, Keepalive.State)));
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<ReceiptWritten>(written => Handle(new ReceiptWriteEnded(written.Receipt, written.Written, Keepalive.State)));

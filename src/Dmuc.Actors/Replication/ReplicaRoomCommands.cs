@@ -23,6 +23,13 @@ public sealed record KeepaliveFromPrimary(long? SentUpTo, LinkState Link) : Repl
 /// <summary>The primary holds us split and heard from us: it asks for our half of a netjoin.</summary>
 public sealed record NetjoinRequested(LinkState Link) : ReplicaRoomCommand(Link);
 
+/// <summary>
+/// A primary-capable node left the cluster (downed after a crash, or drained) while another still serves: forwards, pings and
+/// a netjoin's report sent to it may have died with it. A replica with forwards unacknowledged, or whose link is already
+/// split or rejoining, starts a netjoin with the node that is left now, rather than at its link's next timeout.
+/// </summary>
+public sealed record PrimaryNodeLeft(LinkState Link) : ReplicaRoomCommand(Link);
+
 /// <summary>The link to the primary was just found split.</summary>
 public sealed record LinkSplit(DateTimeOffset Now) : ReplicaRoomCommand(LinkState.Split);
 

@@ -96,6 +96,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         KeepaliveFromPrimary keepalive => HeardAcrossSplit(keepalive.Link) ? NetjoinStarting(null)
             : Sync.OutOfStep(keepalive.SentUpTo, keepalive.Link) is { } why ? NetjoinStarting(why) : ReplicaOutcome.Nothing,
         NetjoinRequested requested => KeepsInStep && requested.Link != LinkState.Rejoining ? NetjoinStarting(null) : ReplicaOutcome.Nothing,
+        PrimaryNodeLeft left => KeepsInStep && (left.Link != LinkState.Linked || UnacknowledgedForwards > 0)
+            ? NetjoinStarting($"a primary-capable node left the cluster ({left.Link}, {UnacknowledgedForwards} forwards unacknowledged)")
+            : ReplicaOutcome.Nothing,
         LinkSplit split => SplitFound().FollowedBy(ReplicaOutcome.Of(NetjoinAbandoned.Instance)).FollowedBy(Released(LinkState.Split, split.Now)),
         SessionCheckTimedOut timedOut => CheckUnanswered(timedOut),
         ReceiptWriteEnded ended => ReceiptEnded(ended),

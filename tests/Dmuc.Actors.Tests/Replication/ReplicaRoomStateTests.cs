@@ -807,6 +807,28 @@ public sealed class ReplicaRoomStateTests
     }
 
     [Fact]
+    public void When_a_primary_node_leaves_a_replica_netjoins_at_once_if_forwards_or_its_link_may_have_died_with_it()
+    {
+        var state = new ReplicaRoomState(Room, OwnHost, forwardSession: "life-1");
+        Assert.Null(state.Handle(new PrimaryNodeLeft(LinkState.Linked)).Netjoin);
+
+        var hello = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><body>hello</body></message>");
+        state.Handle(new LocalStanzaArrived(hello, LinkState.Linked, Now));
+        var report = state.Handle(new PrimaryNodeLeft(LinkState.Linked)).Netjoin;
+        Assert.Equal([hello], report!.Unacknowledged!.Stanzas.Select(held => held.Stanza));
+        Assert.Equal(report.NetjoinId, state.NetjoinId);
+
+        // A netjoin that went to the node that left is answered by nobody: a new one replaces it.
+        var again = state.Handle(new PrimaryNodeLeft(LinkState.Rejoining)).Netjoin;
+        Assert.NotEqual(report.NetjoinId, again!.NetjoinId);
+        Assert.Equal([hello], again.Unacknowledged!.Stanzas.Select(held => held.Stanza));
+
+        var split = new ReplicaRoomState(Room, OwnHost, forwardSession: "life-2");
+        split.Handle(new LinkSplit(Now));
+        Assert.NotNull(split.Handle(new PrimaryNodeLeft(LinkState.Split)).Netjoin);
+    }
+
+    [Fact]
     public void Stanzas_that_arrive_during_a_netjoin_wait_and_go_their_way_in_order_once_it_ends()
     {
         EnterLocally(BigCheese, "BigCheese");
