@@ -79,7 +79,8 @@ public sealed class ChaosTests(ITestOutputHelper output)
         var verdict = ChaosChecker.Check(record);
         output.WriteLine(ChaosReport.Format(options, verdict));
 
-        Assert.True(verdict.Passed, string.Join("\n", verdict.Problems));
+        if (!verdict.Passed) output.WriteLine(topology.NodeLogDigest());
+        Assert.True(verdict.Passed, string.Join("\n", verdict.Problems) + (verdict.Passed ? "" : "\n" + topology.NodeLogDigest(perLog: 12)));
         Assert.Equal(4, verdict.HistoriesCompared);
         Assert.True(verdict.Delivered > atLeastDelivered && verdict.CopiesChecked > atLeastCopies,
             $"{verdict.Delivered} delivered, {verdict.CopiesChecked} copies checked");

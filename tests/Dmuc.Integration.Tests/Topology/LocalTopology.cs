@@ -64,6 +64,24 @@ public sealed class LocalTopology : IAsyncDisposable
 
     public Task<string> DownAsync(CancellationToken cancellationToken = default) => RunScriptAsync("down.sh", _environment, cancellationToken);
 
+    /// <summary>
+    /// Every node log's warnings, errors and lifecycle lines (joins, leaves, downings, restarts), the newest
+    /// <paramref name="perLog"/> of each: what a failing test prints so that a run on another machine says what happened.
+    /// </summary>
+    public string NodeLogDigest(int perLog = 40)
+    {
+        var digest = new System.Text.StringBuilder();
+        foreach (var log in Directory.EnumerateFiles(RunDirectory, "dmuc-node.log", SearchOption.AllDirectories).Order())
+        {
+            var lines = File.ReadLines(log).Where(line => line.Contains(" WRN] ") || line.Contains(" ERR] ") || line.Contains(" FTL] ")
+                || line.Contains("Starting up") || line.Contains("is JOINING") || line.Contains("Welcome from") || line.Contains("Leader is")
+                || line.Contains("Marking node") || line.Contains("Downing") || line.Contains("is removed")).TakeLast(perLog);
+            digest.AppendLine($"--- {Path.GetRelativePath(RunDirectory, log)}");
+            foreach (var line in lines) digest.AppendLine(line.Length > 300 ? line[..300] : line);
+        }
+        return digest.ToString();
+    }
+
     /// <summary>kill -9 of one process up.sh started (crash.sh): <see cref="ProsodyName"/> or a node's name.</summary>
     public Task<string> CrashAsync(string processName, CancellationToken cancellationToken = default) =>
         RunScriptAsync("crash.sh", _environment, cancellationToken, processName);
