@@ -16,7 +16,10 @@ namespace Dmuc.Actors.Replication;
 /// <param name="tracksSessions">Whether the room has replica hosts at all (without, the planner needs no session lists).</param>
 /// <param name="receiptJournalInterval">How often at most a host's receipt is journaled (<see cref="ReceiptJournaling"/>);
 /// <see cref="ReplicationSettings.ReceiptJournalInterval"/> by default.</param>
-public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions, TimeSpan? receiptJournalInterval = null)
+/// <param name="ownHost">The name this node's own server's receipt is kept under (<see cref="OwnHostHandedOver"/>): the host
+/// this node serves; the room's domain when it serves none (a node alone, without DMUC).</param>
+public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHost, Func<bool> tracksSessions, TimeSpan? receiptJournalInterval = null,
+    string? ownHost = null)
 {
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
@@ -24,6 +27,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
+    private readonly OwnHostReceipts _ownHostReceipts = new();
+
+    /// <summary>The name this node's own server's receipt is kept under, beside the replica hosts' (<see cref="RoomState.ReceiptOf"/>).</summary>
+    public string OwnHost { get; } = ownHost ?? state.RoomJid.Domain;
 
     /// <summary>The room's XEP-0045 state; replaced as a whole when the actor recovers from a snapshot.</summary>
     public RoomState State { get; set; } = state;
@@ -179,6 +186,48 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         State.Apply(delivered);
         return delivered;
     }
+
+    /// <summary>
+    /// The decision's deliveries to this node's server went to the sink (docs/protocol/netjoin.md §5, the own host's receipt):
+    /// when they include a kept message, the receipt to check against the sink (<see cref="Component.IStanzaSink.AllWritten"/>)
+    /// now, or null (none, or a check is under way and this one waits for it).
+    /// </summary>
+    public DeliveryReceipt? OwnHostHandedOver(Decided decided)
+    {
+        if (decided.Outgoing.Plan.Local.Count == 0 || decided.Decision.Events.OfType<HistoryMessageAdded>().LastOrDefault() is not { } kept)
+            return null;
+        return _ownHostReceipts.HandedOver(kept.Entry.StanzaId) is { } stanzaId ? OwnHostReceipt(stanzaId) : null;
+    }
+
+    /// <summary>
+    /// A check of the own host's receipt ended: if the sink's stream took everything, it is the own host's receipt now, kept
+    /// and journaled like a replica host's (<see cref="Delivered"/>); and the receipt of the newest message handed over
+    /// meanwhile, to check next. A receipt the stream could not confirm is dropped: the next message's check covers it.
+    /// </summary>
+    public (RelayDelivered? Delivered, DeliveryReceipt? CheckNext) OwnHostChecked(DeliveryReceipt receipt, bool written, DateTimeOffset now)
+    {
+        var delivered = written ? Delivered(receipt, now) : null;
+        return (delivered, _ownHostReceipts.CheckEnded() is { } next ? OwnHostReceipt(next) : null);
+    }
+
+    /// <summary>
+    /// What a room recovered from its journal sends this node's server's sessions first (docs/protocol/netjoin.md §5): every
+    /// kept message after the own host's last journaled receipt, delayed (XEP-0203) with its stanza-id (XEP-0359) as history
+    /// is. The node may have died between journaling them and handing them over; those it did hand over since that receipt
+    /// come again, and a client drops them by stanza-id (at least once). Nothing without a receipt (a room from before them).
+    /// </summary>
+    public IReadOnlyList<Delivery> ResendToOwnHost()
+    {
+        if (State.ReceiptOf(OwnHost) is not { } receipt) return [];
+        var sessions = OwnHostSessions();
+        if (sessions.Count == 0) return [];
+        var (messages, _) = State.HistoryAfter(receipt.LastStanzaId);
+        return [.. messages.SelectMany(kept => sessions.Select(session => new Delivery(session, kept.Message)))];
+    }
+
+    private DeliveryReceipt OwnHostReceipt(string stanzaId) => new(RoomJid, OwnHost, stanzaId, OwnHostSessions());
+
+    private List<Jid> OwnHostSessions() => [.. State.Sessions.Select(session => session.RealJid).Where(session => !isReplicaHost(session.Domain))];
 
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)

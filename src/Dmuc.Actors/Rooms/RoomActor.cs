@@ -66,7 +66,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _hosts = hosts;
         _settings = settings;
         var replication = ReplicationSettings.Of(Context.System);
-        _primary = new PrimaryRoom(new RoomState(room, options), IsReplicaHost, () => _hosts.Hosts.Count > 0, replication.ReceiptJournalInterval);
+        _primary = new PrimaryRoom(new RoomState(room, options), IsReplicaHost, () => _hosts.Hosts.Count > 0, replication.ReceiptJournalInterval,
+            _hosts.OwnHost);
         _showSplitUsersAway = replication.ShowSplitUsersAway;
 
         Recover<SnapshotOffer>(offer =>
@@ -79,6 +80,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
+            ResendToOwnHost();
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();
             // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
@@ -99,6 +101,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
         Command<DeliveryReceipt>(HandleReceipt);
+        Command<OwnHostWritten>(HandleOwnHostWritten);
         Command<ReceiptDue>(due => JournalReceipt(due.Host));
         Command<ReplicaLink.ReplicaSplit>(split =>
         {
@@ -115,7 +118,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<KickOccupantAsAdmin>(HandleAdminKick);
         Command<IdleCheck>(_ => ReportIdleIfPassivatable());
         Command<StopIfIdle>(_ => StopIfStillIdle());
-        Command<PassivateRoom>(_ => DeferAsync(PassivateRoom.Instance, _ => Context.Stop(Self)));
+        Command<PassivateRoom>(_ =>
+        {
+            // Sharding hands a room with occupants over this way (a drain): its next start must not resend what was written.
+            JournalReceipt(_primary.OwnHost);
+            DeferAsync(PassivateRoom.Instance, _ => Context.Stop(Self));
+        });
         Command<SaveSnapshotSuccess>(success =>
         {
             _snapshotInFlight = false;
@@ -248,13 +256,44 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// A replica's receipt: journaled now, or the newest of its host once due (<see cref="ReceiptJournaling"/>), so that the
     /// room knows after its own restart what a replica node that crashed meanwhile had delivered.
     /// </summary>
-    private void HandleReceipt(DeliveryReceipt receipt)
+    private void HandleReceipt(DeliveryReceipt receipt) => KeepReceipt(_primary.Delivered(receipt, DateTimeOffset.UtcNow));
+
+    /// <summary>A receipt journaled now, or its host's newest once due.</summary>
+    private void KeepReceipt(RelayDelivered delivered)
     {
-        var delivered = _primary.Delivered(receipt, DateTimeOffset.UtcNow);
         if (delivered.Journaled) PersistWithoutSends(delivered);
-        else if (_primary.ReceiptDueAt(receipt.ReplicaHost) is { } dueAt && !Timers.IsTimerActive(new ReceiptDue(receipt.ReplicaHost)))
-            Timers.StartSingleTimer(new ReceiptDue(receipt.ReplicaHost), new ReceiptDue(receipt.ReplicaHost),
+        else if (_primary.ReceiptDueAt(delivered.Relay) is { } dueAt && !Timers.IsTimerActive(new ReceiptDue(delivered.Relay)))
+            Timers.StartSingleTimer(new ReceiptDue(delivered.Relay), new ReceiptDue(delivered.Relay),
                 TimeSpan.FromTicks(Math.Max(0, (dueAt - DateTimeOffset.UtcNow).Ticks)));
+    }
+
+    /// <summary>
+    /// The own host's receipt (<see cref="PrimaryRoom.OwnHostHandedOver"/>): once the sink's stream took what the room handed it,
+    /// kept like a replica host's, so that a room recovered after a crash resends this node's server's sessions only what came after.
+    /// </summary>
+    private void CheckOwnHostWritten(DeliveryReceipt? receipt)
+    {
+        if (receipt is null) return;
+        _sink.AllWritten().PipeTo(Self, success: written => new OwnHostWritten(receipt, written), failure: _ => new OwnHostWritten(receipt, false));
+    }
+
+    private void HandleOwnHostWritten(OwnHostWritten written)
+    {
+        var (delivered, checkNext) = _primary.OwnHostChecked(written.Receipt, written.Written, DateTimeOffset.UtcNow);
+        if (delivered is not null) KeepReceipt(delivered);
+        CheckOwnHostWritten(checkNext);
+    }
+
+    /// <summary>
+    /// Before anything else goes out after a recovery: what this node's server may never have been handed before the crash
+    /// (<see cref="PrimaryRoom.ResendToOwnHost"/>).
+    /// </summary>
+    private void ResendToOwnHost()
+    {
+        var resent = _primary.ResendToOwnHost();
+        if (resent.Count == 0) return;
+        _log.Info("Room {0}: resending {1} copies of the messages after its own host's last receipt", _room, resent.Count);
+        _sink.Send(resent);
     }
 
     private void JournalReceipt(string host)
@@ -346,6 +385,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 _metrics.JournalWritten(writeStarted);
                 _localBytesAwaitingWrite -= localBytes;
                 Send(outgoing);
+                CheckOwnHostWritten(_primary.OwnHostHandedOver(decided));
                 afterSent?.Invoke();
                 _durableEventsSinceSnapshot += durable.Count;
                 SnapshotIfDue();
@@ -474,8 +514,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>A replica host's receipt that waited is due in the journal.</summary>
+    /// <summary>A host's receipt that waited is due in the journal.</summary>
     private sealed record ReceiptDue(string Host);
+
+    /// <summary>Whether the sink's stream took everything handed to it up to <paramref name="Receipt"/>'s message.</summary>
+    private sealed record OwnHostWritten(DeliveryReceipt Receipt, bool Written);
 
     private sealed class IdleCheck
     {

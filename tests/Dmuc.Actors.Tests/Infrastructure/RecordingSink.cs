@@ -20,8 +20,14 @@ public sealed class RecordingSink : IStanzaSink
     /// <summary>Which deliveries are kept for <see cref="All"/> (all unless set): a room of thousands would fill the memory.</summary>
     public Func<Delivery, bool>? Retains { get; set; }
 
+    /// <summary>A dying node's: takes nothing and confirms nothing, as a process killed before it wrote what it was handed.</summary>
+    public bool Dying { get; set; }
+
+    public Task<bool> AllWritten() => Task.FromResult(!Dying);
+
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
+        if (Dying) return;
         OnSend?.Invoke(deliveries);
         lock (_lock)
         {
