@@ -161,9 +161,13 @@ public sealed class DurabilityTests(ITestOutputHelper output) : RoomActorTestKit
         await AwaitAssertAsync(async () => Assert.Equal(written, Assert.Single((await node.InspectAsync()).Receipts ?? []).LastStanzaId),
             TimeSpan.FromSeconds(10));
         // The first receipt is journaled at once; wait for the write before the node starts dying.
-        var journaledBefore = Journal.HighestSequenceNr(RoomPersistenceId);
-        await Task.Delay(TimeSpan.FromMilliseconds(200));
-        Assert.Equal(journaledBefore, Journal.HighestSequenceNr(RoomPersistenceId));
+        var journaledBefore = 0L;
+        await AwaitAssertAsync(async () =>
+        {
+            journaledBefore = Journal.HighestSequenceNr(RoomPersistenceId);
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            Assert.Equal(journaledBefore, Journal.HighestSequenceNr(RoomPersistenceId));
+        }, TimeSpan.FromSeconds(10));
 
         node.Sink.Dying = true;
         node.Send(Say(Romeo, "journaled, never sent", id: "lost"));

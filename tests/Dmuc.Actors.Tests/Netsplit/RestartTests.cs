@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Replication;
 using Dmuc.Actors.Tests.Infrastructure;
 using Dmuc.Actors.Tests.Replication;
 using Dmuc.Xmpp;
@@ -53,11 +54,17 @@ public sealed class RestartTests() : AvalonKillrcClusterTests(DmucTestNode.Crash
         Assert.Equal(2, (await Cluster.InspectRoomAsync(room.Jid)).Occupants);
         // Trillian's node (whose sink records anew) asked her whether she is still there, and she was not asked to enter again.
         Assert.Single(Cluster.ReceivedBy(Trillian.Jid), stanza => stanza.Element(Ns.Ping + "ping") is not null);
-        // Everything Wumpus said reached both exactly once, and none of it was refused.
+        // Everything Wumpus said reached him exactly once and Trillian at least once, and none of it was refused. The crashed
+        // node may have journaled a message and died before sending it to her, or sent it after its last journaled own-host
+        // receipt: the restarted room resends her what came after that receipt (netjoin.md §5), so a second copy is that resend,
+        // delayed and with the message's stanza-id.
         for (var i = 0; i < 5; i++)
         {
             Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody($"during the crash {i}").Invoke);
-            Assert.Single([.. beforeTheRestart.To(Trillian.Jid), .. Cluster.ReceivedBy(Trillian.Jid)], Received.GroupchatBody($"during the crash {i}").Invoke);
+            var copies = beforeTheRestart.To(Trillian.Jid).Concat(Cluster.ReceivedBy(Trillian.Jid)).Where(Received.GroupchatBody($"during the crash {i}")).ToList();
+            Assert.InRange(copies.Count, 1, 2);
+            Assert.All(copies.Skip(1), resent => Assert.NotNull(resent.Element(Ns.Delay + "delay")));
+            Assert.Single(copies.Select(copy => ReplicaRoomState.StanzaIdOf(copy, Jid.Parse(room.Jid))).Distinct());
         }
         Assert.DoesNotContain(Cluster.ReceivedBy(Wumpus.Jid), stanza => stanza.Attribute("type")?.Value == "error");
         Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("after the restart").Invoke);
