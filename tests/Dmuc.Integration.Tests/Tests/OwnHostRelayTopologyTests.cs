@@ -94,7 +94,8 @@ public sealed class OwnHostRelayTopologyTests(ITestOutputHelper output)
             }
             foreach (var chatter in room)
             {
-                Assert.All(echoed, body => Assert.Equal(1, chatter.Participant.CopiesOf(body)));
+                // The room recovered on the other node may resend its own host's users what it had sent (netjoin.md §5).
+                Assert.All(echoed, body => Assert.Equal(1, chatter.CopiesWithoutResends(body)));
                 Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable"
                                                                          && (string?)stanza.Attribute("from") != $"{chatter.Participant.Room}/Kickee");
             }

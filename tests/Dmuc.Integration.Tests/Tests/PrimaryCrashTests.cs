@@ -69,12 +69,15 @@ public sealed class PrimaryCrashTests(ITestOutputHelper output)
         }
         foreach (var chatter in everyone)
         {
-            Assert.All(echoed, body => Assert.Equal(1, chatter.Participant.CopiesOf(body)));
-            Assert.Empty(chatter.TestMessages().Except(echoed));
+            // The restarted room resends the users of its own host what came after its last journaled receipt of that host
+            // (netjoin.md §5: at least once), delayed with the stanza-id, which a client drops; nobody else gets a resend.
+            var received = chatter.Host == "avalon.irc" ? chatter.TestMessagesWithoutResends() : chatter.TestMessages();
+            Assert.All(echoed, body => Assert.Equal(1, received.Count(copy => copy == body)));
+            Assert.Empty(received.Except(echoed));
             // Each sender's messages arrive at the other hosts in the order said. (The sender's own host saw what it served
             // during the split at once, before the outcome of its forwards that the crash left unacknowledged: netjoin.md §7.)
             foreach (var sender in senders.Where(sender => sender.Host != chatter.Host))
-                AssertInTheOrderSaid(chatter.TestMessages(), sender, $"{chatter.Participant.Nick}'s messages");
+                AssertInTheOrderSaid(received, sender, $"{chatter.Participant.Nick}'s messages");
             // Nobody was evicted or seen to leave.
             Assert.DoesNotContain(chatter.Participant.Seen, stanza => stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable");
         }

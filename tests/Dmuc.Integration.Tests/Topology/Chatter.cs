@@ -74,9 +74,36 @@ public sealed class Chatter(RoomParticipant participant, string host)
 
     public bool HasEveryOutcome => Sent.Except(InFlightAtTheCrash()).All(body => WasEchoed(body) || WasRefused(body));
 
-    public List<string> TestMessages() => Participant.Seen
+    public List<string> TestMessages() => TestMessageCopies().Select(copy => copy.Body).ToList();
+
+    /// <summary>
+    /// <see cref="TestMessages"/> without resends: a later copy delayed (XEP-0203) with the first copy's stanza-id (XEP-0359),
+    /// as a client drops it by that id. A room recovered after its node's crash resends its own host's users what came after
+    /// its last journaled receipt (docs/protocol/netjoin.md §5: at least once); a second copy of any other kind stays.
+    /// </summary>
+    public List<string> TestMessagesWithoutResends()
+    {
+        var firstStanzaId = new Dictionary<string, string?>();
+        var kept = new List<string>();
+        foreach (var (body, stanzaId, delayed) in TestMessageCopies())
+        {
+            if (firstStanzaId.TryGetValue(body, out var first) && delayed && stanzaId is not null && stanzaId == first) continue;
+            firstStanzaId.TryAdd(body, stanzaId);
+            kept.Add(body);
+        }
+        return kept;
+    }
+
+    /// <summary>How many copies of <paramref name="body"/> this chatter got, not counting resends (<see cref="TestMessagesWithoutResends"/>).</summary>
+    public int CopiesWithoutResends(string body) => TestMessagesWithoutResends().Count(copy => copy == body);
+
+    private IEnumerable<(string Body, string? StanzaId, bool Delayed)> TestMessageCopies() => Participant.Seen
         .Where(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat")
-        .Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>().Where(IsTestMessage).ToList();
+        .Select(stanza => (Body: stanza.Element(XmppNamespaces.Client + "body")?.Value,
+            StanzaId: (string?)stanza.Elements(XmppNamespaces.StanzaId + "stanza-id").FirstOrDefault(id => (string?)id.Attribute("by") == Participant.Room)?.Attribute("id"),
+            Delayed: stanza.Element(Delay + "delay") is not null))
+        .Where(copy => copy.Body is not null && IsTestMessage(copy.Body))
+        .Select(copy => (copy.Body!, copy.StanzaId, copy.Delayed));
 
     /// <summary>
     /// Waits until every message of <paramref name="senders"/> is echoed or refused at its sender and every echoed one has
@@ -106,5 +133,6 @@ public sealed class Chatter(RoomParticipant participant, string host)
                 $"neither: {string.Join(", ", sender.Sent.Where(sent => !sender.WasEchoed(sent) && !sender.WasRefused(sent)))} " +
                 $"(sent into the crash: {string.Join(", ", sender.InFlightAtTheCrash())})")
             .Concat(everyone.Select(chatter => $"{chatter.Participant.Nick} received {chatter.TestMessages().Count} test messages, " +
-                                               $"{chatter.TestMessages().Distinct().Count()} distinct")));
+                                               $"{chatter.TestMessages().Distinct().Count()} distinct, " +
+                                               $"{chatter.TestMessages().Count - chatter.TestMessagesWithoutResends().Count} resent after a crash")));
 }

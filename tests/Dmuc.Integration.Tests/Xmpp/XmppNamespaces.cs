@@ -10,4 +10,5 @@ public static class XmppNamespaces
     public static readonly XNamespace Bind = "urn:ietf:params:xml:ns:xmpp-bind";
     public static readonly XNamespace Session = "urn:ietf:params:xml:ns:xmpp-session";
     public static readonly XNamespace Ping = "urn:xmpp:ping";
+    public static readonly XNamespace StanzaId = "urn:xmpp:sid:0";
 }
