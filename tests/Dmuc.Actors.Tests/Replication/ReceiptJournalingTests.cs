@@ -7,20 +7,27 @@ using static Dmuc.Actors.Tests.Replication.Wallops;
 namespace Dmuc.Actors.Tests.Replication;
 
 /// <summary>
-/// What a room journals of its replicas' receipts (<see cref="ReceiptJournaling"/>, <see cref="PrimaryRoom.Delivered"/>,
-/// docs/protocol/netjoin.md §5): a busy room not one write per receipt, a restarted room the last one journaled.
+/// What a room journals of its hosts' receipts (<see cref="ReceiptJournaling"/>, <see cref="PrimaryRoom.Delivered"/>,
+/// docs/protocol/netjoin.md §5): a busy room not one write per receipt, a restarted room the last one journaled. Its own
+/// host's receipt is checked against the sink one message at a time, and a room rebuilt from its journal resends that
+/// host's sessions what came after the last one journaled (<see cref="PrimaryRoom.OwnHostHandedOver"/>).
 /// </summary>
 public sealed class ReceiptJournalingTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly DateTimeOffset Start = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
-    private readonly PrimaryRoom _room = new(new RoomState(Jid.Parse(Room), DmucTestCluster.ServiceOptions), host => host != Avalon, () => true, Interval);
+    private static readonly Jid RoomJid = Jid.Parse(Room);
+    private readonly PrimaryRoom _room = NewRoom(new RoomState(RoomJid, DmucTestCluster.ServiceOptions));
+    private readonly RoomSnapshot _empty;
+    // What the room wrote, as a journal would hold it.
+    private readonly List<RoomEvent> _journal = [];
 
     public ReceiptJournalingTests()
     {
+        _empty = _room.State.ToSnapshot();
         Decide(Enter(Trillian, Room));
         Decide(AcceptDefaultConfiguration(Trillian, Room));
-        foreach (var user in new[] { Wumpus, Valdis, BigCheese }) Decide(Enter(user, Room));
+        foreach (var user in new[] { BlondeBoy, Wumpus, Valdis, BigCheese }) Decide(Enter(user, Room));
     }
 
     [Fact]
@@ -88,8 +95,107 @@ public sealed class ReceiptJournalingTests
         Assert.Equal(2, delivered.Sessions.Count);
     }
 
-    private Decided Decide(System.Xml.Linq.XElement stanza) => _room.Decide(new HandleStanza(stanza, Start));
+    [Fact]
+    public void A_kept_message_to_the_own_host_is_checked_one_at_a_time_and_the_newest_handed_over_meanwhile_is_checked_next()
+    {
+        var first = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")));
+        var second = _room.OwnHostHandedOver(Decide(Say(Wumpus, Room, "two", "m2")));
+        var third = Decide(Say(BlondeBoy, Room, "three", "m3"));
+
+        Assert.NotNull(first);
+        Assert.Equal((Avalon, StanzaIdOf(1)), (first.ReplicaHost, first.LastStanzaId));
+        // The host's sessions only: Wumpus is reached through killrc's replica, which sends its own receipts.
+        Assert.Equal([BlondeBoy.Jid, Trillian.Jid], first.Sessions.Select(session => session.ToString()).Order());
+        Assert.Null(second);
+        Assert.Null(_room.OwnHostHandedOver(third));
+
+        var (delivered, next) = _room.OwnHostChecked(first, written: true, Start);
+        Assert.True(delivered?.IsDurable);
+        Assert.Equal(StanzaIdOf(1), _room.State.ReceiptOf(Avalon)?.LastStanzaId);
+        Assert.Equal(StanzaIdOf(3), next?.LastStanzaId);
+
+        // The next within the interval waits for it, as a replica host's does (ReceiptJournaling).
+        var (waiting, none) = _room.OwnHostChecked(next!, written: true, Start.AddMilliseconds(5));
+        Assert.False(waiting?.IsDurable);
+        Assert.Null(none);
+        Assert.Equal(Start + Interval, _room.ReceiptDueAt(Avalon));
+        // With nothing under way, the next message is checked at once; a decision without a kept message is not.
+        Assert.Null(_room.OwnHostHandedOver(Decide(UpdatePresence(Trillian, Room, "away"))));
+        Assert.NotNull(_room.OwnHostHandedOver(Decide(Say(Trillian, Room, "four", "m4"))));
+    }
+
+    [Fact]
+    public void A_receipt_the_stream_could_not_confirm_is_not_kept_and_the_next_message_is_checked_afresh()
+    {
+        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
+
+        var (delivered, next) = _room.OwnHostChecked(receipt, written: false, Start);
+
+        Assert.Null(delivered);
+        Assert.Null(next);
+        Assert.Null(_room.State.ReceiptOf(Avalon));
+        Assert.NotNull(_room.OwnHostHandedOver(Decide(Say(Trillian, Room, "two", "m2"))));
+    }
+
+    [Fact]
+    public void A_room_rebuilt_from_its_journal_resends_its_own_host_s_sessions_every_message_after_the_last_receipt_journaled_delayed_with_its_stanza_id()
+    {
+        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
+        Keep(_room.OwnHostChecked(receipt, written: true, Start).Delivered);
+        var second = _room.OwnHostHandedOver(Decide(Say(Wumpus, Room, "two", "m2")))!;
+        // Taken by the stream, but within the interval: not journaled when the node dies.
+        Keep(_room.OwnHostChecked(second, written: true, Start.AddMilliseconds(5)).Delivered);
+        // Journaled, never handed over: the node died in between.
+        Decide(Say(BlondeBoy, Room, "three", "m3"));
+
+        var resent = Rebuilt().ResendToOwnHost();
+
+        Assert.Equal([(2, BlondeBoy.Jid), (2, Trillian.Jid), (3, BlondeBoy.Jid), (3, Trillian.Jid)],
+            resent.Select(delivery => (NumberOf(delivery.Stanza), delivery.To.ToString())).OrderBy(copy => copy.Item1).ThenBy(copy => copy.Item2, StringComparer.Ordinal));
+        // In the room's order.
+        Assert.Equal([2, 2, 3, 3], resent.Select(delivery => NumberOf(delivery.Stanza)));
+        Assert.All(resent, delivery =>
+        {
+            Assert.NotNull(delivery.Stanza.Element(Ns.Delay + "delay"));
+            Assert.Equal(StanzaIdOf(NumberOf(delivery.Stanza)), ReplicaRoomState.StanzaIdOf(delivery.Stanza, RoomJid));
+        });
+    }
+
+    [Fact]
+    public void A_room_without_a_receipt_of_its_own_host_resends_nothing()
+    {
+        Decide(Say(Trillian, Room, "one", "m1"));
+
+        Assert.Empty(Rebuilt().ResendToOwnHost());
+    }
 
     private static DeliveryReceipt Receipt(string host, string lastStanzaId, params ChatUser[] sessions) =>
         new(Jid.Parse(Room), host, lastStanzaId, [.. sessions.Select(user => Jid.Parse(user.Jid))]);
+
+    private PrimaryRoom Rebuilt()
+    {
+        var state = RoomState.FromSnapshot(RoomJid, DmucTestCluster.ServiceOptions, _empty);
+        foreach (var @event in _journal) state.Apply(@event);
+        return NewRoom(state);
+    }
+
+    private Decided Decide(System.Xml.Linq.XElement stanza)
+    {
+        var decided = _room.Decide(new HandleStanza(stanza, Start));
+        foreach (var @event in decided.Decision.Events) Keep(@event);
+        return decided;
+    }
+
+    private void Keep(RoomEvent? @event)
+    {
+        if (@event is { IsDurable: true }) _journal.Add(@event);
+    }
+
+    /// <summary>The stanza-id the room gave its <paramref name="number"/>th kept message.</summary>
+    private string StanzaIdOf(int number) => _journal.OfType<HistoryMessageAdded>().ElementAt(number - 1).Entry.StanzaId;
+
+    private static int NumberOf(System.Xml.Linq.XElement message) =>
+        Array.IndexOf(["one", "two", "three", "four"], message.Element(Ns.Client + "body")?.Value) + 1;
+
+    private static PrimaryRoom NewRoom(RoomState state) => new(state, host => host != Avalon, () => true, Interval, Avalon);
 }
