@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
+using Dmuc.Actors.Component;
 using Dmuc.Credentials;
 using Dmuc.Host;
 using Dmuc.Integration.Tests.Infrastructure;
@@ -62,7 +63,7 @@ public sealed class ActorSystemRestartsTests
             await dying;
             var printed = await output + await errors;
 
-            Assert.True(ActorSystemRestarts.TlsHandshakeFailureExitCode == node.ExitCode, $"exit code {node.ExitCode}:\n{printed}");
+            Assert.True(RestartingShutdown.TlsHandshakeFailureExitCode == node.ExitCode, $"exit code {node.ExitCode}:\n{printed}");
             Assert.Equal(3, printed.Split('\n').Count(line => line.Contains("starting it again")));
             Assert.Equal(4, printed.Split('\n').Count(line => line.Contains("Remoting started")));
         }
@@ -109,6 +110,6 @@ public sealed class ActorSystemRestartsTests
     /// <summary>Akka.Remote's reason (an internal type) as this node tells it apart: by its exit code.</summary>
     private sealed class HandshakeFailure : CoordinatedShutdown.Reason
     {
-        public override int ExitCode => ActorSystemRestarts.TlsHandshakeFailureExitCode;
+        public override int ExitCode => RestartingShutdown.TlsHandshakeFailureExitCode;
     }
 }
