@@ -36,6 +36,9 @@ public sealed class RoomState
     public IReadOnlyList<HistoryEntry> History =>
         _room.History.Count <= _room.Config.HistoryLength ? _room.History : _room.History.Skip(_room.History.Count - Math.Max(0, _room.Config.HistoryLength)).ToList();
 
+    /// <summary>The XEP-0359 id of the newest message kept (the history or the netjoin backlog behind it); null if none.</summary>
+    public string? NewestKeptStanzaId => _room.History.IsEmpty ? null : _room.History[^1].StanzaId;
+
     /// <summary>The journal position up to which retention expired the archive: the journal may delete its events up to there.</summary>
     public long ArchiveExpiredThrough => _room.ArchiveExpiredThrough;
 

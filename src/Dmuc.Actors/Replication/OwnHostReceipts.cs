@@ -12,13 +12,17 @@ public sealed class OwnHostReceipts
     // The newest kept message handed to the sink while a check was under way: the next check's.
     private string? _waiting;
     private bool _checking;
+    // The newest kept message handed over so far: a decision after it that keeps none (a presence) has nothing new to check.
+    private string? _handedOver;
 
     /// <summary>
-    /// The kept message <paramref name="stanzaId"/> went to the sink for this node's server: its id if it is to be checked
-    /// now, null if a check is under way (it waits for that one).
+    /// Everything up to the kept message <paramref name="stanzaId"/> went to the sink for this node's server: its id if it is to
+    /// be checked now, null if it is not new or a check is under way (it waits for that one).
     /// </summary>
     public string? HandedOver(string stanzaId)
     {
+        if (stanzaId == _handedOver) return null;
+        _handedOver = stanzaId;
         if (_checking)
         {
             _waiting = stanzaId;

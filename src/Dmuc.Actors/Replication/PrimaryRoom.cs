@@ -60,7 +60,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
             SplitBounces.For(stanza, plan.ByHost.Keys),
-            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null));
+            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null),
+            plan.Local.Count == 0 ? null : State.NewestKeptStanzaId);
     }
 
     /// <summary>
@@ -189,15 +190,12 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>
     /// The decision's deliveries to this node's server went to the sink (docs/protocol/netjoin.md §5, the own host's receipt):
-    /// when they include a kept message, the receipt to check against the sink (<see cref="Component.IStanzaSink.AllWritten"/>)
-    /// now, or null (none, or a check is under way and this one waits for it).
+    /// the receipt to check against the sink (<see cref="Component.IStanzaSink.AllWritten"/>) now, up to the newest message the
+    /// room kept as it decided (an entrant's history brings it too); or null: nothing new since the last one handed over, or
+    /// a check is under way and this one waits for it.
     /// </summary>
-    public DeliveryReceipt? OwnHostHandedOver(Decided decided)
-    {
-        if (decided.Outgoing.Plan.Local.Count == 0 || decided.Decision.Events.OfType<HistoryMessageAdded>().LastOrDefault() is not { } kept)
-            return null;
-        return _ownHostReceipts.HandedOver(kept.Entry.StanzaId) is { } stanzaId ? OwnHostReceipt(stanzaId) : null;
-    }
+    public DeliveryReceipt? OwnHostHandedOver(Decided decided) =>
+        decided.NewestKeptLocally is { } newest && _ownHostReceipts.HandedOver(newest) is { } stanzaId ? OwnHostReceipt(stanzaId) : null;
 
     /// <summary>
     /// A check of the own host's receipt ended: if the sink's stream took everything, it is the own host's receipt now, kept
@@ -272,7 +270,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 }
 
 /// <summary>One command's decision, already applied, and what it sends.</summary>
-public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing);
+/// <param name="NewestKeptLocally">When the decision sends this node's server anything: the newest message the room kept as it
+/// decided, which that server has once this decision's deliveries and those before them are written (<see cref="PrimaryRoom.OwnHostHandedOver"/>).</param>
+public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing, string? NewestKeptLocally = null);
 
 /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
 /// <param name="SenderHost">The host of the user whose stanza this decision answers, if any: that host's users saw what they said themselves.</param>

@@ -162,6 +162,22 @@ public sealed class ReceiptJournalingTests
     }
 
     [Fact]
+    public void An_entrant_s_history_counts_as_handed_over_so_a_host_that_had_nobody_in_is_not_resent_what_came_before_its_entry()
+    {
+        foreach (var user in new[] { Trillian, BlondeBoy }) Decide(Leave(user, Room));
+        // Nobody of the host is in: nothing goes to its server, nothing to check.
+        Assert.Null(_room.OwnHostHandedOver(Decide(Say(Wumpus, Room, "one", "m1"))));
+        Assert.Null(_room.OwnHostHandedOver(Decide(Say(Wumpus, Room, "two", "m2"))));
+
+        var entry = _room.OwnHostHandedOver(Decide(Enter(Cerebus, Room)));
+        Assert.Equal(StanzaIdOf(2), entry?.LastStanzaId);
+        Assert.Equal([Jid.Parse(Cerebus.Jid)], entry?.Sessions);
+        Keep(_room.OwnHostChecked(entry!, written: true, Start).Delivered);
+
+        Assert.Empty(Rebuilt().ResendToOwnHost());
+    }
+
+    [Fact]
     public void A_room_without_a_receipt_of_its_own_host_resends_nothing()
     {
         Decide(Say(Trillian, Room, "one", "m1"));
