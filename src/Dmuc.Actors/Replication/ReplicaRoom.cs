@@ -20,7 +20,8 @@ public sealed class ReplicaRoom : KeepaliveActor
 {
     private readonly ReplicaRoomState _state;
     private readonly ClusterHosts _hosts;
-    private readonly IStanzaSink _sink;
+    // What the room sends its local users, gathered over the batches it applies back to back (GatheredSends).
+    private readonly GatheredSends _sends;
     private readonly ReplicaRoomGauge _gauge;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
@@ -32,12 +33,13 @@ public sealed class ReplicaRoom : KeepaliveActor
             keepsAlive: room.Local is not null))
     {
         _hosts = hosts;
-        _sink = sink;
+        _sends = new GatheredSends(sink, () => Self.Tell(GatheredSends.FlushDue.Instance));
         var settings = ReplicationSettings.Of(Context.System);
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"),
             serving: settings.Split);
         _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
 
+        Receive<GatheredSends.FlushDue>(_ => _sends.Flush());
         Receive<RouteStanza>(route => Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<ReplicaBatch>(batch => HeardFromPrimary(new BatchFromPrimary(batch, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<KeepalivePing>(ping =>
@@ -70,6 +72,7 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     protected override void PostStop()
     {
+        _sends.Flush();
         base.PostStop();
         _gauge.Dispose();
     }
@@ -90,7 +93,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         var waitingBefore = _state.OldestForwardSentAt;
         var outcome = _state.Handle(command);
         var now = DateTimeOffset.UtcNow;
-        _sink.Send(outcome.Deliveries);
+        _sends.Send(outcome.Deliveries);
         foreach (var occupant in outcome.Refused)
         {
             _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", _state.Room, occupant);
@@ -113,7 +116,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (outcome.Resync != ResyncStep.NetjoinComplete && _state.OldestForwardSentAt != waitingBefore) Keep(new AnswerAwaited(_state.OldestForwardSentAt, now));
         if (outcome.Netjoin is { } report) StartNetjoin(report, outcome.NetjoinWhy);
         if (outcome.ReceiptToWrite is { } toWrite)
-            _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
+            _sends.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
     }
@@ -125,7 +128,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
-            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number) && forward.Number is not null)
+            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number) && forward.Number is not null)
                 MarkSplit("the primary has no node in the cluster");
     }
 
@@ -202,6 +205,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             ReceiveAny(_ => { });
         });
         Handle(new NodeStopping(Keepalive.State));
+        _sends.Flush();
         Sender.Tell(Done.Instance);
     }
 
