@@ -222,7 +222,7 @@ public sealed record MulticastRoute(string Service, string HostDomain, int MaxAd
 
     /// <summary>
     /// Where the service keeps the stream's order, a lone recipient's stanza goes direct: the same order, less work for
-    /// the server (a join's roster is one such stanza per occupant). Where it does not, that stanza goes through it too,
+    /// the server (what a join's roster to its entrant alone still is). Where it does not, that stanza goes through it too,
     /// or it could overtake the broadcasts sent through it just before.
     /// </summary>
     public int MinRecipients => InOrder ? 2 : 1;
