@@ -29,7 +29,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 {
     private readonly Jid _room;
     private readonly MucServiceOptions _options;
-    private readonly IStanzaSink _sink;
+    // Everything the room sends, gathered over the decisions whose writes complete back to back (GatheredSends).
+    private readonly GatheredSends _sends;
+    // The own host's receipt to check once the gathered sends it covers go to the sink: checking at once would flush them early.
+    private DeliveryReceipt? _ownHostCheckAfterFlush;
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     // Where the room reports its listing and creations: its node's room directory.
@@ -50,8 +53,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private long _probes;
     // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
     private int _archiveReadsPending;
-    // Decided, but sent only once the journal has them: output the server does not see queued yet.
+    // Decided, but not handed to the sink yet (waiting for the journal, or gathered): output the server does not see queued yet.
     private long _localBytesAwaitingWrite;
+    // Of those, what is written and gathered.
+    private long _localBytesGathered;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -62,7 +67,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _directory = directory;
         _placement = placement;
         _options = options;
-        _sink = sink;
+        _sends = new GatheredSends(sink, () => Self.Tell(GatheredSends.FlushDue.Instance));
         _hosts = hosts;
         _settings = settings;
         var replication = ReplicationSettings.Of(Context.System);
@@ -92,6 +97,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         });
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
+        Command<GatheredSends.FlushDue>(_ => FlushSends());
         Command<CheckOccupants>(_ => ProbeLocalSessions());
         Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(_primary.PlanOf(bounced.Deliveries), afterSent: null));
         Command<ShutDownRooms>(_ => HandleShutdown());
@@ -152,7 +158,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
+    protected override void PostStop()
+    {
+        FlushSends();
+        _gauge.Dispose();
+        base.PostStop();
+    }
 
     public const string PersistenceIdPrefix = "room:";
 
@@ -168,7 +179,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
-            : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
+            : _sends.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
         // To the directory that reserved it, which with rooms sharded may be another node's; once the creation is in the
         // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
@@ -204,7 +215,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             $"dmuc-probe-{++_probes}");
         if (pings.Count == 0) return;
         _log.Info("Room {0}: checking that its {1} occupant sessions on this node's server are still there", _room, pings.Count);
-        _sink.Send(pings);
+        _sends.Send(pings);
     }
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
@@ -270,18 +281,18 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>
     /// The own host's receipt (<see cref="PrimaryRoom.OwnHostHandedOver"/>): once the sink's stream took what the room handed it,
     /// kept like a replica host's, so that a room recovered after a crash resends this node's server's sessions only what came after.
+    /// Asked as the gathered sends go to the sink (<see cref="FlushSends"/>): what the receipt covers must be in it.
     /// </summary>
-    private void CheckOwnHostWritten(DeliveryReceipt? receipt)
-    {
-        if (receipt is null) return;
-        _sink.AllWritten().PipeTo(Self, success: written => new OwnHostWritten(receipt, written), failure: _ => new OwnHostWritten(receipt, false));
-    }
+    private void CheckOwnHostWritten(DeliveryReceipt receipt) =>
+        _sends.AllWritten().PipeTo(Self, success: written => new OwnHostWritten(receipt, written), failure: _ => new OwnHostWritten(receipt, false));
 
     private void HandleOwnHostWritten(OwnHostWritten written)
     {
         var (delivered, checkNext) = _primary.OwnHostChecked(written.Receipt, written.Written, DateTimeOffset.UtcNow);
         if (delivered is not null) KeepReceipt(delivered);
-        CheckOwnHostWritten(checkNext);
+        if (checkNext is null) return;
+        _ownHostCheckAfterFlush = checkNext;
+        FlushSends();
     }
 
     /// <summary>
@@ -293,7 +304,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var resent = _primary.ResendToOwnHost();
         if (resent.Count == 0) return;
         _log.Info("Room {0}: resending {1} copies of the messages after its own host's last receipt", _room, resent.Count);
-        _sink.Send(resent);
+        _sends.Send(resent);
     }
 
     private void JournalReceipt(string host)
@@ -377,16 +388,16 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         {
             var written = 0;
             var writeStarted = Stopwatch.GetTimestamp();
-            var localBytes = _sink.BytesToSend(outgoing.Plan.Local);
+            var localBytes = _sends.BytesToSend(outgoing.Plan.Local);
             _localBytesAwaitingWrite += localBytes;
             PersistAllAsync(durable, _ =>
             {
                 if (++written < durable.Count) return;
                 _metrics.JournalWritten(writeStarted);
-                _localBytesAwaitingWrite -= localBytes;
+                _localBytesGathered += localBytes;
                 Send(outgoing);
-                CheckOwnHostWritten(_primary.OwnHostHandedOver(decided));
-                afterSent?.Invoke();
+                _ownHostCheckAfterFlush = _primary.OwnHostHandedOver(decided) ?? _ownHostCheckAfterFlush;
+                AfterSent(afterSent);
                 _durableEventsSinceSnapshot += durable.Count;
                 SnapshotIfDue();
             });
@@ -419,7 +430,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             || !Context.Child(ReplicaLink.NameFor(host)).IsNobody());
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts);
 
     private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {
@@ -427,8 +438,26 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         DeferAsync(outgoing, planned =>
         {
             Send(planned);
-            afterSent?.Invoke();
+            AfterSent(afterSent);
         });
+    }
+
+    /// <summary>What waits for the sends (a reply that they are done) waits until they are handed to the sink.</summary>
+    private void AfterSent(Action? afterSent)
+    {
+        if (afterSent is null) return;
+        FlushSends();
+        afterSent();
+    }
+
+    private void FlushSends()
+    {
+        _sends.Flush();
+        _localBytesAwaitingWrite -= _localBytesGathered;
+        _localBytesGathered = 0;
+        if (_ownHostCheckAfterFlush is not { } receipt) return;
+        _ownHostCheckAfterFlush = null;
+        CheckOwnHostWritten(receipt);
     }
 
     private void HandleShutdown()
