@@ -156,7 +156,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
-        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied);
+        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied, Resent: route.Receipt?.Resent == true);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
@@ -166,6 +166,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
         if (route.CreationReserved)
             DeferAsync(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true), Sender.Tell);
+        // Behind the decision's writes and sends: the server may forget the stanza once it is told.
+        if (route.Receipt is { } receipt) DeferAsync(receipt, settled => settled.Settle());
     }
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>
