@@ -48,16 +48,33 @@ local function bounce_left_over()
 	for _, stanza in ipairs(waiting) do bounce(stanza); end
 end
 
-local function hand(session, stanza)
+-- Kept as sent: the original may be changed by whoever handles it next.
+local function keep(stanza)
+	local kept = st.clone(stanza);
+	kept.attr.xmlns = nil;
 	handed = handed + 1;
-	unacked[handed] = stanza;
-	session.send(stanza);
+	unacked[handed] = kept;
 end
 
--- Above mod_component's handlers (priority -1), which hand the stanza to the component right after this returns.
-local function count(event)
-	local session = acking_session;
-	if not session then return; end
+local counted_names = { iq = true, message = true, presence = true };
+
+-- Stanzas reach the component two ways: routed to it (mod_component's handlers, below) and answered straight to it
+-- (session.send, as any module answers an iq the component sent). The stream's own data (whitespace keepalives, the
+-- closing tag) is not counted.
+local function count_direct_sends(session)
+	local send = session.send;
+	session.dmuc_uncounted_send = send;
+	session.send = function (data)
+		if session == acking_session and st.is_stanza(data) and counted_names[data.name] then keep(data); end
+		return send(data);
+	end
+	return send;
+end
+
+-- Above mod_component's handlers (priority -1), which hand the stanza to the component right after this returns,
+-- with the send function it took before this module wrapped it.
+local function count_routed(event)
+	if not acking_session then return; end
 	local stanza = event.stanza;
 	if unacked_count() >= max_unacked then
 		module:log("warn", "%d stanzas unacknowledged by the component: refusing %s", unacked_count(), stanza:top_tag());
@@ -67,16 +84,12 @@ local function count(event)
 		end
 		return true;
 	end
-	-- Kept as sent: the original may be changed by whoever routes it next.
-	local kept = st.clone(stanza);
-	kept.attr.xmlns = nil;
-	handed = handed + 1;
-	unacked[handed] = kept;
+	keep(stanza);
 end
 
 for _, kind in ipairs { "iq", "message", "presence" } do
 	for _, target in ipairs { "bare", "full", "host" } do
-		module:hook(kind .. "/" .. target, count, -0.5);
+		module:hook(kind .. "/" .. target, count_routed, -0.5);
 	end
 end
 
@@ -89,15 +102,21 @@ end
 module:hook("iq/host", function (event)
 	local session, stanza = event.origin, event.stanza;
 	if stanza.attr.type ~= "set" or not stanza:get_child("enable", xmlns_ack) or not is_own_component(session) then return; end
+	if session == acking_session then
+		-- Not counted: the component takes any answer to its request as the end of the negotiation.
+		session.dmuc_uncounted_send(st.error_reply(stanza, "modify", "bad-request", "Acknowledgements are on already"));
+		return true;
+	end
 	local resent = left_over;
 	left_over = {};
 	hold_generation = hold_generation + 1;
+	local send = count_direct_sends(session);
+	send(st.reply(stanza):tag("enabled", { xmlns = xmlns_ack, resent = tostring(#resent), max = tostring(max_unacked) }));
 	acking_session, unacked, acked, handed = session, {}, 0, 0;
-	session.send(st.reply(stanza):tag("enabled", { xmlns = xmlns_ack, resent = tostring(#resent), max = tostring(max_unacked) }));
 	if #resent > 0 then
 		module:log("info", "Handing the component %d stanzas its previous stream did not acknowledge", #resent);
 	end
-	for _, kept in ipairs(resent) do hand(session, kept); end
+	for _, kept in ipairs(resent) do session.send(kept); end
 	return true;
 end, 10);
 

@@ -47,8 +47,6 @@ public static class Messages
             ctx.ReplyError(StanzaErrorCondition.Forbidden, "auth", NoVoiceText);
             return;
         }
-        // Its first copy's outcome is in the history already (the echo went to the sender then): once is enough.
-        if (ctx.Resent && History.HasMessage(ctx.Room.History, sender.BareJid, ctx.Id)) return;
         if (OccupantStanzaRate.Refuse(ctx, sender)) return;
         if (Subject.IsSubjectChange(ctx.Stanza))
         {

@@ -186,6 +186,7 @@ public sealed class RoomState
             HandleStanzaToMissingRoom(ctx, nick, creationDenied);
             return;
         }
+        if (ctx.Resent && Resends.AlreadyProcessed(ctx, nick)) return;
         switch (ctx.Stanza.Name.LocalName, nick)
         {
             case ("presence", null):

@@ -25,28 +25,6 @@ public sealed class MessageTests
     }
 
     [Fact]
-    public void A_message_the_server_hands_again_is_dropped_once_in_the_history_and_taken_otherwise()
-    {
-        var room = TestRoom.Created();
-        room.Join(Juliet, "Juliet");
-        room.Join("juliet@localhost/phone", "Juliet");
-        room.Say(Juliet, "Romeo?", id: "j1");
-        HandleStanza Resent(string from, string id) => new(TestRoom.Stanza(
-            $"<message from='{from}' to='{TestRoom.Room}' type='groupchat' id='{id}'><body>Romeo?</body></message>"), room.Now, Resent: true);
-
-        // The first copy was processed: nothing happens, and nobody hears it twice.
-        var again = room.Run(Resent(Juliet, "j1"));
-        Assert.Empty(again.Events);
-        Assert.Empty(again.Deliveries);
-        // The same bare JID's other resource sent the same id: still the same message (the server resends what it had of the user).
-        Assert.Empty(room.Run(Resent("juliet@localhost/phone", "j1")).Deliveries);
-        // A resend whose first copy never reached the room is processed like any message.
-        Assert.IsType<HistoryMessageAdded>(Assert.Single(room.Run(Resent(Juliet, "j2")).Events));
-        // Without the resend mark, the same id is a new message (clients may reuse ids).
-        Assert.IsType<HistoryMessageAdded>(Assert.Single(room.Say(Juliet, "Romeo?", id: "j1").Events));
-    }
-
-    [Fact]
     public void Forged_room_delays_and_stanza_ids_are_dropped()
     {
         var room = TestRoom.Created();

@@ -13,6 +13,8 @@ public sealed class DmucRestartTests
     private static readonly TimeSpan ReconnectTimeout = TimeSpan.FromSeconds(20);
     /// <summary>How long a ghost may outlive the node's restart: the component reconnects, then one ping's round trip.</summary>
     private static readonly TimeSpan GhostBound = TimeSpan.FromSeconds(15);
+    /// <summary>Sent just before the kill: enough that many reach the node and are not yet written when it dies.</summary>
+    private const int InFlightMessages = 100;
 
     [Fact]
     public async Task A_persistent_room_keeps_its_history_and_subject_across_a_node_restart()
@@ -51,7 +53,9 @@ public sealed class DmucRestartTests
     /// <summary>
     /// The node is killed (SIGKILL) and restarted on its journal: the room comes back with its occupants, asks each of
     /// them whether they are still there, and those who are (one who only reads included) stay without entering again,
-    /// while whoever went away meanwhile is seen to leave (333).
+    /// while whoever went away meanwhile is seen to leave (333). Messages sent just before the kill, some of them handed
+    /// to the node and not yet written, each get one outcome: Prosody's mod_dmuc_stream_ack hands the restarted node what
+    /// the killed one had not acknowledged, and the room drops what it had processed (docs/protocol/stream-ack.md).
     /// </summary>
     [Fact]
     public async Task After_a_crash_the_room_keeps_who_is_still_there_and_tells_everyone_who_is_gone()
@@ -70,6 +74,15 @@ public sealed class DmucRestartTests
         await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "before the crash"));
 
         var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        // In one write, so that Prosody hands them on together; killed once the node has begun to echo them.
+        var inFlight = Enumerable.Range(1, InFlightMessages).Select(i => $"in flight {i}").ToList();
+        await romeo.SendAsync(string.Concat(inFlight.Select(body =>
+            $"<message to='{Room}' type='groupchat' id='{body}'><body>{body}</body></message>")));
+        var seen = new Dictionary<XmppTestClient, List<XElement>>
+        {
+            [romeo] = await romeo.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, inFlight[0])),
+            [juliet] = [],
+        };
         await dmuc.KillAsync();
         // Mercutio goes while the node is down: his server's unavailable presence has nowhere to go.
         await mercutio.DisposeAsync();
@@ -82,11 +95,25 @@ public sealed class DmucRestartTests
                 && (string?)stanza.Attribute("type") == "unavailable" && (string?)stanza.Attribute("from") == $"{Room}/Mercutio", GhostBound);
             Assert.True(HasStatus(left[^1], 333), left[^1].ToString());
             Assert.DoesNotContain(left, stanza => HasStatus(stanza, 110));
+            seen[witness].AddRange(left);
         }
         // Juliet only reads, and reads on: what Romeo says now reaches her without either entering again.
-        await romeo.SayAsync(Room, "after the crash");
+        await romeo.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", Room), new XAttribute("type", "groupchat"),
+            new XAttribute("id", "after"), new XElement(XmppNamespaces.Client + "body", "after the crash")));
+        seen[romeo].AddRange(await romeo.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the crash"), GhostBound));
         var toJuliet = await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the crash"), GhostBound);
         Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && HasStatus(stanza, 110));
+        seen[juliet].AddRange(toJuliet);
+
+        // Resent ones come first on the new stream, so every outcome is in before the echo of what Romeo said after.
+        foreach (var body in inFlight)
+        {
+            var echoes = seen[romeo].Count(stanza => IsGroupchatBody(stanza, body));
+            var errors = seen[romeo].Count(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "error"
+                && (string?)stanza.Attribute("id") == body);
+            Assert.True(echoes + errors == 1, $"'{body}' got {echoes} echoes and {errors} errors");
+            Assert.Equal(echoes, seen[juliet].Count(stanza => IsGroupchatBody(stanza, body)));
+        }
 
         await using var benvolio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "benvolio@localhost/square", "x");
         var joined = await benvolio.JoinRoomAsync(Room, "Benvolio");
