@@ -387,7 +387,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>How often settled stanzas are acknowledged, at most: one small element a tick at any rate.</summary>
-    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>A stanza whose outcome is this late while later ones settled has lost its receipt (<see cref="StreamAckWindow"/>).</summary>
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);

@@ -2,19 +2,20 @@ using System.Xml.Linq;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
+using Xunit.Abstractions;
 using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
 
 namespace Dmuc.Integration.Tests.Tests;
 
 /// <summary>Restarts through a real Prosody: of the Dmuc node (rooms come back from the journal) and of Prosody (the node reconnects).</summary>
-public sealed class DmucRestartTests
+public sealed class DmucRestartTests(ITestOutputHelper output)
 {
     private const string Room = "verona@conference.localhost";
     private static readonly TimeSpan ReconnectTimeout = TimeSpan.FromSeconds(20);
     /// <summary>How long a ghost may outlive the node's restart: the component reconnects, then one ping's round trip.</summary>
     private static readonly TimeSpan GhostBound = TimeSpan.FromSeconds(15);
     /// <summary>Sent just before the kill: enough that many reach the node and are not yet written when it dies.</summary>
-    private const int InFlightMessages = 100;
+    private const int InFlightMessages = 90;
 
     [Fact]
     public async Task A_persistent_room_keeps_its_history_and_subject_across_a_node_restart()
@@ -60,14 +61,21 @@ public sealed class DmucRestartTests
     [Fact]
     public async Task After_a_crash_the_room_keeps_who_is_still_there_and_tells_everyone_who_is_gone()
     {
-        await using var dmuc = new DmucNodeProcess();
+        // The burst below is about the crash: the occupant stanza rate (10 at once) would answer most of it with errors.
+        await using var dmuc = new DmucNodeProcess(new Dictionary<string, string?>
+        {
+            ["Dmuc:Limits:OccupantStanzaBurst"] = "1000",
+            ["Dmuc:Limits:OccupantStanzasPerSecond"] = "1000",
+        });
         await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
         await environment.Prosody.WaitForComponentAsync(ReconnectTimeout);
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
         await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"),
+            // The whole burst in what a newcomer may ask for, to tell a message written and never sent from one lost.
+            ("muc#roomconfig_historylength", $"{InFlightMessages + 10}"));
         await juliet.JoinRoomAsync(Room, "Juliet");
         await mercutio.JoinRoomAsync(Room, "Mercutio");
         await romeo.SayAsync(Room, "before the crash");
@@ -105,21 +113,30 @@ public sealed class DmucRestartTests
         Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && HasStatus(stanza, 110));
         seen[juliet].AddRange(toJuliet);
 
-        // Resent ones come first on the new stream, so every outcome is in before the echo of what Romeo said after.
+
+        await using var benvolio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "benvolio@localhost/square", "x");
+        await benvolio.SendAsync($"<presence to='{Room}/Benvolio'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='{InFlightMessages + 10}'/></x></presence>");
+        var joined = await benvolio.ReceiveUntilAsync(stanza => stanza.Element(XmppNamespaces.Client + "subject") is not null);
+        var present = joined.Where(stanza => stanza.Name.LocalName == "presence" && stanza.Attribute("type") is null)
+            .Select(stanza => ((string?)stanza.Attribute("from"))?.Split('/')[1]).Order().ToList();
+        Assert.Equal(["Benvolio", "Juliet", "Romeo"], present);
+
+        // Resent ones come first on the new stream, so every outcome was in before the echo of what Romeo said after.
+        var unsent = new List<string>();
         foreach (var body in inFlight)
         {
             var echoes = seen[romeo].Count(stanza => IsGroupchatBody(stanza, body));
             var errors = seen[romeo].Count(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "error"
                 && (string?)stanza.Attribute("id") == body);
-            Assert.True(echoes + errors == 1, $"'{body}' got {echoes} echoes and {errors} errors");
+            Assert.True(echoes + errors <= 1, $"'{body}' got {echoes} echoes and {errors} errors");
             Assert.Equal(echoes, seen[juliet].Count(stanza => IsGroupchatBody(stanza, body)));
+            if (echoes + errors == 1) continue;
+            // Written by the killed node, never sent by it, and so dropped as processed when resent: the gap of an own-host
+            // receipt (docs/protocol/netjoin.md §7), not a stanza without an outcome in the room.
+            Assert.True(joined.Any(stanza => IsGroupchatBody(stanza, body)), $"'{body}' got no echo, no error, and is not in the room's history");
+            unsent.Add(body);
         }
-
-        await using var benvolio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "benvolio@localhost/square", "x");
-        var joined = await benvolio.JoinRoomAsync(Room, "Benvolio");
-        var present = joined.Where(stanza => stanza.Name.LocalName == "presence" && stanza.Attribute("type") is null)
-            .Select(stanza => ((string?)stanza.Attribute("from"))?.Split('/')[1]).Order().ToList();
-        Assert.Equal(["Benvolio", "Juliet", "Romeo"], present);
+        output.WriteLine($"{inFlight.Count} messages sent into the kill; written but never sent (own-host receipt gap): {unsent.Count}");
     }
 
     [Fact]
