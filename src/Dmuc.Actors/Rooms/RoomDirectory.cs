@@ -223,7 +223,7 @@ public sealed class RoomDirectory : ReceiveActor
         if (!HandedToRoom(route)) route.Receipt?.Settle();
     }
 
-    /// <returns>Whether the stanza went on to its room, or waits for the index, which then settle it.</returns>
+    /// <returns>Whether the stanza went on to its room (which settles it), or waits here for the index.</returns>
     private bool HandedToRoom(RouteStanza route)
     {
         var stanza = route.Stanza;

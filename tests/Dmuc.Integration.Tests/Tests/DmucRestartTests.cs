@@ -126,7 +126,8 @@ public sealed class DmucRestartTests(ITestOutputHelper output)
             [juliet] = [],
         };
         await dmuc.KillAsync();
-        // Mercutio goes while the node is down: his server's unavailable presence has nowhere to go.
+        // Mercutio goes while the node is down. His server's unavailable presence has nowhere to go (the room finds him gone:
+        // 333), unless Prosody handed it to the dying stream before it saw the kill: then it is resent, and he leaves as usual.
         await mercutio.DisposeAsync();
         dmuc.Start();
         await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
@@ -135,7 +136,7 @@ public sealed class DmucRestartTests(ITestOutputHelper output)
         {
             var left = await witness.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "presence"
                 && (string?)stanza.Attribute("type") == "unavailable" && (string?)stanza.Attribute("from") == $"{Room}/Mercutio", GhostBound);
-            Assert.True(HasStatus(left[^1], 333), left[^1].ToString());
+            Assert.True(HasStatus(left[^1], 333) || left[^1].Element(MucUser + "x")?.Element(MucUser + "status") is null, left[^1].ToString());
             Assert.DoesNotContain(left, stanza => HasStatus(stanza, 110));
             seen[witness].AddRange(left);
         }
