@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Xml.Linq;
 using Dmuc.Integration.Tests.Xmpp;
 using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
 
@@ -74,36 +75,17 @@ public sealed class Chatter(RoomParticipant participant, string host)
 
     public bool HasEveryOutcome => Sent.Except(InFlightAtTheCrash()).All(body => WasEchoed(body) || WasRefused(body));
 
-    public List<string> TestMessages() => TestMessageCopies().Select(copy => copy.Body).ToList();
+    public List<string> TestMessages() => TestMessagesIn(Participant.Seen);
 
-    /// <summary>
-    /// <see cref="TestMessages"/> without resends: a later copy delayed (XEP-0203) with the first copy's stanza-id (XEP-0359),
-    /// as a client drops it by that id. A room recovered after its node's crash resends its own host's users what came after
-    /// its last journaled receipt (docs/protocol/netjoin.md §5: at least once); a second copy of any other kind stays.
-    /// </summary>
-    public List<string> TestMessagesWithoutResends()
-    {
-        var firstStanzaId = new Dictionary<string, string?>();
-        var kept = new List<string>();
-        foreach (var (body, stanzaId, delayed) in TestMessageCopies())
-        {
-            if (firstStanzaId.TryGetValue(body, out var first) && delayed && stanzaId is not null && stanzaId == first) continue;
-            firstStanzaId.TryAdd(body, stanzaId);
-            kept.Add(body);
-        }
-        return kept;
-    }
+    /// <summary><see cref="TestMessages"/> without resends after a crash (<see cref="MucClientSteps.WithoutResends"/>).</summary>
+    public List<string> TestMessagesWithoutResends() => TestMessagesIn(WithoutResends(Participant.Seen, Participant.Room));
 
     /// <summary>How many copies of <paramref name="body"/> this chatter got, not counting resends (<see cref="TestMessagesWithoutResends"/>).</summary>
     public int CopiesWithoutResends(string body) => TestMessagesWithoutResends().Count(copy => copy == body);
 
-    private IEnumerable<(string Body, string? StanzaId, bool Delayed)> TestMessageCopies() => Participant.Seen
+    private static List<string> TestMessagesIn(IEnumerable<XElement> stanzas) => stanzas
         .Where(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat")
-        .Select(stanza => (Body: stanza.Element(XmppNamespaces.Client + "body")?.Value,
-            StanzaId: (string?)stanza.Elements(XmppNamespaces.StanzaId + "stanza-id").FirstOrDefault(id => (string?)id.Attribute("by") == Participant.Room)?.Attribute("id"),
-            Delayed: stanza.Element(Delay + "delay") is not null))
-        .Where(copy => copy.Body is not null && IsTestMessage(copy.Body))
-        .Select(copy => (copy.Body!, copy.StanzaId, copy.Delayed));
+        .Select(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value).OfType<string>().Where(IsTestMessage).ToList();
 
     /// <summary>
     /// Waits until every message of <paramref name="senders"/> is echoed or refused at its sender and every echoed one has

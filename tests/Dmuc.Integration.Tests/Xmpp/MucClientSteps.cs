@@ -12,6 +12,32 @@ public static class MucClientSteps
     public static readonly XNamespace Delay = "urn:xmpp:delay";
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// <paramref name="stanzas"/> without resends of <paramref name="room"/>'s messages: a later groupchat copy delayed (XEP-0203)
+    /// with the first copy's body and stanza-id (XEP-0359), as a client drops it by that id. A room recovered after its node's
+    /// crash resends its own host's users what came after its last journaled receipt (docs/protocol/netjoin.md §5: at least
+    /// once); a second copy of any other kind stays.
+    /// </summary>
+    public static IEnumerable<XElement> WithoutResends(IEnumerable<XElement> stanzas, string room)
+    {
+        var firstStanzaIds = new Dictionary<string, string?>();
+        foreach (var stanza in stanzas)
+        {
+            var body = stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "groupchat"
+                ? stanza.Element(XmppNamespaces.Client + "body")?.Value : null;
+            if (body is null)
+            {
+                yield return stanza;
+                continue;
+            }
+            var stanzaId = (string?)stanza.Elements(XmppNamespaces.StanzaId + "stanza-id").FirstOrDefault(id => (string?)id.Attribute("by") == room)?.Attribute("id");
+            if (firstStanzaIds.TryGetValue(body, out var first) && stanzaId is not null && stanzaId == first && stanza.Element(Delay + "delay") is not null)
+                continue;
+            firstStanzaIds.TryAdd(body, stanzaId);
+            yield return stanza;
+        }
+    }
+
     /// <summary>Everything received up to and including the first stanza that matches.</summary>
     public static async Task<List<XElement>> ReceiveUntilAsync(this XmppTestClient client, Func<XElement, bool> matches, TimeSpan? timeout = null)
     {
