@@ -15,7 +15,7 @@ public static class FailoverTimeline
     private sealed record Mark(string What, Func<Line, bool> Matches, Func<Line, DateTimeOffset>? At = null);
 
     private static Mark Says(string what, params string[] parts) =>
-        new(what, line => parts.All(part => line.Template.Contains(part, StringComparison.Ordinal)));
+        new(what, line => parts.All(part => line.Text.Contains(part, StringComparison.Ordinal)));
 
     /// <summary>In the order a failover goes through them; each is printed for every node that logged it, at its first time after the kill.</summary>
     private static readonly Mark[] Marks =
@@ -23,12 +23,12 @@ public static class FailoverTimeline
         Says("unreachable (failure detector)", "Marking node(s) as UNREACHABLE"),
         Says("downed (stable-after, primary lease)", "Downing unreachable primary-capable node"),
         Says("removed (gossip convergence, leader)", "Leader is removing"),
-        Says("shard coordinator started", "Singleton manager started singleton actor", "roomCoordinator"),
-        new("room recovering (its shard allocated and started)", line => line.Template.Contains(RoomRecovered, StringComparison.Ordinal),
+        Says("shard coordinator started", "Singleton manager started singleton actor", "/system/sharding/roomCoordinator/"),
+        new("room recovering (its shard allocated and started)", line => line.Text.Contains(RoomRecovered, StringComparison.Ordinal),
             line => line.At - TimeSpan.FromMilliseconds(line.Json.GetProperty("3").GetDouble())),
         Says("room recovered from the journal", RoomRecovered),
         Says("replica's netjoin started", "netjoin {1} started"),
-        Says("replica linked to the room again", "Linked to its primary again"),
+        Says("replica linked to the room again", "to its primary again"),
     ];
 
     /// <summary>One line per mark and node, in time order, ending with the first delivery a client saw.</summary>
@@ -56,7 +56,8 @@ public static class FailoverTimeline
     /// <summary>What RoomActor logs when a sharded room comes back with occupants, with how long it took ({3}, in ms).</summary>
     private const string RoomRecovered = "recovered on this node with";
 
-    private sealed record Line(DateTimeOffset At, string Template, JsonElement Json);
+    /// <param name="Text">The whole line as logged (the message template and its values).</param>
+    private sealed record Line(DateTimeOffset At, string Text, JsonElement Json);
 
     /// <summary>A log line, or null for one a running node has not finished writing.</summary>
     private static Line? Parse(string text)
@@ -65,8 +66,7 @@ public static class FailoverTimeline
         {
             using var document = JsonDocument.Parse(text);
             var json = document.RootElement.Clone();
-            return new Line(DateTimeOffset.Parse(json.GetProperty("@t").GetString()!, CultureInfo.InvariantCulture),
-                json.TryGetProperty("@mt", out var template) ? template.GetString() ?? "" : "", json);
+            return new Line(DateTimeOffset.Parse(json.GetProperty("@t").GetString()!, CultureInfo.InvariantCulture), text, json);
         }
         catch (JsonException)
         {
