@@ -21,7 +21,9 @@ public sealed class JournalWarmup : UntypedPersistentActor
     private readonly long _started = Stopwatch.GetTimestamp();
 
     /// <summary>No actor ever persists to it: recovering it reads the snapshot store and the journal and finds nothing.</summary>
-    public override string PersistenceId => "dmuc-journal-warmup";
+    public const string Stream = "dmuc-journal-warmup";
+
+    public override string PersistenceId => Stream;
 
     protected override void OnRecover(object message)
     {
