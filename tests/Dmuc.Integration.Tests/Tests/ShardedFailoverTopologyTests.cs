@@ -55,7 +55,7 @@ public sealed class ShardedFailoverTopologyTests(ITestOutputHelper output)
         }
         var firstDelivery = clock.Elapsed - killing;
         output.WriteLine($"kill to the first delivery of a message said after it: {firstDelivery.TotalSeconds:F1} s");
-        output.WriteLine(FailoverTimeline.Of(topology.RunDirectory, killedAt, firstDelivery));
+        output.WriteLine(FailoverTimeline.Of(topology.RunDirectory, killedAt, (firstDelivery, valdis.Participant.Nick)));
         await Task.WhenAll(traffic);
 
         await Chatter.SettleAsync(senders, everyone, SettleWithin);

@@ -22,6 +22,7 @@ public static class FailoverTimeline
     [
         Says("unreachable (failure detector)", "Marking node(s) as UNREACHABLE"),
         Says("downed (stable-after, primary lease)", "Downing unreachable primary-capable node"),
+        Says("host's component stream taken over (when the killed node held it)", "Component {Domain} connected to"),
         Says("removed (gossip convergence, leader)", "Leader is removing"),
         Says("shard coordinator started", "Singleton manager started singleton actor", "/system/sharding/roomCoordinator/"),
         new("room recovering (its shard allocated and started)", line => line.Text.Contains(RoomRecovered, StringComparison.Ordinal),
@@ -31,10 +32,10 @@ public static class FailoverTimeline
         Says("replica linked to the room again", "to its primary again"),
     ];
 
-    /// <summary>One line per mark and node, in time order, ending with the first delivery a client saw.</summary>
-    public static string Of(string runDirectory, DateTimeOffset killedAt, TimeSpan firstDelivery)
+    /// <summary>One line per mark and node, and per first delivery clients saw (<paramref name="firstDeliveries"/>), in time order.</summary>
+    public static string Of(string runDirectory, DateTimeOffset killedAt, params (TimeSpan After, string To)[] firstDeliveries)
     {
-        var found = new List<(TimeSpan After, string What, string Node)>();
+        var found = firstDeliveries.Select(delivery => (delivery.After, $"first delivery of a message said after the kill to {delivery.To}", "client")).ToList();
         foreach (var log in Directory.EnumerateFiles(runDirectory, "*.json", SearchOption.AllDirectories)
                      .Where(path => Path.GetFileName(Path.GetDirectoryName(path)) == "logs"))
         {
@@ -49,7 +50,6 @@ public static class FailoverTimeline
         var timeline = new StringBuilder("after the kill:\n");
         foreach (var (after, what, node) in found.OrderBy(mark => mark.After))
             timeline.AppendLine(CultureInfo.InvariantCulture, $"  +{after.TotalSeconds,5:F1} s  {what}  ({node})");
-        timeline.AppendLine(CultureInfo.InvariantCulture, $"  +{firstDelivery.TotalSeconds,5:F1} s  first delivery of a message said after the kill  (client)");
         return timeline.ToString();
     }
 
