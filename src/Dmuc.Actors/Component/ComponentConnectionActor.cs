@@ -325,7 +325,7 @@ public static class ComponentConnectionHosting
 {
     /// <summary>
     /// Starts the component stream once the room directory exists, and orders shutdown: rooms tell their
-    /// occupants first (status 332), then the stream is flushed and closed.
+    /// occupants first (status 332) unless the node restarts (<see cref="RestartingShutdown"/>), then the stream is flushed and closed.
     /// </summary>
     /// <param name="routeToReplicas">On a replica node, what the XMPP server sends goes to the replica
     /// directory (and on to the primary); on the primary node, to the rooms themselves.</param>
@@ -342,6 +342,7 @@ public static class ComponentConnectionHosting
             var shutdown = CoordinatedShutdown.Get(system);
             shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "tell-occupants", async () =>
             {
+                if (RestartingShutdown.Is(shutdown.ShutdownReason)) return Done.Instance;
                 await directory.Ask<RoomsShutDown>(ShutDownRooms.Instance, TimeSpan.FromSeconds(15));
                 return Done.Instance;
             });

@@ -1,6 +1,8 @@
+using Akka.Actor;
 using Dmuc.Host;
 using Dmuc.Integration.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Dmuc.Integration.Tests.Muc;
@@ -41,6 +43,14 @@ public sealed class RestartableDmucNode : IAsyncDisposable
         _node = null;
         await node.StopAsync();
         node.Dispose();
+    }
+
+    /// <summary>Stops the node as its actor system's shutdown for <paramref name="reason"/> does (Akka.Remote's, say).</summary>
+    public async ValueTask ShutDownAsync(CoordinatedShutdown.Reason reason)
+    {
+        if (_node is not { } node) return;
+        await CoordinatedShutdown.Get(node.Services.GetRequiredService<ActorSystem>()).Run(reason);
+        await StopAsync();
     }
 
     public async ValueTask DisposeAsync()

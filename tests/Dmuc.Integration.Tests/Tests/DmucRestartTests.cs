@@ -49,6 +49,38 @@ public sealed class DmucRestartTests
     }
 
     /// <summary>
+    /// Akka.Remote shuts the actor system down when an outbound TLS handshake fails (a peer died during it), and the node
+    /// starts it again in the same process (docs/operations.md): its occupants are not put out for that, and a message after
+    /// the restart reaches them without their entering again.
+    /// </summary>
+    [Fact]
+    public async Task A_node_restarting_after_Akka_Remote_shut_it_down_keeps_its_occupants_in_the_room()
+    {
+        await using var dmuc = new RestartableDmucNode();
+        await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
+        await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
+        await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+        await juliet.JoinRoomAsync(Room, "Juliet");
+
+        var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        await dmuc.ShutDownAsync(new TlsHandshakeFailure());
+        await dmuc.StartAsync();
+        await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
+
+        await romeo.SayAsync(Room, "after the restart");
+        var toJuliet = await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the restart"), GhostBound);
+        Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && (HasStatus(stanza, 332) || HasStatus(stanza, 110)));
+    }
+
+    /// <summary>Akka.Remote's reason (an internal type), as the node tells it apart: by its exit code.</summary>
+    private sealed class TlsHandshakeFailure : Akka.Actor.CoordinatedShutdown.Reason
+    {
+        public override int ExitCode => Dmuc.Actors.Component.RestartingShutdown.TlsHandshakeFailureExitCode;
+    }
+
+    /// <summary>
     /// The node is killed (SIGKILL) and restarted on its journal: the room comes back with its occupants, asks each of
     /// them whether they are still there, and those who are (one who only reads included) stay without entering again,
     /// while whoever went away meanwhile is seen to leave (333).
