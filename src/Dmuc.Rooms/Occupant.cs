@@ -14,7 +14,8 @@ internal sealed record OccupantSession(Jid RealJid, XElement Presence)
 /// Someone in the room under <see cref="Nick"/>. Several sessions (resources) of one bare JID may share a nick;
 /// the first session is the primary one, whose presence the other occupants see.
 /// </summary>
-internal sealed record Occupant(string Nick, Jid BareJid, Role Role, ImmutableList<OccupantSession> Sessions)
+/// <param name="Entered">How many occupants had entered the room before this one (<see cref="RoomData.OccupantsByEntry"/>).</param>
+internal sealed record Occupant(string Nick, Jid BareJid, Role Role, ImmutableList<OccupantSession> Sessions, long Entered)
 {
     public OccupantSession Primary => Sessions[0];
 

@@ -67,14 +67,14 @@ internal static class PresenceBroadcast
     }
 
     /// <summary>
-    /// Everyone already in the room, sent to a session that enters (or resyncs), and with
+    /// Everyone already in the room, in the order they entered, sent to a session that enters (or resyncs), and with
     /// "none" broadcast on, the affiliated users who are away (so clients can show offline members).
     /// </summary>
     public static void SendOccupantList(RoomContext ctx, Jid to)
     {
         var room = ctx.Room;
         var anonymous = room.IsAnonymousFor(to);
-        foreach (var occupant in room.OccupantsInOrder.Where(occupant => !occupant.HasSession(to)))
+        foreach (var occupant in room.OccupantsByEntry.Where(occupant => !occupant.HasSession(to)))
             SendPresenceOf(ctx, occupant, to);
         if (!room.Config.Broadcasts(Role.None)) return;
         foreach (var entry in room.Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal))

@@ -66,6 +66,24 @@ internal sealed class RoomData
 
     private (ImmutableDictionary<string, Occupant> Of, Occupant[] InOrder)? _occupantsInOrder;
 
+    /// <summary>
+    /// Occupants in the order they entered: the roster an entrant gets. In that order the roster of each entrant of a burst
+    /// of joins is the roster of the one before, plus that one, so equal presences to consecutive entrants can go out as
+    /// one (<see cref="RecipientOrderMerge{TStanza}"/>); in nick order each newcomer's place would split the rest off.
+    /// </summary>
+    public IReadOnlyList<Occupant> OccupantsByEntry
+    {
+        get
+        {
+            if (_occupantsByEntry is not { } sorted || !ReferenceEquals(sorted.Of, Occupants))
+                _occupantsByEntry = sorted = (Occupants, [.. Occupants.Values.OrderBy(occupant => occupant.Entered)]);
+            return sorted.InOrder;
+        }
+    }
+
+    private (ImmutableDictionary<string, Occupant> Of, Occupant[] InOrder)? _occupantsByEntry;
+    private long _entries;
+
     /// <summary>The affiliation that counts for <paramref name="jid"/>: admins own every room, and a banned
     /// domain bans all its users.</summary>
     public Affiliation AffiliationOf(Jid jid)
@@ -212,7 +230,7 @@ internal sealed class RoomData
         var session = new OccupantSession(updated.RealJid, XElement.Parse(updated.Presence));
         var occupant = Occupants.TryGetValue(updated.Nick, out var existing)
             ? existing.WithSession(session) with { Role = updated.Role }
-            : new Occupant(updated.Nick, updated.RealJid.Bare, updated.Role, [session]);
+            : new Occupant(updated.Nick, updated.RealJid.Bare, updated.Role, [session], _entries++);
         Occupants = Occupants.SetItem(updated.Nick, occupant);
         _nickByRealJid = _nickByRealJid.SetItem(updated.RealJid, updated.Nick);
     }
@@ -268,7 +286,7 @@ internal sealed class RoomData
 
     public RoomSnapshot ToSnapshot() => new(Exists, Config, LockedUntil, Salt,
         [.. Affiliations.Values.OrderBy(entry => entry.Jid.ToString(), StringComparer.Ordinal)], Subject, [.. History], Tombstone,
-        [.. OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
+        [.. OccupantsByEntry.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
             occupant.Nick, session.RealJid, StanzaText.Of(session.Presence), occupant.Role)))],
         [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough,
         [.. Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal)]);

@@ -19,6 +19,10 @@ public sealed class RenderedStanza
 
     private readonly byte[] _bytes;
     private readonly int _spliceAt;
+    private int? _hash;
+
+    /// <summary>Stanzas that render to the same bytes (whatever their elements): each recipient would get the same.</summary>
+    public static IEqualityComparer<RenderedStanza> SameBytes { get; } = new SameBytesComparer();
 
     private RenderedStanza(byte[] bytes, int spliceAt)
     {
@@ -102,4 +106,18 @@ public sealed class RenderedStanza
     }
 
     private static ReadOnlySpan<byte> ToPrefix => " to=\""u8;
+
+    private sealed class SameBytesComparer : IEqualityComparer<RenderedStanza>
+    {
+        public bool Equals(RenderedStanza? x, RenderedStanza? y) =>
+            ReferenceEquals(x, y) || (x is not null && y is not null && x._spliceAt == y._spliceAt && x._bytes.AsSpan().SequenceEqual(y._bytes));
+
+        public int GetHashCode(RenderedStanza stanza)
+        {
+            if (stanza._hash is { } hash) return hash;
+            var hasher = new HashCode();
+            hasher.AddBytes(stanza._bytes);
+            return (stanza._hash = hasher.ToHashCode()).Value;
+        }
+    }
 }

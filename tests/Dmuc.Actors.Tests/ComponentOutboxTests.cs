@@ -31,13 +31,8 @@ public sealed class ComponentOutboxTests
     [InlineData(false)]
     public async Task Through_a_multicast_route_messages_and_presence_to_the_hosts_users_leave_as_blind_copies_within_the_limit(bool inOrder)
     {
-        using var server = new FakeComponentServer();
-        var connecting = ComponentConnection.ConnectAsync(server.Options());
-        Assert.True(await server.AcceptAsync());
-        await using var connection = await connecting;
-        var outbox = new ComponentOutbox(NullLogger<ComponentOutbox>.Instance);
-        outbox.Attach(connection);
-        outbox.UseMulticast(connection, new MulticastRoute("multicast.h", "h", MaxAddresses: 2, inOrder));
+        await using var stream = await OutboxOnStream.StartAsync(maxAddresses: 2, inOrder);
+        var (server, connection, outbox) = (stream.Server, stream.Connection, stream.Outbox);
         var broadcast = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "all"));
         var whisper = new XElement(Ns.Client + "message", new XAttribute("type", "chat"), new XElement(Ns.Client + "body", "one"));
         var answer = new XElement(Ns.Client + "iq", new XAttribute("type", "result"), new XAttribute("id", "q1"));
@@ -65,5 +60,64 @@ public sealed class ComponentOutboxTests
 
         outbox.Detach(connection);
         Assert.Null(outbox.Multicast);
+    }
+    /// <summary>
+    /// What a room gathered over several joins: the roster presence of one occupant to each entrant, equal bytes in
+    /// separate elements, leaves as one multicast; a view that differs (a moderator's, with the real JID) goes apart;
+    /// and each entrant still gets the roster before its own self-presence.
+    /// </summary>
+    [Fact]
+    public async Task Equal_stanzas_of_gathered_decisions_leave_as_one_multicast_and_differing_views_apart()
+    {
+        await using var stream = await OutboxOnStream.StartAsync(maxAddresses: 10, inOrder: true);
+        var (server, outbox) = (stream.Server, stream.Outbox);
+        XElement Presence(string from, string? jid, string? code = null) => new(Ns.Client + "presence", new XAttribute("from", from),
+            new XElement(Ns.MucUser + "x", new XElement(Ns.MucUser + "item", new XAttribute("role", "participant"), jid is null ? null : new XAttribute("jid", jid)),
+                code is null ? null : new XElement(Ns.MucUser + "status", new XAttribute("code", code))));
+        Delivery To(string jid, XElement stanza) => new(Jid.Parse(jid), stanza);
+
+        outbox.Send([
+            To("e1@h/1", Presence("r@c/nurse", null)), To("e1@h/1", Presence("r@c/e1", "e1@h/1", "110")),
+            To("m@h/1", Presence("r@c/nurse", "nurse@h/1")), To("m@h/1", Presence("r@c/m", "m@h/1", "110")),
+            To("e2@h/1", Presence("r@c/nurse", null)), To("e2@h/1", Presence("r@c/e2", "e2@h/1", "110")),
+        ]);
+
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == 5).WaitAsync(TimeSpan.FromSeconds(10)));
+        XNamespace address = MulticastDiscovery.AddressFeature;
+        Assert.Equal([
+                ("multicast.h", "r@c/nurse", "", "e1@h/1 e2@h/1"),
+                ("e1@h/1", "r@c/e1", "e1@h/1", ""),
+                ("m@h/1", "r@c/nurse", "nurse@h/1", ""),
+                ("m@h/1", "r@c/m", "m@h/1", ""),
+                ("e2@h/1", "r@c/e2", "e2@h/1", ""),
+            ],
+            server.Received.Select(stanza => ((string)stanza.Attribute("to")!, (string)stanza.Attribute("from")!,
+                (string?)stanza.Descendants(Ns.MucUser + "item").Single().Attribute("jid") ?? "",
+                string.Join(" ", stanza.Descendants(address + "address").Select(bcc => bcc.Attribute("jid")!.Value)))));
+    }
+
+    /// <summary>An outbox on a component stream to a fake server, multicasting to users of h through multicast.h.</summary>
+    private sealed class OutboxOnStream(FakeComponentServer server, ComponentConnection connection) : IAsyncDisposable
+    {
+        public FakeComponentServer Server { get; } = server;
+        public ComponentConnection Connection { get; } = connection;
+        public ComponentOutbox Outbox { get; } = new(NullLogger<ComponentOutbox>.Instance);
+
+        public static async Task<OutboxOnStream> StartAsync(int maxAddresses, bool inOrder)
+        {
+            var server = new FakeComponentServer();
+            var connecting = ComponentConnection.ConnectAsync(server.Options());
+            Assert.True(await server.AcceptAsync());
+            var stream = new OutboxOnStream(server, await connecting);
+            stream.Outbox.Attach(stream.Connection);
+            stream.Outbox.UseMulticast(stream.Connection, new MulticastRoute("multicast.h", "h", maxAddresses, inOrder));
+            return stream;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Connection.DisposeAsync();
+            Server.Dispose();
+        }
     }
 }

@@ -34,6 +34,22 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public void The_roster_an_entrant_gets_is_in_the_order_occupants_entered_also_after_a_snapshot()
+    {
+        var room = TestRoom.Created(("muc#roomconfig_persistentroom", "1"));
+        room.Join("nurse@localhost/a", "Nurse");
+        room.Join("friar@localhost/cell", "Friar");
+        List<string> RosterTo(TestRoom entered, string jid, string nick) =>
+            [.. entered.Join(jid, nick).To(jid).Where(stanza => stanza.Name.LocalName == "presence")
+                .Select(stanza => stanza.Attribute("from")!.Value[(TestRoom.Room.Length + 1)..]).Where(from => from != nick)];
+
+        var restored = room.Restored();
+
+        Assert.Equal(["Owner", "Nurse", "Friar"], RosterTo(room, "juliet@localhost/balcony", "Juliet"));
+        Assert.Equal(["Owner", "Nurse", "Friar"], RosterTo(restored, "juliet@localhost/balcony", "Juliet"));
+    }
+
+    [Fact]
     public void A_relay_position_is_kept_in_the_journal_when_the_stanza_was_and_in_snapshots()
     {
         var room = TestRoom.Created(("muc#roomconfig_persistentroom", "1"));

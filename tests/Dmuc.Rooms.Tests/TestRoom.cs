@@ -30,6 +30,13 @@ internal sealed class TestRoom
         return room;
     }
 
+    /// <summary>This room as a node restarted from its snapshot (through JSON, as stored) has it.</summary>
+    public TestRoom Restored()
+    {
+        var snapshot = System.Text.Json.JsonSerializer.Deserialize<RoomSnapshot>(System.Text.Json.JsonSerializer.Serialize(State.ToSnapshot()))!;
+        return new TestRoom(Options) { State = RoomState.FromSnapshot(RoomJid, Options, snapshot), Now = Now };
+    }
+
     public Decision Send(string xml) => Send(Stanza(xml));
 
     public Decision Send(XElement stanza) => Run(new HandleStanza(stanza, Now));

@@ -117,36 +117,55 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         metrics?.MulticastInUse(true);
     }
 
+    /// <summary>
+    /// Without multicast, each recipient gets its own copy. With it, equal stanzas (the same bytes) to several of the
+    /// host's users leave as one, also where <paramref name="deliveries"/> gathers several decisions
+    /// (<see cref="GatheredSends"/>): the roster presence of one occupant to the entrants of consecutive joins.
+    /// <see cref="RecipientOrderMerge{TStanza}"/> keeps every recipient's order.
+    /// </summary>
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
         metrics?.Delivered(deliveries.Count);
         var multicast = Volatile.Read(ref _multicast);
+        var merge = multicast is null ? null : new RecipientOrderMerge<RenderedStanza>(RenderedStanza.SameBytes);
+        var carried = new HashSet<RenderedStanza>(ReferenceEqualityComparer.Instance);
         var recipients = new List<string>(deliveries.Count);
-        var grouped = multicast is null ? null : new List<string>(deliveries.Count);
         // Variants of one presence broadcast interleave (moderators see JIDs, others do not): render each once.
         var rendered = new Dictionary<XElement, RenderedStanza>(ReferenceEqualityComparer.Instance);
         var index = 0;
         while (index < deliveries.Count)
         {
-            // Deliveries of one broadcast share one element: send each run of them as one rendered stanza.
+            // Deliveries of one broadcast share one element, one after the other: each run is rendered once.
             var element = deliveries[index].Stanza;
+            if (!rendered.TryGetValue(element, out var stanza))
+            {
+                rendered[element] = stanza = RenderedStanza.Render(element);
+                if (MulticastRoute.Carries(element)) carried.Add(stanza);
+            }
             recipients.Clear();
-            grouped?.Clear();
-            var multicastable = grouped is not null && MulticastRoute.Carries(element);
             for (; index < deliveries.Count && ReferenceEquals(deliveries[index].Stanza, element); index++)
             {
-                var to = deliveries[index].To;
-                (multicastable && to.Domain == multicast!.HostDomain ? grouped! : recipients).Add(to.ToString());
+                if (merge is null) recipients.Add(deliveries[index].To.ToString());
+                else merge.Add(stanza, deliveries[index].To);
             }
-            if (!rendered.TryGetValue(element, out var stanza))
-                rendered[element] = stanza = RenderedStanza.Render(element);
-            if (grouped is not null && grouped.Count < multicast!.MinRecipients)
+            if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
+        }
+        if (merge is null) return;
+        var grouped = new List<string>();
+        foreach (var (stanza, to) in merge.Groups)
+        {
+            recipients.Clear();
+            grouped.Clear();
+            var multicastable = carried.Contains(stanza);
+            foreach (var recipient in to)
+                (multicastable && recipient.Domain == multicast!.HostDomain ? grouped : recipients).Add(recipient.ToString());
+            if (grouped.Count < multicast!.MinRecipients)
             {
                 recipients.AddRange(grouped);
                 grouped.Clear();
             }
             if (recipients.Count > 0) SendRendered(stanza, CollectionsMarshal.AsSpan(recipients));
-            if (grouped is { Count: > 0 }) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast!);
+            if (grouped.Count > 0) SendMulticast(stanza, CollectionsMarshal.AsSpan(grouped), multicast);
         }
     }
 
@@ -203,7 +222,7 @@ public sealed record MulticastRoute(string Service, string HostDomain, int MaxAd
 
     /// <summary>
     /// Where the service keeps the stream's order, a lone recipient's stanza goes direct: the same order, less work for
-    /// the server (a join's roster is one such stanza per occupant). Where it does not, that stanza goes through it too,
+    /// the server (what a join's roster to its entrant alone still is). Where it does not, that stanza goes through it too,
     /// or it could overtake the broadcasts sent through it just before.
     /// </summary>
     public int MinRecipients => InOrder ? 2 : 1;

@@ -20,7 +20,18 @@ public sealed class ReplicaRoom : KeepaliveActor
 {
     private readonly ReplicaRoomState _state;
     private readonly ClusterHosts _hosts;
-    private readonly IStanzaSink _sink;
+    // What the room sends its local users, gathered over the batches it applies back to back (GatheredSends).
+    private readonly GatheredSends _sends;
+    // Whether the command being handled is a batch with an entry in it (a join): its sends wait for the batches of the joins behind it.
+    private bool _handlingEntry;
+
+    /// <summary>
+    /// How long what a join's batch sends waits for more to gather. The primary's batches of a burst of joins reach this
+    /// node one by one, each taken before the next has arrived, so flushing when the mailbox was read through would
+    /// send each entrant its roster alone; within this window the roster presences of the entrants of consecutive joins
+    /// leave as one multicast. A message gathered behind a join waits as long; one alone does not wait.
+    /// </summary>
+    private static readonly TimeSpan EntryGatherWindow = TimeSpan.FromMilliseconds(25);
     private readonly ReplicaRoomGauge _gauge;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly long _reportPartBytes = ReplicationSettings.Of(Context.System).ResyncPartBytes;
@@ -32,12 +43,17 @@ public sealed class ReplicaRoom : KeepaliveActor
             keepsAlive: room.Local is not null))
     {
         _hosts = hosts;
-        _sink = sink;
+        _sends = new GatheredSends(sink, AskForFlush);
         var settings = ReplicationSettings.Of(Context.System);
         _state = new ReplicaRoomState(room, hosts.OwnHost ?? throw new InvalidOperationException("a replica needs its host domain"),
             serving: settings.Split);
         _gauge = DmucMetrics.Of(Context.System).TrackReplicaRoom(() => _state.LocalOccupants.Count);
 
+        Receive<GatheredSends.FlushDue>(_ =>
+        {
+            Timers.Cancel(GatheredSends.FlushDue.Instance);
+            _sends.Flush();
+        });
         Receive<RouteStanza>(route => Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<ReplicaBatch>(batch => HeardFromPrimary(new BatchFromPrimary(batch, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<KeepalivePing>(ping =>
@@ -70,6 +86,7 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     protected override void PostStop()
     {
+        _sends.Flush();
         base.PostStop();
         _gauge.Dispose();
     }
@@ -90,7 +107,9 @@ public sealed class ReplicaRoom : KeepaliveActor
         var waitingBefore = _state.OldestForwardSentAt;
         var outcome = _state.Handle(command);
         var now = DateTimeOffset.UtcNow;
-        _sink.Send(outcome.Deliveries);
+        _handlingEntry = command is BatchFromPrimary { Batch.Items: var items } && items.Any(item => item.Enter is not null);
+        _sends.Send(outcome.Deliveries);
+        _handlingEntry = false;
         foreach (var occupant in outcome.Refused)
         {
             _log.Warning("Replica of {0}: refused {1}, who never sent it directed presence", _state.Room, occupant);
@@ -113,7 +132,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (outcome.Resync != ResyncStep.NetjoinComplete && _state.OldestForwardSentAt != waitingBefore) Keep(new AnswerAwaited(_state.OldestForwardSentAt, now));
         if (outcome.Netjoin is { } report) StartNetjoin(report, outcome.NetjoinWhy);
         if (outcome.ReceiptToWrite is { } toWrite)
-            _sink.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
+            _sends.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
     }
@@ -125,7 +144,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
-            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sink, Self, forward.Number) && forward.Number is not null)
+            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number) && forward.Number is not null)
                 MarkSplit("the primary has no node in the cluster");
     }
 
@@ -147,6 +166,12 @@ public sealed class ReplicaRoom : KeepaliveActor
         if (type is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return false;
         sink.Send([ReplicaRoomState.ErrorTo(from, stanza, StanzaErrorCondition.RecipientUnavailable, "the room's primary node cannot be reached")]);
         return false;
+    }
+
+    private void AskForFlush()
+    {
+        if (_handlingEntry) Timers.StartSingleTimer(GatheredSends.FlushDue.Instance, GatheredSends.FlushDue.Instance, EntryGatherWindow);
+        else Self.Tell(GatheredSends.FlushDue.Instance);
     }
 
     /// <summary>Sends to the primary's room directory; without a primary node the link is split.</summary>
@@ -202,6 +227,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             ReceiveAny(_ => { });
         });
         Handle(new NodeStopping(Keepalive.State));
+        _sends.Flush();
         Sender.Tell(Done.Instance);
     }
 

@@ -58,9 +58,8 @@ public static class ReplicationPlanner
 
     private sealed class HostBatchBuilder
     {
-        private readonly List<(XElement Stanza, List<Jid> Recipients)> _items = [];
-        private readonly Dictionary<XElement, int> _latestItemOf = new(ReferenceEqualityComparer.Instance);
-        private readonly Dictionary<Jid, int> _lastItemReaching = new();
+        // A broadcast is one stanza instance, so one item however many it reaches.
+        private readonly RecipientOrderMerge<XElement> _items = new(ReferenceEqualityComparer.Instance);
         private readonly HashSet<Jid> _audience;
         private readonly List<KeyValuePair<Jid, string>> _entered;
         private readonly List<KeyValuePair<Jid, string>> _left;
@@ -75,29 +74,11 @@ public static class ReplicationPlanner
             _audience = after.Keys.Where(jid => jid.Domain == host).Concat(_left.Select(session => session.Key)).ToHashSet();
         }
 
-        /// <summary>
-        /// Adds the delivery to the item carrying the same stanza instance when that keeps every recipient's
-        /// order; otherwise starts a new item. A broadcast thus stays one item however many it reaches.
-        /// </summary>
-        public void Add(Delivery delivery)
-        {
-            var reached = _lastItemReaching.GetValueOrDefault(delivery.To, -1);
-            if (_latestItemOf.TryGetValue(delivery.Stanza, out var index) && reached < index)
-            {
-                _items[index].Recipients.Add(delivery.To);
-            }
-            else
-            {
-                index = _items.Count;
-                _items.Add((delivery.Stanza, [delivery.To]));
-                _latestItemOf[delivery.Stanza] = index;
-            }
-            _lastItemReaching[delivery.To] = index;
-        }
+        public void Add(Delivery delivery) => _items.Add(delivery.Stanza, delivery.To);
 
         public IReadOnlyList<ReplicaItem> Build(XElement? command, DateTimeOffset? acceptedAt)
         {
-            var items = _items.Select(item => Addressed(item.Stanza, item.Recipients) with
+            var items = _items.Groups.Select(item => Addressed(item.Stanza, item.Recipients) with
             {
                 Delay = acceptedAt is not null && IsGroupchatMessage(item.Stanza) ? acceptedAt : null,
             }).ToList();

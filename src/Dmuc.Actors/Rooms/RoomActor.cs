@@ -29,7 +29,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 {
     private readonly Jid _room;
     private readonly MucServiceOptions _options;
-    private readonly IStanzaSink _sink;
+    // Everything the room sends, gathered over the decisions whose writes complete back to back (GatheredSends).
+    private readonly GatheredSends _sends;
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     // Where the room reports its listing and creations: its node's room directory.
@@ -51,8 +52,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private long _probes;
     // Archive queries handed to the reader and not yet answered: stopping now would stop the reader with them.
     private int _archiveReadsPending;
-    // Decided, but sent only once the journal has them: output the server does not see queued yet.
+    // Decided, but not handed to the sink yet (waiting for the journal, or gathered): output the server does not see queued yet.
     private long _localBytesAwaitingWrite;
+    // Of those, what is written and gathered.
+    private long _localBytesGathered;
 
     private static readonly TimeSpan LinkInspectionTimeout = TimeSpan.FromSeconds(2);
 
@@ -64,7 +67,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _directory = directory;
         _placement = placement;
         _options = options;
-        _sink = sink;
+        _sends = new GatheredSends(sink, () => Self.Tell(GatheredSends.FlushDue.Instance));
         _hosts = hosts;
         _settings = settings;
         var replication = ReplicationSettings.Of(Context.System);
@@ -96,6 +99,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         });
 
         Command<RouteStanza>(HandleStanzaFromDirectory);
+        Command<GatheredSends.FlushDue>(_ => FlushSends());
         Command<CheckOccupants>(_ => ProbeLocalSessions());
         Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(_primary.PlanOf(bounced.Deliveries), afterSent: null));
         Command<ShutDownRooms>(_ => HandleShutdown());
@@ -150,7 +154,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PostStop() { _gauge.Dispose(); base.PostStop(); }
+    protected override void PostStop()
+    {
+        FlushSends();
+        _gauge.Dispose();
+        base.PostStop();
+    }
 
     public const string PersistenceIdPrefix = "room:";
 
@@ -166,7 +175,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
-            : _sink.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
+            : _sends.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
         // To the directory that reserved it, which with rooms sharded may be another node's; once the creation is in the
         // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
@@ -202,7 +211,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             $"dmuc-probe-{++_probes}");
         if (pings.Count == 0) return;
         _log.Info("Room {0}: checking that its {1} occupant sessions on this node's server are still there", _room, pings.Count);
-        _sink.Send(pings);
+        _sends.Send(pings);
     }
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
@@ -344,15 +353,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         {
             var written = 0;
             var writeStarted = Stopwatch.GetTimestamp();
-            var localBytes = _sink.BytesToSend(outgoing.Plan.Local);
+            var localBytes = _sends.BytesToSend(outgoing.Plan.Local);
             _localBytesAwaitingWrite += localBytes;
             PersistAllAsync(durable, _ =>
             {
                 if (++written < durable.Count) return;
                 _metrics.JournalWritten(writeStarted);
-                _localBytesAwaitingWrite -= localBytes;
+                _localBytesGathered += localBytes;
                 Send(outgoing);
-                afterSent?.Invoke();
+                AfterSent(afterSent);
                 _durableEventsSinceSnapshot += durable.Count;
                 SnapshotIfDue();
             });
@@ -385,7 +394,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             || !Context.Child(ReplicaLink.NameFor(host)).IsNobody());
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sink, _hosts);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts);
 
     private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {
@@ -393,8 +402,23 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         DeferAsync(outgoing, planned =>
         {
             Send(planned);
-            afterSent?.Invoke();
+            AfterSent(afterSent);
         });
+    }
+
+    /// <summary>What waits for the sends (a reply that they are done) waits until they are handed to the sink.</summary>
+    private void AfterSent(Action? afterSent)
+    {
+        if (afterSent is null) return;
+        FlushSends();
+        afterSent();
+    }
+
+    private void FlushSends()
+    {
+        _sends.Flush();
+        _localBytesAwaitingWrite -= _localBytesGathered;
+        _localBytesGathered = 0;
     }
 
     private void HandleShutdown()

@@ -21,9 +21,7 @@ public sealed class DmucRestartTests
         await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
-        await juliet.JoinRoomAsync(Room, "Juliet");
+        await EnterPersistentRoomAsync(romeo, juliet);
         await romeo.SetSubjectAsync(Room, "Star-crossed");
         string[] bodies = ["But soft!", "What light", "through yonder window breaks?"];
         foreach (var body in bodies)
@@ -60,9 +58,7 @@ public sealed class DmucRestartTests
         await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
-        await juliet.JoinRoomAsync(Room, "Juliet");
+        await EnterPersistentRoomAsync(romeo, juliet);
 
         var handshakesBefore = environment.Prosody.ComponentHandshakes();
         await dmuc.ShutDownAsync(new TlsHandshakeFailure());
@@ -72,6 +68,14 @@ public sealed class DmucRestartTests
         await romeo.SayAsync(Room, "after the restart");
         var toJuliet = await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the restart"), GhostBound);
         Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && (HasStatus(stanza, 332) || HasStatus(stanza, 110)));
+    }
+
+    /// <summary>Romeo makes the room persistent; Juliet enters it.</summary>
+    private static async Task EnterPersistentRoomAsync(XmppTestClient romeo, XmppTestClient juliet)
+    {
+        await romeo.JoinRoomAsync(Room, "Romeo");
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
+        await juliet.JoinRoomAsync(Room, "Juliet");
     }
 
     /// <summary>Akka.Remote's reason (an internal type), as the node tells it apart: by its exit code.</summary>
@@ -94,9 +98,7 @@ public sealed class DmucRestartTests
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
-        await romeo.JoinRoomAsync(Room, "Romeo");
-        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_persistentroom", "1"));
-        await juliet.JoinRoomAsync(Room, "Juliet");
+        await EnterPersistentRoomAsync(romeo, juliet);
         await mercutio.JoinRoomAsync(Room, "Mercutio");
         await romeo.SayAsync(Room, "before the crash");
         await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "before the crash"));

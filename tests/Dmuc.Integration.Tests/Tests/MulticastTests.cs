@@ -61,18 +61,23 @@ public sealed class MulticastTests
                 EnterAsync(deployment.ClientEndpointFor(host)!, $"{user}@{host}/laptop", room, user);
             await using var alice = await EnterAsUserOfAsync("alice", hosts[0]);
             await alice.Client.ConfigureRoomAsync(room);
-            await using var argl = await EnterAsUserOfAsync("argl", hosts[1]);
-            await using var valdis = await EnterAsUserOfAsync("valdis", hosts[1]);
-            await using var squit = await EnterAsUserOfAsync("squit", hosts[2]);
-            await using var troy = await EnterAsUserOfAsync("troy", hosts[2]);
-            foreach (var occupant in new[] { alice, argl, valdis, squit })
-                await occupant.WaitForAsync(RoomParticipant.PresenceOf($"{room}/troy", available: true), Step);
+            // All at once: each replica merges the roster presences of its entrants' joins as the primary does for its own.
+            var entered = await Task.WhenAll(EnterAsUserOfAsync("argl", hosts[1]), EnterAsUserOfAsync("valdis", hosts[1]),
+                EnterAsUserOfAsync("squit", hosts[2]), EnterAsUserOfAsync("troy", hosts[2]));
+            await using var argl = entered[0];
+            await using var valdis = entered[1];
+            await using var squit = entered[2];
+            await using var troy = entered[3];
+            await RoomParticipant.SeeEachOtherAsync([alice, .. entered]);
             var before = counters.ToDictionary(counter => counter.Key, counter => counter.Value.Snapshot());
 
             await alice.SendGroupchatAsync("Wallops: the link to eris is back");
             foreach (var occupant in new[] { alice, argl, valdis, squit, troy })
                 await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Wallops: the link to eris is back"), Step);
 
+            foreach (var occupant in new[] { alice, argl, valdis, squit, troy }) await occupant.CatchUpAsync();
+            AssertEachSawEveryOtherEnterOnce([alice, .. entered]);
+            AssertNoParticipantSawAnotherUsersRealJid([alice, .. entered], entered);
             Assert.Equal((0L, 0L), counters[hosts[0]].Since(before[hosts[0]]));
             Assert.Equal((1L, 2L), counters[hosts[1]].Since(before[hosts[1]]));
             Assert.Equal((1L, 2L), counters[hosts[2]].Since(before[hosts[2]]));
@@ -113,23 +118,27 @@ public sealed class MulticastTests
         var endpoint = server.ClientEndpoint;
         await using var romeo = await EnterAsync(endpoint, $"romeo@{Host}/balcony", Room, "Romeo");
         await romeo.Client.ConfigureRoomAsync(Room);
-        await using var juliet = await EnterAsync(endpoint, $"juliet@{Host}/garden", Room, "Juliet");
-        await using var mercutio = await EnterAsync(endpoint, $"mercutio@{Host}/street", Room, "Mercutio");
-        await using var benvolio = await EnterAsync(endpoint, $"benvolio@{Host}/square", Room, "Benvolio");
-        RoomParticipant[] everyone = [romeo, juliet, mercutio, benvolio];
-        RoomParticipant[] participants = [juliet, mercutio, benvolio];
-
-        // Joins: Benvolio's entry reached the two participants before him as one multicast; all see the full roster.
-        foreach (var occupant in everyone)
-            await occupant.WaitForAsync(RoomParticipant.PresenceOf($"{Room}/Benvolio", available: true), Step);
-        Assert.All(everyone, occupant => Assert.Equal(["Benvolio", "Juliet", "Mercutio", "Romeo"], occupant.Roster()));
+        // Joins all at once: the room merges what their decisions send (each entrant's presence to those before it, and
+        // the roster presences to the entrants) into multicasts where the bytes are equal.
+        string[] entrants = ["juliet/garden", "mercutio/street", "benvolio/square", "tybalt/alley", "paris/church"];
+        var clients = await Task.WhenAll(entrants.Select(entrant => XmppTestClient.ConnectAsync(endpoint, $"{entrant.Split('/')[0]}@{Host}/{entrant.Split('/')[1]}", "password")));
+        var entered = await Task.WhenAll(clients.Select(client => RoomParticipant.EnterAsync(client, Room, Capitalized(client.BareJid.Split('@')[0]), Step)));
+        await using var juliet = entered[0];
+        await using var mercutio = entered[1];
+        await using var benvolio = entered[2];
+        await using var tybalt = entered[3];
+        await using var paris = entered[4];
+        RoomParticipant[] everyone = [romeo, .. entered];
+        RoomParticipant[] participants = entered;
+        await RoomParticipant.SeeEachOtherAsync(everyone);
+        Assert.All(everyone, occupant => Assert.Equal(["Benvolio", "Juliet", "Mercutio", "Paris", "Romeo", "Tybalt"], occupant.Roster()));
         Assert.True(multicast.Stanzas > 0, "no join presence went out as a multicast");
 
-        // Groupchat: one stanza for four recipients, one copy each.
+        // Groupchat: one stanza for six recipients, one copy each.
         var before = multicast.Snapshot();
         await romeo.SendGroupchatAsync("Two households, both alike in dignity");
         foreach (var occupant in everyone) await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, "Two households, both alike in dignity"), Step);
-        Assert.Equal((Stanzas: 1L, Recipients: 4L), multicast.Since(before));
+        Assert.Equal((Stanzas: 1L, Recipients: 6L), multicast.Since(before));
 
         // Presence change: every other occupant sees Juliet away.
         await juliet.Client.SendAsync(new XElement(XmppNamespaces.Client + "presence", new XAttribute("to", juliet.OccupantJid),
@@ -146,10 +155,27 @@ public sealed class MulticastTests
         await Task.Delay(500);
         foreach (var occupant in everyone) await occupant.CatchUpAsync();
         Assert.All(everyone, occupant => Assert.Equal(1, occupant.CopiesOf("Two households, both alike in dignity")));
+        AssertEachSawEveryOtherEnterOnce(everyone);
         Assert.Equal(1, benvolio.Seen.Count(stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value == "A plague o' both your houses"));
         Assert.All(new[] { romeo, juliet, mercutio }, occupant =>
             Assert.DoesNotContain(occupant.Seen, stanza => stanza.Element(XmppNamespaces.Client + "body")?.Value == "A plague o' both your houses"));
 
+        AssertNoParticipantSawAnotherUsersRealJid(everyone, participants);
+        // The moderator does see them: the check above looks where a leak would be.
+        Assert.Contains(romeo.Seen, stanza => stanza.ToString().Contains(juliet.Client.BareJid, StringComparison.Ordinal));
+    }
+
+    /// <summary>Each occupant's entry reached everyone else once, in the roster or as the entrant's presence (a later away has a show).</summary>
+    private static void AssertEachSawEveryOtherEnterOnce(IReadOnlyList<RoomParticipant> everyone)
+    {
+        foreach (var occupant in everyone)
+            foreach (var other in everyone.Where(other => other != occupant))
+                Assert.True(occupant.Seen.Count(stanza => RoomParticipant.PresenceOf(other.OccupantJid, available: true)(stanza)
+                    && stanza.Element(XmppNamespaces.Client + "show") is null) == 1, $"{occupant.Nick} did not see {other.Nick} enter exactly once");
+    }
+
+    private static void AssertNoParticipantSawAnotherUsersRealJid(IReadOnlyList<RoomParticipant> everyone, IReadOnlyList<RoomParticipant> participants)
+    {
         // Semi-anonymous (the default): a participant sees no other user's real JID, in any stanza, nor anyone's address list.
         var realJids = everyone.Select(occupant => occupant.Client.BareJid).ToList();
         foreach (var participant in participants)
@@ -160,9 +186,9 @@ public sealed class MulticastTests
             Assert.DoesNotContain(participant.Seen, stanza => stanza.Descendants(Address + "address")
                 .Any(address => (string?)address.Attribute("jid") != participant.Client.FullJid));
         }
-        // The moderator does see them: the check above looks where a leak would be.
-        Assert.Contains(romeo.Seen, stanza => stanza.ToString().Contains(juliet.Client.BareJid, StringComparison.Ordinal));
     }
+
+    private static string Capitalized(string user) => char.ToUpperInvariant(user[0]) + user[1..];
 
     private static async Task<RoomParticipant> EnterAsync(XmppServerEndpoint server, string jid, string room, string nick) =>
         await RoomParticipant.EnterAsync(await XmppTestClient.ConnectAsync(server, jid, "password"), room, nick, Step);
