@@ -23,7 +23,8 @@ const string Usage = """
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
               dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
               Dmuc's go through the server's XEP-0033 multicast, and each has a -unicast twin with it turned
-              off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast)
+              off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast); Prosody keeps what it
+              hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack
 
     Options:
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios

@@ -15,3 +15,4 @@ VirtualHost "example.org"
 
 Component "channel.avalon.irc"
   component_secret = "change-me"
+  modules_enabled = { "dmuc_stream_ack" }           -- keeps what it hands Dmuc until acknowledged (docs/protocol/stream-ack.md)

@@ -63,6 +63,8 @@ public static class DmucNode
             MaxQueuedBytes = options.MaxQueuedBytes,
             Multicast = options.Multicast.ToSettings(options.ServedHost()),
             StartsStandingBy = startsStandingBy,
+            // A replica node's stanzas are settled by the primary's acknowledgement of its forwards: not wired yet (stream-ack.md §5).
+            StreamAcks = options.StreamAcks && options.Role == NodeRole.Primary,
         };
 
         var metrics = new DmucMetrics();

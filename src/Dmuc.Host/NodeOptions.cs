@@ -72,6 +72,12 @@ public sealed class NodeOptions
     /// <summary>The most rooms one answer to the service's disco#items lists (XEP-0059 pages; docs/operations.md#many-rooms).</summary>
     public int DiscoItemsPageSize { get; set; } = 100;
 
+    /// <summary>
+    /// Whether a primary-capable node asks its server to keep each stanza until its outcome is durable, and to hand the
+    /// unacknowledged ones to the next stream (docs/protocol/stream-ack.md; Prosody with mod_dmuc_stream_ack, else off by itself).
+    /// </summary>
+    public bool StreamAcks { get; set; } = true;
+
     /// <summary>Whitespace keepalive on the component stream after this much silence.</summary>
     public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 

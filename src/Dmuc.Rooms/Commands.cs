@@ -12,8 +12,10 @@ public abstract record RoomCommand;
 /// presence that would create this room is refused instead.</param>
 /// <param name="ArchiveLookup">What the room's archive said about a message the stanza names and the room no longer keeps
 /// in memory (<see cref="Decision.ArchiveLookup"/>): the stanza is handled again with the answer.</param>
+/// <param name="Resent">The host server handed the stanza again after the node's previous component stream ended before
+/// acknowledging it (docs/protocol/stream-ack.md): the room may have processed it already.</param>
 public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null, RoomCreationDenied? CreationDenied = null,
-    ArchiveLookup? ArchiveLookup = null)
+    ArchiveLookup? ArchiveLookup = null, bool Resent = false)
     : RoomCommand;
 
 /// <summary>Whether the room's archive holds the message with XEP-0359 id <see cref="StanzaId"/> (and it has not expired).</summary>

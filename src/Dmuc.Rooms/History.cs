@@ -23,6 +23,22 @@ public static class History
                || message.Elements().Any(child => child.Name.Namespace == "urn:xmpp:chat-markers:0");
     }
 
+    /// <summary>
+    /// Whether the history holds a message <paramref name="sender"/> sent with the id <paramref name="id"/>: how a stanza the
+    /// server hands the room again (after the node's stream ended before acknowledging it) is known to be processed already.
+    /// A message without an id of its own, or older than the history, is not recognised.
+    /// </summary>
+    public static bool HasMessage(IReadOnlyList<HistoryEntry> history, Jid sender, string id)
+    {
+        if (id.Length == 0) return false;
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            var entry = history[i];
+            if (entry.SenderBareJid == sender && (string?)XElement.Parse(entry.Stanza).Attribute("id") == id) return true;
+        }
+        return false;
+    }
+
     /// <summary>Keeps a message in the history, stamped with when its sender sent it.</summary>
     internal static void Record(StanzaContext ctx, XElement message, Occupant sender, string stanzaId)
     {

@@ -52,9 +52,11 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
 internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to, DateTimeOffset? sentAt = null,
-    ArchiveLookup? archiveLookup = null)
+    ArchiveLookup? archiveLookup = null, bool resent = false)
     : RoomContext(room, now)
 {
+    /// <summary>The server handed this stanza again after a stream the node may have processed it on (<see cref="HandleStanza.Resent"/>).</summary>
+    public bool Resent { get; } = resent;
     /// <summary>What the archive said about a message the stanza names, when the room asked it (<see cref="HandleStanza.ArchiveLookup"/>).</summary>
     public ArchiveLookup? ArchiveLookup { get; } = archiveLookup;
     /// <summary>When the user sent the stanza, if that was before the room heard of it (<see cref="HandleStanza.SentAt"/>).</summary>

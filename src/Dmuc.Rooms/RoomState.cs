@@ -173,7 +173,7 @@ public sealed class RoomState
             if (!IsErrorOrResult(stanza)) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", from: RoomJid.ToString());
             return ctx;
         }
-        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt, command.ArchiveLookup),
+        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt, command.ArchiveLookup, command.Resent),
             ctx => Dispatch((StanzaContext)ctx, command.CreationDenied));
     }
 
@@ -186,6 +186,7 @@ public sealed class RoomState
             HandleStanzaToMissingRoom(ctx, nick, creationDenied);
             return;
         }
+        if (ctx.Resent && Resends.AlreadyProcessed(ctx, nick)) return;
         switch (ctx.Stanza.Name.LocalName, nick)
         {
             case ("presence", null):

@@ -1,5 +1,7 @@
+using Akka.Actor;
 using System.Collections.Concurrent;
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Tests.Infrastructure;
@@ -70,6 +72,35 @@ public sealed class DurabilityTests(ITestOutputHelper output) : RoomActorTestKit
         for (var i = 1; i <= messages; i++)
             Assert.True(journaledAtEcho[$"message {i}"] >= journaledBefore + i,
                 $"message {i} was echoed with only {journaledAtEcho[$"message {i}"] - journaledBefore} new events in the journal");
+    }
+
+    /// <summary>
+    /// A stanza the server numbered (docs/protocol/stream-ack.md) is settled once its outcome is sent, which for a message
+    /// is after its journal write; the server's resend of it to the restarted node is settled and not echoed again, and a
+    /// resend the room never had is processed.
+    /// </summary>
+    [Fact]
+    public async Task A_numbered_message_is_settled_after_its_echo_and_its_resend_after_a_restart_is_dropped()
+    {
+        var node = StartNode();
+        await node.CreateRoomAsync();
+        var stream = CreateTestProbe(node.System);
+        node.Directory.Tell(new RouteStanza(Say(Owner, "once", id: "once-1"), Receipt: new StreamReceipt(stream.Ref, 1, 1, Resent: false)));
+        Assert.Equal(new ComponentConnectionActor.StanzaSettled(1, 1), stream.ExpectMsg<ComponentConnectionActor.StanzaSettled>());
+        Assert.Single(node.Sink.To(Owner), stanza => stanza.IsGroupchatWithBody("once"));
+
+        node = await RestartAsync(node);
+        stream = CreateTestProbe(node.System);
+        node.Directory.Tell(new RouteStanza(Say(Owner, "once", id: "once-1"), Receipt: new StreamReceipt(stream.Ref, 2, 1, Resent: true)));
+        node.Directory.Tell(new RouteStanza(Say(Owner, "lost", id: "once-2"), Receipt: new StreamReceipt(stream.Ref, 2, 2, Resent: true)));
+
+        Assert.Equal(new ComponentConnectionActor.StanzaSettled(2, 1), stream.ExpectMsg<ComponentConnectionActor.StanzaSettled>());
+        Assert.Equal(new ComponentConnectionActor.StanzaSettled(2, 2), stream.ExpectMsg<ComponentConnectionActor.StanzaSettled>());
+        Assert.Single(node.Sink.To(Owner), stanza => stanza.IsGroupchatWithBody("lost"));
+        Assert.DoesNotContain(node.Sink.To(Owner), stanza => stanza.IsGroupchatWithBody("once"));
+        Assert.Collection((await node.InspectAsync()).History,
+            first => Assert.Contains("<body>once</body>", first.Stanza),
+            second => Assert.Contains("<body>lost</body>", second.Stanza));
     }
 
     [Fact]

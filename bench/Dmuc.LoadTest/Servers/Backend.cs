@@ -23,7 +23,9 @@ public enum MucService
 /// </summary>
 /// <param name="Multicast">Dmuc nodes send broadcasts through the server's XEP-0033 multicast service (the servers
 /// always offer one); off, one stanza per recipient.</param>
-public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true)
+/// <param name="StreamAck">Prosody keeps what it hands the node until acknowledged (mod_dmuc_stream_ack,
+/// docs/protocol/stream-ack.md); off, plain XEP-0114.</param>
+public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true, bool StreamAck = true)
 {
     public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
     public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
@@ -33,9 +35,11 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
     public static readonly Backend DmucUnicast = Dmuc.WithoutMulticast();
     public static readonly Backend EjabberdDmucUnicast = EjabberdDmuc.WithoutMulticast();
     public static readonly Backend Dmuc3HostsUnicast = Dmuc3Hosts.WithoutMulticast();
+    /// <summary>What the stream acknowledgements cost: the same as <see cref="Dmuc"/> without them.</summary>
+    public static readonly Backend DmucWithoutStreamAck = Dmuc with { Name = "dmuc-noack", StreamAck = false };
 
     public static IReadOnlyList<Backend> All { get; } =
-        [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts];
+        [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)

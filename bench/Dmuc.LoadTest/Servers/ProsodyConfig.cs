@@ -66,6 +66,7 @@ internal static class ProsodyConfig
             case MucService.Dmuc:
                 Line($"Component {Lua(host.MucDomain)}");
                 Line($"\tcomponent_secret = {Lua(host.ComponentSecret)}");
+                if (host.StreamAck) Line("\tmodules_enabled = { \"dmuc_stream_ack\" }");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(host), host.Muc, null);

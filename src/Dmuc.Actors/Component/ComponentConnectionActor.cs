@@ -28,6 +28,12 @@ public sealed record ComponentSettings(string Host, int Port, string Domain, str
 
     /// <summary>A standby node's stream stays off until it is told to serve (<see cref="ComponentConnectionActor.Serve"/>).</summary>
     public bool StartsStandingBy { get; init; }
+
+    /// <summary>
+    /// Whether to ask the server for acknowledged stanzas at every connect (docs/protocol/stream-ack.md): a server that offers
+    /// them keeps what it handed the node until its outcome is durable, and hands it again to the next stream.
+    /// </summary>
+    public bool StreamAcks { get; init; }
 }
 
 /// <summary>
@@ -71,6 +77,10 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private bool _connecting;
     private bool _serving;
     private MulticastDiscovery? _discovery;
+    private long _connections;
+    // The stream's acknowledgements, once the server agreed to them; null while off.
+    private StreamAckWindow? _acks;
+    private long _acksConnection;
 
     public ComponentConnectionActor(ComponentSettings settings, IActorRef directory, ComponentOutbox outbox, ILogger logger)
     {
@@ -88,6 +98,9 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         Receive<ConnectionEnded>(HandleConnectionEnded);
         Receive<DiscoveryAnswered>(HandleDiscoveryAnswered);
         Receive<DiscoveryTimedOut>(HandleDiscoveryTimedOut);
+        Receive<AcknowledgementsNegotiated>(HandleAcknowledgementsNegotiated);
+        Receive<StanzaSettled>(HandleStanzaSettled);
+        Receive<AckTick>(_ => HandleAckTick());
         ReceiveAsync<Close>(_ => HandleCloseAsync());
     }
 
@@ -138,15 +151,65 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         var directory = _directory;
         var outbox = _outbox;
         var self = Self;
+        var domain = _settings.Domain;
+        var numbering = new StreamNumbering(self, ++_connections);
+        _acks = null;
         connection.RunAsync(stanza =>
                 {
-                    if (MulticastDiscovery.IsAnswer(stanza)) self.Tell(new DiscoveryAnswered(connection, stanza));
-                    else if (!outbox.RefusedUnderLoad(stanza)) directory.Tell(new RouteStanza(stanza));
+                    if (StreamAckProtocol.IsNegotiation(stanza, domain))
+                    {
+                        // Numbered from the next stanza on, as the server counts: done here, on the reading thread, in stream order.
+                        var resent = StreamAckProtocol.ResentAfter(stanza);
+                        if (resent is { } count) numbering.Start(count);
+                        self.Tell(new AcknowledgementsNegotiated(connection, resent));
+                        return;
+                    }
+                    var receipt = numbering.Next();
+                    if (MulticastDiscovery.IsAnswer(stanza))
+                    {
+                        self.Tell(new DiscoveryAnswered(connection, stanza));
+                        receipt?.Settle();
+                    }
+                    else if (outbox.RefusedUnderLoad(stanza)) receipt?.Settle();
+                    else directory.Tell(new RouteStanza(stanza, Receipt: receipt));
                 },
-                refused => TellSender(outbox, refused))
+                refused =>
+                {
+                    var receipt = numbering.Next();
+                    TellSender(outbox, refused);
+                    receipt?.Settle();
+                })
             .ContinueWith(run => new ConnectionEnded(connection, run.Exception?.GetBaseException()), TaskScheduler.Default)
             .PipeTo(Self);
+        if (_settings.StreamAcks) connection.Send(StreamAckProtocol.Enable(_settings.Domain));
         StartDiscovery(connection);
+    }
+
+    private void HandleAcknowledgementsNegotiated(AcknowledgementsNegotiated negotiated)
+    {
+        if (!ReferenceEquals(negotiated.Connection, _connection)) return;
+        if (negotiated.Resent is not { } resent)
+        {
+            LogAcksOff(_logger);
+            return;
+        }
+        _acks = new StreamAckWindow(DateTimeOffset.UtcNow, SettleTimeout);
+        _acksConnection = _connections;
+        Timers.StartPeriodicTimer(AckTick.Instance, AckTick.Instance, AckInterval);
+        LogAcksOn(_logger, resent);
+    }
+
+    private void HandleStanzaSettled(StanzaSettled settled)
+    {
+        if (settled.Connection == _acksConnection) _acks?.Settle(settled.Number, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Acknowledgements go out at most once a tick, carrying everything settled meanwhile.</summary>
+    private void HandleAckTick()
+    {
+        if (_acks is null || _connection is null) return;
+        if (_acks.PassOverdueGap(DateTimeOffset.UtcNow) is { } gap) LogGapPassedOver(_logger, gap.First, gap.Last, SettleTimeout);
+        if (_acks.AckDue() is { } handled) _connection.Send(StreamAckProtocol.Ack(handled));
     }
 
     private void StartDiscovery(ComponentConnection connection)
@@ -212,6 +275,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         if (!ReferenceEquals(_connection, ended.Connection)) return;
         _connection = null;
         _discovery = null;
+        StopAcknowledging();
         if (!_serving) return;
         if (ShuttingDown)
         {
@@ -259,11 +323,20 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private async Task CloseStreamAsync()
     {
         var connection = _connection;
+        if (connection is not null && _acks?.AckDue() is { } handled) connection.Send(StreamAckProtocol.Ack(handled));
         _connection = null;
         _discovery = null;
+        StopAcknowledging();
         if (connection is null) return;
         _outbox.Detach(connection);
         await connection.CloseAsync();
+    }
+
+    private void StopAcknowledging()
+    {
+        _acks = null;
+        _acksConnection = 0;
+        Timers.Cancel(AckTick.Instance);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach the XMPP server at {Host}:{Port} ({Reason}); retrying in {Delay}")]
@@ -281,6 +354,15 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     [LoggerMessage(Level = LogLevel.Warning, Message = "Another node serves this node's host: closing the component stream and standing by")]
     private static partial void LogStandingBy(ILogger logger);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server acknowledges stanzas on this stream; it handed {Resent} again from the previous one")]
+    private static partial void LogAcksOn(ILogger logger, long resent);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server does not keep stanzas until acknowledged (no mod_dmuc_stream_ack): one handed over just before a crash of this node is lost")]
+    private static partial void LogAcksOff(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stanzas {First}-{Last} of the component stream got no durable outcome within {Timeout}; acknowledged anyway so that the server's queue moves on")]
+    private static partial void LogGapPassedOver(ILogger logger, long first, long last, TimeSpan timeout);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts go one stanza per recipient: {Reason}")]
     private static partial void LogPerRecipient(ILogger logger, string reason);
 
@@ -296,6 +378,22 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private sealed record ConnectionEnded(ComponentConnection Connection, Exception? Error);
 
     private sealed record DiscoveryAnswered(ComponentConnection Connection, XElement Answer);
+
+    private sealed record AcknowledgementsNegotiated(ComponentConnection Connection, long? Resent);
+
+    private sealed class AckTick
+    {
+        public static readonly AckTick Instance = new();
+    }
+
+    /// <summary>How often settled stanzas are acknowledged, at most: one small element a tick at any rate.</summary>
+    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>A stanza whose outcome is this late while later ones settled has lost its receipt (<see cref="StreamAckWindow"/>).</summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The stanza numbered <paramref name="Number"/> on stream <paramref name="Connection"/> has its durable outcome (<see cref="StreamReceipt"/>).</summary>
+    public sealed record StanzaSettled(long Connection, long Number);
 
     private sealed class DiscoveryTimedOut
     {

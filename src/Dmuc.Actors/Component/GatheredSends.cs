@@ -22,6 +22,9 @@ public sealed class GatheredSends(IStanzaSink sink, Action flushDue) : IStanzaSi
         _pending.AddRange(deliveries);
     }
 
+    /// <summary>Whether nothing waits for the next flush.</summary>
+    public bool IsEmpty => _pending.Count == 0;
+
     /// <summary>Hands everything gathered to the sink.</summary>
     public void Flush()
     {

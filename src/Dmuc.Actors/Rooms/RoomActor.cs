@@ -31,6 +31,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly MucServiceOptions _options;
     // Everything the room sends, gathered over the decisions whose writes complete back to back (GatheredSends).
     private readonly GatheredSends _sends;
+    // Stanzas numbered on the component stream whose writes are done and whose sends wait in _sends: settled at the flush.
+    private readonly List<StreamReceipt> _receiptsAwaitingFlush = [];
     private readonly ClusterHosts _hosts;
     private readonly RoomActorSettings _settings;
     // Where the room reports its listing and creations: its node's room directory.
@@ -171,7 +173,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
-        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied);
+        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied, Resent: route.Receipt?.Resent == true);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
@@ -181,6 +183,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
         if (route.CreationReserved)
             DeferAsync(new RoomCreationSettled(_room, decision?.Events.Any(e => e is RoomCreated) == true), Sender.Tell);
+        // Behind the decision's writes and sends: the server may forget the stanza once it is told.
+        if (route.Receipt is { } receipt) DeferAsync(receipt, SettleOnceSent);
+    }
+
+    /// <summary>A stanza's outcome is durable once its writes are done and what it sends is handed to the outbox.</summary>
+    private void SettleOnceSent(StreamReceipt receipt)
+    {
+        if (_sends.IsEmpty) receipt.Settle();
+        else _receiptsAwaitingFlush.Add(receipt);
     }
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>
@@ -419,6 +430,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _sends.Flush();
         _localBytesAwaitingWrite -= _localBytesGathered;
         _localBytesGathered = 0;
+        foreach (var receipt in _receiptsAwaitingFlush) receipt.Settle();
+        _receiptsAwaitingFlush.Clear();
     }
 
     private void HandleShutdown()

@@ -53,7 +53,7 @@ public sealed class RoomDirectory : ReceiveActor
     private const int MostStanzasWaitingForCreation = 10_000;
     private readonly IActorRef _index;
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
-    private List<XElement>? _serviceStanzasBeforeIndex = [];
+    private List<RouteStanza>? _serviceStanzasBeforeIndex = [];
 
     public RoomDirectory(MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings, RoomPlacement placement)
     {
@@ -127,10 +127,11 @@ public sealed class RoomDirectory : ReceiveActor
     /// </summary>
     private void HandleStanzaLostWithItsRoom(DeadLetter letter)
     {
-        var stanza = ((RouteStanza)letter.Message).Stanza;
+        var route = (RouteStanza)letter.Message;
         _log.Warning("Room {0} stopped before it took a stanza; its sender is told to try again", letter.Recipient.Path.Name);
-        ReplyError(stanza, StanzaErrorCondition.InternalServerError,
+        ReplyError(route.Stanza, StanzaErrorCondition.InternalServerError,
             "The room stopped before it could take this stanza (its storage failed); try again", type: "wait");
+        route.Receipt?.Settle();
     }
 
     /// <summary>
@@ -217,32 +218,45 @@ public sealed class RoomDirectory : ReceiveActor
         TellRoom(resync.Room, resync, Sender);
     }
 
+    /// <summary>What the server sends: handed to its room, or answered here (and then settled: its outcome is sent).</summary>
     private void HandleStanzaFromServer(RouteStanza route)
+    {
+        if (!HandedToRoom(route)) route.Receipt?.Settle();
+    }
+
+    /// <returns>Whether the stanza went on to its room (which settles it), or waits here for the index.</returns>
+    private bool HandedToRoom(RouteStanza route)
     {
         var stanza = route.Stanza;
         if (!Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to.Domain != _options.ServiceDomain)
         {
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the recipient is not an address of this service");
-            return;
+            return false;
         }
         if (!Jid.TryParse(stanza.Attribute("from")?.Value, out var from))
         {
             ReplyError(stanza, StanzaErrorCondition.JidMalformed, "the sender address is missing or malformed");
-            return;
+            return false;
         }
         if (_options.IsServiceAddress(from))
         {
             // Only this service speaks for its addresses, and it never sends to itself: such a stanza is a loop or a
             // forgery, not a user. It is not answered either, since the answer would come straight back here.
             _log.Warning("Refused a stanza from this service's own address {0}: {1}", from, stanza.ToString(SaveOptions.DisableFormatting));
-            return;
+            return false;
         }
         if (to.Local is null)
         {
+            if (_serviceStanzasBeforeIndex is not null)
+            {
+                _serviceStanzasBeforeIndex.Add(route);
+                return true;
+            }
             HandleStanzaToService(stanza);
-            return;
+            return false;
         }
         TellRoom(to.Bare, WithRoomCreationQuota(route, from, to), Self);
+        return true;
     }
 
     /// <summary>
@@ -294,6 +308,7 @@ public sealed class RoomDirectory : ReceiveActor
         if (route.CreationReserved) _creations.Settled(room, created: false);
         ReplyError(route.Stanza, StanzaErrorCondition.ResourceConstraint,
             "The service is creating many rooms at once; try again in a moment", type: "wait");
+        route.Receipt?.Settle();
     }
 
     private void TellLocalRoom(Jid room, object message, IActorRef sender)
@@ -306,11 +321,6 @@ public sealed class RoomDirectory : ReceiveActor
 
     private void HandleStanzaToService(XElement stanza)
     {
-        if (_serviceStanzasBeforeIndex is not null)
-        {
-            _serviceStanzasBeforeIndex.Add(stanza);
-            return;
-        }
         if (AdminDestroyCommand.Matches(stanza))
         {
             HandleAdminDestroy(stanza);
@@ -489,7 +499,7 @@ public sealed class RoomDirectory : ReceiveActor
         {
             RecoverRooms();
         }
-        foreach (var stanza in waiting) HandleStanzaToService(stanza);
+        foreach (var route in waiting) HandleStanzaFromServer(route);
     }
 
     private void HandleRoomIdle(RoomIdle idle)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -12,8 +13,10 @@ namespace Dmuc.Actors.Rooms;
 /// the room answers with <see cref="RoomCreationSettled"/>.</param>
 /// <param name="Relayed">The replica host that forwarded it and its number there (acknowledged forwards), for a
 /// stanza a replica relayed.</param>
+/// <param name="Receipt">Where its outcome is reported once durable, for a stanza the server numbered on the node's
+/// component stream (docs/protocol/stream-ack.md): whoever gives it its outcome settles it.</param>
 public sealed record RouteStanza(XElement Stanza, RoomCreationDenied? CreationDenied = null, bool CreationReserved = false,
-    RelayedBy? Relayed = null);
+    RelayedBy? Relayed = null, StreamReceipt? Receipt = null);
 
 /// <summary>A stanza relayed by the replica of <paramref name="Host"/>, numbered <paramref name="Number"/>.</summary>
 public sealed record RelayedBy(string Host, ForwardNumber Number);

@@ -15,14 +15,16 @@ public sealed class ShardedRoomSerializerTests : IDisposable
     private readonly ActorSystem _system = ActorSystem.Create("route", ConfigurationFactory.ParseString(RoomShards.Hocon));
 
     [Fact]
-    public void A_routed_stanza_keeps_its_stanza_its_creation_verdict_and_its_relay()
+    public void A_routed_stanza_keeps_its_stanza_its_creation_verdict_its_relay_and_its_stream_receipt()
     {
+        var stream = _system.ActorOf(Props.Empty, "component");
         var stanza = XmppParse("<message xmlns='jabber:client' from='argl@killrc.oulubox.irc/laptop' to='wallops@channel.avalon.irc' type='groupchat' id='m1'><body>a &lt; b</body></message>");
         var routes = new[]
         {
             new RouteStanza(stanza),
             new RouteStanza(stanza, new RoomCreationDenied("wait", "too fast"), CreationReserved: false),
             new RouteStanza(stanza, CreationReserved: true, Relayed: new RelayedBy("killrc.oulubox.irc", new ForwardNumber("s-1", 7, 5))),
+            new RouteStanza(stanza, Receipt: new StreamReceipt(stream, Connection: 3, Number: 42, Resent: true)),
         };
         foreach (var route in routes)
         {

@@ -11,7 +11,7 @@ internal static class ProsodyConfig
     private static readonly string[] HostModules =
         ["roster", "saslauth", "disco", "ping", "pep", "vcard_legacy", "smacks", "carbons", "csi_simple"];
 
-    /// <summary>Where mod_dmuc_multicast lives (deploy/prosody/README.md).</summary>
+    /// <summary>Where mod_dmuc_multicast and mod_dmuc_stream_ack live (deploy/prosody/README.md).</summary>
     public static string MulticastModuleDirectory => Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "prosody");
 
     public static string Render(ProsodyOptions options, ProsodyPorts ports, string workDirectory, string componentSecret)
@@ -30,7 +30,8 @@ internal static class ProsodyConfig
         Line("component_interfaces = { \"127.0.0.1\" }");
         Line("modules_disabled = { \"s2s\" }");
         var multicast = options.MulticastModule && options.MucHosting == MucHosting.ExternalComponent;
-        if (multicast) Line($"plugin_paths = {LuaList([MulticastModuleDirectory])}");
+        var streamAck = options.StreamAckModule && options.MucHosting == MucHosting.ExternalComponent;
+        if (multicast || streamAck) Line($"plugin_paths = {LuaList([MulticastModuleDirectory])}");
         Line($"modules_enabled = {LuaList(multicast ? [.. HostModules, "dmuc_multicast"] : HostModules)}");
         Line("c2s_require_encryption = false");
         Line("allow_unencrypted_plain_auth = true");
@@ -51,6 +52,7 @@ internal static class ProsodyConfig
             case MucHosting.ExternalComponent:
                 Line($"Component {Lua(options.MucDomain)}");
                 Line($"\tcomponent_secret = {Lua(componentSecret)}");
+                if (streamAck) Line($"\tmodules_enabled = {LuaList(["dmuc_stream_ack"])}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), options.MucHosting, "Unknown MUC hosting");

@@ -23,6 +23,12 @@ public sealed record ProsodyOptions(MucHosting MucHosting)
     /// </summary>
     public bool MulticastModule { get; init; } = true;
 
+    /// <summary>
+    /// With an external component: the component loads deploy/prosody's mod_dmuc_stream_ack, which keeps what it hands the
+    /// component until acknowledged and hands it to the next stream (docs/protocol/stream-ack.md).
+    /// </summary>
+    public bool StreamAckModule { get; init; } = true;
+
     /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
     public string LogLevel { get; init; } = "debug";
 }

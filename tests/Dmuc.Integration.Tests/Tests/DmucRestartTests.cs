@@ -2,17 +2,20 @@ using System.Xml.Linq;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
+using Xunit.Abstractions;
 using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
 
 namespace Dmuc.Integration.Tests.Tests;
 
 /// <summary>Restarts through a real Prosody: of the Dmuc node (rooms come back from the journal) and of Prosody (the node reconnects).</summary>
-public sealed class DmucRestartTests
+public sealed class DmucRestartTests(ITestOutputHelper output)
 {
     private const string Room = "verona@conference.localhost";
     private static readonly TimeSpan ReconnectTimeout = TimeSpan.FromSeconds(20);
     /// <summary>How long a ghost may outlive the node's restart: the component reconnects, then one ping's round trip.</summary>
     private static readonly TimeSpan GhostBound = TimeSpan.FromSeconds(15);
+    /// <summary>Sent just before the kill: enough that many reach the node and are not yet written when it dies.</summary>
+    private const int InFlightMessages = 90;
 
     [Fact]
     public async Task A_persistent_room_keeps_its_history_and_subject_across_a_node_restart()
@@ -87,25 +90,44 @@ public sealed class DmucRestartTests
     /// <summary>
     /// The node is killed (SIGKILL) and restarted on its journal: the room comes back with its occupants, asks each of
     /// them whether they are still there, and those who are (one who only reads included) stay without entering again,
-    /// while whoever went away meanwhile is seen to leave (333).
+    /// while whoever went away meanwhile is seen to leave (333). Messages sent just before the kill, some of them handed
+    /// to the node and not yet written, each get one outcome: Prosody's mod_dmuc_stream_ack hands the restarted node what
+    /// the killed one had not acknowledged, and the room drops what it had processed (docs/protocol/stream-ack.md).
     /// </summary>
     [Fact]
     public async Task After_a_crash_the_room_keeps_who_is_still_there_and_tells_everyone_who_is_gone()
     {
-        await using var dmuc = new DmucNodeProcess();
+        // The burst below is about the crash: the occupant stanza rate (10 at once) would answer most of it with errors.
+        await using var dmuc = new DmucNodeProcess(new Dictionary<string, string?>
+        {
+            ["Dmuc:Limits:OccupantStanzaBurst"] = "1000",
+            ["Dmuc:Limits:OccupantStanzasPerSecond"] = "1000",
+        });
         await using var environment = await MucTestEnvironment.StartAsync(dmuc.Muc);
         await environment.Prosody.WaitForComponentAsync(ReconnectTimeout);
         await using var romeo = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "romeo@localhost/balcony", "x");
         await using var juliet = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "juliet@localhost/garden", "x");
         var mercutio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "mercutio@localhost/street", "x");
         await EnterPersistentRoomAsync(romeo, juliet);
+        // The whole burst in what a newcomer may ask for, to tell a message written and never sent from one lost.
+        await romeo.ConfigureRoomAsync(Room, ("muc#roomconfig_historylength", $"{InFlightMessages + 10}"));
         await mercutio.JoinRoomAsync(Room, "Mercutio");
         await romeo.SayAsync(Room, "before the crash");
         await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "before the crash"));
 
         var handshakesBefore = environment.Prosody.ComponentHandshakes();
+        // In one write, so that Prosody hands them on together; killed once the node has begun to echo them.
+        var inFlight = Enumerable.Range(1, InFlightMessages).Select(i => $"in flight {i}").ToList();
+        await romeo.SendAsync(string.Concat(inFlight.Select(body =>
+            $"<message to='{Room}' type='groupchat' id='{body}'><body>{body}</body></message>")));
+        var seen = new Dictionary<XmppTestClient, List<XElement>>
+        {
+            [romeo] = await romeo.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, inFlight[0])),
+            [juliet] = [],
+        };
         await dmuc.KillAsync();
-        // Mercutio goes while the node is down: his server's unavailable presence has nowhere to go.
+        // Mercutio goes while the node is down. His server's unavailable presence has nowhere to go (the room finds him gone:
+        // 333), unless Prosody handed it to the dying stream before it saw the kill: then it is resent, and he leaves as usual.
         await mercutio.DisposeAsync();
         dmuc.Start();
         await environment.Prosody.WaitForComponentAsync(ReconnectTimeout, handshakesBefore: handshakesBefore);
@@ -114,19 +136,42 @@ public sealed class DmucRestartTests
         {
             var left = await witness.ReceiveUntilAsync(stanza => stanza.Name.LocalName == "presence"
                 && (string?)stanza.Attribute("type") == "unavailable" && (string?)stanza.Attribute("from") == $"{Room}/Mercutio", GhostBound);
-            Assert.True(HasStatus(left[^1], 333), left[^1].ToString());
+            Assert.True(HasStatus(left[^1], 333) || left[^1].Element(MucUser + "x")?.Element(MucUser + "status") is null, left[^1].ToString());
             Assert.DoesNotContain(left, stanza => HasStatus(stanza, 110));
+            seen[witness].AddRange(left);
         }
         // Juliet only reads, and reads on: what Romeo says now reaches her without either entering again.
-        await romeo.SayAsync(Room, "after the crash");
+        await romeo.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", Room), new XAttribute("type", "groupchat"),
+            new XAttribute("id", "after"), new XElement(XmppNamespaces.Client + "body", "after the crash")));
+        seen[romeo].AddRange(await romeo.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the crash"), GhostBound));
         var toJuliet = await juliet.ReceiveUntilAsync(stanza => IsGroupchatBody(stanza, "after the crash"), GhostBound);
         Assert.DoesNotContain(toJuliet, stanza => stanza.Name.LocalName == "presence" && HasStatus(stanza, 110));
+        seen[juliet].AddRange(toJuliet);
+
 
         await using var benvolio = await XmppTestClient.ConnectAsync(environment.ClientEndpoint, "benvolio@localhost/square", "x");
-        var joined = await benvolio.JoinRoomAsync(Room, "Benvolio");
+        await benvolio.SendAsync($"<presence to='{Room}/Benvolio'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='{InFlightMessages + 10}'/></x></presence>");
+        var joined = await benvolio.ReceiveUntilAsync(stanza => stanza.Element(XmppNamespaces.Client + "subject") is not null);
         var present = joined.Where(stanza => stanza.Name.LocalName == "presence" && stanza.Attribute("type") is null)
             .Select(stanza => ((string?)stanza.Attribute("from"))?.Split('/')[1]).Order().ToList();
         Assert.Equal(["Benvolio", "Juliet", "Romeo"], present);
+
+        // Resent ones come first on the new stream, so every outcome was in before the echo of what Romeo said after.
+        var unsent = new List<string>();
+        foreach (var body in inFlight)
+        {
+            var echoes = seen[romeo].Count(stanza => IsGroupchatBody(stanza, body));
+            var errors = seen[romeo].Count(stanza => stanza.Name.LocalName == "message" && (string?)stanza.Attribute("type") == "error"
+                && (string?)stanza.Attribute("id") == body);
+            Assert.True(echoes + errors <= 1, $"'{body}' got {echoes} echoes and {errors} errors");
+            Assert.Equal(echoes, seen[juliet].Count(stanza => IsGroupchatBody(stanza, body)));
+            if (echoes + errors == 1) continue;
+            // Written by the killed node, never sent by it, and so dropped as processed when resent: the gap of an own-host
+            // receipt (docs/protocol/netjoin.md §7), not a stanza without an outcome in the room.
+            Assert.True(joined.Any(stanza => IsGroupchatBody(stanza, body)), $"'{body}' got no echo, no error, and is not in the room's history");
+            unsent.Add(body);
+        }
+        output.WriteLine($"{inFlight.Count} messages sent into the kill; written but never sent (own-host receipt gap): {unsent.Count}");
     }
 
     [Fact]

@@ -1,0 +1,157 @@
+-- mod_dmuc_stream_ack: acknowledged stanzas on the XEP-0114 stream of the Dmuc MUC component.
+--
+-- XEP-0114 has no acknowledgement: a stanza Prosody handed a component whose process then died is gone without an
+-- error. Loaded on the Component host, this module numbers every stanza it hands the component, keeps each until the
+-- component acknowledges its number, and hands the ones still unacknowledged to the component's next stream first.
+-- Wire protocol: docs/protocol/stream-ack.md; see README.md beside it.
+--
+-- Configuration (on the Component):
+--   dmuc_stream_ack_max_unacked = 10000  -- more unacknowledged than this: new stanzas refused (<resource-constraint/>)
+--   dmuc_stream_ack_hold = 60            -- seconds the unacknowledged are kept for the component's next stream
+
+local st = require "util.stanza";
+
+local xmlns_ack = "urn:xmpp:tmp:dmuc:ack:0";
+local max_unacked = module:get_option_number("dmuc_stream_ack_max_unacked", 10000);
+local hold_seconds = module:get_option_number("dmuc_stream_ack_hold", 60);
+
+if module:get_host_type() ~= "component" then
+	error("mod_dmuc_stream_ack belongs on the Dmuc Component, not on a VirtualHost", 0);
+end
+
+-- The stream that enabled acknowledgements; stanzas to any other stream are not counted.
+local acking_session = nil;
+-- unacked[n] is the n-th stanza handed to acking_session, kept until an <a h='n'/> or a greater h.
+local unacked, acked, handed = {}, 0, 0;
+-- What the last stream left unacknowledged, oldest first: the next stream that enables gets it first.
+local left_over = {};
+-- Which disconnection the hold timer belongs to: a reconnect (or another disconnect) makes an older timer moot.
+local hold_generation = 0;
+
+local function unacked_count() return handed - acked; end
+
+-- The sender is told once the stanza's fate cannot be known any more: the same answer mod_component gives for a
+-- component that is not connected, which is what the component was for it.
+local function bounce(stanza)
+	local stanza_type = stanza.attr.type;
+	if stanza_type == "error" or stanza_type == "result" then return; end
+	module:send(st.error_reply(stanza, "wait", "remote-server-timeout",
+		"The MUC service went away before confirming this stanza", module.host));
+end
+
+local function bounce_left_over()
+	local waiting = left_over;
+	left_over = {};
+	if #waiting > 0 then
+		module:log("warn", "The component did not come back within %ds: %d unacknowledged stanzas bounced", hold_seconds, #waiting);
+	end
+	for _, stanza in ipairs(waiting) do bounce(stanza); end
+end
+
+-- Kept as sent: the original may be changed by whoever handles it next.
+local function keep(stanza)
+	local kept = st.clone(stanza);
+	kept.attr.xmlns = nil;
+	handed = handed + 1;
+	unacked[handed] = kept;
+end
+
+local counted_names = { iq = true, message = true, presence = true };
+
+-- Stanzas reach the component two ways: routed to it (mod_component's handlers, below) and answered straight to it
+-- (session.send, as any module answers an iq the component sent). The stream's own data (whitespace keepalives, the
+-- closing tag) is not counted.
+local function count_direct_sends(session)
+	local send = session.send;
+	session.dmuc_uncounted_send = send;
+	session.send = function (data)
+		if session == acking_session and st.is_stanza(data) and counted_names[data.name] then keep(data); end
+		return send(data);
+	end
+	return send;
+end
+
+-- Above mod_component's handlers (priority -1), which hand the stanza to the component right after this returns,
+-- with the send function it took before this module wrapped it.
+local function count_routed(event)
+	if not acking_session then return; end
+	local stanza = event.stanza;
+	if unacked_count() >= max_unacked then
+		module:log("warn", "%d stanzas unacknowledged by the component: refusing %s", unacked_count(), stanza:top_tag());
+		if stanza.attr.type ~= "error" and stanza.attr.type ~= "result" then
+			event.origin.send(st.error_reply(stanza, "wait", "resource-constraint",
+				"The MUC service is behind; try again in a moment", module.host));
+		end
+		return true;
+	end
+	keep(stanza);
+end
+
+for _, kind in ipairs { "iq", "message", "presence" } do
+	for _, target in ipairs { "bare", "full", "host" } do
+		module:hook(kind .. "/" .. target, count_routed, -0.5);
+	end
+end
+
+local function is_own_component(session)
+	return session.type == "component" and session.host == module.host;
+end
+
+-- <iq type='set' to='{component}'><enable xmlns='urn:xmpp:tmp:dmuc:ack:0'/></iq> from the component itself. Without
+-- this module the iq goes back to the component, which then knows not to expect acknowledgements.
+module:hook("iq/host", function (event)
+	local session, stanza = event.origin, event.stanza;
+	if stanza.attr.type ~= "set" or not stanza:get_child("enable", xmlns_ack) or not is_own_component(session) then return; end
+	if session == acking_session then
+		-- Not counted: the component takes any answer to its request as the end of the negotiation.
+		session.dmuc_uncounted_send(st.error_reply(stanza, "modify", "bad-request", "Acknowledgements are on already"));
+		return true;
+	end
+	local resent = left_over;
+	left_over = {};
+	hold_generation = hold_generation + 1;
+	local send = count_direct_sends(session);
+	send(st.reply(stanza):tag("enabled", { xmlns = xmlns_ack, resent = tostring(#resent), max = tostring(max_unacked) }));
+	acking_session, unacked, acked, handed = session, {}, 0, 0;
+	if #resent > 0 then
+		module:log("info", "Handing the component %d stanzas its previous stream did not acknowledge", #resent);
+	end
+	for _, kept in ipairs(resent) do session.send(kept); end
+	return true;
+end, 10);
+
+-- <a xmlns='urn:xmpp:tmp:dmuc:ack:0' h='n'/>: the first n stanzas of this stream have their outcome.
+module:hook("stanza/" .. xmlns_ack .. ":a", function (event)
+	local session = event.origin;
+	if session ~= acking_session then return true; end
+	local h = tonumber(event.stanza.attr.h);
+	if not h or h ~= math.floor(h) or h < acked or h > handed then
+		module:log("warn", "The component acknowledged %s with %d handed and %d acknowledged: closing its stream",
+			tostring(event.stanza.attr.h), handed, acked);
+		session:close{ condition = "undefined-condition", text = "Acknowledged a count out of range" };
+		return true;
+	end
+	for n = acked + 1, h do unacked[n] = nil; end
+	acked = h;
+	return true;
+end);
+
+module:hook("component-disconnected", function (event)
+	if event.session ~= acking_session then return; end
+	acking_session = nil;
+	-- What the stream that just ended left is kept for the next stream of this component, and for no other.
+	for n = acked + 1, handed do left_over[#left_over + 1] = unacked[n]; end
+	unacked, acked, handed = {}, 0, 0;
+	if #left_over == 0 then return; end
+	module:log("info", "The component left %d stanzas unacknowledged; kept %ds for its next stream", #left_over, hold_seconds);
+	hold_generation = hold_generation + 1;
+	local generation = hold_generation;
+	module:add_timer(hold_seconds, function ()
+		if generation == hold_generation then bounce_left_over(); end
+	end);
+end);
+
+function module.unload()
+	for n = acked + 1, handed do left_over[#left_over + 1] = unacked[n]; end
+	bounce_left_over();
+end

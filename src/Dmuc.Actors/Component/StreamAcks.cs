@@ -1,0 +1,124 @@
+using System.Xml.Linq;
+using Akka.Actor;
+using Dmuc.Xmpp;
+
+namespace Dmuc.Actors.Component;
+
+/// <summary>
+/// The node's side of acknowledged stanzas on the component stream (docs/protocol/stream-ack.md): the iq that asks the
+/// server for them, how its answer reads, and the acknowledgement itself.
+/// </summary>
+public static class StreamAckProtocol
+{
+    public static readonly XNamespace Ns = "urn:xmpp:tmp:dmuc:ack:0";
+
+    // Nothing else the node sends uses this id.
+    private const string EnableId = "dmuc-ack-enable";
+
+    /// <summary>Asked of the component's own domain: the server's module answers; a server without one routes it back to the node.</summary>
+    public static XElement Enable(string componentDomain) => new(Dmuc.Xmpp.Ns.Client + "iq",
+        new XAttribute("type", "set"), new XAttribute("id", EnableId), new XAttribute("from", componentDomain), new XAttribute("to", componentDomain),
+        new XElement(Ns + "enable"));
+
+    /// <summary>
+    /// Whether <paramref name="stanza"/> settles the negotiation: the server's answer to <see cref="Enable"/>, or the request
+    /// itself come back (the server has no module and routed it to its addressee, this component). Neither is numbered.
+    /// </summary>
+    public static bool IsNegotiation(XElement stanza, string componentDomain) =>
+        stanza.Name == Dmuc.Xmpp.Ns.Client + "iq" && (string?)stanza.Attribute("id") == EnableId
+        && ((string?)stanza.Attribute("type") is "result" or "error"
+            || ((string?)stanza.Attribute("from") == componentDomain && stanza.Element(Ns + "enable") is not null));
+
+    /// <summary>How many of the stanzas that follow the server hands again (its previous stream's unacknowledged), or null: not enabled.</summary>
+    public static long? ResentAfter(XElement negotiation) =>
+        (string?)negotiation.Attribute("type") == "result" && negotiation.Element(Ns + "enabled") is { } enabled
+            ? long.TryParse((string?)enabled.Attribute("resent"), out var resent) && resent >= 0 ? resent : 0
+            : null;
+
+    /// <summary>The first <paramref name="handled"/> stanzas of this stream have their outcome.</summary>
+    public static XElement Ack(long handled) => new(Ns + "a", new XAttribute("h", handled));
+}
+
+/// <summary>
+/// Numbers what the server hands the node once acknowledgements are on, in the order read (the server counts the same
+/// way); the first <c>resent</c> are what the server kept from the node's previous stream. The stream's reading thread
+/// alone uses it.
+/// </summary>
+public sealed class StreamNumbering(IActorRef acknowledger, long connection)
+{
+    private long _resent;
+    private long _last;
+    private bool _started;
+
+    public void Start(long resent)
+    {
+        _resent = resent;
+        _started = true;
+    }
+
+    /// <summary>The next stanza's receipt, or null while acknowledgements are off.</summary>
+    public StreamReceipt? Next()
+    {
+        if (!_started) return null;
+        _last++;
+        return new StreamReceipt(acknowledger, connection, _last, Resent: _last <= _resent);
+    }
+}
+
+/// <summary>
+/// Where a numbered stanza's outcome is reported once it is durable: journaled (or sent, when it changed nothing durable),
+/// or answered with an error. <paramref name="Resent"/>: the server handed it again after a stream that may have processed it.
+/// </summary>
+public sealed record StreamReceipt(IActorRef Acknowledger, long Connection, long Number, bool Resent)
+{
+    public void Settle() => Acknowledger.Tell(new ComponentConnectionActor.StanzaSettled(Connection, Number));
+}
+
+/// <summary>
+/// Which stanzas of one stream the node may acknowledge: outcomes become durable out of order (each room writes on its own),
+/// and the server is told the longest prefix that has them all, coalesced. A gap that stays open for
+/// <paramref name="settleTimeout"/> while later stanzas settled (the stanza's room stopped on a journal failure, say) is
+/// passed over, so that one lost receipt does not hold the server's queue until it refuses everyone.
+/// </summary>
+public sealed class StreamAckWindow(DateTimeOffset now, TimeSpan settleTimeout)
+{
+    private readonly SortedSet<long> _settledAhead = [];
+    private long _reported;
+    private DateTimeOffset _progressAt = now;
+
+    /// <summary>Every stanza up to this one has its outcome.</summary>
+    public long Settled { get; private set; }
+
+    public void Settle(long number, DateTimeOffset now)
+    {
+        if (number <= Settled) return;
+        if (number != Settled + 1)
+        {
+            if (_settledAhead.Count == 0) _progressAt = now;
+            _settledAhead.Add(number);
+            return;
+        }
+        Settled = number;
+        while (_settledAhead.Remove(Settled + 1)) Settled++;
+        _progressAt = now;
+    }
+
+    /// <summary>The count to acknowledge now, or null when the server has been told everything settled.</summary>
+    public long? AckDue()
+    {
+        if (Settled <= _reported) return null;
+        _reported = Settled;
+        return Settled;
+    }
+
+    /// <summary>The stanzas passed over because their gap outlived the timeout (none, mostly).</summary>
+    public (long First, long Last)? PassOverdueGap(DateTimeOffset now)
+    {
+        if (_settledAhead.Count == 0 || now - _progressAt < settleTimeout) return null;
+        var gap = (First: Settled + 1, Last: _settledAhead.Min - 1);
+        Settled = gap.Last;
+        while (_settledAhead.Remove(Settled + 1)) Settled++;
+        _progressAt = now;
+        return gap;
+    }
+}
