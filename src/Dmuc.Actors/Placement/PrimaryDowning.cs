@@ -38,8 +38,9 @@ public sealed class PrimaryDowning : IDowningProvider
     public static readonly string Hocon = $$"""
         akka.cluster.downing-provider-class = "{{ProviderClass}}"
         {{ConfigPath}} {
-          # how long the set of unreachable primary-capable nodes must stay the same before a decision
-          stable-after = 2s
+          # how long the set of unreachable primary-capable nodes must stay the same before a decision (on top of the
+          # failure detector's acceptable pause; docs/operations.md, "Failover timings")
+          stable-after = 1s
           # how long the lease holds once taken (renewed at each decision while nodes stay unreachable)
           lease-lifetime = 20s
           # how long the survivor waits after downing before it takes the rooms over
@@ -50,7 +51,7 @@ public sealed class PrimaryDowning : IDowningProvider
     public TimeSpan DownRemovalMargin => _config.GetTimeSpan("down-removal-margin", TimeSpan.FromSeconds(1));
 
     public Props DowningActorProps => Props.Create(() => new PrimaryDowningActor(
-        _config.GetTimeSpan("stable-after", TimeSpan.FromSeconds(2)),
+        _config.GetTimeSpan("stable-after", TimeSpan.FromSeconds(1)),
         () => PrimaryLease.FromJournal(_system.Settings.Config, "dmuc-primaries@" + _system.Name, _config.GetTimeSpan("lease-lifetime", TimeSpan.FromSeconds(20)))));
 }
 

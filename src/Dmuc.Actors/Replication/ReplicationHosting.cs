@@ -25,6 +25,12 @@ public static class ReplicationHosting
         akka.cluster {
           auto-down-unreachable-after = off
           allow-weakly-up-members = 7s
+          # A downed primary's rooms move once the leader has removed it, which waits until every reachable member has
+          # seen the Down (gossip) and for the leader's next round; the reaper turns the failure detector's verdict into
+          # an unreachable member. Twice a second instead of Akka's once (docs/operations.md, "Failover timings").
+          gossip-interval = 500ms
+          leader-actions-interval = 500ms
+          unreachable-nodes-reaper-interval = 500ms
         }
         dmuc.replication {
           keepalive-interval = 15s

@@ -40,6 +40,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     // Where the room reports its listing and creations: its node's room directory.
     private readonly IActorRef _directory;
     private readonly RoomPlacement _placement;
+    private readonly long _recoveryStarted;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly DmucMetrics _metrics = DmucMetrics.Of(Context.System);
     private readonly RoomGauge _gauge = DmucMetrics.Of(Context.System).TrackRoom();
@@ -65,6 +66,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public RoomActor(Jid room, MucServiceOptions options, IStanzaSink sink, ClusterHosts hosts, RoomActorSettings settings,
         IActorRef directory, RoomPlacement placement)
     {
+        _recoveryStarted = Stopwatch.GetTimestamp();
         _room = room;
         _directory = directory;
         _placement = placement;
@@ -87,6 +89,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
+            // A sharded room that comes back with occupants has moved here (a failover or a drain): the failover's timeline.
+            if (_placement == RoomPlacement.Sharded && _primary.State.OccupantCount > 0)
+                _log.Info("Room {0} recovered on this node with {1} occupants, at sequence number {2} in {3:F0} ms", _room,
+                    _primary.State.OccupantCount, LastSequenceNr, Stopwatch.GetElapsedTime(_recoveryStarted).TotalMilliseconds);
             ResendToOwnHost();
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             ProbeLocalSessions();

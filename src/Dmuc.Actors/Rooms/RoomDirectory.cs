@@ -8,6 +8,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -639,7 +640,7 @@ public static class RoomDirectoryHosting
     public static AkkaConfigurationBuilder AddRoomDirectory(this AkkaConfigurationBuilder builder,
         MucServiceOptions options, RoomActorSettings settings, RoomPlacement placement)
     {
-        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend);
+        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend).AddJournalWarmup();
         return builder.WithActors((system, registry, resolver) =>
         {
             var sink = resolver.GetService<IStanzaSink>();

@@ -20,7 +20,7 @@ public sealed class ShardedFailoverTests(ITestOutputHelper output)
 {
     private const string Room = Wallops.Room;
     private static readonly TimeSpan Delivery = TimeSpan.FromSeconds(20);
-    // Detection (~3.5 s at the test's 500 ms heartbeat), stable-after 2 s, removal, the lease and the replica's netjoin.
+    // Detection (~3.5 s at the test's 500 ms heartbeat), stable-after 1 s, removal, the lease and the replica's netjoin.
     private static readonly TimeSpan Failover = TimeSpan.FromSeconds(45);
 
     [Fact]

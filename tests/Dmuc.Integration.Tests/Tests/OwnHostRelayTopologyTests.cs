@@ -63,10 +63,13 @@ public sealed class OwnHostRelayTopologyTests(ITestOutputHelper output)
         // Avalon's users hand their messages to the stream of the node being killed: XEP-0114 has no acknowledgement, so a
         // message the node took and died with has no outcome (docs/protocol/netjoin.md §7).
         foreach (var sender in senders.Where(sender => sender.Host == Avalon)) sender.MayBeLostBetween(clock.Elapsed - Chatter.SendEvery, clock.Elapsed + TimeSpan.FromSeconds(1));
-        await topology.CrashAsync(streamHolder.Name);
+        // Both the logs' timeline and the first deliveries count from just before crash.sh (its SIGKILL comes a little later).
+        var killedAt = DateTimeOffset.UtcNow;
         var killing = clock.Elapsed;
+        await topology.CrashAsync(streamHolder.Name);
 
         // Bob, on avalon, hears in both rooms something said after the kill: only the other node's stream can have brought it.
+        var firstDeliveries = new List<(TimeSpan, string)>();
         foreach (var listener in listeners)
         {
             var roomSenders = senders.Where(sender => sender.Participant.Room == listener.Participant.Room).ToList();
@@ -78,7 +81,9 @@ public sealed class OwnHostRelayTopologyTests(ITestOutputHelper output)
                 await Task.Delay(100);
             }
             output.WriteLine($"kill to the first delivery to {listener.Participant.Nick} in {listener.Participant.Room}: {(clock.Elapsed - killing).TotalSeconds:F1} s");
+            firstDeliveries.Add((clock.Elapsed - killing, $"{listener.Participant.Nick} in {listener.Participant.Room}"));
         }
+        output.WriteLine(FailoverTimeline.Of(topology.RunDirectory, killedAt, firstDeliveries.ToArray()));
         await Task.WhenAll(traffic);
 
         foreach (var room in rooms.Values)

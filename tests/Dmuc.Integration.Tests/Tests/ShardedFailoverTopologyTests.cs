@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
 using Xunit;
@@ -13,13 +12,13 @@ namespace Dmuc.Integration.Tests.Tests;
 /// PostgreSQL, users on the replica hosts. The node holding the busy room is killed (SIGKILL) under traffic through real
 /// Prosody: the room delivers again from the other node, every message gets one outcome, and nobody leaves the room.
 /// </summary>
-public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper output)
+public sealed class ShardedFailoverTopologyTests(ITestOutputHelper output)
 {
     [Fact]
     [Trait("Category", "Topology")]
     public async Task The_room_of_a_killed_primary_delivers_again_from_the_other_and_its_replica_users_stay()
     {
-        await using var topology = await LocalTopology.UpAsync(arguments: "--failover");
+        await using var topology = await LocalTopology.UpAsync(runDirectory: Environment.GetEnvironmentVariable("DMUC_KEEP_RUN_DIR"), arguments: "--failover");
         var room = topology.Description.Room;
         var argl = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "argl", "Wumpus", creator: true);
         var valdis = await Chatter.EnterAsync(topology, "killrc.oulubox.irc", "valdis", "Valdis");
@@ -41,9 +40,11 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
         var traffic = senders.Select(sender => sender.RunAsync(clock, StopSendingAt, StopSendingAt)).ToList();
         await Task.Delay(KillAt);
         var sentBeforeTheKill = senders.ToDictionary(sender => sender.Participant.Nick, sender => sender.Sent.Count);
+        // Both the logs' timeline and the first delivery count from just before crash.sh (its SIGKILL comes a little later).
         var killedAt = DateTimeOffset.UtcNow;
-        await topology.CrashAsync(holder.Name);
         var killing = clock.Elapsed;
+        await topology.CrashAsync(holder.Name);
+        output.WriteLine($"crash.sh took {(clock.Elapsed - killing).TotalSeconds:F1} s");
 
         // The first message said after the kill that reaches a listener on a replica host (one more for a send racing the count).
         while (!valdis.TestMessages().Any(body => Chatter.NumberOf(body) > sentBeforeTheKill[body[..body.IndexOf(' ')]] + 1))
@@ -54,7 +55,7 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
         }
         var firstDelivery = clock.Elapsed - killing;
         output.WriteLine($"kill to the first delivery of a message said after it: {firstDelivery.TotalSeconds:F1} s");
-        output.WriteLine(Timeline(survivor.Log, killedAt));
+        output.WriteLine(FailoverTimeline.Of(topology.RunDirectory, killedAt, (firstDelivery, valdis.Participant.Nick)));
         await Task.WhenAll(traffic);
 
         await Chatter.SettleAsync(senders, everyone, SettleWithin);
@@ -74,25 +75,4 @@ public sealed partial class ShardedFailoverTopologyTests(ITestOutputHelper outpu
         }
         Assert.Equal(survivor, await topology.NodeHoldingAsync([survivor], room));
     }
-
-    /// <summary>
-    /// When the survivor saw the killed node unreachable, took the lease and downed it, and took the room's netjoin, after
-    /// the kill: from its JSON log (DATA/logs), next to its console log.
-    /// </summary>
-    private static string Timeline(string consoleLog, DateTimeOffset killedAt)
-    {
-        var marks = new[] { "Marking node(s) as UNREACHABLE", "taking the primary lease", "Downing unreachable primary-capable node", "netjoin" };
-        var logs = Path.Combine(Path.GetDirectoryName(consoleLog)!, "dmuc-data", "logs");
-        var lines = Directory.GetFiles(logs, "*.json").SelectMany(File.ReadAllLines).ToList();
-        return string.Join("\n", marks.Select(mark => lines.FirstOrDefault(line => line.Contains(mark, StringComparison.Ordinal)
-                && LoggedAt(line) >= killedAt) is { } line
-            ? $"  +{(LoggedAt(line)!.Value - killedAt).TotalSeconds:F1} s: {mark}"
-            : $"  (no '{mark}' in the survivor's log)"));
-    }
-
-    private static DateTimeOffset? LoggedAt(string line) =>
-        Timestamp().Match(line) is { Success: true } found ? DateTimeOffset.Parse(found.Groups[1].Value) : null;
-
-    [GeneratedRegex("\"@t\":\"([^\"]+)\"")]
-    private static partial Regex Timestamp();
 }
