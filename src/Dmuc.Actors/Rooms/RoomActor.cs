@@ -168,6 +168,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        // A stopped room journals nothing more: checking its own host's receipt now would only reach dead letters.
+        _ownHostCheckAfterFlush = null;
         FlushSends();
         _gauge.Dispose();
         base.PostStop();
