@@ -38,7 +38,10 @@ public static class DmucNode
 
         var clusterAddress = $"{options.Drills.ClusterScheme}://dmuc@{options.ClusterHostname}:{options.ClusterPort}";
         var nodeAddress = new NodeAddressEnricher(clusterAddress);
-        builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress));
+        // Its own logger, not Serilog's static one: with the static logger, every node of a process (the test hosts run many)
+        // wrote to whichever node had been built last, and a node's log file got another's events and lost its own.
+        builder.Services.AddSerilog((_, logger) => NodeLogging.Configure(logger, builder.Configuration, options, nodeAddress),
+            preserveStaticLogger: true);
 
         var service = options.Limits.ApplyTo(new MucServiceOptions(options.Domain.ToLowerInvariant(),
             options.Admins.Select(admin => Jid.Parse(admin).Bare).ToHashSet())
