@@ -8,12 +8,14 @@
 -- Configuration (on the Component):
 --   dmuc_stream_ack_max_unacked = 10000  -- more unacknowledged than this: new stanzas refused (<resource-constraint/>)
 --   dmuc_stream_ack_hold = 60            -- seconds the unacknowledged are kept for the component's next stream
+--   dmuc_stream_ack_enable_wait = 10     -- seconds a new stream has to enable acknowledgements while some are kept
 
 local st = require "util.stanza";
 
 local xmlns_ack = "urn:xmpp:tmp:dmuc:ack:0";
 local max_unacked = module:get_option_number("dmuc_stream_ack_max_unacked", 10000);
 local hold_seconds = module:get_option_number("dmuc_stream_ack_hold", 60);
+local enable_wait_seconds = module:get_option_number("dmuc_stream_ack_enable_wait", 10);
 
 if module:get_host_type() ~= "component" then
 	error("mod_dmuc_stream_ack belongs on the Dmuc Component, not on a VirtualHost", 0);
@@ -27,6 +29,10 @@ local unacked, acked, handed = {}, 0, 0;
 local left_over = {};
 -- Which disconnection the hold timer belongs to: a reconnect (or another disconnect) makes an older timer moot.
 local hold_generation = 0;
+-- A stream that came in while stanzas were kept, until it enables acknowledgements: what arrives for the component
+-- meanwhile waits in held, oldest first, so that it reaches the component after the kept ones, not before them.
+local enabling_session = nil;
+local held = {};
 
 local function unacked_count() return handed - acked; end
 
@@ -39,9 +45,25 @@ local function bounce(stanza)
 		"The MUC service went away before confirming this stanza", module.host));
 end
 
+-- What waited behind the kept ones, written in order to the stream it waited for, once nothing is kept for it.
+local function release_held(session)
+	local waiting = held;
+	held = {};
+	for _, stanza in ipairs(waiting) do
+		stanza.attr.xmlns = nil;
+		session.send(stanza);
+	end
+end
+
 local function bounce_left_over()
 	local waiting = left_over;
 	left_over = {};
+	if enabling_session then
+		-- Nothing is kept any more for the stream that came in meanwhile: what waited behind the kept ones goes to it now.
+		local session = enabling_session;
+		enabling_session = nil;
+		release_held(session);
+	end
 	if #waiting > 0 then
 		module:log("warn", "The component did not come back within %ds: %d unacknowledged stanzas bounced", hold_seconds, #waiting);
 	end
@@ -71,20 +93,28 @@ local function count_direct_sends(session)
 	return send;
 end
 
+local function refuse_over_bound(event, waiting)
+	local stanza = event.stanza;
+	module:log("warn", "%d stanzas waiting for the component: refusing %s", waiting, stanza:top_tag());
+	if stanza.attr.type ~= "error" and stanza.attr.type ~= "result" then
+		event.origin.send(st.error_reply(stanza, "wait", "resource-constraint",
+			"The MUC service is behind; try again in a moment", module.host));
+	end
+	return true;
+end
+
 -- Above mod_component's handlers (priority -1), which hand the stanza to the component right after this returns,
 -- with the send function it took before this module wrapped it.
 local function count_routed(event)
-	if not acking_session then return; end
-	local stanza = event.stanza;
-	if unacked_count() >= max_unacked then
-		module:log("warn", "%d stanzas unacknowledged by the component: refusing %s", unacked_count(), stanza:top_tag());
-		if stanza.attr.type ~= "error" and stanza.attr.type ~= "result" then
-			event.origin.send(st.error_reply(stanza, "wait", "resource-constraint",
-				"The MUC service is behind; try again in a moment", module.host));
-		end
+	if enabling_session then
+		-- Kept ones wait for this stream: anything newer waits behind them (it would overtake them otherwise).
+		if #left_over + #held >= max_unacked then return refuse_over_bound(event, #left_over + #held); end
+		held[#held + 1] = event.stanza;
 		return true;
 	end
-	keep(stanza);
+	if not acking_session then return; end
+	if unacked_count() >= max_unacked then return refuse_over_bound(event, unacked_count()); end
+	keep(event.stanza);
 end
 
 for _, kind in ipairs { "iq", "message", "presence" } do
@@ -97,6 +127,23 @@ local function is_own_component(session)
 	return session.type == "component" and session.host == module.host;
 end
 
+-- A stream that comes in while the last one's stanzas are kept is meant to enable acknowledgements and take them first.
+-- One that does not (a node configured without them) gets its held stanzas in order as a plain stream after the wait;
+-- the kept ones are bounced then, since a plain stream cannot say which of them it had processed.
+module:hook("component-authenticated", function (event)
+	local session = event.session;
+	if #left_over == 0 or not is_own_component(session) then return; end
+	enabling_session = session;
+	module:add_timer(enable_wait_seconds, function ()
+		if enabling_session ~= session then return; end
+		module:log("warn", "The component's new stream did not enable acknowledgements within %ds", enable_wait_seconds);
+		enabling_session = nil;
+		hold_generation = hold_generation + 1;
+		bounce_left_over();
+		release_held(session);
+	end);
+end);
+
 -- <iq type='set' to='{component}'><enable xmlns='urn:xmpp:tmp:dmuc:ack:0'/></iq> from the component itself. Without
 -- this module the iq goes back to the component, which then knows not to expect acknowledgements.
 module:hook("iq/host", function (event)
@@ -108,7 +155,7 @@ module:hook("iq/host", function (event)
 		return true;
 	end
 	local resent = left_over;
-	left_over = {};
+	left_over, enabling_session = {}, nil;
 	hold_generation = hold_generation + 1;
 	local send = count_direct_sends(session);
 	send(st.reply(stanza):tag("enabled", { xmlns = xmlns_ack, resent = tostring(#resent), max = tostring(max_unacked) }));
@@ -117,6 +164,8 @@ module:hook("iq/host", function (event)
 		module:log("info", "Handing the component %d stanzas its previous stream did not acknowledge", #resent);
 	end
 	for _, kept in ipairs(resent) do session.send(kept); end
+	-- Then what its users sent while the stream came up, counted as this stream's (not resent): none of it was handed before.
+	release_held(session);
 	return true;
 end, 10);
 
@@ -137,6 +186,13 @@ module:hook("stanza/" .. xmlns_ack .. ":a", function (event)
 end);
 
 module:hook("component-disconnected", function (event)
+	if event.session == enabling_session then
+		-- Gone before it enabled: what waited for it is kept, behind the older kept ones, for the next stream.
+		enabling_session = nil;
+		for _, stanza in ipairs(held) do left_over[#left_over + 1] = stanza; end
+		held = {};
+		return;
+	end
 	if event.session ~= acking_session then return; end
 	acking_session = nil;
 	-- What the stream that just ended left is kept for the next stream of this component, and for no other.
@@ -153,5 +209,7 @@ end);
 
 function module.unload()
 	for n = acked + 1, handed do left_over[#left_over + 1] = unacked[n]; end
+	for _, stanza in ipairs(held) do left_over[#left_over + 1] = stanza; end
+	held, enabling_session = {}, nil;
 	bounce_left_over();
 end

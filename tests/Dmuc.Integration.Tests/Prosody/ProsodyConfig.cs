@@ -53,6 +53,8 @@ internal static class ProsodyConfig
                 Line($"Component {Lua(options.MucDomain)}");
                 Line($"\tcomponent_secret = {Lua(componentSecret)}");
                 if (streamAck) Line($"\tmodules_enabled = {LuaList(["dmuc_stream_ack"])}");
+                if (streamAck && options.StreamAckEnableWait is { } enableWait)
+                    Line($"\tdmuc_stream_ack_enable_wait = {enableWait.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), options.MucHosting, "Unknown MUC hosting");

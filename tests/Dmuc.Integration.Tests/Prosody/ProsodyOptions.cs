@@ -29,6 +29,9 @@ public sealed record ProsodyOptions(MucHosting MucHosting)
     /// </summary>
     public bool StreamAckModule { get; init; } = true;
 
+    /// <summary>How long the module holds a new stream's stanzas behind the kept ones for it to enable acknowledgements; null: the module's default.</summary>
+    public TimeSpan? StreamAckEnableWait { get; init; }
+
     /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
     public string LogLevel { get; init; } = "debug";
 }

@@ -1,0 +1,126 @@
+using System.Threading.Channels;
+using System.Xml.Linq;
+using Dmuc.Actors.Component;
+using Dmuc.Integration.Tests.Prosody;
+using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Xmpp;
+using Xunit;
+
+namespace Dmuc.Integration.Tests.Tests;
+
+/// <summary>
+/// deploy/prosody/mod_dmuc_stream_ack in a real Prosody, driven by bare component streams and a real user: what a user
+/// sends while the component's next stream comes up waits behind what the last stream left unacknowledged, so the
+/// component never sees a newer stanza before an older one handed again (docs/protocol/stream-ack.md §4).
+/// </summary>
+public sealed class ProsodyStreamAckModuleTests
+{
+    private const string Room = "verona@conference.localhost";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Silence = TimeSpan.FromMilliseconds(700);
+
+    [Fact]
+    public async Task What_a_user_sends_while_the_next_stream_comes_up_reaches_it_after_the_kept_stanzas()
+    {
+        await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
+        await using var next = await StreamLeavingOneUnacknowledgedAsync(prosody, romeo);
+
+        await romeo.SendAsync(Groupchat("m2"));
+        Assert.Null(await next.TryReceiveAsync(Silence));
+
+        next.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(1, StreamAckProtocol.ResentAfter(await next.ReceiveAsync()));
+        Assert.Equal("m1", (string?)(await next.ReceiveAsync()).Attribute("id"));
+        Assert.Equal("m2", (string?)(await next.ReceiveAsync()).Attribute("id"));
+        Assert.Null(await romeo.TryReceiveAsync(Silence));
+    }
+
+    [Fact]
+    public async Task A_next_stream_that_never_enables_gets_what_waited_in_order_and_the_kept_stanzas_bounce()
+    {
+        var options = new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info", StreamAckEnableWait = TimeSpan.FromSeconds(1) };
+        await using var prosody = await ProsodyServer.StartAsync(options);
+        await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
+        await using var plain = await StreamLeavingOneUnacknowledgedAsync(prosody, romeo);
+
+        await romeo.SendAsync(Groupchat("m2"));
+        await romeo.SendAsync(Groupchat("m3"));
+
+        var bounced = await romeo.ReceiveAsync(Patience);
+        Assert.Equal(("m1", "error"), ((string?)bounced.Attribute("id"), (string?)bounced.Attribute("type")));
+        Assert.NotNull(bounced.Descendants(XName.Get("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas")).SingleOrDefault());
+        Assert.Equal("m2", (string?)(await plain.ReceiveAsync()).Attribute("id"));
+        Assert.Equal("m3", (string?)(await plain.ReceiveAsync()).Attribute("id"));
+        await romeo.SendAsync(Groupchat("m4"));
+        Assert.Equal("m4", (string?)(await plain.ReceiveAsync()).Attribute("id"));
+    }
+
+    /// <summary>A stream enables acknowledgements, takes m1 from Romeo, and closes without acknowledging it; the next stream is in, not enabled.</summary>
+    private static async Task<BareComponent> StreamLeavingOneUnacknowledgedAsync(ProsodyServer prosody, XmppTestClient romeo)
+    {
+        await using (var first = await BareComponent.ConnectAsync(prosody))
+        {
+            first.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+            Assert.Equal(0, StreamAckProtocol.ResentAfter(await first.ReceiveAsync()));
+            await romeo.SendAsync(Groupchat("m1"));
+            Assert.Equal("m1", (string?)(await first.ReceiveAsync()).Attribute("id"));
+        }
+        return await BareComponent.ConnectAsync(prosody);
+    }
+
+    private static XElement Groupchat(string id) => new(Ns.Client + "message", new XAttribute("to", Room), new XAttribute("type", "groupchat"),
+        new XAttribute("id", id), new XElement(Ns.Client + "body", id));
+
+    /// <summary>The MUC domain's component stream, and what Prosody writes to it.</summary>
+    private sealed class BareComponent(ComponentConnection connection) : IAsyncDisposable
+    {
+        private readonly Channel<XElement> _received = Channel.CreateUnbounded<XElement>();
+
+        /// <summary>Prosody refuses a second stream of the domain until it has seen the last one end: tried again until it takes it.</summary>
+        public static async Task<BareComponent> ConnectAsync(ProsodyServer prosody)
+        {
+            var endpoint = prosody.ComponentEndpoint;
+            var options = new ComponentConnectionOptions { Host = endpoint.Host, Port = endpoint.Port, Domain = endpoint.Domain, Secret = endpoint.Secret };
+            var deadline = DateTime.UtcNow + Patience;
+            while (true)
+            {
+                try
+                {
+                    var component = new BareComponent(await ComponentConnection.ConnectAsync(options));
+                    _ = component.ReadAsync();
+                    return component;
+                }
+                catch (Exception) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        private Task ReadAsync() => connection.RunAsync(stanza => _received.Writer.TryWrite(stanza), _ => { });
+
+        public void Send(XElement stanza) => connection.Send(stanza);
+
+        public async Task<XElement> ReceiveAsync()
+        {
+            using var timeout = new CancellationTokenSource(Patience);
+            return await _received.Reader.ReadAsync(timeout.Token);
+        }
+
+        public async Task<XElement?> TryReceiveAsync(TimeSpan wait)
+        {
+            using var timeout = new CancellationTokenSource(wait);
+            try
+            {
+                return await _received.Reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
+    }
+}
