@@ -66,8 +66,7 @@ public static class DmucNode
             MaxQueuedBytes = options.MaxQueuedBytes,
             Multicast = options.Multicast.ToSettings(options.ServedHost()),
             StartsStandingBy = startsStandingBy,
-            // A replica node's stanzas are settled by the primary's acknowledgement of its forwards: not wired yet (stream-ack.md §5).
-            StreamAcks = options.StreamAcks && options.Role == NodeRole.Primary,
+            StreamAcks = options.StreamAcks,
         };
 
         var metrics = new DmucMetrics();

@@ -65,6 +65,7 @@ public static class DmucCodec
                 new XAttribute("session", number.Session), new XAttribute("n", number.Number.ToString(CultureInfo.InvariantCulture)),
                 new XAttribute("acked", number.Acknowledged.ToString(CultureInfo.InvariantCulture)),
             },
+            forwarded.Resent ? new XAttribute("resent", "true") : null,
             new XElement(forwarded.Stanza)),
         EnterRefused refused => new XElement(Dmuc + "enter-refused",
             new XAttribute("room", refused.Room.ToString()),
@@ -83,7 +84,8 @@ public static class DmucCodec
                 new XElement(xml.Elements().SingleOrDefault() ?? throw new FormatException("forward without a stanza")),
                 Required(xml, "replica"),
                 xml.Attribute("session")?.Value is not { } session ? null
-                    : new ForwardNumber(session, Number(xml, "n"), Number(xml, "acked"))),
+                    : new ForwardNumber(session, Number(xml, "n"), Number(xml, "acked")),
+                (bool?)xml.Attribute("resent") == true),
             "ack" => new ForwardsAcknowledged(Jid.Parse(Required(xml, "room")), Required(xml, "replica"),
                 AckFromXml(xml) ?? throw new FormatException("<ack/> without 'session'")),
             "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),

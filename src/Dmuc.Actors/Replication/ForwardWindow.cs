@@ -47,6 +47,9 @@ public sealed class ForwardWindow(string session)
         return true;
     }
 
+    /// <summary>Whether <paramref name="stanza"/> (this element) waits for its acknowledgement.</summary>
+    public bool Holds(XElement stanza) => _unacknowledged.Exists(forward => ReferenceEquals(forward.Stanza.Stanza, stanza));
+
     /// <summary>What the netjoin's report carries: every forward not acknowledged, in order; null when there is none.</summary>
     public UnacknowledgedForwards? Report() => _unacknowledged.Count == 0
         ? null

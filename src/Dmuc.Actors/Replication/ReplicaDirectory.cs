@@ -93,7 +93,11 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         if (Jid.TryParse(route.Stanza.Attribute("to")?.Value, out var to) && to.Local is not null)
             ReplicaFor(to.Bare).Forward(route);
         else
+        {
+            // A question to the service (disco, the room list) changes nothing: it is settled once handed on or refused.
             ReplicaRoom.ForwardToPrimary(Context, route.Stanza, _hosts, _sink, Self);
+            route.Receipt?.Settle();
+        }
     }
 
     /// <summary>

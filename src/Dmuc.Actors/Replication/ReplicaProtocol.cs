@@ -44,7 +44,9 @@ public sealed record ReplicaEnter(Jid Occupant, XElement? History);
 /// <summary>A local user's stanza relayed by a replica to the primary with its original <c>from</c> (Listing 5).</summary>
 /// <param name="Number">How the replica numbered it, for a stanza to a room: the room acknowledges it and never
 /// processes it twice (docs/protocol/netjoin.md §2). Null for stanzas to the service itself.</param>
-public sealed record ForwardedStanza(XElement Stanza, string ReplicaHost, ForwardNumber? Number = null);
+/// <param name="Resent">The replica's server handed it again after the replica's node lost its stream (docs/protocol/stream-ack.md):
+/// the room may have processed it through the node's previous life, under another number.</param>
+public sealed record ForwardedStanza(XElement Stanza, string ReplicaHost, ForwardNumber? Number = null, bool Resent = false);
 
 /// <summary>
 /// A replica's number for one forwarded stanza: numbers count up from 1 within <paramref name="Session"/> (one life

@@ -24,6 +24,9 @@ public sealed class ReplicaRoom : KeepaliveActor
     private readonly GatheredSends _sends;
     // Whether the command being handled is a batch with an entry in it (a join): its sends wait for the batches of the joins behind it.
     private bool _handlingEntry;
+    // The server's receipts of what local users sent, until the primary has it (stream-ack.md), and those settled behind gathered sends.
+    private readonly ReplicaStreamReceipts _streamReceipts = new();
+    private readonly List<StreamReceipt> _receiptsAwaitingFlush = [];
 
     /// <summary>
     /// How long what a join's batch sends waits for more to gather. The primary's batches of a burst of joins reach this
@@ -52,9 +55,9 @@ public sealed class ReplicaRoom : KeepaliveActor
         Receive<GatheredSends.FlushDue>(_ =>
         {
             Timers.Cancel(GatheredSends.FlushDue.Instance);
-            _sends.Flush();
+            FlushSends();
         });
-        Receive<RouteStanza>(route => Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow)));
+        Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<ReplicaBatch>(batch => HeardFromPrimary(new BatchFromPrimary(batch, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<KeepalivePing>(ping =>
         {
@@ -86,7 +89,7 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     protected override void PostStop()
     {
-        _sends.Flush();
+        FlushSends();
         base.PostStop();
         _gauge.Dispose();
     }
@@ -135,6 +138,35 @@ public sealed class ReplicaRoom : KeepaliveActor
             _sends.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
+        SettleWhatIsNoLongerHeld();
+    }
+
+    /// <summary>A local user's stanza, read from this node's stream; its receipt, when the server numbered it, waits for its outcome.</summary>
+    private void HandleStanzaFromServer(RouteStanza route)
+    {
+        if (route.Receipt is { } receipt) _streamReceipts.Arrived(route.Stanza, receipt);
+        Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>
+    /// A stanza the replica no longer holds has its durable outcome (<see cref="ReplicaStreamReceipts"/>); the server may forget it once
+    /// what its outcome sends here is handed to the outbox.
+    /// </summary>
+    private void SettleWhatIsNoLongerHeld()
+    {
+        if (_streamReceipts.Count == 0) return;
+        foreach (var receipt in _streamReceipts.NoLongerHeld(_state.Holds))
+        {
+            if (_sends.IsEmpty) receipt.Settle();
+            else _receiptsAwaitingFlush.Add(receipt);
+        }
+    }
+
+    private void FlushSends()
+    {
+        _sends.Flush();
+        foreach (var receipt in _receiptsAwaitingFlush) receipt.Settle();
+        _receiptsAwaitingFlush.Clear();
     }
 
     /// <summary>
@@ -144,7 +176,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
-            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number) && forward.Number is not null)
+            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number, _streamReceipts.IsResent(forward.Stanza))
+                && forward.Number is not null)
                 MarkSplit("the primary has no node in the cluster");
     }
 
@@ -154,11 +187,11 @@ public sealed class ReplicaRoom : KeepaliveActor
     /// its window for the netjoin instead.
     /// </summary>
     internal static bool ForwardToPrimary(IActorRefFactory factory, XElement stanza, ClusterHosts hosts, IStanzaSink sink, IActorRef sender,
-        ForwardNumber? number = null)
+        ForwardNumber? number = null, bool resent = false)
     {
         if (hosts.PrimaryNode is { } primary)
         {
-            RoomDirectory.At(factory, primary).Tell(new ForwardedStanza(stanza, hosts.OwnHost!, number), sender);
+            RoomDirectory.At(factory, primary).Tell(new ForwardedStanza(stanza, hosts.OwnHost!, number, resent), sender);
             return true;
         }
         if (number is not null) return false;
@@ -227,7 +260,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             ReceiveAny(_ => { });
         });
         Handle(new NodeStopping(Keepalive.State));
-        _sends.Flush();
+        FlushSends();
         Sender.Tell(Done.Instance);
     }
 

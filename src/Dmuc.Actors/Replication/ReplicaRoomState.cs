@@ -83,6 +83,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// </summary>
     public DeliveryReceipt? ReceiptDue() => _receipts.Idle ? _receipts.Due(Receipt()) : null;
 
+    /// <summary>
+    /// Whether the replica still holds this local user's stanza (this element) for the primary: a forward not acknowledged, a
+    /// stanza waiting for the netjoin under way, or one served during a split that the netjoin has not yet brought to the room.
+    /// </summary>
+    public bool Holds(XElement stanza) => _forwards.Holds(stanza) || _waitingForNetjoin.Exists(waiting => ReferenceEquals(waiting, stanza))
+        || _heldDuringSplit.Exists(held => ReferenceEquals(held.Stanza, stanza));
+
     private ReplicaSync Sync => _sync ??= new ReplicaSync(this);
 
     /// <summary>What one command does: its events and what to send. Changes nothing.</summary>

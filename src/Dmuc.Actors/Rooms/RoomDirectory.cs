@@ -198,7 +198,7 @@ public sealed class RoomDirectory : ReceiveActor
             return;
         }
         HandleStanzaFromServer(new RouteStanza(forwarded.Stanza,
-            Relayed: forwarded.Number is { } number ? new RelayedBy(forwarded.ReplicaHost, number) : null));
+            Relayed: forwarded.Number is { } number ? new RelayedBy(forwarded.ReplicaHost, number, forwarded.Resent) : null));
     }
 
     /// <summary>Replicas ping their rooms; the service's own address has no room to answer for it.</summary>

@@ -18,8 +18,9 @@ namespace Dmuc.Actors.Rooms;
 public sealed record RouteStanza(XElement Stanza, RoomCreationDenied? CreationDenied = null, bool CreationReserved = false,
     RelayedBy? Relayed = null, StreamReceipt? Receipt = null);
 
-/// <summary>A stanza relayed by the replica of <paramref name="Host"/>, numbered <paramref name="Number"/>.</summary>
-public sealed record RelayedBy(string Host, ForwardNumber Number);
+/// <summary>A stanza relayed by the replica of <paramref name="Host"/>, numbered <paramref name="Number"/>; <paramref name="Resent"/>
+/// as <see cref="ForwardedStanza.Resent"/>.</summary>
+public sealed record RelayedBy(string Host, ForwardNumber Number, bool Resent = false);
 
 /// <summary>
 /// The node's XMPP server (its component stream) is back: it may have lost its sessions (a crash), so every room checks

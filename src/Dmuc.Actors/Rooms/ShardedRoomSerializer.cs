@@ -21,7 +21,7 @@ namespace Dmuc.Actors.Rooms;
 /// outcome/&gt;</c>, <c>&lt;destroy room reason/&gt;</c>, <c>&lt;destroyed room destroyed/&gt;</c>, <c>&lt;relay session
 /// number&gt;&lt;stanza&gt;STANZA&lt;/stanza&gt;…&lt;to jid stanza/&gt;…&lt;/relay&gt;</c> (each stanza once, however many it
 /// reaches) and <c>&lt;relay-written session number/&gt;</c> besides these):
-/// <c>&lt;route reserved='true'&gt;&lt;denied type text/&gt;&lt;relayed host session number acknowledged/&gt;&lt;receipt to connection number resent/&gt;STANZA&lt;/route&gt;</c>,
+/// <c>&lt;route reserved='true'&gt;&lt;denied type text/&gt;&lt;relayed host session number acknowledged resent/&gt;&lt;receipt to connection number resent/&gt;STANZA&lt;/route&gt;</c>,
 /// <c>&lt;listing room name occupants public exists persistent/&gt;</c>, <c>&lt;list-index/&gt;</c>, <c>&lt;index-unavailable/&gt;</c> and
 /// <c>&lt;index tracks-occupancy='true'&gt;&lt;room jid name public/&gt;…&lt;occupied jid/&gt;…&lt;/index&gt;</c>.
 /// </summary>
@@ -101,7 +101,8 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
             route.CreationDenied is { } denied ? new XElement(Ns + "denied", new XAttribute("type", denied.Type), new XAttribute("text", denied.Text)) : null,
             route.Relayed is { } relayed
                 ? new XElement(Ns + "relayed", new XAttribute("host", relayed.Host), new XAttribute("session", relayed.Number.Session),
-                    new XAttribute("number", relayed.Number.Number), new XAttribute("acknowledged", relayed.Number.Acknowledged))
+                    new XAttribute("number", relayed.Number.Number), new XAttribute("acknowledged", relayed.Number.Acknowledged),
+                    relayed.Resent ? new XAttribute("resent", "true") : null)
                 : null,
             route.Receipt is { } receipt
                 ? new XElement(Ns + "receipt", new XAttribute("to", Serialization.SerializedActorPath(receipt.Acknowledger)),
@@ -205,7 +206,7 @@ public sealed class ShardedRoomSerializer(ExtendedActorSystem system) : Serializ
             denied is null ? null : new RoomCreationDenied((string)denied.Attribute("type")!, (string)denied.Attribute("text")!),
             (string?)route.Attribute("reserved") == "true",
             relayed is null ? null : new RelayedBy((string)relayed.Attribute("host")!, new ForwardNumber((string)relayed.Attribute("session")!,
-                (long)relayed.Attribute("number")!, (long)relayed.Attribute("acknowledged")!)),
+                (long)relayed.Attribute("number")!, (long)relayed.Attribute("acknowledged")!), (string?)relayed.Attribute("resent") == "true"),
             receipt is null ? null : new StreamReceipt(base.system.Provider.ResolveActorRef((string)receipt.Attribute("to")!),
                 (long)receipt.Attribute("connection")!, (long)receipt.Attribute("number")!, (string?)receipt.Attribute("resent") == "true"));
     }

@@ -24,6 +24,7 @@ public sealed class ShardedRoomSerializerTests : IDisposable
             new RouteStanza(stanza),
             new RouteStanza(stanza, new RoomCreationDenied("wait", "too fast"), CreationReserved: false),
             new RouteStanza(stanza, CreationReserved: true, Relayed: new RelayedBy("killrc.oulubox.irc", new ForwardNumber("s-1", 7, 5))),
+            new RouteStanza(stanza, Relayed: new RelayedBy("killrc.oulubox.irc", new ForwardNumber("s-2", 1, 0), Resent: true)),
             new RouteStanza(stanza, Receipt: new StreamReceipt(stream, Connection: 3, Number: 42, Resent: true)),
         };
         foreach (var route in routes)

@@ -116,7 +116,7 @@ public sealed class DmucCodecPropertyTests
     /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
     private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
         Batch.Select(batch => (object)batch),
-        Gen.Select(Stanza, Host, OrNone(Number), (stanza, host, number) => (object)new ForwardedStanza(stanza, host, number)),
+        Gen.Select(Stanza, Host, OrNone(Number), Gen.Bool, (stanza, host, number, resent) => (object)new ForwardedStanza(stanza, host, number, resent)),
         Gen.Select(Host, Ack, (host, ack) => (object)new ForwardsAcknowledged(Jid.Parse(Room), host, ack)),
         Gen.Select(UserJid, Host, (occupant, host) => (object)new EnterRefused(Jid.Parse(Room), occupant, host)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence)),

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -907,6 +908,55 @@ public sealed class ReplicaRoomStateTests
         Assert.Null(leave.Number);
         Assert.Equal(($"{Room}/BigCheese", "unavailable", BigCheese.ToString()),
             (leave.Stanza.Attribute("to")?.Value, leave.Stanza.Attribute("type")?.Value, leave.Stanza.Attribute("from")?.Value));
+    }
+
+    /// <summary>
+    /// A stanza its node's server numbered (docs/protocol/stream-ack.md) is settled once the replica holds it nowhere: its forward
+    /// acknowledged, the error it got, what it did during a split brought to the room by the netjoin; the receipts come back in
+    /// the order their stanzas arrived, as the stream acknowledges.
+    /// </summary>
+    [Fact]
+    public void A_local_stanza_is_held_until_the_primary_has_it_and_its_stream_receipts_come_back_in_order_then()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        var receipts = new ReplicaStreamReceipts();
+        var arrived = 0L;
+        (StreamReceipt Receipt, ReplicaOutcome Outcome) Arrive(XElement stanza, LinkState link, bool resent = false)
+        {
+            var receipt = new StreamReceipt(Akka.Actor.ActorRefs.Nobody, Connection: 1, ++arrived, resent);
+            receipts.Arrived(stanza, receipt);
+            return (receipt, _state.Handle(new LocalStanzaArrived(stanza, link, Now)));
+        }
+        IReadOnlyList<StreamReceipt> Settled() => receipts.NoLongerHeld(_state.Holds);
+        XElement Said(string body) => Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='{body}'><body>{body}</body></message>");
+        var subjectChange = Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat'><subject>new</subject></message>");
+
+        var one = Said("one");
+        var (forwarded, forwarding) = Arrive(one, LinkState.Linked, resent: true);
+        Assert.True(receipts.IsResent(one));
+        Assert.Empty(Settled());
+        var number = forwarding.Forwards.Single().Number!;
+        _state.Handle(new AcknowledgementFromPrimary(new ForwardAck(number.Session, number.Number), LinkState.Linked));
+        Assert.Equal([forwarded], Settled());
+        Assert.False(receipts.IsResent(one));
+
+        var (refused, _) = Arrive(subjectChange, LinkState.Split);
+        Assert.Equal([refused], Settled());
+
+        var (servedAlone, _) = Arrive(Said("three"), LinkState.Split);
+        var (refusedBehind, _) = Arrive(new XElement(subjectChange), LinkState.Split);
+        Assert.Empty(Settled());
+
+        var netjoin = _state.Handle(new NetjoinRequested(LinkState.Split)).Netjoin!.NetjoinId;
+        var (waitedForNetjoin, _) = Arrive(Said("five"), LinkState.Rejoining);
+        var rejoined = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [], ResyncOf: netjoin), LinkState.Rejoining, Now));
+        Assert.Equal(ResyncStep.NetjoinComplete, rejoined.Resync);
+        Assert.Equal([servedAlone, refusedBehind], Settled());
+
+        var released = rejoined.Forwards.Single().Number!;
+        _state.Handle(new AcknowledgementFromPrimary(new ForwardAck(released.Session, released.Number), LinkState.Linked));
+        Assert.Equal([waitedForNetjoin], Settled());
+        Assert.Equal(0, receipts.Count);
     }
 
     /// <summary>As the replica room does, without the commands that follow and the receipts: what one command decides, applied.</summary>
