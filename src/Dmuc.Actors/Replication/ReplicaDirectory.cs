@@ -24,15 +24,32 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     /// </summary>
     public static readonly TimeSpan NetjoinAskedAgainAfterRemoval = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// The longest a stanza from this node's server waits for the cluster to name this node for its host (<see cref="HoldUntilNamed"/>)
+    /// before it is answered with an error: a standby's take-over, a restarted node's join, take a few seconds.
+    /// </summary>
+    public static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan NamingLookInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long this node must have been named before what waited goes on: this node names itself as soon as it sees the node it
+    /// took over from downed, the primary a gossip round or two later (every 500 ms), and refuses this node's netjoin until then.
+    /// </summary>
+    private static readonly TimeSpan NamedEverywhereAfter = TimeSpan.FromSeconds(2);
+
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
+    private readonly Queue<(RouteStanza Route, DateTimeOffset Since)> _waitingToBeNamed = new();
+    private DateTimeOffset? _namedSince;
 
     public ReplicaDirectory(ClusterHosts hosts, IStanzaSink sink)
     {
         _hosts = hosts;
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
+        Receive<LookForNaming>(_ => HandleNamingLook());
         Receive<ReplicaBatch>(SentByPrimary, HandleBatchFromPrimary);
         Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
         Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
@@ -88,10 +105,60 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         return false;
     }
 
+    /// <summary>
+    /// The primary takes nothing from a node the cluster does not name for its host: what this node's server hands it before then
+    /// (a standby taking the host over, a node not yet in the cluster, and the stanzas the server hands again at such a start) waits
+    /// here, in order, rather than being forwarded and refused without a word.
+    /// </summary>
     private void HandleStanzaFromServer(RouteStanza route)
     {
+        if (_waitingToBeNamed.Count == 0 && IsNamedForOwnHost()) Route(route);
+        else HoldUntilNamed(route);
+    }
+
+    private bool IsNamedForOwnHost() => _hosts.OwnHostNode is { } named && named == Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+
+    private void HoldUntilNamed(RouteStanza route)
+    {
+        if (_waitingToBeNamed.Count == 0) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);
+        _waitingToBeNamed.Enqueue((route, DateTimeOffset.UtcNow));
+    }
+
+    private void HandleNamingLook()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _namedSince = IsNamedForOwnHost() ? _namedSince ?? now : null;
+        if (now - _namedSince >= NamedEverywhereAfter)
+        {
+            while (_waitingToBeNamed.TryDequeue(out var waiting)) Route(waiting.Route);
+        }
+        while (_waitingToBeNamed.TryPeek(out var oldest) && now - oldest.Since >= NamingWait)
+        {
+            _waitingToBeNamed.Dequeue();
+            ReplicaRoom.AnswerUnavailable(_sink, oldest.Route.Stanza, "this node does not serve its host in the cluster yet");
+            oldest.Route.Receipt?.Settle();
+        }
+        if (_waitingToBeNamed.Count > 0) return;
+        Timers.Cancel(LookForNaming.Instance);
+        _namedSince = null;
+    }
+
+    private sealed class LookForNaming
+    {
+        public static readonly LookForNaming Instance = new();
+    }
+
+    private void Route(RouteStanza route)
+    {
         if (Jid.TryParse(route.Stanza.Attribute("to")?.Value, out var to) && to.Local is not null)
+        {
+            // The server hands this node what its previous life did not acknowledge (it crashed, or a standby took the host over):
+            // a room this node has no replica of yet was served through that life, so the new replica relearns it by a netjoin
+            // first, as when the primary's batch is the first word (ResyncIfTheHostWasServedBefore), and the stanza waits for it.
+            if (route.Receipt?.Resent == true && !_rooms.ContainsKey(to.Bare) && _hosts.OwnHost is { } ownHost)
+                ReplicaFor(to.Bare).Tell(new RequestNetjoin(to.Bare, ownHost));
             ReplicaFor(to.Bare).Forward(route);
+        }
         else
         {
             // A question to the service (disco, the room list) changes nothing: it is settled once handed on or refused.

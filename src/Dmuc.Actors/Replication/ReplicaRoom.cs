@@ -195,10 +195,15 @@ public sealed class ReplicaRoom : KeepaliveActor
             return true;
         }
         if (number is not null) return false;
-        var type = stanza.Attribute("type")?.Value;
-        if (type is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return false;
-        sink.Send([ReplicaRoomState.ErrorTo(from, stanza, StanzaErrorCondition.RecipientUnavailable, "the room's primary node cannot be reached")]);
+        AnswerUnavailable(sink, stanza, "the room's primary node cannot be reached");
         return false;
+    }
+
+    /// <summary>Answers a local user's stanza that cannot reach the primary with <c>recipient-unavailable</c> (an error or result gets nothing).</summary>
+    internal static void AnswerUnavailable(IStanzaSink sink, XElement stanza, string why)
+    {
+        if (stanza.Attribute("type")?.Value is "error" or "result" || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from)) return;
+        sink.Send([ReplicaRoomState.ErrorTo(from, stanza, StanzaErrorCondition.RecipientUnavailable, why)]);
     }
 
     private void AskForFlush()
