@@ -43,6 +43,7 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly Queue<(RouteStanza Route, DateTimeOffset Since)> _waitingToBeNamed = new();
     private DateTimeOffset? _namedSince;
+    private Address? _self;
 
     public ReplicaDirectory(ClusterHosts hosts, IStanzaSink sink)
     {
@@ -116,7 +117,7 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         else HoldUntilNamed(route);
     }
 
-    private bool IsNamedForOwnHost() => _hosts.OwnHostNode is { } named && named == Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+    private bool IsNamedForOwnHost() => _hosts.OwnHostNode is { } named && named == (_self ??= Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
 
     private void HoldUntilNamed(RouteStanza route)
     {
