@@ -86,8 +86,10 @@ public static class ChaosChecker
             var sender = sessions.Single(session => session.User == message.Sender && session.Number == message.Session);
             if (sender.End == SessionEnd.StreamLost) unanswered++;
             // Handed by its server to its host's Dmuc node, which was killed before anything came of it: nobody got it, and
-            // nothing on the component stream (XEP-0114) tells the server what the node had taken.
-            else if (!receivedAnywhere.Contains(message.Key) && nodeKills.Any(kill => kill.Planned.Host == sender.Host
+            // nothing on a plain component stream (XEP-0114) tells the server what the node had taken. A server that keeps what
+            // it hands until acknowledged hands it to the node's next life, so there it is lost.
+            else if (!receivedAnywhere.Contains(message.Key) && record.HostsKeepingHandedStanzas?.Contains(sender.Host) != true
+                     && nodeKills.Any(kill => kill.Planned.Host == sender.Host
                          && message.SentAt <= (kill.InjectedBy ?? kill.InjectedAt) && kill.InjectedAt - message.SentAt <= record.GhostBound))
                 heldByKilledNode++;
             else

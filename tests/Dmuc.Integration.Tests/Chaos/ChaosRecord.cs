@@ -45,9 +45,13 @@ public sealed record InjectedFault(Fault Planned, TimeSpan InjectedAt, TimeSpan 
 public sealed record WitnessView(string Host, string Nick, IReadOnlyList<string>? Occupants, IReadOnlyList<string>? History, string? Problem);
 
 /// <summary>Everything a run recorded, for <see cref="ChaosChecker"/>.</summary>
+/// <param name="HostsKeepingHandedStanzas">The hosts whose server keeps what it hands its Dmuc node until the node acknowledges it
+/// (Prosody with mod_dmuc_stream_ack, docs/protocol/stream-ack.md): a message handed to such a node that was then killed gets its
+/// outcome from the resend.</param>
 public sealed record ChaosRecord(
     IReadOnlyList<SentMessage> Sent, IReadOnlyList<Bounce> Bounces, IReadOnlyList<RoomSession> Sessions,
-    IReadOnlyList<InjectedFault> Faults, IReadOnlyList<WitnessView> Witnesses, TimeSpan GhostBound);
+    IReadOnlyList<InjectedFault> Faults, IReadOnlyList<WitnessView> Witnesses, TimeSpan GhostBound,
+    IReadOnlySet<string>? HostsKeepingHandedStanzas = null);
 
 /// <summary>The run's clock: every time in a <see cref="ChaosRecord"/> is measured from its start, in this one process.</summary>
 public sealed class ChaosClock

@@ -213,11 +213,13 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         }
     }
 
-    private static ChaosRecord Record(List<ChaosUser> users, List<InjectedFault> faults, IReadOnlyList<WitnessView> witnesses)
+    private ChaosRecord Record(List<ChaosUser> users, List<InjectedFault> faults, IReadOnlyList<WitnessView> witnesses)
     {
         var snapshots = users.Select(user => user.Snapshot()).ToList();
         return new ChaosRecord(snapshots.SelectMany(snapshot => snapshot.Sent).ToList(), snapshots.SelectMany(snapshot => snapshot.Bounces).ToList(),
-            snapshots.SelectMany(snapshot => snapshot.Sessions).ToList(), faults.ToList(), witnesses, GhostBound);
+            snapshots.SelectMany(snapshot => snapshot.Sessions).ToList(), faults.ToList(), witnesses, GhostBound,
+            // deploy/local/up.sh loads mod_dmuc_stream_ack on every host's Prosody.
+            _description.Hosts.Select(host => host.Domain).ToHashSet());
     }
 
     private void Log(string line) => log.WriteLine($"[{_clock.Now.TotalSeconds,7:0.0} s] {line}");

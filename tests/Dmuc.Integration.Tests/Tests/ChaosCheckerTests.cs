@@ -93,6 +93,11 @@ public sealed class ChaosCheckerTests
         Assert.Equal((2, 2), (verdict.UnansweredInKilledNode, verdict.Lost));
         Assert.Contains(verdict.Problems, problem => problem.StartsWith("argl-3"));
         Assert.Contains(verdict.Problems, problem => problem.StartsWith("alice-2"));
+
+        // A server that keeps what it handed the node until acknowledged hands it to the node's next life: no excuse there.
+        var kept = ChaosChecker.Check(record with { HostsKeepingHandedStanzas = new HashSet<string> { "killrc.oulubox.irc" } });
+        Assert.Equal((0, 4), (kept.UnansweredInKilledNode, kept.Lost));
+        Assert.Contains(kept.Problems, problem => problem.StartsWith("argl-2"));
     }
 
     [Fact]
