@@ -26,6 +26,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     private ComponentConnection? _connection;
     private MulticastRoute? _multicast;
     private long _dropped;
+    private readonly DeliveredQueries _deliveredQueries = new();
 
     /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
     public bool IsConnected
@@ -91,9 +92,21 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
                 connection.Send(waiting.Stanza, waiting.To);
             _queuedBytes = 0;
             _queued.TrimExcess();
+            foreach (var query in _deliveredQueries.Waiting()) connection.Send(query);
             _connection = connection;
         }
     }
+
+    /// <summary>Asked on the stream attached now, else on the next one (<see cref="Attach"/>).</summary>
+    public Task<LastDelivered?> LastDelivered(Jid room, TimeSpan timeout)
+    {
+        var (query, answer) = _deliveredQueries.Ask(room, timeout);
+        lock (_lock) _connection?.Send(query);
+        return answer;
+    }
+
+    /// <summary>Whether <paramref name="stanza"/>, read from the stream, answers a <see cref="LastDelivered"/> query (taken here).</summary>
+    public bool TakeDeliveredAnswer(XElement stanza) => _deliveredQueries.TakeAnswer(stanza);
 
     public void Detach(ComponentConnection connection)
     {
