@@ -23,11 +23,11 @@ public sealed record ChaosVerdict(
 /// it died in that node);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
 /// run; no session gets any message twice, nor a sender's later message without its earlier ones; no errored message
-/// reaches anyone; except that a session whose host's Dmuc node was killed may get again, once and delayed, what reached it
-/// within <see cref="ReceiptWindow"/> before the kill (counted apart: the node wrote it, its receipt never reached the primary,
-/// and the node's next incarnation resumes from the last receipt, netjoin.md §5), or within <see cref="OwnHostReceiptWindow"/>
-/// when that node was the primary's (the restarted room resends its own host's users what came after its last journaled
-/// receipt of that host);</item>
+/// reaches anyone; except that a session whose host's Dmuc node was killed, a replica node, may get again, once and delayed,
+/// what reached it within <see cref="ReceiptWindow"/> before the kill (counted apart: the node wrote it, its receipt never
+/// reached the primary, and the node's next incarnation resumes from the last receipt, netjoin.md §5). Not after a kill of the
+/// primary's node: the local topology's Prosodies load mod_dmuc_delivered, so the restarted room resends each of its own
+/// host's sessions only what its server did not hand it (docs/protocol/delivered.md);</item>
 /// <item>messages delivered live (without XEP-0203 delay: catch-up after a split is delayed by design) come in one order
 /// to every session;</item>
 /// <item>a session lost with its server is seen to leave, by everyone in the room meanwhile, within the ghost bound of
@@ -45,12 +45,6 @@ public static class ChaosChecker
     /// write, its 20 ms pause and its way to the primary, on a busy 2-core machine (a CI run saw ~0.5 s).
     /// </summary>
     public static readonly TimeSpan ReceiptWindow = TimeSpan.FromSeconds(1);
-
-    /// <summary>
-    /// How long before the primary node's kill what its own host's users got may lack a journaled receipt: the room journals
-    /// its own host's receipt at most once a second (the default <c>receipt-journal-interval</c>), behind the receipt's check.
-    /// </summary>
-    public static readonly TimeSpan OwnHostReceiptWindow = ReceiptWindow + TimeSpan.FromSeconds(1);
 
     public static ChaosVerdict Check(ChaosRecord record)
     {
@@ -117,8 +111,8 @@ public static class ChaosChecker
         foreach (var copies in session.Receipts.GroupBy(receipt => receipt.Key).Where(group => group.Count() > 1))
         {
             var (first, second) = (copies.Min(copy => copy.At), copies.OrderBy(copy => copy.At).ElementAt(1));
-            if (copies.Count() == 2 && second.Delayed && nodeKills.Any(kill => kill.Planned.Host == session.Host && first <= kill.InjectedAt
-                    && kill.InjectedAt - first <= (kill.Planned.Kind == FaultKind.PrimaryNodeCrash ? OwnHostReceiptWindow : ReceiptWindow)
+            if (copies.Count() == 2 && second.Delayed && nodeKills.Any(kill => kill.Planned.Kind == FaultKind.ReplicaNodeCrash
+                    && kill.Planned.Host == session.Host && first <= kill.InjectedAt && kill.InjectedAt - first <= ReceiptWindow
                     && second.At >= kill.InjectedAt))
             {
                 redelivered++;
