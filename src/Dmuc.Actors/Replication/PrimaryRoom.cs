@@ -182,8 +182,21 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// </summary>
     public RelayDelivered? JournalReceipt(string host, DateTimeOffset now)
     {
-        if (!_receiptJournaling.Waits(host) || State.ReceiptOf(host) is not { } receipt) return null;
+        if (!_receiptJournaling.Waits(host)) return null;
         _receiptJournaling.Journaled(host, now);
+        return JournaledReceiptOf(host);
+    }
+
+    /// <summary>
+    /// The waiting receipts that go with a write the room makes now (<see cref="ReceiptJournaling.RidesAlong"/>), as events
+    /// to journal in it: a busy room's journaled receipts stay a message or two behind without writes of their own.
+    /// </summary>
+    public IReadOnlyList<RelayDelivered> ReceiptsRidingAlong(DateTimeOffset now) =>
+        [.. _receiptJournaling.RidesAlong(now).Select(JournaledReceiptOf).OfType<RelayDelivered>()];
+
+    private RelayDelivered? JournaledReceiptOf(string host)
+    {
+        if (State.ReceiptOf(host) is not { } receipt) return null;
         var delivered = new RelayDelivered(host, receipt.LastStanzaId, receipt.Sessions, Journaled: true);
         State.Apply(delivered);
         return delivered;

@@ -424,6 +424,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
         else
         {
+            durable.AddRange(_primary.ReceiptsRidingAlong(DateTimeOffset.UtcNow));
             var written = 0;
             var writeStarted = Stopwatch.GetTimestamp();
             var localBytes = _sends.BytesToSend(outgoing.Plan.Local);

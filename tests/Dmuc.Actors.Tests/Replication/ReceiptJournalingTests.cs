@@ -70,6 +70,25 @@ public sealed class ReceiptJournalingTests
     }
 
     [Fact]
+    public void Waiting_receipts_ride_along_with_the_room_s_next_write_once_a_tenth_of_the_interval_is_over_and_are_then_not_due_on_their_own()
+    {
+        _room.Delivered(Receipt(Killrc, "m1", Wumpus), Start);
+        _room.Delivered(Receipt(Killrc, "m2", Wumpus), Start.AddMilliseconds(20));
+        _room.Delivered(Receipt(Vesa, "m1", BigCheese), Start.AddMilliseconds(60));
+        _room.Delivered(Receipt(Vesa, "m2", BigCheese), Start.AddMilliseconds(80));
+
+        Assert.Empty(_room.ReceiptsRidingAlong(Start.AddMilliseconds(90)));
+        var riding = _room.ReceiptsRidingAlong(Start + Interval / 10);
+
+        Assert.Equal([(Killrc, "m2")], riding.Select(receipt => (receipt.Relay, receipt.LastStanzaId)));
+        Assert.True(riding[0].IsDurable);
+        Assert.Null(_room.ReceiptDueAt(Killrc));
+        Assert.Null(_room.JournalReceipt(Killrc, Start + Interval));
+        Assert.Equal([(Vesa, "m2")], _room.ReceiptsRidingAlong(Start.AddMilliseconds(160)).Select(receipt => (receipt.Relay, receipt.LastStanzaId)));
+        Assert.Empty(_room.ReceiptsRidingAlong(Start + Interval));
+    }
+
+    [Fact]
     public void A_room_rebuilt_from_its_journal_has_the_last_receipt_journaled_without_the_sessions_that_left_since()
     {
         var snapshot = _room.State.ToSnapshot();
