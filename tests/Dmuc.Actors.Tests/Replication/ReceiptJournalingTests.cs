@@ -18,6 +18,7 @@ public sealed class ReceiptJournalingTests
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly DateTimeOffset Start = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
     private static readonly Jid RoomJid = Jid.Parse(Room);
+    private static readonly string[] Bodies = ["one", "two", "three", "four"];
     private readonly PrimaryRoom _room = NewRoom(new RoomState(RoomJid, DmucTestCluster.ServiceOptions));
     private readonly RoomSnapshot _empty;
     // What the room wrote, as a journal would hold it.
@@ -200,12 +201,8 @@ public sealed class ReceiptJournalingTests
     [Fact]
     public void With_its_server_s_word_a_rebuilt_room_resends_each_session_only_what_came_after_the_last_message_handed_to_it()
     {
-        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
-        Keep(_room.OwnHostChecked(receipt, written: true, Start).Delivered);
-        // Handed over after the receipt journaled: the server took both for BlondeBoy, the first for Trillian, then the node died.
-        Decide(Say(Wumpus, Room, "two", "m2"));
-        Decide(Say(BlondeBoy, Room, "three", "m3"));
-        Decide(Say(Wumpus, Room, "four", "m4"));
+        // Handed over after the receipt journaled: the server took two and three for BlondeBoy, two for Trillian, then the node died.
+        OneReceiptedThen((Wumpus, "two"), (BlondeBoy, "three"), (Wumpus, "four"));
 
         var resent = Rebuilt().ResendToOwnHost(ServerSays((Trillian, 2), (BlondeBoy, 3)));
 
@@ -220,10 +217,7 @@ public sealed class ReceiptJournalingTests
     [Fact]
     public void A_session_its_server_does_not_name_or_names_with_a_message_the_room_does_not_know_gets_what_came_after_the_receipt()
     {
-        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
-        Keep(_room.OwnHostChecked(receipt, written: true, Start).Delivered);
-        Decide(Say(Wumpus, Room, "two", "m2"));
-        Decide(Say(BlondeBoy, Room, "three", "m3"));
+        OneReceiptedThen((Wumpus, "two"), (BlondeBoy, "three"));
         var room = Rebuilt();
 
         var withoutBlondeBoy = room.ResendToOwnHost(ServerSays((Trillian, 3)));
@@ -247,6 +241,14 @@ public sealed class ReceiptJournalingTests
 
     private static DeliveryReceipt Receipt(string host, string lastStanzaId, params ChatUser[] sessions) =>
         new(Jid.Parse(Room), host, lastStanzaId, [.. sessions.Select(user => Jid.Parse(user.Jid))]);
+
+    /// <summary>Trillian says "one" and the own host's receipt of it is journaled; then each of <paramref name="said"/> is said.</summary>
+    private void OneReceiptedThen(params (ChatUser Sender, string Body)[] said)
+    {
+        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, Bodies[0], "m1")))!;
+        Keep(_room.OwnHostChecked(receipt, written: true, Start).Delivered);
+        foreach (var (sender, body) in said) Decide(Say(sender, Room, body, $"m{Array.IndexOf(Bodies, body) + 1}"));
+    }
 
     private LastDelivered ServerSays(params (ChatUser User, int Got)[] sessions) =>
         new(sessions.ToDictionary(session => Jid.Parse(session.User.Jid), session => StanzaIdOf(session.Got)));
@@ -274,7 +276,7 @@ public sealed class ReceiptJournalingTests
     private string StanzaIdOf(int number) => _journal.OfType<HistoryMessageAdded>().ElementAt(number - 1).Entry.StanzaId;
 
     private static int NumberOf(System.Xml.Linq.XElement message) =>
-        Array.IndexOf(["one", "two", "three", "four"], message.Element(Ns.Client + "body")?.Value) + 1;
+        Array.IndexOf(Bodies, message.Element(Ns.Client + "body")?.Value) + 1;
 
     private static PrimaryRoom NewRoom(RoomState state) => new(state, host => host != Avalon, () => true, Interval, Avalon);
 }
