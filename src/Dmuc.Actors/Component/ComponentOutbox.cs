@@ -88,11 +88,12 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         {
             // A new stream is per-recipient until its own discovery finds the service again.
             Volatile.Write(ref _multicast, null);
+            // Ahead of what waited: a replica's query must reach the server before its check of the users it relearns.
+            foreach (var query in _deliveredQueries.Waiting()) connection.Send(query);
             while (_queued.TryDequeue(out var waiting))
                 connection.Send(waiting.Stanza, waiting.To);
             _queuedBytes = 0;
             _queued.TrimExcess();
-            foreach (var query in _deliveredQueries.Waiting()) connection.Send(query);
             _connection = connection;
         }
     }
