@@ -9,6 +9,7 @@
 --   dmuc_multicast_max_addresses = 100                     -- more recipients than this: <not-acceptable/>
 --   dmuc_multicast_read_size = 262144                      -- bytes read at once from a component that multicasts
 --   dmuc_multicast_address_cache = 10000                   -- addresses whose check is remembered
+--   dmuc_multicast_render_once = true                      -- the payload's children serialized once per multicast
 
 local st = require "util.stanza";
 local new_cache = require "util.cache".new;
@@ -24,6 +25,7 @@ local delivered_types = { to = true, cc = true, bcc = true };
 -- A room sends every broadcast to the same occupants: each address is checked once (stringprep is most of the
 -- cost of a check), not once per broadcast. Only addresses that passed are kept; a refused one is checked again.
 local local_users = new_cache(module:get_option_number("dmuc_multicast_address_cache", 10000));
+local render_once = module:get_option_boolean("dmuc_multicast_render_once", true);
 
 module:add_feature(xmlns_address);
 -- Copies are handed on before the next stanza is read from the component stream, so a user gets what the component
@@ -91,6 +93,88 @@ local function read_in_large_chunks(origin)
 	end
 end
 
+-- Prosody serializes every copy it writes (util.stanza's __tostring, and session.send's top_tag for its debug line,
+-- built even when debug is off): at 100 recipients that was two thirds of Prosody's Lua work behind Dmuc. The copies
+-- of one multicast differ only in 'to', so while the module hands them on, a copy is written from one rendering of
+-- the rest. util.stanza has no per-stanza hook (stream management needs the stanza's own metatable), so its
+-- metatable's __tostring and top_tag look the stanza up among those being multicast and otherwise do what they did;
+-- shared by every host that loads the module, undone when the last one unloads it.
+local shared_rendering = module:shared("/*/dmuc_multicast/rendering");
+local stanza_mt, xml_escape = st.stanza_mt, st.xml_escape;
+
+-- The stanza as util.stanza writes it without a parent namespace, cut around the value of 'to'; nil for what only
+-- util.stanza writes right (namespaced attributes, a namespace on the stanza, no 'to').
+local function render(stanza)
+	local before_to, after_to, attrs, attr_count = { "<", stanza.name }, {}, {}, 0;
+	local parts = before_to;
+	for name, value in pairs(stanza.attr) do
+		if name:find("\1", 1, true) or name == "xmlns" then return nil; end
+		attr_count = attr_count + 1;
+		if name == "to" then
+			parts[#parts + 1] = " to='";
+			parts = after_to;
+			parts[1] = "'";
+		else
+			attrs[name] = value;
+			parts[#parts + 1] = " " .. name .. "='" .. xml_escape(value) .. "'";
+		end
+	end
+	if parts ~= after_to then return nil; end
+	local children = {};
+	for i = 1, #stanza do
+		local child = stanza[i];
+		children[i] = child.name and shared_rendering.original_tostring(child) or xml_escape(child);
+	end
+	return {
+		attrs = attrs, attr_count = attr_count, child_count = #stanza,
+		before_to = table.concat(before_to), after_to = table.concat(after_to),
+		rest = #stanza == 0 and "/>" or ">" .. table.concat(children) .. "</" .. stanza.name .. ">",
+	};
+end
+
+-- The open tag up to the end of 'to' (util.stanza writes the attributes in the table's order, which changing a
+-- value does not change), or nil if anything but 'to' changed since the rendering (a filter added a child or an
+-- attribute): util.stanza writes that copy.
+local function rendered_up_to_rest(stanza)
+	local rendering = shared_rendering.renderings[stanza];
+	if not rendering or rendering.child_count ~= #stanza then return nil; end
+	local attrs, count = rendering.attrs, 0;
+	for name, value in pairs(stanza.attr) do
+		if name ~= "to" and attrs[name] ~= value then return nil; end
+		count = count + 1;
+	end
+	local to = stanza.attr.to;
+	if count ~= rendering.attr_count or not to then return nil; end
+	return rendering.before_to .. xml_escape(to) .. rendering.after_to, rendering;
+end
+
+if render_once and not shared_rendering.renderings then
+	local original_tostring, original_top_tag = stanza_mt.__tostring, stanza_mt.top_tag;
+	stanza_mt.__tostring = function (stanza)
+		local open, rendering = rendered_up_to_rest(stanza);
+		if not open then return original_tostring(stanza); end
+		return open .. rendering.rest;
+	end
+	stanza_mt.top_tag = function (stanza)
+		local open = rendered_up_to_rest(stanza);
+		if not open then return original_top_tag(stanza); end
+		return open .. ">";
+	end
+	shared_rendering.renderings, shared_rendering.hosts = setmetatable({}, { __mode = "k" }), {};
+	shared_rendering.original_tostring, shared_rendering.original_top_tag = original_tostring, original_top_tag;
+end
+if render_once and shared_rendering.hosts then shared_rendering.hosts[module.host] = true; end
+
+function module.unload()
+	local hosts = shared_rendering.hosts;
+	if not hosts or not hosts[module.host] then return; end
+	hosts[module.host] = nil;
+	if next(hosts) == nil then
+		stanza_mt.__tostring, stanza_mt.top_tag = shared_rendering.original_tostring, shared_rendering.original_top_tag;
+		shared_rendering.renderings, shared_rendering.hosts = nil, nil;
+	end
+end
+
 local function multicast(event)
 	local origin, stanza = event.origin, event.stanza;
 	local addresses = stanza:get_child("addresses", xmlns_address);
@@ -108,12 +192,15 @@ local function multicast(event)
 
 	-- No recipient learns who else received the stanza: the whole address block goes, not only the bcc addresses.
 	remove_addresses(stanza);
+	local renderings = render_once and shared_rendering.renderings;
+	if renderings then renderings[stanza] = render(stanza); end
 	-- Like Prosody's own MUC (route_to_occupant), one stanza is re-addressed for each recipient: whatever keeps a
 	-- stanza (stream management's queue, CSI's buffer, carbons) clones it first.
 	for _, to in ipairs(recipients) do
 		stanza.attr.to = to;
 		core_post_stanza(origin, stanza);
 	end
+	if renderings then renderings[stanza] = nil; end
 	return true;
 end
 
