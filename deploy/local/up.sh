@@ -129,7 +129,7 @@ VirtualHost "$host"
   dmuc_multicast_senders = { "$muc_domain" }
 Component "$muc_domain"
   component_secret = "$secret"
-  modules_enabled = { "dmuc_stream_ack" }
+  modules_enabled = { "dmuc_stream_ack", "dmuc_delivered" }
 CFG
 }
 

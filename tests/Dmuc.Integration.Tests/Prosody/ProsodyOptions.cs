@@ -32,6 +32,12 @@ public sealed record ProsodyOptions(MucHosting MucHosting)
     /// <summary>How long the module holds a new stream's stanzas behind the kept ones for it to enable acknowledgements; null: the module's default.</summary>
     public TimeSpan? StreamAckEnableWait { get; init; }
 
+    /// <summary>
+    /// With an external component: the component loads deploy/prosody's mod_dmuc_delivered, which tells a node recovered
+    /// after a crash what each session last got of each room (docs/protocol/delivered.md).
+    /// </summary>
+    public bool DeliveredModule { get; init; } = true;
+
     /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
     public string LogLevel { get; init; } = "debug";
 }
