@@ -24,7 +24,8 @@ const string Usage = """
               dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
               Dmuc's go through the server's XEP-0033 multicast, and each has a -unicast twin with it turned
               off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast); Prosody keeps what it
-              hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack
+              hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack, and remembers what each
+              session last got of each room (mod_dmuc_delivered), except in dmuc-nodelivered
 
     Options:
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios

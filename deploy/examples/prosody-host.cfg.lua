@@ -15,4 +15,5 @@ VirtualHost "example.org"
 
 Component "channel.avalon.irc"
   component_secret = "change-me"
-  modules_enabled = { "dmuc_stream_ack" }           -- keeps what it hands Dmuc until acknowledged (docs/protocol/stream-ack.md)
+  modules_enabled = { "dmuc_stream_ack",            -- keeps what it hands Dmuc until acknowledged (docs/protocol/stream-ack.md)
+                      "dmuc_delivered" }            -- says what each session last got of each room (docs/protocol/delivered.md)

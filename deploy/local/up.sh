@@ -129,6 +129,7 @@ VirtualHost "$host"
   dmuc_multicast_senders = { "$muc_domain" }
 Component "$muc_domain"
   component_secret = "$secret"
+  modules_enabled = { "dmuc_delivered" }
 CFG
 }
 

@@ -59,7 +59,7 @@ VirtualHost "localhost"
   dmuc_multicast_senders = { "conference.localhost" }
 Component "conference.localhost"
   component_secret = "$secret"
-  modules_enabled = { "dmuc_stream_ack" }
+  modules_enabled = { "dmuc_stream_ack", "dmuc_delivered" }
 CFG
 for user in alice bob carol admin; do
   prosodyctl --config "$run/prosody.cfg.lua" register "$user" localhost password >/dev/null 2>&1 || true

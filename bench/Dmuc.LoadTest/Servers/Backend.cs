@@ -25,7 +25,10 @@ public enum MucService
 /// always offer one); off, one stanza per recipient.</param>
 /// <param name="StreamAck">Prosody keeps what it hands the node until acknowledged (mod_dmuc_stream_ack,
 /// docs/protocol/stream-ack.md); off, plain XEP-0114.</param>
-public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true, bool StreamAck = true)
+/// <param name="Delivered">Prosody remembers what each session last got of each room (mod_dmuc_delivered,
+/// docs/protocol/delivered.md).</param>
+public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true, bool StreamAck = true,
+    bool Delivered = true)
 {
     public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
     public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
@@ -37,9 +40,12 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
     public static readonly Backend Dmuc3HostsUnicast = Dmuc3Hosts.WithoutMulticast();
     /// <summary>What the stream acknowledgements cost: the same as <see cref="Dmuc"/> without them.</summary>
     public static readonly Backend DmucWithoutStreamAck = Dmuc with { Name = "dmuc-noack", StreamAck = false };
+    /// <summary>What remembering each session's last message costs Prosody: the same as <see cref="Dmuc"/> without it.</summary>
+    public static readonly Backend DmucWithoutDelivered = Dmuc with { Name = "dmuc-nodelivered", Delivered = false };
 
     public static IReadOnlyList<Backend> All { get; } =
-        [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck];
+        [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck,
+            DmucWithoutDelivered];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)

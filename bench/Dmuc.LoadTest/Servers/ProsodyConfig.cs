@@ -66,7 +66,8 @@ internal static class ProsodyConfig
             case MucService.Dmuc:
                 Line($"Component {Lua(host.MucDomain)}");
                 Line($"\tcomponent_secret = {Lua(host.ComponentSecret)}");
-                if (host.StreamAck) Line("\tmodules_enabled = { \"dmuc_stream_ack\" }");
+                string[] componentModules = [.. host.StreamAck ? ["dmuc_stream_ack"] : Array.Empty<string>(), .. host.Delivered ? ["dmuc_delivered"] : Array.Empty<string>()];
+                if (componentModules.Length > 0) Line($"\tmodules_enabled = {{ {string.Join(", ", componentModules.Select(Lua))} }}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(host), host.Muc, null);

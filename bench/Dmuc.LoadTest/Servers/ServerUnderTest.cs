@@ -67,7 +67,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         for (var host = 0; host < domains.Count; host++)
         {
             var settings = new XmppHostSettings(domains[host], MucDomain, Backend.Muc, ports[2 * host], ports[2 * host + 1], secret,
-                Path.Combine(_workDirectory, domains[host]), _archived) { StreamAck = Backend.StreamAck };
+                Path.Combine(_workDirectory, domains[host]), _archived) { StreamAck = Backend.StreamAck, Delivered = Backend.Delivered };
             _servers.Add(await XmppServer.StartAsync(Backend.Server, settings, cancellationToken));
         }
         if (Backend.Muc != MucService.Dmuc) return;

@@ -15,6 +15,9 @@ internal sealed record XmppHostSettings(
     /// <summary>Prosody loads mod_dmuc_stream_ack for the Dmuc component (<see cref="Backend.StreamAck"/>).</summary>
     public bool StreamAck { get; init; }
 
+    /// <summary>Prosody loads mod_dmuc_delivered for the Dmuc component (<see cref="Backend.Delivered"/>).</summary>
+    public bool Delivered { get; init; }
+
     /// <summary>Room history kept by whichever MUC serves the room (small: joins ask for none anyway).</summary>
     public const int HistoryLength = 20;
 }

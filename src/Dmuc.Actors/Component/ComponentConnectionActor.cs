@@ -170,6 +170,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
                         self.Tell(new DiscoveryAnswered(connection, stanza));
                         receipt?.Settle();
                     }
+                    else if (outbox.TakeDeliveredAnswer(stanza)) receipt?.Settle();
                     else if (outbox.RefusedUnderLoad(stanza)) receipt?.Settle();
                     else directory.Tell(new RouteStanza(stanza, Receipt: receipt));
                 },

@@ -26,6 +26,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
     private ComponentConnection? _connection;
     private MulticastRoute? _multicast;
     private long _dropped;
+    private readonly DeliveredQueries _deliveredQueries = new();
 
     /// <summary>Whether a component stream is attached now (readiness); stanzas sent meanwhile are queued.</summary>
     public bool IsConnected
@@ -87,6 +88,8 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         {
             // A new stream is per-recipient until its own discovery finds the service again.
             Volatile.Write(ref _multicast, null);
+            // Ahead of what waited: a replica's query must reach the server before its check of the users it relearns.
+            foreach (var query in _deliveredQueries.Waiting()) connection.Send(query);
             while (_queued.TryDequeue(out var waiting))
                 connection.Send(waiting.Stanza, waiting.To);
             _queuedBytes = 0;
@@ -94,6 +97,17 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
             _connection = connection;
         }
     }
+
+    /// <summary>Asked on the stream attached now, else on the next one (<see cref="Attach"/>).</summary>
+    public Task<LastDelivered?> LastDelivered(Jid room, TimeSpan timeout)
+    {
+        var (query, answer) = _deliveredQueries.Ask(room, timeout);
+        lock (_lock) _connection?.Send(query);
+        return answer;
+    }
+
+    /// <summary>Whether <paramref name="stanza"/>, read from the stream, answers a <see cref="LastDelivered"/> query (taken here).</summary>
+    public bool TakeDeliveredAnswer(XElement stanza) => _deliveredQueries.TakeAnswer(stanza);
 
     public void Detach(ComponentConnection connection)
     {

@@ -45,6 +45,8 @@ public sealed class GatheredSends(IStanzaSink sink, Action flushDue) : IStanzaSi
         return sink.AllWritten();
     }
 
+    public Task<LastDelivered?> LastDelivered(Dmuc.Xmpp.Jid room, TimeSpan timeout) => sink.LastDelivered(room, timeout);
+
     /// <summary>What the actor tells itself when a flush is due.</summary>
     public sealed class FlushDue
     {

@@ -27,4 +27,11 @@ public interface IStanzaSink
     /// (<see cref="Dmuc.Actors.Replication.DeliveryReceipt"/>). A sink that writes at once says true at once.
     /// </summary>
     Task<bool> AllWritten() => Task.FromResult(true);
+
+    /// <summary>
+    /// What this node's server last handed each session of <paramref name="room"/> (docs/protocol/delivered.md), asked once a
+    /// room recovers after a crash; null when the server cannot say (it has no such module, there was no stream within
+    /// <paramref name="timeout"/>, the stanzas go through another node's stream).
+    /// </summary>
+    Task<LastDelivered?> LastDelivered(Dmuc.Xmpp.Jid room, TimeSpan timeout) => Task.FromResult<LastDelivered?>(null);
 }

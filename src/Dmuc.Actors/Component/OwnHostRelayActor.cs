@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Hosting;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
+using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Component;
 
@@ -144,7 +145,7 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
 
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
-        if (Volatile.Read(ref _relay) is { } relay && (_relaying || RelaysThrough is not null))
+        if (Volatile.Read(ref _relay) is { } relay && Relayed)
         {
             if (deliveries.Count > 0) relay.Tell(new OwnHostRelayActor.DeliveriesToRelay(deliveries));
             return;
@@ -157,6 +158,12 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
     public long BytesToSend(IReadOnlyList<Delivery> deliveries) => outbox.BytesToSend(deliveries);
 
     public Task<bool> AllWritten() => outbox.AllWritten();
+
+    /// <summary>Only this node's own stream's server can say; what went through another node's stream, it cannot.</summary>
+    public Task<LastDelivered?> LastDelivered(Jid room, TimeSpan timeout) =>
+        Volatile.Read(ref _relay) is not null && Relayed ? Task.FromResult<LastDelivered?>(null) : outbox.LastDelivered(room, timeout);
+
+    private bool Relayed => _relaying || RelaysThrough is not null;
 }
 
 public static class OwnHostRelayHosting

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -222,18 +223,33 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     }
 
     /// <summary>
-    /// What a room recovered from its journal sends this node's server's sessions first (docs/protocol/netjoin.md §5): every
-    /// kept message after the own host's last journaled receipt, delayed (XEP-0203) with its stanza-id (XEP-0359) as history
-    /// is. The node may have died between journaling them and handing them over; those it did hand over since that receipt
-    /// come again, and a client drops them by stanza-id (at least once). Nothing without a receipt (a room from before them).
+    /// Whether this node's server's sessions may have missed kept messages (docs/protocol/netjoin.md §5): the room has some of
+    /// them in, and kept messages after the own host's last journaled receipt. Only then is the server asked what each session
+    /// got (<see cref="ResendToOwnHost"/>). Never without a receipt (a room from before them).
     /// </summary>
-    public IReadOnlyList<Delivery> ResendToOwnHost()
+    public bool OwnHostMayHaveMissed =>
+        State.ReceiptOf(OwnHost) is { } receipt && receipt.LastStanzaId != State.NewestKeptStanzaId && OwnHostSessions().Count > 0;
+
+    /// <summary>
+    /// What a room recovered from its journal sends this node's server's sessions first (docs/protocol/netjoin.md §5): each
+    /// session the kept messages after the last one its server says it handed that session (<paramref name="serverSays"/>,
+    /// docs/protocol/delivered.md: exactly what it missed); a session the server does not name, or names with a message the
+    /// room no longer keeps, and every session when the server cannot say (null), every kept message after the own host's last
+    /// journaled receipt: the node may have died between journaling them and handing them over, and those it did hand over
+    /// since that receipt come again (at least once; a client drops them by stanza-id). Delayed (XEP-0203) with their
+    /// stanza-id (XEP-0359) as history is, in the room's order. Nothing without a receipt (a room from before them).
+    /// </summary>
+    public IReadOnlyList<Delivery> ResendToOwnHost(LastDelivered? serverSays)
     {
-        if (State.ReceiptOf(OwnHost) is not { } receipt) return [];
-        var sessions = OwnHostSessions();
-        if (sessions.Count == 0) return [];
-        var (messages, _) = State.HistoryAfter(receipt.LastStanzaId);
-        return [.. messages.SelectMany(kept => sessions.Select(session => new Delivery(session, kept.Message)))];
+        if (!OwnHostMayHaveMissed) return [];
+        var (afterReceipt, _) = State.HistoryAfter(State.ReceiptOf(OwnHost)!.LastStanzaId);
+        var ids = afterReceipt.Select(kept => ReplicaRoomState.StanzaIdOf(kept.Message, RoomJid)).ToList();
+        // Per session, the position in afterReceipt of the last message it got: -1, the receipt's, when the server does not say.
+        var sessions = OwnHostSessions().Select(session => (Session: session, Got: serverSays?.Of(session) is { } got ? ids.LastIndexOf(got) : -1)).ToList();
+        var deliveries = new List<Delivery>();
+        for (var position = 0; position < afterReceipt.Count; position++)
+            deliveries.AddRange(sessions.Where(session => session.Got < position).Select(session => new Delivery(session.Session, afterReceipt[position].Message)));
+        return deliveries;
     }
 
     private DeliveryReceipt OwnHostReceipt(string stanzaId) => new(RoomJid, OwnHost, stanzaId, OwnHostSessions());

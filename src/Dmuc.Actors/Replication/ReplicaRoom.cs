@@ -74,6 +74,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         Receive<ReceiptWritten>(written => Handle(new ReceiptWriteEnded(written.Receipt, written.Written, Keepalive.State)));
         Receive<ReceiptPauseTimer>(_ => Handle(new ReceiptPauseOver(Keepalive.State)));
         Receive<CheckOccupants>(_ => Handle(new LocalSessionsCheckDue(Keepalive.State)));
+        Receive<OwnServerAnswered>(Handle);
         Receive<SessionCheckUnanswered>(unanswered => Handle(new SessionCheckTimedOut(unanswered.CheckId, Keepalive.State, DateTimeOffset.UtcNow)));
         Receive<InspectReplica>(_ => Sender.Tell(new ReplicaInspection(_state.Room, _state.LastSequence,
             _state.LocalOccupants.ToDictionary(), _state.Roster.Values.ToList(), _state.History.Count(), Keepalive.State,
@@ -83,6 +84,17 @@ public sealed class ReplicaRoom : KeepaliveActor
 
     public static Props Props(Jid room, ClusterHosts hosts, IStanzaSink sink) =>
         Akka.Actor.Props.Create(() => new ReplicaRoom(room, hosts, sink));
+
+    /// <summary>
+    /// A new replica knows nobody; a netjoin may bring it users its node's previous incarnation served. Their server says what it
+    /// handed them (docs/protocol/delivered.md): asked now, ahead of the relearnt users' check on the same stream.
+    /// </summary>
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (_state.KeepsInStep)
+            _sends.LastDelivered(_state.Room, _checkTimeout).PipeTo(Self, success: said => new OwnServerAnswered(said), failure: _ => new OwnServerAnswered(null));
+    }
 
     protected override void PostStop()
     {

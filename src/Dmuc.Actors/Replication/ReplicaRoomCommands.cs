@@ -42,6 +42,12 @@ public sealed record SessionCheckTimedOut(string CheckId, LinkState Link, DateTi
 /// </summary>
 public sealed record ReceiptWriteEnded(DeliveryReceipt Receipt, bool Written, LinkState Link) : ReplicaRoomCommand(Link);
 
+/// <summary>
+/// What this node's server says it last handed each local session of the room (docs/protocol/delivered.md), asked as the replica
+/// starts: a relearnt user is then not sent again what the node's previous incarnation had handed them. Null: it cannot say.
+/// </summary>
+public sealed record OwnServerAnswered(Component.LastDelivered? Said) : ReplicaRoomCommand(LinkState.Linked);
+
 /// <summary>The pause after a receipt (<see cref="ReplicaOutcome.ReceiptPause"/>) is over: the next may go.</summary>
 public sealed record ReceiptPauseOver(LinkState Link) : ReplicaRoomCommand(Link);
 

@@ -24,6 +24,9 @@ public sealed record EntryRequestWithdrawn(Jid User) : ReplicaRoomEvent;
 public sealed record ReplicaBatchApplied(ReplicaBatch Batch, IReadOnlyList<Jid> Refused, string? RelearnCheck, IReadOnlyList<Jid> Relearnt,
     IReadOnlyList<Delivery> HeldForCheck) : ReplicaRoomEvent;
 
+/// <summary>What this node's server said it last handed each local session (<see cref="OwnServerAnswered"/>).</summary>
+public sealed record OwnServerSaid(Component.LastDelivered Said) : ReplicaRoomEvent;
+
 /// <summary>A relearnt user answered the room's ping as one who is there: they are as one who entered through this replica.</summary>
 public sealed record SessionConfirmed(Jid User) : ReplicaRoomEvent;
 

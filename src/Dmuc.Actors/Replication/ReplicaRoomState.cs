@@ -38,6 +38,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // knows nobody: only then is an unknown own host's user in a resync one it forgot. Later, an unknown one is one it let
     // go itself (a kick or leave served during a split that the room did not take), who must stay out.
     private bool _freshIncarnation = true;
+    // What this node's server said it last handed each session of the room, if it could say (docs/protocol/delivered.md).
+    private Component.LastDelivered? _ownServerSaid;
     private readonly ForwardWindow _forwards = new(forwardSession ?? Guid.NewGuid().ToString("N")[..12]);
     private readonly ReceiptPacing _receipts = new();
     // Local users' stanzas that arrived while a netjoin was under way, waiting for its outcome (linked, or split again).
@@ -103,6 +105,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         SessionCheckTimedOut timedOut => CheckUnanswered(timedOut),
         ReceiptWriteEnded ended => ReceiptEnded(ended),
         ReceiptPauseOver => ReplicaOutcome.Of(ReceiptPauseEnded.Instance),
+        OwnServerAnswered { Said: { } said } => ReplicaOutcome.Of(new OwnServerSaid(said)),
+        OwnServerAnswered => ReplicaOutcome.Nothing,
         LocalSessionsCheckDue => LocalSessionsProbe(),
         NodeStopping => Stopping(),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command to a replica's room"),
@@ -259,6 +263,9 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 break;
             case ReplicaBatchApplied applied:
                 ApplyBatch(applied);
+                break;
+            case OwnServerSaid said:
+                _ownServerSaid = said.Said;
                 break;
             case SessionConfirmed confirmed:
                 _unconfirmed.Remove(confirmed.User);
@@ -446,7 +453,19 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             _ => null,
         };
 
-        ReplicaOutcome Confirmed() => new([new SessionConfirmed(from)], pending.Held.Select(held => new Delivery(from, held)).ToList());
+        ReplicaOutcome Confirmed() => new([new SessionConfirmed(from)], NotHandedYet(from, pending.Held).Select(held => new Delivery(from, held)).ToList());
+    }
+
+    /// <summary>
+    /// What a relearnt user is sent of what waited for their check: all of it, but the room's messages up to the last one this
+    /// node's server says it handed them before the node's previous incarnation died (docs/protocol/delivered.md), which the
+    /// resync brings again since the room's receipt of this host is older.
+    /// </summary>
+    private IEnumerable<XElement> NotHandedYet(Jid session, List<XElement> held)
+    {
+        if (_ownServerSaid?.Of(session) is not { } got) return held;
+        var last = held.FindLastIndex(stanza => StanzaIdOf(stanza, room) == got);
+        return held.Where((stanza, index) => index > last || StanzaIdOf(stanza, room) is null);
     }
 
     /// <summary>

@@ -93,9 +93,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             if (_placement == RoomPlacement.Sharded && _primary.State.OccupantCount > 0)
                 _log.Info("Room {0} recovered on this node with {1} occupants, at sequence number {2} in {3:F0} ms", _room,
                     _primary.State.OccupantCount, LastSequenceNr, Stopwatch.GetElapsedTime(_recoveryStarted).TotalMilliseconds);
-            ResendToOwnHost();
+            if (_primary.OwnHostMayHaveMissed) AskWhatOwnHostGot();
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
-            ProbeLocalSessions();
+            else ProbeLocalSessions();
             // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
             PublishListingIfChanged();
             // A room started only to recover (RoomDirectory at start) stops again once idle.
@@ -315,14 +315,33 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Before anything else goes out after a recovery: what this node's server may never have been handed before the crash
-    /// (<see cref="PrimaryRoom.ResendToOwnHost"/>).
+    /// After a recovery, before anything else goes out: what this node's server may never have been handed before the crash
+    /// (<see cref="PrimaryRoom.ResendToOwnHost"/>). The server is asked what each session got (docs/protocol/delivered.md);
+    /// everything else the room is told waits for its answer (at most <see cref="RoomActorSettings.OwnHostAnswerTimeout"/>),
+    /// so that the resent messages go out before anything newer.
     /// </summary>
-    private void ResendToOwnHost()
+    private void AskWhatOwnHostGot()
     {
-        var resent = _primary.ResendToOwnHost();
-        if (resent.Count == 0) return;
-        _log.Info("Room {0}: resending {1} copies of the messages after its own host's last receipt", _room, resent.Count);
+        _sends.LastDelivered(_room, _settings.OwnHostAnswerTimeout).PipeTo(Self,
+            success: got => new OwnHostAnswered(got), failure: _ => new OwnHostAnswered(null));
+        BecomeStacked(() =>
+        {
+            Command<OwnHostAnswered>(answered =>
+            {
+                UnbecomeStacked();
+                ResendToOwnHost(answered.LastDelivered);
+                ProbeLocalSessions();
+                Stash.UnstashAll();
+            });
+            CommandAny(_ => Stash.Stash());
+        });
+    }
+
+    private void ResendToOwnHost(LastDelivered? serverSays)
+    {
+        var resent = _primary.ResendToOwnHost(serverSays);
+        _log.Info("Room {0}: resending {1} copies of the messages after its own host's last receipt ({2})", _room, resent.Count,
+            serverSays is null ? "its server cannot say what each session got" : "those its server did not hand them");
         _sends.Send(resent);
     }
 
@@ -571,6 +590,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <summary>Whether the sink's stream took everything handed to it up to <paramref name="Receipt"/>'s message.</summary>
     private sealed record OwnHostWritten(DeliveryReceipt Receipt, bool Written);
 
+    /// <summary>What this node's server says each session got, or null: it cannot say (<see cref="IStanzaSink.LastDelivered"/>).</summary>
+    private sealed record OwnHostAnswered(LastDelivered? LastDelivered);
+
     private sealed class IdleCheck
     {
         public static readonly IdleCheck Instance = new();
@@ -584,6 +606,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
 public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)
 {
+    /// <summary>How long a room recovered after a crash waits for its server to say what each session got (docs/protocol/delivered.md).</summary>
+    public TimeSpan OwnHostAnswerTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often a live room checks its archive for messages retention expired (when the service sets retention).</summary>
     public TimeSpan ArchiveExpiryCheckInterval { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -1,3 +1,4 @@
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -17,6 +18,7 @@ public sealed class ReceiptJournalingTests
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly DateTimeOffset Start = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
     private static readonly Jid RoomJid = Jid.Parse(Room);
+    private static readonly string[] Bodies = ["one", "two", "three", "four"];
     private readonly PrimaryRoom _room = NewRoom(new RoomState(RoomJid, DmucTestCluster.ServiceOptions));
     private readonly RoomSnapshot _empty;
     // What the room wrote, as a journal would hold it.
@@ -167,7 +169,7 @@ public sealed class ReceiptJournalingTests
         // Journaled, never handed over: the node died in between.
         Decide(Say(BlondeBoy, Room, "three", "m3"));
 
-        var resent = Rebuilt().ResendToOwnHost();
+        var resent = Rebuilt().ResendToOwnHost(serverSays: null);
 
         Assert.Equal([(2, BlondeBoy.Jid), (2, Trillian.Jid), (3, BlondeBoy.Jid), (3, Trillian.Jid)],
             resent.Select(delivery => (NumberOf(delivery.Stanza), delivery.To.ToString())).OrderBy(copy => copy.Item1).ThenBy(copy => copy.Item2, StringComparer.Ordinal));
@@ -193,7 +195,39 @@ public sealed class ReceiptJournalingTests
         Assert.Equal([Jid.Parse(Cerebus.Jid)], entry?.Sessions);
         Keep(_room.OwnHostChecked(entry!, written: true, Start).Delivered);
 
-        Assert.Empty(Rebuilt().ResendToOwnHost());
+        Assert.Empty(Rebuilt().ResendToOwnHost(serverSays: null));
+    }
+
+    [Fact]
+    public void With_its_server_s_word_a_rebuilt_room_resends_each_session_only_what_came_after_the_last_message_handed_to_it()
+    {
+        // Handed over after the receipt journaled: the server took two and three for BlondeBoy, two for Trillian, then the node died.
+        OneReceiptedThen((Wumpus, "two"), (BlondeBoy, "three"), (Wumpus, "four"));
+
+        var resent = Rebuilt().ResendToOwnHost(ServerSays((Trillian, 2), (BlondeBoy, 3)));
+
+        Assert.Equal([(3, Trillian.Jid), (4, BlondeBoy.Jid), (4, Trillian.Jid)],
+            resent.Select(delivery => (NumberOf(delivery.Stanza), delivery.To.ToString())).OrderBy(copy => copy.Item1).ThenBy(copy => copy.Item2, StringComparer.Ordinal));
+        Assert.Equal([3, 4, 4], resent.Select(delivery => NumberOf(delivery.Stanza)));
+        Assert.All(resent, delivery => Assert.NotNull(delivery.Stanza.Element(Ns.Delay + "delay")));
+        // Everything the server handed them: nothing.
+        Assert.Empty(Rebuilt().ResendToOwnHost(ServerSays((Trillian, 4), (BlondeBoy, 4))));
+    }
+
+    [Fact]
+    public void A_session_its_server_does_not_name_or_names_with_a_message_the_room_does_not_know_gets_what_came_after_the_receipt()
+    {
+        OneReceiptedThen((Wumpus, "two"), (BlondeBoy, "three"));
+        var room = Rebuilt();
+
+        var withoutBlondeBoy = room.ResendToOwnHost(ServerSays((Trillian, 3)));
+        var unknownToTheRoom = room.ResendToOwnHost(new LastDelivered(new Dictionary<Jid, string>
+        {
+            [Jid.Parse(Trillian.Jid)] = "not-a-stanza-id-of-this-room", [Jid.Parse(BlondeBoy.Jid)] = StanzaIdOf(3),
+        }));
+
+        Assert.Equal([(2, BlondeBoy.Jid), (3, BlondeBoy.Jid)], withoutBlondeBoy.Select(delivery => (NumberOf(delivery.Stanza), delivery.To.ToString())));
+        Assert.Equal([(2, Trillian.Jid), (3, Trillian.Jid)], unknownToTheRoom.Select(delivery => (NumberOf(delivery.Stanza), delivery.To.ToString())));
     }
 
     [Fact]
@@ -201,11 +235,23 @@ public sealed class ReceiptJournalingTests
     {
         Decide(Say(Trillian, Room, "one", "m1"));
 
-        Assert.Empty(Rebuilt().ResendToOwnHost());
+        Assert.False(Rebuilt().OwnHostMayHaveMissed);
+        Assert.Empty(Rebuilt().ResendToOwnHost(serverSays: null));
     }
 
     private static DeliveryReceipt Receipt(string host, string lastStanzaId, params ChatUser[] sessions) =>
         new(Jid.Parse(Room), host, lastStanzaId, [.. sessions.Select(user => Jid.Parse(user.Jid))]);
+
+    /// <summary>Trillian says "one" and the own host's receipt of it is journaled; then each of <paramref name="said"/> is said.</summary>
+    private void OneReceiptedThen(params (ChatUser Sender, string Body)[] said)
+    {
+        var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, Bodies[0], "m1")))!;
+        Keep(_room.OwnHostChecked(receipt, written: true, Start).Delivered);
+        foreach (var (sender, body) in said) Decide(Say(sender, Room, body, $"m{Array.IndexOf(Bodies, body) + 1}"));
+    }
+
+    private LastDelivered ServerSays(params (ChatUser User, int Got)[] sessions) =>
+        new(sessions.ToDictionary(session => Jid.Parse(session.User.Jid), session => StanzaIdOf(session.Got)));
 
     private PrimaryRoom Rebuilt()
     {
@@ -230,7 +276,7 @@ public sealed class ReceiptJournalingTests
     private string StanzaIdOf(int number) => _journal.OfType<HistoryMessageAdded>().ElementAt(number - 1).Entry.StanzaId;
 
     private static int NumberOf(System.Xml.Linq.XElement message) =>
-        Array.IndexOf(["one", "two", "three", "four"], message.Element(Ns.Client + "body")?.Value) + 1;
+        Array.IndexOf(Bodies, message.Element(Ns.Client + "body")?.Value) + 1;
 
     private static PrimaryRoom NewRoom(RoomState state) => new(state, host => host != Avalon, () => true, Interval, Avalon);
 }

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
@@ -596,6 +597,38 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal([BigCheese], Apply(Broadcast(GroupchatMessage("Wumpus", "after"))).Deliveries.Select(d => d.To));
     }
 
+    /// <summary>
+    /// The resync brings a relearnt user the messages after the room's receipt of this host; those the node's previous incarnation
+    /// had handed them before it died, their server says (docs/protocol/delivered.md), and they are not sent again.
+    /// </summary>
+    [Fact]
+    public void A_relearnt_user_gets_only_the_messages_after_the_last_one_their_server_says_it_handed_them()
+    {
+        _state.Apply(_state.Process(new OwnServerAnswered(new LastDelivered(new Dictionary<Jid, string> { [BigCheese] = "s2" }))).Events.Single());
+        var (deliveries, _) = Resync(EnterItem(BigCheese, "BigCheese"),
+            Broadcast(KeptMessage("Wumpus", "one", "s1")), Broadcast(KeptMessage("Wumpus", "two", "s2")), Broadcast(KeptMessage("WiZ", "three", "s3")));
+
+        var answer = _state.Handle(new LocalStanzaArrived(PingAnswer(BigCheese, deliveries.Single().Stanza, "result"), LinkState.Linked, Now));
+
+        Assert.Equal(["110", "three"], answer.Deliveries.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value
+            ?? d.Stanza.Descendants(Ns.MucUser + "status").Single().Attribute("code")!.Value));
+    }
+
+    [Fact]
+    public void A_relearnt_user_their_server_does_not_name_or_names_with_a_message_not_in_the_resync_gets_all_of_it()
+    {
+        _state.Apply(_state.Process(new OwnServerAnswered(new LastDelivered(new Dictionary<Jid, string> { [Efchen] = "before-the-receipt" }))).Events.Single());
+        Assert.Empty(_state.Process(new OwnServerAnswered(null)).Events);
+        var (deliveries, _) = Resync(EnterItem(BigCheese, "BigCheese"), EnterItem(Efchen, "Efchen"),
+            Broadcast(KeptMessage("Wumpus", "one", "s1")), Broadcast(KeptMessage("Wumpus", "two", "s2")));
+
+        var ping = deliveries.First().Stanza;
+        var answers = new[] { BigCheese, Efchen }.Select(user =>
+            _state.Handle(new LocalStanzaArrived(PingAnswer(user, ping, "result"), LinkState.Linked, Now)).Deliveries);
+
+        Assert.All(answers, delivered => Assert.Equal(["one", "two"], delivered.Select(d => d.Stanza.Element(Ns.Client + "body")?.Value).OfType<string>()));
+    }
+
     [Fact]
     public void A_forgotten_user_whose_server_answers_the_ping_with_an_error_is_dropped_gets_nothing_and_the_error_goes_to_the_room()
     {
@@ -948,6 +981,10 @@ public sealed class ReplicaRoomStateTests
 
     private static XElement JoinPresence(Jid user, string nick) =>
         Parse($"<presence from='{user}' to='{Room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+
+    /// <summary>A message as the room sends it, with its stanza-id.</summary>
+    private static XElement KeptMessage(string nick, string body, string stanzaId) =>
+        Parse($"<message from='{Room}/{nick}' type='groupchat'><body>{body}</body><stanza-id xmlns='urn:xmpp:sid:0' id='{stanzaId}' by='{Room}'/></message>");
 
     private static XElement GroupchatMessage(string nick, string body) =>
         Parse($"<message from='{Room}/{nick}' type='groupchat'><body>{body}</body></message>");

@@ -4,7 +4,7 @@ namespace Dmuc.Integration.Tests.Chaos;
 public sealed record ChaosVerdict(
     IReadOnlyDictionary<FaultKind, int> FaultsInjected, int FaultCommandsFailed,
     int Sent, int Delivered, int Errored, int Lost, int UnansweredAfterStreamLoss, int UnansweredInKilledNode, int DeliveredAndErrored,
-    int CopiesChecked, int MissingCopies, int Holes, int Duplicates, int RedeliveredAfterNodeCrash, int OrderViolations,
+    int CopiesChecked, int MissingCopies, int Holes, int Duplicates, int OrderViolations,
     int GhostsChecked, int GhostsOverBound, TimeSpan? LongestGhost, TimeSpan GhostBound,
     int HistoriesCompared, int HistoriesDiffering, int UnechoedInHistory, int RosterGhosts, int SilentEvictions, int RemovedByRoom,
     IReadOnlyList<string> Problems)
@@ -23,11 +23,9 @@ public sealed record ChaosVerdict(
 /// it died in that node);</item>
 /// <item>every echoed message reaches, exactly once, every session that was in the room from its sending to the end of the
 /// run; no session gets any message twice, nor a sender's later message without its earlier ones; no errored message
-/// reaches anyone; except that a session whose host's Dmuc node was killed may get again, once and delayed, what reached it
-/// within <see cref="ReceiptWindow"/> before the kill (counted apart: the node wrote it, its receipt never reached the primary,
-/// and the node's next incarnation resumes from the last receipt, netjoin.md §5), or within <see cref="OwnHostReceiptWindow"/>
-/// when that node was the primary's (the restarted room resends its own host's users what came after its last journaled
-/// receipt of that host);</item>
+/// reaches anyone. Also after a Dmuc node's kill: the local topology's Prosodies load mod_dmuc_delivered, so the restarted
+/// room resends each of its own host's sessions, and the restarted replica node each relearnt user, only what their server
+/// did not hand them (docs/protocol/delivered.md);</item>
 /// <item>messages delivered live (without XEP-0203 delay: catch-up after a split is delayed by design) come in one order
 /// to every session;</item>
 /// <item>a session lost with its server is seen to leave, by everyone in the room meanwhile, within the ghost bound of
@@ -39,18 +37,6 @@ public static class ChaosChecker
 {
     /// <summary>The most problems listed by name for each rule, so one broken rule does not hide the others; the counts cover them all.</summary>
     private const int ProblemsListedPerRule = 8;
-
-    /// <summary>
-    /// How long before a replica node's kill what it wrote to its users may still lack a receipt at the primary: the receipt's
-    /// write, its 20 ms pause and its way to the primary, on a busy 2-core machine (a CI run saw ~0.5 s).
-    /// </summary>
-    public static readonly TimeSpan ReceiptWindow = TimeSpan.FromSeconds(1);
-
-    /// <summary>
-    /// How long before the primary node's kill what its own host's users got may lack a journaled receipt: the room journals
-    /// its own host's receipt at most once a second (the default <c>receipt-journal-interval</c>), behind the receipt's check.
-    /// </summary>
-    public static readonly TimeSpan OwnHostReceiptWindow = ReceiptWindow + TimeSpan.FromSeconds(1);
 
     public static ChaosVerdict Check(ChaosRecord record)
     {
@@ -112,18 +98,10 @@ public static class ChaosChecker
 
         var holes = CountHoles(record, echoes, ProblemOf("holes"));
 
-        var (duplicates, redelivered) = (0, 0);
+        var duplicates = 0;
         foreach (var session in sessions)
         foreach (var copies in session.Receipts.GroupBy(receipt => receipt.Key).Where(group => group.Count() > 1))
         {
-            var (first, second) = (copies.Min(copy => copy.At), copies.OrderBy(copy => copy.At).ElementAt(1));
-            if (copies.Count() == 2 && second.Delayed && nodeKills.Any(kill => kill.Planned.Host == session.Host && first <= kill.InjectedAt
-                    && kill.InjectedAt - first <= (kill.Planned.Kind == FaultKind.PrimaryNodeCrash ? OwnHostReceiptWindow : ReceiptWindow)
-                    && second.At >= kill.InjectedAt))
-            {
-                redelivered++;
-                continue;
-            }
             duplicates += copies.Count() - 1;
             ProblemOf("duplicates")($"{copies.Key}: {copies.Count()} copies to {session.Nick} ({session.Host})");
         }
@@ -140,7 +118,7 @@ public static class ChaosChecker
         return new ChaosVerdict(
             record.Faults.GroupBy(fault => fault.Planned.Kind).ToDictionary(group => group.Key, group => group.Count()),
             record.Faults.Count(fault => fault.Problem is not null),
-            record.Sent.Count, delivered, errored, lost, unanswered, heldByKilledNode, deliveredAndErrored, copiesChecked, missing, holes, duplicates, redelivered, orderViolations,
+            record.Sent.Count, delivered, errored, lost, unanswered, heldByKilledNode, deliveredAndErrored, copiesChecked, missing, holes, duplicates, orderViolations,
             ghostsChecked, ghostsOverBound, longestGhost, record.GhostBound, historiesCompared, historiesDiffering, unechoedInHistory, rosterGhosts, silentEvictions,
             sessions.Count(session => session.End == SessionEnd.RemovedByRoom), problems);
     }

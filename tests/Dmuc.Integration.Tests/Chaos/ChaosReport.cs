@@ -24,8 +24,6 @@ public static class ChaosReport
             ("copies missing", verdict.MissingCopies.ToString()),
             ("holes (a sender's later message without an earlier one)", verdict.Holes.ToString()),
             ("duplicate copies", verdict.Duplicates.ToString()),
-            ($"copies again, delayed, after their node's crash, first got within {ChaosChecker.ReceiptWindow.TotalSeconds:0.#} s " +
-             $"({ChaosChecker.OwnHostReceiptWindow.TotalSeconds:0.#} s on the primary's host) before it", verdict.RedeliveredAfterNodeCrash.ToString()),
             ("order violations (live copies)", verdict.OrderViolations.ToString()),
             ("sessions the room put out (then entered again)", verdict.RemovedByRoom.ToString()),
             ($"ghosts checked / over the {verdict.GhostBound.TotalSeconds:0} s bound", $"{verdict.GhostsChecked} / {verdict.GhostsOverBound}"),

@@ -11,7 +11,7 @@ internal static class ProsodyConfig
     private static readonly string[] HostModules =
         ["roster", "saslauth", "disco", "ping", "pep", "vcard_legacy", "smacks", "carbons", "csi_simple"];
 
-    /// <summary>Where mod_dmuc_multicast and mod_dmuc_stream_ack live (deploy/prosody/README.md).</summary>
+    /// <summary>Where mod_dmuc_multicast, mod_dmuc_stream_ack and mod_dmuc_delivered live (deploy/prosody/README.md).</summary>
     public static string MulticastModuleDirectory => Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "prosody");
 
     public static string Render(ProsodyOptions options, ProsodyPorts ports, string workDirectory, string componentSecret)
@@ -31,7 +31,8 @@ internal static class ProsodyConfig
         Line("modules_disabled = { \"s2s\" }");
         var multicast = options.MulticastModule && options.MucHosting == MucHosting.ExternalComponent;
         var streamAck = options.StreamAckModule && options.MucHosting == MucHosting.ExternalComponent;
-        if (multicast || streamAck) Line($"plugin_paths = {LuaList([MulticastModuleDirectory])}");
+        var delivered = options.DeliveredModule && options.MucHosting == MucHosting.ExternalComponent;
+        if (multicast || streamAck || delivered) Line($"plugin_paths = {LuaList([MulticastModuleDirectory])}");
         Line($"modules_enabled = {LuaList(multicast ? [.. HostModules, "dmuc_multicast"] : HostModules)}");
         Line("c2s_require_encryption = false");
         Line("allow_unencrypted_plain_auth = true");
@@ -52,7 +53,8 @@ internal static class ProsodyConfig
             case MucHosting.ExternalComponent:
                 Line($"Component {Lua(options.MucDomain)}");
                 Line($"\tcomponent_secret = {Lua(componentSecret)}");
-                if (streamAck) Line($"\tmodules_enabled = {LuaList(["dmuc_stream_ack"])}");
+                string[] componentModules = [.. streamAck ? ["dmuc_stream_ack"] : Array.Empty<string>(), .. delivered ? ["dmuc_delivered"] : Array.Empty<string>()];
+                if (componentModules.Length > 0) Line($"\tmodules_enabled = {LuaList(componentModules)}");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), options.MucHosting, "Unknown MUC hosting");

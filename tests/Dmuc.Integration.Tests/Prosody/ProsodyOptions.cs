@@ -29,6 +29,12 @@ public sealed record ProsodyOptions(MucHosting MucHosting)
     /// </summary>
     public bool StreamAckModule { get; init; } = true;
 
+    /// <summary>
+    /// With an external component: the component loads deploy/prosody's mod_dmuc_delivered, which tells a node recovered
+    /// after a crash what each session last got of each room (docs/protocol/delivered.md).
+    /// </summary>
+    public bool DeliveredModule { get; init; } = true;
+
     /// <summary>Debug logs are what a developer wants when a script fails; Prosody stays fast enough with them.</summary>
     public string LogLevel { get; init; } = "debug";
 }
