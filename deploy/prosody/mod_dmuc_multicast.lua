@@ -9,7 +9,7 @@
 --   dmuc_multicast_max_addresses = 100                     -- more recipients than this: <not-acceptable/>
 --   dmuc_multicast_read_size = 262144                      -- bytes read at once from a component that multicasts
 --   dmuc_multicast_address_cache = 10000                   -- addresses whose check is remembered
---   dmuc_multicast_render_once = true                      -- the payload's children serialized once per multicast
+--   dmuc_multicast_render_once = true                      -- a multicast's copies written from one rendering
 
 local st = require "util.stanza";
 local new_cache = require "util.cache".new;
