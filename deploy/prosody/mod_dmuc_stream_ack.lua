@@ -70,10 +70,12 @@ local function bounce_left_over()
 	for _, stanza in ipairs(waiting) do bounce(stanza); end
 end
 
--- Kept as sent: the original may be changed by whoever handles it next.
+-- Kept as sent: the original may be changed by whoever handles it next. A served mark (below) is the module's word alone:
+-- one in the stanza itself (a user's, or the mark on a stanza handed again) is not kept.
 local function keep(stanza)
 	local kept = st.clone(stanza);
 	kept.attr.xmlns = nil;
+	kept:remove_children("served", xmlns_ack);
 	handed = handed + 1;
 	unacked[handed] = kept;
 end
@@ -182,6 +184,17 @@ module:hook("stanza/" .. xmlns_ack .. ":a", function (event)
 	end
 	for n = acked + 1, h do unacked[n] = nil; end
 	acked = h;
+	return true;
+end);
+
+-- <served xmlns='urn:xmpp:tmp:dmuc:ack:0' n='n'/>: the component served stanza n to its users itself (a replica split from its
+-- room) and keeps it for the room. Should it not acknowledge it, the next stream gets it with <served/> in it, and does not
+-- serve it again (a second copy to every user who had it). Stanzas acknowledged or out of range are ignored.
+module:hook("stanza/" .. xmlns_ack .. ":served", function (event)
+	if event.origin ~= acking_session then return true; end
+	local n = tonumber(event.stanza.attr.n);
+	local kept = n and unacked[n];
+	if kept and not kept:get_child("served", xmlns_ack) then kept:tag("served", { xmlns = xmlns_ack }):up(); end
 	return true;
 end);
 

@@ -62,6 +62,21 @@ public sealed class StreamAckTests
         Assert.Equal([(7L, 1L, true), (7L, 2L, true), (7L, 3L, false)], receipts.Select(r => (r.Connection, r.Number, r.Resent)));
     }
 
+    /// <summary>The server's mark that the node's previous stream served a stanza counts on a resent one only, and never reaches the room.</summary>
+    [Fact]
+    public void A_served_mark_is_taken_off_every_stanza_and_counts_only_on_one_handed_again()
+    {
+        var numbering = new StreamNumbering(ActorRefs.Nobody, connection: 7);
+        numbering.Start(resent: 2);
+        XElement Marked(string id) => new(Ns.Client + "message", new XAttribute("id", id), StreamAckProtocol.Served(1));
+        var stanzas = new[] { Marked("resent, served"), new XElement(Ns.Client + "message", new XAttribute("id", "resent")), Marked("a user's own mark") };
+
+        var receipts = stanzas.Select(stanza => numbering.Next(stanza)!).ToList();
+
+        Assert.Equal([(true, true), (true, false), (false, false)], receipts.Select(r => (r.Resent, r.ServedBefore)));
+        Assert.All(stanzas, stanza => Assert.Empty(stanza.Elements(StreamAckProtocol.Ns + "served")));
+    }
+
     [Fact]
     public void The_servers_answer_says_how_many_it_resends_and_its_absence_turns_acknowledgements_off()
     {

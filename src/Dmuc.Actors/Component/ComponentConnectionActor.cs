@@ -100,6 +100,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
         Receive<DiscoveryTimedOut>(HandleDiscoveryTimedOut);
         Receive<AcknowledgementsNegotiated>(HandleAcknowledgementsNegotiated);
         Receive<StanzaSettled>(HandleStanzaSettled);
+        Receive<StanzaServed>(HandleStanzaServed);
         Receive<AckTick>(_ => HandleAckTick());
         ReceiveAsync<Close>(_ => HandleCloseAsync());
     }
@@ -164,7 +165,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
                         self.Tell(new AcknowledgementsNegotiated(connection, resent));
                         return;
                     }
-                    var receipt = numbering.Next();
+                    var receipt = numbering.Next(stanza);
                     if (MulticastDiscovery.IsAnswer(stanza))
                     {
                         self.Tell(new DiscoveryAnswered(connection, stanza));
@@ -203,6 +204,12 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private void HandleStanzaSettled(StanzaSettled settled)
     {
         if (settled.Connection == _acksConnection) _acks?.Settle(settled.Number, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Only on the stream that numbered the stanza, while it has acknowledgements on.</summary>
+    private void HandleStanzaServed(StanzaServed served)
+    {
+        if (_acks is not null && served.Connection == _acksConnection) _connection?.Send(StreamAckProtocol.Served(served.Number));
     }
 
     /// <summary>Acknowledgements go out at most once a tick, carrying everything settled meanwhile.</summary>
@@ -395,6 +402,9 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     /// <summary>The stanza numbered <paramref name="Number"/> on stream <paramref name="Connection"/> has its durable outcome (<see cref="StreamReceipt"/>).</summary>
     public sealed record StanzaSettled(long Connection, long Number);
+
+    /// <summary>Stanza <paramref name="Number"/> of stream <paramref name="Connection"/> was served by the node itself (<see cref="StreamReceipt.MarkServed"/>).</summary>
+    public sealed record StanzaServed(long Connection, long Number);
 
     private sealed class DiscoveryTimedOut
     {

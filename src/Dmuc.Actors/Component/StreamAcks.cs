@@ -37,6 +37,25 @@ public static class StreamAckProtocol
 
     /// <summary>The first <paramref name="handled"/> stanzas of this stream have their outcome.</summary>
     public static XElement Ack(long handled) => new(Ns + "a", new XAttribute("h", handled));
+
+    /// <summary>
+    /// Stanza <paramref name="number"/> of this stream was served to its users by the node itself (a split replica) and is kept for its
+    /// room: should the node not acknowledge it, the server hands it to the next stream with <see cref="ServedMark"/> (stream-ack.md §8).
+    /// </summary>
+    public static XElement Served(long number) => new(Ns + "served", new XAttribute("n", number));
+
+    private static readonly XName ServedMark = Ns + "served";
+
+    /// <summary>
+    /// Whether the server marked <paramref name="stanza"/> as served by the node's previous stream; the mark is removed, and one in
+    /// a stanza that is not <paramref name="resent"/> (a user's own) counts for nothing.
+    /// </summary>
+    public static bool TakeServedMark(XElement stanza, bool resent)
+    {
+        var marks = stanza.Elements(ServedMark).ToList();
+        marks.ForEach(mark => mark.Remove());
+        return resent && marks.Count > 0;
+    }
 }
 
 /// <summary>
@@ -57,21 +76,28 @@ public sealed class StreamNumbering(IActorRef acknowledger, long connection)
     }
 
     /// <summary>The next stanza's receipt, or null while acknowledgements are off.</summary>
-    public StreamReceipt? Next()
+    /// <param name="stanza">The stanza read, whose server's mark of it as served before (<see cref="StreamAckProtocol.TakeServedMark"/>) is
+    /// taken off into the receipt; none for one the parser refused.</param>
+    public StreamReceipt? Next(XElement? stanza = null)
     {
         if (!_started) return null;
         _last++;
-        return new StreamReceipt(acknowledger, connection, _last, Resent: _last <= _resent);
+        var resent = _last <= _resent;
+        return new StreamReceipt(acknowledger, connection, _last, resent, ServedBefore: stanza is not null && StreamAckProtocol.TakeServedMark(stanza, resent));
     }
 }
 
 /// <summary>
 /// Where a numbered stanza's outcome is reported once it is durable: journaled (or sent, when it changed nothing durable),
-/// or answered with an error. <paramref name="Resent"/>: the server handed it again after a stream that may have processed it.
+/// or answered with an error. <paramref name="Resent"/>: the server handed it again after a stream that may have processed it;
+/// <paramref name="ServedBefore"/>: with the mark that that stream served it to its users itself (a split replica).
 /// </summary>
-public sealed record StreamReceipt(IActorRef Acknowledger, long Connection, long Number, bool Resent)
+public sealed record StreamReceipt(IActorRef Acknowledger, long Connection, long Number, bool Resent, bool ServedBefore = false)
 {
     public void Settle() => Acknowledger.Tell(new ComponentConnectionActor.StanzaSettled(Connection, Number));
+
+    /// <summary>The node served the stanza to its users and keeps it for its room: the server is to say so should it hand it again.</summary>
+    public void MarkServed() => Acknowledger.Tell(new ComponentConnectionActor.StanzaServed(Connection, Number));
 }
 
 /// <summary>

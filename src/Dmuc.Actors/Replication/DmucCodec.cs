@@ -141,14 +141,18 @@ public static class DmucCodec
 
     /// <summary>
     /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica
-    /// served it: the replica is the entity that delayed it.
+    /// served it: the replica is the entity that delayed it. The replica's word that its server handed the stanza again
+    /// (<see cref="HeldStanza.Resent"/>) rides on that delay, <c>dmuc:resent='true'</c>, where no user can put it.
     /// </summary>
     private static XElement HeldToXml(HeldStanza held, string replicaHost)
     {
         var stanza = new XElement(held.Stanza);
-        stanza.Add(new XElement(Ns.Delay + "delay", new XAttribute("from", replicaHost), new XAttribute("stamp", Stamp(held.ServedAt))));
+        stanza.Add(new XElement(Ns.Delay + "delay", new XAttribute("from", replicaHost), new XAttribute("stamp", Stamp(held.ServedAt)),
+            held.Resent ? new XAttribute(Resent, "true") : null));
         return stanza;
     }
+
+    private static readonly XName Resent = Dmuc + "resent";
 
     /// <summary>The replica's own delay is the last one from its host (a user's stanza may carry others).</summary>
     private static HeldStanza HeldFromXml(XElement xml, string replicaHost)
@@ -157,7 +161,7 @@ public static class DmucCodec
         var delay = stanza.Elements(Ns.Delay + "delay").LastOrDefault(candidate => candidate.Attribute("from")?.Value == replicaHost)
                     ?? throw new FormatException("a held stanza without the replica's delay");
         delay.Remove();
-        return new HeldStanza(stanza, ParseStamp(Required(delay, "stamp")));
+        return new HeldStanza(stanza, ParseStamp(Required(delay, "stamp")), (bool?)delay.Attribute(Resent) == true);
     }
 
     private static string Stamp(DateTimeOffset stamp) => stamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);

@@ -28,10 +28,11 @@ public sealed class ForwardWindow(string session)
     public ForwardNumber Next => new(session, _next, Acknowledged);
 
     /// <summary>Numbers a stanza about to be forwarded and keeps it until the room acknowledges it.</summary>
-    public ForwardNumber Forward(XElement stanza, DateTimeOffset now)
+    /// <param name="resent">The server handed it again: the netjoin's report says so, should it carry it.</param>
+    public ForwardNumber Forward(XElement stanza, DateTimeOffset now, bool resent = false)
     {
         var number = _next++;
-        _unacknowledged.Add((number, new HeldStanza(stanza, now)));
+        _unacknowledged.Add((number, new HeldStanza(stanza, now, resent)));
         return new ForwardNumber(session, number, Acknowledged);
     }
 

@@ -135,8 +135,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
                 var fromHost = SentFrom(stanza, host, out var sender);
                 if (!fromHost) warnings.Add($"refused a forward from {sender?.ToString() ?? "(nobody)"} in the netjoin of {host}");
                 // A forward from elsewhere still takes its number, as an empty message the room ignores, so the numbers stay in step.
-                var decided = Decide(new HandleStanza(fromHost ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now),
-                    new RelayedBy(host, number));
+                var decided = Decide(new HandleStanza(fromHost ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now,
+                    Resent: unacked.Stanzas[i].Resent), new RelayedBy(host, number));
                 _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
                 decisions.Add(decided);
             }
@@ -148,7 +148,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
                 warnings.Add($"refused a held stanza from {sender?.ToString() ?? "(nobody)"} in the netjoin of {host}");
                 continue;
             }
-            var decided = Decide(new HandleStanza(held.Stanza, now, held.ServedAt < now ? held.ServedAt : now));
+            // One the replica's server handed again may have reached the room through the node's previous life (Resends drops it then).
+            var decided = Decide(new HandleStanza(held.Stanza, now, held.ServedAt < now ? held.ServedAt : now, Resent: held.Resent));
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }

@@ -197,7 +197,9 @@ public sealed record ResyncReplica(
 }
 
 /// <summary>A local user's stanza a split replica served itself, and when: the primary processes it at the netjoin as sent then.</summary>
-public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt);
+/// <param name="Resent">The replica's server handed it again after the node's previous stream (docs/protocol/stream-ack.md §8): the room
+/// drops it if it processed it through that life (<c>Dmuc.Rooms.Resends</c>).</param>
+public sealed record HeldStanza(XElement Stanza, DateTimeOffset ServedAt, bool Resent = false);
 
 /// <summary>
 /// An occupant as a roster shows it: what a netjoin compares to tell whether the replica's users saw the

@@ -27,6 +27,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     // The server's receipts of what local users sent, until the primary has it (stream-ack.md), and those settled behind gathered sends.
     private readonly ReplicaStreamReceipts _streamReceipts = new();
     private readonly List<StreamReceipt> _receiptsAwaitingFlush = [];
+    // Receipts of stanzas served to local users during a split, to mark served once what serving them sent is written.
+    private readonly List<StreamReceipt> _servedAwaitingFlush = [];
 
     /// <summary>
     /// How long what a join's batch sends waits for more to gather. The primary's batches of a burst of joins reach this
@@ -150,14 +152,38 @@ public sealed class ReplicaRoom : KeepaliveActor
             _sends.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
+        MarkServed(outcome.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza));
         SettleWhatIsNoLongerHeld();
+    }
+
+    /// <summary>
+    /// Stanzas the replica served its users itself and holds for the room: should this node die before the room has them, the server
+    /// is to hand them to its next life marked served (stream-ack.md §8), once their local deliveries are written (else the next life
+    /// would hold what nobody saw).
+    /// </summary>
+    private void MarkServed(IEnumerable<XElement> held)
+    {
+        if (_streamReceipts.Count == 0) return;
+        _servedAwaitingFlush.AddRange(_streamReceipts.Of(held));
+        if (_sends.IsEmpty) MarkServedOnceWritten();
+    }
+
+    private void MarkServedOnceWritten()
+    {
+        if (_servedAwaitingFlush.Count == 0) return;
+        var served = _servedAwaitingFlush.ToList();
+        _servedAwaitingFlush.Clear();
+        _sends.AllWritten().ContinueWith(written =>
+        {
+            if (written.IsCompletedSuccessfully && written.Result) served.ForEach(receipt => receipt.MarkServed());
+        }, TaskScheduler.Default);
     }
 
     /// <summary>A local user's stanza, read from this node's stream; its receipt, when the server numbered it, waits for its outcome.</summary>
     private void HandleStanzaFromServer(RouteStanza route)
     {
         if (route.Receipt is { } receipt) _streamReceipts.Arrived(route.Stanza, receipt);
-        Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow));
+        Handle(new LocalStanzaArrived(route.Stanza, Keepalive.State, DateTimeOffset.UtcNow, route.Receipt?.Resent == true, route.Receipt?.ServedBefore == true));
     }
 
     /// <summary>
@@ -179,6 +205,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         _sends.Flush();
         foreach (var receipt in _receiptsAwaitingFlush) receipt.Settle();
         _receiptsAwaitingFlush.Clear();
+        MarkServedOnceWritten();
     }
 
     /// <summary>
@@ -188,7 +215,7 @@ public sealed class ReplicaRoom : KeepaliveActor
     private void Forward(IReadOnlyList<PrimaryForward> forwards)
     {
         foreach (var forward in forwards)
-            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number, _streamReceipts.IsResent(forward.Stanza))
+            if (!ForwardToPrimary(Context, forward.Stanza, _hosts, _sends, Self, forward.Number, forward.Resent)
                 && forward.Number is not null)
                 MarkSplit("the primary has no node in the cluster");
     }

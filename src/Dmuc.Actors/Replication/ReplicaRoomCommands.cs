@@ -9,7 +9,12 @@ namespace Dmuc.Actors.Replication;
 public abstract record ReplicaRoomCommand(LinkState Link);
 
 /// <summary>A local user's stanza for the room (or the service): forwarded, held for a netjoin under way, or served during a split.</summary>
-public sealed record LocalStanzaArrived(XElement Stanza, LinkState Link, DateTimeOffset Now) : ReplicaRoomCommand(Link);
+/// <param name="Resent">This node's server handed it again after the node's previous stream (docs/protocol/stream-ack.md §8): the
+/// room may have processed it through that life, so whatever brings it to the room says so.</param>
+/// <param name="ServedBefore">Handed again with the server's word that the node's previous life served it to its users during a split
+/// (stream-ack.md §8): its outcome is out, so it is held for the room without being served again.</param>
+public sealed record LocalStanzaArrived(XElement Stanza, LinkState Link, DateTimeOffset Now, bool Resent = false, bool ServedBefore = false)
+    : ReplicaRoomCommand(Link);
 
 /// <summary>A batch of the primary, or a part of a netjoin's resync; its acknowledgement of our forwards holds whatever the batch is.</summary>
 public sealed record BatchFromPrimary(ReplicaBatch Batch, LinkState Link, DateTimeOffset Now) : ReplicaRoomCommand(Link);

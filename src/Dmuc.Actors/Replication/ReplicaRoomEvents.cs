@@ -61,7 +61,8 @@ public sealed record HeldStanzasReachedPrimary(int Count) : ReplicaRoomEvent;
 public sealed record LocalSessionsProbed(string CheckId) : ReplicaRoomEvent;
 
 /// <summary>A local user's stanza arrived while a netjoin was under way: it waits for the netjoin's outcome (linked, or split again).</summary>
-public sealed record StanzaWaitingForNetjoin(XElement Stanza) : ReplicaRoomEvent;
+/// <param name="Resent">This node's server handed it again (<see cref="LocalStanzaArrived.Resent"/>).</param>
+public sealed record StanzaWaitingForNetjoin(XElement Stanza, bool Resent = false) : ReplicaRoomEvent;
 
 /// <summary>The netjoin ended (linked, or split again): the stanzas that waited for it go their way now, in order.</summary>
 public sealed record WaitingStanzasReleased : ReplicaRoomEvent
@@ -70,7 +71,8 @@ public sealed record WaitingStanzasReleased : ReplicaRoomEvent
 }
 
 /// <summary>A local user's stanza went to the primary numbered (<see cref="ForwardWindow"/>): kept until the room acknowledges it.</summary>
-public sealed record StanzaForwarded(XElement Stanza, DateTimeOffset At) : ReplicaRoomEvent;
+/// <param name="Resent">This node's server handed it again (<see cref="LocalStanzaArrived.Resent"/>).</param>
+public sealed record StanzaForwarded(XElement Stanza, DateTimeOffset At, bool Resent = false) : ReplicaRoomEvent;
 
 /// <summary>The room processed our forwards up to <paramref name="Ack"/>: they are no longer ours to resend.</summary>
 public sealed record ForwardsAcknowledgedUpTo(ForwardAck Ack) : ReplicaRoomEvent;
@@ -125,7 +127,8 @@ public enum ResyncStep
 }
 
 /// <summary>A local user's stanza for the primary; numbered (<see cref="ForwardWindow"/>) unless it is for the service itself.</summary>
-public sealed record PrimaryForward(XElement Stanza, ForwardNumber? Number);
+/// <param name="Resent">This node's server handed it again: the room drops it if it processed it through the node's previous life.</param>
+public sealed record PrimaryForward(XElement Stanza, ForwardNumber? Number, bool Resent = false);
 
 /// <summary>
 /// What one command to a replica's room decided (<see cref="ReplicaRoomState.Process"/>): its events, to apply

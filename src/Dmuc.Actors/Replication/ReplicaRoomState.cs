@@ -43,7 +43,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private readonly ForwardWindow _forwards = new(forwardSession ?? Guid.NewGuid().ToString("N")[..12]);
     private readonly ReceiptPacing _receipts = new();
     // Local users' stanzas that arrived while a netjoin was under way, waiting for its outcome (linked, or split again).
-    private readonly List<XElement> _waitingForNetjoin = [];
+    private readonly List<StanzaWaitingForNetjoin> _waitingForNetjoin = [];
     private ReplicaSync? _sync;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
@@ -57,7 +57,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     public int UnacknowledgedForwards => _forwards.Count;
     public DateTimeOffset? OldestForwardSentAt => _forwards.OldestSentAt;
     /// <summary>Local users' stanzas waiting for the netjoin under way.</summary>
-    public IReadOnlyList<XElement> WaitingForNetjoin => _waitingForNetjoin;
+    public IReadOnlyList<XElement> WaitingForNetjoin => [.. _waitingForNetjoin.Select(waiting => waiting.Stanza)];
     public long LastSequence { get; private set; }
     /// <summary>The XEP-0359 id of the newest message of the room's history this replica received.</summary>
     public string? LastStanzaId { get; private set; }
@@ -89,7 +89,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// Whether the replica still holds this local user's stanza (this element) for the primary: a forward not acknowledged, a
     /// stanza waiting for the netjoin under way, or one served during a split that the netjoin has not yet brought to the room.
     /// </summary>
-    public bool Holds(XElement stanza) => _forwards.Holds(stanza) || _waitingForNetjoin.Exists(waiting => ReferenceEquals(waiting, stanza))
+    public bool Holds(XElement stanza) => _forwards.Holds(stanza) || _waitingForNetjoin.Exists(waiting => ReferenceEquals(waiting.Stanza, stanza))
         || _heldDuringSplit.Exists(held => ReferenceEquals(held.Stanza, stanza));
 
     private ReplicaSync Sync => _sync ??= new ReplicaSync(this);
@@ -156,30 +156,58 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// anything else goes to the room as the link allows.
     /// </summary>
     private ReplicaOutcome FromLocalUser(LocalStanzaArrived arrived) =>
-        CheckAnswered(arrived) ?? ToRoom(arrived.Stanza, arrived.Link, arrived.Now);
+        CheckAnswered(arrived) ?? (arrived.ServedBefore && KeepsInStep ? HeldAgain(arrived) : ToRoom(arrived.Stanza, arrived.Link, arrived.Now, arrived.Resent));
+
+    /// <summary>
+    /// A stanza the node's previous life served its users during a split, handed again after that life ended (stream-ack.md §8): its
+    /// users had it, so it is not served again; it is held for the room, as that life held it, and a netjoin brings it there (at once
+    /// when linked; after the one under way otherwise, <see cref="NetjoinEnded"/>).
+    /// </summary>
+    private ReplicaOutcome HeldAgain(LocalStanzaArrived arrived)
+    {
+        var held = ReplicaOutcome.Of(new StanzaHeldDuringSplit(new HeldStanza(arrived.Stanza, arrived.Now, Resent: true)));
+        return arrived.Link == LinkState.Linked ? held with { Then = [new NetjoinRequested(LinkState.Linked)] } : held;
+    }
 
     /// <summary>
     /// A stanza for the room: forwarded while linked (numbered and kept until the room acknowledges it, so that one lost in a cut is
     /// resent at the netjoin), waiting while a netjoin is under way, served here while split.
     /// </summary>
-    private ReplicaOutcome ToRoom(XElement stanza, LinkState link, DateTimeOffset now)
+    /// <param name="resent">The server handed it again: whatever brings it to the room says so (the forward, the netjoin's report).</param>
+    private ReplicaOutcome ToRoom(XElement stanza, LinkState link, DateTimeOffset now, bool resent)
     {
         switch (link)
         {
             case LinkState.Rejoining:
-                return ReplicaOutcome.Of(new StanzaWaitingForNetjoin(stanza));
+                return ReplicaOutcome.Of(new StanzaWaitingForNetjoin(stanza, resent));
+            case LinkState.Split when resent:
+                // The node's previous life may have forwarded it, and the room answered it: only the room can tell (it drops what it
+                // processed), so it waits for the link rather than being served a second time.
+                return ReplicaOutcome.Of(new StanzaWaitingForNetjoin(stanza, Resent: true));
             case LinkState.Split:
                 return ServedDuringSplit(stanza, now);
         }
         var requested = EntryRequests(stanza);
-        if (!KeepsInStep) return requested with { Forwards = [new PrimaryForward(stanza, null)] };
-        return requested with { Events = [.. requested.Events, new StanzaForwarded(stanza, now)], Forwards = [new PrimaryForward(stanza, _forwards.Next)] };
+        if (!KeepsInStep) return requested with { Forwards = [new PrimaryForward(stanza, null, resent)] };
+        return requested with { Events = [.. requested.Events, new StanzaForwarded(stanza, now, resent)], Forwards = [new PrimaryForward(stanza, _forwards.Next, resent)] };
     }
 
     /// <summary>The netjoin ended (the link is now <paramref name="link"/>): the stanzas that waited for it go their way, in order.</summary>
     private ReplicaOutcome Released(LinkState link, DateTimeOffset now) => _waitingForNetjoin.Count == 0
         ? ReplicaOutcome.Nothing
-        : ReplicaOutcome.Of(WaitingStanzasReleased.Instance) with { Then = [.. _waitingForNetjoin.Select(stanza => new LocalStanzaArrived(stanza, link, now))] };
+        : ReplicaOutcome.Of(WaitingStanzasReleased.Instance) with
+        {
+            Then = [.. _waitingForNetjoin.Select(waiting => new LocalStanzaArrived(waiting.Stanza, link, now, waiting.Resent))],
+        };
+
+    /// <summary>
+    /// The netjoin's resync is complete. Stanzas held after its report was made (served by the node's previous life, handed again
+    /// meanwhile: <see cref="HeldAgain"/>) reach the room by another netjoin, before those that waited, which keep waiting; otherwise
+    /// those go their way now.
+    /// </summary>
+    private ReplicaOutcome NetjoinEnded(DateTimeOffset now) => _heldDuringSplit.Count > Sync.HeldInNetjoin
+        ? ReplicaOutcome.Nothing with { Then = [new NetjoinRequested(LinkState.Linked)] }
+        : Released(LinkState.Linked, now);
 
     /// <summary>
     /// A batch of the primary. Its acknowledgement holds whatever the batch is (one the netjoin makes us ignore too). A resync is taken
@@ -198,7 +226,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             taken = taken with { Events = [.. taken.Events, .. Sync.PartTaken(batch)] };
             return batch.More
                 ? taken with { Resync = ResyncStep.PartTaken }
-                : (taken with { Resync = ResyncStep.NetjoinComplete }).FollowedBy(Released(LinkState.Linked, command.Now));
+                : (taken with { Resync = ResyncStep.NetjoinComplete }).FollowedBy(NetjoinEnded(command.Now));
         }
         var (verdict, why) = Sync.Judge(batch, command.Link);
         return verdict switch
@@ -323,7 +351,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 Sync.Apply(happened);
                 break;
             case StanzaWaitingForNetjoin waiting:
-                _waitingForNetjoin.Add(waiting.Stanza);
+                _waitingForNetjoin.Add(waiting);
                 break;
             case LocalSessionsProbed:
                 _probes++;
@@ -332,7 +360,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 _waitingForNetjoin.Clear();
                 break;
             case StanzaForwarded forwarded:
-                _forwards.Forward(forwarded.Stanza, forwarded.At);
+                _forwards.Forward(forwarded.Stanza, forwarded.At, forwarded.Resent);
                 break;
             case ForwardsAcknowledgedUpTo acknowledged:
                 _forwards.Acknowledge(acknowledged.Ack);

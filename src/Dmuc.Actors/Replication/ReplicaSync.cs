@@ -28,6 +28,9 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// <summary>The netjoin under way, whose resync alone the replica takes; null when none is.</summary>
     public string? NetjoinId { get; private set; }
 
+    /// <summary>How many held stanzas the latest netjoin's report carried.</summary>
+    public int HeldInNetjoin => _heldInNetjoin;
+
     /// <summary>The service's own address has no room state to keep in step: its replies are taken as they come.</summary>
     public bool KeepsInStep => state.Room.Local is not null;
 

@@ -112,6 +112,56 @@ public sealed class ReplicaCrashResyncTests
         AssertEveryoneHearsTheNextMessageOnce();
     }
 
+    /// <summary>
+    /// killrc's node forwards a message, the room processes it, and the batch with its acknowledgement is lost in a cut nobody noticed;
+    /// the node dies, and its server hands the message to the next life, whose forward is lost in the cut too. The next netjoin's
+    /// report carries it, marked resent (stream-ack.md §8), and the room drops it as processed: before, it took it as new (another
+    /// life's numbers) and everyone had it twice.
+    /// </summary>
+    [Fact]
+    public void A_message_the_room_processed_through_the_node_s_previous_life_and_reported_again_in_a_netjoin_is_processed_once()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.LoseOnTheWay(Killrc, forwardsToo: false);
+        _room.Send(Say(Wumpus, Wallops.Room, "into the cut", id: "into-the-cut"));
+        _room.CrashReplica(Killrc);
+        RejoinKillrc();
+        _room.LoseOnTheWay(Killrc, forwardsToo: true);
+
+        _room.HandKeptAgain(Killrc);
+        Assert.True(Assert.Single(_room.Report(Killrc).Unacknowledged!.Stanzas).Resent);
+        RejoinKillrc();
+
+        Assert.Single(_room.Primary.History, entry => entry.Stanza.Contains("into the cut"));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("into the cut"));
+        AssertEveryoneHearsTheNextMessageOnce();
+    }
+
+    /// <summary>
+    /// killrc is split; Wumpus's message is served to killrc's users there and held for the room; the node dies before the netjoin. Its
+    /// server hands the message to the next life marked served (stream-ack.md §8), which holds it for the room without serving it again:
+    /// one echo, and one copy to everyone. Before, the next life served it a second time (or, knowing nobody, refused it after the echo).
+    /// </summary>
+    [Fact]
+    public void A_message_served_during_a_split_by_a_node_that_then_died_reaches_everyone_once_and_its_sender_has_one_outcome()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Cut(Killrc);
+        _room.Send(Say(Wumpus, Wallops.Room, "served, then the node died", id: "served"));
+        Assert.Single(_room.ReceivedBy(Valdis), stanza => stanza.IsGroupchatWithBody("served, then the node died"));
+        _room.CrashReplica(Killrc);
+
+        _room.HandKeptAgain(Killrc);
+        RejoinKillrc();
+
+        Assert.Single(_room.Primary.History, entry => entry.Stanza.Contains("served, then the node died"));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the node died"));
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
+        AssertEveryoneHearsTheNextMessageOnce();
+    }
+
     /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
     private void CrashKillrcAfterTwoMessages()
     {

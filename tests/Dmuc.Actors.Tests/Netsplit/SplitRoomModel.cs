@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Tests.Replication;
@@ -14,7 +15,9 @@ namespace Dmuc.Actors.Tests.Netsplit;
 /// batches arrive at once, and those for a split host are lost, as withheld or dropped ones are; what a replica delivers
 /// is written at once, and its receipt (<see cref="DeliveryReceipt"/>) reaches the primary unless <see cref="ReceiptsLost"/>.
 /// The primary's journal is the durable events it decided (every receipt among them: the model's clock moves a second a
-/// stanza), which <see cref="CrashPrimary"/> restarts it from.
+/// stanza), which <see cref="CrashPrimary"/> restarts it from. Each replica host's server keeps what it handed its node until the
+/// node settles it (mod_dmuc_stream_ack, through the replica's own <see cref="ReplicaStreamReceipts"/>), with the node's mark of
+/// what it served itself, and hands it again to the node's next life (<see cref="HandKeptAgain"/>).
 /// </summary>
 public sealed class SplitRoomModel
 {
@@ -26,6 +29,10 @@ public sealed class SplitRoomModel
     private readonly Dictionary<string, long> _sequences = new();
     private readonly HashSet<string> _split = [];
     private readonly Dictionary<Jid, List<XElement>> _received = new();
+    private readonly Dictionary<string, HostStream> _streams;
+    // Unnoticed cuts, one way: what the primary sends these hosts is lost, and what their replicas forward.
+    private readonly HashSet<string> _repliesLost = [];
+    private readonly HashSet<string> _forwardsLost = [];
     private DateTimeOffset _now = new(1990, 10, 13, 23, 0, 0, TimeSpan.Zero);
 
     /// <param name="primaryHost">The XMPP host whose users the primary serves itself.</param>
@@ -47,6 +54,7 @@ public sealed class SplitRoomModel
         PrimaryHost = primaryHost;
         _serving = serving;
         _replicas = replicaHosts.ToDictionary(host => host, host => new ReplicaRoomState(Room, host, serving: serving));
+        _streams = replicaHosts.ToDictionary(host => host, _ => new HostStream());
         _options = options;
         _primary = NewPrimary();
     }
@@ -89,7 +97,31 @@ public sealed class SplitRoomModel
         }
         // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
         if (_split.Contains(host)) _now = _now.AddSeconds(1);
+        _streams[host].Hand(stanza);
         Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
+    }
+
+    /// <summary>
+    /// A cut neither end has noticed yet: from now on the primary's batches and acknowledgements to <paramref name="host"/> are lost, and
+    /// with <paramref name="forwardsToo"/> its replica's forwards as well, until <see cref="Netjoin"/>.
+    /// </summary>
+    public void LoseOnTheWay(string host, bool forwardsToo)
+    {
+        _repliesLost.Add(host);
+        if (forwardsToo) _forwardsLost.Add(host);
+    }
+
+    /// <summary>
+    /// The new life of <paramref name="host"/>'s node enables acknowledgements on its stream: its server hands it again, in order, what
+    /// the last life did not settle, marked resent, and served where that life said it served it.
+    /// </summary>
+    public void HandKeptAgain(string host)
+    {
+        foreach (var (stanza, served) in _streams[host].TakeLeftOver())
+        {
+            _streams[host].Hand(stanza);
+            Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now, Resent: true, ServedBefore: served)));
+        }
     }
 
     /// <summary>The link to <paramref name="host"/> is lost; batches for it are lost with it until the netjoin.</summary>
@@ -106,6 +138,7 @@ public sealed class SplitRoomModel
     {
         _split.Add(host);
         _replicas[host] = new ReplicaRoomState(Room, host, serving: _serving);
+        _streams[host] = _streams[host].Ended();
     }
 
     /// <summary>
@@ -150,6 +183,8 @@ public sealed class SplitRoomModel
     /// <returns>The resync batch the primary sent.</returns>
     public ReplicaBatch Netjoin(string host, bool resyncLost = false)
     {
+        _repliesLost.Remove(host);
+        _forwardsLost.Remove(host);
         var report = Report(host);
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
@@ -170,7 +205,14 @@ public sealed class SplitRoomModel
 
     private LinkState LinkOf(string host) => _split.Contains(host) ? LinkState.Split : LinkState.Linked;
 
-    private ReplicaOutcome Handle(string host, ReplicaRoomCommand command) => _replicas[host].Handle(command);
+    /// <summary>As ReplicaRoom: the command handled, then what it served marked at the server, and what it no longer holds settled.</summary>
+    private ReplicaOutcome Handle(string host, ReplicaRoomCommand command)
+    {
+        var replica = _replicas[host];
+        var outcome = replica.Handle(command);
+        _streams[host].Handled(outcome, replica.Holds);
+        return outcome;
+    }
 
     /// <summary>
     /// As ReplicaLink.Dispatch and the replicas' batch handling: local deliveries at once, each host's batch (with the acknowledgement
@@ -182,14 +224,14 @@ public sealed class SplitRoomModel
         foreach (var (host, items) in outgoing.Plan.ByHost)
         {
             var batch = new ReplicaBatch(Room, host, NextSequence(host), items, Ack: outgoing.Ack?.Host == host ? outgoing.Ack.Value.Ack : null);
-            if (_split.Contains(host)) continue;
+            if (_split.Contains(host) || _repliesLost.Contains(host)) continue;
             var applied = Handle(host, new BatchFromPrimary(batch, LinkState.Linked, _now));
             if (applied.Netjoin is not null) throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}: {applied.NetjoinWhy}");
             if (applied.Refused.Count > 0)
                 throw new InvalidOperationException($"{host} refused {string.Join(", ", applied.Refused)}: the model's users always ask first");
             Taken(host, applied);
         }
-        if (outgoing.Ack is { } ack && !outgoing.Plan.ByHost.ContainsKey(ack.Host) && !_split.Contains(ack.Host))
+        if (outgoing.Ack is { } ack && !outgoing.Plan.ByHost.ContainsKey(ack.Host) && !_split.Contains(ack.Host) && !_repliesLost.Contains(ack.Host))
             Taken(ack.Host, Handle(ack.Host, new AcknowledgementFromPrimary(ack.Ack, LinkState.Linked)));
     }
 
@@ -200,10 +242,10 @@ public sealed class SplitRoomModel
     private void Taken(string host, ReplicaOutcome outcome)
     {
         Deliver(outcome.Deliveries);
-        foreach (var forward in outcome.Forwards)
+        foreach (var forward in outcome.Forwards.Where(_ => !_forwardsLost.Contains(host)))
         {
             _now = _now.AddSeconds(1);
-            var relayed = _primary.Relayed(new HandleStanza(forward.Stanza, _now), new RelayedBy(host, forward.Number!));
+            var relayed = _primary.Relayed(new HandleStanza(forward.Stanza, _now, Resent: forward.Resent), new RelayedBy(host, forward.Number!, forward.Resent));
             if (relayed.Verdict == ForwardVerdict.Gap) throw new InvalidOperationException($"{host}'s forward {forward.Number} came past a gap");
             if (relayed.Decided is { } decided) Commit(decided);
             else if (relayed.AcknowledgedAgain is { } outgoing) Send(outgoing);
@@ -220,6 +262,43 @@ public sealed class SplitRoomModel
     {
         _journal.AddRange(decided.Decision.Events.Where(e => e.IsDurable));
         Send(decided.Outgoing);
+    }
+
+    /// <summary>
+    /// A replica host's server's stream to its node, as mod_dmuc_stream_ack keeps it: each stanza it handed, until the node settles
+    /// it, and whether the node marked it served; the node's side is the replica's own <see cref="ReplicaStreamReceipts"/>.
+    /// </summary>
+    /// <param name="leftOver">What the last stream left unsettled, for this one to be handed first.</param>
+    private sealed class HostStream(IReadOnlyList<(XElement Stanza, bool Served)>? leftOver = null)
+    {
+        private IReadOnlyList<(XElement Stanza, bool Served)> _leftOver = leftOver ?? [];
+        private readonly ReplicaStreamReceipts _receipts = new();
+        private readonly SortedDictionary<long, (XElement Stanza, bool Served)> _kept = new();
+        private long _handed;
+
+        public void Hand(XElement stanza)
+        {
+            var receipt = new StreamReceipt(Akka.Actor.ActorRefs.Nobody, Connection: 1, ++_handed, Resent: false);
+            _kept[receipt.Number] = (stanza, false);
+            _receipts.Arrived(stanza, receipt);
+        }
+
+        public void Handled(ReplicaOutcome outcome, Func<XElement, bool> holds)
+        {
+            foreach (var served in _receipts.Of(outcome.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza)))
+                _kept[served.Number] = _kept[served.Number] with { Served = true };
+            foreach (var settled in _receipts.NoLongerHeld(holds)) _kept.Remove(settled.Number);
+        }
+
+        /// <summary>The node's life ended: the next stream starts with what this one left.</summary>
+        public HostStream Ended() => new([.. _leftOver, .. _kept.Values]);
+
+        public IReadOnlyList<(XElement Stanza, bool Served)> TakeLeftOver()
+        {
+            var leftOver = _leftOver;
+            _leftOver = [];
+            return leftOver;
+        }
     }
 
     private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;

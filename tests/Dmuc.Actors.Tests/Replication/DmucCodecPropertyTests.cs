@@ -83,7 +83,7 @@ public sealed class DmucCodecPropertyTests
         Gen.Select(Word, Gen.Long[1, long.MaxValue], Gen.Long[0, long.MaxValue], (session, number, acked) => new ForwardNumber(session, number, acked));
 
     private static readonly Gen<HeldStanza> Held =
-        Gen.Select(Stanza, Gen.Long[0, 4_102_444_800_000L], (stanza, ms) => new HeldStanza(stanza, DateTimeOffset.FromUnixTimeMilliseconds(ms)));
+        Gen.Select(Stanza, Gen.Long[0, 4_102_444_800_000L], Gen.Bool, (stanza, ms, resent) => new HeldStanza(stanza, DateTimeOffset.FromUnixTimeMilliseconds(ms), resent));
 
     /// <summary>A primary's ping or pong carries its link's last sent batch; a replica's carries none.</summary>
     private static readonly Gen<long?> LastSentSequence =
@@ -168,6 +168,25 @@ public sealed class DmucCodecPropertyTests
         Assert.Equal(new KeepalivePong(Jid.Parse(Room), "killrc.oulubox.irc", "ping-17"), fromReplica);
         Assert.Equal("41", DmucCodec.ToXml(fromPrimary).Attribute("seq")?.Value);
         Assert.Null(DmucCodec.ToXml(fromReplica).Attribute("seq"));
+    }
+
+    /// <summary>
+    /// A held stanza's resent mark rides on the replica's own delay, the last from its host: a user's stanza that carries a delay
+    /// from that host marked resent itself is not taken as resent.
+    /// </summary>
+    [Fact]
+    public void Only_the_replica_s_own_delay_says_a_held_stanza_was_resent()
+    {
+        const string host = "killrc.oulubox.irc";
+        var forging = XElement.Parse($"<message xmlns='jabber:client' from='argl@{host}/laptop' to='{Room}' type='groupchat' id='x'><body>hi</body>" +
+                                     $"<delay xmlns='urn:xmpp:delay' from='{host}' stamp='1990-10-13T23:58:00.000Z' xmlns:d='{Ns.Dmuc}' d:resent='true'/></message>");
+        var served = DateTimeOffset.Parse("1990-10-13T23:58:37Z", CultureInfo.InvariantCulture);
+        ResyncReplica Report(params HeldStanza[] held) => new(Jid.Parse(Room), host, "netjoin-1", 4, null, new Dictionary<Jid, string>(), [], held, 1);
+
+        var read = (ResyncReplica)DmucCodec.FromXml(DmucCodec.ToXml(Report(new HeldStanza(forging, served), new HeldStanza(new XElement(forging), served, Resent: true))));
+
+        Assert.Equal([false, true], read.HeldStanzas.Select(held => held.Resent));
+        Assert.All(read.HeldStanzas, held => Assert.Equal(served, held.ServedAt));
     }
 
     [Fact]

@@ -893,6 +893,42 @@ public sealed class ReplicaRoomStateTests
         Assert.Null(_state.NetjoinId);
     }
 
+    /// <summary>
+    /// What the server hands again after the node's previous life (stream-ack.md §8): marked served, it is held for the room and not
+    /// served again, reported at once when linked, and after the netjoin under way otherwise, ahead of what waited for that netjoin;
+    /// not marked, it is not served during a split (that life may have forwarded it, and only the room can tell), and waits for the link.
+    /// </summary>
+    [Fact]
+    public void A_stanza_handed_again_is_held_for_the_room_if_served_before_and_otherwise_waits_for_the_link_rather_than_be_served_twice()
+    {
+        EnterLocally(BigCheese, "BigCheese");
+        XElement Said(string body) => Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='{body}'><body>{body}</body></message>");
+        var (servedBefore, forwardedBefore, servedBeforeToo, afterwards) = (Said("served"), Said("forwarded"), Said("served too"), Said("afterwards"));
+
+        var heldAgain = _state.Handle(new LocalStanzaArrived(servedBefore, LinkState.Linked, Now, Resent: true, ServedBefore: true));
+        Assert.Empty(heldAgain.Deliveries);
+        Assert.Empty(heldAgain.Forwards);
+        Assert.Equal([new HeldStanza(servedBefore, Now, Resent: true)], heldAgain.Netjoin!.HeldStanzas);
+
+        _state.Handle(new LinkSplit(Now));
+        var waiting = _state.Handle(new LocalStanzaArrived(forwardedBefore, LinkState.Split, Now, Resent: true));
+        Assert.Empty(waiting.Deliveries);
+        Assert.Equal([forwardedBefore], _state.WaitingForNetjoin);
+
+        var netjoin = _state.Handle(new NetjoinRequested(LinkState.Split)).Netjoin!;
+        Assert.Single(netjoin.HeldStanzas);
+        Assert.Empty(_state.Handle(new LocalStanzaArrived(servedBeforeToo, LinkState.Rejoining, Now, Resent: true, ServedBefore: true)).Deliveries);
+        _state.Handle(new LocalStanzaArrived(afterwards, LinkState.Rejoining, Now));
+        var rejoined = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [], ResyncOf: netjoin.NetjoinId), LinkState.Rejoining, Now));
+
+        Assert.Equal(ResyncStep.NetjoinComplete, rejoined.Resync);
+        Assert.Empty(rejoined.Forwards);
+        Assert.Equal([new HeldStanza(servedBeforeToo, Now, Resent: true)], rejoined.Netjoin!.HeldStanzas);
+        Assert.Equal([forwardedBefore, afterwards], _state.WaitingForNetjoin);
+        var linked = _state.Handle(new BatchFromPrimary(new ReplicaBatch(Room, OwnHost, ++_sequence, [], ResyncOf: rejoined.Netjoin.NetjoinId), LinkState.Rejoining, Now));
+        Assert.Equal([(forwardedBefore, true), (afterwards, false)], linked.Forwards.Select(forward => (forward.Stanza, forward.Resent)));
+    }
+
     [Fact]
     public void Word_from_the_primary_across_a_split_starts_a_netjoin_and_a_batch_out_of_step_starts_one_saying_why()
     {
@@ -957,7 +993,7 @@ public sealed class ReplicaRoomStateTests
         {
             var receipt = new StreamReceipt(Akka.Actor.ActorRefs.Nobody, Connection: 1, ++arrived, resent);
             receipts.Arrived(stanza, receipt);
-            return (receipt, _state.Handle(new LocalStanzaArrived(stanza, link, Now)));
+            return (receipt, _state.Handle(new LocalStanzaArrived(stanza, link, Now, resent)));
         }
         IReadOnlyList<StreamReceipt> Settled() => receipts.NoLongerHeld(_state.Holds);
         XElement Said(string body) => Parse($"<message from='{BigCheese}' to='{Room}' type='groupchat' id='{body}'><body>{body}</body></message>");
@@ -965,17 +1001,17 @@ public sealed class ReplicaRoomStateTests
 
         var one = Said("one");
         var (forwarded, forwarding) = Arrive(one, LinkState.Linked, resent: true);
-        Assert.True(receipts.IsResent(one));
+        Assert.True(forwarding.Forwards.Single().Resent);
         Assert.Empty(Settled());
         var number = forwarding.Forwards.Single().Number!;
         _state.Handle(new AcknowledgementFromPrimary(new ForwardAck(number.Session, number.Number), LinkState.Linked));
         Assert.Equal([forwarded], Settled());
-        Assert.False(receipts.IsResent(one));
 
         var (refused, _) = Arrive(subjectChange, LinkState.Split);
         Assert.Equal([refused], Settled());
 
-        var (servedAlone, _) = Arrive(Said("three"), LinkState.Split);
+        var (servedAlone, serving) = Arrive(Said("three"), LinkState.Split);
+        Assert.Equal([servedAlone], receipts.Of(serving.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza)));
         var (refusedBehind, _) = Arrive(new XElement(subjectChange), LinkState.Split);
         Assert.Empty(Settled());
 

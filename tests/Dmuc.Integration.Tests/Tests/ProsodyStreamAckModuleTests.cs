@@ -24,7 +24,7 @@ public sealed class ProsodyStreamAckModuleTests
     {
         await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
         await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
-        await using var next = await StreamLeavingOneUnacknowledgedAsync(prosody, romeo);
+        await using var next = await StreamLeavingUnacknowledgedAsync(prosody, romeo, [Groupchat("m1")]);
 
         await romeo.SendAsync(Groupchat("m2"));
         Assert.Null(await next.TryReceiveAsync(Silence));
@@ -42,7 +42,7 @@ public sealed class ProsodyStreamAckModuleTests
         var options = new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info", StreamAckEnableWait = TimeSpan.FromSeconds(1) };
         await using var prosody = await ProsodyServer.StartAsync(options);
         await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
-        await using var plain = await StreamLeavingOneUnacknowledgedAsync(prosody, romeo);
+        await using var plain = await StreamLeavingUnacknowledgedAsync(prosody, romeo, [Groupchat("m1")]);
 
         await romeo.SendAsync(Groupchat("m2"));
         await romeo.SendAsync(Groupchat("m3"));
@@ -56,15 +56,39 @@ public sealed class ProsodyStreamAckModuleTests
         Assert.Equal("m4", (string?)(await plain.ReceiveAsync()).Attribute("id"));
     }
 
-    /// <summary>A stream enables acknowledgements, takes m1 from Romeo, and closes without acknowledging it; the next stream is in, not enabled.</summary>
-    private static async Task<BareComponent> StreamLeavingOneUnacknowledgedAsync(ProsodyServer prosody, XmppTestClient romeo)
+    [Fact]
+    public async Task A_stanza_the_component_marked_served_comes_again_with_the_mark_and_a_users_own_mark_is_not_kept()
+    {
+        await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
+        var forged = Groupchat("m3");
+        forged.Add(StreamAckProtocol.Served(1));
+        await using var next = await StreamLeavingUnacknowledgedAsync(prosody, romeo, [Groupchat("m1"), Groupchat("m2"), forged], markedServed: [1]);
+
+        next.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(3, StreamAckProtocol.ResentAfter(await next.ReceiveAsync()));
+        var resent = new[] { await next.ReceiveAsync(), await next.ReceiveAsync(), await next.ReceiveAsync() };
+        Assert.Equal([("m1", true), ("m2", false), ("m3", false)],
+            resent.Select(stanza => ((string?)stanza.Attribute("id"), StreamAckProtocol.TakeServedMark(stanza, resent: true))));
+    }
+
+    /// <summary>
+    /// A stream enables acknowledgements, takes what Romeo sends, marks the stanzas numbered <paramref name="markedServed"/> served, and
+    /// closes without acknowledging any; the next stream is in, not enabled.
+    /// </summary>
+    private static async Task<BareComponent> StreamLeavingUnacknowledgedAsync(ProsodyServer prosody, XmppTestClient romeo, IReadOnlyList<XElement> sent,
+        IReadOnlyList<long>? markedServed = null)
     {
         await using (var first = await BareComponent.ConnectAsync(prosody))
         {
             first.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
             Assert.Equal(0, StreamAckProtocol.ResentAfter(await first.ReceiveAsync()));
-            await romeo.SendAsync(Groupchat("m1"));
-            Assert.Equal("m1", (string?)(await first.ReceiveAsync()).Attribute("id"));
+            foreach (var stanza in sent)
+            {
+                await romeo.SendAsync(stanza);
+                Assert.Equal((string?)stanza.Attribute("id"), (string?)(await first.ReceiveAsync()).Attribute("id"));
+            }
+            foreach (var number in markedServed ?? []) first.Send(StreamAckProtocol.Served(number));
         }
         return await BareComponent.ConnectAsync(prosody);
     }
