@@ -25,7 +25,7 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     public static readonly TimeSpan NetjoinAskedAgainAfterRemoval = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// The longest a stanza from this node's server waits for the cluster to name this node for its host (<see cref="HoldUntilNamed"/>)
+    /// The longest a stanza from this node's server waits for the cluster to name this node for its host (<see cref="NamingHold"/>)
     /// before it is answered with an error: a standby's take-over, a restarted node's join, take a few seconds.
     /// </summary>
     public static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(30);
@@ -36,13 +36,12 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     /// How long this node must have been named before what waited goes on: this node names itself as soon as it sees the node it
     /// took over from downed, the primary a gossip round or two later (every 500 ms), and refuses this node's netjoin until then.
     /// </summary>
-    private static readonly TimeSpan NamedEverywhereAfter = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan NamedEverywhereAfter = TimeSpan.FromSeconds(2);
 
     private readonly ClusterHosts _hosts;
     private readonly IStanzaSink _sink;
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
-    private readonly Queue<(RouteStanza Route, DateTimeOffset Since)> _waitingToBeNamed = new();
-    private DateTimeOffset? _namedSince;
+    private readonly NamingHold _namingHold = new(NamedEverywhereAfter, NamingWait);
     private Address? _self;
 
     public ReplicaDirectory(ClusterHosts hosts, IStanzaSink sink)
@@ -111,37 +110,24 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     /// (a standby taking the host over, a node not yet in the cluster, and the stanzas the server hands again at such a start) waits
     /// here, in order, rather than being forwarded and refused without a word.
     /// </summary>
-    private void HandleStanzaFromServer(RouteStanza route)
-    {
-        if (_waitingToBeNamed.Count == 0 && IsNamedForOwnHost()) Route(route);
-        else HoldUntilNamed(route);
-    }
+    private void HandleStanzaFromServer(RouteStanza route) =>
+        Follow(_namingHold.Apply(_namingHold.Process(new StanzaFromOwnServer(route, IsNamedForOwnHost(), DateTimeOffset.UtcNow))));
+
+    private void HandleNamingLook() => Follow(_namingHold.Apply(_namingHold.Process(new NamingLooked(IsNamedForOwnHost(), DateTimeOffset.UtcNow))));
 
     private bool IsNamedForOwnHost() => _hosts.OwnHostNode is { } named && named == (_self ??= Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
 
-    private void HoldUntilNamed(RouteStanza route)
+    /// <summary>Routes what the naming hold lets go, answers what waited too long, and looks at the naming while anything waits.</summary>
+    private void Follow(NamingOutcome outcome)
     {
-        if (_waitingToBeNamed.Count == 0) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);
-        _waitingToBeNamed.Enqueue((route, DateTimeOffset.UtcNow));
-    }
-
-    private void HandleNamingLook()
-    {
-        var now = DateTimeOffset.UtcNow;
-        _namedSince = IsNamedForOwnHost() ? _namedSince ?? now : null;
-        if (now - _namedSince >= NamedEverywhereAfter)
+        foreach (var route in outcome.ToRoute) Route(route);
+        foreach (var refused in outcome.Refused)
         {
-            while (_waitingToBeNamed.TryDequeue(out var waiting)) Route(waiting.Route);
+            ReplicaRoom.AnswerUnavailable(_sink, refused.Stanza, "this node does not serve its host in the cluster yet");
+            refused.Receipt?.Settle();
         }
-        while (_waitingToBeNamed.TryPeek(out var oldest) && now - oldest.Since >= NamingWait)
-        {
-            _waitingToBeNamed.Dequeue();
-            ReplicaRoom.AnswerUnavailable(_sink, oldest.Route.Stanza, "this node does not serve its host in the cluster yet");
-            oldest.Route.Receipt?.Settle();
-        }
-        if (_waitingToBeNamed.Count > 0) return;
-        Timers.Cancel(LookForNaming.Instance);
-        _namedSince = null;
+        if (outcome.Looking == NamingLook.Start) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);
+        else if (outcome.Looking == NamingLook.Stop) Timers.Cancel(LookForNaming.Instance);
     }
 
     private sealed class LookForNaming
