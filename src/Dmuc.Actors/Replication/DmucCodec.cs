@@ -54,6 +54,7 @@ public static class DmucCodec
                 entry.Show is null ? null : new XAttribute("show", entry.Show),
                 entry.Status is null ? null : new XAttribute("status", entry.Status))),
             new XElement(Dmuc + "held", new XAttribute("first", resync.FirstHeldNumber.ToString(CultureInfo.InvariantCulture)),
+                resync.HeldSession is null ? null : new XAttribute("session", resync.HeldSession),
                 resync.HeldStanzas.Select(held => HeldToXml(held, resync.ReplicaHost))),
             resync.Unacknowledged is not { } unacked ? null : new XElement(Dmuc + "unacked",
                 new XAttribute("session", unacked.Session), new XAttribute("first", unacked.First.ToString(CultureInfo.InvariantCulture)),
@@ -137,7 +138,8 @@ public static class DmucCodec
         xml.Element(Dmuc + "unacked") is not { } unacked ? null : new UnacknowledgedForwards(Required(unacked, "session"),
             Number(unacked, "first"), unacked.Elements().Select(stanza => HeldFromXml(stanza, Required(xml, "replica"))).ToList()),
         xml.Attribute("more")?.Value is "true" or "1",
-        xml.Attribute("part") is null ? 1 : (int)Number(xml, "part"));
+        xml.Attribute("part") is null ? 1 : (int)Number(xml, "part"),
+        xml.Element(Dmuc + "held")?.Attribute("session")?.Value);
 
     /// <summary>
     /// A held stanza as its user sent it, with an XEP-0203 delay from the replica host saying when the replica

@@ -30,6 +30,13 @@ public sealed class HeldStanzaLedger
     public IReadOnlyList<(long Number, HeldStanza Held)> ToProcess(ResyncReplica report)
     {
         var record = RecordOf(report.ReplicaHost);
+        if (record.HeldSession != report.HeldSession)
+        {
+            // Another life of the replica, which numbers its held stanzas from 1 again: the last life's count is not its.
+            record.HeldSession = report.HeldSession;
+            record.ProcessedUpTo = 0;
+            record.Outcomes.Clear();
+        }
         record.Outcomes.RemoveAll(outcome => outcome.Number < report.FirstHeldNumber);
         if (report.Unacknowledged is { } unacked) ForwardsAcknowledged(report.ReplicaHost, unacked.Session, unacked.First - 1);
         else record.Forwards.Clear();
@@ -102,6 +109,7 @@ public sealed class HeldStanzaLedger
 
     private sealed class HostRecord
     {
+        public string? HeldSession { get; set; }
         public long ProcessedUpTo { get; set; }
         public List<(long Number, List<Delivery> Answers, List<string> Kept)> Outcomes { get; } = [];
         public string? ForwardSession { get; set; }

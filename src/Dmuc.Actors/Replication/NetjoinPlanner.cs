@@ -110,6 +110,11 @@ public static class NetjoinPlanner
         var earlierHistory = entrants.Count == 0 ? [] : room.History.Where(entry => !resent.Contains(entry.StanzaId))
             .Select(entry => new ReplicaItem(room.Replayed(entry), entrants)).ToList();
         IReadOnlyList<ReplicaItem> subject = entrants.Count == 0 ? [] : [new ReplicaItem(room.SubjectForEntrant(), entrants)];
+        // A new incarnation resumed from its receipt learns where it stands from the receipt's own message, kept and delivered to
+        // nobody: without it, it reported no last message at its next netjoin and its users got the whole history again.
+        IReadOnlyList<ReplicaItem> resumedAt = resumed?.LastStanzaId is { } last && room.History.LastOrDefault(entry => entry.StanzaId == last) is { } atReceipt
+            ? [new ReplicaItem(room.Replayed(atReceipt), [], Delay: atReceipt.Timestamp)]
+            : [];
 
         // The planner groups one stanza's recipients into one item and marks the entries and departures.
         var plan = ReplicationPlanner.Split(deliveries, candidate => candidate == host, roomJid, report.LocalOccupants, sessions,
@@ -121,6 +126,7 @@ public static class NetjoinPlanner
         return [
             .. items.Where(item => !acceptedAt.ContainsKey(item.Stanza)),
             .. earlierHistory,
+            .. resumedAt,
             .. history.SelectMany(kept => seenLocally.Contains(kept.Message)
                 ? [new ReplicaItem(kept.Message, [], Delay: kept.AcceptedAt)]
                 : historyItems[kept.Message].Select(item => item with { Delay = kept.AcceptedAt })),

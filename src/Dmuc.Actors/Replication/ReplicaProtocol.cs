@@ -122,6 +122,8 @@ public sealed record RequestNetjoin(Jid Room, string ReplicaHost);
 /// <param name="More">The report goes on in another part (a report larger than one remoting frame travels in parts,
 /// docs/protocol/netjoin.md §3): the first part has the rosters, each part the next held stanzas and forwards.</param>
 /// <param name="Part">Which part of the report this is, from 1: the primary takes a report only whole and in order.</param>
+/// <param name="HeldSession">The life of the replica that numbered <paramref name="HeldStanzas"/> (its forwards' session): a next life
+/// numbers its held stanzas from 1 again, and the primary's count of those it processed is per life.</param>
 public sealed record ResyncReplica(
     Jid Room,
     string ReplicaHost,
@@ -134,7 +136,8 @@ public sealed record ResyncReplica(
     long FirstHeldNumber,
     UnacknowledgedForwards? Unacknowledged = null,
     bool More = false,
-    int Part = 1)
+    int Part = 1,
+    string? HeldSession = null)
 {
     /// <summary>
     /// This report in parts whose held stanzas and forwards weigh at most <paramref name="maxBytes"/> as XML (an item

@@ -143,7 +143,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// </summary>
     private ReplicaOutcome NetjoinStarting(string? why)
     {
-        var started = Sync.Netjoin(ownHost, _forwards.Report());
+        var started = Sync.Netjoin(ownHost, _forwards.Session, _forwards.Report());
         return ReplicaOutcome.Of(started, ReceiptsToBeSentAnew.Instance) with { Netjoin = started.Report, NetjoinWhy = why };
     }
 

@@ -75,10 +75,11 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// Our half of a netjoin: what our users did alone and what we have, in one report the primary answers with one
     /// resync. A new netjoin replaces any earlier one still unanswered.
     /// </summary>
-    public NetjoinStarted Netjoin(string ownHost, UnacknowledgedForwards? unacknowledged) =>
+    /// <param name="session">This life of the replica, which numbers its held stanzas.</param>
+    public NetjoinStarted Netjoin(string ownHost, string session, UnacknowledgedForwards? unacknowledged) =>
         new(new ResyncReplica(state.Room, ownHost, $"netjoin-{_netjoins + 1}", state.LastSequence, state.LastStanzaId,
             state.LocalOccupants.ToDictionary(), state.Roster.Values.ToList(), state.HeldDuringSplit.ToList(), state.FirstHeldNumber,
-            unacknowledged));
+            unacknowledged, HeldSession: session));
 
     /// <summary>The only place the replica's half of the netjoin changes.</summary>
     public void Apply(ReplicaRoomEvent happened)

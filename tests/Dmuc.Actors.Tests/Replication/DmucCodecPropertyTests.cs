@@ -109,9 +109,10 @@ public sealed class DmucCodecPropertyTests
         from unacked in OrNone(Gen.Select(Word, Gen.Long[1, long.MaxValue], Held.List[0, 3], (session, first, stanzas) => new UnacknowledgedForwards(session, first, stanzas)))
         from more in Gen.Bool
         from part in Gen.Int[1, 5]
+        from heldSession in OrNone(Word)
         select new ResyncReplica(Jid.Parse(Room), host, netjoinId, lastSequence, lastStanzaId,
             locals.DistinctBy(local => local.Item1).ToDictionary(local => local.Item1, local => local.Item2), roster, held, firstHeld, unacked,
-            more, part);
+            more, part, heldSession);
 
     /// <summary>Every message of the protocol (docs/protocol/dmuc.md and netjoin.md).</summary>
     private static readonly Gen<object> AnyMessage = Gen.OneOf<object>(
