@@ -12,6 +12,8 @@ namespace Dmuc.Actors.Replication;
 public sealed class ForwardWindow(string session)
 {
     private readonly List<(long Number, HeldStanza Stanza)> _unacknowledged = [];
+    // The unacknowledged forwards served to the local users when the link split (ReplicaRoomState.ServedAtSplit).
+    private readonly HashSet<long> _servedHere = [];
     private long _next = 1;
 
     public string Session => session;
@@ -45,7 +47,17 @@ public sealed class ForwardWindow(string session)
         if (upTo <= Acknowledged) return true;
         Acknowledged = upTo;
         _unacknowledged.RemoveAll(forward => forward.Number <= upTo);
+        _servedHere.RemoveWhere(number => number <= upTo);
         return true;
+    }
+
+    /// <summary>The forwards still unacknowledged that were not served here yet, oldest first.</summary>
+    public IEnumerable<XElement> NotServedHere => _unacknowledged.Where(forward => !_servedHere.Contains(forward.Number)).Select(forward => forward.Stanza.Stanza);
+
+    /// <summary>The unacknowledged forward <paramref name="stanza"/> (this element) was served to the local users.</summary>
+    public void ServedHere(XElement stanza)
+    {
+        foreach (var forward in _unacknowledged.Where(forward => ReferenceEquals(forward.Stanza.Stanza, stanza))) _servedHere.Add(forward.Number);
     }
 
     /// <summary>Whether <paramref name="stanza"/> (this element) waits for its acknowledgement.</summary>

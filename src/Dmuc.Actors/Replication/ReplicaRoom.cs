@@ -152,7 +152,7 @@ public sealed class ReplicaRoom : KeepaliveActor
             _sends.AllWritten().PipeTo(Self, success: written => new ReceiptWritten(toWrite, written), failure: _ => new ReceiptWritten(toWrite, false));
         if (outcome.ReceiptToSend is { } receipt) TellPrimary(receipt);
         if (outcome.ReceiptPause is { } pause) Timers.StartSingleTimer(ReceiptPauseTimer.Instance, ReceiptPauseTimer.Instance, pause);
-        MarkServed(outcome.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza));
+        MarkServed(outcome.ServedAndHeld);
         SettleWhatIsNoLongerHeld();
     }
 

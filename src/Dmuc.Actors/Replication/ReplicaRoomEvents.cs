@@ -74,6 +74,9 @@ public sealed record WaitingStanzasReleased : ReplicaRoomEvent
 /// <param name="Resent">This node's server handed it again (<see cref="LocalStanzaArrived.Resent"/>).</param>
 public sealed record StanzaForwarded(XElement Stanza, DateTimeOffset At, bool Resent = false) : ReplicaRoomEvent;
 
+/// <summary>An unacknowledged forward was shown to the local users as the link split (it stays in the window for the netjoin).</summary>
+public sealed record ForwardServedAtSplit(XElement Stanza) : ReplicaRoomEvent;
+
 /// <summary>The room processed our forwards up to <paramref name="Ack"/>: they are no longer ours to resend.</summary>
 public sealed record ForwardsAcknowledgedUpTo(ForwardAck Ack) : ReplicaRoomEvent;
 
@@ -138,6 +141,17 @@ public sealed record PrimaryForward(XElement Stanza, ForwardNumber? Number, bool
 public sealed record ReplicaOutcome(IReadOnlyList<ReplicaRoomEvent> Events, IReadOnlyList<Delivery> Deliveries)
 {
     public static readonly ReplicaOutcome Nothing = new([], []);
+
+    /// <summary>
+    /// The local users' stanzas this outcome served them and the replica holds for the room (held during the split, or a forward
+    /// served at the split): their server is to mark them served (docs/protocol/stream-ack.md §8).
+    /// </summary>
+    public IEnumerable<XElement> ServedAndHeld => Events.Select(happened => happened switch
+    {
+        StanzaHeldDuringSplit held => held.Held.Stanza,
+        ForwardServedAtSplit served => served.Stanza,
+        _ => null,
+    }).OfType<XElement>();
 
     /// <summary>The entries the primary must hear were refused (nobody here asked for them).</summary>
     public IReadOnlyList<Jid> Refused { get; init; } = [];

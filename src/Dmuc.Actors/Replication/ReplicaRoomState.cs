@@ -44,6 +44,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private readonly ReceiptPacing _receipts = new();
     // Local users' stanzas that arrived while a netjoin was under way, waiting for its outcome (linked, or split again).
     private readonly List<StanzaWaitingForNetjoin> _waitingForNetjoin = [];
+    // The messages shown to the local users during the split (room/nick, id), whose copies the netjoin's resync brings: kept, not delivered.
+    private readonly HashSet<(string From, string Id)> _seenHere = [];
     private ReplicaSync? _sync;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
@@ -108,7 +110,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         PrimaryNodeLeft left => KeepsInStep && (left.Link != LinkState.Linked || UnacknowledgedForwards > 0)
             ? NetjoinStarting($"a primary-capable node left the cluster ({left.Link}, {UnacknowledgedForwards} forwards unacknowledged)")
             : ReplicaOutcome.Nothing,
-        LinkSplit split => SplitFound().FollowedBy(ReplicaOutcome.Of(NetjoinAbandoned.Instance)).FollowedBy(Released(LinkState.Split, split.Now)),
+        LinkSplit split => SplitFound().FollowedBy(ServedAtSplit(split.Now)).FollowedBy(ReplicaOutcome.Of(NetjoinAbandoned.Instance))
+            .FollowedBy(Released(LinkState.Split, split.Now)),
         SessionCheckTimedOut timedOut => CheckUnanswered(timedOut),
         ReceiptWriteEnded ended => ReceiptEnded(ended),
         ReceiptPauseOver => ReplicaOutcome.Of(ReceiptPauseEnded.Instance),
@@ -339,6 +342,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 break;
             case ProvisionalMessageKept kept:
                 AddToHistory(kept.Entry);
+                if (kept.Entry.Message.Attribute("id")?.Value is { } id) _seenHere.Add((kept.Entry.Message.Attribute("from")?.Value ?? "", id));
+                break;
+            case ForwardServedAtSplit served:
+                _forwards.ServedHere(served.Stanza);
                 break;
             case OccupantShownAway away:
                 _shownAway.Add(away.Away.Nick);
@@ -428,7 +435,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             foreach (var recipient in recipients)
             {
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.
-                if (recipient.Domain != ownHost || refused.Contains(recipient)) continue;
+                if (recipient.Domain != ownHost || refused.Contains(recipient) || (batch.ResyncOf is not null && SeenHere(item))) continue;
                 (checking.Contains(recipient) ? heldForCheck : deliveries).Add(new Delivery(recipient, item.Stanza));
             }
         }
@@ -452,6 +459,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         foreach (var item in batch.Items.Where(item => item.Enter is { } enter && !applied.Refused.Contains(enter.Occupant)))
             _localOccupants[item.Enter!.Occupant] = NickOf(item.Stanza) ?? item.Enter.Occupant.ToString();
         if (batch.ResyncOf is null || !batch.More) _freshIncarnation = false;
+        if (batch.ResyncOf is not null && !batch.More) _seenHere.Clear();
 
         foreach (var item in batch.Items) Remember(item);
         foreach (var held in applied.HeldForCheck) _unconfirmed[held.To].Held.Add(held.Stanza);
@@ -592,15 +600,53 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// </summary>
     private ReplicaOutcome? SayLocally(Jid from, string nick, XElement stanza, DateTimeOffset now)
     {
-        if (_roster.GetValueOrDefault(nick)?.Role is { } role && !Messages.MaySpeak(role))
-            return ReplicaOutcome.Sending([ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, Messages.NoVoiceText, "auth")]);
+        if (!MaySpeak(nick)) return ReplicaOutcome.Sending([ErrorTo(from, stanza, StanzaErrorCondition.Forbidden, Messages.NoVoiceText, "auth")]);
+        var said = Said(nick, stanza, now);
+        // A message asking not to be stored (XEP-0334) is not kept, but the rest of the room must still hear it.
+        return said.Events.Count > 0 || stanza.Element(Ns.Client + "body") is not null ? Held(stanza, now, said) : said;
+    }
+
+    private bool MaySpeak(string nick) => _roster.GetValueOrDefault(nick)?.Role is not { } role || Messages.MaySpeak(role);
+
+    /// <summary>A groupchat message to every local occupant, as the room relays it; kept in the history until the netjoin if the room would keep it.</summary>
+    private ReplicaOutcome Said(string nick, XElement stanza, DateTimeOffset now)
+    {
         var message = Messages.GroupchatFrom(stanza, room, nick);
         var deliveries = _localOccupants.Keys.Select(local => new Delivery(local, message)).ToList();
-        var historic = Dmuc.Rooms.History.IsHistoric(message);
-        var said = new ReplicaOutcome(historic ? [new ProvisionalMessageKept(new ReplicaHistoryEntry(message, now, Provisional: true))] : [], deliveries);
-        // A message asking not to be stored (XEP-0334) is not kept, but the rest of the room must still hear it.
-        return historic || message.Element(Ns.Client + "body") is not null ? Held(stanza, now, said) : said;
+        return new ReplicaOutcome(Dmuc.Rooms.History.IsHistoric(message) ? [new ProvisionalMessageKept(new ReplicaHistoryEntry(message, now, Provisional: true))] : [],
+            deliveries);
     }
+
+    /// <summary>
+    /// The link was found split: the local users' messages the room never acknowledged (sent into the cut, or into the primary's
+    /// crash) are shown to them now, as what they say from now on will be, so that they see them before it, in the order the room
+    /// takes them at the netjoin (forwards first, then what was held). They stay in the window for the netjoin, and the resync's
+    /// copies of them reach nobody here (<see cref="SeenHere"/>). Only groupchat messages the replica would serve during a split.
+    /// </summary>
+    private ReplicaOutcome ServedAtSplit(DateTimeOffset now)
+    {
+        if (!_serving.LocalChat) return ReplicaOutcome.Nothing;
+        var outcome = ReplicaOutcome.Nothing;
+        foreach (var stanza in _forwards.NotServedHere)
+        {
+            if (stanza.Name != Ns.Client + "message" || stanza.Attribute("type")?.Value != "groupchat" || stanza.Element(Ns.Client + "subject") is not null
+                || !Jid.TryParse(stanza.Attribute("from")?.Value, out var from) || !_localOccupants.TryGetValue(from, out var nick)
+                || !Jid.TryParse(stanza.Attribute("to")?.Value, out var to) || to != room || !MaySpeak(nick))
+                continue;
+            var said = Said(nick, stanza, now);
+            if (said.Events.Count == 0 && stanza.Element(Ns.Client + "body") is null) continue;
+            outcome = outcome.FollowedBy(said with { Events = [.. said.Events, new ForwardServedAtSplit(stanza)] });
+        }
+        return outcome;
+    }
+
+    /// <summary>
+    /// Whether a resync's history item is a message the local users were shown during the split (served here, or served at the split
+    /// while its forward was unacknowledged): the replica keeps the room's copy and delivers it to nobody. By its sender's nick and id.
+    /// </summary>
+    private bool SeenHere(ReplicaItem item) =>
+        item.Delay is not null && item.Stanza.Name == Ns.Client + "message" && item.Stanza.Attribute("id")?.Value is { } id
+        && _seenHere.Contains((item.Stanza.Attribute("from")?.Value ?? "", id));
 
     /// <summary>An in-room private message to a local occupant: relayed as the room would, not held (the room keeps none).</summary>
     private ReplicaOutcome? WhisperLocally(string senderNick, string recipientNick, XElement stanza)

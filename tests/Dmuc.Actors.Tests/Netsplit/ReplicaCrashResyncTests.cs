@@ -191,6 +191,32 @@ public sealed class ReplicaCrashResyncTests
         }
     }
 
+    /// <summary>
+    /// The primary's node dies while Wumpus speaks: one message it processed (journaled) but whose batch never reached killrc, one
+    /// lost on the way; then killrc finds the split and Wumpus goes on. killrc's users see the two unacknowledged ones as the split is
+    /// found, before what follows, and the room takes them in that order at the netjoin: every host sees the same order, once
+    /// (before, killrc's users saw them after what followed, from the resync).
+    /// </summary>
+    [Fact]
+    public void After_the_primary_s_crash_the_split_host_s_users_see_their_messages_in_the_order_every_other_host_sees_them_once()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Send(Say(Wumpus, Wallops.Room, "1", id: "m1"));
+        _room.LoseOnTheWay(Killrc, forwardsToo: false);
+        _room.Send(Say(Wumpus, Wallops.Room, "2", id: "m2"));
+        _room.LoseOnTheWay(Killrc, forwardsToo: true);
+        _room.Send(Say(Wumpus, Wallops.Room, "3", id: "m3"));
+        _room.CrashPrimary();
+        _room.Send(Say(Wumpus, Wallops.Room, "4", id: "m4"));
+        _room.Netjoin(Vesa);
+
+        _room.Netjoin(Killrc);
+
+        Assert.Equal(["1", "2", "3", "4"], _room.Primary.History.Select(entry => XElement.Parse(entry.Stanza).Body()));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Equal(["1", "2", "3", "4"], _room.ReceivedBy(user).Where(stanza => stanza.Attribute("type")?.Value == "groupchat").Select(stanza => stanza.Body()).OfType<string>());
+    }
+
     /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
     private void CrashKillrcAfterTwoMessages()
     {

@@ -285,7 +285,7 @@ public sealed class SplitRoomModel
 
         public void Handled(ReplicaOutcome outcome, Func<XElement, bool> holds)
         {
-            foreach (var served in _receipts.Of(outcome.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza)))
+            foreach (var served in _receipts.Of(outcome.ServedAndHeld))
                 _kept[served.Number] = _kept[served.Number] with { Served = true };
             foreach (var settled in _receipts.NoLongerHeld(holds)) _kept.Remove(settled.Number);
         }

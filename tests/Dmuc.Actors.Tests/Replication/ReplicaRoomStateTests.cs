@@ -1011,7 +1011,7 @@ public sealed class ReplicaRoomStateTests
         Assert.Equal([refused], Settled());
 
         var (servedAlone, serving) = Arrive(Said("three"), LinkState.Split);
-        Assert.Equal([servedAlone], receipts.Of(serving.Events.OfType<StanzaHeldDuringSplit>().Select(held => held.Held.Stanza)));
+        Assert.Equal([servedAlone], receipts.Of(serving.ServedAndHeld));
         var (refusedBehind, _) = Arrive(new XElement(subjectChange), LinkState.Split);
         Assert.Empty(Settled());
 
