@@ -134,9 +134,7 @@ public sealed class ReplicaCrashResyncTests
         Assert.True(Assert.Single(_room.Report(Killrc).Unacknowledged!.Stanzas).Resent);
         RejoinKillrc();
 
-        Assert.Single(_room.Primary.History, entry => entry.Stanza.Contains("into the cut"));
-        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
-            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("into the cut"));
+        AssertInTheRoomAndWithEveryoneOnce("into the cut");
         AssertEveryoneHearsTheNextMessageOnce();
     }
 
@@ -148,18 +146,14 @@ public sealed class ReplicaCrashResyncTests
     [Fact]
     public void A_message_served_during_a_split_by_a_node_that_then_died_reaches_everyone_once_and_its_sender_has_one_outcome()
     {
-        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
-        _room.Cut(Killrc);
-        _room.Send(Say(Wumpus, Wallops.Room, "served, then the node died", id: "served"));
+        PopulateAndSayOnKillrcDuringASplit("served, then the node died");
         Assert.Single(_room.ReceivedBy(Valdis), stanza => stanza.IsGroupchatWithBody("served, then the node died"));
         _room.CrashReplica(Killrc);
 
         _room.HandKeptAgain(Killrc);
         RejoinKillrc();
 
-        Assert.Single(_room.Primary.History, entry => entry.Stanza.Contains("served, then the node died"));
-        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
-            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the node died"));
+        AssertInTheRoomAndWithEveryoneOnce("served, then the node died");
         Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
         AssertEveryoneHearsTheNextMessageOnce();
     }
@@ -172,9 +166,7 @@ public sealed class ReplicaCrashResyncTests
     [Fact]
     public void What_the_next_life_of_a_replica_node_holds_through_a_split_reaches_the_room_though_the_last_life_held_as_many()
     {
-        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
-        _room.Cut(Killrc);
-        _room.Send(Say(Wumpus, Wallops.Room, "held by the first life", id: "first-life"));
+        PopulateAndSayOnKillrcDuringASplit("held by the first life");
         RejoinKillrc();
         _room.CrashReplica(Killrc);
         RejoinKillrc();
@@ -183,12 +175,8 @@ public sealed class ReplicaCrashResyncTests
         _room.Send(Say(Wumpus, Wallops.Room, "held by the next life", id: "next-life"));
         RejoinKillrc();
 
-        foreach (var body in new[] { "held by the first life", "held by the next life" })
-        {
-            Assert.Single(_room.Primary.History, entry => entry.Stanza.Contains(body));
-            foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
-                Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
-        }
+        AssertInTheRoomAndWithEveryoneOnce("held by the first life");
+        AssertInTheRoomAndWithEveryoneOnce("held by the next life");
     }
 
     /// <summary>
@@ -249,6 +237,22 @@ public sealed class ReplicaCrashResyncTests
         var resync = _room.Netjoin(Killrc);
         _room.AnswerSessionChecks(Killrc);
         return resync;
+    }
+
+    /// <summary>The four users enter; killrc is cut off, and Wumpus says <paramref name="body"/> there.</summary>
+    private void PopulateAndSayOnKillrcDuringASplit(string body)
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Cut(Killrc);
+        _room.Send(Say(Wumpus, Wallops.Room, body, id: body.Replace(' ', '-')));
+    }
+
+    /// <summary>The room's history has the message once, and each of the four users got it once.</summary>
+    private void AssertInTheRoomAndWithEveryoneOnce(string body)
+    {
+        Assert.Single(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == body);
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody(body));
     }
 
     /// <summary>The restarted replica is in step: its users and everyone else each get each new message once.</summary>
