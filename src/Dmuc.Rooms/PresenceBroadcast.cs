@@ -115,6 +115,9 @@ internal sealed class PresenceViews(RoomData room, Occupant occupant, PresenceNo
 {
     private readonly string? _actorNick = notice.Actor is { } actor ? room.OccupantByRealJid(actor)?.Nick : null;
     private readonly string? _occupantId = OccupantIds.For(room, occupant.BareJid);
+
+    /// <summary>Read at once, so that views kept for later entrants (<see cref="RosterPresences"/>) do not keep the room's state alive.</summary>
+    public Affiliation Affiliation { get; } = room.AffiliationOf(occupant.BareJid);
     private XElement? _full, _anonymous, _fullUnavailable, _anonymousUnavailable;
 
     public string From { get; } = room.OccupantJid(occupant.Nick);
@@ -136,12 +139,11 @@ internal sealed class PresenceViews(RoomData room, Occupant occupant, PresenceNo
     /// <summary>One item per session when real JIDs are visible, else one item without a JID.</summary>
     public IEnumerable<XElement> Items(bool withJids, bool actorJid)
     {
-        var affiliation = room.AffiliationOf(occupant.BareJid);
         var actor = actorJid ? notice.Actor?.ToString() : null;
         return withJids
-            ? occupant.Sessions.Select(session => Stanzas.Item(affiliation, occupant.Role, session.RealJid.ToString(),
+            ? occupant.Sessions.Select(session => Stanzas.Item(Affiliation, occupant.Role, session.RealJid.ToString(),
                 notice.NewNick, _actorNick, actor, notice.Reason)).ToList()
-            : [Stanzas.Item(affiliation, occupant.Role, null, notice.NewNick, _actorNick, null, notice.Reason)];
+            : [Stanzas.Item(Affiliation, occupant.Role, null, notice.NewNick, _actorNick, null, notice.Reason)];
     }
 
     public XElement WithPayload(XElement presence, XElement x)

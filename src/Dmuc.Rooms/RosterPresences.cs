@@ -12,17 +12,17 @@ namespace Dmuc.Rooms;
 /// </summary>
 internal sealed class RosterPresences
 {
-    private sealed record Cached(Affiliation Affiliation, string Salt, PresenceViews Views);
+    private sealed record Cached(string Salt, PresenceViews Views);
 
     private readonly ConditionalWeakTable<Occupant, Cached> _cached = [];
 
     public PresenceViews Of(RoomData room, Occupant occupant)
     {
-        var affiliation = room.AffiliationOf(occupant.BareJid);
-        if (_cached.TryGetValue(occupant, out var cached) && cached.Affiliation == affiliation && ReferenceEquals(cached.Salt, room.Salt))
+        if (_cached.TryGetValue(occupant, out var cached) && cached.Views.Affiliation == room.AffiliationOf(occupant.BareJid)
+            && ReferenceEquals(cached.Salt, room.Salt))
             return cached.Views;
         var views = new PresenceViews(room, occupant, new PresenceNotice());
-        _cached.AddOrUpdate(occupant, new Cached(affiliation, room.Salt, views));
+        _cached.AddOrUpdate(occupant, new Cached(room.Salt, views));
         return views;
     }
 }
