@@ -33,6 +33,8 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     private static readonly TimeSpan EntryTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ServerStartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan DrillDeferral = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DrillRetry = TimeSpan.FromMilliseconds(500);
 
     private readonly ChaosClock _clock = new();
     private readonly TopologyDescription _description = topology.Description;
@@ -90,10 +92,11 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         foreach (var (_, fault) in plan)
         {
             await Task.Delay(fault.Gap, cancellationToken);
-            var injectedAt = _clock.Now;
-            var problem = await InjectAsync(fault, cancellationToken);
+            var dueAt = _clock.Now;
+            var (problem, injectedAt) = await InjectAsync(fault, cancellationToken);
             var injectedBy = _clock.Now;
-            Log($"{fault.Kind} {fault.Host} at {injectedAt.TotalSeconds:0.0} s for {fault.Lasts.TotalSeconds:0.0} s{(problem is null ? "" : ": " + problem)}");
+            var deferred = injectedAt - dueAt >= TimeSpan.FromSeconds(0.1) ? $" (deferred {(injectedAt - dueAt).TotalSeconds:0.0} s until it could be)" : "";
+            Log($"{fault.Kind} {fault.Host} at {injectedAt.TotalSeconds:0.0} s for {fault.Lasts.TotalSeconds:0.0} s{deferred}{(problem is null ? "" : ": " + problem)}");
             await Task.Delay(fault.Lasts, cancellationToken);
             var recoveryProblem = await RecoverAsync(fault, cancellationToken);
             var recoveredAt = _clock.Now;
@@ -105,15 +108,16 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         return injected;
     }
 
-    private async Task<string?> InjectAsync(Fault fault, CancellationToken cancellationToken)
+    /// <returns>What went wrong, and when the command that injected it started.</returns>
+    private async Task<(string? Problem, TimeSpan InjectedAt)> InjectAsync(Fault fault, CancellationToken cancellationToken)
     {
         var primary = _description.Hosts[0];
-        return fault.Kind switch
-        {
-            FaultKind.Cut => await DmucAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host),
-            FaultKind.ServerCrash => await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken)),
-            _ => await ScriptAsync(() => topology.CrashAsync(_description.Host(fault.Host).Node.Name, cancellationToken)),
-        };
+        if (fault.Kind == FaultKind.Cut) return await DmucUntilItTakesAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host);
+        var injectedAt = _clock.Now;
+        var problem = fault.Kind == FaultKind.ServerCrash
+            ? await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken))
+            : await ScriptAsync(() => topology.CrashAsync(_description.Host(fault.Host).Node.Name, cancellationToken));
+        return (problem, injectedAt);
     }
 
     private async Task<string?> RecoverAsync(Fault fault, CancellationToken cancellationToken)
@@ -122,7 +126,7 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         switch (fault.Kind)
         {
             case FaultKind.Cut:
-                return await DmucAsync(cancellationToken, "netsplit", "heal");
+                return (await DmucUntilItTakesAsync(cancellationToken, "netsplit", "heal")).Problem;
             case FaultKind.ServerCrash:
                 var problem = await ScriptAsync(() => topology.RestartAsync(LocalTopology.ProsodyName(host), cancellationToken));
                 var deadline = _clock.Now + ServerStartTimeout;
@@ -134,6 +138,25 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
                 return problem;
             default:
                 return await ScriptAsync(() => topology.RestartAsync(host.Node.Name, cancellationToken));
+        }
+    }
+
+    /// <summary>
+    /// A drill's dmuc command, run again until it takes (at most <see cref="DrillDeferral"/>), so that every cut drawn is injected
+    /// and healed: the primary cuts the nodes its cluster view names for both hosts, and a node restarted by the fault before is
+    /// named again only once it has rejoined, seconds after it listens ("no Dmuc node serves …"), as is the primary's own management
+    /// endpoint after its restart; a heal must reach every node.
+    /// </summary>
+    /// <returns>What went wrong at the last attempt (null when it took), and when the attempt that took started.</returns>
+    private async Task<(string? Problem, TimeSpan TookAt)> DmucUntilItTakesAsync(CancellationToken cancellationToken, params string[] command)
+    {
+        var deadline = _clock.Now + DrillDeferral;
+        while (true)
+        {
+            var attemptAt = _clock.Now;
+            var problem = await DmucAsync(cancellationToken, command);
+            if (problem is null || _clock.Now > deadline) return (problem, attemptAt);
+            await Task.Delay(DrillRetry, cancellationToken);
         }
     }
 
