@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
 using Dmuc.Cli;
+using Dmuc.Management.Contracts;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
@@ -112,7 +113,12 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     private async Task<(string? Problem, TimeSpan InjectedAt)> InjectAsync(Fault fault, CancellationToken cancellationToken)
     {
         var primary = _description.Hosts[0];
-        if (fault.Kind == FaultKind.Cut) return await DmucUntilItTakesAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host);
+        if (fault.Kind == FaultKind.Cut)
+        {
+            var whole = await TopologyWholeAsync(cancellationToken);
+            var cutAt = _clock.Now;
+            return (whole ?? await DmucAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host), cutAt);
+        }
         var injectedAt = _clock.Now;
         var problem = fault.Kind == FaultKind.ServerCrash
             ? await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken))
@@ -126,7 +132,7 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         switch (fault.Kind)
         {
             case FaultKind.Cut:
-                return (await DmucUntilItTakesAsync(cancellationToken, "netsplit", "heal")).Problem;
+                return await HealUntilEveryNodeAnswersAsync(cancellationToken);
             case FaultKind.ServerCrash:
                 var problem = await ScriptAsync(() => topology.RestartAsync(LocalTopology.ProsodyName(host), cancellationToken));
                 var deadline = _clock.Now + ServerStartTimeout;
@@ -142,20 +148,45 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     }
 
     /// <summary>
-    /// A drill's dmuc command, run again until it takes (at most <see cref="DrillDeferral"/>), so that every cut drawn is injected
-    /// and healed: the primary cuts the nodes its cluster view names for both hosts, and a node restarted by the fault before is
-    /// named again only once it has rejoined, seconds after it listens ("no Dmuc node serves …"), as is the primary's own management
-    /// endpoint after its restart; a heal must reach every node.
+    /// Waits (at most <see cref="DrillDeferral"/>) until the primary's cluster view has every host's node Up and reachable, so
+    /// that every cut drawn is injected. The primary cuts the nodes its view names for both hosts: a node restarted by a fault
+    /// before is named only once it has rejoined, seconds after it listens ("no Dmuc node serves …"), and until then the view may
+    /// still list its previous incarnation, whose drill never answers while the primary's half of the cut then keeps the new one
+    /// from joining. Null once whole, else why not.
     /// </summary>
-    /// <returns>What went wrong at the last attempt (null when it took), and when the attempt that took started.</returns>
-    private async Task<(string? Problem, TimeSpan TookAt)> DmucUntilItTakesAsync(CancellationToken cancellationToken, params string[] command)
+    private async Task<string?> TopologyWholeAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Now + DrillDeferral;
+        using var management = new ManagementClient(new Uri(_description.Hosts[0].Node.ManagementAddress!), token: null);
+        var missing = "";
+        while (_clock.Now <= deadline)
+        {
+            try
+            {
+                var members = (await management.GetAsync<ClusterView>(ManagementApi.Cluster, cancellationToken)).Members;
+                missing = string.Join(", ", [
+                    .. _description.Hosts.Select(host => host.Domain)
+                        .Where(host => !members.Any(member => member.HostDomain == host && member.Status == "Up" && member.Reachable)),
+                    .. members.Where(member => !member.Reachable).Select(member => $"{member.Address} (unreachable)")]);
+                if (missing.Length == 0) return null;
+            }
+            catch (ManagementException error)
+            {
+                missing = error.Message;
+            }
+            await Task.Delay(DrillRetry, cancellationToken);
+        }
+        return $"the topology was not whole {DrillDeferral.TotalSeconds:0} s after the cut was due (not Up and reachable: {missing})";
+    }
+
+    /// <summary>A heal, run again until every node answers it (at most <see cref="DrillDeferral"/>): a node restarting meanwhile does not.</summary>
+    private async Task<string?> HealUntilEveryNodeAnswersAsync(CancellationToken cancellationToken)
     {
         var deadline = _clock.Now + DrillDeferral;
         while (true)
         {
-            var attemptAt = _clock.Now;
-            var problem = await DmucAsync(cancellationToken, command);
-            if (problem is null || _clock.Now > deadline) return (problem, attemptAt);
+            var problem = await DmucAsync(cancellationToken, "netsplit", "heal");
+            if (problem is null || _clock.Now > deadline) return problem;
             await Task.Delay(DrillRetry, cancellationToken);
         }
     }
