@@ -185,8 +185,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
-        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied,
-            Resent: route.Receipt?.Resent == true || route.Relayed?.Resent == true);
+        var now = DateTimeOffset.UtcNow;
+        var resent = route.Receipt?.Resent == true || route.Relayed?.Resent == true;
+        var (stanza, firstHanded) = resent ? StreamAckProtocol.FirstHanded(route.Stanza, _options.ServiceDomain) : (route.Stanza, null);
+        var command = new HandleStanza(stanza, now, SentAt: firstHanded < now ? firstHanded : null, CreationDenied: route.CreationDenied, Resent: resent);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
