@@ -251,14 +251,17 @@ wait_until() {
   local what="$1" dead
   shift
   until "$@"; do
+    local reason=""
     if dead=$(dead_process); then
-      echo "$dead exited while waiting for $what" >&2
-      print_log_tails
-      return 1
+      reason="$dead exited while waiting for $what"
+    elif ((SECONDS > ready_deadline)); then
+      reason="Timed out after ${ready_timeout_seconds} s waiting for $what"
     fi
-    if ((SECONDS > ready_deadline)); then
-      echo "Timed out after ${ready_timeout_seconds} s waiting for $what" >&2
+    if [[ -n "$reason" ]]; then
+      # Said before the tails and again after them: whoever sees only the end of a long output still reads why.
+      echo "$reason" >&2
       print_log_tails
+      echo "up.sh: $reason" >&2
       return 1
     fi
     sleep 0.2

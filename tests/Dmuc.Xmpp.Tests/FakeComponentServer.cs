@@ -25,6 +25,9 @@ internal sealed class FakeComponentServer : IDisposable
     public FakeComponentServer()
     {
         _parser = new XmppStreamParser(_received, 16 * 1024 * 1024);
+        // A fixed receive buffer (inherited by the accepted socket) turns off the kernel's autotuning, which on a host
+        // with a large tcp_rmem would swallow the megabytes the backlog tests expect to stay queued in the client.
+        _listener.Server.ReceiveBufferSize = 64 * 1024;
         _listener.Start();
     }
 

@@ -10,6 +10,7 @@ namespace Dmuc.Integration.Tests.Tests;
 /// The short, fixed-seed chaos run of CI (the long one is bench/Dmuc.Chaos, docs/benchmarks.md#chaos): the four-host
 /// local topology, six users on all four hosts talking once a second, seeded faults for 40 s, then the checker.
 /// </summary>
+[Collection(LocalTopologyCollection.Name)]
 public sealed class ChaosTests(ITestOutputHelper output)
 {
     /// <summary>

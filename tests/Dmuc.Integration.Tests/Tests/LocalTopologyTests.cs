@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace Dmuc.Integration.Tests.Tests;
 
 /// <summary>deploy/local/up.sh brings up XEP-0282's four hosts, a real room works across them, down.sh leaves nothing behind.</summary>
+[Collection(LocalTopologyCollection.Name)]
 public sealed class LocalTopologyTests(ITestOutputHelper output)
 {
     [Fact]

@@ -16,6 +16,7 @@ namespace Dmuc.Integration.Tests.Tests;
 /// either node shows and kicks in a room on the other; then the node holding the stream is killed (SIGKILL) under traffic,
 /// the other takes the stream over, and both rooms keep serving everyone.
 /// </summary>
+[Collection(LocalTopologyCollection.Name)]
 public sealed class OwnHostRelayTopologyTests(ITestOutputHelper output)
 {
     private const string Avalon = "avalon.irc";

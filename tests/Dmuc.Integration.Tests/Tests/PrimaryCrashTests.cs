@@ -12,6 +12,7 @@ namespace Dmuc.Integration.Tests.Tests;
 /// with its production timings (docs/protocol/netjoin.md §5): the restarted process rejoins its cluster, and every
 /// message gets exactly one outcome.
 /// </summary>
+[Collection(LocalTopologyCollection.Name)]
 public sealed class PrimaryCrashTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan KillAt = TimeSpan.FromSeconds(10);

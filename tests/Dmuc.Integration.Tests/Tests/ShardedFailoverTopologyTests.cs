@@ -12,6 +12,7 @@ namespace Dmuc.Integration.Tests.Tests;
 /// PostgreSQL, users on the replica hosts. The node holding the busy room is killed (SIGKILL) under traffic through real
 /// Prosody: the room delivers again from the other node, every message gets one outcome, and nobody leaves the room.
 /// </summary>
+[Collection(LocalTopologyCollection.Name)]
 public sealed class ShardedFailoverTopologyTests(ITestOutputHelper output)
 {
     [Fact]
