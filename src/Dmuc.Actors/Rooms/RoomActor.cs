@@ -93,6 +93,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             if (_placement == RoomPlacement.Sharded && _primary.State.OccupantCount > 0)
                 _log.Info("Room {0} recovered on this node with {1} occupants, at sequence number {2} in {3:F0} ms", _room,
                     _primary.State.OccupantCount, LastSequenceNr, Stopwatch.GetElapsedTime(_recoveryStarted).TotalMilliseconds);
+            foreach (var host in _primary.ReplicaHostsToLinkAgain()) ReplicaLink.LinkTo(Context, _room, host, _hosts);
             if (_primary.OwnHostMayHaveMissed) AskWhatOwnHostGot();
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             else ProbeLocalSessions();

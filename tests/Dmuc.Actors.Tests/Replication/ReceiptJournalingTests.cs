@@ -250,6 +250,19 @@ public sealed class ReceiptJournalingTests
         foreach (var (sender, body) in said) Decide(Say(sender, Room, body, $"m{Array.IndexOf(Bodies, body) + 1}"));
     }
 
+    [Fact]
+    public void A_recovered_room_links_again_to_the_replica_hosts_that_sent_it_receipts_and_still_have_occupants_here()
+    {
+        Keep(_room.Delivered(Receipt(Killrc, "m1", Wumpus, Valdis), Start));
+        Keep(_room.Delivered(Receipt(Vesa, "m1", BigCheese), Start));
+        Keep(_room.Delivered(Receipt(Avalon, "m1", Trillian), Start));
+        Keep(_room.Delivered(Receipt(Eris, "m1"), Start));
+        Decide(Leave(BigCheese, Room));
+
+        // Its own host's receipt is no replica's; vesa's last occupant left, and eris never had one here.
+        Assert.Equal([Killrc], Rebuilt().ReplicaHostsToLinkAgain());
+    }
+
     private LastDelivered ServerSays(params (ChatUser User, int Got)[] sessions) =>
         new(sessions.ToDictionary(session => Jid.Parse(session.User.Jid), session => StanzaIdOf(session.Got)));
 

@@ -113,12 +113,7 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     private async Task<(string? Problem, TimeSpan InjectedAt)> InjectAsync(Fault fault, CancellationToken cancellationToken)
     {
         var primary = _description.Hosts[0];
-        if (fault.Kind == FaultKind.Cut)
-        {
-            var whole = await TopologyWholeAsync(cancellationToken);
-            var cutAt = _clock.Now;
-            return (whole ?? await DmucAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host), cutAt);
-        }
+        if (fault.Kind == FaultKind.Cut) return await CutOnceWholeAsync(primary.Domain, fault.Host, cancellationToken);
         var injectedAt = _clock.Now;
         var problem = fault.Kind == FaultKind.ServerCrash
             ? await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken))
@@ -148,15 +143,30 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     }
 
     /// <summary>
-    /// Waits (at most <see cref="DrillDeferral"/>) until the primary's cluster view has every host's node Up and reachable, so
-    /// that every cut drawn is injected. The primary cuts the nodes its view names for both hosts: a node restarted by a fault
-    /// before is named only once it has rejoined, seconds after it listens ("no Dmuc node serves …"), and until then the view may
-    /// still list its previous incarnation, whose drill never answers while the primary's half of the cut then keeps the new one
-    /// from joining. Null once whole, else why not.
+    /// A cut once the topology is whole, deferred (at most <see cref="DrillDeferral"/>) so that every cut drawn is injected. The
+    /// primary cuts the nodes its view names for both hosts: a node restarted by a fault before is named only once it has
+    /// rejoined and proven its certificate, seconds after it listens ("no Dmuc node serves …", which changes nothing and is
+    /// tried again), and until it has rejoined the view may still list its previous incarnation, whose drill never answers
+    /// while the primary's half of the cut then keeps the new one from joining (so the cut waits for every member to be Up and
+    /// reachable first).
     /// </summary>
-    private async Task<string?> TopologyWholeAsync(CancellationToken cancellationToken)
+    /// <returns>What went wrong, and when the cut that took (or the last try) started.</returns>
+    private async Task<(string? Problem, TimeSpan InjectedAt)> CutOnceWholeAsync(string primaryHost, string host, CancellationToken cancellationToken)
     {
         var deadline = _clock.Now + DrillDeferral;
+        while (true)
+        {
+            if (await TopologyWholeAsync(deadline, cancellationToken) is { } notWhole) return (notWhole, _clock.Now);
+            var cutAt = _clock.Now;
+            var (exitCode, problem) = await DmucAsync(cancellationToken, "netsplit", "cut", primaryHost, host);
+            if (exitCode != ExitCodes.NotFound || _clock.Now > deadline) return (problem, cutAt);
+            await Task.Delay(DrillRetry, cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until the primary's cluster view has every host's node Up and every member reachable: null then, else why not by <paramref name="deadline"/>.</summary>
+    private async Task<string?> TopologyWholeAsync(TimeSpan deadline, CancellationToken cancellationToken)
+    {
         using var management = new ManagementClient(new Uri(_description.Hosts[0].Node.ManagementAddress!), token: null);
         var missing = "";
         while (_clock.Now <= deadline)
@@ -185,19 +195,19 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         var deadline = _clock.Now + DrillDeferral;
         while (true)
         {
-            var problem = await DmucAsync(cancellationToken, "netsplit", "heal");
+            var (_, problem) = await DmucAsync(cancellationToken, "netsplit", "heal");
             if (problem is null || _clock.Now > deadline) return problem;
             await Task.Delay(DrillRetry, cancellationToken);
         }
     }
 
-    /// <summary>The dmuc CLI, as an operator runs it, against the primary's management endpoint; null when it succeeded.</summary>
-    private async Task<string?> DmucAsync(CancellationToken cancellationToken, params string[] command)
+    /// <summary>The dmuc CLI, as an operator runs it, against the primary's management endpoint; its exit code, and what it said unless it succeeded.</summary>
+    private async Task<(int ExitCode, string? Problem)> DmucAsync(CancellationToken cancellationToken, params string[] command)
     {
         var (printed, complaints) = (new StringWriter(), new StringWriter());
         string[] arguments = ["--node", _description.Hosts[0].Node.ManagementAddress!, .. command];
         var exitCode = await new DmucCli(printed, complaints, _ => null).InvokeAsync(arguments, cancellationToken);
-        return exitCode == ExitCodes.Ok ? null : $"dmuc {string.Join(' ', command)} exited with {exitCode}: {printed}{complaints}".Trim();
+        return (exitCode, exitCode == ExitCodes.Ok ? null : $"dmuc {string.Join(' ', command)} exited with {exitCode}: {printed}{complaints}".Trim());
     }
 
     private static async Task<string?> ScriptAsync(Func<Task<string>> script)
