@@ -93,7 +93,6 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             if (_placement == RoomPlacement.Sharded && _primary.State.OccupantCount > 0)
                 _log.Info("Room {0} recovered on this node with {1} occupants, at sequence number {2} in {3:F0} ms", _room,
                     _primary.State.OccupantCount, LastSequenceNr, Stopwatch.GetElapsedTime(_recoveryStarted).TotalMilliseconds);
-            foreach (var host in _primary.ReplicaHostsToLinkAgain()) ReplicaLink.LinkTo(Context, _room, host, _hosts);
             if (_primary.OwnHostMayHaveMissed) AskWhatOwnHostGot();
             // Occupants are durable: after a crash, those of this node's server who are gone must be found out.
             else ProbeLocalSessions();
@@ -464,13 +463,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// (right after a restart), every host but its own is taken as one: sent through its own server, a replica host's
     /// users would be reached over s2s, whose bounces would make the room remove them. For the same reason a host this
     /// room has a link to stays one while its node is gone (crashed, not yet back): its batches are held for the
-    /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>).
+    /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>). So does
+    /// one whose replica sent the room receipts, before a restarted primary has named its node again
+    /// (<see cref="PrimaryRoom.WasServedByReplica"/>).
     /// </summary>
     /// <remarks>Asked once per delivery: the room's own host, most of them, is answered before any lookup.</remarks>
     private bool IsReplicaHost(string host) =>
         host != _hosts.OwnHost
         && (_hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is not null && _hosts.PrimaryNode is null)
-            || !Context.Child(ReplicaLink.NameFor(host)).IsNobody());
+            || !Context.Child(ReplicaLink.NameFor(host)).IsNobody() || _primary.WasServedByReplica(host));
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
     private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts);
