@@ -14,14 +14,17 @@ public sealed partial class DmucCli
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until it is drained", DefaultValueFactory = _ => 120 };
         var drain = Asking(new Command("drain",
                 "Move a primary-capable node's rooms to the other primary nodes before maintenance: it leaves the cluster gracefully " +
-                "(sharding hands its rooms over; occupants stay) and stops. Ask another node; waits until NODE is gone and holds no room.")
+                "(sharding hands its rooms over; occupants stay) and stops. Ask another node; waits until NODE is gone and every room with occupants is placed on another node.")
             { node, timeout },
             (parse, client, ct) => DrainAsync(client, parse.GetRequiredValue(node), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct),
             Views.Drained);
         return new Command("node", "One node of the cluster") { drain };
     }
 
-    /// <summary>Drained: the node is no longer a member as the asked node sees it, and no room is placed on it.</summary>
+    /// <summary>
+    /// Drained: the node is no longer a member as the asked node sees it, no room is placed on it, and every room with
+    /// occupants is placed again (while sharding moves a shard, its rooms are placed nowhere).
+    /// </summary>
     private static async Task<NodeDrained> DrainAsync(ManagementClient client, string node, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -32,7 +35,7 @@ public sealed partial class DmucCli
             if (cluster.Members.All(member => member.Address != accepted.Node))
             {
                 var rooms = (await RoomPagesAsync(client, after: null, limit: null, cancellationToken)).Rooms;
-                if (rooms.All(room => room.Node != accepted.Node))
+                if (rooms.All(room => room.Node != accepted.Node && (room.Node is not null || room.Occupants == 0)))
                     return new NodeDrained(accepted.Node, clock.Elapsed.TotalSeconds, rooms.GroupBy(room => room.Node)
                         .OrderBy(placed => placed.Key, StringComparer.Ordinal).Select(placed => new NodeRoomCount(placed.Key, placed.Count())).ToList());
             }

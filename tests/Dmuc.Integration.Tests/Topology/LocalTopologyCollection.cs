@@ -1,4 +1,7 @@
 using Xunit;
+using Xunit.Abstractions;
+
+[assembly: TestCollectionOrderer("Dmuc.Integration.Tests.Topology.LocalTopologyFirst", "Dmuc.Integration.Tests")]
 
 namespace Dmuc.Integration.Tests.Topology;
 
@@ -11,4 +14,15 @@ namespace Dmuc.Integration.Tests.Topology;
 public sealed class LocalTopologyCollection
 {
     public const string Name = "Local topology";
+}
+
+/// <summary>
+/// Starts the topology tests' collection first: it is the longest chain of tests that cannot run side by side, so the
+/// others fill the second thread around it instead of leaving it to run alone at the end.
+/// </summary>
+public sealed class LocalTopologyFirst : ITestCollectionOrderer
+{
+    public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
+        testCollections.OrderBy(collection => collection.DisplayName != LocalTopologyCollection.Name)
+            .ThenBy(collection => collection.DisplayName, StringComparer.Ordinal);
 }
