@@ -56,7 +56,7 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
     /// How long a replica node's message waits for the cluster to name its node: a restarted primary names its replicas about
     /// a second after it rejoined (gossip, then each node's certificate proof, asked again every second).
     /// </summary>
-    public static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan NamingLookInterval = TimeSpan.FromMilliseconds(100);
     // A few seconds of every replica's traffic at a busy room's pace; each is one stanza or a small protocol message.
     private const int MostAwaitingNaming = 10_000;
