@@ -24,11 +24,30 @@ local last = {};
 -- rooms_of[full JID][room] = true: what to forget when the session ends.
 local rooms_of = {};
 
+-- by_room[by]: whether a stanza-id's 'by' is a room of the component, worked out once per address (no substring per
+-- copy; one entry per room, like last).
+local by_room = setmetatable({}, { __index = function (verdicts, by)
+	local verdict = by:sub(-#room_suffix) == room_suffix;
+	verdicts[by] = verdict;
+	return verdict;
+end });
+
+-- A multicast is one stanza re-addressed for each recipient (mod_dmuc_multicast): its room and id are read once, at
+-- its first copy, and the stanza is kept only until the next one.
+local read_stanza, read_room, read_id;
+
 local function room_stanza_id(stanza)
-	for sid in stanza:childtags("stanza-id", xmlns_sid) do
-		local by = sid.attr.by;
-		if by and by:sub(-#room_suffix) == room_suffix then return by, sid.attr.id; end
+	if stanza == read_stanza then return read_room, read_id; end
+	local room, id;
+	for _, tag in ipairs(stanza.tags) do
+		local by = tag.name == "stanza-id" and tag.attr.xmlns == xmlns_sid and tag.attr.by;
+		if by and by_room[by] then
+			room, id = by, tag.attr.id;
+			break;
+		end
 	end
+	read_stanza, read_room, read_id = stanza, room, id;
+	return room, id;
 end
 
 -- Runs at every stanza to a full JID of the watched hosts, on Prosody's one thread: anything not a groupchat message

@@ -103,58 +103,60 @@ internal static class PresenceBroadcast
         }
         var ownOccupant = occupant.BareJid == to.Bare;
         if (!ownOccupant && !room.Config.Broadcasts(occupant.Role)) return;
-        var roster = new PresenceViews(room, occupant, new PresenceNotice());
+        var roster = room.RosterPresences.Of(room, occupant);
         ctx.Send(to, room.IsAnonymousFor(to) && !ownOccupant ? roster.Anonymous : roster.Full);
     }
+}
 
-    /// <summary>
-    /// The variants of one occupant presence, each built once and shared by all its recipients.
-    /// </summary>
-    private sealed class PresenceViews(RoomData room, Occupant occupant, PresenceNotice notice)
+/// <summary>
+/// The variants of one occupant presence, each built once and shared by all its recipients.
+/// </summary>
+internal sealed class PresenceViews(RoomData room, Occupant occupant, PresenceNotice notice)
+{
+    private readonly string? _actorNick = notice.Actor is { } actor ? room.OccupantByRealJid(actor)?.Nick : null;
+    private readonly string? _occupantId = OccupantIds.For(room, occupant.BareJid);
+
+    /// <summary>Read at once, so that views kept for later entrants (<see cref="RosterPresences"/>) do not keep the room's state alive.</summary>
+    public Affiliation Affiliation { get; } = room.AffiliationOf(occupant.BareJid);
+    private XElement? _full, _anonymous, _fullUnavailable, _anonymousUnavailable;
+
+    public string From { get; } = room.OccupantJid(occupant.Nick);
+
+    /// <summary>The presence others see: the primary session's, or a plain unavailable one if the occupant
+    /// left without saying so (kicked, banned, room destroyed).</summary>
+    public XElement BasePresence => occupant.Role != Role.None || occupant.Primary.IsUnavailable
+        ? Stanzas.WithFrom(occupant.Primary.Presence, From)
+        : Stanzas.Presence(From, "unavailable");
+
+    public XElement Full => _full ??= WithPayload(BasePresence, X(notice.Codes, Items(withJids: true, actorJid: true)));
+    public XElement Anonymous => _anonymous ??= WithPayload(BasePresence, X(notice.Codes, Items(withJids: false, actorJid: false)));
+    public XElement FullUnavailable => _fullUnavailable ??= AsUnavailable(Full);
+    public XElement AnonymousUnavailable => _anonymousUnavailable ??= AsUnavailable(Anonymous);
+
+    public XElement X(IEnumerable<XElement> codes, IEnumerable<XElement> items, XElement? trailer = null) =>
+        Stanzas.MucUserX(codes.Select(code => new XElement(code)), items, trailer);
+
+    /// <summary>One item per session when real JIDs are visible, else one item without a JID.</summary>
+    public IEnumerable<XElement> Items(bool withJids, bool actorJid)
     {
-        private readonly string? _actorNick = notice.Actor is { } actor ? room.OccupantByRealJid(actor)?.Nick : null;
-        private readonly string? _occupantId = OccupantIds.For(room, occupant.BareJid);
-        private XElement? _full, _anonymous, _fullUnavailable, _anonymousUnavailable;
+        var actor = actorJid ? notice.Actor?.ToString() : null;
+        return withJids
+            ? occupant.Sessions.Select(session => Stanzas.Item(Affiliation, occupant.Role, session.RealJid.ToString(),
+                notice.NewNick, _actorNick, actor, notice.Reason)).ToList()
+            : [Stanzas.Item(Affiliation, occupant.Role, null, notice.NewNick, _actorNick, null, notice.Reason)];
+    }
 
-        public string From { get; } = room.OccupantJid(occupant.Nick);
+    public XElement WithPayload(XElement presence, XElement x)
+    {
+        if (_occupantId is not null) presence.Add(Stanzas.OccupantIdElement(_occupantId));
+        presence.Add(x);
+        return presence;
+    }
 
-        /// <summary>The presence others see: the primary session's, or a plain unavailable one if the occupant
-        /// left without saying so (kicked, banned, room destroyed).</summary>
-        public XElement BasePresence => occupant.Role != Role.None || occupant.Primary.IsUnavailable
-            ? Stanzas.WithFrom(occupant.Primary.Presence, From)
-            : Stanzas.Presence(From, "unavailable");
-
-        public XElement Full => _full ??= WithPayload(BasePresence, X(notice.Codes, Items(withJids: true, actorJid: true)));
-        public XElement Anonymous => _anonymous ??= WithPayload(BasePresence, X(notice.Codes, Items(withJids: false, actorJid: false)));
-        public XElement FullUnavailable => _fullUnavailable ??= AsUnavailable(Full);
-        public XElement AnonymousUnavailable => _anonymousUnavailable ??= AsUnavailable(Anonymous);
-
-        public XElement X(IEnumerable<XElement> codes, IEnumerable<XElement> items, XElement? trailer = null) =>
-            Stanzas.MucUserX(codes.Select(code => new XElement(code)), items, trailer);
-
-        /// <summary>One item per session when real JIDs are visible, else one item without a JID.</summary>
-        public IEnumerable<XElement> Items(bool withJids, bool actorJid)
-        {
-            var affiliation = room.AffiliationOf(occupant.BareJid);
-            var actor = actorJid ? notice.Actor?.ToString() : null;
-            return withJids
-                ? occupant.Sessions.Select(session => Stanzas.Item(affiliation, occupant.Role, session.RealJid.ToString(),
-                    notice.NewNick, _actorNick, actor, notice.Reason)).ToList()
-                : [Stanzas.Item(affiliation, occupant.Role, null, notice.NewNick, _actorNick, null, notice.Reason)];
-        }
-
-        public XElement WithPayload(XElement presence, XElement x)
-        {
-            if (_occupantId is not null) presence.Add(Stanzas.OccupantIdElement(_occupantId));
-            presence.Add(x);
-            return presence;
-        }
-
-        private static XElement AsUnavailable(XElement presence)
-        {
-            var copy = new XElement(presence);
-            copy.SetAttributeValue("type", "unavailable");
-            return copy;
-        }
+    private static XElement AsUnavailable(XElement presence)
+    {
+        var copy = new XElement(presence);
+        copy.SetAttributeValue("type", "unavailable");
+        return copy;
     }
 }

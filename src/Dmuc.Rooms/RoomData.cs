@@ -38,6 +38,9 @@ internal sealed class RoomData
     /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
     public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
+    /// <summary>Shared with this state's copies: it checks on each use what it depends on.</summary>
+    public RosterPresences RosterPresences { get; } = new();
+
     public RoomData Copy() => (RoomData)MemberwiseClone();
 
     public string OccupantJid(string nick) => $"{RoomJid}/{nick}";
@@ -90,7 +93,7 @@ internal sealed class RoomData
     {
         if (Options.IsAdmin(jid)) return Affiliation.Owner;
         if (Affiliations.TryGetValue(jid.Bare, out var entry)) return entry.Affiliation;
-        return Affiliations.TryGetValue(Jid.Parse(jid.Domain), out var domainEntry) && domainEntry.Affiliation == Affiliation.Outcast
+        return Affiliations.TryGetValue(jid.DomainJid, out var domainEntry) && domainEntry.Affiliation == Affiliation.Outcast
             ? Affiliation.Outcast
             : Affiliation.None;
     }

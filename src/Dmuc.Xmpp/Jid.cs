@@ -17,6 +17,8 @@ public sealed class Jid : IEquatable<Jid>
     private static readonly char[] ForbiddenLocalChars = ['"', '&', '\'', '/', ':', '<', '>', '@'];
 
     private readonly string _text;
+    // Made once on first use: a room asks for an occupant's bare and domain address per roster entry and per session.
+    private Jid? _bare, _domainJid;
 
     private Jid(string? local, string domain, string? resource)
     {
@@ -38,7 +40,10 @@ public sealed class Jid : IEquatable<Jid>
     public bool IsFull => Resource is not null;
     public bool IsDomain => Local is null && Resource is null;
 
-    public Jid Bare => Resource is null ? this : new Jid(Local, Domain, null);
+    public Jid Bare => Resource is null ? this : _bare ??= new Jid(Local, Domain, null);
+
+    /// <summary>The address of the domain alone (the domain part is already valid).</summary>
+    public Jid DomainJid => IsDomain ? this : _domainJid ??= new Jid(null, Domain, null);
 
     public Jid WithResource(string resource) =>
         TryCreate(Local, Domain, resource, out var jid, out var error) ? jid : throw new JidMalformedException(error);

@@ -91,6 +91,15 @@ public class JidTests
     }
 
     [Fact]
+    public void The_domain_address_of_any_address_is_its_domain_alone()
+    {
+        Assert.Equal(Jid.Parse("MUC.example.org"), Jid.Parse("room@muc.example.org/nick").DomainJid);
+        Assert.Equal(Jid.Parse("muc.example.org"), Jid.Parse("room@muc.example.org").DomainJid);
+        Assert.Equal(Jid.Parse("muc.example.org"), Jid.Parse("muc.example.org/res").DomainJid);
+        Assert.True(Jid.Parse("room@muc.example.org/nick").DomainJid.IsDomain);
+    }
+
+    [Fact]
     public void Round_trips_through_json()
     {
         var jid = Jid.Parse("room@muc.example.org/Nick");

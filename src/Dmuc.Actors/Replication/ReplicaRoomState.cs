@@ -714,10 +714,14 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var stanza = item.Stanza;
         // Every view of an occupant's presence (broadcast, roster for one, self-presence) tells its current state;
         // an item delivered to nobody only carries an enter or leave.
-        if (stanza.Name.LocalName == "presence" && item.Recipients is not { Count: 0 } && NickOf(stanza) is { } nick)
+        if (stanza.Name.LocalName == "presence" && item.Recipients is not { Count: 0 })
         {
-            if (stanza.Attribute("type")?.Value == "unavailable") _roster.Remove(nick);
-            else if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[nick] = entry;
+            // An entrant's roster is most of a join's items: its address is read once, not once for the nick and again for the entry.
+            if (stanza.Attribute("type")?.Value != "unavailable")
+            {
+                if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[entry.Nick] = entry;
+            }
+            else if (NickOf(stanza) is { } nick) _roster.Remove(nick);
         }
         // Only a message of the room's history (kept live, or replayed by the room to an entrant) can be found there
         // again by a netjoin; a chat state or a no-store message has a stanza-id too, and taking it would make the

@@ -130,6 +130,13 @@ public sealed class DmucCodecPropertyTests
         AnyMessage.Sample(message => Assert.Equal(Describe(message), Describe(OverTheWire(message))), iter: 1000);
 
     [Fact]
+    public void The_wire_carries_the_message_s_xml_as_utf8_text_byte_for_byte() =>
+        // docs/protocol describes the XML as text; the serializer writes it to bytes without the text in between.
+        AnyMessage.Sample(message => Assert.Equal(
+            System.Text.Encoding.UTF8.GetBytes(DmucCodec.ToXml(message).ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces)),
+            Serializer.ToBinary(message)), iter: 1000);
+
+    [Fact]
     public void A_resync_in_parts_keeps_every_item_in_order_and_each_part_within_the_limit_unless_one_item_alone_is_over() =>
         Gen.Select(Item.List[0, 12], Gen.Int[200, 4000]).Sample((items, limit) =>
         {
