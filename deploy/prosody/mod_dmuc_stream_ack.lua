@@ -11,8 +11,10 @@
 --   dmuc_stream_ack_enable_wait = 10     -- seconds a new stream has to enable acknowledgements while some are kept
 
 local st = require "util.stanza";
+local datetime = require "util.datetime";
 
 local xmlns_ack = "urn:xmpp:tmp:dmuc:ack:0";
+local xmlns_delay = "urn:xmpp:delay";
 local max_unacked = module:get_option_number("dmuc_stream_ack_max_unacked", 10000);
 local hold_seconds = module:get_option_number("dmuc_stream_ack_hold", 60);
 local enable_wait_seconds = module:get_option_number("dmuc_stream_ack_enable_wait", 10);
@@ -71,13 +73,29 @@ local function bounce_left_over()
 end
 
 -- Kept as sent: the original may be changed by whoever handles it next. A served mark (below) is the module's word alone:
--- one in the stanza itself (a user's, or the mark on a stanza handed again) is not kept.
+-- one in the stanza itself (a user's, or the mark on a stanza handed again) is not kept. When it was first handed goes
+-- with it, for its resend (a stanza handed again keeps its first time).
 local function keep(stanza)
 	local kept = st.clone(stanza);
 	kept.attr.xmlns = nil;
 	kept:remove_children("served", xmlns_ack);
+	kept.dmuc_handed_at = stanza.dmuc_handed_at or os.time();
 	handed = handed + 1;
 	unacked[handed] = kept;
+end
+
+-- A kept stanza handed again says when it was first handed (XEP-0203, from the component's domain): the component's
+-- previous life may have answered it then (a split replica serves its users' messages itself), and the room dates it so.
+-- Any such delay the sender put in is dropped first: only this module speaks for the component's domain.
+local function stamped(kept)
+	kept:maptags(function (child)
+		if child.name == "delay" and child.attr.xmlns == xmlns_delay and child.attr.from == module.host then return nil; end
+		return child;
+	end);
+	if kept.dmuc_handed_at then
+		kept:tag("delay", { xmlns = xmlns_delay, from = module.host, stamp = datetime.datetime(kept.dmuc_handed_at) }):up();
+	end
+	return kept;
 end
 
 local counted_names = { iq = true, message = true, presence = true };
@@ -165,7 +183,7 @@ module:hook("iq/host", function (event)
 	if #resent > 0 then
 		module:log("info", "Handing the component %d stanzas its previous stream did not acknowledge", #resent);
 	end
-	for _, kept in ipairs(resent) do session.send(kept); end
+	for _, kept in ipairs(resent) do session.send(stamped(kept)); end
 	-- Then what its users sent while the stream came up, counted as this stream's (not resent): none of it was handed before.
 	release_held(session);
 	return true;

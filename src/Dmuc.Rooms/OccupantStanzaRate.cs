@@ -14,8 +14,9 @@ internal static class OccupantStanzaRate
     /// <summary>Counts the stanza, or answers it with policy-violation (wait) and returns true when over the limit.</summary>
     public static bool Refuse(StanzaContext ctx, Occupant sender)
     {
-        // Stanzas a replica held through a netsplit were sent over its whole length: counting them now would refuse them.
-        if (ctx.Options.OccupantStanzaRate is not { } limit || ctx.SentAt is not null) return false;
+        // Stanzas a replica held through a netsplit were sent over its whole length, and those a server hands a node again
+        // (stream acknowledgements) at the user's pace before the node's previous life died: counting them now would refuse them.
+        if (ctx.Options.OccupantStanzaRate is not { } limit || ctx.SentAt is not null || ctx.Resent) return false;
         var allowance = ctx.Room.StanzaAllowances.GetValueOrDefault(sender.BareJid, TokenBucket.Full(limit, ctx.Now));
         if (!allowance.HasToken(limit, ctx.Now))
         {

@@ -106,4 +106,24 @@ public sealed class StreamAckTests
     private static XElement Reply(XElement request, string type, XElement child) => new(Ns.Client + "iq",
         new XAttribute("type", type), new XAttribute("id", (string)request.Attribute("id")!),
         new XAttribute("from", (string)request.Attribute("to")!), new XAttribute("to", (string)request.Attribute("from")!), child);
+
+    [Fact]
+    public void A_resent_stanza_is_dated_by_the_servers_delay_from_the_component_domain_which_is_taken_off_and_no_other()
+    {
+        var resent = XElement.Parse($"""
+            <message xmlns='jabber:client' from='juliet@example.org/balcony' to='verona@{Component}' type='groupchat' id='j1'>
+              <body>Romeo?</body>
+              <delay xmlns='urn:xmpp:delay' from='juliet@example.org/balcony' stamp='2026-12-05T08:00:00Z'/>
+              <delay xmlns='urn:xmpp:delay' from='{Component}' stamp='2026-12-05T09:59:58Z'/>
+            </message>
+            """);
+
+        var (stanza, handedAt) = StreamAckProtocol.FirstHanded(resent, Component);
+
+        Assert.Equal(Start - TimeSpan.FromSeconds(2), handedAt);
+        var delays = stanza.Elements(Ns.Delay + "delay").ToList();
+        Assert.Equal("juliet@example.org/balcony", (string?)Assert.Single(delays).Attribute("from"));
+        Assert.Equal(2, resent.Elements(Ns.Delay + "delay").Count()); // the stanza handed in is left as it was
+        Assert.Equal((stanza, (DateTimeOffset?)null), StreamAckProtocol.FirstHanded(stanza, "elsewhere.example.org"));
+    }
 }

@@ -68,4 +68,15 @@ public sealed class OccupantStanzaRateTests
             Assert.Equal(2, _room.Run(new HandleStanza(held, _room.Now, SentAt: heldSince)).Deliveries.Count);
         }
     }
+
+    [Fact]
+    public void Messages_the_server_hands_again_after_a_crash_are_not_counted_when_they_arrive_together()
+    {
+        // They were sent at the user's pace before the node that took them died; its next life hears them all at once.
+        for (var i = 0; i < 5; i++)
+        {
+            var resent = TestRoom.Stanza($"<message from='{Juliet}' to='{TestRoom.Room}' type='groupchat' id='r{i}'><body>resent {i}</body></message>");
+            Assert.Equal(2, _room.Run(new HandleStanza(resent, _room.Now, Resent: true)).Deliveries.Count);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Xml.Linq;
 using Akka.Actor;
 using Dmuc.Xmpp;
@@ -55,6 +56,23 @@ public static class StreamAckProtocol
         var marks = stanza.Elements(ServedMark).ToList();
         marks.ForEach(mark => mark.Remove());
         return resent && marks.Count > 0;
+    }
+
+    /// <summary>
+    /// When the server first handed a stanza it hands again (its XEP-0203 delay from the component's own domain, which the
+    /// server's module puts on each resend), and the stanza without that delay: the node's previous life may have answered it
+    /// then (a split replica serves its users' messages itself), so the room dates it, and delays its copies, as it does what a
+    /// replica held through a split. Null, and the stanza as it is, when it carries no such delay.
+    /// </summary>
+    public static (XElement Stanza, DateTimeOffset? HandedAt) FirstHanded(XElement stanza, string componentDomain)
+    {
+        var stamps = stanza.Elements(Dmuc.Xmpp.Ns.Delay + "delay").Where(delay => (string?)delay.Attribute("from") == componentDomain).ToList();
+        if (stamps.Count == 0) return (stanza, null);
+        var handedAt = DateTimeOffset.TryParse((string?)stamps[^1].Attribute("stamp"), CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal, out var stamp) ? stamp : (DateTimeOffset?)null;
+        var withoutStamps = new XElement(stanza);
+        withoutStamps.Elements(Dmuc.Xmpp.Ns.Delay + "delay").Where(delay => (string?)delay.Attribute("from") == componentDomain).Remove();
+        return (withoutStamps, handedAt);
     }
 }
 

@@ -257,6 +257,15 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     private List<Jid> OwnHostSessions() => [.. State.Sessions.Select(session => session.RealJid).Where(session => !isReplicaHost(session.Domain))];
 
+    /// <summary>
+    /// Whether a replica node served <paramref name="host"/> for this room: it sent the room receipts (journaled, so a
+    /// recovered room knows). A restarted primary names each replica node a moment after it rejoined, one by one, and a host
+    /// with neither a named node nor a link was taken for one without a Dmuc node, whose users are reached through this node's
+    /// own server: the first netjoins' decisions sent the others' copies there, and its bounces (s2s off: not-allowed) reached
+    /// each message's sender after its echo. Such a host's copies go to its link instead, which holds them for its netjoin.
+    /// </summary>
+    public bool WasServedByReplica(string host) => host != OwnHost && State.ReceiptOf(host) is not null;
+
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)
     {

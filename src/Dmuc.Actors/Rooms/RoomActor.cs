@@ -185,8 +185,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     private void HandleStanzaFromDirectory(RouteStanza route)
     {
-        var command = new HandleStanza(route.Stanza, DateTimeOffset.UtcNow, CreationDenied: route.CreationDenied,
-            Resent: route.Receipt?.Resent == true || route.Relayed?.Resent == true);
+        var now = DateTimeOffset.UtcNow;
+        var resent = route.Receipt?.Resent == true || route.Relayed?.Resent == true;
+        var (stanza, firstHanded) = resent ? StreamAckProtocol.FirstHanded(route.Stanza, _options.ServiceDomain) : (route.Stanza, null);
+        var command = new HandleStanza(stanza, now, SentAt: firstHanded < now ? firstHanded : null, CreationDenied: route.CreationDenied, Resent: resent);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
         // the server. A replica's forward was admitted by its own node, against its own server.
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
@@ -461,13 +463,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// (right after a restart), every host but its own is taken as one: sent through its own server, a replica host's
     /// users would be reached over s2s, whose bounces would make the room remove them. For the same reason a host this
     /// room has a link to stays one while its node is gone (crashed, not yet back): its batches are held for the
-    /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>).
+    /// netjoin, not sent over s2s, until the room lets that host's users go (<see cref="PrimaryRoom.HostGone"/>). So does
+    /// one whose replica sent the room receipts, before a restarted primary has named its node again
+    /// (<see cref="PrimaryRoom.WasServedByReplica"/>).
     /// </summary>
     /// <remarks>Asked once per delivery: the room's own host, most of them, is answered before any lookup.</remarks>
     private bool IsReplicaHost(string host) =>
         host != _hosts.OwnHost
         && (_hosts.ReplicaNodeFor(host) is not null || (_hosts.OwnHost is not null && _hosts.PrimaryNode is null)
-            || !Context.Child(ReplicaLink.NameFor(host)).IsNobody());
+            || !Context.Child(ReplicaLink.NameFor(host)).IsNobody() || _primary.WasServedByReplica(host));
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
     private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts);

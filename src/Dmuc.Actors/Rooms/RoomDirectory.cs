@@ -22,7 +22,7 @@ namespace Dmuc.Actors.Rooms;
 /// <see cref="RoomPlacement.Sharded"/> rooms are entities of the cluster's <c>room</c> shard region, which places them on
 /// a primary-capable node and passivates them.
 /// </summary>
-public sealed class RoomDirectory : ReceiveActor
+public sealed class RoomDirectory : ReceiveActor, IWithTimers
 {
     public const string Name = "rooms";
 
@@ -52,6 +52,15 @@ public sealed class RoomDirectory : ReceiveActor
     private const int MostCreationsUnderWay = 32;
     private const int MostStanzasWaitingForCreation = 10_000;
     private readonly IActorRef _index;
+    /// <summary>
+    /// How long a replica node's message waits for the cluster to name its node: a restarted primary names its replicas about
+    /// a second after it rejoined (gossip, then each node's certificate proof, asked again every second).
+    /// </summary>
+    private static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan NamingLookInterval = TimeSpan.FromMilliseconds(100);
+    // A few seconds of every replica's traffic at a busy room's pace; each is one stanza or a small protocol message.
+    private const int MostAwaitingNaming = 10_000;
+    private readonly ReplicaMailAwaitingNaming<AwaitingNaming> _awaitingNaming = new(NamingWait, MostAwaitingNaming);
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<RouteStanza>? _serviceStanzasBeforeIndex = [];
 
@@ -69,13 +78,14 @@ public sealed class RoomDirectory : ReceiveActor
         _index.Tell(ListIndexedRooms.Instance);
 
         Receive<RouteStanza>(HandleStanzaFromServer);
-        Receive<ForwardedStanza>(forwarded => SentByNodeOf(forwarded.ReplicaHost, forwarded), HandleStanzaFromReplica);
+        Receive<ForwardedStanza>(forwarded => FromReplicaNode(forwarded.ReplicaHost, forwarded, _ => HandleStanzaFromReplica(forwarded)));
         Receive<SendFromService>(send => Send(send.Deliveries));
-        Receive<EnterRefused>(refused => SentByNodeOf(refused.ReplicaHost, refused), refused => TellRoom(refused.Room, refused, Sender));
-        Receive<KeepalivePing>(ping => SentByNodeOf(ping.ReplicaHost, ping), HandlePingFromReplica);
-        Receive<ResyncReplica>(resync => SentByNodeOf(resync.ReplicaHost, resync), HandleNetjoin);
-        Receive<DeliveryReceipt>(receipt => SentByNodeOf(receipt.ReplicaHost, receipt) && receipt.Room.Local is not null,
-            receipt => TellRoom(receipt.Room, receipt, Sender));
+        Receive<EnterRefused>(refused => FromReplicaNode(refused.ReplicaHost, refused, sender => TellRoom(refused.Room, refused, sender)));
+        Receive<KeepalivePing>(ping => FromReplicaNode(ping.ReplicaHost, ping, sender => HandlePingFromReplica(ping, sender)));
+        Receive<ResyncReplica>(resync => FromReplicaNode(resync.ReplicaHost, resync, sender => HandleNetjoin(resync, sender)));
+        Receive<DeliveryReceipt>(receipt => receipt.Room.Local is not null,
+            receipt => FromReplicaNode(receipt.ReplicaHost, receipt, sender => TellRoom(receipt.Room, receipt, sender)));
+        Receive<LookForNaming>(_ => ServeNamedReplicaMail());
         Receive<RoomListingChanged>(HandleListingChanged);
         Receive<RoomIndexRecovered>(HandleIndexRecovered);
         // The journal could not be read at start: list what the rooms themselves report rather than never answer.
@@ -108,6 +118,8 @@ public sealed class RoomDirectory : ReceiveActor
         Receive<ListOccupiedRooms>(_ => Sender.Tell(new RoomList(_listings.Values.Where(l => l.Occupants > 0).ToList(), Total: null, NodeAddress)));
         Receive<DeadLetter>(IsUserStanzaForOneOfOurRooms, HandleStanzaLostWithItsRoom);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void PreStart()
     {
@@ -176,13 +188,45 @@ public sealed class RoomDirectory : ReceiveActor
 
     /// <summary>
     /// A replica's message counts only when it comes from the node whose certificate vouches for the host it names
-    /// (docs/operations.md#security); anything else is logged and dropped, unanswered.
+    /// (docs/operations.md#security). Until the cluster names the node for it (a restarted primary hears its replicas before
+    /// gossip and their proof name them), the message waits in <see cref="ReplicaMailAwaitingNaming{T}"/>, behind what the
+    /// node sent before; it is dropped, unanswered and logged, only past that wait's bounds.
     /// </summary>
-    private bool SentByNodeOf(string replicaHost, object message)
+    private void FromReplicaNode(string replicaHost, object message, Action<IActorRef> serve)
     {
-        if (_hosts.SpeaksFor(Sender.Path.Address, replicaHost)) return true;
-        _log.Warning("Refused {0} from {1}: it is not the node that serves {2}", message.GetType().Name, Sender.Path.Address, replicaHost);
-        return false;
+        var node = Sender.Path.Address;
+        if (_awaitingNaming.Count > 0) ServeNamedReplicaMail();
+        if (_awaitingNaming.ServesNow(node, replicaHost, _hosts.SpeaksFor(node, replicaHost)))
+        {
+            serve(Sender);
+            return;
+        }
+        var sender = Sender;
+        var what = $"{message.GetType().Name} from {node}";
+        if (!_awaitingNaming.Hold(node, replicaHost, new AwaitingNaming(what, replicaHost, () => serve(sender)), DateTimeOffset.UtcNow))
+        {
+            _log.Warning("Refused {0}: it is not the node that serves {1}, and {2} messages wait already for the cluster to name theirs",
+                what, replicaHost, _awaitingNaming.Count);
+            return;
+        }
+        if (_awaitingNaming.Count == 1) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);
+    }
+
+    private void ServeNamedReplicaMail()
+    {
+        var (named, expired) = _awaitingNaming.Release(_hosts.SpeaksFor, DateTimeOffset.UtcNow);
+        foreach (var dropped in expired)
+            _log.Warning("Refused {0}: it is not the node that serves {1} (not named for it within {2})", dropped.What, dropped.Host, NamingWait);
+        foreach (var waited in named) waited.Serve();
+        if (_awaitingNaming.Count == 0) Timers.Cancel(LookForNaming.Instance);
+    }
+
+    /// <summary>A replica node's message waiting to be served once the cluster names the node for <paramref name="Host"/>.</summary>
+    private sealed record AwaitingNaming(string What, string Host, Action Serve);
+
+    private sealed class LookForNaming
+    {
+        public static readonly LookForNaming Instance = new();
     }
 
     /// <summary>
@@ -202,20 +246,20 @@ public sealed class RoomDirectory : ReceiveActor
     }
 
     /// <summary>Replicas ping their rooms; the service's own address has no room to answer for it.</summary>
-    private void HandlePingFromReplica(KeepalivePing ping)
+    private void HandlePingFromReplica(KeepalivePing ping, IActorRef replica)
     {
-        if (ping.Room.Local is null) Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
-        else TellRoom(ping.Room, ping, Sender);
+        if (ping.Room.Local is null) replica.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
+        else TellRoom(ping.Room, ping, replica);
     }
 
-    private void HandleNetjoin(ResyncReplica resync)
+    private void HandleNetjoin(ResyncReplica resync, IActorRef replica)
     {
         if (resync.Room.Local is null || !resync.Room.Domain.Equals(_options.ServiceDomain, StringComparison.Ordinal))
         {
             _log.Warning("Ignored a netjoin from {0} for {1}, which is not a room of this service", resync.ReplicaHost, resync.Room);
             return;
         }
-        TellRoom(resync.Room, resync, Sender);
+        TellRoom(resync.Room, resync, replica);
     }
 
     /// <summary>What the server sends: handed to its room, or answered here (and then settled: its outcome is sent).</summary>

@@ -250,6 +250,20 @@ public sealed class ReceiptJournalingTests
         foreach (var (sender, body) in said) Decide(Say(sender, Room, body, $"m{Array.IndexOf(Bodies, body) + 1}"));
     }
 
+    [Fact]
+    public void A_recovered_room_reaches_the_hosts_whose_replicas_sent_it_receipts_through_their_links_whether_named_yet_or_not()
+    {
+        Keep(_room.Delivered(Receipt(Killrc, "m1", Wumpus, Valdis), Start));
+        Keep(_room.Delivered(Receipt(Avalon, "m1", Trillian), Start));
+
+        var recovered = Rebuilt();
+
+        Assert.True(recovered.WasServedByReplica(Killrc));
+        // Its own host's receipt is no replica's, and a host that never sent one may have no Dmuc node (its users are reached over s2s).
+        Assert.False(recovered.WasServedByReplica(Avalon));
+        Assert.False(recovered.WasServedByReplica(Vesa));
+    }
+
     private LastDelivered ServerSays(params (ChatUser User, int Got)[] sessions) =>
         new(sessions.ToDictionary(session => Jid.Parse(session.User.Jid), session => StanzaIdOf(session.Got)));
 

@@ -51,7 +51,7 @@ public sealed record WitnessView(string Host, string Nick, IReadOnlyList<string>
 public sealed record ChaosRecord(
     IReadOnlyList<SentMessage> Sent, IReadOnlyList<Bounce> Bounces, IReadOnlyList<RoomSession> Sessions,
     IReadOnlyList<InjectedFault> Faults, IReadOnlyList<WitnessView> Witnesses, TimeSpan GhostBound,
-    IReadOnlySet<string>? HostsKeepingHandedStanzas = null);
+    ISet<string>? HostsKeepingHandedStanzas = null);
 
 /// <summary>The run's clock: every time in a <see cref="ChaosRecord"/> is measured from its start, in this one process.</summary>
 public sealed class ChaosClock

@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Dmuc.Actors.Replication;
 using Dmuc.Cli;
+using Dmuc.Management.Contracts;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Topology;
 using Dmuc.Integration.Tests.Xmpp;
@@ -33,6 +34,8 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
     private static readonly TimeSpan EntryTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ServerStartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan DrillDeferral = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DrillRetry = TimeSpan.FromMilliseconds(500);
 
     private readonly ChaosClock _clock = new();
     private readonly TopologyDescription _description = topology.Description;
@@ -90,10 +93,11 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         foreach (var (_, fault) in plan)
         {
             await Task.Delay(fault.Gap, cancellationToken);
-            var injectedAt = _clock.Now;
-            var problem = await InjectAsync(fault, cancellationToken);
+            var dueAt = _clock.Now;
+            var (problem, injectedAt) = await InjectAsync(fault, cancellationToken);
             var injectedBy = _clock.Now;
-            Log($"{fault.Kind} {fault.Host} at {injectedAt.TotalSeconds:0.0} s for {fault.Lasts.TotalSeconds:0.0} s{(problem is null ? "" : ": " + problem)}");
+            var deferred = injectedAt - dueAt >= TimeSpan.FromSeconds(0.1) ? $" (deferred {(injectedAt - dueAt).TotalSeconds:0.0} s until it could be)" : "";
+            Log($"{fault.Kind} {fault.Host} at {injectedAt.TotalSeconds:0.0} s for {fault.Lasts.TotalSeconds:0.0} s{deferred}{(problem is null ? "" : ": " + problem)}");
             await Task.Delay(fault.Lasts, cancellationToken);
             var recoveryProblem = await RecoverAsync(fault, cancellationToken);
             var recoveredAt = _clock.Now;
@@ -105,15 +109,16 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         return injected;
     }
 
-    private async Task<string?> InjectAsync(Fault fault, CancellationToken cancellationToken)
+    /// <returns>What went wrong, and when the command that injected it started.</returns>
+    private async Task<(string? Problem, TimeSpan InjectedAt)> InjectAsync(Fault fault, CancellationToken cancellationToken)
     {
         var primary = _description.Hosts[0];
-        return fault.Kind switch
-        {
-            FaultKind.Cut => await DmucAsync(cancellationToken, "netsplit", "cut", primary.Domain, fault.Host),
-            FaultKind.ServerCrash => await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken)),
-            _ => await ScriptAsync(() => topology.CrashAsync(_description.Host(fault.Host).Node.Name, cancellationToken)),
-        };
+        if (fault.Kind == FaultKind.Cut) return await CutOnceWholeAsync(primary.Domain, fault.Host, cancellationToken);
+        var injectedAt = _clock.Now;
+        var problem = fault.Kind == FaultKind.ServerCrash
+            ? await ScriptAsync(() => topology.CrashAsync(LocalTopology.ProsodyName(_description.Host(fault.Host)), cancellationToken))
+            : await ScriptAsync(() => topology.CrashAsync(_description.Host(fault.Host).Node.Name, cancellationToken));
+        return (problem, injectedAt);
     }
 
     private async Task<string?> RecoverAsync(Fault fault, CancellationToken cancellationToken)
@@ -122,7 +127,7 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         switch (fault.Kind)
         {
             case FaultKind.Cut:
-                return await DmucAsync(cancellationToken, "netsplit", "heal");
+                return await HealUntilEveryNodeAnswersAsync(cancellationToken);
             case FaultKind.ServerCrash:
                 var problem = await ScriptAsync(() => topology.RestartAsync(LocalTopology.ProsodyName(host), cancellationToken));
                 var deadline = _clock.Now + ServerStartTimeout;
@@ -137,13 +142,72 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
         }
     }
 
-    /// <summary>The dmuc CLI, as an operator runs it, against the primary's management endpoint; null when it succeeded.</summary>
-    private async Task<string?> DmucAsync(CancellationToken cancellationToken, params string[] command)
+    /// <summary>
+    /// A cut once the topology is whole, deferred (at most <see cref="DrillDeferral"/>) so that every cut drawn is injected. The
+    /// primary cuts the nodes its view names for both hosts: a node restarted by a fault before is named only once it has
+    /// rejoined and proven its certificate, seconds after it listens ("no Dmuc node serves …", which changes nothing and is
+    /// tried again), and until it has rejoined the view may still list its previous incarnation, whose drill never answers
+    /// while the primary's half of the cut then keeps the new one from joining (so the cut waits for every member to be Up and
+    /// reachable first).
+    /// </summary>
+    /// <returns>What went wrong, and when the cut that took (or the last try) started.</returns>
+    private async Task<(string? Problem, TimeSpan InjectedAt)> CutOnceWholeAsync(string primaryHost, string host, CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Now + DrillDeferral;
+        while (true)
+        {
+            if (await TopologyWholeAsync(deadline, cancellationToken) is { } notWhole) return (notWhole, _clock.Now);
+            var cutAt = _clock.Now;
+            var (exitCode, problem) = await DmucAsync(cancellationToken, "netsplit", "cut", primaryHost, host);
+            if (exitCode != ExitCodes.NotFound || _clock.Now > deadline) return (problem, cutAt);
+            await Task.Delay(DrillRetry, cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until the primary's cluster view has every host's node Up and every member reachable: null then, else why not by <paramref name="deadline"/>.</summary>
+    private async Task<string?> TopologyWholeAsync(TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        using var management = new ManagementClient(new Uri(_description.Hosts[0].Node.ManagementAddress!), token: null);
+        var missing = "";
+        while (_clock.Now <= deadline)
+        {
+            try
+            {
+                var members = (await management.GetAsync<ClusterView>(ManagementApi.Cluster, cancellationToken)).Members;
+                missing = string.Join(", ", [
+                    .. _description.Hosts.Select(host => host.Domain)
+                        .Where(host => !members.Any(member => member.HostDomain == host && member.Status == "Up" && member.Reachable)),
+                    .. members.Where(member => !member.Reachable).Select(member => $"{member.Address} (unreachable)")]);
+                if (missing.Length == 0) return null;
+            }
+            catch (ManagementException error)
+            {
+                missing = error.Message;
+            }
+            await Task.Delay(DrillRetry, cancellationToken);
+        }
+        return $"the topology was not whole {DrillDeferral.TotalSeconds:0} s after the cut was due (not Up and reachable: {missing})";
+    }
+
+    /// <summary>A heal, run again until every node answers it (at most <see cref="DrillDeferral"/>): a node restarting meanwhile does not.</summary>
+    private async Task<string?> HealUntilEveryNodeAnswersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Now + DrillDeferral;
+        while (true)
+        {
+            var (_, problem) = await DmucAsync(cancellationToken, "netsplit", "heal");
+            if (problem is null || _clock.Now > deadline) return problem;
+            await Task.Delay(DrillRetry, cancellationToken);
+        }
+    }
+
+    /// <summary>The dmuc CLI, as an operator runs it, against the primary's management endpoint; its exit code, and what it said unless it succeeded.</summary>
+    private async Task<(int ExitCode, string? Problem)> DmucAsync(CancellationToken cancellationToken, params string[] command)
     {
         var (printed, complaints) = (new StringWriter(), new StringWriter());
         string[] arguments = ["--node", _description.Hosts[0].Node.ManagementAddress!, .. command];
         var exitCode = await new DmucCli(printed, complaints, _ => null).InvokeAsync(arguments, cancellationToken);
-        return exitCode == ExitCodes.Ok ? null : $"dmuc {string.Join(' ', command)} exited with {exitCode}: {printed}{complaints}".Trim();
+        return (exitCode, exitCode == ExitCodes.Ok ? null : $"dmuc {string.Join(' ', command)} exited with {exitCode}: {printed}{complaints}".Trim());
     }
 
     private static async Task<string?> ScriptAsync(Func<Task<string>> script)
