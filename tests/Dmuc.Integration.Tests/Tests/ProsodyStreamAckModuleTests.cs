@@ -78,6 +78,29 @@ public sealed class ProsodyStreamAckModuleTests
             resent.Select(stanza => ((string?)stanza.Attribute("id"), StreamAckProtocol.TakeServedMark(stanza, resent: true))));
     }
 
+    [Fact]
+    public async Task A_stanza_handed_a_third_time_is_still_dated_when_it_was_first_handed()
+    {
+        await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
+        DateTimeOffset? firstHanded;
+        await using (var second = await StreamLeavingUnacknowledgedAsync(prosody, romeo, [Groupchat("m1")]))
+        {
+            // The module dates to the second: the second life takes it over a second after it was first handed.
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+            second.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+            Assert.Equal(1, StreamAckProtocol.ResentAfter(await second.ReceiveAsync()));
+            firstHanded = StreamAckProtocol.FirstHanded(await second.ReceiveAsync(), prosody.Options.MucDomain).HandedAt;
+        }
+        await using var third = await BareComponent.ConnectAsync(prosody);
+
+        third.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(1, StreamAckProtocol.ResentAfter(await third.ReceiveAsync()));
+        var again = await third.ReceiveAsync();
+        Assert.Equal(("m1", firstHanded), ((string?)again.Attribute("id"), StreamAckProtocol.FirstHanded(again, prosody.Options.MucDomain).HandedAt));
+        Assert.NotNull(firstHanded);
+    }
+
     /// <summary>
     /// A stream enables acknowledgements, takes what Romeo sends, marks the stanzas numbered <paramref name="markedServed"/> served, and
     /// closes without acknowledging any; the next stream is in, not enabled.
