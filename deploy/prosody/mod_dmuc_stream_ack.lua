@@ -8,7 +8,7 @@
 -- Configuration (on the Component):
 --   dmuc_stream_ack_max_unacked = 10000  -- more unacknowledged than this: new stanzas refused (<resource-constraint/>)
 --   dmuc_stream_ack_hold = 60            -- seconds the unacknowledged are kept for the component's next stream
---   dmuc_stream_ack_enable_wait = 10     -- seconds a new stream has to enable acknowledgements while some are kept
+--   dmuc_stream_ack_enable_wait = 10     -- seconds a new stream has to enable acknowledgements (while some are kept, or after a stream that did)
 
 local st = require "util.stanza";
 local datetime = require "util.datetime";
@@ -35,6 +35,10 @@ local hold_generation = 0;
 -- meanwhile waits in held, oldest first, so that it reaches the component after the kept ones, not before them.
 local enabling_session = nil;
 local held = {};
+-- Whether the component's last stream enabled acknowledgements: its next stream will too, so what arrives before it has
+-- is held for it even when nothing was left unacknowledged (a node killed between its handshake and its enable would
+-- otherwise take those stanzas with it).
+local component_acks = false;
 
 local function unacked_count() return handed - acked; end
 
@@ -147,17 +151,18 @@ local function is_own_component(session)
 	return session.type == "component" and session.host == module.host;
 end
 
--- A stream that comes in while the last one's stanzas are kept is meant to enable acknowledgements and take them first.
--- One that does not (a node configured without them) gets its held stanzas in order as a plain stream after the wait;
--- the kept ones are bounced then, since a plain stream cannot say which of them it had processed.
+-- A stream that comes in while the last one's stanzas are kept, or after a stream that enabled acknowledgements, is meant
+-- to enable them too and take the kept ones first. One that does not (a node configured without them) gets its held
+-- stanzas in order as a plain stream after the wait; the kept ones are bounced then, since a plain stream cannot say which
+-- of them it had processed, and the component's next streams are not held for (it no longer asks).
 module:hook("component-authenticated", function (event)
 	local session = event.session;
-	if #left_over == 0 or not is_own_component(session) then return; end
+	if (#left_over == 0 and not component_acks) or not is_own_component(session) then return; end
 	enabling_session = session;
 	module:add_timer(enable_wait_seconds, function ()
 		if enabling_session ~= session then return; end
 		module:log("warn", "The component's new stream did not enable acknowledgements within %ds", enable_wait_seconds);
-		enabling_session = nil;
+		enabling_session, component_acks = nil, false;
 		hold_generation = hold_generation + 1;
 		bounce_left_over();
 		release_held(session);
@@ -179,7 +184,7 @@ module:hook("iq/host", function (event)
 	hold_generation = hold_generation + 1;
 	local send = count_direct_sends(session);
 	send(st.reply(stanza):tag("enabled", { xmlns = xmlns_ack, resent = tostring(#resent), max = tostring(max_unacked) }));
-	acking_session, unacked, acked, handed = session, {}, 0, 0;
+	acking_session, unacked, acked, handed, component_acks = session, {}, 0, 0, true;
 	if #resent > 0 then
 		module:log("info", "Handing the component %d stanzas its previous stream did not acknowledge", #resent);
 	end

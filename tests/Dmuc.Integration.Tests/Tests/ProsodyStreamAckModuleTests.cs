@@ -43,6 +43,24 @@ public sealed class ProsodyStreamAckModuleTests
     }
 
     [Fact]
+    public async Task What_reaches_a_stream_before_it_enables_is_kept_for_the_next_when_it_dies_though_nothing_was_left_over()
+    {
+        await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await using var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password");
+        await using (var killedBeforeEnabling = await StreamLeavingUnacknowledgedAsync(prosody, romeo, []))
+        {
+            await romeo.SendAsync(Groupchat("m1"));
+            Assert.Null(await killedBeforeEnabling.TryReceiveAsync(Silence));
+        }
+        await using var next = await BareComponent.ConnectAsync(prosody);
+
+        next.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(1, StreamAckProtocol.ResentAfter(await next.ReceiveAsync()));
+        Assert.Equal("m1", (string?)(await next.ReceiveAsync()).Attribute("id"));
+        Assert.Null(await romeo.TryReceiveAsync(Silence));
+    }
+
+    [Fact]
     public async Task A_next_stream_that_never_enables_gets_what_waited_in_order_and_the_kept_stanzas_bounce()
     {
         var options = new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info", StreamAckEnableWait = TimeSpan.FromSeconds(1) };
