@@ -102,6 +102,10 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
         var node = StartNode();
         await node.CreateRoomAsync(Room, ("muc#roomconfig_publicroom", "1"));
         await node.JoinAsync(Romeo, "Romeo");
+        // A fresh journal's index tracks occupancy once the first start's scan of the journal is done: a node stopped before
+        // that loads every room at its next start, to check them (slower, not wrong), which is not what this test is about.
+        await Eventually.HoldsAsync(() => Journal.EventsAsJson(RoomIndex.PersistenceIdFor(Jid.Parse(Service))).Any(@event => @event.Contains("\"occupancy-tracked\"")),
+            "the index to track occupancy", TimeSpan.FromSeconds(10));
         await node.Directory.Ask<RoomsShutDown>(ShutDownRooms.Instance, TimeSpan.FromSeconds(10));
 
         // Written before the shutdown answered: the room is empty.
