@@ -188,41 +188,6 @@ if $failover; then
   "$repo/deploy/tls/make-certs.sh" "$tls" node "$primary_host-2" --host "$primary_host" --primary "$muc_domain" >/dev/null
 fi
 
-# start_node NAME HOST DIR CLUSTER_PORT MANAGEMENT_PORT COMPONENT_PORT CERT ROLE_ARGS...
-start_node() {
-  local name="$1" host="$2" dir="$3" cluster="$4" management="$5" component="$6" cert="$7"
-  shift 7
-  mkdir -p "$dir/dmuc-data"
-  start_detached "$name" "$dir/dmuc-node.log" "$node_binary" \
-    --server "127.0.0.1:$component" --domain "$muc_domain" --secret "$secret" \
-    --data "$dir/dmuc-data" --host-domain "$host" "$@" "${seed_args[@]}" \
-    --tls-cert "$tls/$cert.pem" --tls-key "$tls/$cert-key.pem" --tls-ca "$tls/ca.pem" \
-    --cluster-host 127.0.0.1 --cluster-port "$cluster" \
-    --management-url "http://127.0.0.1:$management" --allow-netsplit-drills \
-    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
-    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
-}
-
-# The primary first: it is the first seed.
-for index in "${!hosts[@]}"; do
-  host="${hosts[$index]}"
-  role_args=(--role Primary "${placement_args[@]}")
-  ((index == 0)) || role_args=(--role Replica)
-  start_node "dmuc-node-$host" "$host" "$run/$host" "$(cluster_port "$index")" "$(management_port "$index")" \
-    "$(component_port "$index")" "$host" "${role_args[@]}"
-done
-if $failover; then
-  start_node "$failover_name" "$primary_host" "$run/$primary_host-2" "$failover_cluster_port" "$failover_management_port" \
-    "$(component_port 0)" "$primary_host-2" --role Primary "${placement_args[@]}"
-fi
-
-# Started after the host's own node, so that it is the younger member and stands by.
-if $use_standby; then
-  "$repo/deploy/tls/make-certs.sh" "$tls" node "$standby_host-standby" --host "$standby_host" >/dev/null
-  start_node "$standby_name" "$standby_host" "$run/$standby_host-standby" "$(cluster_port "$standby_ports")" \
-    "$(management_port "$standby_ports")" "$(component_port 1)" "$standby_host-standby" --role Replica --standby
-fi
-
 # The last lines of every node's and Prosody's log: what an operator needs when the topology does not come up.
 print_log_tails() {
   local log
@@ -230,6 +195,11 @@ print_log_tails() {
     [[ -f "$log" ]] || continue
     echo "--- last lines of $log" >&2
     tail -n 15 "$log" >&2
+  done
+  for log in "$run"/*/dmuc-node.log; do
+    [[ -f "$log" ]] || continue
+    echo "--- last warnings and errors of $log" >&2
+    grep -E " (WRN|ERR|FTL)\] " "$log" | tail -n 10 | cut -c1-400 >&2
   done
 }
 
@@ -281,11 +251,48 @@ member_admitted() {
   grep -qF "Admitted cluster member $cluster_scheme://dmuc@127.0.0.1:$2:" "$run/$1/dmuc-node.log" 2>/dev/null
 }
 
-echo "Waiting for the components and the cluster..."
+# start_node NAME HOST DIR CLUSTER_PORT MANAGEMENT_PORT COMPONENT_PORT CERT ROLE_ARGS...
+start_node() {
+  local name="$1" host="$2" dir="$3" cluster="$4" management="$5" component="$6" cert="$7"
+  shift 7
+  mkdir -p "$dir/dmuc-data"
+  start_detached "$name" "$dir/dmuc-node.log" "$node_binary" \
+    --server "127.0.0.1:$component" --domain "$muc_domain" --secret "$secret" \
+    --data "$dir/dmuc-data" --host-domain "$host" "$@" "${seed_args[@]}" \
+    --tls-cert "$tls/$cert.pem" --tls-key "$tls/$cert-key.pem" --tls-ca "$tls/ca.pem" \
+    --cluster-host 127.0.0.1 --cluster-port "$cluster" \
+    --management-url "http://127.0.0.1:$management" --allow-netsplit-drills \
+    --Dmuc:Admins:0 "$admin" "${journal_args[@]}" \
+    --Serilog:MinimumLevel:Override:Akka.Actor.ActorSystem Information
+}
+
+# The primary first (it is the first seed), and each other node once the one before it is Up: nodes started all at once
+# contact each other all at once, and two whose first associations crossed on a loaded machine were seen never to
+# associate again (Akka.Remote: mutually unreachable for good, the cluster's leader stuck), and the topology never came up.
+echo "Starting the nodes, each once the one before it is in the cluster..."
 for index in "${!hosts[@]}"; do
-  wait_until "${hosts[$index]}'s node to connect to its Prosody" component_in "${hosts[$index]}"
-  wait_until "${hosts[$index]}'s node to be Up in the cluster" member_up "$(cluster_port "$index")"
+  host="${hosts[$index]}"
+  role_args=(--role Primary "${placement_args[@]}")
+  ((index == 0)) || role_args=(--role Replica)
+  start_node "dmuc-node-$host" "$host" "$run/$host" "$(cluster_port "$index")" "$(management_port "$index")" \
+    "$(component_port "$index")" "$host" "${role_args[@]}"
+  wait_until "$host's node to connect to its Prosody" component_in "$host"
+  wait_until "$host's node to be Up in the cluster" member_up "$(cluster_port "$index")"
 done
+if $failover; then
+  start_node "$failover_name" "$primary_host" "$run/$primary_host-2" "$failover_cluster_port" "$failover_management_port" \
+    "$(component_port 0)" "$primary_host-2" --role Primary "${placement_args[@]}"
+fi
+
+# Started after the host's own node, so that it is the younger member and stands by.
+if $use_standby; then
+  "$repo/deploy/tls/make-certs.sh" "$tls" node "$standby_host-standby" --host "$standby_host" >/dev/null
+  start_node "$standby_name" "$standby_host" "$run/$standby_host-standby" "$(cluster_port "$standby_ports")" \
+    "$(management_port "$standby_ports")" "$(component_port 1)" "$standby_host-standby" --role Replica --standby
+fi
+
+
+echo "Waiting for every node to admit every other..."
 for index in "${!hosts[@]}"; do
   for other in "${!hosts[@]}"; do
     ((other == index)) || wait_until "${hosts[$other]}'s node to be admitted by ${hosts[$index]}'s" \
