@@ -3,7 +3,11 @@ using Dmuc.Xmpp;
 
 namespace Dmuc.Rooms;
 
-public abstract record RoomCommand;
+public abstract record RoomCommand
+{
+    /// <summary>When the room handles the command.</summary>
+    public abstract DateTimeOffset Now { get; init; }
+}
 
 /// <summary>A stanza addressed to this room (bare JID) or to one of its occupants (room/nick).</summary>
 /// <param name="SentAt">When the user sent it, if the room hears of it only now (a replica held it through a

@@ -34,8 +34,10 @@ public static class NetjoinPlanner
     /// reports having nothing, resumes its users from.</param>
     /// <param name="letGo">Sessions of the host the room let go while the host had no node (<see cref="PrimaryRoom.HostGone"/>):
     /// those the replica does not report and the room does not have again are told now that they were removed.</param>
+    /// <param name="leftSinceReceipt">Nicks that left the room since the message of <paramref name="receipt"/> (<see cref="RecentDepartures"/>):
+    /// a new incarnation of the node cannot report what its users saw, so they are told that these left.</param>
     public static IReadOnlyList<ReplicaItem> Resync(RoomState room, string host, ResyncReplica report, HeldOutcome? held = null,
-        RelayReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null)
+        RelayReceipt? receipt = null, IReadOnlyDictionary<Jid, string>? letGo = null, IReadOnlySet<string>? leftSinceReceipt = null)
     {
         held ??= HeldOutcome.None;
         var roomJid = room.RoomJid;
@@ -73,7 +75,14 @@ public static class NetjoinPlanner
         // A replica that reports having nothing of the room is a new incarnation of its node when its host has occupants: they
         // are relearnt (their entries go to it again), but what they had been sent before its crash, by its last receipt, they
         // keep; only the rest of the room's history goes to them, and the whole of it, with the subject, only to new entrants.
-        var resumed = report is { LastSequence: 0, LastStanzaId: null, LocalOccupants.Count: 0 } ? receipt : null;
+        var newIncarnation = report is { LastSequence: 0, LastStanzaId: null, LocalOccupants.Count: 0 };
+        var resumed = newIncarnation ? receipt : null;
+        if (newIncarnation)
+            foreach (var nick in (leftSinceReceipt ?? new HashSet<string>()).Where(nick => !current.Contains(nick)).Order(StringComparer.Ordinal))
+            {
+                var left = Unavailable(roomJid.WithResource(nick));
+                deliveries.AddRange(missedEntry.Select(jid => new Delivery(jid, left)));
+            }
         var hadTheRoom = resumed?.Sessions.Where(sessions.ContainsKey).ToHashSet() ?? [];
         var entrants = missedEntry.Where(jid => !hadTheRoom.Contains(jid)).ToList();
         var ownNicks = missedEntry.Select(jid => sessions[jid]).ToHashSet();

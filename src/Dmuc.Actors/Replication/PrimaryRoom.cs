@@ -29,6 +29,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
+    private readonly RecentDepartures _departures = new();
 
     /// <summary>The name this node's own server's receipt is kept under, beside the replica hosts' (<see cref="RoomState.ReceiptOf"/>).</summary>
     public string OwnHost { get; } = ownHost ?? state.RoomJid.Domain;
@@ -52,6 +53,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
         foreach (var @event in decision.Events)
             State.Apply(@event);
+        foreach (var left in decision.Events.OfType<OccupantSessionLeft>().Where(left => !State.OccupantNicks.Contains(left.Nick)))
+            _departures.Left(left.Nick, command.Now);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
@@ -154,7 +157,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             decisions.Add(decided);
         }
         var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host),
-                _letGo.Remove(host, out var letGo) ? letGo : null),
+                _letGo.Remove(host, out var letGo) ? letGo : null, _departures.Since(ReceiptTimeOf(host))),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
     }
@@ -296,6 +299,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         var sessions = SessionsByRealJid();
         return new Outgoing(ReplicationPlanner.Split(deliveries, isReplicaHost, RoomJid, sessions, sessions, command: null, acceptedAt: null));
     }
+
+    /// <summary>When the room accepted the message <paramref name="host"/>'s last receipt names, if it still keeps it.</summary>
+    private DateTimeOffset? ReceiptTimeOf(string host) =>
+        State.ReceiptOf(host)?.LastStanzaId is { } last ? State.History.LastOrDefault(entry => entry.StanzaId == last)?.Timestamp : null;
 
     private static bool SentFrom(XElement stanza, string host, out Jid? sender) =>
         Jid.TryParse(stanza.Attribute("from")?.Value, out sender) && sender.Domain == host;

@@ -92,6 +92,23 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// BigCheese leaves while killrc's node is down: its next life knows nothing of what its users saw, so it reports no roster,
+    /// and its users would see him in the room for good.
+    /// </summary>
+    [Fact]
+    public void Users_of_a_restarted_replica_node_see_who_left_the_room_while_their_node_was_down()
+    {
+        CrashKillrcAfterTwoMessages();
+        _room.Send(Leave(BigCheese, Wallops.Room));
+
+        RejoinKillrc();
+
+        foreach (var user in new[] { Wumpus, Valdis })
+            Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, BigCheese.Nick, available: false).Invoke);
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, Trillian.Nick, available: false).Invoke);
+    }
+
+    /// <summary>
     /// killrc's node is down when the primary's crashes, so it cannot send its receipt again after the primary's restart: the
     /// room resumes its users from the receipt it journaled. (Kept only in memory, it was gone, and they got everything again.)
     /// </summary>
