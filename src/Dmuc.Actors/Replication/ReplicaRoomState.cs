@@ -45,7 +45,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     // Local users' stanzas that arrived while a netjoin was under way, waiting for its outcome (linked, or split again).
     private readonly List<StanzaWaitingForNetjoin> _waitingForNetjoin = [];
     // The messages shown to the local users during the split (room/nick, id), whose copies the netjoin's resync brings: kept, not delivered.
-    private readonly HashSet<(string From, string Id)> _seenHere = [];
+    private readonly HashSet<(string From, string IdOrBody)> _seenHere = [];
     private ReplicaSync? _sync;
 
     private sealed record Unconfirmed(string CheckId, List<XElement> Held);
@@ -342,7 +342,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 break;
             case ProvisionalMessageKept kept:
                 AddToHistory(kept.Entry);
-                if (kept.Entry.Message.Attribute("id")?.Value is { } id) _seenHere.Add((kept.Entry.Message.Attribute("from")?.Value ?? "", id));
+                foreach (var seen in SeenKeys(kept.Entry.Message).Take(1)) _seenHere.Add(seen);
                 break;
             case ForwardServedAtSplit served:
                 _forwards.ServedHere(served.Stanza);
@@ -642,11 +642,21 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
 
     /// <summary>
     /// Whether a resync's history item is a message the local users were shown during the split (served here, or served at the split
-    /// while its forward was unacknowledged): the replica keeps the room's copy and delivers it to nobody. By its sender's nick and id.
+    /// while its forward was unacknowledged): the replica keeps the room's copy and delivers it to nobody.
     /// </summary>
     private bool SeenHere(ReplicaItem item) =>
-        item.Delay is not null && item.Stanza.Name == Ns.Client + "message" && item.Stanza.Attribute("id")?.Value is { } id
-        && _seenHere.Contains((item.Stanza.Attribute("from")?.Value ?? "", id));
+        item.Delay is not null && item.Stanza.Name == Ns.Client + "message" && SeenKeys(item.Stanza).Any(_seenHere.Contains);
+
+    /// <summary>
+    /// A message by its sender's nick and id, then by its body: a client that sets no id gets the room's copy with the room's id,
+    /// so what the replica showed is matched by its body (a nick that says the same text twice in a split has both seen here).
+    /// </summary>
+    private static IEnumerable<(string From, string IdOrBody)> SeenKeys(XElement message)
+    {
+        var from = message.Attribute("from")?.Value ?? "";
+        if (message.Attribute("id")?.Value is { } id) yield return (from, id);
+        if (message.Element(Ns.Client + "body")?.Value is { } body) yield return (from, "body:" + body);
+    }
 
     /// <summary>An in-room private message to a local occupant: relayed as the room would, not held (the room keeps none).</summary>
     private ReplicaOutcome? WhisperLocally(string senderNick, string recipientNick, XElement stanza)

@@ -163,6 +163,27 @@ public sealed class NetjoinPlannerTests
         AssertEveryoneSeesTheRoomAsItIs();
     }
 
+    /// <summary>
+    /// Wumpus's client sets no ids. What he says into a cut nobody noticed yet is shown to killrc's users when the split is found,
+    /// and the resync's copy of it is matched to what they saw by its sender and body (before, by its id only: they saw it twice).
+    /// </summary>
+    [Fact]
+    public void A_message_without_an_id_shown_at_the_split_is_not_shown_again_by_the_resync()
+    {
+        Populate(Trillian, Wumpus, Valdis, BigCheese);
+        _room.LoseOnTheWay(Killrc, forwardsToo: true);
+        _room.Send(SayWithoutId(Wumpus, Wallops.Room, "into the cut"));
+        _room.Send(SayWithoutId(Wumpus, Wallops.Room, "into the cut"));
+        _room.Cut(Killrc);
+        Assert.Equal(2, _room.ReceivedBy(Valdis).Count(Received.GroupchatBody("into the cut").Invoke));
+
+        Resync();
+
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Equal(2, _room.ReceivedBy(user).Count(Received.GroupchatBody("into the cut").Invoke));
+        AssertEveryoneSeesTheRoomAsItIs();
+    }
+
     [Fact]
     public void Local_chat_of_a_split_reaches_the_other_hosts_once_delayed_with_its_time_and_the_replicas_users_not_again()
     {

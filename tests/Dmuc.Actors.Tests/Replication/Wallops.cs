@@ -61,6 +61,10 @@ public static class RoomRequests
     public static XElement Say(ChatUser user, string room, string body, string id) =>
         Parse($"<message from='{user.Jid}' to='{room}' type='groupchat' id='{id}'><body>{body}</body></message>");
 
+    /// <summary>A groupchat message from a client that sets no ids.</summary>
+    public static XElement SayWithoutId(ChatUser user, string room, string body) =>
+        Parse($"<message from='{user.Jid}' to='{room}' type='groupchat'><body>{body}</body></message>");
+
     /// <summary>A groupchat message that asks not to be stored (XEP-0334).</summary>
     public static XElement SayUnstored(ChatUser user, string room, string body, string id) =>
         Parse($"<message from='{user.Jid}' to='{room}' type='groupchat' id='{id}'><body>{body}</body><no-store xmlns='urn:xmpp:hints'/></message>");
