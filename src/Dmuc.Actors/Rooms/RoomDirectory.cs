@@ -58,9 +58,9 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
     /// </summary>
     private static readonly TimeSpan NamingWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan NamingLookInterval = TimeSpan.FromMilliseconds(100);
-    // A few seconds of every replica's traffic at a busy room's pace; each is one stanza or a small protocol message.
-    private const int MostAwaitingNaming = 10_000;
-    private readonly ReplicaMailAwaitingNaming<AwaitingNaming> _awaitingNaming = new(NamingWait, MostAwaitingNaming);
+    // A few seconds of one replica's traffic at a busy room's pace; each is one stanza or a small protocol message.
+    private const int MostAwaitingNamingPerNode = 10_000;
+    private readonly ReplicaMailAwaitingNaming<AwaitingNaming> _awaitingNaming = new(NamingWait, MostAwaitingNamingPerNode);
     // Until the index has recovered, a listing would leave out the rooms nobody entered since the start.
     private List<RouteStanza>? _serviceStanzasBeforeIndex = [];
 
@@ -205,8 +205,8 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         var what = $"{message.GetType().Name} from {node}";
         if (!_awaitingNaming.Hold(node, replicaHost, new AwaitingNaming(what, replicaHost, () => serve(sender)), DateTimeOffset.UtcNow))
         {
-            _log.Warning("Refused {0}: it is not the node that serves {1}, and {2} messages wait already for the cluster to name theirs",
-                what, replicaHost, _awaitingNaming.Count);
+            _log.Warning("Refused {0}: it is not the node that serves {1}, and {2} of its messages wait already for the cluster to name it",
+                what, replicaHost, _awaitingNaming.CountOf(node));
             return;
         }
         if (_awaitingNaming.Count == 1) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);

@@ -16,7 +16,7 @@ public sealed class ReplicaMailAwaitingNamingTests
     [Fact]
     public void A_node_not_named_yet_waits_and_is_served_in_arrival_order_once_named_and_its_later_messages_queue_behind()
     {
-        var mail = new ReplicaMailAwaitingNaming<string>(Longest, most: 100);
+        var mail = new ReplicaMailAwaitingNaming<string>(Longest, mostPerNode: 100);
         Assert.False(mail.ServesNow(KillrcNode, Killrc, named: false));
         Assert.True(mail.Hold(KillrcNode, Killrc, "forward 1", _start));
         Assert.True(mail.Hold(ErisNode, Eris, "eris ping", _start));
@@ -24,7 +24,7 @@ public sealed class ReplicaMailAwaitingNamingTests
         Assert.False(mail.ServesNow(KillrcNode, Killrc, named: true));
         Assert.True(mail.Hold(KillrcNode, Killrc, "forward 2", _start + TimeSpan.FromSeconds(1)));
         // Another node's wait does not hold killrc's node back.
-        Assert.True(new ReplicaMailAwaitingNaming<string>(Longest, most: 100).ServesNow(KillrcNode, Killrc, named: true));
+        Assert.True(new ReplicaMailAwaitingNaming<string>(Longest, mostPerNode: 100).ServesNow(KillrcNode, Killrc, named: true));
 
         var (named, expired) = mail.Release((node, host) => node == KillrcNode && host == Killrc, _start + TimeSpan.FromSeconds(2));
 
@@ -38,7 +38,7 @@ public sealed class ReplicaMailAwaitingNamingTests
     [Fact]
     public void A_node_that_is_never_named_for_the_host_it_claims_is_never_served_and_its_mail_is_dropped_after_the_longest_wait()
     {
-        var mail = new ReplicaMailAwaitingNaming<string>(Longest, most: 100);
+        var mail = new ReplicaMailAwaitingNaming<string>(Longest, mostPerNode: 100);
         // killrc's node speaks for eris: the cluster names it for killrc only.
         mail.Hold(KillrcNode, Eris, "forged for eris", _start);
         mail.Hold(KillrcNode, Eris, "forged again", _start + TimeSpan.FromSeconds(5));
@@ -53,16 +53,20 @@ public sealed class ReplicaMailAwaitingNamingTests
     }
 
     [Fact]
-    public void Beyond_the_most_that_may_wait_a_message_is_not_held()
+    public void Beyond_the_most_one_node_may_have_waiting_its_next_message_is_not_held_while_other_nodes_still_are()
     {
-        var mail = new ReplicaMailAwaitingNaming<int>(Longest, most: 2);
+        var mail = new ReplicaMailAwaitingNaming<int>(Longest, mostPerNode: 2);
         Assert.True(mail.Hold(KillrcNode, Killrc, 1, _start));
-        Assert.True(mail.Hold(ErisNode, Eris, 2, _start));
+        Assert.True(mail.Hold(KillrcNode, Eris, 2, _start));
         Assert.False(mail.Hold(KillrcNode, Killrc, 3, _start));
+        // killrc's node, never named for eris, has used up its own bound, not eris's node's.
+        Assert.True(mail.Hold(ErisNode, Eris, 4, _start));
+        Assert.Equal((2, 1), (mail.CountOf(KillrcNode), mail.CountOf(ErisNode)));
 
-        mail.Release((node, _) => node == ErisNode, _start);
+        Assert.Equal([1, 4], mail.Release((node, host) => host == (node == KillrcNode ? Killrc : Eris), _start).Named);
         Assert.True(mail.Hold(KillrcNode, Killrc, 3, _start));
-        Assert.Equal([1, 3], mail.Release((_, _) => true, _start).Named);
+        Assert.Equal([2, 3], mail.Release((_, _) => true, _start).Named);
+        Assert.Equal(0, mail.CountOf(KillrcNode));
     }
 
     private static (int Named, int Expired) Counts((IReadOnlyList<string> Named, IReadOnlyList<string> Expired) released) =>
