@@ -255,7 +255,11 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     private DeliveryReceipt OwnHostReceipt(string stanzaId) => new(RoomJid, OwnHost, stanzaId, OwnHostSessions());
 
-    private List<Jid> OwnHostSessions() => [.. State.Sessions.Select(session => session.RealJid).Where(session => !isReplicaHost(session.Domain))];
+    private List<Jid> OwnHostSessions()
+    {
+        var isReplica = ReplicationPlanner.AskedOncePerDomain(isReplicaHost);
+        return [.. State.SessionJids.Where(session => !isReplica(session.Domain))];
+    }
 
     /// <summary>
     /// Whether a replica node served <paramref name="host"/> for this room: it sent the room receipts (journaled, so a
