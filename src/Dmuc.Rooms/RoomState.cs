@@ -38,6 +38,9 @@ public sealed class RoomState
     /// </summary>
     public IEnumerable<Jid> SessionJids => _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid);
 
+    /// <inheritdoc cref="RoomData.SessionJidsByDomain"/>
+    public IReadOnlyDictionary<string, IReadOnlyList<Jid>> SessionJidsByDomain => _room.SessionJidsByDomain;
+
     /// <summary>The discussion history entrants get (its configured length), oldest first.</summary>
     public IReadOnlyList<HistoryEntry> History =>
         _room.History.Count <= _room.Config.HistoryLength ? _room.History : _room.History.Skip(_room.History.Count - Math.Max(0, _room.Config.HistoryLength)).ToList();

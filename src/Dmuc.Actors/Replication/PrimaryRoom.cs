@@ -255,10 +255,17 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     private DeliveryReceipt OwnHostReceipt(string stanzaId) => new(RoomJid, OwnHost, stanzaId, OwnHostSessions());
 
-    private List<Jid> OwnHostSessions()
+    /// <remarks>
+    /// Behind a server that hands the room each message alone (ejabberd), the room checks this receipt for nearly every
+    /// message: where this node's server has one domain, its sessions are the room's list for that domain, kept until who is
+    /// in the room changes; only several domains are merged again, in the room's order.
+    /// </remarks>
+    private IReadOnlyList<Jid> OwnHostSessions()
     {
-        var isReplica = ReplicationPlanner.AskedOncePerDomain(isReplicaHost);
-        return [.. State.SessionJids.Where(session => !isReplica(session.Domain))];
+        var ownDomains = State.SessionJidsByDomain.Where(domain => !isReplicaHost(domain.Key)).ToList();
+        if (ownDomains.Count <= 1) return ownDomains.Count == 0 ? [] : ownDomains[0].Value;
+        var own = ownDomains.Select(domain => domain.Key).ToHashSet();
+        return [.. State.SessionJids.Where(session => own.Contains(session.Domain))];
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ public static class ReplicationPlanner
     /// the room's answer looks up the cluster's hosts and its own children by a name it builds, and a broadcast or a receipt
     /// asks it for each of its recipients, nearly all of them of one or a few domains.
     /// </summary>
-    public static Func<string, bool> AskedOncePerDomain(Func<string, bool> isReplicaHost)
+    private static Func<string, bool> AskedOncePerDomain(Func<string, bool> isReplicaHost)
     {
         var answers = new Dictionary<string, bool>();
         return domain =>
