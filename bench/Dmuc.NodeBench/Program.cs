@@ -11,18 +11,21 @@ using Microsoft.Extensions.Hosting;
 // groupchat messages as fast as the node echoes them and counts every delivery the node writes back.
 // The stand-in only counts bytes, so nearly all the CPU this process uses is the node's.
 
-// Each argument is a room size, optionally with the messages of a pass ("10:200000", long enough to profile).
+// Each argument is a room size, optionally with the messages of a pass ("10:200000", long enough to profile) and the
+// messages in flight ("100:3000:1": one at a time, each reaching the node alone, as ejabberd hands a component a room's
+// messages; by default 2,000 deliveries' worth, which the node reads several at once).
 var sizes = args.Length > 0 ? args : ["10", "100", "1000"];
-Console.WriteLine("| occupants | messages | deliveries | deliveries/s | CPU µs per delivery | CPU µs per message |");
-Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| occupants | messages | in flight | deliveries | deliveries/s | CPU µs per delivery | CPU µs per message |");
+Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var size in sizes)
 {
     var parts = size.Split(':');
     var occupants = int.Parse(parts[0]);
-    await MeasureAsync(occupants, messages: parts.Length > 1 ? int.Parse(parts[1]) : Math.Max(2_000, 200_000 / occupants));
+    await MeasureAsync(occupants, messages: parts.Length > 1 ? int.Parse(parts[1]) : Math.Max(2_000, 200_000 / occupants),
+        window: parts.Length > 2 ? int.Parse(parts[2]) : Math.Max(4, 2_000 / occupants));
 }
 
-static async Task MeasureAsync(int occupants, int messages)
+static async Task MeasureAsync(int occupants, int messages, int window)
 {
     var listener = new TcpListener(IPAddress.Loopback, 0);
     listener.Start();
@@ -55,23 +58,22 @@ static async Task MeasureAsync(int occupants, int messages)
 
     // The first pass only warms up: tiered JIT recompiles the hot paths (linq2db's above all) for several
     // seconds after start, which a long-running node pays once, not per message.
-    await SendMessagesAsync(server, room, occupants, messages);
+    await SendMessagesAsync(server, room, occupants, messages, window);
     var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
-    await SendMessagesAsync(server, room, occupants, messages);
+    await SendMessagesAsync(server, room, occupants, messages, window);
     clock.Stop();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
     var deliveries = (long)messages * occupants;
-    Console.WriteLine($"| {occupants} | {messages:N0} | {deliveries:N0} | {deliveries / clock.Elapsed.TotalSeconds:N0} | " +
+    Console.WriteLine($"| {occupants} | {messages:N0} | {window} | {deliveries:N0} | {deliveries / clock.Elapsed.TotalSeconds:N0} | " +
                       $"{cpu.TotalMicroseconds / deliveries:F2} | {cpu.TotalMicroseconds / messages:F0} |");
     await node.StopAsync();
     Directory.Delete(data, recursive: true);
 }
 
 /// <summary>Sends groupchat messages with a bounded number in flight, and waits until every occupant has each.</summary>
-static async Task SendMessagesAsync(StandInServer server, string room, int occupants, int messages)
+static async Task SendMessagesAsync(StandInServer server, string room, int occupants, int messages, int window)
 {
-    var window = Math.Max(4, 2_000 / occupants);
     var deliveredBefore = server.Count("</message>");
     for (var sent = 0; sent < messages; sent++)
     {

@@ -70,6 +70,31 @@ internal sealed class RoomData
     private (ImmutableDictionary<string, Occupant> Of, Occupant[] InOrder)? _occupantsInOrder;
 
     /// <summary>
+    /// The real JID of every session, grouped by its domain, each group in the order of <see cref="OccupantsInOrder"/>. Built
+    /// once for each change of who is in the room, like that order: a busy room checks its own host's receipt, which lists
+    /// that host's sessions, for nearly every message.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<Jid>> SessionJidsByDomain
+    {
+        get
+        {
+            if (_sessionJidsByDomain is not { } grouped || !ReferenceEquals(grouped.Of, Occupants))
+            {
+                var byDomain = new Dictionary<string, List<Jid>>();
+                foreach (var session in OccupantsInOrder.SelectMany(occupant => occupant.Sessions))
+                {
+                    if (!byDomain.TryGetValue(session.RealJid.Domain, out var ofDomain)) byDomain[session.RealJid.Domain] = ofDomain = [];
+                    ofDomain.Add(session.RealJid);
+                }
+                _sessionJidsByDomain = grouped = (Occupants, byDomain.ToDictionary(domain => domain.Key, domain => (IReadOnlyList<Jid>)domain.Value.AsReadOnly()));
+            }
+            return grouped.ByDomain;
+        }
+    }
+
+    private (ImmutableDictionary<string, Occupant> Of, IReadOnlyDictionary<string, IReadOnlyList<Jid>> ByDomain)? _sessionJidsByDomain;
+
+    /// <summary>
     /// Occupants in the order they entered: the roster an entrant gets. In that order the roster of each entrant of a burst
     /// of joins is the roster of the one before, plus that one, so equal presences to consecutive entrants can go out as
     /// one (<see cref="RecipientOrderMerge{TStanza}"/>); in nick order each newcomer's place would split the rest off.

@@ -32,6 +32,15 @@ public sealed class RoomState
         _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session =>
             new OccupantSessionView(occupant.Nick, session.RealJid, occupant.Role, _room.AffiliationOf(occupant.BareJid))));
 
+    /// <summary>
+    /// The real full JID of every occupant session, in the order of <see cref="Sessions"/>: for what needs only the addresses
+    /// (a receipt's sessions, on every message a busy room checks), without a view and an affiliation per session.
+    /// </summary>
+    public IEnumerable<Jid> SessionJids => _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid);
+
+    /// <inheritdoc cref="RoomData.SessionJidsByDomain"/>
+    public IReadOnlyDictionary<string, IReadOnlyList<Jid>> SessionJidsByDomain => _room.SessionJidsByDomain;
+
     /// <summary>The discussion history entrants get (its configured length), oldest first.</summary>
     public IReadOnlyList<HistoryEntry> History =>
         _room.History.Count <= _room.Config.HistoryLength ? _room.History : _room.History.Skip(_room.History.Count - Math.Max(0, _room.Config.HistoryLength)).ToList();
@@ -94,8 +103,7 @@ public sealed class RoomState
     /// lost track (its node restarted, or its XMPP server did) finds out within a round trip who is still there.
     /// </summary>
     public IReadOnlyList<Delivery> ProbeSessions(Func<Jid, bool> probed, string id) =>
-        [.. _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid).Where(probed)
-            .Select(session => ProbeSession(RoomJid, session, id))];
+        [.. SessionJids.Where(probed).Select(session => ProbeSession(RoomJid, session, id))];
 
     /// <summary>
     /// The room's XEP-0199 ping to one session, as <see cref="ProbeSessions"/> sends it: a replica checking its own host's

@@ -258,7 +258,18 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     private DeliveryReceipt OwnHostReceipt(string stanzaId) => new(RoomJid, OwnHost, stanzaId, OwnHostSessions());
 
-    private List<Jid> OwnHostSessions() => [.. State.Sessions.Select(session => session.RealJid).Where(session => !isReplicaHost(session.Domain))];
+    /// <remarks>
+    /// Behind a server that hands the room each message alone (ejabberd), the room checks this receipt for nearly every
+    /// message: where this node's server has one domain, its sessions are the room's list for that domain, kept until who is
+    /// in the room changes; only several domains are merged again, in the room's order.
+    /// </remarks>
+    private IReadOnlyList<Jid> OwnHostSessions()
+    {
+        var ownDomains = State.SessionJidsByDomain.Where(domain => !isReplicaHost(domain.Key)).ToList();
+        if (ownDomains.Count <= 1) return ownDomains.Count == 0 ? [] : ownDomains[0].Value;
+        var own = ownDomains.Select(domain => domain.Key).ToHashSet();
+        return [.. State.SessionJids.Where(session => own.Contains(session.Domain))];
+    }
 
     /// <summary>
     /// Whether a replica node served <paramref name="host"/> for this room: it sent the room receipts (journaled, so a

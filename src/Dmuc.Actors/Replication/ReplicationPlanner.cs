@@ -28,6 +28,7 @@ public static class ReplicationPlanner
         XElement? command,
         DateTimeOffset? acceptedAt)
     {
+        isReplicaHost = AskedOncePerDomain(isReplicaHost);
         var local = new List<Delivery>();
         var builders = new Dictionary<string, HostBatchBuilder>();
         foreach (var delivery in deliveries)
@@ -54,6 +55,21 @@ public static class ReplicationPlanner
             if (items.Count > 0) byHost[host] = items;
         }
         return new Plan(local, byHost);
+    }
+
+    /// <summary>
+    /// <paramref name="isReplicaHost"/> asked once per domain for as long as the answer is used (one decision, one receipt):
+    /// the room's answer looks up the cluster's hosts and its own children by a name it builds, and a broadcast or a receipt
+    /// asks it for each of its recipients, nearly all of them of one or a few domains.
+    /// </summary>
+    private static Func<string, bool> AskedOncePerDomain(Func<string, bool> isReplicaHost)
+    {
+        var answers = new Dictionary<string, bool>();
+        return domain =>
+        {
+            if (!answers.TryGetValue(domain, out var replica)) answers[domain] = replica = isReplicaHost(domain);
+            return replica;
+        };
     }
 
     private sealed class HostBatchBuilder

@@ -146,6 +146,22 @@ public sealed class ReceiptJournalingTests
     }
 
     [Fact]
+    public void The_own_host_s_receipt_lists_the_host_s_sessions_in_the_room_when_its_message_was_handed_over()
+    {
+        var first = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
+        Keep(_room.OwnHostChecked(first, written: true, Start).Delivered);
+        Decide(Leave(BlondeBoy, Room));
+        var second = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "two", "m2")))!;
+        Keep(_room.OwnHostChecked(second, written: true, Start.AddMilliseconds(5)).Delivered);
+        Decide(Enter(Cerebus, Room));
+        var third = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "three", "m3")))!;
+
+        Assert.Equal([BlondeBoy.Jid, Trillian.Jid], first.Sessions.Select(session => session.ToString()).Order());
+        Assert.Equal([Trillian.Jid], second.Sessions.Select(session => session.ToString()));
+        Assert.Equal([Cerebus.Jid, Trillian.Jid], third.Sessions.Select(session => session.ToString()).Order());
+    }
+
+    [Fact]
     public void A_receipt_the_stream_could_not_confirm_is_not_kept_and_the_next_message_is_checked_afresh()
     {
         var receipt = _room.OwnHostHandedOver(Decide(Say(Trillian, Room, "one", "m1")))!;
