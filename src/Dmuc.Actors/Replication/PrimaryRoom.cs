@@ -27,6 +27,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
+    // Every session the room let go so, with its nick and when, for as long as the room runs: a message its replica served before
+    // may reach the room in any later netjoin of the host (SpokenFor). In memory only: a restarted room has forgotten them.
+    private readonly Dictionary<Jid, LetGo> _letGoAt = new();
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
 
@@ -149,7 +152,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
                 continue;
             }
             // One the replica's server handed again may have reached the room through the node's previous life (Resends drops it then).
-            var decided = Decide(new HandleStanza(held.Stanza, now, held.ServedAt < now ? held.ServedAt : now, Resent: held.Resent));
+            // The server's delay on a stanza it handed again dated it (HeldStanza.ServedAt); only the room speaks of delays to its users.
+            var stanza = held.Resent ? StreamAckProtocol.FirstHanded(held.Stanza, RoomJid.Domain).Stanza : held.Stanza;
+            var decided = Decide(new HandleStanza(stanza, now, held.ServedAt < now ? held.ServedAt : now, Resent: held.Resent,
+                SpokenAs: SpokenFor(sender!, held.ServedAt)));
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
@@ -286,9 +292,24 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     {
         var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
         if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
-        foreach (var session in gone) letGo[session.RealJid] = session.Nick;
+        foreach (var session in gone)
+        {
+            letGo[session.RealJid] = session.Nick;
+            _letGoAt[session.RealJid] = new LetGo(session.Nick, now);
+        }
         return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
     }
+
+    /// <summary>
+    /// The nick under which the room takes a held stanza of <paramref name="sender"/>, served by its replica at
+    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §7): the one the sender had, if the room let the sender go when its
+    /// host had no node and only after that; the replica had served them in the room, so it is theirs. Null otherwise: a sender
+    /// the room still has speaks for itself, and one who was not in the room when served is refused as any non-occupant.
+    /// </summary>
+    private string? SpokenFor(Jid sender, DateTimeOffset servedAt) =>
+        _letGoAt.TryGetValue(sender, out var letGo) && servedAt <= letGo.At ? letGo.Nick : null;
+
+    private sealed record LetGo(string Nick, DateTimeOffset At);
 
     /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
     public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)

@@ -159,6 +159,46 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// killrc's split replica echoes Wumpus's message, its node dies, and the room lets killrc's users go before the node's next life
+    /// brings the message (its server kept it, marked served). Wumpus said it in the room: the room takes it as his, at its time, and
+    /// everyone else gets it once. (Before, the room refused it as from a non-occupant: Wumpus had his echo and then an error, and
+    /// nobody beyond killrc ever had it.)
+    /// </summary>
+    [Fact]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life()
+    {
+        PopulateAndSayOnKillrcDuringASplit("served, then the host let go");
+        var servedAt = _room.Now;
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.HandKeptAgain(Killrc);
+        RejoinKillrc();
+
+        var kept = Assert.Single(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served, then the host let go");
+        Assert.Equal((Wumpus.Nick, servedAt), (kept.Nick, kept.Timestamp));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the host let go"));
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
+    }
+
+    /// <summary>The room let Wumpus go while killrc's split replica still ran, which then served him: he was no longer in the room.</summary>
+    [Fact]
+    public void A_message_a_split_replica_served_after_the_room_let_its_sender_go_is_refused_as_from_a_non_occupant()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Cut(Killrc);
+        _room.HostGone(Killrc);
+        _room.Send(Say(Wumpus, Wallops.Room, "served after the host was let go", id: "after-let-go"));
+
+        RejoinKillrc();
+
+        Assert.DoesNotContain(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served after the host was let go");
+        Assert.DoesNotContain(_room.ReceivedBy(Trillian), stanza => stanza.IsGroupchatWithBody("served after the host was let go"));
+        Assert.Contains(_room.ReceivedBy(Wumpus), stanza => stanza.IsError("not-acceptable"));
+    }
+
+    /// <summary>
     /// Held stanzas are numbered for the life of a replica: the next life's first held stanza is number 1 again. The room's count of
     /// what it processed of the host's held stanzas belongs to the life that held them, or the next life's would be skipped as
     /// processed (lost for everyone but killrc's users, who saw it served).

@@ -97,7 +97,7 @@ public sealed class SplitRoomModel
         }
         // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
         if (_split.Contains(host)) _now = _now.AddSeconds(1);
-        _streams[host].Hand(stanza);
+        _streams[host].Hand(stanza, _now);
         Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
     }
 
@@ -113,13 +113,13 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// The new life of <paramref name="host"/>'s node enables acknowledgements on its stream: its server hands it again, in order, what
-    /// the last life did not settle, marked resent, and served where that life said it served it.
+    /// the last life did not settle, marked resent, dated when first handed, and served where that life said it served it.
     /// </summary>
     public void HandKeptAgain(string host)
     {
-        foreach (var (stanza, served) in _streams[host].TakeLeftOver())
+        foreach (var (stanza, served, handedAt) in _streams[host].TakeLeftOver(Room.Domain))
         {
-            _streams[host].Hand(stanza);
+            _streams[host].Hand(stanza, handedAt);
             Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now, Resent: true, ServedBefore: served)));
         }
     }
@@ -266,20 +266,21 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// A replica host's server's stream to its node, as mod_dmuc_stream_ack keeps it: each stanza it handed, until the node settles
-    /// it, and whether the node marked it served; the node's side is the replica's own <see cref="ReplicaStreamReceipts"/>.
+    /// it, whether the node marked it served, and when it was first handed; the node's side is the replica's own
+    /// <see cref="ReplicaStreamReceipts"/>.
     /// </summary>
     /// <param name="leftOver">What the last stream left unsettled, for this one to be handed first.</param>
-    private sealed class HostStream(IReadOnlyList<(XElement Stanza, bool Served)>? leftOver = null)
+    private sealed class HostStream(IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)>? leftOver = null)
     {
-        private IReadOnlyList<(XElement Stanza, bool Served)> _leftOver = leftOver ?? [];
+        private IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)> _leftOver = leftOver ?? [];
         private readonly ReplicaStreamReceipts _receipts = new();
-        private readonly SortedDictionary<long, (XElement Stanza, bool Served)> _kept = new();
+        private readonly SortedDictionary<long, (XElement Stanza, bool Served, DateTimeOffset HandedAt)> _kept = new();
         private long _handed;
 
-        public void Hand(XElement stanza)
+        public void Hand(XElement stanza, DateTimeOffset handedAt)
         {
             var receipt = new StreamReceipt(Akka.Actor.ActorRefs.Nobody, Connection: 1, ++_handed, Resent: false);
-            _kept[receipt.Number] = (stanza, false);
+            _kept[receipt.Number] = (stanza, false, handedAt);
             _receipts.Arrived(stanza, receipt);
         }
 
@@ -293,11 +294,19 @@ public sealed class SplitRoomModel
         /// <summary>The node's life ended: the next stream starts with what this one left.</summary>
         public HostStream Ended() => new([.. _leftOver, .. _kept.Values]);
 
-        public IReadOnlyList<(XElement Stanza, bool Served)> TakeLeftOver()
+        /// <summary>What the last stream left, each with the module's delay of when it was first handed (its own earlier one replaced).</summary>
+        public IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)> TakeLeftOver(string componentDomain)
         {
-            var leftOver = _leftOver;
+            var leftOver = _leftOver.Select(kept => (FirstHandedStamped(kept.Stanza, kept.HandedAt, componentDomain), kept.Served, kept.HandedAt)).ToList();
             _leftOver = [];
             return leftOver;
+        }
+
+        private static XElement FirstHandedStamped(XElement stanza, DateTimeOffset handedAt, string componentDomain)
+        {
+            var stamped = new XElement(StreamAckProtocol.FirstHanded(stanza, componentDomain).Stanza);
+            stamped.Add(Stanzas.Delay(Jid.Parse(componentDomain), handedAt));
+            return stamped;
         }
     }
 
