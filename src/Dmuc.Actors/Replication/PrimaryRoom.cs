@@ -27,8 +27,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
-    // Every session the room let go so, with its nick and when, for as long as the room runs: a message its replica served before
-    // may reach the room in any later netjoin of the host (SpokenFor). In memory only: a restarted room has forgotten them.
+    // Every session the room let go without its word (so, or on its server's word that it is gone), with its nick and when, for as
+    // long as the room runs: a message its replica served before may reach the room in any later netjoin of the host (SpokenFor).
+    // In memory only: a restarted room has forgotten them.
     private readonly Dictionary<Jid, LetGo> _letGoAt = new();
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
@@ -55,6 +56,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
         foreach (var @event in decision.Events)
             State.Apply(@event);
+        if (IsError(command)) RememberLetGo(decision.Events.OfType<OccupantSessionLeft>(), ((HandleStanza)command).Now);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         // A message, a subject or a counted stanza leaves the sessions as they were: no need to list a large room twice.
         var sessionsAfter = decision.Events.All(e => e is HistoryMessageAdded or SubjectChanged or OccupantStanzaCounted or RelayedStanzaProcessed)
@@ -292,19 +294,25 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     {
         var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
         if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
-        foreach (var session in gone)
-        {
-            letGo[session.RealJid] = session.Nick;
-            _letGoAt[session.RealJid] = new LetGo(session.Nick, now);
-        }
+        foreach (var session in gone) letGo[session.RealJid] = session.Nick;
+        RememberLetGo(gone.Select(session => new OccupantSessionLeft(session.Nick, session.RealJid)), now);
         return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
     }
 
+    private void RememberLetGo(IEnumerable<OccupantSessionLeft> sessions, DateTimeOffset now)
+    {
+        foreach (var session in sessions) _letGoAt[session.RealJid] = new LetGo(session.Nick, now);
+    }
+
+    // An error from a session the room has (its server answered the room's check, or bounced a stanza): the session is gone.
+    private static bool IsError(RoomCommand command) => command is HandleStanza { Stanza: var stanza } && (string?)stanza.Attribute("type") == "error";
+
     /// <summary>
     /// The nick under which the room takes a held stanza of <paramref name="sender"/>, served by its replica at
-    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §7): the one the sender had, if the room let the sender go when its
-    /// host had no node and only after that; the replica had served them in the room, so it is theirs. Null otherwise: a sender
-    /// the room still has speaks for itself, and one who was not in the room when served is refused as any non-occupant.
+    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §5): the one the sender had, if the room let the sender go only after
+    /// that, when its host had no node or its server said the session was gone; the replica had served them in the room, so it is
+    /// theirs. Null otherwise: a sender the room still has speaks for itself, and one who was not in the room when served is
+    /// refused as any non-occupant.
     /// </summary>
     private string? SpokenFor(Jid sender, DateTimeOffset servedAt) =>
         _letGoAt.TryGetValue(sender, out var letGo) && servedAt <= letGo.At ? letGo.Nick : null;

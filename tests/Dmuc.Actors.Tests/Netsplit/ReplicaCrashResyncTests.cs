@@ -182,6 +182,27 @@ public sealed class ReplicaCrashResyncTests
         Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
     }
 
+    /// <summary>
+    /// The same, but the room let Wumpus go on his server's word: killrc's next life relearnt him at its first netjoin, and his server
+    /// answered its check for him with an error (his client had gone); the message the last life served comes only after that.
+    /// </summary>
+    [Fact]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again()
+    {
+        PopulateAndSayOnKillrcDuringASplit("served, then the session went");
+        _room.CrashReplica(Killrc);
+        _room.Netjoin(Killrc);
+        _room.AnswerSessionChecks(Killrc, gone: Wumpus);
+        Assert.DoesNotContain(_room.Primary.Sessions, session => session.Nick == Wumpus.Nick);
+
+        _room.HandKeptAgain(Killrc);
+        _room.Netjoin(Killrc);
+
+        Assert.Single(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served, then the session went");
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the session went"));
+    }
+
     /// <summary>The room let Wumpus go while killrc's split replica still ran, which then served him: he was no longer in the room.</summary>
     [Fact]
     public void A_message_a_split_replica_served_after_the_room_let_its_sender_go_is_refused_as_from_a_non_occupant()

@@ -162,16 +162,22 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// Each session the replica on <paramref name="host"/> checks (a user it relearnt after its node restarted) answers the
-    /// room's ping, as a connected client does; it then gets what waited for the answer.
+    /// room's ping, as a connected client does; it then gets what waited for the answer. The sessions of <paramref name="gone"/>
+    /// are no longer there: their server answers for them with an error, as for a session it does not have.
     /// </summary>
-    public void AnswerSessionChecks(string host)
+    public void AnswerSessionChecks(string host, params ChatUser[] gone)
     {
         var replica = _replicas[host];
+        var goneSessions = gone.Select(user => Jid.Parse(user.Jid)).ToHashSet();
         foreach (var (session, received) in _received.Where(user => user.Key.Domain == host).ToList())
             foreach (var ping in received.Where(stanza => stanza.Name == Ns.Client + "iq" && replica.PendingChecks.Contains(stanza.Attribute("id")?.Value ?? "")).ToList())
-                Taken(host, Handle(host, new LocalStanzaArrived(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()),
-                    new XAttribute("to", Room.ToString()), new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value)),
-                    LinkOf(host), _now)));
+            {
+                var answer = new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
+                    new XAttribute("type", goneSessions.Contains(session) ? "error" : "result"), new XAttribute("id", ping.Attribute("id")!.Value));
+                if (goneSessions.Contains(session))
+                    answer.Add(new XElement(Ns.Client + "error", new XAttribute("type", "cancel"), new XElement(Ns.Stanzas + "service-unavailable")));
+                Taken(host, Handle(host, new LocalStanzaArrived(answer, LinkOf(host), _now)));
+            }
     }
 
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
@@ -186,6 +192,9 @@ public sealed class SplitRoomModel
         _repliesLost.Remove(host);
         _forwardsLost.Remove(host);
         var report = Report(host);
+        // A replica that reports is rejoining (one linked too, asking for a netjoin to bring what it holds): it ignores the primary's
+        // batches until the resync, which covers them.
+        _split.Add(host);
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
