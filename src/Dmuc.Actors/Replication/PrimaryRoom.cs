@@ -27,10 +27,11 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
     private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
-    // Every session the room let go without its word (so, or on its server's word that it is gone), with its nick and when, for as
-    // long as the room runs: a message its replica served before may reach the room in any later netjoin of the host (SpokenFor).
-    // In memory only: a restarted room has forgotten them.
-    private readonly Dictionary<Jid, LetGo> _letGoAt = new();
+    // Every session the room let go without its word (its host had no node, or its server said it was gone), with its nick and
+    // until when its host's replica could take it for an occupant (null: not told yet), for as long as the room runs: a message that
+    // replica served before may reach the room in any later netjoin of the host (SpokenFor). In memory only: a restarted room has
+    // forgotten them.
+    private readonly Dictionary<Jid, LetGo> _letGoUntil = new();
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
 
@@ -161,8 +162,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host),
-                _letGo.Remove(host, out var letGo) ? letGo : null),
+        var told = _letGo.Remove(host, out var letGo) ? letGo : null;
+        // From this resync on, the host's replica knows they are out.
+        RememberLetGo(told?.Select(session => new OccupantSessionLeft(session.Value, session.Key)) ?? [], now);
+        var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host), told),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
         return new NetjoinOutcome(decisions, resyncBatch, warnings);
     }
@@ -294,14 +297,17 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     {
         var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
         if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
-        foreach (var session in gone) letGo[session.RealJid] = session.Nick;
-        RememberLetGo(gone.Select(session => new OccupantSessionLeft(session.Nick, session.RealJid)), now);
+        foreach (var session in gone)
+        {
+            letGo[session.RealJid] = session.Nick;
+            _letGoUntil[session.RealJid] = new LetGo(session.Nick, Until: null);
+        }
         return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
     }
 
-    private void RememberLetGo(IEnumerable<OccupantSessionLeft> sessions, DateTimeOffset now)
+    private void RememberLetGo(IEnumerable<OccupantSessionLeft> sessions, DateTimeOffset until)
     {
-        foreach (var session in sessions) _letGoAt[session.RealJid] = new LetGo(session.Nick, now);
+        foreach (var session in sessions) _letGoUntil[session.RealJid] = new LetGo(session.Nick, until);
     }
 
     // An error from a session the room has (its server answered the room's check, or bounced a stanza): the session is gone.
@@ -309,15 +315,17 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>
     /// The nick under which the room takes a held stanza of <paramref name="sender"/>, served by its replica at
-    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §5): the one the sender had, if the room let the sender go only after
-    /// that, when its host had no node or its server said the session was gone; the replica had served them in the room, so it is
-    /// theirs. Null otherwise: a sender the room still has speaks for itself, and one who was not in the room when served is
-    /// refused as any non-occupant.
+    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §5): the one the sender had, if the room let the sender go without their
+    /// word while their host's replica could still take them for an occupant: its host had no node in the room's view, and no
+    /// netjoin of the host had told them yet; or their server said the session was gone, after the message was served. The replica
+    /// served the message in the room, so it is theirs. Null otherwise: a sender the room still has speaks for itself, and one
+    /// who was not in the room when served (kicked, say) is refused as any non-occupant.
     /// </summary>
     private string? SpokenFor(Jid sender, DateTimeOffset servedAt) =>
-        _letGoAt.TryGetValue(sender, out var letGo) && servedAt <= letGo.At ? letGo.Nick : null;
+        _letGoUntil.TryGetValue(sender, out var letGo) && (letGo.Until is not { } until || servedAt <= until) ? letGo.Nick : null;
 
-    private sealed record LetGo(string Nick, DateTimeOffset At);
+    /// <param name="Until">Until when the sender's host's replica could take them for an occupant; null: it still can (not told yet).</param>
+    private sealed record LetGo(string Nick, DateTimeOffset? Until);
 
     /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
     public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)
