@@ -183,6 +183,24 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// The room took Wumpus's held message at a netjoin whose resync killrc never got, so the node still held it when it died, and the
+    /// room then let killrc's users go: the next life brings it again, and the room, which has it, drops it (stream-ack.md §5).
+    /// </summary>
+    [Fact]
+    public void A_message_the_room_took_before_letting_its_sender_go_is_not_taken_again_when_the_next_life_brings_it()
+    {
+        PopulateAndSayOnKillrcDuringASplit("taken, then the host let go");
+        _room.Netjoin(Killrc, resyncLost: true);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.HandKeptAgain(Killrc);
+        RejoinKillrc();
+
+        AssertInTheRoomAndWithEveryoneOnce("taken, then the host let go");
+    }
+
+    /// <summary>
     /// The same, but the room let Wumpus go on his server's word: killrc's next life relearnt him at its first netjoin, and his server
     /// answered its check for him with an error (his client had gone); the message the last life served comes only after that.
     /// </summary>
