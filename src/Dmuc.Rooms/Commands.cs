@@ -18,8 +18,11 @@ public abstract record RoomCommand
 /// in memory (<see cref="Decision.ArchiveLookup"/>): the stanza is handled again with the answer.</param>
 /// <param name="Resent">The host server handed the stanza again after the node's previous component stream ended before
 /// acknowledging it (docs/protocol/stream-ack.md): the room may have processed it already.</param>
+/// <param name="SpokenAs">The nick its sender had in the room when a replica served this groupchat message to its host's users
+/// during a netsplit, a sender the room let go only after that (docs/protocol/netjoin.md §7): the sender had its echo, so the room
+/// keeps and relays the message as that occupant's though the sender is no longer in the room.</param>
 public sealed record HandleStanza(XElement Stanza, DateTimeOffset Now, DateTimeOffset? SentAt = null, RoomCreationDenied? CreationDenied = null,
-    ArchiveLookup? ArchiveLookup = null, bool Resent = false)
+    ArchiveLookup? ArchiveLookup = null, bool Resent = false, string? SpokenAs = null)
     : RoomCommand;
 
 /// <summary>Whether the room's archive holds the message with XEP-0359 id <see cref="StanzaId"/> (and it has not expired).</summary>

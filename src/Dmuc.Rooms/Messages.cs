@@ -36,7 +36,7 @@ public static class Messages
 
     private static void HandleGroupchatToRoom(StanzaContext ctx)
     {
-        var sender = ctx.Room.OccupantByRealJid(ctx.From);
+        var sender = ctx.Room.OccupantByRealJid(ctx.From) ?? FormerOccupant(ctx);
         if (sender is null)
         {
             ctx.ReplyError(StanzaErrorCondition.NotAcceptable, "cancel", Stanzas.NotInRoom);
@@ -61,6 +61,14 @@ public static class Messages
         // A message held through a netsplit reaches the rest of the room late: it says when it was sent.
         ctx.Broadcast(ctx.SentAt is { } sentAt ? new XElement(message).WithChild(Stanzas.Delay(ctx.Room.RoomJid, sentAt)) : message);
     }
+
+    /// <summary>
+    /// The sender as the room had them when a replica served their message, should the room have let them go since
+    /// (<see cref="HandleStanza.SpokenAs"/>): a participant without sessions, so that the message is kept and relayed as theirs
+    /// and echoed to nobody.
+    /// </summary>
+    private static Occupant? FormerOccupant(StanzaContext ctx) =>
+        ctx.SpokenAs is { } nick ? new Occupant(nick, ctx.From.Bare, Role.Participant, [], Entered: -1) : null;
 
     /// <summary>
     /// The message as the room relays it: from the sender's occupant JID, with an id (clients match their

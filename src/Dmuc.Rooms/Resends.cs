@@ -10,15 +10,16 @@ namespace Dmuc.Rooms;
 public static class Resends
 {
     /// <summary>
-    /// A groupchat message its sender's history entry has (same bare JID and id); an entry of a session already in the room
-    /// under that nick; a leave of a session no longer in it.
+    /// A groupchat message its sender's history entry has (same bare JID and id), the sender in the room or spoken for
+    /// (<see cref="HandleStanza.SpokenAs"/>); an entry of a session already in the room under that nick; a leave of a session no
+    /// longer in it.
     /// </summary>
     internal static bool AlreadyProcessed(StanzaContext ctx, string? nick)
     {
         var occupant = ctx.Room.OccupantByRealJid(ctx.From);
         return (ctx.Stanza.Name.LocalName, ctx.Type) switch
         {
-            ("message", "groupchat") => nick is null && occupant is not null && History.HasMessage(ctx.Room.History, occupant.BareJid, ctx.Id),
+            ("message", "groupchat") => nick is null && (occupant is not null || ctx.SpokenAs is not null) && History.HasMessage(ctx.Room.History, ctx.From.Bare, ctx.Id),
             ("presence", null) => nick is not null && occupant?.Nick == nick && ctx.Stanza.Element(Ns.Muc + "x") is not null,
             ("presence", "unavailable") => occupant is null,
             _ => false,

@@ -52,9 +52,11 @@ internal class RoomContext(RoomData room, DateTimeOffset now)
 
 /// <summary>A <see cref="RoomContext"/> for one incoming stanza, with the means to answer it.</summary>
 internal sealed class StanzaContext(RoomData room, DateTimeOffset now, XElement stanza, Jid from, Jid to, DateTimeOffset? sentAt = null,
-    ArchiveLookup? archiveLookup = null, bool resent = false)
+    ArchiveLookup? archiveLookup = null, bool resent = false, string? spokenAs = null)
     : RoomContext(room, now)
 {
+    /// <summary>The nick a sender the room let go had when a replica served its message (<see cref="HandleStanza.SpokenAs"/>).</summary>
+    public string? SpokenAs { get; } = spokenAs;
     /// <summary>The server handed this stanza again after a stream the node may have processed it on (<see cref="HandleStanza.Resent"/>).</summary>
     public bool Resent { get; } = resent;
     /// <summary>What the archive said about a message the stanza names, when the room asked it (<see cref="HandleStanza.ArchiveLookup"/>).</summary>

@@ -184,7 +184,7 @@ public sealed class RoomState
             if (!IsErrorOrResult(stanza)) ctx.ReplyError(StanzaErrorCondition.JidMalformed, "modify", from: RoomJid.ToString());
             return ctx;
         }
-        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt, command.ArchiveLookup, command.Resent),
+        return Run(new StanzaContext(_room.Copy(), command.Now, stanza, from, to, command.SentAt, command.ArchiveLookup, command.Resent, command.SpokenAs),
             ctx => Dispatch((StanzaContext)ctx, command.CreationDenied));
     }
 

@@ -164,11 +164,13 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// <summary>
     /// A stanza the node's previous life served its users during a split, handed again after that life ended (stream-ack.md §8): its
     /// users had it, so it is not served again; it is held for the room, as that life held it, and a netjoin brings it there (at once
-    /// when linked; after the one under way otherwise, <see cref="NetjoinEnded"/>).
+    /// when linked; after the one under way otherwise, <see cref="NetjoinEnded"/>). It is dated when the server first handed it, as
+    /// that life served it then: the room takes it from a sender it let go only after that (docs/protocol/netjoin.md §7).
     /// </summary>
     private ReplicaOutcome HeldAgain(LocalStanzaArrived arrived)
     {
-        var held = ReplicaOutcome.Of(new StanzaHeldDuringSplit(new HeldStanza(arrived.Stanza, arrived.Now, Resent: true)));
+        var servedAt = Component.StreamAckProtocol.FirstHanded(arrived.Stanza, room.Domain).HandedAt ?? arrived.Now;
+        var held = ReplicaOutcome.Of(new StanzaHeldDuringSplit(new HeldStanza(arrived.Stanza, servedAt < arrived.Now ? servedAt : arrived.Now, Resent: true)));
         return arrived.Link == LinkState.Linked ? held with { Then = [new NetjoinRequested(LinkState.Linked)] } : held;
     }
 

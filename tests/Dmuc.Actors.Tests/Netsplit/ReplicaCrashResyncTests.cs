@@ -176,6 +176,105 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// killrc's split replica echoes Wumpus's message, its node dies, and the room lets killrc's users go before the node's next life
+    /// brings the message (its server kept it, marked served). Wumpus said it in the room: the room takes it as his, at its time, and
+    /// everyone else gets it once. (Before, the room refused it as from a non-occupant: Wumpus had his echo and then an error, and
+    /// nobody beyond killrc ever had it.)
+    /// </summary>
+    [Fact]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life()
+    {
+        PopulateAndSayOnKillrcDuringASplit("served, then the host let go");
+        var servedAt = _room.Now;
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.HandKeptAgain(Killrc);
+        RejoinKillrc();
+
+        var kept = Assert.Single(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served, then the host let go");
+        Assert.Equal((Wumpus.Nick, servedAt), (kept.Nick, kept.Timestamp));
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the host let go"));
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
+    }
+
+    /// <summary>
+    /// The room took Wumpus's held message at a netjoin whose resync killrc never got, so the node still held it when it died, and the
+    /// room then let killrc's users go: the next life brings it again, and the room, which has it, drops it (stream-ack.md §5).
+    /// </summary>
+    [Fact]
+    public void A_message_the_room_took_before_letting_its_sender_go_is_not_taken_again_when_the_next_life_brings_it()
+    {
+        PopulateAndSayOnKillrcDuringASplit("taken, then the host let go");
+        _room.Netjoin(Killrc, resyncLost: true);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.HandKeptAgain(Killrc);
+        RejoinKillrc();
+
+        AssertInTheRoomAndWithEveryoneOnce("taken, then the host let go");
+    }
+
+    /// <summary>
+    /// The same, but the room let Wumpus go on his server's word: killrc's next life relearnt him at its first netjoin, and his server
+    /// answered its check for him with an error (his client had gone); the message the last life served comes only after that.
+    /// </summary>
+    [Fact]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again()
+    {
+        PopulateAndSayOnKillrcDuringASplit("served, then the session went");
+        _room.CrashReplica(Killrc);
+        _room.Netjoin(Killrc);
+        _room.AnswerSessionChecks(Killrc, gone: Wumpus);
+        Assert.DoesNotContain(_room.Primary.Sessions, session => session.Nick == Wumpus.Nick);
+
+        _room.HandKeptAgain(Killrc);
+        _room.Netjoin(Killrc);
+
+        Assert.Single(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served, then the session went");
+        foreach (var user in new[] { Trillian, Wumpus, Valdis, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("served, then the session went"));
+    }
+
+    /// <summary>
+    /// The chaos run's case (seed 2027): killrc's node runs on, split, while the room finds no node for killrc and lets its users
+    /// go; killrc's replica, not told yet, goes on serving Wumpus in the room. At the netjoin the room takes what it served as his,
+    /// then tells him he was removed. (Before, each such message got Wumpus his echo and then not-acceptable, and only killrc had it.)
+    /// </summary>
+    [Fact]
+    public void Messages_a_split_replica_served_before_it_was_told_the_room_let_its_users_go_reach_everyone_once()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Cut(Killrc);
+        _room.HostGone(Killrc);
+        _room.Send(Say(Wumpus, Wallops.Room, "served while let go", id: "while-let-go"));
+
+        _room.Netjoin(Killrc);
+
+        AssertInTheRoomAndWithEveryoneOnce("served while let go");
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
+        Assert.Contains(_room.ReceivedBy(Wumpus), stanza => Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false)(stanza) && stanza.HasStatus(333));
+    }
+
+    /// <summary>Trillian kicks Wumpus while killrc is split, and killrc's replica, not knowing, serves him: he was no longer in the room.</summary>
+    [Fact]
+    public void A_message_a_split_replica_served_after_the_room_kicked_its_sender_is_refused_as_from_a_non_occupant()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.Cut(Killrc);
+        _room.Send(SetRole(Trillian, Wallops.Room, Wumpus.Nick, "none"));
+        _room.Send(Say(Wumpus, Wallops.Room, "served after the kick", id: "after-kick"));
+
+        _room.Netjoin(Killrc);
+
+        Assert.DoesNotContain(_room.Primary.History, entry => XElement.Parse(entry.Stanza).Body() == "served after the kick");
+        Assert.DoesNotContain(_room.ReceivedBy(Trillian), stanza => stanza.IsGroupchatWithBody("served after the kick"));
+        Assert.Contains(_room.ReceivedBy(Wumpus), stanza => stanza.IsError("not-acceptable"));
+    }
+
+    /// <summary>
     /// Held stanzas are numbered for the life of a replica: the next life's first held stanza is number 1 again. The room's count of
     /// what it processed of the host's held stanzas belongs to the life that held them, or the next life's would be skipped as
     /// processed (lost for everyone but killrc's users, who saw it served).

@@ -97,7 +97,7 @@ public sealed class SplitRoomModel
         }
         // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
         if (_split.Contains(host)) _now = _now.AddSeconds(1);
-        _streams[host].Hand(stanza);
+        _streams[host].Hand(stanza, _now);
         Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
     }
 
@@ -113,13 +113,13 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// The new life of <paramref name="host"/>'s node enables acknowledgements on its stream: its server hands it again, in order, what
-    /// the last life did not settle, marked resent, and served where that life said it served it.
+    /// the last life did not settle, marked resent, dated when first handed, and served where that life said it served it.
     /// </summary>
     public void HandKeptAgain(string host)
     {
-        foreach (var (stanza, served) in _streams[host].TakeLeftOver())
+        foreach (var (stanza, served, handedAt) in _streams[host].TakeLeftOver(Room.Domain))
         {
-            _streams[host].Hand(stanza);
+            _streams[host].Hand(stanza, handedAt);
             Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now, Resent: true, ServedBefore: served)));
         }
     }
@@ -162,16 +162,22 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// Each session the replica on <paramref name="host"/> checks (a user it relearnt after its node restarted) answers the
-    /// room's ping, as a connected client does; it then gets what waited for the answer.
+    /// room's ping, as a connected client does; it then gets what waited for the answer. The sessions of <paramref name="gone"/>
+    /// are no longer there: their server answers for them with an error, as for a session it does not have.
     /// </summary>
-    public void AnswerSessionChecks(string host)
+    public void AnswerSessionChecks(string host, params ChatUser[] gone)
     {
         var replica = _replicas[host];
+        var goneSessions = gone.Select(user => Jid.Parse(user.Jid)).ToHashSet();
         foreach (var (session, received) in _received.Where(user => user.Key.Domain == host).ToList())
             foreach (var ping in received.Where(stanza => stanza.Name == Ns.Client + "iq" && replica.PendingChecks.Contains(stanza.Attribute("id")?.Value ?? "")).ToList())
-                Taken(host, Handle(host, new LocalStanzaArrived(new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()),
-                    new XAttribute("to", Room.ToString()), new XAttribute("type", "result"), new XAttribute("id", ping.Attribute("id")!.Value)),
-                    LinkOf(host), _now)));
+            {
+                var answer = new XElement(Ns.Client + "iq", new XAttribute("from", session.ToString()), new XAttribute("to", Room.ToString()),
+                    new XAttribute("type", goneSessions.Contains(session) ? "error" : "result"), new XAttribute("id", ping.Attribute("id")!.Value));
+                if (goneSessions.Contains(session))
+                    answer.Add(new XElement(Ns.Client + "error", new XAttribute("type", "cancel"), new XElement(Ns.Stanzas + "service-unavailable")));
+                Taken(host, Handle(host, new LocalStanzaArrived(answer, LinkOf(host), _now)));
+            }
     }
 
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
@@ -186,6 +192,9 @@ public sealed class SplitRoomModel
         _repliesLost.Remove(host);
         _forwardsLost.Remove(host);
         var report = Report(host);
+        // A replica that reports is rejoining (one linked too, asking for a netjoin to bring what it holds): it ignores the primary's
+        // batches until the resync, which covers them.
+        _split.Add(host);
         _now = _now.AddSeconds(1);
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
@@ -266,20 +275,21 @@ public sealed class SplitRoomModel
 
     /// <summary>
     /// A replica host's server's stream to its node, as mod_dmuc_stream_ack keeps it: each stanza it handed, until the node settles
-    /// it, and whether the node marked it served; the node's side is the replica's own <see cref="ReplicaStreamReceipts"/>.
+    /// it, whether the node marked it served, and when it was first handed; the node's side is the replica's own
+    /// <see cref="ReplicaStreamReceipts"/>.
     /// </summary>
     /// <param name="leftOver">What the last stream left unsettled, for this one to be handed first.</param>
-    private sealed class HostStream(IReadOnlyList<(XElement Stanza, bool Served)>? leftOver = null)
+    private sealed class HostStream(IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)>? leftOver = null)
     {
-        private IReadOnlyList<(XElement Stanza, bool Served)> _leftOver = leftOver ?? [];
+        private IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)> _leftOver = leftOver ?? [];
         private readonly ReplicaStreamReceipts _receipts = new();
-        private readonly SortedDictionary<long, (XElement Stanza, bool Served)> _kept = new();
+        private readonly SortedDictionary<long, (XElement Stanza, bool Served, DateTimeOffset HandedAt)> _kept = new();
         private long _handed;
 
-        public void Hand(XElement stanza)
+        public void Hand(XElement stanza, DateTimeOffset handedAt)
         {
             var receipt = new StreamReceipt(Akka.Actor.ActorRefs.Nobody, Connection: 1, ++_handed, Resent: false);
-            _kept[receipt.Number] = (stanza, false);
+            _kept[receipt.Number] = (stanza, false, handedAt);
             _receipts.Arrived(stanza, receipt);
         }
 
@@ -293,11 +303,19 @@ public sealed class SplitRoomModel
         /// <summary>The node's life ended: the next stream starts with what this one left.</summary>
         public HostStream Ended() => new([.. _leftOver, .. _kept.Values]);
 
-        public IReadOnlyList<(XElement Stanza, bool Served)> TakeLeftOver()
+        /// <summary>What the last stream left, each with the module's delay of when it was first handed (its own earlier one replaced).</summary>
+        public IReadOnlyList<(XElement Stanza, bool Served, DateTimeOffset HandedAt)> TakeLeftOver(string componentDomain)
         {
-            var leftOver = _leftOver;
+            var leftOver = _leftOver.Select(kept => (FirstHandedStamped(kept.Stanza, kept.HandedAt, componentDomain), kept.Served, kept.HandedAt)).ToList();
             _leftOver = [];
             return leftOver;
+        }
+
+        private static XElement FirstHandedStamped(XElement stanza, DateTimeOffset handedAt, string componentDomain)
+        {
+            var stamped = new XElement(StreamAckProtocol.FirstHanded(stanza, componentDomain).Stanza);
+            stamped.Add(Stanzas.Delay(Jid.Parse(componentDomain), handedAt));
+            return stamped;
         }
     }
 
