@@ -25,9 +25,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
+    // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
+    private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
     // Every session the room let go without its word (its host had no node, or its server said it was gone), with its nick and
-    // until when its host's replica could take it for an occupant (null: let go while the host had no node, and not told yet: its
-    // host's next netjoin tells them), for as long as the room runs: a message that
+    // until when its host's replica could take it for an occupant (null: not told yet), for as long as the room runs: a message that
     // replica served before may reach the room in any later netjoin of the host (SpokenFor). In memory only: a restarted room has
     // forgotten them.
     private readonly Dictionary<Jid, LetGo> _letGoUntil = new();
@@ -164,10 +165,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var told = _letGoUntil.Where(session => session.Key.Domain == host && session.Value.Until is null)
-            .ToDictionary(session => session.Key, session => session.Value.Nick);
+        var told = _letGo.Remove(host, out var letGo) ? letGo : null;
         // From this resync on, the host's replica knows they are out.
-        RememberLetGo(told.Select(session => new OccupantSessionLeft(session.Value, session.Key)), now);
+        RememberLetGo(told?.Select(session => new OccupantSessionLeft(session.Value, session.Key)) ?? [], now);
         var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host), told,
                 _departures.Since(ReceiptTimeOf(host))),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
@@ -311,7 +311,12 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now)
     {
         var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
-        foreach (var session in gone) _letGoUntil[session.RealJid] = new LetGo(session.Nick, Until: null);
+        if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
+        foreach (var session in gone)
+        {
+            letGo[session.RealJid] = session.Nick;
+            _letGoUntil[session.RealJid] = new LetGo(session.Nick, Until: null);
+        }
         return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
     }
 
