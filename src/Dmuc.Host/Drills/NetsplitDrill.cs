@@ -67,7 +67,7 @@ public sealed class NetsplitDrill : ReceiveActor, IWithTimers
     {
         // A heal that came within the grace cancelled this timer, but a tick already in the mailbox still arrives.
         if (!_state.CutFrom.Contains(dark.Peer)) return;
-        await ThrottleAsync(dark.Peer, Blackhole.Instance);
+        await ThrottleAsync(dark.Peer, ThrottleTransportAdapter.Direction.Send, Blackhole.Instance);
         _log.Warning("Netsplit drill: this node now drops everything it sends to {0}", dark.Peer);
     }
 
@@ -78,16 +78,19 @@ public sealed class NetsplitDrill : ReceiveActor, IWithTimers
         foreach (var peer in peers)
         {
             Timers.Cancel(peer);
-            await ThrottleAsync(peer, Unthrottled.Instance);
+            // Both ways, though only sends were cut: the throttler keeps the last mode set for an address and gives an
+            // inbound association from it its inbound mode only when that entry has one, so after a send-only heal every
+            // later incarnation of the peer waited forever to be let in (the wedge of docs/operations.md).
+            await ThrottleAsync(peer, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance);
         }
         if (!peers.IsEmpty) _log.Warning("Netsplit drill: healed the links to {0}", string.Join(", ", peers));
         Sender.Tell(new LinksHealed(_self.ToString(), peers.Select(peer => peer.ToString()).Order(StringComparer.Ordinal).ToList()));
     }
 
-    private async Task ThrottleAsync(Address peer, ThrottleMode mode)
+    private async Task ThrottleAsync(Address peer, ThrottleTransportAdapter.Direction direction, ThrottleMode mode)
     {
         var transport = ((IRemoteActorRefProvider)((ExtendedActorSystem)Context.System).Provider).Transport;
-        if (!await transport.ManagementCommand(new SetThrottle(peer, ThrottleTransportAdapter.Direction.Send, mode)))
+        if (!await transport.ManagementCommand(new SetThrottle(peer, direction, mode)))
             throw new InvalidOperationException($"the remoting throttler refused {mode} toward {peer}: is applied-adapters = [trttl] set?");
     }
 }
