@@ -258,6 +258,27 @@ public sealed class ReplicaCrashResyncTests
         Assert.Contains(_room.ReceivedBy(Wumpus), stanza => Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false)(stanza) && stanza.HasStatus(333));
     }
 
+    /// <summary>
+    /// The 30-minute chaos run's case (seed 2026, argl-2545…): Wumpus's message is forwarded as the primary's node dies, so it is
+    /// never acknowledged; killrc's replica serves it to its users as it finds the split; the room's next life finds no node for
+    /// killrc and lets its users go; then killrc's netjoin reports the forward. Before, the room refused it (not-acceptable), after
+    /// Wumpus's echo, and only killrc had it.
+    /// </summary>
+    [Fact]
+    public void A_forward_a_split_replica_served_as_it_found_the_split_reaches_everyone_once_though_the_room_let_its_sender_go()
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
+        _room.LoseOnTheWay(Killrc, forwardsToo: true);
+        _room.Send(Say(Wumpus, Wallops.Room, "forwarded into the crash", id: "into-the-crash"));
+        _room.Cut(Killrc);
+        _room.HostGone(Killrc);
+
+        _room.Netjoin(Killrc);
+
+        AssertInTheRoomAndWithEveryoneOnce("forwarded into the crash");
+        Assert.DoesNotContain(_room.ReceivedBy(Wumpus), stanza => stanza.Attribute("type")?.Value == "error");
+    }
+
     /// <summary>Trillian kicks Wumpus while killrc is split, and killrc's replica, not knowing, serves him: he was no longer in the room.</summary>
     [Fact]
     public void A_message_a_split_replica_served_after_the_room_kicked_its_sender_is_refused_as_from_a_non_occupant()
