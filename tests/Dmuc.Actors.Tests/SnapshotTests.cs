@@ -39,6 +39,38 @@ public sealed class SnapshotTests(ITestOutputHelper output) : RoomActorTestKit(o
         Assert.Equal(before, after);
     }
 
+    /// <summary>
+    /// A snapshot is taken as a write completes, while the decisions made meanwhile are applied but not yet written: it must
+    /// hold only what its sequence number covers, or recovery applies those decisions twice (chaos seed 2026: three messages
+    /// twice in the history a restarted primary resent to a host).
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_taken_while_later_messages_await_their_write_holds_none_of_them_so_recovery_keeps_each_once()
+    {
+        const int burst = 20;
+        // One snapshot, due in the middle of the burst, and none after it that would cover the whole burst.
+        var snapshotMidBurst = QuietSettings with { SnapshotEvery = 13 };
+        var node = StartNode(snapshotMidBurst);
+        await node.CreateRoomAsync(Room, ("muc#roomconfig_historylength", "50"));
+        var eventsBefore = (await node.InspectAsync()).JournalSequenceNr;
+        Assert.InRange(eventsBefore + burst, snapshotMidBurst.SnapshotEvery + 1, 2 * snapshotMidBurst.SnapshotEvery - 2);
+        using (Journal.HoldWrites())
+        {
+            for (var i = 1; i <= burst; i++) node.Send(Say(Owner, $"burst {i}", id: $"burst-{i}"));
+            // Each decided and applied, none written.
+            await AwaitAssertAsync(async () => Assert.Equal(burst, (await node.InspectAsync()).History.Count(entry => entry.Stanza.Contains("burst"))),
+                TimeSpan.FromSeconds(5));
+        }
+        await AwaitAssertAsync(() => Assert.Equal(burst, node.Sink.To(Owner).Count(stanza => stanza.Body()?.StartsWith("burst") == true)),
+            TimeSpan.FromSeconds(10));
+        await AwaitAssertAsync(() => Assert.Single(Journal.SnapshotSequenceNrs(RoomPersistenceId)), TimeSpan.FromSeconds(5));
+
+        node = await RestartAsync(node, snapshotMidBurst);
+        var history = (await HistoryAndSubjectSeenByNewcomerAsync(node, "after@localhost/x")).Where(line => line.StartsWith("burst")).Select(StripDelay);
+
+        Assert.Equal(Enumerable.Range(1, burst).Select(i => $"burst {i}"), history);
+    }
+
     /// <summary>A newcomer's view of the room: history bodies with their delay stamps, then the subject.</summary>
     private static async Task<List<string>> HistoryAndSubjectSeenByNewcomerAsync(RoomNode node, string newcomer)
     {

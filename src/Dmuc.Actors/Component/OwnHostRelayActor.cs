@@ -153,7 +153,13 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
         outbox.Send(deliveries);
     }
 
-    public bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) => outbox.RefusedUnderLoad(stanza, decidedNotSentBytes);
+    /// <summary>
+    /// Only the node holding the host's stream can tell whether its server keeps up, and it refuses as it reads
+    /// (<see cref="ComponentConnectionActor"/>). Refused here, while the rooms relay, the answer would wait in this node's
+    /// streamless outbox while the stanza's receipt settles at the holder: the server forgets it, its sender hears nothing.
+    /// </summary>
+    public bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) =>
+        !Relayed && outbox.RefusedUnderLoad(stanza, decidedNotSentBytes);
 
     public long BytesToSend(IReadOnlyList<Delivery> deliveries) => outbox.BytesToSend(deliveries);
 

@@ -546,7 +546,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         if ((_durableEventsSinceSnapshot < _settings.SnapshotEvery && !expiryToTrim) || _snapshotInFlight) return;
         _durableEventsSinceSnapshot = 0;
         _snapshotInFlight = true;
-        SaveSnapshot(_primary.State.ToSnapshot());
+        // The state is applied as decided, ahead of the writes: saved now, the snapshot would hold decisions its sequence number
+        // does not cover, and a recovery would apply them twice (a message twice in the history). Saved once all it holds is written.
+        DeferAsync(_primary.State.ToSnapshot(), SaveSnapshot);
     }
 
     private void PublishListingIfChanged()

@@ -75,7 +75,8 @@ public sealed class RoomIndex : ReceivePersistentActor
         if (_snapshotInFlight || _eventsSinceSnapshot < Math.Max(FewestEventsBetweenSnapshots, _state.RoomCount / 4)) return;
         _snapshotInFlight = true;
         _eventsSinceSnapshot = 0;
-        SaveSnapshot(_state.ToSnapshot());
+        // Once all the state holds is written, as for a room (RoomActor.SnapshotIfDue): changes are applied ahead of their writes.
+        DeferAsync(_state.ToSnapshot(), SaveSnapshot);
     }
 
     /// <summary>The oldest change handed to the index and not yet told written is in the journal now.</summary>

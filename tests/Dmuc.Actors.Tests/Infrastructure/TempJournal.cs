@@ -51,6 +51,31 @@ public sealed class TempJournal : IDisposable
 
     public void TakeWritesAgain() => Execute("DROP TRIGGER refuse_writes;");
 
+    /// <summary>
+    /// Holds the database's write lock until disposed: the journal's writes wait (SQLite retries a busy database), and what the
+    /// writers decide meanwhile awaits its write.
+    /// </summary>
+    public IDisposable HoldWrites() => new WriteLock(Options.ConnectionString);
+
+    private sealed class WriteLock : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction _transaction;
+
+        public WriteLock(string connectionString)
+        {
+            _connection = new SqliteConnection(connectionString);
+            _connection.Open();
+            _transaction = _connection.BeginTransaction(deferred: false);
+        }
+
+        public void Dispose()
+        {
+            _transaction.Rollback();
+            _connection.Dispose();
+        }
+    }
+
     private void Execute(string sql)
     {
         using var connection = new SqliteConnection(Options.ConnectionString);

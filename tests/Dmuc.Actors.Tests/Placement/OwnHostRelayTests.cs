@@ -1,8 +1,11 @@
 using System.Xml.Linq;
 using Akka.Actor;
 using Dmuc.Actors.Component;
+using Dmuc.Actors.Replication;
+using Dmuc.Actors.Security;
 using Dmuc.Rooms;
 using Dmuc.Xmpp;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
 namespace Dmuc.Actors.Tests.Placement;
@@ -137,5 +140,21 @@ public sealed class OwnHostRelayTests
         var intake = new OwnHostRelayIntake();
         Assert.Equal(new OwnHostRelayIntake.Intake(false, null), intake.Take(new RelayedDeliveries("s", 1, Said("one")), thisNodeServes: false));
         Assert.Equal(new OwnHostRelayIntake.Intake(true, 1), intake.Take(new RelayedDeliveries("s", 1, Said("one")), thisNodeServes: true));
+    }
+
+    [Fact]
+    public void A_node_whose_rooms_relay_refuses_nothing_under_load_since_its_refusal_would_wait_in_its_streamless_outbox()
+    {
+        const int budget = 1_000;
+        var outbox = new ComponentOutbox(NullLogger<ComponentOutbox>.Instance, maxQueuedBytes: budget);
+        var hosts = new ClusterHosts("avalon.irc");
+        hosts.Update([new TrustedNode(Holder, "avalon.irc", IsPrimary: true), new TrustedNode(Self, "avalon.irc", IsPrimary: true)]);
+        var sink = new OwnHostSink(outbox, hosts);
+        sink.Attach(ActorRefs.Nobody, Self);
+        var said = new XElement(Ns.Client + "message", new XAttribute("from", "alice@avalon.irc/laptop"),
+            new XAttribute("to", "room@channel.avalon.irc"), new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "hi"));
+
+        Assert.False(sink.RefusedUnderLoad(said, decidedNotSentBytes: budget + 1));
+        Assert.Equal(0, outbox.QueuedBytes);
     }
 }
