@@ -125,6 +125,7 @@ component_interfaces = { "127.0.0.1" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
+gc = { mode = "incremental", threshold = 200, speed = 500 }
 VirtualHost "$host"
   dmuc_multicast_senders = { "$muc_domain" }
 Component "$muc_domain"

@@ -52,6 +52,9 @@ internal sealed class RoomData
     public Occupant? OccupantByRealJid(Jid realJid) =>
         _nickByRealJid.TryGetValue(realJid, out var nick) ? Occupants.GetValueOrDefault(nick) : null;
 
+    /// <summary>Every session's real JID with its occupant's nick: immutable, a new instance whenever a session comes, goes or changes nick.</summary>
+    public IReadOnlyDictionary<Jid, string> NickByRealJid => _nickByRealJid;
+
     /// <summary>
     /// Occupants in a stable order (by nick) so that deliveries are deterministic. Sorted once for each change of who is
     /// in the room, not for every broadcast: a message to 100 occupants spent more on this sort than on its deliveries.

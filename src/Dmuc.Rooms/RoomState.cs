@@ -38,6 +38,9 @@ public sealed class RoomState
     /// </summary>
     public IEnumerable<Jid> SessionJids => _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid);
 
+    /// <inheritdoc cref="RoomData.NickByRealJid"/>
+    public IReadOnlyDictionary<Jid, string> NickByRealJid => _room.NickByRealJid;
+
     /// <inheritdoc cref="RoomData.SessionJidsByDomain"/>
     public IReadOnlyDictionary<string, IReadOnlyList<Jid>> SessionJidsByDomain => _room.SessionJidsByDomain;
 

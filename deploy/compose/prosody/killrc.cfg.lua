@@ -8,6 +8,7 @@ allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 component_interfaces = { "*" }
 log = { info = "*console" }
+gc = { mode = "incremental", threshold = 200, speed = 500 }
 
 VirtualHost "killrc.oulubox.irc"
 
