@@ -77,9 +77,10 @@ public sealed class ReplicaCrashResyncTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin(bool primaryRestarts)
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin(PrimaryRestart primaryRestarts)
     {
         _room.Populate([Trillian, Wumpus, BigCheese]);
         _room.CrashReplica(Killrc);
@@ -99,9 +100,10 @@ public sealed class ReplicaCrashResyncTests
     /// and its users would see him in the room for good.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Users_of_a_restarted_replica_node_see_who_left_the_room_while_their_node_was_down(bool primaryRestarts)
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Users_of_a_restarted_replica_node_see_who_left_the_room_while_their_node_was_down(PrimaryRestart primaryRestarts)
     {
         CrashKillrcAfterTwoMessages();
         _room.Send(Leave(BigCheese, Wallops.Room));
@@ -188,9 +190,10 @@ public sealed class ReplicaCrashResyncTests
     /// nobody beyond killrc ever had it.)
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life(bool primaryRestarts)
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life(PrimaryRestart primaryRestarts)
     {
         PopulateAndSayOnKillrcDuringASplit("served, then the host let go");
         var servedAt = _room.Now;
@@ -231,9 +234,10 @@ public sealed class ReplicaCrashResyncTests
     /// answered its check for him with an error (his client had gone); the message the last life served comes only after that.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again(bool primaryRestarts)
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again(PrimaryRestart primaryRestarts)
     {
         PopulateAndSayOnKillrcDuringASplit("served, then the session went");
         _room.CrashReplica(Killrc);
@@ -257,9 +261,10 @@ public sealed class ReplicaCrashResyncTests
     /// Also when the primary's node restarts before that netjoin (run 3 of the same seed): the let-go is journaled.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Messages_a_split_replica_served_before_it_was_told_the_room_let_its_users_go_reach_everyone_once(bool primaryRestarts)
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Messages_a_split_replica_served_before_it_was_told_the_room_let_its_users_go_reach_everyone_once(PrimaryRestart primaryRestarts)
     {
         _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
         _room.Cut(Killrc);
@@ -360,15 +365,18 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
-    /// With <paramref name="primaryRestarts"/>, the primary's node is killed and started again now, between the room's letting
-    /// someone go (or someone's leaving) and the netjoin that tells killrc, and vesa rejoins it: the room has only its journal.
+    /// Unless <see cref="PrimaryRestart.None"/>, the primary's node is killed and started again now, between the room's letting
+    /// someone go (or someone's leaving) and the netjoin that tells killrc, and vesa rejoins it: the room has only its journal,
+    /// or a snapshot of it.
     /// </summary>
-    private void RestartPrimaryIf(bool primaryRestarts)
+    private void RestartPrimaryIf(PrimaryRestart restart)
     {
-        if (!primaryRestarts) return;
-        _room.CrashPrimary();
+        if (restart == PrimaryRestart.None) return;
+        _room.CrashPrimary(fromSnapshot: restart == PrimaryRestart.FromSnapshot);
         _room.Netjoin(Vesa);
     }
+
+    public enum PrimaryRestart { None, FromJournal, FromSnapshot }
 
     /// <summary>The bodies of the messages a resync delivers to someone.</summary>
     private static IEnumerable<string> Delivered(ReplicaBatch resync) =>
