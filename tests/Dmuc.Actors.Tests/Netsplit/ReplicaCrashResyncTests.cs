@@ -95,6 +95,21 @@ public sealed class ReplicaCrashResyncTests
         Assert.Empty(_room.Replica(Killrc).LocalOccupants);
     }
 
+    /// <summary>The telling is journaled too: a primary restarted after it does not tell them again at killrc's next netjoin.</summary>
+    [Fact]
+    public void Users_the_room_let_go_are_told_once_though_the_primary_restarts_after_telling_them()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+        _room.Netjoin(Killrc);
+
+        RestartPrimaryIf(PrimaryRestart.FromJournal);
+        _room.Netjoin(Killrc);
+
+        Assert.Single(_room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+    }
+
     /// <summary>
     /// BigCheese leaves while killrc's node is down: its next life knows nothing of what its users saw, so it reports no roster,
     /// and its users would see him in the room for good.
