@@ -171,7 +171,7 @@ internal static class Occupants
     /// </summary>
     private static void RemoveSession(RoomContext ctx, Occupant departed, PresenceNotice notice)
     {
-        ctx.Emit(new OccupantSessionLeft(departed.Nick, departed.Primary.RealJid));
+        ctx.Emit(new OccupantSessionLeft(departed.Nick, departed.Primary.RealJid, ctx.Now));
         if (ctx.Room.OccupantByNick(departed.Nick) is { } remaining)
         {
             PresenceBroadcast.SendSelfPresence(ctx, departed, notice);

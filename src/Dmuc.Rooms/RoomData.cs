@@ -35,6 +35,10 @@ internal sealed class RoomData
     public ImmutableDictionary<string, RelayPosition> Relays { get; private set; } = ImmutableDictionary<string, RelayPosition>.Empty;
     /// <summary>What each relay's server was last handed, for the sessions still in the room.</summary>
     public ImmutableDictionary<string, RelayReceipt> Receipts { get; private set; } = ImmutableDictionary<string, RelayReceipt>.Empty;
+    /// <summary>The nicks that left lately, for a restarted replica node's netjoin.</summary>
+    public RecentDepartures Departures { get; private set; } = RecentDepartures.None;
+    /// <summary>The sessions the room let go without their word, for the netjoins of their hosts.</summary>
+    public SessionsLetGo LetGo { get; private set; } = SessionsLetGo.None;
     /// <summary>What is left of each user's stanza rate (by bare JID), for those who used some of it.</summary>
     public ImmutableDictionary<Jid, TokenBucket> StanzaAllowances { get; private set; } = ImmutableDictionary<Jid, TokenBucket>.Empty;
 
@@ -220,6 +224,12 @@ internal sealed class RoomData
                 Receipts = Receipts.SetItem(delivered.Relay, new RelayReceipt(delivered.Relay, delivered.LastStanzaId,
                     [.. delivered.Sessions.Where(_nickByRealJid.ContainsKey)]));
                 break;
+            case SessionLetGo letGo:
+                LetGo = LetGo.LetGo(letGo);
+                break;
+            case LetGoTold told:
+                LetGo = LetGo.Told(told);
+                break;
         }
     }
 
@@ -237,6 +247,8 @@ internal sealed class RoomData
         _nickByRealJid = _nickByRealJid.Clear();
         StanzaAllowances = StanzaAllowances.Clear();
         Receipts = Receipts.Clear();
+        Departures = RecentDepartures.None;
+        LetGo = SessionsLetGo.None;
     }
 
     /// <summary>The room's history and, behind it, the messages kept for netjoins.</summary>
@@ -271,6 +283,7 @@ internal sealed class RoomData
         if (!Occupants.TryGetValue(left.Nick, out var occupant)) return;
         var remaining = occupant.WithoutSession(left.RealJid);
         Occupants = remaining.Sessions.IsEmpty ? Occupants.Remove(left.Nick) : Occupants.SetItem(left.Nick, remaining);
+        if (remaining.Sessions.IsEmpty && left.At is { } at) Departures = Departures.Left(left.Nick, at);
         if (_nickByRealJid.GetValueOrDefault(left.RealJid) != left.Nick) return;
         _nickByRealJid = _nickByRealJid.Remove(left.RealJid);
         ForgetInReceipts([left.RealJid]);
@@ -320,7 +333,7 @@ internal sealed class RoomData
         [.. OccupantsByEntry.SelectMany(occupant => occupant.Sessions.Select(session => new OccupantSessionUpdated(
             occupant.Nick, session.RealJid, StanzaText.Of(session.Presence), occupant.Role)))],
         [.. Relays.Values.OrderBy(relay => relay.Relay, StringComparer.Ordinal)], ArchiveExpiredThrough,
-        [.. Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal)]);
+        [.. Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal)], [.. LetGo.All], Departures.All);
 
     public void Restore(RoomSnapshot snapshot)
     {
@@ -337,5 +350,7 @@ internal sealed class RoomData
         Relays = (snapshot.Relays ?? []).ToImmutableDictionary(relay => relay.Relay);
         ArchiveExpiredThrough = snapshot.ArchiveExpiredThrough;
         Receipts = (snapshot.Receipts ?? []).ToImmutableDictionary(receipt => receipt.Relay);
+        LetGo = SessionsLetGo.Of(snapshot.LetGo ?? []);
+        Departures = RecentDepartures.Of(snapshot.Departures ?? []);
     }
 }

@@ -23,6 +23,8 @@ namespace Dmuc.Rooms;
 [JsonDerivedType(typeof(OccupantStanzaCounted), "occupant-stanza-counted")]
 [JsonDerivedType(typeof(RelayedStanzaProcessed), "relayed-stanza-processed")]
 [JsonDerivedType(typeof(RelayDelivered), "relay-delivered")]
+[JsonDerivedType(typeof(SessionLetGo), "session-let-go")]
+[JsonDerivedType(typeof(LetGoTold), "let-go-told")]
 public abstract record RoomEvent
 {
     [JsonIgnore]
@@ -79,7 +81,8 @@ public sealed record RoomDestroyed(string? Reason, Jid? AlternateVenue, DateTime
 public sealed record OccupantSessionUpdated(string Nick, Jid RealJid, string Presence, Role Role) : DurableRoomEvent;
 
 /// <summary>A session left the occupant; the occupant leaves with its last session.</summary>
-public sealed record OccupantSessionLeft(string Nick, Jid RealJid) : DurableRoomEvent;
+/// <param name="At">When (the room's <see cref="RecentDepartures"/>); null in events journaled before it was kept (December 2026).</param>
+public sealed record OccupantSessionLeft(string Nick, Jid RealJid, DateTimeOffset? At = null) : DurableRoomEvent;
 
 /// <summary>The occupant's role changed; <see cref="Role.None"/> removes it from the room.</summary>
 public sealed record OccupantRoleChanged(string Nick, Role Role) : DurableRoomEvent;
@@ -119,3 +122,13 @@ public sealed record RelayDelivered(string Relay, string? LastStanzaId, IReadOnl
 
 /// <summary>What a relay's server was last handed (<see cref="RelayDelivered"/>), for the sessions still in the room.</summary>
 public sealed record RelayReceipt(string Relay, string? LastStanzaId, IReadOnlyList<Jid> Sessions);
+
+/// <summary>
+/// The room let the session <see cref="RealJid"/> (<see cref="Nick"/>) go at <see cref="At"/> without its word
+/// (<see cref="SessionsLetGo"/>): its server said it was gone (<see cref="Told"/>: its replica knows at once), or its host had no
+/// node (its replica is told at the host's next netjoin, <see cref="LetGoTold"/>). Journaled beside the session's leaving.
+/// </summary>
+public sealed record SessionLetGo(string Nick, Jid RealJid, DateTimeOffset At, bool Told) : DurableRoomEvent;
+
+/// <summary>A netjoin of <see cref="Host"/> told its replica at <see cref="At"/> of the sessions let go while it had no node.</summary>
+public sealed record LetGoTold(string Host, DateTimeOffset At) : DurableRoomEvent;

@@ -6,6 +6,8 @@ namespace Dmuc.Rooms;
 /// <param name="Relays">How far the room processed what each relay numbered for it.</param>
 /// <param name="Receipts">What each relay's server was last handed (<see cref="RelayDelivered"/>).</param>
 /// <param name="ArchiveExpiredThrough">The journal position up to which retention expired the archive.</param>
+/// <param name="LetGo">The sessions the room let go without their word (<see cref="SessionsLetGo"/>).</param>
+/// <param name="Departures">The nicks that left lately (<see cref="RecentDepartures"/>), oldest first.</param>
 public sealed record RoomSnapshot(
     bool Exists,
     RoomConfig Config,
@@ -18,4 +20,6 @@ public sealed record RoomSnapshot(
     IReadOnlyList<OccupantSessionUpdated>? Occupants = null,
     IReadOnlyList<RelayPosition>? Relays = null,
     long ArchiveExpiredThrough = 0,
-    IReadOnlyList<RelayReceipt>? Receipts = null);
+    IReadOnlyList<RelayReceipt>? Receipts = null,
+    IReadOnlyList<LetGoSession>? LetGo = null,
+    IReadOnlyList<Departure>? Departures = null);

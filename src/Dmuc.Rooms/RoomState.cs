@@ -96,6 +96,12 @@ public sealed class RoomState
     /// <summary>What <paramref name="relay"/>'s server was last handed (<see cref="RelayDelivered"/>); null if it never said.</summary>
     public RelayReceipt? ReceiptOf(string relay) => _room.Receipts.GetValueOrDefault(relay);
 
+    /// <summary>The nicks that left lately (a restarted replica node's users are told them at its netjoin).</summary>
+    public RecentDepartures Departures => _room.Departures;
+
+    /// <summary>The sessions the room let go without their word, for their hosts' netjoins.</summary>
+    public SessionsLetGo LetGo => _room.LetGo;
+
     /// <summary>Every relay's last receipt, by relay.</summary>
     public IEnumerable<RelayReceipt> Receipts => _room.Receipts.Values.OrderBy(receipt => receipt.Relay, StringComparer.Ordinal);
 

@@ -54,6 +54,9 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"),
             "<presence xmlns='jabber:client'><show>away</show><status>café ☕</status></presence>", Role.Moderator),
         new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/balcony")),
+        new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/balcony"), Noon),
+        new SessionLetGo("Wumpus", Jid.Parse("argl@killrc.oulubox.irc/laptop"), Noon, Told: true),
+        new LetGoTold("killrc.oulubox.irc", Noon),
         new OccupantRoleChanged("Romeo", Role.None),
         new MessageRetracted("sid-1", Noon, "retraction-1", "verona@conference.localhost/Escalus", "occupant", "Brawling"),
         new MessageRetracted("sid-2", Noon, null),
@@ -108,12 +111,15 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
             new RoomTombstone("Moved", Jid.Parse("mantua@conference.localhost"), Noon.AddDays(31)),
             [new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/balcony"), "<presence xmlns='jabber:client'/>", Role.Moderator)],
             [new RelayPosition("killrc.oulubox.irc", "5f1c0a", 41)], 0,
-            [new RelayReceipt("killrc.oulubox.irc", "stanza-id-2", [Jid.Parse("romeo@localhost/balcony")])]);
+            [new RelayReceipt("killrc.oulubox.irc", "stanza-id-2", [Jid.Parse("romeo@localhost/balcony")])],
+            [new LetGoSession("Wumpus", Jid.Parse("argl@killrc.oulubox.irc/laptop"), ToldAt: null),
+             new LetGoSession("Valdis", Jid.Parse("valdis@killrc.oulubox.irc/desktop"), Noon)],
+            [new Departure("Tybalt", Noon)]);
 
         var read = RoundTrip<RoomSnapshot>(written);
 
-        Assert.Equal(written with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [] },
-            read with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [] });
+        Assert.Equal(written with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [], LetGo = [], Departures = [] },
+            read with { Affiliations = [], History = [], Occupants = [], Relays = [], Receipts = [], LetGo = [], Departures = [] });
         var receipt = Assert.Single(read.Receipts!);
         Assert.Equal(("killrc.oulubox.irc", "stanza-id-2"), (receipt.Relay, receipt.LastStanzaId));
         Assert.Equal(written.Receipts![0].Sessions, receipt.Sessions);
@@ -121,6 +127,8 @@ public sealed class RoomJournalSerializerTests(ITestOutputHelper output) : RoomA
         Assert.Equal(written.History, read.History);
         Assert.Equal(written.Occupants, read.Occupants);
         Assert.Equal(written.Relays, read.Relays);
+        Assert.Equal(written.LetGo, read.LetGo);
+        Assert.Equal(written.Departures, read.Departures);
     }
 
     [Fact]

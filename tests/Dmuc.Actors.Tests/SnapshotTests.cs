@@ -22,17 +22,19 @@ public sealed class SnapshotTests(ITestOutputHelper output) : RoomActorTestKit(o
         for (var i = 1; i <= 23; i++)
             await node.SayAsync(Owner, $"message {i}");
         var before = await HistoryAndSubjectSeenByNewcomerAsync(node, "before@localhost/x");
-        var sequenceNrBefore = (await node.InspectAsync()).JournalSequenceNr;
 
         // Snapshots are taken one at a time, so the newest may still be on its way.
         await AwaitAssertAsync(() =>
         {
             var snapshot = Assert.Single(Journal.SnapshotSequenceNrs(RoomPersistenceId));
-            Assert.InRange(snapshot, sequenceNrBefore - SnapshotOften.SnapshotEvery, sequenceNrBefore);
+            var written = Journal.HighestSequenceNr(RoomPersistenceId);
+            Assert.InRange(snapshot, written - SnapshotOften.SnapshotEvery, written);
         }, TimeSpan.FromSeconds(5));
 
         node = await RestartAsync(node, SnapshotOften);
-        Assert.Equal(sequenceNrBefore, (await node.InspectAsync()).JournalSequenceNr);
+        // Everything the room wrote until its node stopped, read from disk: its own host's receipt is journaled up to a second
+        // after the last message (ReceiptJournaling), so the room's position asked before the stop may be one short.
+        Assert.Equal(Journal.HighestSequenceNr(RoomPersistenceId), (await node.InspectAsync()).JournalSequenceNr);
         var after = await HistoryAndSubjectSeenByNewcomerAsync(node, "after@localhost/x");
 
         Assert.Equal(Enumerable.Range(14, 10).Select(i => $"message {i}"), before.Where(line => line.StartsWith("message")).Select(StripDelay));

@@ -23,11 +23,13 @@ public sealed class StateContractTests
             new MessageRetracted("sid", time, "retraction", "room@conference.localhost/Romeo", "occupant-id", "Spam"),
             new ArchivedMessagesExpired(41, "sid"),
             new OccupantSessionUpdated("Romeo", Jid.Parse("romeo@localhost/a"), "<presence xmlns='jabber:client'/>", Role.Moderator),
-            new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/a")),
+            new OccupantSessionLeft("Romeo", Jid.Parse("romeo@localhost/a"), time),
             new OccupantRoleChanged("Romeo", Role.Visitor),
             new OccupantStanzaCounted(Jid.Parse("romeo@localhost"), time),
             new RelayedStanzaProcessed("killrc.oulubox.irc", "k3x", 17, Kept: true),
             new RelayDelivered("killrc.oulubox.irc", "sid", [Jid.Parse("argl@killrc.oulubox.irc/laptop")], Journaled: true),
+            new SessionLetGo("Wumpus", Jid.Parse("argl@killrc.oulubox.irc/laptop"), time, Told: false),
+            new LetGoTold("killrc.oulubox.irc", time),
         ];
         var eventTypes = typeof(RoomEvent).Assembly.GetTypes().Where(type => !type.IsAbstract && type.IsSubclassOf(typeof(RoomEvent)));
         Assert.Equal(eventTypes.OrderBy(type => type.Name), events.Select(e => e.GetType()).Distinct().OrderBy(type => type.Name));

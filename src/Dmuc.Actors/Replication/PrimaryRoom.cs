@@ -26,16 +26,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly HeldStanzaLedger _held = new();
     // The parts of a replica's netjoin report received so far, per host, until its last part.
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
-    // Per replica host, the sessions the room let go while the host had no node (real JID → nick), until its netjoin tells them.
-    private readonly Dictionary<string, Dictionary<Jid, string>> _letGo = new(StringComparer.Ordinal);
-    // Every session the room let go without its word (its host had no node, or its server said it was gone), with its nick and
-    // until when its host's replica could take it for an occupant (null: not told yet), for as long as the room runs: a message that
-    // replica served before may reach the room in any later netjoin of the host (SpokenFor). In memory only: a restarted room has
-    // forgotten them.
-    private readonly Dictionary<Jid, LetGo> _letGoUntil = new();
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
-    private readonly RecentDepartures _departures = new();
 
     /// <summary>The name this node's own server's receipt is kept under, beside the replica hosts' (<see cref="RoomState.ReceiptOf"/>).</summary>
     public string OwnHost { get; } = ownHost ?? state.RoomJid.Domain;
@@ -51,17 +43,22 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
-    public Decided Decide(RoomCommand command, RelayedBy? relayed = null)
+    public Decided Decide(RoomCommand command, RelayedBy? relayed = null) => Decide(command, relayed, hostHasNoNode: false);
+
+    /// <param name="hostHasNoNode">The command lets sessions go because their host has no node (<see cref="HostGone"/>).</param>
+    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode)
     {
         var sessionsBefore = SessionsByRealJid();
         var decision = State.Process(command);
-        if (relayed is not null)
-            decision = decision with { Events = [.. decision.Events, RelayedForwards.Processed(relayed.Host, relayed.Number, decision)] };
+        // Whom the room let go without their word, journaled with their leaving (SessionsLetGo): an error from a session the room has
+        // (its server answered the room's check, or bounced a stanza) says the session is gone, and its replica knows it now.
+        IReadOnlyList<RoomEvent> letGo = hostHasNoNode || IsError(command)
+            ? [.. decision.Events.OfType<OccupantSessionLeft>().Select(left => new SessionLetGo(left.Nick, left.RealJid, command.Now, Told: !hostHasNoNode))]
+            : [];
+        IReadOnlyList<RoomEvent> processed = relayed is null ? [] : [RelayedForwards.Processed(relayed.Host, relayed.Number, decision)];
+        if (letGo.Count + processed.Count > 0) decision = decision with { Events = [.. decision.Events, .. letGo, .. processed] };
         foreach (var @event in decision.Events)
             State.Apply(@event);
-        foreach (var left in decision.Events.OfType<OccupantSessionLeft>().Where(left => !State.OccupantNicks.Contains(left.Nick)))
-            _departures.Left(left.Nick, command.Now);
-        if (IsError(command)) RememberLetGo(decision.Events.OfType<OccupantSessionLeft>(), command.Now);
         var acceptedAt = decision.Events.OfType<HistoryMessageAdded>().Select(e => (DateTimeOffset?)e.Entry.Timestamp).FirstOrDefault();
         var sessionsAfter = SessionsByRealJid();
         var stanza = (command as HandleStanza)?.Stanza;
@@ -161,17 +158,18 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             // The server's delay on a stanza it handed again dated it (HeldStanza.ServedAt); only the room speaks of delays to its users.
             var stanza = held.Resent ? StreamAckProtocol.FirstHanded(held.Stanza, RoomJid.Domain).Stanza : held.Stanza;
             var decided = Decide(new HandleStanza(stanza, now, held.ServedAt < now ? held.ServedAt : now, Resent: held.Resent,
-                SpokenAs: SpokenFor(sender!, held.ServedAt)));
+                SpokenAs: State.LetGo.SpokenFor(sender!, held.ServedAt)));
             _held.Processed(host, number, decided.Decision);
             decisions.Add(decided);
         }
-        var told = _letGo.Remove(host, out var letGo) ? letGo : null;
+        var told = State.LetGo.NotToldOf(host);
         // From this resync on, the host's replica knows they are out.
-        RememberLetGo(told?.Select(session => new OccupantSessionLeft(session.Value, session.Key)) ?? [], now);
+        var toldNow = told.Count == 0 ? null : new LetGoTold(host, now);
+        if (toldNow is not null) State.Apply(toldNow);
         var resyncBatch = new ReplicaLink.SendResync(resync.NetjoinId, NetjoinPlanner.Resync(State, host, resync, _held.OutcomeFor(host), State.ReceiptOf(host), told,
-                _departures.Since(ReceiptTimeOf(host))),
+                State.Departures.Since(ReceiptTimeOf(host))),
             resync.LastSequence, resync.Unacknowledged is { } reported ? RelayedForwards.AckFor(State, host, reported.Session) : null);
-        return new NetjoinOutcome(decisions, resyncBatch, warnings);
+        return new NetjoinOutcome(decisions, resyncBatch, warnings, toldNow);
     }
 
     /// <summary>
@@ -306,41 +304,14 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// </summary>
     /// <remarks>
     /// Nobody can tell those occupants now: the room's word to them goes through their host's node. A new incarnation of that
-    /// node knows nothing of them, so they are remembered, and its netjoin's resync tells them they were removed (333).
+    /// node knows nothing of them, so they are remembered (<see cref="SessionLetGo"/>, journaled), and its netjoin's resync tells
+    /// them they were removed (333).
     /// </remarks>
-    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now)
-    {
-        var gone = State.Sessions.Where(session => session.RealJid.Domain == host).ToList();
-        if (!_letGo.TryGetValue(host, out var letGo)) _letGo[host] = letGo = [];
-        foreach (var session in gone)
-        {
-            letGo[session.RealJid] = session.Nick;
-            _letGoUntil[session.RealJid] = new LetGo(session.Nick, Until: null);
-        }
-        return gone.Select(session => Decide(new HandleStanza(UnavailableFrom(session), now))).ToList();
-    }
+    public IReadOnlyList<Decided> HostGone(string host, DateTimeOffset now) =>
+        [.. State.Sessions.Where(session => session.RealJid.Domain == host).ToList()
+            .Select(session => Decide(new HandleStanza(UnavailableFrom(session), now), relayed: null, hostHasNoNode: true))];
 
-    private void RememberLetGo(IEnumerable<OccupantSessionLeft> sessions, DateTimeOffset until)
-    {
-        foreach (var session in sessions) _letGoUntil[session.RealJid] = new LetGo(session.Nick, until);
-    }
-
-    // An error from a session the room has (its server answered the room's check, or bounced a stanza): the session is gone.
     private static bool IsError(RoomCommand command) => command is HandleStanza { Stanza: var stanza } && (string?)stanza.Attribute("type") == "error";
-
-    /// <summary>
-    /// The nick under which the room takes a held stanza of <paramref name="sender"/>, served by its replica at
-    /// <paramref name="servedAt"/> (docs/protocol/netjoin.md §5): the one the sender had, if the room let the sender go without their
-    /// word while their host's replica could still take them for an occupant: its host had no node in the room's view, and no
-    /// netjoin of the host had told them yet; or their server said the session was gone, after the message was served. The replica
-    /// served the message in the room, so it is theirs. Null otherwise: a sender the room still has speaks for itself, and one
-    /// who was not in the room when served (kicked, say) is refused as any non-occupant.
-    /// </summary>
-    private string? SpokenFor(Jid sender, DateTimeOffset servedAt) =>
-        _letGoUntil.TryGetValue(sender, out var letGo) && (letGo.Until is not { } until || servedAt <= until) ? letGo.Nick : null;
-
-    /// <param name="Until">Until when the sender's host's replica could take them for an occupant; null: it still can (not told yet).</param>
-    private sealed record LetGo(string Nick, DateTimeOffset? Until);
 
     /// <summary>Deliveries that change no sessions, split into local ones and one batch per replica host.</summary>
     public Outgoing PlanOf(IReadOnlyList<Delivery> deliveries)
@@ -394,4 +365,5 @@ public sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, Forwar
 public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null);
 
 /// <summary>A netjoin's decisions in order, then the resync batch to send behind them; <paramref name="Warnings"/> for the log.</summary>
-public sealed record NetjoinOutcome(IReadOnlyList<Decided> Decisions, ReplicaLink.SendResync Resync, IReadOnlyList<string> Warnings);
+/// <param name="Told">That the resync tells the host of the sessions let go while it had no node: applied, to journal before the resync goes.</param>
+public sealed record NetjoinOutcome(IReadOnlyList<Decided> Decisions, ReplicaLink.SendResync Resync, IReadOnlyList<string> Warnings, LetGoTold? Told = null);

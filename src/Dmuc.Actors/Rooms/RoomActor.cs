@@ -378,6 +378,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         foreach (var decided in outcome.Decisions) Commit(decided);
         _log.Info("Room {0}: netjoin {1} of {2} ({3} held stanzas and forwards processed); resync of {4} items", _room, resync.NetjoinId,
             resync.ReplicaHost, outcome.Decisions.Count, outcome.Resync.Items.Count);
+        if (outcome.Told is { } told) PersistWithoutSends(told);
         var link = ReplicaLink.LinkTo(Context, _room, resync.ReplicaHost, _hosts);
         DeferAsync(outcome.Resync, link.Tell);
     }

@@ -76,12 +76,16 @@ public sealed class ReplicaCrashResyncTests
         Assert.Equal(3, _room.ReceivedBy(Valdis).Count(stanza => stanza.IsGroupchatWithBody("before")));
     }
 
-    [Fact]
-    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin()
+    [Theory]
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Users_the_room_let_go_while_their_host_had_no_node_are_told_by_the_new_incarnation_s_netjoin(PrimaryRestart primaryRestarts)
     {
         _room.Populate([Trillian, Wumpus, BigCheese]);
         _room.CrashReplica(Killrc);
         _room.HostGone(Killrc);
+        RestartPrimaryIf(primaryRestarts);
 
         _room.Netjoin(Killrc);
 
@@ -91,15 +95,34 @@ public sealed class ReplicaCrashResyncTests
         Assert.Empty(_room.Replica(Killrc).LocalOccupants);
     }
 
+    /// <summary>The telling is journaled too: a primary restarted after it does not tell them again at killrc's next netjoin.</summary>
+    [Fact]
+    public void Users_the_room_let_go_are_told_once_though_the_primary_restarts_after_telling_them()
+    {
+        _room.Populate([Trillian, Wumpus, BigCheese]);
+        _room.CrashReplica(Killrc);
+        _room.HostGone(Killrc);
+        _room.Netjoin(Killrc);
+
+        RestartPrimaryIf(PrimaryRestart.FromJournal);
+        _room.Netjoin(Killrc);
+
+        Assert.Single(_room.ReceivedBy(Wumpus), Received.PresenceOf(Wallops.Room, Wumpus.Nick, available: false).Invoke);
+    }
+
     /// <summary>
     /// BigCheese leaves while killrc's node is down: its next life knows nothing of what its users saw, so it reports no roster,
     /// and its users would see him in the room for good.
     /// </summary>
-    [Fact]
-    public void Users_of_a_restarted_replica_node_see_who_left_the_room_while_their_node_was_down()
+    [Theory]
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Users_of_a_restarted_replica_node_see_who_left_the_room_while_their_node_was_down(PrimaryRestart primaryRestarts)
     {
         CrashKillrcAfterTwoMessages();
         _room.Send(Leave(BigCheese, Wallops.Room));
+        RestartPrimaryIf(primaryRestarts);
 
         RejoinKillrc();
 
@@ -181,13 +204,17 @@ public sealed class ReplicaCrashResyncTests
     /// everyone else gets it once. (Before, the room refused it as from a non-occupant: Wumpus had his echo and then an error, and
     /// nobody beyond killrc ever had it.)
     /// </summary>
-    [Fact]
-    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life()
+    [Theory]
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_the_room_let_its_sender_go_before_the_node_s_next_life(PrimaryRestart primaryRestarts)
     {
         PopulateAndSayOnKillrcDuringASplit("served, then the host let go");
         var servedAt = _room.Now;
         _room.CrashReplica(Killrc);
         _room.HostGone(Killrc);
+        RestartPrimaryIf(primaryRestarts);
 
         _room.HandKeptAgain(Killrc);
         RejoinKillrc();
@@ -221,14 +248,18 @@ public sealed class ReplicaCrashResyncTests
     /// The same, but the room let Wumpus go on his server's word: killrc's next life relearnt him at its first netjoin, and his server
     /// answered its check for him with an error (his client had gone); the message the last life served comes only after that.
     /// </summary>
-    [Fact]
-    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again()
+    [Theory]
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void A_message_a_split_replica_served_reaches_everyone_once_though_its_sender_s_session_was_found_gone_before_it_came_again(PrimaryRestart primaryRestarts)
     {
         PopulateAndSayOnKillrcDuringASplit("served, then the session went");
         _room.CrashReplica(Killrc);
         _room.Netjoin(Killrc);
         _room.AnswerSessionChecks(Killrc, gone: Wumpus);
         Assert.DoesNotContain(_room.Primary.Sessions, session => session.Nick == Wumpus.Nick);
+        RestartPrimaryIf(primaryRestarts);
 
         _room.HandKeptAgain(Killrc);
         _room.Netjoin(Killrc);
@@ -242,14 +273,19 @@ public sealed class ReplicaCrashResyncTests
     /// The chaos run's case (seed 2027): killrc's node runs on, split, while the room finds no node for killrc and lets its users
     /// go; killrc's replica, not told yet, goes on serving Wumpus in the room. At the netjoin the room takes what it served as his,
     /// then tells him he was removed. (Before, each such message got Wumpus his echo and then not-acceptable, and only killrc had it.)
+    /// Also when the primary's node restarts before that netjoin (run 3 of the same seed): the let-go is journaled.
     /// </summary>
-    [Fact]
-    public void Messages_a_split_replica_served_before_it_was_told_the_room_let_its_users_go_reach_everyone_once()
+    [Theory]
+    [InlineData(PrimaryRestart.None)]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void Messages_a_split_replica_served_before_it_was_told_the_room_let_its_users_go_reach_everyone_once(PrimaryRestart primaryRestarts)
     {
         _room.Populate([Trillian, Wumpus, Valdis, BigCheese]);
         _room.Cut(Killrc);
         _room.HostGone(Killrc);
         _room.Send(Say(Wumpus, Wallops.Room, "served while let go", id: "while-let-go"));
+        RestartPrimaryIf(primaryRestarts);
 
         _room.Netjoin(Killrc);
 
@@ -363,6 +399,20 @@ public sealed class ReplicaCrashResyncTests
         _room.CrashReplica(Killrc);
         RejoinKillrc();
     }
+
+    /// <summary>
+    /// Unless <see cref="PrimaryRestart.None"/>, the primary's node is killed and started again now, between the room's letting
+    /// someone go (or someone's leaving) and the netjoin that tells killrc, and vesa rejoins it: the room has only its journal,
+    /// or a snapshot of it.
+    /// </summary>
+    private void RestartPrimaryIf(PrimaryRestart restart)
+    {
+        if (restart == PrimaryRestart.None) return;
+        _room.CrashPrimary(fromSnapshot: restart == PrimaryRestart.FromSnapshot);
+        _room.Netjoin(Vesa);
+    }
+
+    public enum PrimaryRestart { None, FromJournal, FromSnapshot }
 
     /// <summary>The bodies of the messages a resync delivers to someone.</summary>
     private static IEnumerable<string> Delivered(ReplicaBatch resync) =>

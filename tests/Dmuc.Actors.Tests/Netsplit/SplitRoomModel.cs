@@ -145,11 +145,14 @@ public sealed class SplitRoomModel
     /// The primary's node is killed and started again: every replica finds its link split, and the room comes back with what
     /// its journal has, numbering its batches anew.
     /// </summary>
-    public void CrashPrimary()
+    /// <param name="fromSnapshot">The room had taken a snapshot of everything journaled, and recovers from it (as RoomActor does).</param>
+    public void CrashPrimary(bool fromSnapshot = false)
     {
         foreach (var host in _replicas.Keys) Cut(host);
+        var snapshot = _primary.State.ToSnapshot();
         _primary = NewPrimary();
-        foreach (var @event in _journal) _primary.State.Apply(@event);
+        if (fromSnapshot) _primary.State = RoomState.FromSnapshot(Room, _options, snapshot);
+        else foreach (var @event in _journal) _primary.State.Apply(@event);
         _sequences.Clear();
     }
 
@@ -199,6 +202,7 @@ public sealed class SplitRoomModel
         // The primary processes the held stanzas while the link is still not linked: their batches for this host are withheld.
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
         foreach (var decided in outcome.Decisions) Commit(decided);
+        if (outcome.Told is { } told) _journal.Add(told);
         var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
         if (resyncLost) return resync;
         var taken = Handle(host, new BatchFromPrimary(resync, LinkState.Rejoining, _now));
