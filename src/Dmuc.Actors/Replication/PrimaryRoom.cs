@@ -142,7 +142,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
                 // A forward from elsewhere still takes its number, as an empty message the room ignores, so the numbers stay in step.
                 // The replica served its unacknowledged forwards to its users as it found the split: as held ones, they are their sender's.
                 var decided = Decide(new HandleStanza(fromHost ? stanza : new XElement(Ns.Client + "message"), now, sentAt < now ? sentAt : now,
-                    Resent: unacked.Stanzas[i].Resent, SpokenAs: fromHost ? SpokenFor(sender!, sentAt) : null), new RelayedBy(host, number));
+                    Resent: unacked.Stanzas[i].Resent, SpokenAs: fromHost ? State.LetGo.SpokenFor(sender!, sentAt) : null), new RelayedBy(host, number));
                 _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
                 decisions.Add(decided);
             }
