@@ -18,8 +18,6 @@ public sealed class KeptPresences(Jid room)
     /// <param name="Entry">How the replica's roster shows it; the primary's link needs none.</param>
     public sealed record Kept(XElement Presence, RosterEntry? Entry);
 
-    public int Count => _byNick.Count;
-
     public Kept? Of(string nick) => _byNick.GetValueOrDefault(nick);
 
     /// <summary>

@@ -447,7 +447,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.
                 if (recipient.Domain != ownHost || refused.Contains(recipient) || (batch.ResyncOf is not null && SeenHere(item))) continue;
                 var to = checking.Contains(recipient) ? heldForCheck : deliveries;
-                if (item.Repeats is { } nicks) to.AddRange(nicks.Select(nick => new Delivery(recipient, _kept.Of(nick)!.Presence)));
+                // Every name was checked before an ordinary batch is taken (NotKept); a resync names none (the link forgot what it sent).
+                if (item.Repeats is { } nicks) to.AddRange(nicks.Select(_kept.Of).OfType<KeptPresences.Kept>().Select(kept => new Delivery(recipient, kept.Presence)));
                 else to.Add(new Delivery(recipient, item.Stanza));
             }
         }
