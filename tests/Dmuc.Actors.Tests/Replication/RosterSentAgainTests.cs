@@ -114,6 +114,21 @@ public sealed class RosterSentAgainTests
         Assert.All(roster, d => Assert.NotNull(d.Stanza.Element(Ns.MucUser + "x")!.Element(Ns.MucUser + "item")!.Attribute("jid")));
     }
 
+    /// <summary>Mixed releases (docs/protocol/dmuc.md): a replica that does not know &lt;roster/&gt; reads the item as delivered to nobody.</summary>
+    [Fact]
+    public void A_replica_of_an_older_release_delivers_nothing_for_a_roster_item()
+    {
+        var item = new ReplicaItem(new XElement(Ns.Client + "presence", new XAttribute("from", Wallops.Room)), [Jid.Parse(User(1).Jid)],
+            Repeats: ["v2", "v3"]);
+        var xml = DmucCodec.ItemToXml(item, Vesa);
+
+        xml.Descendants(Ns.Dmuc + "roster").Remove();
+        var asOlderReleasesRead = DmucCodec.ItemFromXml(xml);
+
+        Assert.Equal([], asOlderReleasesRead.Recipients);
+        Assert.Null(asOlderReleasesRead.Repeats);
+    }
+
     private static ChatUser User(int i) => new($"v{i}", $"v{i}@{Vesa}/phone");
 
     /// <summary>A user's stanza: the primary's own host's straight to the room, a vesa user's through both replicas (the first one's forward).</summary>
