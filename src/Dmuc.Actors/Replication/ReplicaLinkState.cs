@@ -73,6 +73,8 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
                 break;
             case HostNodeMissing missing:
                 NodelessSince = missing.Since;
+                // The host's node may come back as a new incarnation that keeps nothing.
+                _sent.Clear();
                 break;
             case HostNodeBack:
                 NodelessSince = null;
