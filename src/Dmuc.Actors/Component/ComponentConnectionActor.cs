@@ -74,7 +74,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     private readonly ILogger _logger;
     private readonly Backoff _backoff = new();
     private ComponentConnection? _connection;
-    private bool _connecting;
+    /// <summary>The handshake under way, if any: its stream is this actor's to close even if the actor stops before it is in.</summary>
+    private Task<ComponentConnection>? _handshake;
     private bool _serving;
     private MulticastDiscovery? _discovery;
     private long _connections;
@@ -112,12 +113,18 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PreStart() => Self.Tell(Connect.Instance);
 
-    protected override void PostStop() => _connection?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
+    protected override void PostStop()
+    {
+        // A handshake that completes after this actor stopped (its actor system shut down to start again) hands its stream
+        // to nobody: left open, the server keeps it as the component's and refuses the next life's stream as a second one
+        // ("conflict") until it times it out, while everything its users say goes to a stream nobody reads (chaos seed 7).
+        _handshake?.ContinueWith(handshake => handshake.Result.CloseAsync(), TaskContinuationOptions.OnlyOnRanToCompletion);
+        _connection?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(3));
+    }
 
     private void HandleConnect()
     {
-        if (!_serving || _connecting || _connection is not null) return;
-        _connecting = true;
+        if (!_serving || _handshake is not null || _connection is not null) return;
         var options = new ComponentConnectionOptions
         {
             Host = _settings.Host,
@@ -129,14 +136,15 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
             MaxStanzaDepth = _settings.MaxStanzaDepth,
             MaxQueuedBytes = _settings.MaxQueuedBytes,
         };
-        ComponentConnection.ConnectAsync(options, _logger).PipeTo(Self,
+        _handshake = ComponentConnection.ConnectAsync(options, _logger);
+        _handshake.PipeTo(Self,
             success: connection => new Connected(connection),
             failure: error => new ConnectFailed(error));
     }
 
     private void HandleConnected(Connected connected)
     {
-        _connecting = false;
+        _handshake = null;
         var connection = connected.Connection;
         if (!_serving)
         {
@@ -265,7 +273,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
 
     private void HandleConnectFailed(ConnectFailed failed)
     {
-        _connecting = false;
+        _handshake = null;
         if (!_serving) return;
         if (ShuttingDown)
         {
