@@ -156,12 +156,13 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
 
     /// <summary>
     /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it, unless the
-    /// primary already sent this host batches of the room (<see cref="ResyncIfTheHostWasServedBefore"/>).
+    /// primary already sent this host batches of the room (<see cref="ResyncIfTheHostWasServedBefore"/>), or its room has users
+    /// of this host from before its link, whom a new replica relearns (<see cref="ReplicaSync.MustRelearn"/>).
     /// </summary>
     private void HandlePingFromPrimary(KeepalivePing ping)
     {
         ResyncIfTheHostWasServedBefore(ping.Room, ping.ReplicaHost, ping.LastSentSequence);
-        if (_rooms.TryGetValue(ping.Room, out var replica)) replica.Forward(ping);
+        if (_rooms.ContainsKey(ping.Room) || (ping.UsersBeforeLink && ping.Room.Local is not null)) ReplicaFor(ping.Room).Forward(ping);
         else Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
     }
 

@@ -39,6 +39,7 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     {
         if (!KeepsInStep) return (BatchVerdict.Apply, null);
         if (link != LinkState.Linked) return (BatchVerdict.Ignore, null);
+        if (MustRelearn(batch.UsersBeforeLink)) return (BatchVerdict.Resync, $"batch {batch.Sequence} of a room that recovered users of this host: {Relearning}");
         // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
         if (batch.Sequence > state.LastSequence + 1 && state.LastSequence != 0 && batch.Sequence != 1)
             return (BatchVerdict.Resync, $"batch {batch.Sequence} after {state.LastSequence}");
@@ -54,9 +55,12 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// after it to show a sequence jump; a lower one, that the primary's room restarted (§5) and no longer knows
     /// our occupants. Returns why to resync, or null.
     /// </summary>
-    public string? OutOfStep(long? primarySentUpTo, LinkState link)
+    /// <param name="usersBeforeLink">The primary says the room has users of our host from before its link (<see cref="KeepalivePing.UsersBeforeLink"/>).</param>
+    public string? OutOfStep(long? primarySentUpTo, LinkState link, bool usersBeforeLink = false)
     {
-        if (!KeepsInStep || link != LinkState.Linked || primarySentUpTo is not { } sent) return null;
+        if (!KeepsInStep || link != LinkState.Linked) return null;
+        if (MustRelearn(usersBeforeLink)) return $"the primary's room recovered users of this host: {Relearning}";
+        if (primarySentUpTo is not { } sent) return null;
         // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
         if (sent > state.LastSequence && state.LastSequence != 0)
             return $"the primary sent up to batch {sent}, we applied {state.LastSequence}";
@@ -64,6 +68,16 @@ public sealed class ReplicaSync(ReplicaRoomState state)
             return $"the primary sent up to batch {sent}, fewer than our {state.LastSequence}: its room restarted";
         return null;
     }
+
+    /// <summary>
+    /// The primary's room recovered users of our host from its journal, and its link to us is new (it numbers from 1), while this
+    /// replica was never in step (its node restarted too): it knows none of them, and would take batch 1 as in step and keep them
+    /// unknown for good (ghosts whose leave nobody forwards). A netjoin relearns them (docs/protocol/netjoin.md §5). A replica that has
+    /// been in step keeps to the sequence conditions: the primary's restart shows there as a number below ours.
+    /// </summary>
+    public bool MustRelearn(bool usersBeforeLink) => usersBeforeLink && KeepsInStep && !state.BeenInStep;
+
+    private const string Relearning = "this replica knows none of them";
 
     /// <summary>
     /// A primary's link numbers its batches from 1 when it starts. A room that stopped while empty (passivated) has

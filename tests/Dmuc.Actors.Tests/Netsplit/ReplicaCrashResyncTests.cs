@@ -378,6 +378,39 @@ public sealed class ReplicaCrashResyncTests
             Assert.Equal(["1", "2", "3", "4"], _room.ReceivedBy(user).Where(stanza => stanza.Attribute("type")?.Value == "groupchat").Select(stanza => stanza.Body()).OfType<string>());
     }
 
+    /// <summary>
+    /// killrc's node restarts and then the primary's, with neither end seeing the other gone (the chaos run's argl/valdis.6: killrc's actor
+    /// system restarted in its process, the primary's node 8 s later). The recovered room's new link numbers from 1, and killrc's new
+    /// replica, knowing nobody, took its batch 1 as in step: it never relearnt Wumpus and Valdis, so nothing checked their sessions, and
+    /// Valdis, gone meanwhile, stayed in everyone's roster until some later netjoin. That batch says the room has killrc's users from
+    /// before its link: the replica netjoins first, relearns them and checks their sessions, and the room removes Valdis (333).
+    /// </summary>
+    [Theory]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void After_the_primary_s_and_a_replica_s_nodes_both_restarted_the_replica_relearns_its_users_and_one_gone_meanwhile_is_removed(
+        PrimaryRestart primaryRestarts)
+    {
+        CrashKillrcAfterTwoMessages();
+        RestartPrimaryIf(primaryRestarts);
+        _room.Relinked(Killrc);
+
+        _room.Send(Say(Trillian, Wallops.Room, "after both restarts", id: "after-both"));
+        _room.AnswerSessionChecks(Killrc, gone: Valdis);
+
+        Assert.Equal([Jid.Parse(Wumpus.Jid)], _room.Replica(Killrc).LocalOccupants.Keys);
+        foreach (var user in new[] { Trillian, BigCheese, Wumpus })
+        {
+            var left = Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+            Assert.True(left.HasStatus(333), left.ToString());
+        }
+        Assert.DoesNotContain(Valdis.Nick, _room.Primary.OccupantNicks);
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("after both restarts"));
+        _room.Send(Say(Wumpus, Wallops.Room, "still here", id: "still-here"));
+        foreach (var user in new[] { Trillian, Wumpus, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("still here"));
+    }
+
     /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
     private void CrashKillrcAfterTwoMessages()
     {

@@ -49,6 +49,27 @@ public sealed class ReplicaSyncTests
         Assert.Equal("netjoin: batch 2 after 6: the primary's room restarted", Verdict(Batch(2), LinkState.Linked));
     }
 
+    /// <summary>
+    /// The primary's room recovered users of this host and its new link numbers from 1, while this replica's node restarted too: taking
+    /// batch 1 as in step, it would never know those users (ghosts whose leave nobody forwards). It netjoins to relearn them, on the
+    /// batch or the ping that says so. A replica that was in step keeps to the sequence conditions, and a first entrant's batch, which
+    /// does not say so, is applied.
+    /// </summary>
+    [Fact]
+    public void A_replica_that_was_never_in_step_netjoins_when_the_primary_says_its_room_has_users_of_this_host_from_before_its_link()
+    {
+        Assert.Equal("netjoin: batch 1 of a room that recovered users of this host: this replica knows none of them",
+            Verdict(Batch(1) with { UsersBeforeLink = true }, LinkState.Linked));
+        Assert.Equal("the primary's room recovered users of this host: this replica knows none of them",
+            _state.Process(new KeepaliveFromPrimary(0, LinkState.Linked, UsersBeforeLink: true)).NetjoinWhy);
+        Assert.Equal("ignored", Verdict(Batch(1) with { UsersBeforeLink = true }, LinkState.Rejoining));
+        Assert.Equal("applied", Verdict(Batch(1), LinkState.Linked));
+
+        Applied(1);
+        Assert.Equal("applied", Verdict(Batch(2) with { UsersBeforeLink = true }, LinkState.Linked));
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(1, LinkState.Linked, UsersBeforeLink: true)).Netjoin);
+    }
+
     [Fact]
     public void A_ping_or_pong_past_what_was_applied_shows_batches_lost_in_a_cut_too_short_to_notice()
     {
