@@ -75,6 +75,55 @@ public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNod
         Assert.DoesNotContain(Cluster.ReceivedBy(Valdis.Jid), stanza => stanza.Name == Ns.Client + "message");
     }
 
+    /// <summary>
+    /// The replica's node and the primary's are killed together and started again (the chaos run's argl/valdis.6, docs/protocol/netjoin.md
+    /// §5): the recovered room's new link numbers from 1, and killrc's new replica knows nobody. Trillian speaks; the link's first batch
+    /// says the room has killrc's users from before it, so the replica netjoins and checks the sessions it relearns. Wumpus answers and
+    /// stays; Valdis, gone while both nodes were down, is removed, and Trillian sees him leave (333) within the protocol's bound. Before,
+    /// the new replica took batch 1 as in step and checked nobody: Valdis stayed in the room.
+    /// </summary>
+    [Fact]
+    public async Task After_the_primary_s_and_the_replica_s_nodes_both_restarted_the_replica_relearns_its_users_and_one_gone_meanwhile_is_removed()
+    {
+        var room = new ClusterRoom(Cluster, $"both-restart@{Service}");
+        await room.CreateAsync(Trillian);
+        await room.EnterAllAsync([Wumpus, Valdis]);
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "before the crash", id: "before"));
+        await room.SettleAsync([Trillian, Wumpus, Valdis]);
+        await Eventually.HoldsAsync(async () =>
+        {
+            var inspection = await Cluster.InspectRoomAsync(room.Jid);
+            return inspection.Receipts?.Any(receipt => receipt.ReplicaHost == Killrc && receipt.LastStanzaId == inspection.History[^1].StanzaId) == true;
+        }, "killrc's receipt of the last message", RestartWait);
+
+        await Cluster.RestartTogetherAsync(Avalon, Killrc);
+        var restarted = System.Diagnostics.Stopwatch.StartNew();
+        Cluster.SendFromUser(Say(Trillian, room.Jid, "after both restarts", id: "after-both"));
+        var wumpusPing = await Cluster.WaitForAsync(Wumpus.Jid, IsRoomPing(room.Jid), RestartWait);
+        var valdisPing = await Cluster.WaitForAsync(Valdis.Jid, IsRoomPing(room.Jid), RestartWait);
+        Cluster.SendFromUser(XElement.Parse(
+            $"<iq xmlns='jabber:client' from='{Wumpus.Jid}' to='{room.Jid}' type='result' id='{wumpusPing.Attribute("id")!.Value}'/>"));
+        Cluster.SendFromUser(XElement.Parse(
+            $"<iq xmlns='jabber:client' from='{Valdis.Jid}' to='{room.Jid}' type='error' id='{valdisPing.Attribute("id")!.Value}'>" +
+            "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"));
+        var valdisLeft = await Cluster.WaitForAsync(Trillian.Jid, Received.PresenceOf(room.Jid, Valdis.Nick, available: false), RestartWait);
+        var bound = ReplicationSettings.Default.KeepaliveInterval + ReplicationSettings.Default.PingTimeout;
+        Assert.True(restarted.Elapsed < bound, $"Trillian saw Valdis leave {restarted.Elapsed} after the restart, beyond the bound of {bound}");
+        Assert.True(valdisLeft.HasStatus(333), valdisLeft.ToString());
+        await Cluster.WaitForAsync(Wumpus.Jid, Received.GroupchatBody("after both restarts"), RestartWait);
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
+
+        Cluster.SendFromUser(Say(Wumpus, room.Jid, "still here", id: "still-here"));
+        await room.SettleAsync([Trillian, Wumpus]);
+
+        Assert.Equal(2, (await Cluster.InspectRoomAsync(room.Jid)).Occupants);
+        Assert.Single(Cluster.ReceivedBy(Wumpus.Jid), Received.GroupchatBody("after both restarts").Invoke);
+        Assert.Single(Cluster.ReceivedBy(Trillian.Jid), Received.GroupchatBody("still here").Invoke);
+        Assert.DoesNotContain(Cluster.ReceivedBy(Trillian.Jid), stanza => Received.PresenceOf(room.Jid, Wumpus.Nick, available: false)(stanza));
+        // Trillian's node records afresh since its restart: only Wumpus's roster, which the resync gave him again, is whole.
+        Assert.Equal([Trillian.Nick, Wumpus.Nick], room.RosterSeenBy(Wumpus));
+    }
+
     private static Func<XElement, bool> IsRoomPing(string room) => stanza =>
         stanza.Name == Ns.Client + "iq" && stanza.Attribute("from")?.Value == room && stanza.Element(Ns.Ping + "ping") is not null;
 }
