@@ -411,6 +411,53 @@ public sealed class ReplicaCrashResyncTests
             Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("still here"));
     }
 
+    /// <summary>
+    /// The chaos run's alice/bob.2, never seen to leave by squit.1: the witness's node restarted, then the primary's, and a user of another
+    /// host (here the primary's own) was found gone by the room meanwhile (its server answered the room's check with an error: 333).
+    /// Whether the departure came before the primary's restart or after it, whether the witness's next life had already relearnt its
+    /// users before the primary's restart, and whether its first word after both restarts is a netjoin across the split or the new link's
+    /// first batch: the witness's next life sees the leave once.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, false, true)]
+    public void A_witness_whose_node_restarted_while_the_primary_restarted_too_sees_who_the_room_found_gone_meanwhile(
+        bool goneAfterThePrimaryRestarted, bool witnessRelearntBeforeThePrimaryRestarted, bool relinkedUnnoticed)
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese, BlondeBoy]);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        _room.CrashReplica(Killrc);
+        if (witnessRelearntBeforeThePrimaryRestarted) RejoinKillrc();
+        if (!goneAfterThePrimaryRestarted) _room.Send(SessionGoneAnswer(BlondeBoy));
+        _room.CrashPrimary();
+        _room.Netjoin(Vesa);
+        if (goneAfterThePrimaryRestarted) _room.Send(SessionGoneAnswer(BlondeBoy));
+
+        if (relinkedUnnoticed)
+        {
+            _room.Relinked(Killrc);
+            _room.Send(Say(Trillian, Wallops.Room, "after", id: "after"));
+            _room.AnswerSessionChecks(Killrc);
+        }
+        else RejoinKillrc();
+
+        foreach (var witness in new[] { Wumpus, Valdis })
+        {
+            var left = Assert.Single(_room.ReceivedBy(witness), Received.PresenceOf(Wallops.Room, BlondeBoy.Nick, available: false).Invoke);
+            Assert.DoesNotContain(_room.ReceivedBy(witness).SkipWhile(stanza => stanza != left), Received.PresenceOf(Wallops.Room, BlondeBoy.Nick).Invoke);
+        }
+        Assert.DoesNotContain(BlondeBoy.Nick, _room.Primary.OccupantNicks);
+    }
+
+    /// <summary>The answer of <paramref name="user"/>'s server to the room's check of a session it no longer has.</summary>
+    private static XElement SessionGoneAnswer(ChatUser user) => XElement.Parse(
+        $"<iq xmlns='jabber:client' from='{user.Jid}' to='{Wallops.Room}' type='error' id='dmuc-probe-1'>" +
+        "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+
     /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
     private void CrashKillrcAfterTwoMessages()
     {
