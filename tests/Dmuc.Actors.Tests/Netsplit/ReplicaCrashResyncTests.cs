@@ -412,6 +412,27 @@ public sealed class ReplicaCrashResyncTests
     }
 
     /// <summary>
+    /// killrc's node restarts quicker than the link notices, and Wumpus speaks before the primary's next word reaches the new node: his
+    /// message starts the new replica, and the primary's batch that answers it (numbered on from the last life's) was taken as in step by
+    /// a replica that knew nobody. Wumpus got no echo, and Valdis, gone meanwhile, stayed in the room. A replica never in step netjoins on
+    /// that batch instead (ReplicaSync.MustRelearn), as one the primary's word starts does.
+    /// </summary>
+    [Fact]
+    public void A_new_replica_started_by_its_user_s_stanza_relearns_the_host_s_users_on_the_primary_s_next_batch()
+    {
+        CrashKillrcAfterTwoMessages();
+        _room.Relinked(Killrc);
+
+        _room.Send(Say(Wumpus, Wallops.Room, "first word of the next life", id: "first-word"));
+        _room.AnswerSessionChecks(Killrc, gone: Valdis);
+
+        Assert.Equal([Jid.Parse(Wumpus.Jid)], _room.Replica(Killrc).LocalOccupants.Keys);
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("first word of the next life"));
+        foreach (var user in new[] { Trillian, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+    }
+
+    /// <summary>
     /// The chaos run's alice/bob.2, never seen to leave by squit.1: the witness's node restarted, then the primary's, and a user of another
     /// host (here the primary's own) was found gone by the room meanwhile (its server answered the room's check with an error: 333).
     /// Whether the departure came before the primary's restart or after it, whether the witness's next life had already relearnt its

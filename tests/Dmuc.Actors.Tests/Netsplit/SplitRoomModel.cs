@@ -165,8 +165,9 @@ public sealed class SplitRoomModel
     }
 
     /// <summary>
-    /// The restarted primary's new link reaches <paramref name="host"/>'s node, which restarted too (<see cref="CrashReplica"/>), with
-    /// neither end having seen the other gone: no netjoin ran, and the link carries batches again, numbered from 1.
+    /// The primary's link reaches <paramref name="host"/>'s restarted node (<see cref="CrashReplica"/>) with neither end having seen the
+    /// other gone (a restart quicker than the keepalive notices, or the primary's restarted too, its new link numbering from 1): no
+    /// netjoin ran, and the link carries batches again.
     /// </summary>
     public void Relinked(string host) => _split.Remove(host);
 
@@ -261,10 +262,11 @@ public sealed class SplitRoomModel
             var replicate = new ReplicaLink.ReplicateToHost(items, outgoing.Ack?.Host == host ? outgoing.Ack.Value.Ack : null);
             var sent = LinkTo(host).Handle(new RoomItemsArrived(replicate, LinkOf(host), HostHasNode: true));
             if (sent.ToReplica is not [ReplicaBatch batch] || _repliesLost.Contains(host)) continue;
+            var neverInStep = !_replicas[host].BeenInStep;
             var applied = Handle(host, new BatchFromPrimary(batch, LinkState.Linked, _now));
-            if (applied.Netjoin is { } report && batch.UsersBeforeLink)
+            if (applied.Netjoin is { } report && neverInStep)
             {
-                // It relearns the room's users of its host first (ReplicaSync.MustRelearn): rejoining, it takes no batch until the resync.
+                // A new life relearns the room's users of its host first (ReplicaSync.MustRelearn): rejoining, it takes no batch until the resync.
                 _split.Add(host);
                 _netjoinsAsked.Add((host, report));
                 continue;
