@@ -12,6 +12,8 @@
 
 local st = require "util.stanza";
 local datetime = require "util.datetime";
+local xml_parse = require "util.xml".parse;
+local base64 = require "util.encodings".base64;
 
 local xmlns_ack = "urn:xmpp:tmp:dmuc:ack:0";
 local xmlns_delay = "urn:xmpp:delay";
@@ -41,6 +43,76 @@ local held = {};
 local component_acks = false;
 
 local function unacked_count() return handed - acked; end
+
+-- What the component served its users itself (a replica split from its room) lives nowhere else until the room has it: its
+-- echo is out, and were this server to crash too, the kept copy in memory would go with it (docs/protocol/stream-ack.md §8).
+-- So each such stanza is appended to a file in the data directory as it is marked, and crossed out once acknowledged or
+-- bounced; a restart hands what is not crossed out to the component's next stream. One line each: "S id first-handed
+-- base64(stanza)" or "F id"; the file starts afresh whenever nothing served is kept.
+local served_log_path = (prosody.paths.data or ".") .. "/dmuc_stream_ack_" .. module.host:gsub("[^%w]", "_") .. ".served";
+local served_log = nil;
+local served_kept, last_served_id = 0, 0;
+
+local function write_served_log(line)
+	if not served_log then served_log = assert(io.open(served_log_path, "a")); end
+	served_log:write(line, "\n");
+	-- Flushed each time: a kill -9 of this process must not take the line with it.
+	served_log:flush();
+end
+
+local function remember_served(kept)
+	kept.dmuc_served = true;
+	last_served_id = last_served_id + 1;
+	kept.dmuc_served_id = last_served_id;
+	served_kept = served_kept + 1;
+	write_served_log(("S %d %d %s"):format(last_served_id, kept.dmuc_handed_at, base64.encode(tostring(kept))));
+end
+
+local function forget_served(kept)
+	if not (kept and kept.dmuc_served_id) then return; end
+	served_kept = served_kept - 1;
+	if served_kept > 0 then
+		write_served_log(("F %d"):format(kept.dmuc_served_id));
+		return;
+	end
+	if served_log then served_log:close(); end
+	served_log = assert(io.open(served_log_path, "w"));
+end
+
+-- The served stanzas a crashed (or stopped) server left, oldest first, as kept stanzas handed before.
+local function recover_served()
+	local file = io.open(served_log_path, "r");
+	if not file then return {}; end
+	local entries, order = {}, {};
+	for line in file:lines() do
+		local kind, id, rest = line:match("^(%u) (%d+) ?(.*)$");
+		id = tonumber(id);
+		if kind == "S" and id then
+			local handed_at, encoded = rest:match("^(%d+) (%S+)$");
+			local stanza = encoded and xml_parse(base64.decode(encoded));
+			if stanza then
+				stanza.dmuc_served, stanza.dmuc_served_id, stanza.dmuc_handed_at = true, id, tonumber(handed_at);
+				entries[id] = stanza;
+				order[#order + 1] = id;
+			end
+		elseif kind == "F" and id then
+			entries[id] = nil;
+		end
+	end
+	file:close();
+	local recovered = {};
+	served_log = assert(io.open(served_log_path, "w"));
+	for _, id in ipairs(order) do
+		local stanza = entries[id];
+		if stanza then
+			recovered[#recovered + 1] = stanza;
+			last_served_id = math.max(last_served_id, id);
+			write_served_log(("S %d %d %s"):format(id, stanza.dmuc_handed_at, base64.encode(tostring(stanza))));
+		end
+	end
+	served_kept = #recovered;
+	return recovered;
+end
 
 -- The sender is told once the stanza's fate cannot be known any more: the same answer mod_component gives for a
 -- component that is not connected, which is what the component was for it.
@@ -73,17 +145,21 @@ local function bounce_left_over()
 	if #waiting > 0 then
 		module:log("warn", "The component did not come back within %ds: %d unacknowledged stanzas bounced", hold_seconds, #waiting);
 	end
-	for _, stanza in ipairs(waiting) do bounce(stanza); end
+	for _, stanza in ipairs(waiting) do
+		forget_served(stanza);
+		bounce(stanza);
+	end
 end
 
--- Kept as sent: the original may be changed by whoever handles it next. A served mark (below) is the module's word alone:
--- one in the stanza itself (a user's, or the mark on a stanza handed again) is not kept. When it was first handed goes
--- with it, for its resend (a stanza handed again keeps its first time).
+-- Kept as sent: the original may be changed by whoever handles it next. A served mark (below) is the module's word alone,
+-- kept beside the stanza: one in the stanza itself (a user's, or the one written on a stanza handed again) is not kept.
+-- When it was first handed goes with it, for its resend (a stanza handed again keeps its first time), and so does its mark.
 local function keep(stanza)
 	local kept = st.clone(stanza);
 	kept.attr.xmlns = nil;
 	kept:remove_children("served", xmlns_ack);
 	kept.dmuc_handed_at = stanza.dmuc_handed_at or os.time();
+	kept.dmuc_served, kept.dmuc_served_id = stanza.dmuc_served, stanza.dmuc_served_id;
 	handed = handed + 1;
 	unacked[handed] = kept;
 end
@@ -99,6 +175,7 @@ local function stamped(kept)
 	if kept.dmuc_handed_at then
 		kept:tag("delay", { xmlns = xmlns_delay, from = module.host, stamp = datetime.datetime(kept.dmuc_handed_at) }):up();
 	end
+	if kept.dmuc_served then kept:tag("served", { xmlns = xmlns_ack }):up(); end
 	return kept;
 end
 
@@ -205,7 +282,10 @@ module:hook("stanza/" .. xmlns_ack .. ":a", function (event)
 		session:close{ condition = "undefined-condition", text = "Acknowledged a count out of range" };
 		return true;
 	end
-	for n = acked + 1, h do unacked[n] = nil; end
+	for n = acked + 1, h do
+		forget_served(unacked[n]);
+		unacked[n] = nil;
+	end
 	acked = h;
 	return true;
 end);
@@ -217,7 +297,7 @@ module:hook("stanza/" .. xmlns_ack .. ":served", function (event)
 	if event.origin ~= acking_session then return true; end
 	local n = tonumber(event.stanza.attr.n);
 	local kept = n and unacked[n];
-	if kept and not kept:get_child("served", xmlns_ack) then kept:tag("served", { xmlns = xmlns_ack }):up(); end
+	if kept and not kept.dmuc_served then remember_served(kept); end
 	return true;
 end);
 
@@ -243,9 +323,28 @@ module:hook("component-disconnected", function (event)
 	end);
 end);
 
+-- A stop keeps what was served for the next start, as a crash does; the rest is bounced, as before.
 function module.unload()
 	for n = acked + 1, handed do left_over[#left_over + 1] = unacked[n]; end
 	for _, stanza in ipairs(held) do left_over[#left_over + 1] = stanza; end
-	held, enabling_session = {}, nil;
+	local unserved = {};
+	for _, stanza in ipairs(left_over) do
+		if not stanza.dmuc_served then unserved[#unserved + 1] = stanza; end
+	end
+	held, enabling_session, left_over = {}, nil, unserved;
 	bounce_left_over();
+	if served_log then served_log:close(); end
+end
+
+-- What the last run of this server kept of what was served waits for the component's first stream, as if its stream had just
+-- ended; it is bounced if none enables acknowledgements in time.
+left_over = recover_served();
+if #left_over > 0 then
+	module:log("info", "Kept %d stanzas the component served before this server stopped; kept %ds for its next stream", #left_over, hold_seconds);
+	component_acks = true;
+	hold_generation = hold_generation + 1;
+	local generation = hold_generation;
+	module:add_timer(hold_seconds, function ()
+		if generation == hold_generation then bounce_left_over(); end
+	end);
 end

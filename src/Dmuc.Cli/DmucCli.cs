@@ -182,7 +182,7 @@ public sealed partial class DmucCli
             catch (ManagementException failure)
             {
                 await _error.WriteLineAsync("error: " + failure.Message);
-                if (failure.ExitCode == ExitCodes.NodeUnreachable && node.FoundBy != "--node")
+                if (failure.ExitCode == ExitCodes.NodeUnreachable && !failure.NodeAnswered && node.FoundBy != "--node")
                     await _error.WriteLineAsync($"(asked {node.Url} from {node.FoundBy}; name a node with --node http://HOST:PORT or {NodeLocator.NodeVariable})");
                 return failure.ExitCode;
             }

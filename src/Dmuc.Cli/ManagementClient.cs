@@ -6,9 +6,12 @@ using Dmuc.Management.Contracts;
 namespace Dmuc.Cli;
 
 /// <summary>A failed request, with the exit code that says what kind of failure it was.</summary>
-public sealed class ManagementException(string message, int exitCode) : Exception(message)
+/// <param name="NodeAnswered">The node answered (with a failure): the URL was right, whatever the exit code.</param>
+public sealed class ManagementException(string message, int exitCode, bool nodeAnswered = false) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    public bool NodeAnswered { get; } = nodeAnswered;
 }
 
 /// <summary>Talks to one node's management endpoint; every failure becomes a <see cref="ManagementException"/>.</summary>
@@ -59,6 +62,8 @@ public sealed class ManagementClient : IDisposable
             {
                 HttpStatusCode.Unauthorized => new ManagementException($"unauthorized: {reason} (check --token or DMUC_TOKEN)", ExitCodes.Unauthorized),
                 HttpStatusCode.NotFound => new ManagementException(reason, ExitCodes.NotFound),
+                // Another node it asked did not answer in time (a netsplit drill): unreachable, as for a heal.
+                HttpStatusCode.GatewayTimeout => new ManagementException($"{(int)response.StatusCode} {response.ReasonPhrase}: {reason}", ExitCodes.NodeUnreachable, nodeAnswered: true),
                 _ => new ManagementException($"{(int)response.StatusCode} {response.ReasonPhrase}: {reason}", ExitCodes.Failed),
             };
         }

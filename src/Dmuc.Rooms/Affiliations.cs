@@ -62,7 +62,7 @@ internal static class Affiliations
         foreach (var occupant in affected)
         {
             var newRole = occupant.Role != role && (isDowngrade || occupant.Role < role) ? role : occupant.Role;
-            if (newRole != occupant.Role) ctx.Emit(new OccupantRoleChanged(occupant.Nick, newRole));
+            if (newRole != occupant.Role) ctx.Emit(new OccupantRoleChanged(occupant.Nick, newRole, ctx.Now));
             var shown = newRole == Role.None ? occupant with { Role = Role.None } : room.OccupantByNick(occupant.Nick)!;
             PresenceBroadcast.Publicise(ctx, shown, new PresenceNotice
             {

@@ -55,7 +55,7 @@ internal static class Lifecycle
     {
         var occupants = ctx.Room.OccupantsInOrder.ToList();
         SendEveryoneAway(ctx, Stanzas.Status(332));
-        foreach (var occupant in occupants) ctx.Emit(new OccupantRoleChanged(occupant.Nick, Role.None));
+        foreach (var occupant in occupants) ctx.Emit(new OccupantRoleChanged(occupant.Nick, Role.None, ctx.Now));
     }
 
     /// <summary>Each occupant sees only itself leave: everyone is going at once.</summary>

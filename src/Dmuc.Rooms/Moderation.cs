@@ -12,7 +12,7 @@ public static class Moderation
         var room = ctx.Room;
         if (room.OccupantByNick(nick) is not { } occupant) return new Refusal(StanzaErrorCondition.ItemNotFound, "modify");
         if (actor is not null && MaySetRole(room, actor, occupant, role) is { } refusal) return refusal;
-        ctx.Emit(new OccupantRoleChanged(nick, role));
+        ctx.Emit(new OccupantRoleChanged(nick, role, ctx.Now));
         var kicked = role == Role.None;
         var shown = kicked ? occupant with { Role = Role.None } : room.OccupantByNick(nick)!;
         PresenceBroadcast.Publicise(ctx, shown, new PresenceNotice

@@ -113,7 +113,7 @@ internal static class RoomConfiguration
     {
         foreach (var occupant in ctx.Room.OccupantsInOrder.Where(occupant => ctx.Room.AffiliationOf(occupant.BareJid) <= Affiliation.None).ToList())
         {
-            ctx.Emit(new OccupantRoleChanged(occupant.Nick, Role.None));
+            ctx.Emit(new OccupantRoleChanged(occupant.Nick, Role.None, ctx.Now));
             Rooms.PresenceBroadcast.Publicise(ctx, occupant with { Role = Role.None },
                 new PresenceNotice { Codes = [Stanzas.Status(322)], PreviousRole = occupant.Role });
         }

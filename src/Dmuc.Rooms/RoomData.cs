@@ -298,6 +298,7 @@ internal sealed class RoomData
             return;
         }
         Occupants = Occupants.Remove(changed.Nick);
+        if (changed.At is { } at) Departures = Departures.Left(changed.Nick, at);
         _nickByRealJid = _nickByRealJid.RemoveRange(occupant.Sessions.Select(session => session.RealJid));
         ForgetInReceipts([.. occupant.Sessions.Select(session => session.RealJid)]);
     }

@@ -85,7 +85,9 @@ public sealed record OccupantSessionUpdated(string Nick, Jid RealJid, string Pre
 public sealed record OccupantSessionLeft(string Nick, Jid RealJid, DateTimeOffset? At = null) : DurableRoomEvent;
 
 /// <summary>The occupant's role changed; <see cref="Role.None"/> removes it from the room.</summary>
-public sealed record OccupantRoleChanged(string Nick, Role Role) : DurableRoomEvent;
+/// <param name="At">When (a removal counts in the room's <see cref="RecentDepartures"/>, as a leave does); null in events journaled
+/// before removals were counted (December 2026).</param>
+public sealed record OccupantRoleChanged(string Nick, Role Role, DateTimeOffset? At = null) : DurableRoomEvent;
 
 /// <summary>A groupchat message or presence change of <see cref="User"/> (a bare JID) counted against the room's
 /// stanza rate (<see cref="MucServiceOptions.OccupantStanzaRate"/>).</summary>

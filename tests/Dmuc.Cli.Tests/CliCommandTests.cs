@@ -199,6 +199,29 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
     }
 
     [Fact]
+    public async Task A_node_whose_drills_did_not_answer_in_time_exits_with_2_as_for_a_heal_so_scripts_can_try_again()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var answered = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            using var request = new StreamReader(stream, leaveOpen: true);
+            while (!string.IsNullOrEmpty(await request.ReadLineAsync())) { }
+            var body = System.Text.Json.JsonSerializer.Serialize(new ErrorResponse("the drills of a and b did not both answer within 5 s"), ManagementApi.Json);
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(
+                $"HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\nContent-Length: {System.Text.Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}"));
+        });
+
+        var run = await CliRun.InvokeAsync("netsplit", "cut", "avalon.irc", "killrc.oulubox.irc", "--node", $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}");
+        await answered;
+
+        Assert.Equal(ExitCodes.NodeUnreachable, run.ExitCode);
+        Assert.Contains("did not both answer", run.Error);
+    }
+
+    [Fact]
     public async Task Without_a_node_nor_one_at_the_default_address_the_command_says_how_to_name_one()
     {
         var run = await CliRun.InvokeAsync("rooms", "list");

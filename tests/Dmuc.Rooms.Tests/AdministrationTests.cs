@@ -10,6 +10,19 @@ public sealed class AdministrationTests
     private const string Juliet = "juliet@localhost/balcony";
 
     [Fact]
+    public void A_kicked_or_banned_occupant_counts_among_the_room_s_recent_departures_as_one_who_left()
+    {
+        // A replica node's next life is told who left while it was down from these (docs/protocol/netjoin.md §5).
+        var room = TestRoom.Created();
+        room.Join(Juliet, "Juliet");
+        room.Join("romeo@localhost/street", "Romeo");
+        room.Admin(TestRoom.Owner, "nick='Juliet' role='none'");
+        room.Admin(TestRoom.Owner, "jid='romeo@localhost' affiliation='outcast'");
+
+        Assert.Equal(["Juliet", "Romeo"], room.State.Departures.Since(null).Order());
+    }
+
+    [Fact]
     public void A_moderator_kicks_with_307_actor_and_reason()
     {
         var room = TestRoom.Created();

@@ -199,7 +199,9 @@ public static class ChaosChecker
 
     /// <summary>
     /// A session lost with its server (kill -9) left a ghost in the room: everyone in the room from the loss to the bound
-    /// after the server's restart must have seen that nick leave by then.
+    /// after the server's restart must have seen that nick leave by then. The bound is the protocol's for hosts that are up
+    /// and linked: a later fault that separates the witness from the news (<see cref="Separates"/>) starts it again when
+    /// that fault is undone, as the witness can learn of the leave only at the netjoin that follows (netjoin.md §3).
     /// </summary>
     private static (int Checked, int OverBound, TimeSpan? Longest) CheckGhosts(ChaosRecord record, Action<string> problem)
     {
@@ -212,17 +214,23 @@ public static class ChaosChecker
                 .Where(fault => fault.Planned.Kind == FaultKind.ServerCrash && fault.Planned.Host == ghost.Host && fault.InjectedAt <= lostAt + TimeSpan.FromSeconds(1))
                 .MaxBy(fault => fault.InjectedAt);
             var restartedAt = crash?.RecoveredAt ?? lostAt;
-            var deadline = restartedAt + record.GhostBound;
-            var witnesses = record.Sessions.Where(session => session.Host != ghost.Host && session.Spans(lostAt, deadline)).ToList();
+            var witnesses = record.Sessions
+                .Where(session => session.Host != ghost.Host)
+                .Select(session => (Session: session, Deadline: GhostDeadline(record, ghost.Host, session.Host, restartedAt)))
+                .Where(witness => witness.Session.Spans(lostAt, witness.Deadline))
+                .ToList();
             if (witnesses.Count == 0) continue;
             checkedGhosts++;
-            var seen = witnesses.Select(witness => witness.DeparturesSeen.TryGetValue(ghost.Nick, out var at) && at >= lostAt ? at : (TimeSpan?)null).ToList();
-            if (seen.Any(at => at is null || at > deadline))
+            var seen = witnesses.Select(witness => witness.Session.DeparturesSeen.TryGetValue(ghost.Nick, out var at) && at >= lostAt ? at : (TimeSpan?)null).ToList();
+            var late = witnesses.Where((witness, index) => seen[index] is null || seen[index] > witness.Deadline).ToList();
+            if (late.Count > 0)
             {
                 overBound++;
-                var late = witnesses.Where((_, index) => seen[index] is null || seen[index] > deadline).Select(witness => witness.Nick);
                 problem($"ghost {ghost.Nick} ({ghost.Host}, lost at {lostAt.TotalSeconds:0.0} s, server back at {restartedAt.TotalSeconds:0.0} s): " +
-                    $"not seen to leave within {record.GhostBound.TotalSeconds:0} s by {string.Join(", ", late)}");
+                    $"not seen to leave within {record.GhostBound.TotalSeconds:0} s by " +
+                    string.Join(", ", late.Select(witness => witness.Deadline == restartedAt + record.GhostBound
+                        ? witness.Session.Nick
+                        : $"{witness.Session.Nick} (bound from {(witness.Deadline - record.GhostBound).TotalSeconds:0.0} s, after a fault between them)")));
             }
             else
             {
@@ -232,6 +240,34 @@ public static class ChaosChecker
         }
         return (checkedGhosts, overBound, longest);
     }
+
+    /// <summary>
+    /// When a witness on <paramref name="witnessHost"/> must have seen a ghost of <paramref name="ghostHost"/> leave, the ghost's
+    /// server being back at <paramref name="from"/>: the bound after the last fault that separated them before it ran out.
+    /// </summary>
+    private static TimeSpan GhostDeadline(ChaosRecord record, string ghostHost, string witnessHost, TimeSpan from)
+    {
+        var deadline = from + record.GhostBound;
+        foreach (var fault in record.Faults.Where(fault => Separates(fault.Planned, ghostHost, witnessHost)).OrderBy(fault => fault.InjectedAt))
+        {
+            if (fault.InjectedAt >= deadline) break;
+            if (fault.RecoveredAt > from) deadline = TimeSpan.FromTicks(Math.Max(deadline.Ticks, (fault.RecoveredAt + record.GhostBound).Ticks));
+        }
+        return deadline;
+    }
+
+    /// <summary>
+    /// A fault that keeps a ghost's leave from a witness: the primary's node down (it decides), or the ghost's or the witness's
+    /// host cut off or its node down (the leave travels from the one to the primary, then to the other), or the ghost's server
+    /// down again (its node learns who is gone from it).
+    /// </summary>
+    private static bool Separates(Fault fault, string ghostHost, string witnessHost) => fault.Kind switch
+    {
+        FaultKind.PrimaryNodeCrash => true,
+        FaultKind.Cut or FaultKind.ReplicaNodeCrash => fault.Host == ghostHost || fault.Host == witnessHost,
+        FaultKind.ServerCrash => fault.Host == ghostHost,
+        _ => false,
+    };
 
     /// <summary>
     /// Every host's newcomer gets the same history (one missing counts as differing), made only of messages that were

@@ -159,7 +159,8 @@ public sealed class ChaosRun(LocalTopology topology, ChaosOptions options, TextW
             if (await TopologyWholeAsync(deadline, cancellationToken) is { } notWhole) return (notWhole, _clock.Now);
             var cutAt = _clock.Now;
             var (exitCode, problem) = await DmucAsync(cancellationToken, "netsplit", "cut", primaryHost, host);
-            if (exitCode != ExitCodes.NotFound || _clock.Now > deadline) return (problem, cutAt);
+            // A drill that did not answer in time (a node busy restarting) is asked again as well; the cut is the same twice.
+            if (exitCode is not (ExitCodes.NotFound or ExitCodes.NodeUnreachable) || _clock.Now > deadline) return (problem, cutAt);
             await Task.Delay(DrillRetry, cancellationToken);
         }
     }

@@ -213,6 +213,21 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_witness_cut_off_after_the_server_s_restart_has_the_bound_from_its_heal_and_no_longer()
+    {
+        var crash = new InjectedFault(new Fault(S(1), FaultKind.ServerCrash, "killrc.oulubox.irc", S(2)), S(20), S(22), null);
+        var ghost = Session("argl", "killrc.oulubox.irc", 0, [], endedAt: 20, end: SessionEnd.StreamLost);
+        RoomSession Witness(string host, double seenAt) => Session("squit", host, 0, [], departures: new() { ["argl.1"] = S(seenAt) });
+        var cutOfEris = new InjectedFault(new Fault(S(3), FaultKind.Cut, "eris.dclxvii.irc", S(30)), S(25), S(55), null);
+        var healedAt = 55 + Bound.TotalSeconds;
+
+        Assert.Equal(0, ChaosChecker.Check(Record([], [ghost, Witness("eris.dclxvii.irc", healedAt - 1)], faults: [crash, cutOfEris])).GhostsOverBound);
+        Assert.Equal(1, ChaosChecker.Check(Record([], [ghost, Witness("eris.dclxvii.irc", healedAt + 1)], faults: [crash, cutOfEris])).GhostsOverBound);
+        // A cut of a third host keeps nothing from this witness.
+        Assert.Equal(1, ChaosChecker.Check(Record([], [ghost, Witness("vesa.yeggmaex.irc", healedAt - 1)], faults: [crash, cutOfEris])).GhostsOverBound);
+    }
+
+    [Fact]
     public void A_fault_that_could_not_be_injected_or_undone_fails_the_run()
     {
         var cut = new Fault(S(1), FaultKind.Cut, "killrc.oulubox.irc", S(5));

@@ -119,6 +119,55 @@ public sealed class ProsodyStreamAckModuleTests
         Assert.NotNull(firstHanded);
     }
 
+    [Fact]
+    public async Task A_stanza_the_component_marked_served_outlives_kill_9s_of_the_server_and_comes_again_marked_and_dated()
+    {
+        // A split replica echoed it: the room is still to have it, and nothing else holds it (chaos seed 2027: its node died
+        // twice and then its Prosody, and 32 echoed messages were gone).
+        await using var prosody = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        DateTimeOffset? firstHanded;
+        await using (var romeo = await XmppTestClient.ConnectAsync(prosody.ClientEndpoint, "romeo@localhost/balcony", "password"))
+        await using (var served = await BareComponent.ConnectAsync(prosody))
+        {
+            served.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+            Assert.Equal(0, StreamAckProtocol.ResentAfter(await served.ReceiveAsync()));
+            foreach (var id in new[] { "m1", "m2" })
+            {
+                await romeo.SendAsync(Groupchat(id));
+                Assert.Equal(id, (string?)(await served.ReceiveAsync()).Attribute("id"));
+            }
+            served.Send(StreamAckProtocol.Served(1));
+            await Task.Delay(Silence);
+            await prosody.KillAndRestartAsync();
+        }
+        await using (var secondLife = await BareComponent.ConnectAsync(prosody))
+        {
+            secondLife.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+            // m2 was not served: it was in this server's memory alone, Prosody's to lose (stream-ack.md §6).
+            Assert.Equal(1, StreamAckProtocol.ResentAfter(await secondLife.ReceiveAsync()));
+            var again = await secondLife.ReceiveAsync();
+            firstHanded = StreamAckProtocol.FirstHanded(again, prosody.Options.MucDomain).HandedAt;
+            Assert.Equal(("m1", true), ((string?)again.Attribute("id"), StreamAckProtocol.TakeServedMark(again, resent: true)));
+            await prosody.KillAndRestartAsync();
+        }
+        await using var thirdLife = await BareComponent.ConnectAsync(prosody);
+
+        thirdLife.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(1, StreamAckProtocol.ResentAfter(await thirdLife.ReceiveAsync()));
+        var third = await thirdLife.ReceiveAsync();
+        Assert.Equal(("m1", true, firstHanded), ((string?)third.Attribute("id"), StreamAckProtocol.TakeServedMark(third, resent: true),
+            StreamAckProtocol.FirstHanded(third, prosody.Options.MucDomain).HandedAt));
+        Assert.NotNull(firstHanded);
+
+        // Acknowledged, it is gone for good: the next restart hands nothing again.
+        thirdLife.Send(StreamAckProtocol.Ack(1));
+        await Task.Delay(Silence);
+        await prosody.KillAndRestartAsync();
+        await using var fourthLife = await BareComponent.ConnectAsync(prosody);
+        fourthLife.Send(StreamAckProtocol.Enable(prosody.Options.MucDomain));
+        Assert.Equal(0, StreamAckProtocol.ResentAfter(await fourthLife.ReceiveAsync()));
+    }
+
     /// <summary>
     /// A stream enables acknowledgements, takes what Romeo sends, marks the stanzas numbered <paramref name="markedServed"/> served, and
     /// closes without acknowledging any; the next stream is in, not enabled.
