@@ -14,7 +14,8 @@ namespace Dmuc.Actors.Replication;
 /// recipients when a stanza is not for every local occupant of the replica (self-presence, private messages,
 /// errors, the roster sent to an entering user), <c>&lt;except jid='…'/&gt;</c> when it is for every local
 /// occupant but a few (a presence broadcast whose subject gets its own self-presence), and
-/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave, or a message only for the replica's history.
+/// <c>&lt;no-delivery/&gt;</c> on a stanza that only carries an enter or leave, or a message only for the replica's history;
+/// and <c>&lt;roster/&gt;</c>, presences the replica already has sent again by nick (<see cref="KeptPresences"/>).
 /// </summary>
 public static class DmucCodec
 {
@@ -220,15 +221,24 @@ public static class DmucCodec
             x.Add(new XElement(Ns.Delay + "delay",
                 new XAttribute("from", item.Stanza.Attribute("from")?.Value ?? ""),
                 new XAttribute("stamp", Stamp(stamp))));
-        if (item.Recipients is { Count: 0 })
+        if (item.Repeats is { } repeats)
+        {
+            // Delivered to nobody by a replica that does not know <roster/>: its entrant misses the roster, rather than getting the carrier.
+            x.Add(new XElement(Dmuc + "no-delivery"), new XElement(Dmuc + "roster", Recipients(item.Recipients ?? []),
+                repeats.Select(nick => new XElement(Dmuc + "occupant", new XAttribute("nick", nick)))));
+        }
+        else if (item.Recipients is { Count: 0 })
             x.Add(new XElement(Dmuc + "no-delivery"));
         else if (item.Recipients is { } recipients)
-            x.Add(recipients.Select(recipient => new XElement(Dmuc + "to", new XAttribute("jid", recipient.ToString()))));
+            x.Add(Recipients(recipients));
         if (item.Except is { } except)
             x.Add(except.Select(excluded => new XElement(Dmuc + "except", new XAttribute("jid", excluded.ToString()))));
         if (x.HasElements) stanza.Add(x);
         return stanza;
     }
+
+    private static IEnumerable<XElement> Recipients(IEnumerable<Jid> recipients) =>
+        recipients.Select(recipient => new XElement(Dmuc + "to", new XAttribute("jid", recipient.ToString())));
 
     /// <summary>The item a replica reads from the XEP's stanza; the dmuc &lt;x/&gt; and the <c>to</c> are removed.</summary>
     public static ReplicaItem ItemFromXml(XElement xml)
@@ -245,6 +255,9 @@ public static class DmucCodec
         var recipients = x.Elements(Dmuc + "to").Select(to => Jid.Parse(Required(to, "jid"))).ToList();
         var nobody = x.Element(Dmuc + "no-delivery") is not null;
         var except = x.Elements(Dmuc + "except").Select(excluded => Jid.Parse(Required(excluded, "jid"))).ToList();
+        if (x.Element(Dmuc + "roster") is { } roster)
+            return new ReplicaItem(stanza, roster.Elements(Dmuc + "to").Select(to => Jid.Parse(Required(to, "jid"))).ToList(),
+                Repeats: roster.Elements(Dmuc + "occupant").Select(occupant => Required(occupant, "nick")).ToList());
         return new ReplicaItem(
             stanza,
             nobody ? [] : recipients.Count == 0 ? null : recipients,

@@ -18,6 +18,8 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
     private const string NoNode = "its host has no node in the cluster";
 
     private readonly UnstoredMessages _unstored = new();
+    // What the replica keeps of each occupant's presence from the batches it applied, as it keeps it: a presence sent again goes as a nick.
+    private readonly KeptPresences _sent = new(room);
     private bool _hostGoneTold;
 
     /// <summary>Batches sent; the last one's number.</summary>
@@ -65,19 +67,25 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
             case BatchSent sent:
                 BatchesSent++;
                 if (!sent.SaidThere) _unstored.Sent(BatchesSent, sent.Items);
+                foreach (var item in sent.Items) _sent.Take(item);
                 break;
             case BatchWithheld withheld:
                 BatchesWithheld++;
                 if (!withheld.SaidThere) _unstored.Withheld(withheld.Items);
+                // The replica misses this batch; what it keeps is known again only from its netjoin's resync on.
+                _sent.Clear();
                 break;
             case ResyncSent resync:
                 BatchesSent += resync.Parts;
                 _unstored.Forget();
+                _sent.Clear();
                 // The replica is in step now, with whoever it had to relearn.
                 UsersBeforeLink = false;
                 break;
             case HostNodeMissing missing:
                 NodelessSince = missing.Since;
+                // The host's node may come back as a new incarnation that keeps nothing.
+                _sent.Clear();
                 break;
             case HostNodeBack:
                 NodelessSince = null;
@@ -95,6 +103,7 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
     /// The room's items for the host, from one command. Withheld while the link is not linked: the replica's netjoin brings it up to
     /// date in one resync; sending now would only be lost or doubled. What a resync does not bring (one occupant's message to another)
     /// is answered with an error. An acknowledgement alone, lost with a split link, is carried again by the netjoin's report.
+    /// Presences the replica keeps already (an entrant's roster) go as their occupants' nicks (<see cref="KeptPresences"/>).
     /// </summary>
     private ReplicaLinkOutcome Replicate(RoomItemsArrived arrived)
     {
@@ -110,7 +119,11 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
                 SplitReason = linked ? NoNode : null,
                 ToRoom = bounces is { Count: > 0 } ? [new ReplicaLink.Bounced(bounces)] : [],
             };
-        return new ReplicaLinkOutcome([new BatchSent(items, saidThere)]) { ToReplica = [new ReplicaBatch(room, host, BatchesSent + 1, items, Ack: ack, UsersBeforeLink: UsersBeforeLink)] };
+        var sent = _sent.SentAgainAsNicks(items);
+        return new ReplicaLinkOutcome([new BatchSent(sent, saidThere)])
+        {
+            ToReplica = [new ReplicaBatch(room, host, BatchesSent + 1, sent, Ack: ack, UsersBeforeLink: UsersBeforeLink)],
+        };
     }
 
     /// <summary>

@@ -32,13 +32,16 @@ public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, I
 /// <param name="Enter">The occupant who entered with this stanza (XEP-0282 Listing 2).</param>
 /// <param name="Leave">The occupant who left with this stanza (Listing 3).</param>
 /// <param name="Delay">When the primary accepted a groupchat message, for the replica's history (Listing 6).</param>
+/// <param name="Repeats">Instead of <paramref name="Stanza"/>: the presences the replica keeps of these occupants (<see cref="KeptPresences"/>),
+/// by nick, in this order, to <paramref name="Recipients"/> (an entrant's roster, docs/protocol/dmuc.md, "Presences sent again").</param>
 public sealed record ReplicaItem(
     XElement Stanza,
     IReadOnlyList<Jid>? Recipients,
     ReplicaEnter? Enter = null,
     Jid? Leave = null,
     DateTimeOffset? Delay = null,
-    IReadOnlyList<Jid>? Except = null);
+    IReadOnlyList<Jid>? Except = null,
+    IReadOnlyList<string>? Repeats = null);
 
 /// <param name="History">The &lt;history/&gt; request of the entering user's join presence, if any.</param>
 public sealed record ReplicaEnter(Jid Occupant, XElement? History);

@@ -25,6 +25,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     private readonly HashSet<Jid> _askedToBeIn = [];
     private readonly Dictionary<Jid, string> _localOccupants = new();
     private readonly SortedDictionary<string, RosterEntry> _roster = new(StringComparer.Ordinal);
+    // Each occupant's last presence the primary sent, kept as its link keeps it, to send again when a batch names it (an entrant's roster).
+    private readonly KeptPresences _kept = new(room);
     private readonly LinkedList<ReplicaHistoryEntry> _history = new();
     private readonly List<HeldStanza> _heldDuringSplit = [];
     // Occupants of other hosts the local users were shown away (MarkOthersAway), until the netjoin shows them as they are.
@@ -238,11 +240,17 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
         var (verdict, why) = Sync.Judge(batch, command.Link);
         return verdict switch
         {
+            // Only a batch lost in a way neither end noticed, or a new incarnation of this node, has it name a presence we do not keep.
+            BatchVerdict.Apply when NotKept(batch) is { } nick => acknowledged.FollowedBy(
+                NetjoinStarting($"batch {batch.Sequence} sends again the presence of {nick}, which this replica does not have")),
             BatchVerdict.Apply => acknowledged.FollowedBy(BatchTaken(batch)),
             BatchVerdict.Resync => acknowledged.FollowedBy(NetjoinStarting(why)),
             _ => acknowledged,
         };
     }
+
+    private string? NotKept(ReplicaBatch batch) =>
+        batch.Items.SelectMany(item => item.Repeats ?? []).FirstOrDefault(nick => _kept.Of(nick) is null);
 
     /// <summary>
     /// Each local occupant is pinged from the room (XEP-0199). The server answers for a session it lost with an error, which reaches the
@@ -440,7 +448,10 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             {
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.
                 if (recipient.Domain != ownHost || refused.Contains(recipient) || (batch.ResyncOf is not null && SeenHere(item))) continue;
-                (checking.Contains(recipient) ? heldForCheck : deliveries).Add(new Delivery(recipient, item.Stanza));
+                var to = checking.Contains(recipient) ? heldForCheck : deliveries;
+                // Every name was checked before an ordinary batch is taken (NotKept); a resync names none (the link forgot what it sent).
+                if (item.Repeats is { } nicks) to.AddRange(nicks.Select(_kept.Of).OfType<KeptPresences.Kept>().Select(kept => new Delivery(recipient, kept.Presence)));
+                else to.Add(new Delivery(recipient, item.Stanza));
             }
         }
         return new ReplicaOutcome([new ReplicaBatchApplied(batch, refused, check, relearnt, heldForCheck)], deliveries) { Refused = refused };
@@ -801,16 +812,18 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     {
         var stanza = item.Stanza;
         // Every view of an occupant's presence (broadcast, roster for one, self-presence) tells its current state;
-        // an item delivered to nobody only carries an enter or leave.
-        if (stanza.Name.LocalName == "presence" && item.Recipients is not { Count: 0 })
+        // an item delivered to nobody only carries an enter or leave. A presence sent again tells what we kept of it.
+        if (_kept.Announces(item) is { } announced)
         {
-            // An entrant's roster is most of a join's items: its address is read once, not once for the nick and again for the entry.
-            if (stanza.Attribute("type")?.Value != "unavailable")
-            {
-                if (RosterEntry.FromPresence(stanza, room) is { } entry) _roster[entry.Nick] = entry;
-            }
-            else if (NickOf(stanza) is { } nick) _roster.Remove(nick);
+            var (nick, available) = announced;
+            var entry = available ? RosterEntry.FromPresence(stanza, room) : null;
+            _kept.Take(item, entry);
+            if (entry is not null) _roster[entry.Nick] = entry;
+            else if (!available) _roster.Remove(nick);
         }
+        foreach (var repeated in item.Repeats ?? [])
+            if (_kept.Of(repeated)?.Entry is { } entry)
+                _roster[repeated] = entry;
         // Only a message of the room's history (kept live, or replayed by the room to an entrant) can be found there
         // again by a netjoin; a chat state or a no-store message has a stanza-id too, and taking it would make the
         // netjoin resend the whole history.

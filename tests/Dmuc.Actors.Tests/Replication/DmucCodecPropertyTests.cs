@@ -59,7 +59,12 @@ public sealed class DmucCodecPropertyTests
         Gen.Frequency((1, Gen.Const((DateTimeOffset?)null)),
             (2, Gen.Long[0, 4_102_444_800_000L].Select(ms => (DateTimeOffset?)DateTimeOffset.FromUnixTimeMilliseconds(ms))));
 
-    private static readonly Gen<ReplicaItem> Item =
+    /// <summary>Presences the replica keeps, sent again by nick (an entrant's roster): written on a presence from the room.</summary>
+    private static readonly Gen<ReplicaItem> Repeats =
+        Gen.Select(UserJid.List[1, 3], Text.List[1, 4], (recipients, nicks) =>
+            new ReplicaItem(new XElement(Ns.Client + "presence", new XAttribute("from", Room)), recipients, Repeats: nicks));
+
+    private static readonly Gen<ReplicaItem> StanzaItem =
         from stanza in Stanza
         from recipients in JidList
         from enter in OrNone(Gen.Select(UserJid, HistoryRequest, (jid, history) => new ReplicaEnter(jid, history)))
@@ -67,6 +72,8 @@ public sealed class DmucCodecPropertyTests
         from delay in AcceptedAt
         from except in OrNone(UserJid.List[1, 2])
         select new ReplicaItem(stanza, recipients, enter, leave, delay, except);
+
+    private static readonly Gen<ReplicaItem> Item = Gen.Frequency((5, StanzaItem), (1, Repeats));
 
     private static readonly Gen<ForwardAck> Ack = Gen.Select(Word, Gen.Long[0, long.MaxValue], (session, upTo) => new ForwardAck(session, upTo));
 
@@ -241,7 +248,8 @@ public sealed class DmucCodecPropertyTests
             "except: " + Jids(item.Except),
             "enter: " + (item.Enter is null ? "-" : $"{item.Enter.Occupant} {(item.Enter.History is null ? "-" : Canonical(item.Enter.History))}"),
             "leave: " + (item.Leave?.ToString() ?? "-"),
-            "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-")));
+            "delay: " + (item.Delay?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) ?? "-"),
+            "repeats: " + (item.Repeats is null ? "-" : "[" + string.Join(", ", item.Repeats) + "]")));
         return $"batch {batch.Room} {batch.ReplicaHost} {batch.Sequence} resync of {batch.ResyncOf ?? "-"} more {batch.More} {batch.Ack}\n" + string.Join("\n", items);
     }
 

@@ -166,6 +166,33 @@ public sealed class ReplicaLinkStateTests
 
     private ReplicaLinkOutcome Check(bool hasNode, DateTimeOffset now) => _link.Handle(new HostNodeChecked(hasNode, now, GoneAfter));
 
+    /// <summary>
+    /// An entrant's roster presence the host was sent already goes as its nick, in one item with the others of the run; once a batch
+    /// is withheld, a resync sent, or the host's node missed, the link no longer knows what the replica keeps and sends it in full.
+    /// </summary>
+    [Fact]
+    public void Presences_the_host_was_sent_go_again_as_nicks_until_the_link_may_no_longer_know_what_it_keeps()
+    {
+        var (juliet, romeo) = (Jid.Parse("juliet@killrc.oulubox.irc/balcony"), Jid.Parse("romeo@killrc.oulubox.irc/street"));
+        var wiz = Parse($"<presence from='{Room}/WiZ'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>");
+        var troy = Parse($"<presence from='{Room}/Troy'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>");
+        IReadOnlyList<ReplicaItem> RosterTo(Jid entrant, LinkState link = LinkState.Linked) =>
+            _link.Handle(Items(link, new ReplicaItem(wiz, [entrant]), new ReplicaItem(troy, [entrant]))).ToReplica.Cast<ReplicaBatch>().SingleOrDefault()?.Items ?? [];
+
+        var first = RosterTo(juliet);
+        var again = RosterTo(romeo);
+        RosterTo(juliet, LinkState.Split);
+        var afterWithheld = RosterTo(romeo);
+        _link.Handle(new HostNodeChecked(HostHasNode: false, Now, GoneAfter));
+        var afterNodeMissing = RosterTo(juliet);
+
+        Assert.Equal([wiz, troy], first.Select(item => item.Stanza));
+        Assert.Equal(["WiZ", "Troy"], Assert.Single(again).Repeats);
+        Assert.Equal([romeo], Assert.Single(again).Recipients);
+        Assert.Equal([wiz, troy], afterWithheld.Select(item => item.Stanza));
+        Assert.Equal([wiz, troy], afterNodeMissing.Select(item => item.Stanza));
+    }
+
     private static RoomItemsArrived Items(LinkState link, params ReplicaItem[] items) => new(new ReplicaLink.ReplicateToHost(items), link, HostHasNode: true);
 
     private static ReplicaItem Said(string body) => new(Parse($"<message from='{Room}/WiZ' type='groupchat'><body>{body}</body></message>"), null);
