@@ -33,10 +33,12 @@ public static class DmucCodec
             new XAttribute("seq", batch.Sequence.ToString(CultureInfo.InvariantCulture)),
             batch.ResyncOf is null ? null : new XAttribute("resync", batch.ResyncOf),
             batch.More ? new XAttribute("more", "true") : null,
+            UsersBeforeLinkAttribute(batch.UsersBeforeLink),
             AckAttributes(batch.Ack),
             batch.Items.Select(item => ItemToXml(item, batch.ReplicaHost))),
         ForwardsAcknowledged ack => LinkElement("ack", ack.Room, ack.ReplicaHost, (object?)AckAttributes(ack.Ack)),
-        KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id), SequenceAttribute(ping.LastSentSequence)),
+        KeepalivePing ping => LinkElement("ping", ping.Room, ping.ReplicaHost, new XAttribute("id", ping.Id), SequenceAttribute(ping.LastSentSequence),
+            UsersBeforeLinkAttribute(ping.UsersBeforeLink)),
         KeepalivePong pong => LinkElement("pong", pong.Room, pong.ReplicaHost, new XAttribute("id", pong.Id), SequenceAttribute(pong.LastSentSequence)),
         RequestNetjoin request => LinkElement("netjoin", request.Room, request.ReplicaHost),
         DeliveryReceipt receipt => LinkElement("delivered", receipt.Room, receipt.ReplicaHost,
@@ -92,7 +94,8 @@ public static class DmucCodec
                 AckFromXml(xml) ?? throw new FormatException("<ack/> without 'session'")),
             "enter-refused" => new EnterRefused(Jid.Parse(Required(xml, "room")), Jid.Parse(Required(xml, "jid")),
                 Required(xml, "replica")),
-            "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
+            "ping" => new KeepalivePing(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml),
+                UsersBeforeLink(xml)),
             "pong" => new KeepalivePong(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), Required(xml, "id"), OptionalSequence(xml)),
             "netjoin" => new RequestNetjoin(Jid.Parse(Required(xml, "room")), Required(xml, "replica")),
             "delivered" => new DeliveryReceipt(Jid.Parse(Required(xml, "room")), Required(xml, "replica"), xml.Attribute("last-stanza-id")?.Value,
@@ -121,6 +124,11 @@ public static class DmucCodec
 
     private static long? OptionalSequence(XElement xml) =>
         xml.Attribute("seq")?.Value is { } seq ? long.Parse(seq, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The primary's word that the room has users of the host from before this link (netjoin.md §5); absent when not.</summary>
+    private static XAttribute? UsersBeforeLinkAttribute(bool usersBeforeLink) => usersBeforeLink ? new XAttribute("users-before-link", "true") : null;
+
+    private static bool UsersBeforeLink(XElement xml) => xml.Attribute("users-before-link")?.Value is "true" or "1";
 
     private static ResyncReplica ResyncFromXml(XElement xml) => new(
         Jid.Parse(Required(xml, "room")),
@@ -267,7 +275,8 @@ public static class DmucCodec
         xml.Elements().Select(ItemFromXml).ToList(),
         xml.Attribute("resync")?.Value,
         AckFromXml(xml),
-        xml.Attribute("more")?.Value is "true" or "1");
+        xml.Attribute("more")?.Value is "true" or "1",
+        UsersBeforeLink(xml));
 
     private static string Required(XElement element, string attribute) =>
         element.Attribute(attribute)?.Value ?? throw new FormatException($"<{element.Name.LocalName}/> without '{attribute}'");

@@ -290,6 +290,21 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// </summary>
     public bool WasServedByReplica(string host) => host != OwnHost && State.ReceiptOf(host) is not null;
 
+    // The sessions the room recovered from its journal (Recovered): no link of this life told their hosts' replicas of them.
+    private IReadOnlySet<Jid> _recoveredSessions = new HashSet<Jid>();
+
+    /// <summary>The room recovered <see cref="State"/> from its journal: the sessions in it now are from an earlier life.</summary>
+    public void Recovered() => _recoveredSessions = State.SessionJids.ToHashSet();
+
+    /// <summary>
+    /// Whether the room has users of <paramref name="host"/> it recovered from its journal (docs/protocol/netjoin.md §5): a link to that
+    /// host started now numbers its batches from 1, and a replica whose node restarted too knows none of them. Such a link says so
+    /// (<see cref="ReplicaLinkState.UsersBeforeLink"/>), and that replica netjoins first and relearns them. Not for a host whose users
+    /// all entered in this life, through the link: a first entrant's host pays no netjoin.
+    /// </summary>
+    public bool HasUsersFromBefore(string host) =>
+        _recoveredSessions.Count > 0 && State.SessionJidsByDomain.TryGetValue(host, out var sessions) && sessions.Any(_recoveredSessions.Contains);
+
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)
     {

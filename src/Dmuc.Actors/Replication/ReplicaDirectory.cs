@@ -50,7 +50,7 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<LookForNaming>(_ => HandleNamingLook());
-        Receive<ReplicaBatch>(SentByPrimary, HandleBatchFromPrimary);
+        Receive<ReplicaBatch>(SentByPrimary, batch => ReplicaFor(batch.Room).Forward(batch));
         Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
         Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
         Receive<ForwardsAcknowledged>(SentByPrimary, ack => _rooms.GetValueOrDefault(ack.Room)?.Forward(ack));
@@ -141,7 +141,7 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         {
             // The server hands this node what its previous life did not acknowledge (it crashed, or a standby took the host over):
             // a room this node has no replica of yet was served through that life, so the new replica relearns it by a netjoin
-            // first, as when the primary's batch is the first word (ResyncIfTheHostWasServedBefore), and the stanza waits for it.
+            // first, as when the primary's batch is the first word (ReplicaSync.MustRelearn), and the stanza waits for it.
             if (route.Receipt?.Resent == true && !_rooms.ContainsKey(to.Bare) && _hosts.OwnHost is { } ownHost)
                 ReplicaFor(to.Bare).Tell(new RequestNetjoin(to.Bare, ownHost));
             ReplicaFor(to.Bare).Forward(route);
@@ -155,33 +155,17 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it, unless the
-    /// primary already sent this host batches of the room (<see cref="ResyncIfTheHostWasServedBefore"/>).
+    /// A ping for a room we have no replica of is answered here: starting one only to answer would waste it, unless the room had
+    /// this host's users through an earlier life of this node (it restarted) or another node (this one took the host over as its
+    /// standby): its link sent this host batches, or the room recovered them from its journal. A new replica then netjoins before it
+    /// takes any batch, relearning those users, and the primary removes those who did not stay (<see cref="ReplicaSync.MustRelearn"/>,
+    /// docs/protocol/netjoin.md §5); a batch reaches the replica, started if need be, which decides the same.
     /// </summary>
     private void HandlePingFromPrimary(KeepalivePing ping)
     {
-        ResyncIfTheHostWasServedBefore(ping.Room, ping.ReplicaHost, ping.LastSentSequence);
-        if (_rooms.TryGetValue(ping.Room, out var replica)) replica.Forward(ping);
+        if (_rooms.ContainsKey(ping.Room) || (ping.Room.Local is not null && (ping.LastSentSequence > 0 || ping.UsersBeforeLink)))
+            ReplicaFor(ping.Room).Forward(ping);
         else Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
-    }
-
-    private void HandleBatchFromPrimary(ReplicaBatch batch)
-    {
-        if (batch.ResyncOf is null) ResyncIfTheHostWasServedBefore(batch.Room, batch.ReplicaHost, batch.Sequence - 1);
-        ReplicaFor(batch.Room).Forward(batch);
-    }
-
-    /// <summary>
-    /// A primary whose link already sent this host batches of a room we have no replica of had this host's users in the room
-    /// through an earlier incarnation of this node (it restarted) or another node (this one took the host over as its
-    /// standby): docs/protocol/netjoin.md §5. A new replica resyncs before it takes any batch, relearning those users, and
-    /// the primary removes those who did not stay.
-    /// </summary>
-    /// <param name="primarySentUpTo">The last batch the primary's link sent before this message.</param>
-    private void ResyncIfTheHostWasServedBefore(Jid room, string host, long? primarySentUpTo)
-    {
-        if (_rooms.ContainsKey(room) || !(primarySentUpTo > 0) || room.Local is null) return;
-        ReplicaFor(room).Tell(new RequestNetjoin(room, host), Sender);
     }
 
     private IActorRef ReplicaFor(Jid room)

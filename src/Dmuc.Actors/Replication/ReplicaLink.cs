@@ -21,14 +21,15 @@ public sealed class ReplicaLink : KeepaliveActor
     private readonly ReplicaLinkState _state;
 
     // The service's own address has no room state to keep in step: its replies are sent and forgotten.
-    public ReplicaLink(Jid room, string host, ClusterHosts hosts)
+    /// <param name="usersBeforeLink">The room has users of the host from before this link (<see cref="ReplicaLinkState"/>).</param>
+    public ReplicaLink(Jid room, string host, ClusterHosts hosts, bool usersBeforeLink)
         : base(new LinkKeepalive(ReplicationSettings.Of(Context.System), DmucMetrics.Of(Context.System).TrackLink(room, LinkEnd.Primary),
             keepsAlive: room.Local is not null))
     {
         _room = room;
         _host = host;
         _hosts = hosts;
-        _state = new ReplicaLinkState(room, host, ReplicationSettings.Of(Context.System).ResyncPartBytes);
+        _state = new ReplicaLinkState(room, host, ReplicationSettings.Of(Context.System).ResyncPartBytes, usersBeforeLink);
         Receive<ReplicateToHost>(replicate => Handle(new RoomItemsArrived(replicate, Keepalive.State, NodeOfHost is not null)));
         Receive<SendResync>(resync => Handle(new ResyncReady(resync, NodeOfHost is not null)));
         Receive<AskToRejoin>(_ => Handle(new RejoinNeeded(Keepalive.State, NodeOfHost is not null)));
@@ -44,8 +45,8 @@ public sealed class ReplicaLink : KeepaliveActor
             Keepalive.SplitSince, Keepalive.LastRtt, Keepalive.AverageRtt, _state.BatchesWithheld)));
     }
 
-    public static Props Props(Jid room, string host, ClusterHosts hosts) =>
-        Akka.Actor.Props.Create(() => new ReplicaLink(room, host, hosts));
+    public static Props Props(Jid room, string host, ClusterHosts hosts, bool usersBeforeLink) =>
+        Akka.Actor.Props.Create(() => new ReplicaLink(room, host, hosts, usersBeforeLink));
 
     public static string NameFor(string host) => "replica-" + Uri.EscapeDataString(host);
 
@@ -55,23 +56,27 @@ public sealed class ReplicaLink : KeepaliveActor
     /// acknowledgement of a replica host's forwards on that host's batch (or on its own) and, per host, what the sender
     /// is told should that host's batch be withheld (<see cref="SplitBounces"/>).
     /// </summary>
-    public static void Dispatch(IActorContext context, Jid owner, Outgoing outgoing, IStanzaSink sink, ClusterHosts hosts)
+    /// <param name="usersBeforeLink">For a link started now: whether the owner has users of its host from before it (<see cref="LinkTo"/>).</param>
+    public static void Dispatch(IActorContext context, Jid owner, Outgoing outgoing, IStanzaSink sink, ClusterHosts hosts,
+        Func<string, bool>? usersBeforeLink = null)
     {
         var (plan, ack, bounces) = (outgoing.Plan, outgoing.Ack, outgoing.Bounces);
         sink.Send(plan.Local);
         foreach (var (host, items) in plan.ByHost)
-            LinkTo(context, owner, host, hosts).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null, bounces?.GetValueOrDefault(host),
-                SaidThere: outgoing.SenderHost == host));
+            LinkTo(context, owner, host, hosts, usersBeforeLink).Tell(new ReplicateToHost(items, ack?.Host == host ? ack.Value.Ack : null,
+                bounces?.GetValueOrDefault(host), SaidThere: outgoing.SenderHost == host));
         if (ack is { } acknowledged && !plan.ByHost.ContainsKey(acknowledged.Host))
-            LinkTo(context, owner, acknowledged.Host, hosts).Tell(new ReplicateToHost([], acknowledged.Ack));
+            LinkTo(context, owner, acknowledged.Host, hosts, usersBeforeLink).Tell(new ReplicateToHost([], acknowledged.Ack));
     }
 
     /// <summary>The owner's link child for <paramref name="host"/>, started if there is none yet.</summary>
-    public static IActorRef LinkTo(IActorContext context, Jid owner, string host, ClusterHosts hosts)
+    /// <param name="usersBeforeLink">Asked only when the link starts: whether the owner has users of the host that it did not learn
+    /// through this link (a room recovered them, <see cref="PrimaryRoom.HasUsersFromBefore"/>).</param>
+    public static IActorRef LinkTo(IActorContext context, Jid owner, string host, ClusterHosts hosts, Func<string, bool>? usersBeforeLink = null)
     {
         var name = NameFor(host);
         var link = context.Child(name);
-        return link.IsNobody() ? context.ActorOf(Props(owner, host, hosts), name) : link;
+        return link.IsNobody() ? context.ActorOf(Props(owner, host, hosts, usersBeforeLink?.Invoke(host) == true), name) : link;
     }
 
     private bool SentByReplicaNode() => _hosts.SpeaksFor(Sender.Path.Address, _host);
@@ -129,7 +134,7 @@ public sealed class ReplicaLink : KeepaliveActor
         Handle(new ReplicaHeard(Keepalive.State, NodeOfHost is not null));
     }
 
-    protected override void SendPing(string id, DateTimeOffset now) => TrySend(new KeepalivePing(_room, _host, id, _state.BatchesSent));
+    protected override void SendPing(string id, DateTimeOffset now) => TrySend(_state.Ping(id));
 
     /// <summary>As often as the keepalive looks: whether the host has been without a node for longer than a link takes to find a split.</summary>
     protected override void OnKeepaliveChecked(DateTimeOffset now) => Handle(new HostNodeChecked(NodeOfHost is not null, now, Keepalive.AnswerTimeout));

@@ -10,7 +10,10 @@ namespace Dmuc.Actors.Replication;
 /// changes it; <see cref="ReplicaLink"/> keeps the link alive (<see cref="LinkKeepalive"/>), applies and sends.
 /// </summary>
 /// <param name="resyncPartBytes">The most one resync part may take of the remoting frame.</param>
-public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes)
+/// <param name="usersBeforeLink">The room has users of the host that it did not learn through this link: it recovered them from its
+/// journal (<see cref="PrimaryRoom.HasUsersFromBefore"/>). Until the link's first resync, its batches and pings say so, and a replica
+/// that knows nobody (its node restarted too) netjoins to relearn them rather than take batch 1 as in step (docs/protocol/netjoin.md §5).</param>
+public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes, bool usersBeforeLink = false)
 {
     private const string NoNode = "its host has no node in the cluster";
 
@@ -27,6 +30,12 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
 
     /// <summary>Since when the host has had no node in the cluster (downed, left, removed); null while it has one.</summary>
     public DateTimeOffset? NodelessSince { get; private set; }
+
+    /// <summary>Whether the batches and pings say the room has users of the host from before this link: until the first resync.</summary>
+    public bool UsersBeforeLink { get; private set; } = usersBeforeLink && room.Local is not null;
+
+    /// <summary>The link's keepalive ping: with the last batch sent, and whether the room has users of the host from before the link.</summary>
+    public KeepalivePing Ping(string id) => new(room, host, id, BatchesSent, UsersBeforeLink);
 
     /// <summary>What one command does. Changes nothing.</summary>
     public ReplicaLinkOutcome Process(ReplicaLinkCommand command) => command switch
@@ -70,6 +79,8 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
                 BatchesSent += resync.Parts;
                 _unstored.Forget();
                 _sent.Clear();
+                // The replica is in step now, with whoever it had to relearn.
+                UsersBeforeLink = false;
                 break;
             case HostNodeMissing missing:
                 NodelessSince = missing.Since;
@@ -109,7 +120,10 @@ public sealed class ReplicaLinkState(Jid room, string host, long resyncPartBytes
                 ToRoom = bounces is { Count: > 0 } ? [new ReplicaLink.Bounced(bounces)] : [],
             };
         var sent = _sent.SentAgainAsNicks(items);
-        return new ReplicaLinkOutcome([new BatchSent(sent, saidThere)]) { ToReplica = [new ReplicaBatch(room, host, BatchesSent + 1, sent, Ack: ack)] };
+        return new ReplicaLinkOutcome([new BatchSent(sent, saidThere)])
+        {
+            ToReplica = [new ReplicaBatch(room, host, BatchesSent + 1, sent, Ack: ack, UsersBeforeLink: UsersBeforeLink)],
+        };
     }
 
     /// <summary>

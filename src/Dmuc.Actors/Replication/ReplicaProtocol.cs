@@ -18,8 +18,10 @@ namespace Dmuc.Actors.Replication;
 /// them (docs/protocol/netjoin.md §2, acknowledged forwards).</param>
 /// <param name="More">On a resync: the resync goes on in the batch numbered next. A resync larger than one remoting frame
 /// travels in parts (docs/protocol/netjoin.md §3); the netjoin ends with the part without it.</param>
+/// <param name="UsersBeforeLink">The room has users of this host that it did not learn through this link (it recovered them
+/// from its journal), and the link has sent no resync yet: a replica that knows nobody netjoins first (docs/protocol/netjoin.md §5).</param>
 public sealed record ReplicaBatch(Jid Room, string ReplicaHost, long Sequence, IReadOnlyList<ReplicaItem> Items, string? ResyncOf = null,
-    ForwardAck? Ack = null, bool More = false);
+    ForwardAck? Ack = null, bool More = false, bool UsersBeforeLink = false);
 
 /// <summary>
 /// One stanza of a batch, exactly as the room would send it to a local occupant but without <c>to</c>.
@@ -99,7 +101,8 @@ public sealed record EnterRefused(Jid Room, Jid Occupant, string ReplicaHost);
 /// </summary>
 /// <param name="LastSentSequence">Only from the primary: the last batch its link sent. A replica that applied less
 /// lost batches in a cut too short for either end to notice, and resyncs (docs/protocol/netjoin.md §2).</param>
-public sealed record KeepalivePing(Jid Room, string ReplicaHost, string Id, long? LastSentSequence = null);
+/// <param name="UsersBeforeLink">Only from the primary: as on <see cref="ReplicaBatch.UsersBeforeLink"/>.</param>
+public sealed record KeepalivePing(Jid Room, string ReplicaHost, string Id, long? LastSentSequence = null, bool UsersBeforeLink = false);
 
 /// <param name="LastSentSequence">As on <see cref="KeepalivePing"/>: set when the primary answers.</param>
 public sealed record KeepalivePong(Jid Room, string ReplicaHost, string Id, long? LastSentSequence = null);

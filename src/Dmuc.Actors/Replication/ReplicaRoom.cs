@@ -64,7 +64,7 @@ public sealed class ReplicaRoom : KeepaliveActor
         Receive<KeepalivePing>(ping =>
         {
             Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
-            HeardFromPrimary(new KeepaliveFromPrimary(ping.LastSentSequence, Keepalive.State));
+            HeardFromPrimary(new KeepaliveFromPrimary(ping.LastSentSequence, Keepalive.State, ping.UsersBeforeLink));
         });
         // The primary answers this replica's pings directly, not through the directory: only the proven primary may.
         Receive<KeepalivePong>(_ => _hosts.IsPrimaryNode(Sender.Path.Address), pong =>

@@ -23,7 +23,8 @@ public sealed record BatchFromPrimary(ReplicaBatch Batch, LinkState Link, DateTi
 public sealed record AcknowledgementFromPrimary(ForwardAck Ack, LinkState Link) : ReplicaRoomCommand(Link);
 
 /// <summary>The primary's ping or pong, which says which batch it sent last (null: it did not say).</summary>
-public sealed record KeepaliveFromPrimary(long? SentUpTo, LinkState Link) : ReplicaRoomCommand(Link);
+/// <param name="UsersBeforeLink">The ping says the room has users of our host from before its link (<see cref="KeepalivePing.UsersBeforeLink"/>).</param>
+public sealed record KeepaliveFromPrimary(long? SentUpTo, LinkState Link, bool UsersBeforeLink = false) : ReplicaRoomCommand(Link);
 
 /// <summary>The primary holds us split and heard from us: it asks for our half of a netjoin.</summary>
 public sealed record NetjoinRequested(LinkState Link) : ReplicaRoomCommand(Link);

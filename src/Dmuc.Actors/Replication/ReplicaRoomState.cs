@@ -63,6 +63,8 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     /// <summary>Local users' stanzas waiting for the netjoin under way.</summary>
     public IReadOnlyList<XElement> WaitingForNetjoin => [.. _waitingForNetjoin.Select(waiting => waiting.Stanza)];
     public long LastSequence { get; private set; }
+    /// <summary>This replica has been in step with the room: it applied a batch, or a netjoin's whole resync. Until then it knows nobody the room had.</summary>
+    public bool BeenInStep => !_freshIncarnation;
     /// <summary>The XEP-0359 id of the newest message of the room's history this replica received.</summary>
     public string? LastStanzaId { get; private set; }
     public IReadOnlyDictionary<Jid, string> LocalOccupants => _localOccupants;
@@ -107,7 +109,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             ? Acknowledged(acknowledgement.Ack).FollowedBy(NetjoinStarting(null))
             : Acknowledged(acknowledgement.Ack),
         KeepaliveFromPrimary keepalive => HeardAcrossSplit(keepalive.Link) ? NetjoinStarting(null)
-            : Sync.OutOfStep(keepalive.SentUpTo, keepalive.Link) is { } why ? NetjoinStarting(why) : ReplicaOutcome.Nothing,
+            : Sync.OutOfStep(keepalive.SentUpTo, keepalive.Link, keepalive.UsersBeforeLink) is { } why ? NetjoinStarting(why) : ReplicaOutcome.Nothing,
         NetjoinRequested requested => KeepsInStep && requested.Link != LinkState.Rejoining ? NetjoinStarting(null) : ReplicaOutcome.Nothing,
         PrimaryNodeLeft left => KeepsInStep && (left.Link != LinkState.Linked || UnacknowledgedForwards > 0)
             ? NetjoinStarting($"a primary-capable node left the cluster ({left.Link}, {UnacknowledgedForwards} forwards unacknowledged)")

@@ -39,6 +39,7 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     {
         if (!KeepsInStep) return (BatchVerdict.Apply, null);
         if (link != LinkState.Linked) return (BatchVerdict.Ignore, null);
+        if (MustRelearn(batch.Sequence - 1, batch.UsersBeforeLink) is { } relearn) return (BatchVerdict.Resync, $"batch {batch.Sequence}: {relearn}");
         // Batches were lost (a link flapping faster than the keepalive notices): resync rather than guess.
         if (batch.Sequence > state.LastSequence + 1 && state.LastSequence != 0 && batch.Sequence != 1)
             return (BatchVerdict.Resync, $"batch {batch.Sequence} after {state.LastSequence}");
@@ -54,15 +55,33 @@ public sealed class ReplicaSync(ReplicaRoomState state)
     /// after it to show a sequence jump; a lower one, that the primary's room restarted (§5) and no longer knows
     /// our occupants. Returns why to resync, or null.
     /// </summary>
-    public string? OutOfStep(long? primarySentUpTo, LinkState link)
+    /// <param name="usersBeforeLink">The primary says the room has users of our host from before its link (<see cref="KeepalivePing.UsersBeforeLink"/>).</param>
+    public string? OutOfStep(long? primarySentUpTo, LinkState link, bool usersBeforeLink = false)
     {
-        if (!KeepsInStep || link != LinkState.Linked || primarySentUpTo is not { } sent) return null;
-        // A replica that never applied a batch has nothing stale: its first batch may well follow a higher number.
+        if (!KeepsInStep || link != LinkState.Linked) return null;
+        if (MustRelearn(primarySentUpTo, usersBeforeLink) is { } relearn) return relearn;
+        if (primarySentUpTo is not { } sent) return null;
         if (sent > state.LastSequence && state.LastSequence != 0)
             return $"the primary sent up to batch {sent}, we applied {state.LastSequence}";
         if (PrimaryRestarted(sent))
             return $"the primary sent up to batch {sent}, fewer than our {state.LastSequence}: its room restarted";
         return null;
+    }
+
+    /// <summary>
+    /// Why a replica that was never in step (its node started since) must netjoin before it takes a batch, or null (docs/protocol/netjoin.md
+    /// §5): the primary's link sent this host batches before (<paramref name="primarySentBefore"/> above 0: an earlier life of this node,
+    /// or the node this one took the host over from, served the host's users), or the room recovered users of this host from its journal
+    /// (<paramref name="usersBeforeLink"/>: its link is new and numbers from 1, the primary's node restarted too). This replica knows none
+    /// of those users: taking the batch as in step, it would keep them unknown for good (ghosts whose leave nobody forwards, and no echo
+    /// of what they say). A netjoin relearns them. A first entrant's host, whose link starts with its entry, has nothing to relearn; a
+    /// replica that has been in step keeps to the sequence conditions, where the primary's restart shows as a number below ours.
+    /// </summary>
+    public string? MustRelearn(long? primarySentBefore, bool usersBeforeLink)
+    {
+        if (!KeepsInStep || state.BeenInStep) return null;
+        if (primarySentBefore > 0) return $"the primary sent this host batches before (up to {primarySentBefore}), and this replica knows none of their users";
+        return usersBeforeLink ? "the primary's room recovered users of this host, and this replica knows none of them" : null;
     }
 
     /// <summary>

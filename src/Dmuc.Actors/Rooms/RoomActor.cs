@@ -89,6 +89,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Debug("Room {0} recovered at sequence number {1}", _room, LastSequenceNr);
+            _primary.Recovered();
             // A sharded room that comes back with occupants has moved here (a failover or a drain): the failover's timeline.
             if (_placement == RoomPlacement.Sharded && _primary.State.OccupantCount > 0)
                 _log.Info("Room {0} recovered on this node with {1} occupants, at sequence number {2} in {3:F0} ms", _room,
@@ -112,7 +113,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
-        Command<KeepalivePing>(ping => ReplicaLink.LinkTo(Context, _room, ping.ReplicaHost, _hosts).Forward(ping));
+        Command<KeepalivePing>(ping => LinkTo(ping.ReplicaHost).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
         Command<DeliveryReceipt>(HandleReceipt);
         Command<OwnHostWritten>(HandleOwnHostWritten);
@@ -219,7 +220,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         {
             _log.Warning("Room {0}: forward {1} of {2} came after {3}; the forwards between were lost, asking for a netjoin",
                 _room, relayed.Number.Number, relayed.Host, outcome.UpTo);
-            ReplicaLink.LinkTo(Context, _room, relayed.Host, _hosts).Tell(ReplicaLink.AskToRejoin.Instance);
+            LinkTo(relayed.Host).Tell(ReplicaLink.AskToRejoin.Instance);
         }
         if (outcome.Decided is not { } decided) return null;
         Commit(decided);
@@ -379,7 +380,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         _log.Info("Room {0}: netjoin {1} of {2} ({3} held stanzas and forwards processed); resync of {4} items", _room, resync.NetjoinId,
             resync.ReplicaHost, outcome.Decisions.Count, outcome.Resync.Items.Count);
         if (outcome.Told is { } told) PersistWithoutSends(told);
-        var link = ReplicaLink.LinkTo(Context, _room, resync.ReplicaHost, _hosts);
+        var link = LinkTo(resync.ReplicaHost);
         DeferAsync(outcome.Resync, link.Tell);
     }
 
@@ -475,7 +476,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             || !Context.Child(ReplicaLink.NameFor(host)).IsNobody() || _primary.WasServedByReplica(host));
 
     /// <summary>Local occupants get their stanzas from here; each replica host gets one batch.</summary>
-    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts);
+    private void Send(Outgoing outgoing) => ReplicaLink.Dispatch(Context, _room, outgoing, _sends, _hosts, _primary.HasUsersFromBefore);
+
+    /// <summary>The room's link to <paramref name="host"/>; one started now tells the host's replica whether the room recovered users of it.</summary>
+    private IActorRef LinkTo(string host) => ReplicaLink.LinkTo(Context, _room, host, _hosts, _primary.HasUsersFromBefore);
 
     private void SendWhenEarlierWritesAreDone(Outgoing outgoing, Action? afterSent)
     {

@@ -378,6 +378,107 @@ public sealed class ReplicaCrashResyncTests
             Assert.Equal(["1", "2", "3", "4"], _room.ReceivedBy(user).Where(stanza => stanza.Attribute("type")?.Value == "groupchat").Select(stanza => stanza.Body()).OfType<string>());
     }
 
+    /// <summary>
+    /// killrc's node restarts and then the primary's, with neither end seeing the other gone (the chaos run's argl/valdis.6: killrc's actor
+    /// system restarted in its process, the primary's node 8 s later). The recovered room's new link numbers from 1, and killrc's new
+    /// replica, knowing nobody, took its batch 1 as in step: it never relearnt Wumpus and Valdis, so nothing checked their sessions, and
+    /// Valdis, gone meanwhile, stayed in everyone's roster until some later netjoin. That batch says the room has killrc's users from
+    /// before its link: the replica netjoins first, relearns them and checks their sessions, and the room removes Valdis (333).
+    /// </summary>
+    [Theory]
+    [InlineData(PrimaryRestart.FromJournal)]
+    [InlineData(PrimaryRestart.FromSnapshot)]
+    public void After_the_primary_s_and_a_replica_s_nodes_both_restarted_the_replica_relearns_its_users_and_one_gone_meanwhile_is_removed(
+        PrimaryRestart primaryRestarts)
+    {
+        CrashKillrcAfterTwoMessages();
+        RestartPrimaryIf(primaryRestarts);
+        _room.Relinked(Killrc);
+
+        _room.Send(Say(Trillian, Wallops.Room, "after both restarts", id: "after-both"));
+        _room.AnswerSessionChecks(Killrc, gone: Valdis);
+
+        Assert.Equal([Jid.Parse(Wumpus.Jid)], _room.Replica(Killrc).LocalOccupants.Keys);
+        foreach (var user in new[] { Trillian, BigCheese, Wumpus })
+        {
+            var left = Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+            Assert.True(left.HasStatus(333), left.ToString());
+        }
+        Assert.DoesNotContain(Valdis.Nick, _room.Primary.OccupantNicks);
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("after both restarts"));
+        _room.Send(Say(Wumpus, Wallops.Room, "still here", id: "still-here"));
+        foreach (var user in new[] { Trillian, Wumpus, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), stanza => stanza.IsGroupchatWithBody("still here"));
+    }
+
+    /// <summary>
+    /// killrc's node restarts quicker than the link notices, and Wumpus speaks before the primary's next word reaches the new node: his
+    /// message starts the new replica, and the primary's batch that answers it (numbered on from the last life's) was taken as in step by
+    /// a replica that knew nobody. Wumpus got no echo, and Valdis, gone meanwhile, stayed in the room. A replica never in step netjoins on
+    /// that batch instead (ReplicaSync.MustRelearn), as one the primary's word starts does.
+    /// </summary>
+    [Fact]
+    public void A_new_replica_started_by_its_user_s_stanza_relearns_the_host_s_users_on_the_primary_s_next_batch()
+    {
+        CrashKillrcAfterTwoMessages();
+        _room.Relinked(Killrc);
+
+        _room.Send(Say(Wumpus, Wallops.Room, "first word of the next life", id: "first-word"));
+        _room.AnswerSessionChecks(Killrc, gone: Valdis);
+
+        Assert.Equal([Jid.Parse(Wumpus.Jid)], _room.Replica(Killrc).LocalOccupants.Keys);
+        Assert.Single(_room.ReceivedBy(Wumpus), stanza => stanza.IsGroupchatWithBody("first word of the next life"));
+        foreach (var user in new[] { Trillian, BigCheese })
+            Assert.Single(_room.ReceivedBy(user), Received.PresenceOf(Wallops.Room, Valdis.Nick, available: false).Invoke);
+    }
+
+    /// <summary>
+    /// The chaos run's alice/bob.2, never seen to leave by squit.1: the witness's node restarted, then the primary's, and a user of another
+    /// host (here the primary's own) was found gone by the room meanwhile (its server answered the room's check with an error: 333).
+    /// Whether the departure came before the primary's restart or after it, whether the witness's next life had already relearnt its
+    /// users before the primary's restart, and whether its first word after both restarts is a netjoin across the split or the new link's
+    /// first batch: the witness's next life sees the leave once.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, false, true)]
+    public void A_witness_whose_node_restarted_while_the_primary_restarted_too_sees_who_the_room_found_gone_meanwhile(
+        bool goneAfterThePrimaryRestarted, bool witnessRelearntBeforeThePrimaryRestarted, bool relinkedUnnoticed)
+    {
+        _room.Populate([Trillian, Wumpus, Valdis, BigCheese, BlondeBoy]);
+        _room.Send(Say(Trillian, Wallops.Room, "before", id: "before"));
+        _room.CrashReplica(Killrc);
+        if (witnessRelearntBeforeThePrimaryRestarted) RejoinKillrc();
+        if (!goneAfterThePrimaryRestarted) _room.Send(SessionGoneAnswer(BlondeBoy));
+        _room.CrashPrimary();
+        _room.Netjoin(Vesa);
+        if (goneAfterThePrimaryRestarted) _room.Send(SessionGoneAnswer(BlondeBoy));
+
+        if (relinkedUnnoticed)
+        {
+            _room.Relinked(Killrc);
+            _room.Send(Say(Trillian, Wallops.Room, "after", id: "after"));
+            _room.AnswerSessionChecks(Killrc);
+        }
+        else RejoinKillrc();
+
+        foreach (var witness in new[] { Wumpus, Valdis })
+        {
+            var left = Assert.Single(_room.ReceivedBy(witness), Received.PresenceOf(Wallops.Room, BlondeBoy.Nick, available: false).Invoke);
+            Assert.DoesNotContain(_room.ReceivedBy(witness).SkipWhile(stanza => stanza != left), Received.PresenceOf(Wallops.Room, BlondeBoy.Nick).Invoke);
+        }
+        Assert.DoesNotContain(BlondeBoy.Nick, _room.Primary.OccupantNicks);
+    }
+
+    /// <summary>The answer of <paramref name="user"/>'s server to the room's check of a session it no longer has.</summary>
+    private static XElement SessionGoneAnswer(ChatUser user) => XElement.Parse(
+        $"<iq xmlns='jabber:client' from='{user.Jid}' to='{Wallops.Room}' type='error' id='dmuc-probe-1'>" +
+        "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+
     /// <summary>Four users in the room, one on each of its hosts but two on killrc; two messages said and receipted; killrc's node dies.</summary>
     private void CrashKillrcAfterTwoMessages()
     {

@@ -26,7 +26,11 @@ public sealed class SplitRoomModel
     private readonly List<RoomEvent> _journal = [];
     private readonly Dictionary<string, ReplicaRoomState> _replicas;
     private readonly SplitServing _serving;
-    private readonly Dictionary<string, long> _sequences = new();
+    // The primary's side of each host's link (ReplicaLink's state): it numbers the batches, and says whether the room has users of the
+    // host from before it. Started with the host's first batch, and again after the primary's restart.
+    private readonly Dictionary<string, ReplicaLinkState> _links = new();
+    // Netjoins the replicas started on a word of the primary, to run once what is under way is done (as their reports reach the room).
+    private readonly List<(string Host, ResyncReplica Report)> _netjoinsAsked = [];
     private readonly HashSet<string> _split = [];
     private readonly Dictionary<Jid, List<XElement>> _received = new();
     private readonly Dictionary<string, HostStream> _streams;
@@ -93,12 +97,15 @@ public sealed class SplitRoomModel
         {
             _now = _now.AddSeconds(1);
             Commit(_primary.Decide(new HandleStanza(stanza, _now)));
-            return;
         }
-        // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
-        if (_split.Contains(host)) _now = _now.AddSeconds(1);
-        _streams[host].Hand(stanza, _now);
-        Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
+        else
+        {
+            // Served during a split at the moment it arrives; forwarded, it is processed by the primary a moment later.
+            if (_split.Contains(host)) _now = _now.AddSeconds(1);
+            _streams[host].Hand(stanza, _now);
+            Taken(host, Handle(host, new LocalStanzaArrived(stanza, LinkOf(host), _now)));
+        }
+        RunNetjoinsAsked();
     }
 
     /// <summary>
@@ -153,14 +160,23 @@ public sealed class SplitRoomModel
         _primary = NewPrimary();
         if (fromSnapshot) _primary.State = RoomState.FromSnapshot(Room, _options, snapshot);
         else foreach (var @event in _journal) _primary.State.Apply(@event);
-        _sequences.Clear();
+        _primary.Recovered();
+        _links.Clear();
     }
+
+    /// <summary>
+    /// The primary's link reaches <paramref name="host"/>'s restarted node (<see cref="CrashReplica"/>) with neither end having seen the
+    /// other gone (a restart quicker than the keepalive notices, or the primary's restarted too, its new link numbering from 1): no
+    /// netjoin ran, and the link carries batches again.
+    /// </summary>
+    public void Relinked(string host) => _split.Remove(host);
 
     /// <summary>The link to <paramref name="host"/> found no node for it for a while: the room lets its occupants go.</summary>
     public void HostGone(string host)
     {
         _now = _now.AddSeconds(1);
         foreach (var decided in _primary.HostGone(host, _now)) Commit(decided);
+        RunNetjoinsAsked();
     }
 
     /// <summary>
@@ -181,6 +197,7 @@ public sealed class SplitRoomModel
                     answer.Add(new XElement(Ns.Client + "error", new XAttribute("type", "cancel"), new XElement(Ns.Stanzas + "service-unavailable")));
                 Taken(host, Handle(host, new LocalStanzaArrived(answer, LinkOf(host), _now)));
             }
+        RunNetjoinsAsked();
     }
 
     /// <summary>The report the replica on <paramref name="host"/> would start a netjoin with now.</summary>
@@ -194,7 +211,13 @@ public sealed class SplitRoomModel
     {
         _repliesLost.Remove(host);
         _forwardsLost.Remove(host);
-        var report = Report(host);
+        var resync = Netjoin(host, Report(host), resyncLost);
+        RunNetjoinsAsked();
+        return resync;
+    }
+
+    private ReplicaBatch Netjoin(string host, ResyncReplica report, bool resyncLost = false)
+    {
         // A replica that reports is rejoining (one linked too, asking for a netjoin to bring what it holds): it ignores the primary's
         // batches until the resync, which covers them.
         _split.Add(host);
@@ -203,7 +226,7 @@ public sealed class SplitRoomModel
         var outcome = _primary.Netjoin(report, _now) ?? throw new InvalidOperationException("a report in one part is whole");
         foreach (var decided in outcome.Decisions) Commit(decided);
         if (outcome.Told is { } told) _journal.Add(told);
-        var resync = new ReplicaBatch(Room, host, NextSequence(host), outcome.Resync.Items, outcome.Resync.NetjoinId, outcome.Resync.Ack);
+        var resync = (ReplicaBatch)Assert.Single(LinkTo(host).Handle(new ResyncReady(outcome.Resync, HostHasNode: true)).ToReplica);
         if (resyncLost) return resync;
         var taken = Handle(host, new BatchFromPrimary(resync, LinkState.Rejoining, _now));
         if (taken.Resync != ResyncStep.NetjoinComplete) throw new InvalidOperationException($"{host} would not take its resync");
@@ -236,9 +259,18 @@ public sealed class SplitRoomModel
         Deliver(outgoing.Plan.Local);
         foreach (var (host, items) in outgoing.Plan.ByHost)
         {
-            var batch = new ReplicaBatch(Room, host, NextSequence(host), items, Ack: outgoing.Ack?.Host == host ? outgoing.Ack.Value.Ack : null);
-            if (_split.Contains(host) || _repliesLost.Contains(host)) continue;
+            var replicate = new ReplicaLink.ReplicateToHost(items, outgoing.Ack?.Host == host ? outgoing.Ack.Value.Ack : null);
+            var sent = LinkTo(host).Handle(new RoomItemsArrived(replicate, LinkOf(host), HostHasNode: true));
+            if (sent.ToReplica is not [ReplicaBatch batch] || _repliesLost.Contains(host)) continue;
+            var neverInStep = !_replicas[host].BeenInStep;
             var applied = Handle(host, new BatchFromPrimary(batch, LinkState.Linked, _now));
+            if (applied.Netjoin is { } report && neverInStep)
+            {
+                // A new life relearns the room's users of its host first (ReplicaSync.MustRelearn): rejoining, it takes no batch until the resync.
+                _split.Add(host);
+                _netjoinsAsked.Add((host, report));
+                continue;
+            }
             if (applied.Netjoin is not null) throw new InvalidOperationException($"{host} would not apply batch {batch.Sequence}: {applied.NetjoinWhy}");
             if (applied.Refused.Count > 0)
                 throw new InvalidOperationException($"{host} refused {string.Join(", ", applied.Refused)}: the model's users always ask first");
@@ -323,7 +355,20 @@ public sealed class SplitRoomModel
         }
     }
 
-    private long NextSequence(string host) => _sequences[host] = _sequences.GetValueOrDefault(host) + 1;
+    /// <summary>As RoomActor's links: started with the first batch for the host, saying whether the room has users of it from before.</summary>
+    private ReplicaLinkState LinkTo(string host) =>
+        _links.TryGetValue(host, out var link) ? link : _links[host] = new ReplicaLinkState(Room, host, resyncPartBytes: 16 << 20, _primary.HasUsersFromBefore(host));
+
+    /// <summary>The netjoins replicas started on the primary's word, each run as its report reaches the room.</summary>
+    private void RunNetjoinsAsked()
+    {
+        while (_netjoinsAsked.Count > 0)
+        {
+            var (host, report) = _netjoinsAsked[0];
+            _netjoinsAsked.RemoveAt(0);
+            Netjoin(host, report);
+        }
+    }
 
     private void Deliver(IEnumerable<Delivery> deliveries)
     {

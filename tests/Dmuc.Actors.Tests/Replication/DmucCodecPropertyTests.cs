@@ -84,7 +84,9 @@ public sealed class DmucCodecPropertyTests
         from resyncOf in OrNone(Text)
         from ack in OrNone(Ack)
         from more in Gen.Bool
-        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack, More: resyncOf is not null && more);
+        from usersBeforeLink in Gen.Bool
+        select new ReplicaBatch(Jid.Parse(Room), host, sequence, items, resyncOf, ack, More: resyncOf is not null && more,
+            UsersBeforeLink: resyncOf is null && usersBeforeLink);
 
     private static readonly Gen<ForwardNumber> Number =
         Gen.Select(Word, Gen.Long[1, long.MaxValue], Gen.Long[0, long.MaxValue], (session, number, acked) => new ForwardNumber(session, number, acked));
@@ -127,7 +129,8 @@ public sealed class DmucCodecPropertyTests
         Gen.Select(Stanza, Host, OrNone(Number), Gen.Bool, (stanza, host, number, resent) => (object)new ForwardedStanza(stanza, host, number, resent)),
         Gen.Select(Host, Ack, (host, ack) => (object)new ForwardsAcknowledged(Jid.Parse(Room), host, ack)),
         Gen.Select(UserJid, Host, (occupant, host) => (object)new EnterRefused(Jid.Parse(Room), occupant, host)),
-        Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence)),
+        Gen.Select(Host, Text, LastSentSequence, Gen.Bool,
+            (host, id, sequence, usersBeforeLink) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence, sequence is not null && usersBeforeLink)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePong(Jid.Parse(Room), host, id, sequence)),
         Host.Select(host => (object)new RequestNetjoin(Jid.Parse(Room), host)),
         Gen.Select(Host, OrNone(Text), UserJid.List[0, 4], (host, lastStanzaId, sessions) => (object)new DeliveryReceipt(Jid.Parse(Room), host, lastStanzaId, sessions)),

@@ -85,15 +85,26 @@ public sealed class DmucTestCluster : IAsyncDisposable
     /// port, with the same host domain and journal: the cluster removes the old incarnation when the new one joins. Returns once every node sees every
     /// host and the primary at their current addresses.
     /// </summary>
-    public async Task<DmucTestNode> RestartAsync(string host)
+    public async Task<DmucTestNode> RestartAsync(string host) => Assert.Single(await RestartTogetherAsync(host));
+
+    /// <summary>
+    /// Kills the nodes of <paramref name="hosts"/> at once and starts them again in that order, as <see cref="RestartAsync"/> does one:
+    /// each joins a node that is up, the first of them forms the cluster anew when every node was killed.
+    /// </summary>
+    public async Task<IReadOnlyList<DmucTestNode>> RestartTogetherAsync(params string[] hosts)
     {
-        var old = _nodes[host];
-        var port = old.Address.Port ?? throw new InvalidOperationException("a node without a port");
-        await old.KillAsync();
-        var restarted = await Task.Run(() => DmucTestNode.Start(old.Spec, _serviceOptions, NeverIdle, _extraConfig, port, old.Journal));
-        _nodes[host] = restarted;
-        var seed = _nodes.Values.First(node => node != restarted).Address;
-        Akka.Cluster.Cluster.Get(restarted.System).Join(seed);
+        var old = hosts.Select(host => _nodes[host]).ToList();
+        var ports = old.Select(node => node.Address.Port ?? throw new InvalidOperationException("a node without a port")).ToList();
+        await Task.WhenAll(old.Select(node => node.KillAsync()));
+        var restarted = new List<DmucTestNode>();
+        foreach (var (node, port) in old.Zip(ports))
+        {
+            var started = await Task.Run(() => DmucTestNode.Start(node.Spec, _serviceOptions, NeverIdle, _extraConfig, port, node.Journal));
+            _nodes[node.Host] = started;
+            restarted.Add(started);
+            var seed = _nodes.Values.FirstOrDefault(up => up != started && !old.Contains(up)) ?? started;
+            Akka.Cluster.Cluster.Get(started.System).Join(seed.Address);
+        }
         await WaitUntilEveryNodeSeesAllHostsAsync();
         return restarted;
     }

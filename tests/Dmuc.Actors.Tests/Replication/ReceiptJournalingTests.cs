@@ -280,6 +280,28 @@ public sealed class ReceiptJournalingTests
         Assert.False(recovered.WasServedByReplica(Vesa));
     }
 
+    /// <summary>
+    /// A recovered room's new links number from 1, and a replica whose node restarted too knows none of the users it recovered: the
+    /// room has users of killrc and vesa from before (docs/protocol/netjoin.md §5). Eris's first entrant comes through its link in this
+    /// life, so eris's replica has nobody to relearn; nor has vesa's once the recovered BigCheese left and Efchen entered afresh. A room
+    /// that never recovered has nobody from before.
+    /// </summary>
+    [Fact]
+    public void A_recovered_room_has_users_from_before_of_each_host_it_recovered_them_of_but_not_of_hosts_whose_users_entered_since()
+    {
+        var recovered = Rebuilt();
+        recovered.Recovered();
+
+        Assert.True(recovered.HasUsersFromBefore(Killrc));
+        Assert.True(recovered.HasUsersFromBefore(Vesa));
+        recovered.Decide(new HandleStanza(Enter(WiZ, Room), Start));
+        Assert.False(recovered.HasUsersFromBefore(Eris));
+        recovered.Decide(new HandleStanza(Leave(BigCheese, Room), Start));
+        recovered.Decide(new HandleStanza(Enter(Efchen, Room), Start));
+        Assert.False(recovered.HasUsersFromBefore(Vesa));
+        Assert.False(_room.HasUsersFromBefore(Killrc));
+    }
+
     private LastDelivered ServerSays(params (ChatUser User, int Got)[] sessions) =>
         new(sessions.ToDictionary(session => Jid.Parse(session.User.Jid), session => StanzaIdOf(session.Got)));
 

@@ -129,6 +129,29 @@ public sealed class ReplicaLinkStateTests
         Assert.Empty(service.Handle(new ReplicaHeard(LinkState.Split, HostHasNode: true)).ToReplica);
     }
 
+    /// <summary>
+    /// The link of a room that recovered killrc's users numbers from 1 like any new link: its batches and pings say the room has users
+    /// of the host from before it, so that a replica that knows nobody relearns them (docs/protocol/netjoin.md §5), until its first
+    /// resync. A link whose host's users all entered through it never says so, nor does the service's own address.
+    /// </summary>
+    [Fact]
+    public void A_link_of_a_room_that_recovered_the_host_s_users_says_so_on_its_batches_and_pings_until_its_first_resync()
+    {
+        var link = new ReplicaLinkState(Room, Killrc, resyncPartBytes: 1 << 20, usersBeforeLink: true);
+
+        var first = Assert.IsType<ReplicaBatch>(Assert.Single(link.Handle(Items(LinkState.Linked, Said("one"))).ToReplica));
+        Assert.Equal((1, true), (first.Sequence, first.UsersBeforeLink));
+        Assert.Equal(new KeepalivePing(Room, Killrc, "ping-1", 1, UsersBeforeLink: true), link.Ping("ping-1"));
+
+        link.Handle(new ResyncReady(new ReplicaLink.SendResync("netjoin-1", [], ReplicaApplied: 0), HostHasNode: true));
+        Assert.False(Assert.IsType<ReplicaBatch>(Assert.Single(link.Handle(Items(LinkState.Linked, Said("two"))).ToReplica)).UsersBeforeLink);
+        Assert.False(link.Ping("ping-2").UsersBeforeLink);
+
+        Assert.False(Assert.IsType<ReplicaBatch>(Assert.Single(_link.Handle(Items(LinkState.Linked, Said("one"))).ToReplica)).UsersBeforeLink);
+        Assert.False(_link.Ping("ping-1").UsersBeforeLink);
+        Assert.False(new ReplicaLinkState(Jid.Parse("channel.avalon.irc"), Killrc, 1 << 20, usersBeforeLink: true).Ping("ping-1").UsersBeforeLink);
+    }
+
     [Fact]
     public void Deciding_changes_nothing_until_the_events_are_applied()
     {

@@ -24,10 +24,20 @@ public sealed class ReplicaSyncTests
         Assert.Equal("netjoin: batch 4 after 1", Verdict(Batch(4), LinkState.Linked));
     }
 
+    /// <summary>
+    /// A replica that was never in step (its node started since: one started by a local user's stanza as much as one the primary's word
+    /// started) and hears of batches it never had knows none of the users they served: it netjoins to relearn them. Batch 1 starts a
+    /// link, whose first entrant's host has nobody to relearn.
+    /// </summary>
     [Fact]
-    public void A_replica_that_never_applied_a_batch_takes_its_first_whatever_its_number()
+    public void A_replica_that_was_never_in_step_netjoins_on_a_batch_or_ping_past_batches_it_never_had_and_takes_batch_1()
     {
-        Assert.Equal("applied", Verdict(Batch(17), LinkState.Linked));
+        Assert.Equal("netjoin: batch 17: the primary sent this host batches before (up to 16), and this replica knows none of their users",
+            Verdict(Batch(17), LinkState.Linked));
+        Assert.Equal("the primary sent this host batches before (up to 16), and this replica knows none of their users",
+            _state.Process(new KeepaliveFromPrimary(16, LinkState.Linked)).NetjoinWhy);
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(0, LinkState.Linked)).Netjoin);
+        Assert.Equal("applied", Verdict(Batch(1), LinkState.Linked));
     }
 
     [Fact]
@@ -47,6 +57,27 @@ public sealed class ReplicaSyncTests
 
         EnterLocally(BigCheese, "BigCheese", sequence: 6);
         Assert.Equal("netjoin: batch 2 after 6: the primary's room restarted", Verdict(Batch(2), LinkState.Linked));
+    }
+
+    /// <summary>
+    /// The primary's room recovered users of this host and its new link numbers from 1, while this replica's node restarted too: taking
+    /// batch 1 as in step, it would never know those users (ghosts whose leave nobody forwards). It netjoins to relearn them, on the
+    /// batch or the ping that says so. A replica that was in step keeps to the sequence conditions, and a first entrant's batch, which
+    /// does not say so, is applied.
+    /// </summary>
+    [Fact]
+    public void A_replica_that_was_never_in_step_netjoins_when_the_primary_says_its_room_has_users_of_this_host_from_before_its_link()
+    {
+        Assert.Equal("netjoin: batch 1: the primary's room recovered users of this host, and this replica knows none of them",
+            Verdict(Batch(1) with { UsersBeforeLink = true }, LinkState.Linked));
+        Assert.Equal("the primary's room recovered users of this host, and this replica knows none of them",
+            _state.Process(new KeepaliveFromPrimary(0, LinkState.Linked, UsersBeforeLink: true)).NetjoinWhy);
+        Assert.Equal("ignored", Verdict(Batch(1) with { UsersBeforeLink = true }, LinkState.Rejoining));
+        Assert.Equal("applied", Verdict(Batch(1), LinkState.Linked));
+
+        Applied(1);
+        Assert.Equal("applied", Verdict(Batch(2) with { UsersBeforeLink = true }, LinkState.Linked));
+        Assert.Null(_state.Process(new KeepaliveFromPrimary(1, LinkState.Linked, UsersBeforeLink: true)).Netjoin);
     }
 
     [Fact]
@@ -143,7 +174,11 @@ public sealed class ReplicaSyncTests
 
     private ResyncReplica StartNetjoin() => Take(new NetjoinRequested(LinkState.Split)).Netjoin!;
 
-    private void Applied(long sequence) => Take(new BatchFromPrimary(Batch(sequence), LinkState.Linked, Now));
+    /// <summary>The batches up to <paramref name="sequence"/>, applied in order.</summary>
+    private void Applied(long sequence)
+    {
+        for (var next = _state.LastSequence + 1; next <= sequence; next++) Take(new BatchFromPrimary(Batch(next), LinkState.Linked, Now));
+    }
 
     private void EnterLocally(Jid user, string nick, long sequence)
     {
