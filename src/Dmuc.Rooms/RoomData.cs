@@ -221,8 +221,7 @@ internal sealed class RoomData
                 Relays = Relays.SetItem(relayed.Relay, new RelayPosition(relayed.Relay, relayed.Session, relayed.Number));
                 break;
             case RelayDelivered delivered:
-                Receipts = Receipts.SetItem(delivered.Relay, new RelayReceipt(delivered.Relay, delivered.LastStanzaId,
-                    [.. delivered.Sessions.Where(_nickByRealJid.ContainsKey)]));
+                Receipts = Receipts.SetItem(delivered.Relay, new RelayReceipt(delivered.Relay, delivered.LastStanzaId, StillInRoom(delivered.Sessions)));
                 break;
             case SessionLetGo letGo:
                 LetGo = LetGo.LetGo(letGo);
@@ -259,6 +258,19 @@ internal sealed class RoomData
     /// nothing, though it is gone (not in snapshots: after a restart such a netjoin is told messages may be missing).
     /// </summary>
     public string? LastDroppedStanzaId { get; private set; }
+
+    /// <summary>
+    /// The sessions of a receipt that are still in the room: a receipt covers no session that left since it was made. One made
+    /// from the room's own list of a domain's sessions as it is now (<see cref="SessionJidsByDomain"/>: the own host's receipt,
+    /// checked for nearly every message of a busy room) is that list, without looking each session up again.
+    /// </summary>
+    private IReadOnlyList<Jid> StillInRoom(IReadOnlyList<Jid> sessions)
+    {
+        if (_sessionJidsByDomain is { } grouped && ReferenceEquals(grouped.Of, Occupants))
+            foreach (var ofDomain in grouped.ByDomain.Values)
+                if (ReferenceEquals(ofDomain, sessions)) return sessions;
+        return [.. sessions.Where(_nickByRealJid.ContainsKey)];
+    }
 
     private ImmutableList<HistoryEntry> TrimmedHistory(ImmutableList<HistoryEntry> history)
     {

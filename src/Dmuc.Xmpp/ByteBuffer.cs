@@ -8,7 +8,23 @@ namespace Dmuc.Xmpp;
 /// </summary>
 internal sealed class ByteBuffer(int initialCapacity = 4096) : IBufferWriter<byte>
 {
+    private const int MaxRetainedScratch = 64 * 1024;
+
+    // Rendering goes through a per-thread scratch buffer, so that it allocates only its result.
+    [ThreadStatic] private static ByteBuffer? t_scratch;
+
     private byte[] _buffer = new byte[initialCapacity];
+
+    /// <summary>
+    /// This thread's scratch buffer, empty: for a rendering that copies its result out before anything else on the thread
+    /// renders (<see cref="RenderedStanza"/>, <see cref="StanzaText"/>).
+    /// </summary>
+    public static ByteBuffer Scratch()
+    {
+        var scratch = t_scratch ??= new ByteBuffer();
+        scratch.Clear(MaxRetainedScratch);
+        return scratch;
+    }
 
     public int Length { get; private set; }
     public int Capacity => _buffer.Length;

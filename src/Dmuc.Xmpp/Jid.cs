@@ -25,11 +25,13 @@ public sealed class Jid : IEquatable<Jid>
         Local = local;
         Domain = domain;
         Resource = resource;
-        var builder = new StringBuilder(domain.Length + (local?.Length ?? 0) + (resource?.Length ?? 0) + 2);
-        if (local is not null) builder.Append(local).Append('@');
-        builder.Append(domain);
-        if (resource is not null) builder.Append('/').Append(resource);
-        _text = builder.ToString();
+        _text = (local, resource) switch
+        {
+            (null, null) => domain,
+            (null, _) => string.Concat(domain, "/", resource),
+            (_, null) => string.Concat(local, "@", domain),
+            _ => string.Concat(local, "@", domain, "/", resource),
+        };
     }
 
     public string? Local { get; }
@@ -79,7 +81,7 @@ public sealed class Jid : IEquatable<Jid>
         if (local is not null)
         {
             if (!ValidPart(local, out error, "localpart")) return false;
-            if (local.IndexOfAny(ForbiddenLocalChars) >= 0 || local.Any(char.IsWhiteSpace) || local.Any(char.IsControl))
+            if (local.IndexOfAny(ForbiddenLocalChars) >= 0 || HasWhiteSpaceOrControl(local))
             {
                 error = "localpart contains a forbidden character";
                 return false;
@@ -88,7 +90,7 @@ public sealed class Jid : IEquatable<Jid>
         }
         if (!ValidPart(domain, out error, "domainpart")) return false;
         if (domain.EndsWith('.')) domain = domain[..^1];
-        if (domain.Length == 0 || domain.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '@' or '/'))
+        if (domain.Length == 0 || HasWhiteSpaceOrControl(domain) || domain.AsSpan().IndexOfAny('@', '/') >= 0)
         {
             error = "domainpart is not a valid host name";
             return false;
@@ -97,7 +99,7 @@ public sealed class Jid : IEquatable<Jid>
         if (resource is not null)
         {
             if (!ValidPart(resource, out error, "resourcepart")) return false;
-            if (resource.Any(char.IsControl))
+            if (HasControl(resource))
             {
                 error = "resourcepart contains a control character";
                 return false;
@@ -107,6 +109,22 @@ public sealed class Jid : IEquatable<Jid>
         jid = new Jid(local, domain, resource);
         error = "";
         return true;
+    }
+
+    // Loops, not LINQ's Any over the characters (an enumerator and a delegate call per character): several addresses are
+    // parsed per stanza, and that checking was most of a parse.
+    private static bool HasWhiteSpaceOrControl(string part)
+    {
+        foreach (var c in part)
+            if (char.IsWhiteSpace(c) || char.IsControl(c)) return true;
+        return false;
+    }
+
+    private static bool HasControl(string part)
+    {
+        foreach (var c in part)
+            if (char.IsControl(c)) return true;
+        return false;
     }
 
     private static bool ValidPart(string part, out string error, string name)

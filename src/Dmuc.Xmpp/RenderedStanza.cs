@@ -11,11 +11,7 @@ namespace Dmuc.Xmpp;
 /// </summary>
 public sealed class RenderedStanza
 {
-    private const int MaxRetainedScratch = 64 * 1024;
     private static readonly XName To = "to";
-
-    // Rendering goes through a per-thread scratch buffer so a broadcast allocates only its final byte array.
-    [ThreadStatic] private static ByteBuffer? t_scratch;
 
     private readonly byte[] _bytes;
     private readonly int _spliceAt;
@@ -33,8 +29,7 @@ public sealed class RenderedStanza
     /// <summary>Renders <paramref name="stanza"/> without its own <c>to</c>; each recipient's replaces it.</summary>
     public static RenderedStanza Render(XElement stanza)
     {
-        var scratch = t_scratch ??= new ByteBuffer();
-        scratch.Clear(MaxRetainedScratch);
+        var scratch = ByteBuffer.Scratch();
         var writer = new Utf8Output(scratch);
         StanzaWriter.WriteElement(ref writer, stanza, Ns.Client, To, out var nameEnd);
         writer.Flush();
@@ -46,14 +41,15 @@ public sealed class RenderedStanza
         to is null ? _bytes.Length : _bytes.Length + ToPrefix.Length + Encoding.UTF8.GetByteCount(StanzaWriter.EscapeAttribute(to)) + 1;
 
     /// <summary>Copies the stanza addressed to <paramref name="to"/> into <paramref name="destination"/>; returns the bytes written.</summary>
-    public int CopyTo(Span<byte> destination, string? to)
+    public int CopyTo(Span<byte> destination, string? to) => CopyEscaped(destination, to is null ? null : StanzaWriter.EscapeAttribute(to));
+
+    private int CopyEscaped(Span<byte> destination, string? escaped)
     {
-        if (to is null)
+        if (escaped is null)
         {
             _bytes.CopyTo(destination);
             return _bytes.Length;
         }
-        var escaped = StanzaWriter.EscapeAttribute(to);
         var start = _bytes.AsSpan(0, _spliceAt);
         start.CopyTo(destination);
         var position = start.Length;
@@ -67,8 +63,11 @@ public sealed class RenderedStanza
 
     public void WriteTo(IBufferWriter<byte> output, string? to)
     {
-        var span = output.GetSpan(GetByteCount(to));
-        output.Advance(CopyTo(span, to));
+        // Once per recipient of every broadcast: the address is escaped once, with room for its longest encoding, where counting
+        // its bytes exactly first went over it twice more.
+        var escaped = to is null ? null : StanzaWriter.EscapeAttribute(to);
+        var span = output.GetSpan(escaped is null ? _bytes.Length : _bytes.Length + ToPrefix.Length + Encoding.UTF8.GetMaxByteCount(escaped.Length) + 1);
+        output.Advance(CopyEscaped(span, escaped));
     }
 
     public void WriteTo(IBufferWriter<byte> output, Jid to) => WriteTo(output, to.ToString());
@@ -83,8 +82,7 @@ public sealed class RenderedStanza
         var selfClosing = _bytes.AsSpan().EndsWith("/>"u8);
         // A self-closing stanza (<presence/>) gets an end tag, so that it can hold the addresses.
         var bodyEnd = selfClosing ? _bytes.Length - 2 : _bytes.AsSpan().LastIndexOf("</"u8);
-        var scratch = t_scratch ??= new ByteBuffer();
-        scratch.Clear(MaxRetainedScratch);
+        var scratch = ByteBuffer.Scratch();
         scratch.Append(_bytes.AsSpan(0, bodyEnd));
         if (selfClosing) scratch.Append(">"u8);
         scratch.Append("<addresses xmlns='http://jabber.org/protocol/address'>"u8);

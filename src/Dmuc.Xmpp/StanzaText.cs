@@ -16,7 +16,8 @@ public static class StanzaText
         // The writer's stream: prefix is bound by the stream header only; text that stands alone needs it declared.
         if (stanza.DescendantsAndSelf().Any(element => element.Name.Namespace == Ns.Streams))
             return stanza.ToString(SaveOptions.DisableFormatting);
-        var buffer = new ByteBuffer(512);
+        // Not a buffer of its own: the writer asks for 4 KiB at a time, which for a message was most of what a room allocated per message.
+        var buffer = ByteBuffer.Scratch();
         var writer = new Utf8Output(buffer);
         StanzaWriter.WriteElement(ref writer, stanza, XNamespace.None, omittedAttribute: null, out _);
         writer.Flush();
