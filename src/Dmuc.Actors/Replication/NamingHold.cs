@@ -7,12 +7,15 @@ namespace Dmuc.Actors.Replication;
 /// (docs/protocol/stream-ack.md §8). The primary takes nothing from a node it does not name, so such stanzas wait here, in order,
 /// until this node has been named for <paramref name="namedEverywhereAfter"/> (it names itself as soon as it sees the node it took
 /// over from downed, the primary a gossip round or two later), and one that waited <paramref name="longestWait"/> is answered with an
-/// error. A node already named, the usual case, holds nothing. Pure and event-shaped: <see cref="Process"/> decides and changes
+/// error, unless the server handed it again: the node's previous life may have served it its users (echoed) or the room answered
+/// it, so an error now would be its second outcome (chaos seed 2026, December 6: twelve echoed messages refused 40 s later while
+/// three primary restarts kept the node from being named); such a stanza waits for the naming, however long, and the server hands
+/// it again should this life die first. A node already named, the usual case, holds nothing. Pure and event-shaped: <see cref="Process"/> decides and changes
 /// nothing; <see cref="Apply"/> alone changes the hold.
 /// </summary>
 public sealed class NamingHold(TimeSpan namedEverywhereAfter, TimeSpan longestWait)
 {
-    private readonly Queue<(RouteStanza Route, DateTimeOffset Since)> _waiting = new();
+    private readonly List<(RouteStanza Route, DateTimeOffset Since)> _waiting = [];
     private DateTimeOffset? _namedSince;
 
     /// <summary>How many stanzas wait.</summary>
@@ -38,7 +41,9 @@ public sealed class NamingHold(TimeSpan namedEverywhereAfter, TimeSpan longestWa
     {
         DateTimeOffset? namedSince = looked.Named ? _namedSince ?? looked.Now : null;
         var released = looked.Now - namedSince >= namedEverywhereAfter ? _waiting.Select(waiting => waiting.Route).ToList() : [];
-        var refused = _waiting.Skip(released.Count).TakeWhile(waiting => looked.Now - waiting.Since >= longestWait).Select(waiting => waiting.Route).ToList();
+        var refused = released.Count > 0 ? [] : _waiting
+            .Where(waiting => looked.Now - waiting.Since >= longestWait && waiting.Route.Receipt is not { Resent: true })
+            .Select(waiting => waiting.Route).ToList();
         var nothingLeft = released.Count + refused.Count == _waiting.Count;
         return new NamingOutcome(nothingLeft ? null : namedSince)
         {
@@ -51,8 +56,9 @@ public sealed class NamingHold(TimeSpan namedEverywhereAfter, TimeSpan longestWa
     /// <summary>The only place the hold changes.</summary>
     public NamingOutcome Apply(NamingOutcome outcome)
     {
-        for (var i = 0; i < outcome.Released.Count + outcome.Refused.Count; i++) _waiting.Dequeue();
-        if (outcome.Held is { } held) _waiting.Enqueue(held);
+        if (outcome.Released.Count > 0) _waiting.Clear();
+        else if (outcome.Refused.Count > 0) _waiting.RemoveAll(waiting => outcome.Refused.Contains(waiting.Route, ReferenceEqualityComparer.Instance));
+        if (outcome.Held is { } held) _waiting.Add(held);
         _namedSince = outcome.NamedSince;
         return outcome;
     }
@@ -88,7 +94,7 @@ public sealed record NamingOutcome(DateTimeOffset? NamedSince)
     /// <summary>What waited and goes on now, in order.</summary>
     public IReadOnlyList<RouteStanza> Released { get; init; } = [];
 
-    /// <summary>What waited too long and is answered with an error, in order.</summary>
+    /// <summary>What waited too long and is answered with an error, in order (never a stanza the server handed again).</summary>
     public IReadOnlyList<RouteStanza> Refused { get; init; } = [];
 
     public NamingLook Looking { get; init; }

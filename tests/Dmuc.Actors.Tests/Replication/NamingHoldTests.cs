@@ -1,4 +1,6 @@
 using System.Xml.Linq;
+using Akka.Actor;
+using Dmuc.Actors.Component;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Xmpp;
@@ -79,6 +81,25 @@ public sealed class NamingHoldTests
         var last = Look(named: false, Start.AddSeconds(10) + LongestWait);
         Assert.Equal([newer], last.Refused);
         Assert.Equal(NamingLook.Stop, last.Looking);
+        Assert.Equal(0, _hold.Count);
+    }
+
+    [Fact]
+    public void What_the_server_handed_again_is_never_refused_for_the_wait_and_goes_on_once_named_while_newer_stanzas_are_refused()
+    {
+        // The node's previous life may have echoed it (chaos seed 2026: an error 40 s after the echo, for twelve messages).
+        var handedAgain = Stanza("served by the last life") with { Receipt = new StreamReceipt(ActorRefs.Nobody, Connection: 2, Number: 1, Resent: true) };
+        var newer = Stanza("said meanwhile");
+        Arrive(handedAgain, named: false, Start);
+        Arrive(newer, named: false, Start.AddSeconds(1));
+
+        var longAfter = Look(named: false, Start + LongestWait + TimeSpan.FromSeconds(5));
+
+        Assert.Equal([newer], longAfter.Refused);
+        Assert.Equal(NamingLook.Keep, longAfter.Looking);
+        Assert.Empty(Look(named: false, Start + 10 * LongestWait).Refused);
+        Look(named: true, Start + 10 * LongestWait);
+        Assert.Equal([handedAgain], Look(named: true, Start + 10 * LongestWait + NamedEverywhereAfter).ToRoute);
         Assert.Equal(0, _hold.Count);
     }
 
