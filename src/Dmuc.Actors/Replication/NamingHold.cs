@@ -57,7 +57,11 @@ public sealed class NamingHold(TimeSpan namedEverywhereAfter, TimeSpan longestWa
     public NamingOutcome Apply(NamingOutcome outcome)
     {
         if (outcome.Released.Count > 0) _waiting.Clear();
-        else if (outcome.Refused.Count > 0) _waiting.RemoveAll(waiting => outcome.Refused.Contains(waiting.Route, ReferenceEqualityComparer.Instance));
+        else if (outcome.Refused.Count > 0)
+        {
+            var refused = outcome.Refused.ToHashSet<RouteStanza>(ReferenceEqualityComparer.Instance);
+            _waiting.RemoveAll(waiting => refused.Contains(waiting.Route));
+        }
         if (outcome.Held is { } held) _waiting.Add(held);
         _namedSince = outcome.NamedSince;
         return outcome;

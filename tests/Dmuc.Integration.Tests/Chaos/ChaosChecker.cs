@@ -251,7 +251,7 @@ public static class ChaosChecker
         foreach (var fault in record.Faults.Where(fault => Separates(fault.Planned, ghostHost, witnessHost)).OrderBy(fault => fault.InjectedAt))
         {
             if (fault.InjectedAt >= deadline) break;
-            if (fault.RecoveredAt > from) deadline = TimeSpan.FromTicks(Math.Max(deadline.Ticks, (fault.RecoveredAt + record.GhostBound).Ticks));
+            if (fault.RecoveredAt > from && fault.RecoveredAt + record.GhostBound > deadline) deadline = fault.RecoveredAt + record.GhostBound;
         }
         return deadline;
     }
