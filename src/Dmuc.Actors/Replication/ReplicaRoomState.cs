@@ -440,6 +440,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
 
         var inRoom = _localOccupants.Keys.Concat(entering).ToList();
         var checking = _unconfirmed.Keys.Concat(relearnt).ToHashSet();
+        var seenHere = batch.ResyncOf is null ? null : SeenHere(batch);
         var heldForCheck = new List<Delivery>();
         foreach (var item in batch.Items)
         {
@@ -447,7 +448,7 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
             foreach (var recipient in recipients)
             {
                 // A replica speaks only to its own host's users, and never to one whose entry it refused.
-                if (recipient.Domain != ownHost || refused.Contains(recipient) || (batch.ResyncOf is not null && SeenHere(item))) continue;
+                if (recipient.Domain != ownHost || refused.Contains(recipient) || (seenHere is not null && SeenHere(item, seenHere))) continue;
                 var to = checking.Contains(recipient) ? heldForCheck : deliveries;
                 // Every name was checked before an ordinary batch is taken (NotKept); a resync names none (the link forgot what it sent).
                 if (item.Repeats is { } nicks) to.AddRange(nicks.Select(_kept.Of).OfType<KeptPresences.Kept>().Select(kept => new Delivery(recipient, kept.Presence)));
@@ -656,19 +657,36 @@ public sealed class ReplicaRoomState(Jid room, string ownHost, int maxHistory = 
     }
 
     /// <summary>
-    /// Whether a resync's history item is a message the local users were shown during the split (served here, or served at the split
-    /// while its forward was unacknowledged): the replica keeps the room's copy and delivers it to nobody.
+    /// The messages the local users were shown during the split, as a resync's history items name them: served here, or served at
+    /// the split while its forward was unacknowledged, and those the node's previous life served, held again (<see cref="HeldAgain"/>):
+    /// the room has no record of the last (it belongs to the life that reported them), and the server's record of what it handed
+    /// counts stanza-ids, which a replica's own echo has none of. Their senders are named by the nicks this resync gives them.
     /// </summary>
-    private bool SeenHere(ReplicaItem item) =>
-        item.Delay is not null && item.Stanza.Name == Ns.Client + "message" && SeenKeys(item.Stanza).Any(_seenHere.Contains);
+    private HashSet<(string From, string IdOrBody)> SeenHere(ReplicaBatch resync)
+    {
+        var servedByLastLife = _heldDuringSplit.Where(held => held.Resent && held.Stanza.Name == Ns.Client + "message").ToList();
+        if (servedByLastLife.Count == 0) return _seenHere;
+        var nicks = new Dictionary<Jid, string>(_localOccupants);
+        foreach (var item in resync.Items)
+            if (item.Enter is { } enter && NickOf(item.Stanza) is { } nick) nicks[enter.Occupant] = nick;
+        var seen = new HashSet<(string From, string IdOrBody)>(_seenHere);
+        foreach (var held in servedByLastLife)
+            if (Jid.TryParse(held.Stanza.Attribute("from")?.Value, out var sender) && nicks.TryGetValue(sender, out var nick))
+                seen.UnionWith(SeenKeys(held.Stanza, room.WithResource(nick).ToString()).Take(1));
+        return seen;
+    }
+
+    /// <summary>Whether a resync's history item is one of the messages <paramref name="seenHere"/>: the replica keeps the room's copy and delivers it to nobody.</summary>
+    private static bool SeenHere(ReplicaItem item, HashSet<(string From, string IdOrBody)> seenHere) =>
+        item.Delay is not null && item.Stanza.Name == Ns.Client + "message" && SeenKeys(item.Stanza).Any(seenHere.Contains);
 
     /// <summary>
     /// A message by its sender's nick and id, then by its body: a client that sets no id gets the room's copy with the room's id,
     /// so what the replica showed is matched by its body (a nick that says the same text twice in a split has both seen here).
     /// </summary>
-    private static IEnumerable<(string From, string IdOrBody)> SeenKeys(XElement message)
+    private static IEnumerable<(string From, string IdOrBody)> SeenKeys(XElement message, string? from = null)
     {
-        var from = message.Attribute("from")?.Value ?? "";
+        from ??= message.Attribute("from")?.Value ?? "";
         if (message.Attribute("id")?.Value is { } id) yield return (from, id);
         if (message.Element(Ns.Client + "body")?.Value is { } body) yield return (from, "body:" + body);
     }
