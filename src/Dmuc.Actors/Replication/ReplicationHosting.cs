@@ -52,7 +52,10 @@ public static class ReplicationHosting
     /// would add up to 80 ms to each message, and Dmuc already sends one batch per command per host. Its default
     /// 128 kB frame limit silently drops the batch that brings an entering user the roster of a room of a few
     /// hundred occupants (about 380 bytes per occupant), so frames may be as large as 16 MiB (some 40,000
-    /// occupants).
+    /// occupants). An association whose peer went silent while its connection stayed open (the peer's actor system
+    /// restarted in its process and left the old connection behind) is given up after 34 s of silence instead of Akka's
+    /// 124 s: until then the peer's next incarnation cannot join, and the cluster waits for it (docs/protocol/netjoin.md §7,
+    /// two minutes without a primary in a chaos run). Longer than the cluster's failure detector, which finds a split.
     /// </summary>
     public const string RemotingHocon = """
         akka.remote.dot-netty.tcp {
@@ -60,6 +63,10 @@ public static class ReplicationHosting
           maximum-frame-size = 16MiB
           send-buffer-size = 4MiB
           receive-buffer-size = 4MiB
+        }
+        akka.remote.transport-failure-detector {
+          heartbeat-interval = 4s
+          acceptable-heartbeat-pause = 30s
         }
         """;
 
