@@ -305,6 +305,15 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     public bool HasUsersFromBefore(string host) =>
         _recoveredSessions.Count > 0 && State.SessionJidsByDomain.TryGetValue(host, out var sessions) && sessions.Any(_recoveredSessions.Contains);
 
+    /// <summary>
+    /// The replica hosts whose users the room recovered from its journal (<see cref="HasUsersFromBefore"/>). Their replicas must
+    /// relearn them whether or not anyone speaks: in a quiet room whose primary and replica nodes both restarted, nothing else
+    /// would tell the replica's next life of them, and those gone meanwhile would stay (docs/protocol/netjoin.md §5).
+    /// </summary>
+    public IEnumerable<string> HostsWithUsersFromBefore() => _recoveredSessions.Count == 0
+        ? []
+        : State.SessionJidsByDomain.Where(host => host.Key != OwnHost && host.Value.Any(_recoveredSessions.Contains)).Select(host => host.Key);
+
     /// <summary>A replica did not take an occupant in (§4.5): for the room, that occupant has left.</summary>
     public Decided? EnterRefused(EnterRefused refused, DateTimeOffset now)
     {

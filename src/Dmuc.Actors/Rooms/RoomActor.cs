@@ -99,6 +99,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             else ProbeLocalSessions();
             // The index learns which rooms have occupants from this, also for rooms it last heard of before a crash.
             PublishListingIfChanged();
+            if (_primary.HostsWithUsersFromBefore().Any())
+                Timers.StartPeriodicTimer(LinkHostsWithUsersFromBefore.Instance, LinkHostsWithUsersFromBefore.Instance, TimeSpan.Zero, HostNamingLook);
             // A room started only to recover (RoomDirectory at start) stops again once idle.
             ScheduleIdleCheck();
             if (_options.ArchiveRetention is not null)
@@ -108,6 +110,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<RouteStanza>(HandleStanzaFromDirectory);
         Command<GatheredSends.FlushDue>(_ => FlushSends());
         Command<CheckOccupants>(_ => ProbeLocalSessions());
+        Command<LinkHostsWithUsersFromBefore>(_ => AskHostsWithUsersFromBeforeToRelearn());
         Command<ReplicaLink.Bounced>(bounced => SendWhenEarlierWritesAreDone(_primary.PlanOf(bounced.Deliveries), afterSent: null));
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
@@ -239,6 +242,25 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         if (pings.Count == 0) return;
         _log.Info("Room {0}: checking that its {1} occupant sessions on this node's server are still there", _room, pings.Count);
         _sends.Send(pings);
+    }
+
+    /// <summary>
+    /// Each replica host whose users the room recovered, and that no link of this life has reached yet, is asked for a netjoin as
+    /// soon as this node names its node: the replica (a next life of it, if its node restarted too) relearns them and checks their
+    /// sessions, so those gone meanwhile leave although nobody in the room says anything (docs/protocol/netjoin.md §5). Not before
+    /// the naming: a link to a host without a named node would count it as without a node and let its users go. Looked at every
+    /// <see cref="HostNamingLook"/> for <see cref="HostNamingWait"/> after the recovery.
+    /// </summary>
+    private void AskHostsWithUsersFromBeforeToRelearn()
+    {
+        var waiting = false;
+        foreach (var host in _primary.HostsWithUsersFromBefore())
+        {
+            if (!Context.Child(ReplicaLink.NameFor(host)).IsNobody()) continue;
+            if (_hosts.ReplicaNodeFor(host) is null) waiting = true;
+            else LinkTo(host).Tell(ReplicaLink.AskToRejoin.Instance);
+        }
+        if (!waiting || Stopwatch.GetElapsedTime(_recoveryStarted) > HostNamingWait) Timers.Cancel(LinkHostsWithUsersFromBefore.Instance);
     }
 
     private void HandleAdminDestroy(DestroyRoomAsAdmin destroy)
@@ -614,6 +636,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         public static readonly ArchiveExpiryCheck Instance = new();
     }
+
+    private sealed class LinkHostsWithUsersFromBefore
+    {
+        public static readonly LinkHostsWithUsersFromBefore Instance = new();
+    }
+
+    private static readonly TimeSpan HostNamingLook = TimeSpan.FromSeconds(1);
+    // A restarted primary may wait for the cluster to take it in (docs/protocol/netjoin.md §5, FirstSeedPatience) before it names anyone.
+    private static readonly TimeSpan HostNamingWait = TimeSpan.FromMinutes(2);
 }
 
 public sealed record RoomActorSettings(int SnapshotEvery, TimeSpan IdleTimeout)

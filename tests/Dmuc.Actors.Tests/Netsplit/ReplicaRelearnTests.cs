@@ -94,6 +94,27 @@ public sealed class ReplicaRelearnTests() : AvalonKillrcClusterTests(DmucTestNod
         Assert.Equal([Trillian.Nick, Wumpus.Nick], room.RosterSeenBy(Wumpus));
     }
 
+    /// <summary>
+    /// The same in a room where nobody says anything after the restarts: the recovered room asks killrc for a netjoin once it has
+    /// named killrc's node, so the replica relearns its users and the room hears that Valdis is gone. (Before, the room reached
+    /// killrc only at its first word, and Valdis stayed until then.)
+    /// </summary>
+    [Fact]
+    public async Task In_a_quiet_room_after_the_primary_s_and_the_replica_s_nodes_both_restarted_one_gone_meanwhile_is_removed()
+    {
+        var room = await PopulatedAndReceiptedAsync("quiet-both-restart");
+
+        await Cluster.RestartTogetherAsync(Avalon, Killrc);
+        var restarted = System.Diagnostics.Stopwatch.StartNew();
+        AnswerWumpusStaysValdisGone(room, await SessionChecksAsync(room));
+        var valdisLeft = await Cluster.WaitForAsync(Trillian.Jid, Received.PresenceOf(room.Jid, Valdis.Nick, available: false), RestartWait);
+        var bound = ReplicationSettings.Default.KeepaliveInterval + ReplicationSettings.Default.PingTimeout;
+        Assert.True(restarted.Elapsed < bound, $"Trillian saw Valdis leave {restarted.Elapsed} after the restart, beyond the bound of {bound}");
+        Assert.True(valdisLeft.HasStatus(333), valdisLeft.ToString());
+        await Netsplit.WaitUntilInStepAsync(room.Jid, Killrc, RestartWait);
+        Assert.Equal(2, (await Cluster.InspectRoomAsync(room.Jid)).Occupants);
+    }
+
     /// <summary>Trillian creates the room, Wumpus and Valdis enter, and her message reaches them, receipted by killrc's node.</summary>
     private async Task<ClusterRoom> PopulatedAndReceiptedAsync(string name)
     {
