@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Dmuc.Host;
 
-var restarts = ActorSystemRestarts.Default;
+var restarts = ActorSystemRestarts.FromEarlierImage(Environment.GetEnvironmentVariable(ActorSystemRestarts.EnvironmentVariable));
 while (true)
 {
     IHost node;
@@ -23,5 +23,7 @@ while (true)
     await node.RunAsync();
     var reason = CoordinatedShutdown.Get(system).ShutdownReason;
     if (!restarts.ShouldRestart(reason, DateTimeOffset.UtcNow)) return reason?.ExitCode ?? 0;
-    log.LogWarning("The actor system shut down ({Reason}); starting it again", reason);
+    log.LogWarning("The actor system shut down ({Reason}); starting it again in a fresh image of this process", reason);
+    ProcessImage.StartAgain(ActorSystemRestarts.EnvironmentVariable, restarts.Recent);
+    log.LogWarning("The process could not start afresh; starting the actor system again in it");
 }

@@ -10,8 +10,8 @@ using Dmuc.Integration.Tests.Infrastructure;
 namespace Dmuc.Cli.Tests;
 
 /// <summary>
-/// A node whose outbound TLS handshake fails (a peer that died during it) is shut down by Akka.Remote: it starts its actor
-/// system again, a bounded number of times (<see cref="ActorSystemRestarts"/>).
+/// A node whose outbound TLS handshake fails (a peer that died during it) is shut down by Akka.Remote: it starts again, in a
+/// fresh image of its process (<see cref="ProcessImage"/>), a bounded number of times (<see cref="ActorSystemRestarts"/>).
 /// </summary>
 public sealed class ActorSystemRestartsTests
 {
@@ -27,6 +27,21 @@ public sealed class ActorSystemRestartsTests
         Assert.True(restarts.ShouldRestart(failure, Start.AddMinutes(1)));
         Assert.False(restarts.ShouldRestart(failure, Start.AddMinutes(9)));
         Assert.True(restarts.ShouldRestart(failure, Start.AddMinutes(10)));
+    }
+
+    [Fact]
+    public void The_count_of_restarts_carries_over_to_the_next_image_of_the_process()
+    {
+        var before = new ActorSystemRestarts(limit: 3, window: TimeSpan.FromMinutes(10));
+        var failure = new HandshakeFailure();
+        before.ShouldRestart(failure, Start);
+        before.ShouldRestart(failure, Start.AddMinutes(1));
+
+        var after = ActorSystemRestarts.FromEarlierImage(before.Recent);
+
+        Assert.True(after.ShouldRestart(failure, Start.AddMinutes(2)));
+        Assert.False(after.ShouldRestart(failure, Start.AddMinutes(3)));
+        Assert.True(ActorSystemRestarts.FromEarlierImage(null).ShouldRestart(failure, Start));
     }
 
     [Fact]
@@ -64,7 +79,9 @@ public sealed class ActorSystemRestartsTests
             var printed = await output + await errors;
 
             Assert.True(RestartingShutdown.TlsHandshakeFailureExitCode == node.ExitCode, $"exit code {node.ExitCode}:\n{printed}");
-            Assert.Equal(3, printed.Split('\n').Count(line => line.Contains("starting it again")));
+            // Each restart is a fresh image of the same process (its count carried over), which leaves no connection of the old system behind.
+            Assert.Equal(3, printed.Split('\n').Count(line => line.Contains("starting it again in a fresh image of this process")));
+            Assert.DoesNotContain("could not start afresh", printed);
             Assert.Equal(4, printed.Split('\n').Count(line => line.Contains("Remoting started")));
         }
         finally
