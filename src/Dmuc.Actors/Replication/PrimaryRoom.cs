@@ -206,7 +206,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// to journal in it: a busy room's journaled receipts stay a message or two behind without writes of their own.
     /// </summary>
     public IReadOnlyList<RelayDelivered> ReceiptsRidingAlong(DateTimeOffset now) =>
-        [.. _receiptJournaling.RidesAlong(now).Select(JournaledReceiptOf).OfType<RelayDelivered>()];
+        _receiptJournaling.RidesAlong(now) is { Count: > 0 } hosts ? [.. hosts.Select(JournaledReceiptOf).OfType<RelayDelivered>()] : [];
 
     private RelayDelivered? JournaledReceiptOf(string host)
     {
@@ -348,15 +348,19 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     // Listed once for each change of the sessions, not for each decision: with replica hosts, every message was planned with a
     // fresh list of all the room's sessions and every join with two (9 % of the primary's CPU in a join of 500 over three
-    // hosts). Keyed by the room's own immutable map of them, which is replaced whenever a session comes, goes or changes nick.
-    private (IReadOnlyDictionary<Jid, string> Of, Dictionary<Jid, string> InRoomOrder)? _sessions;
+    // hosts). Keyed by the room's own immutable map of them, which is replaced whenever a session comes, goes or changes nick;
+    // the same instance before and after a decision tells the planner nobody entered or left, and keeps each host's set.
+    private (IReadOnlyDictionary<Jid, string> Of, PlannedSessions Sessions)? _sessions;
 
-    private IReadOnlyDictionary<Jid, string> SessionsByRealJid()
+    // This room's own: a PlannedSessions fills its sets as plans ask, so it is never shared between rooms (threads).
+    private readonly PlannedSessions _noSessions = new(ImmutableDictionary<Jid, string>.Empty);
+
+    private PlannedSessions SessionsByRealJid()
     {
-        if (!tracksSessions()) return ImmutableDictionary<Jid, string>.Empty;
+        if (!tracksSessions()) return _noSessions;
         if (_sessions is not { } listed || !ReferenceEquals(listed.Of, State.NickByRealJid))
-            _sessions = listed = (State.NickByRealJid, State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick));
-        return listed.InRoomOrder;
+            _sessions = listed = (State.NickByRealJid, new PlannedSessions(State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick)));
+        return listed.Sessions;
     }
 }
 
