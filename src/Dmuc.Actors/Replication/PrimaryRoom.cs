@@ -65,10 +65,16 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
-            SplitBounces.For(stanza, plan.ByHost.Keys),
-            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null),
+            plan.ByHost.Count == 0 ? null : SplitBounces.For(stanza, plan.ByHost.Keys), SenderHostAmong(plan.ByHost, stanza)),
             plan.Local.Count == 0 ? null : State.NewestKeptStanzaId);
     }
+
+    /// <summary>
+    /// The sender's host, read only with batches to replica hosts (to tell each whether its users saw what was said): like the
+    /// bounces, not worked out (two addresses parsed again) for every message of a room without them.
+    /// </summary>
+    private static string? SenderHostAmong(IReadOnlyDictionary<string, IReadOnlyList<ReplicaItem>> byHost, XElement? stanza) =>
+        byHost.Count > 0 && Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null;
 
     /// <summary>
     /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
