@@ -54,7 +54,7 @@ public static class Messages
             return;
         }
         if (!Retractions.MayRetract(ctx, sender, out var retractedId)) return;
-        var stanzaId = Guid.NewGuid().ToString();
+        var stanzaId = StanzaIds.New();
         var message = Groupchat(ctx, sender, stanzaId);
         History.Record(ctx, message, sender, stanzaId);
         if (retractedId is not null) ctx.Emit(new MessageRetracted(retractedId, ctx.Now, message.Attribute("id")?.Value));

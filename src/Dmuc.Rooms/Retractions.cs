@@ -43,7 +43,7 @@ internal static class Retractions
             }
         }
         var reason = moderate.Element(Moderate + "reason")?.Value;
-        var announcementId = Guid.NewGuid().ToString();
+        var announcementId = StanzaIds.New();
         var moderatorOccupantId = OccupantIds.For(room, moderator.BareJid);
         var announcement = Stanzas.Message(room.RoomJid.ToString(), "groupchat");
         announcement.SetAttributeValue("id", announcementId);

@@ -25,6 +25,21 @@ public sealed class MessageTests
     }
 
     [Fact]
+    public void Stanza_ids_are_distinct_random_uuids_across_draws_and_threads()
+    {
+        var room = TestRoom.Created();
+        room.Join(Juliet, "Juliet");
+        var fromRoom = Enumerable.Range(0, 3).Select(i => room.Say(Juliet, "Romeo?", id: $"j{i}"))
+            .Select(decision => Assert.IsType<HistoryMessageAdded>(Assert.Single(decision.Events)).Entry.StanzaId);
+        // Several threads, each past its buffer's end more than once (64 ids a draw).
+        var drawn = Enumerable.Range(0, 4).AsParallel().SelectMany(_ => Enumerable.Range(0, 1_000).Select(_ => StanzaIds.New()).ToList()).ToList();
+
+        var ids = fromRoom.Concat(drawn).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.True(Guid.TryParseExact(id, "D", out var uuid) && uuid.Version == 4 && uuid.Variant is >= 8 and <= 0xB, id));
+    }
+
+    [Fact]
     public void Forged_room_delays_and_stanza_ids_are_dropped()
     {
         var room = TestRoom.Created();

@@ -65,10 +65,16 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         var plan = ReplicationPlanner.Split(decision.Deliveries, isReplicaHost, RoomJid, sessionsBefore, sessionsAfter, stanza, acceptedAt);
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
-            SplitBounces.For(stanza, plan.ByHost.Keys),
-            Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null),
+            plan.ByHost.Count == 0 ? null : SplitBounces.For(stanza, plan.ByHost.Keys), SenderHostAmong(plan.ByHost, stanza)),
             plan.Local.Count == 0 ? null : State.NewestKeptStanzaId);
     }
+
+    /// <summary>
+    /// The sender's host, read only with batches to replica hosts (to tell each whether its users saw what was said): like the
+    /// bounces, not worked out (two addresses parsed again) for every message of a room without them.
+    /// </summary>
+    private static string? SenderHostAmong(IReadOnlyDictionary<string, IReadOnlyList<ReplicaItem>> byHost, XElement? stanza) =>
+        byHost.Count > 0 && Jid.TryParse(stanza?.Attribute("from")?.Value, out var sender) ? sender.Domain : null;
 
     /// <summary>
     /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
@@ -206,7 +212,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// to journal in it: a busy room's journaled receipts stay a message or two behind without writes of their own.
     /// </summary>
     public IReadOnlyList<RelayDelivered> ReceiptsRidingAlong(DateTimeOffset now) =>
-        [.. _receiptJournaling.RidesAlong(now).Select(JournaledReceiptOf).OfType<RelayDelivered>()];
+        _receiptJournaling.RidesAlong(now) is { Count: > 0 } hosts ? [.. hosts.Select(JournaledReceiptOf).OfType<RelayDelivered>()] : [];
 
     private RelayDelivered? JournaledReceiptOf(string host)
     {
@@ -357,15 +363,19 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     // Listed once for each change of the sessions, not for each decision: with replica hosts, every message was planned with a
     // fresh list of all the room's sessions and every join with two (9 % of the primary's CPU in a join of 500 over three
-    // hosts). Keyed by the room's own immutable map of them, which is replaced whenever a session comes, goes or changes nick.
-    private (IReadOnlyDictionary<Jid, string> Of, Dictionary<Jid, string> InRoomOrder)? _sessions;
+    // hosts). Keyed by the room's own immutable map of them, which is replaced whenever a session comes, goes or changes nick;
+    // the same instance before and after a decision tells the planner nobody entered or left, and keeps each host's set.
+    private (IReadOnlyDictionary<Jid, string> Of, PlannedSessions Sessions)? _sessions;
 
-    private IReadOnlyDictionary<Jid, string> SessionsByRealJid()
+    // This room's own: a PlannedSessions fills its sets as plans ask, so it is never shared between rooms (threads).
+    private readonly PlannedSessions _noSessions = new(ImmutableDictionary<Jid, string>.Empty);
+
+    private PlannedSessions SessionsByRealJid()
     {
-        if (!tracksSessions()) return ImmutableDictionary<Jid, string>.Empty;
+        if (!tracksSessions()) return _noSessions;
         if (_sessions is not { } listed || !ReferenceEquals(listed.Of, State.NickByRealJid))
-            _sessions = listed = (State.NickByRealJid, State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick));
-        return listed.InRoomOrder;
+            _sessions = listed = (State.NickByRealJid, new PlannedSessions(State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick)));
+        return listed.Sessions;
     }
 }
 

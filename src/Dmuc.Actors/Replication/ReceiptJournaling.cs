@@ -34,8 +34,11 @@ public sealed class ReceiptJournaling(TimeSpan interval)
     /// <summary>The hosts whose waiting receipt goes with a write the room makes now, each then counted as journaled.</summary>
     public IReadOnlyList<string> RidesAlong(DateTimeOffset now)
     {
-        if (_unjournaled.Count == 0) return [];
-        var riding = _unjournaled.Where(host => now - _journaledAt[host] >= _rideAlongGap).ToList();
+        // Asked for every write of the room: nothing is allocated unless a receipt rides along.
+        List<string>? riding = null;
+        foreach (var host in _unjournaled)
+            if (now - _journaledAt[host] >= _rideAlongGap) (riding ??= []).Add(host);
+        if (riding is null) return [];
         foreach (var host in riding) Journaled(host, now);
         return riding;
     }
