@@ -77,7 +77,11 @@ internal sealed class XmppServer : IAsyncDisposable
         Directory.CreateDirectory(databaseDirectory);
         Directory.CreateDirectory(Path.Combine(settings.WorkDirectory, "logs"));
         return ChildProcess.Start(Erl,
-            ["+K", "true", "-noinput", "-noshell", "-mnesia", "dir", $"\"{databaseDirectory}\"", "-s", "ejabberd"],
+            // Messages waiting in a process's mailbox stay out of its heap (+hmqd off_heap), so a garbage collection
+            // does not copy them. Behind Dmuc at saturation, mod_multicast (one process for the host) holds nearly
+            // every message in flight, ~47 stanzas of 100 addresses each: its heap grew to ~1.2 M words, collected on
+            // the dirty schedulers (docs/benchmarks.md, issue 11's ejabberd pass). Both ejabberd backends get it.
+            ["+K", "true", "+hmqd", "off_heap", "-noinput", "-noshell", "-mnesia", "dir", $"\"{databaseDirectory}\"", "-s", "ejabberd"],
             settings.WorkDirectory,
             new Dictionary<string, string>
             {
