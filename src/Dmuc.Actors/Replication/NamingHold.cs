@@ -1,4 +1,5 @@
 using Dmuc.Actors.Rooms;
+using Dmuc.Xmpp;
 
 namespace Dmuc.Actors.Replication;
 
@@ -20,6 +21,14 @@ public sealed class NamingHold(TimeSpan namedEverywhereAfter, TimeSpan longestWa
 
     /// <summary>How many stanzas wait.</summary>
     public int Count => _waiting.Count;
+
+    /// <summary>
+    /// Whether a stanza for <paramref name="room"/> waits: the primary's word for that room waits behind it
+    /// (<see cref="ReplicaDirectory"/>), so that what the server handed again reaches a new replica before the primary makes it
+    /// relearn its users, whose resync would otherwise give them again what the node's previous life served them.
+    /// </summary>
+    public bool HoldsFor(Jid room) => _waiting.Exists(waiting =>
+        Jid.TryParse(waiting.Route.Stanza.Attribute("to")?.Value, out var to) && to.Bare == room);
 
     public NamingOutcome Process(NamingCommand command) => command switch
     {

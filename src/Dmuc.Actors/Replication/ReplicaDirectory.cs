@@ -42,6 +42,8 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
     private readonly IStanzaSink _sink;
     private readonly Dictionary<Jid, IActorRef> _rooms = new();
     private readonly NamingHold _namingHold = new(NamedEverywhereAfter, NamingWait);
+    // The primary's word for rooms whose stanzas from this node's server wait for the naming (NamingHold.HoldsFor), in order.
+    private readonly List<(object Message, IActorRef Sender)> _primaryBehindNamingHold = [];
     private Address? _self;
 
     public ReplicaDirectory(ClusterHosts hosts, IStanzaSink sink)
@@ -50,12 +52,21 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         _sink = sink;
         Receive<RouteStanza>(HandleStanzaFromServer);
         Receive<LookForNaming>(_ => HandleNamingLook());
-        Receive<ReplicaBatch>(SentByPrimary, batch => ReplicaFor(batch.Room).Forward(batch));
-        Receive<KeepalivePing>(SentByPrimary, HandlePingFromPrimary);
+        Receive<ReplicaBatch>(SentByPrimary, batch =>
+        {
+            if (!WaitsBehindNamingHold(batch.Room, batch)) ReplicaFor(batch.Room).Forward(batch);
+        });
+        Receive<KeepalivePing>(SentByPrimary, ping =>
+        {
+            if (!WaitsBehindNamingHold(ping.Room, ping)) HandlePingFromPrimary(ping);
+        });
         Receive<KeepalivePong>(SentByPrimary, pong => _rooms.GetValueOrDefault(pong.Room)?.Forward(pong));
         Receive<ForwardsAcknowledged>(SentByPrimary, ack => _rooms.GetValueOrDefault(ack.Room)?.Forward(ack));
         // A primary that holds us split for a room we do not know (this node restarted) still needs its netjoin.
-        Receive<RequestNetjoin>(SentByPrimary, request => ReplicaFor(request.Room).Forward(request));
+        Receive<RequestNetjoin>(SentByPrimary, request =>
+        {
+            if (!WaitsBehindNamingHold(request.Room, request)) ReplicaFor(request.Room).Forward(request);
+        });
         Receive<ShutDownRooms>(_ => HandleShutdown());
         Receive<CheckOccupants>(check =>
         {
@@ -128,6 +139,22 @@ public sealed class ReplicaDirectory : ReceiveActor, IWithTimers
         }
         if (outcome.Looking == NamingLook.Start) Timers.StartPeriodicTimer(LookForNaming.Instance, LookForNaming.Instance, NamingLookInterval);
         else if (outcome.Looking == NamingLook.Stop) Timers.Cancel(LookForNaming.Instance);
+        if (_namingHold.Count > 0 || _primaryBehindNamingHold.Count == 0) return;
+        foreach (var (message, sender) in _primaryBehindNamingHold) Self.Tell(message, sender);
+        _primaryBehindNamingHold.Clear();
+    }
+
+    /// <summary>
+    /// The primary's word for a room this node has no replica of yet waits while stanzas of this node's server for that room wait for
+    /// the naming: those the server handed again (what the node's previous life served its users during a split, marked served) must
+    /// reach the new replica first, or the primary's batch makes it relearn its users at once and the resync gives them those
+    /// messages again (the chaos run of December 2026: argl-656 twice to argl and valdis). Let go, in order, once nothing waits.
+    /// </summary>
+    private bool WaitsBehindNamingHold(Jid room, object message)
+    {
+        if (_rooms.ContainsKey(room) || (!_namingHold.HoldsFor(room) && _primaryBehindNamingHold.Count == 0)) return false;
+        _primaryBehindNamingHold.Add((message, Sender));
+        return true;
     }
 
     private sealed class LookForNaming

@@ -103,6 +103,20 @@ public sealed class NamingHoldTests
         Assert.Equal(0, _hold.Count);
     }
 
+    /// <summary>The directory keeps the primary's word for a room behind that room's waiting stanzas, and only that room's.</summary>
+    [Fact]
+    public void It_says_which_rooms_it_holds_stanzas_for_until_they_go_on()
+    {
+        var wallops = Jid.Parse("wallops@channel.avalon.irc");
+        Arrive(Stanza("handed again"), named: false, Start);
+
+        Assert.True(_hold.HoldsFor(wallops));
+        Assert.False(_hold.HoldsFor(Jid.Parse("other@channel.avalon.irc")));
+        Look(named: true, Start.AddSeconds(1));
+        Look(named: true, Start.AddSeconds(1) + NamedEverywhereAfter);
+        Assert.False(_hold.HoldsFor(wallops));
+    }
+
     [Fact]
     public void Deciding_changes_nothing_until_applied()
     {
