@@ -68,6 +68,16 @@ public sealed class MetricsScrapeTests(ManagedNode node, ITestOutputHelper log) 
             Assert.Equal(0, after.Value("dmuc_replica_links", ("end", end), ("state", state)));
     }
 
+    /// <summary>The runtime's own figures beside Dmuc's: what a latency tail is read against (a GC pause, a compile).</summary>
+    [Fact]
+    public async Task The_runtime_s_garbage_collections_pauses_and_compiles_are_exported()
+    {
+        var samples = await ScrapeAsync();
+        Assert.True(samples.Value("dotnet_gc_collections_total", ("gc_heap_generation", "gen0")) >= 0);
+        Assert.True(samples.Value("dotnet_gc_pause_time_seconds_total") >= 0);
+        Assert.True(samples.Value("dotnet_jit_compilation_time_seconds_total") > 0, "a node compiles methods at start");
+    }
+
     [Fact]
     public async Task Room_and_occupant_gauges_follow_a_room_opened_and_left_by_its_only_occupant()
     {

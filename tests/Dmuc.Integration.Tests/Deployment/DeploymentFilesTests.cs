@@ -87,6 +87,19 @@ public sealed partial class DeploymentFilesTests
     public void Deployment_file_exists(string path) => Assert.True(File.Exists(Path.Combine(Root, path)), path);
 
     /// <summary>
+    /// The image is built from what the Dockerfile copies: without Directory.Build.targets its node would start with the
+    /// runtime's defaults instead of the settings measured for a node (tiered compilation off, no thread-pool spinning;
+    /// docs/benchmarks.md, issue 11).
+    /// </summary>
+    [Fact]
+    public void The_image_builds_with_every_build_file_of_the_repository_root()
+    {
+        var copied = Regex.Matches(File.ReadAllText(Path.Combine(Root, "deploy/docker/Dockerfile")), @"^COPY (?!--from)(.*) \S+$", RegexOptions.Multiline)
+            .SelectMany(copy => copy.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet();
+        Assert.All(Directory.GetFiles(Root, "Directory.Build.*").Select(path => Path.GetFileName(path)), file => Assert.Contains(file, copied));
+    }
+
+    /// <summary>
     /// Prosody 0.12 starts a collection whenever its heap has grown by 5 % (its default threshold 105), which cost half the
     /// Prosodies' CPU in a join of 500 over three hosts: every Prosody configuration we ship sets Lua's own pause, with
     /// parameters Prosody's util.gc accepts (docs/operations.md#prosodys-garbage-collector).
