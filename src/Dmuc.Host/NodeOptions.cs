@@ -49,7 +49,9 @@ public sealed class NodeOptions
     /// <summary>Required for PostgreSQL; for SQLite the default is a file in <see cref="Data"/>.</summary>
     public string? JournalConnectionString { get; set; }
 
-    public int SnapshotEvery { get; set; } = 500;
+    // A snapshot (some 600 KB for a room of 100 with its history) goes through the journal's one SQLite writer and stalls the
+    // room's writes behind it: every 500 events it was the three-host tail's period (docs/benchmarks.md, thirteenth session).
+    public int SnapshotEvery { get; set; } = 5000;
 
     /// <summary>
     /// Sharded: the domain's rooms are spread over every primary-capable node (cluster sharding), and move to another when
