@@ -10,6 +10,7 @@ using Microsoft.Data.Sqlite;
 // Usage: dotnet run -c Release --project bench/Dmuc.PersistBench [messages-per-room-alone] [rooms] [messages-per-room-parallel] [recovery-events]
 //        dotnet run -c Release --project bench/Dmuc.PersistBench archive [archived-messages] [page-size] [live-messages-per-second]
 //        dotnet run -c Release --project bench/Dmuc.PersistBench rooms [idle-rooms] [active-rooms]
+//        dotnet run -c Release --project bench/Dmuc.PersistBench paced [occupants] [messages-per-second] [seconds] [snapshot-every]
 if (args.FirstOrDefault() == "rooms")
 {
     await ManyRoomsBench.RunAsync(ArgOrDefault(1, 100_000), ArgOrDefault(2, 1_000));
@@ -18,6 +19,13 @@ if (args.FirstOrDefault() == "rooms")
 if (args.FirstOrDefault() == "rooms-phase")
 {
     await ManyRoomsBench.RunPhaseAsync(args[1], args[2], int.Parse(args[3]));
+    return;
+}
+if (args.FirstOrDefault() == "paced")
+{
+    Console.WriteLine("| paced messages into one room | first copy out after |");
+    Console.WriteLine("|---|---|");
+    await PacedLatencyBench.RunAsync(ArgOrDefault(1, 100), ArgOrDefault(2, 100), ArgOrDefault(3, 20), ArgOrDefault(4, RoomActorSettings.Default.SnapshotEvery));
     return;
 }
 if (args.FirstOrDefault() == "archive")

@@ -1,6 +1,10 @@
+using System.Data.Common;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 using Microsoft.Data.Sqlite;
@@ -15,10 +19,50 @@ public static class JournalHosting
     /// which lack some settings used here and would not serve actor systems built without Akka.Hosting
     /// (docs/operations.md, "Libraries"; the 1.5.70 served does not run beside Akka.Persistence.Sql 1.5.73).
     /// </summary>
-    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal) =>
+    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal)
+    {
         builder
             .AddHocon(RoomJournalHocon(journal), HoconAddMode.Prepend)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+        if (RoomJournalConnections(journal) is { } connections) builder.AddSetup(connections);
+        return builder;
+    }
+
+    /// <summary>
+    /// How the journal and the snapshot store open their SQLite connections (for actor systems built without Akka.Hosting,
+    /// pass it beside <see cref="RoomJournalConfig"/>); null for PostgreSQL, which needs nothing of the kind. Their writes
+    /// never checkpoint the write-ahead log (<see cref="JournalCheckpointer"/> does, off the write path), and sync it as
+    /// <see cref="JournalOptions.Synchronous"/> says.
+    /// </summary>
+    public static Setup? RoomJournalConnections(JournalOptions journal)
+    {
+        if (journal.Provider != JournalProvider.Sqlite) return null;
+        var pragmas = $"PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={journal.Synchronous.ToString().ToUpperInvariant()};";
+        var writers = new DataOptions()
+            .UseConnectionString(ProviderName.SQLiteMS, journal.ConnectionString)
+            .UseAfterConnectionOpened(connection => Execute(connection, pragmas), (connection, cancellationToken) => ExecuteAsync(connection, pragmas, cancellationToken));
+        var setup = new MultiDataOptionsSetup();
+        setup.AddDataOptions(JournalPluginId, writers);
+        setup.AddDataOptions(SnapshotStorePluginId, writers);
+        return setup;
+    }
+
+    private const string JournalPluginId = "akka.persistence.journal.sql";
+    private const string SnapshotStorePluginId = "akka.persistence.snapshot-store.sql";
+
+    private static void Execute(DbConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>
     /// The journal's whole configuration as one <see cref="Config"/>, for actor systems built without
@@ -42,7 +86,7 @@ public static class JournalHosting
         return $$"""
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.sql"
+                plugin = "{{JournalPluginId}}"
                 sql {
                   class = "{{typeof(RoomWriteJournal).AssemblyQualifiedNameWithoutVersion()}}"
                   connection-string = {{connection}}
@@ -59,7 +103,7 @@ public static class JournalHosting
                 }
               }
               snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
+                plugin = "{{SnapshotStorePluginId}}"
                 sql {
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
@@ -81,6 +125,7 @@ public static class JournalHosting
                 threadtype = background
               }
             }
+            {{JournalCheckpointer.DispatcherHocon}}
             akka.actor {
               serializers.room-journal = "Dmuc.Actors.Persistence.RoomJournalSerializer, Dmuc.Actors"
               serialization-bindings {
