@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -40,29 +41,35 @@ public static class JournalHosting
         var pragmas = $"PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={journal.Synchronous.ToString().ToUpperInvariant()};";
         var writers = new DataOptions()
             .UseConnectionString(ProviderName.SQLiteMS, journal.ConnectionString)
-            .UseAfterConnectionOpened(connection => Execute(connection, pragmas), (connection, cancellationToken) => ExecuteAsync(connection, pragmas, cancellationToken));
+            .UseAfterConnectionOpened(connection => SetOnce(connection, pragmas), (connection, _) =>
+            {
+                SetOnce(connection, pragmas);
+                return Task.CompletedTask;
+            });
         var setup = new MultiDataOptionsSetup();
         setup.AddDataOptions(JournalPluginId, writers);
         setup.AddDataOptions(SnapshotStorePluginId, writers);
         return setup;
     }
 
+    /// <summary>
+    /// Connection settings stay with SQLite's connection, which Microsoft.Data.Sqlite's pool hands out again under a new
+    /// <see cref="SqliteConnection"/> for every write: they are set on its first use only.
+    /// </summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> ConnectionsSet = new();
+
+    private static void SetOnce(DbConnection connection, string pragmas)
+    {
+        var handle = ((SqliteConnection)connection).Handle!;
+        if (ConnectionsSet.TryGetValue(handle, out _)) return;
+        using var command = connection.CreateCommand();
+        command.CommandText = pragmas;
+        command.ExecuteNonQuery();
+        ConnectionsSet.AddOrUpdate(handle, ConnectionsSet);
+    }
+
     private const string JournalPluginId = "akka.persistence.journal.sql";
     private const string SnapshotStorePluginId = "akka.persistence.snapshot-store.sql";
-
-    private static void Execute(DbConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     /// <summary>
     /// The journal's whole configuration as one <see cref="Config"/>, for actor systems built without
