@@ -76,6 +76,12 @@ public sealed class JournalCheckpointer : ReceiveActor, IWithTimers
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        // With a busy handler, a truncating checkpoint waits for the writer and every reader to finish, holding off new writes
+        // while it waits: behind an archive read, seconds. Without one it copies what it can, gives up at once (checked with a
+        // write under way: 0 ms) and the next tick tries again. Microsoft.Data.Sqlite sets none today; this says so for good.
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout=0;";
+        command.ExecuteNonQuery();
         return connection;
     }
 

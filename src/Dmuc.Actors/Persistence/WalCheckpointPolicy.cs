@@ -7,7 +7,8 @@ public enum WalCheckpointMode { Passive, Truncate }
 /// (<see cref="JournalCheckpointer"/>). A passive checkpoint runs beside the writer and never makes it wait, but the log
 /// file can only start over at a moment no write came in since the last checkpoint: under steady writes it would grow
 /// without end. Past <see cref="TruncateAbove"/> bytes a truncating checkpoint follows the passive one at once: it holds the
-/// writer only to copy and sync what came in between the two.
+/// writer only to copy and sync what came in between the two, and gives up when a write or a read is under way (the next
+/// interval tries again).
 /// </summary>
 public sealed record WalCheckpointPolicy(TimeSpan Interval, long TruncateAbove)
 {
