@@ -149,6 +149,21 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         Assert.Null(await Juliet.TryReceiveAsync(Silence));
     }
 
+    [Fact]
+    public async Task Addresses_already_delivered_or_not_for_delivery_get_no_copy()
+    {
+        // XEP-0033: an address marked delivered was served by an earlier hop; replyto and the like name no recipient.
+        var multicast = Multicast("message", "m9", Juliet.FullJid);
+        multicast.Element(Address + "addresses")!.Add(
+            new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", Romeo.FullJid), new XAttribute("delivered", "true")),
+            new XElement(Address + "address", new XAttribute("type", "replyto"), new XAttribute("jid", "tybalt@capulet.example/street")));
+        _component.Send(multicast);
+
+        Assert.Equal("m9", (string?)(await Juliet.ReceiveAsync(Patience)).Attribute("id"));
+        Assert.Null(await Romeo.TryReceiveAsync(Silence));
+        Assert.Null(await TryNextToComponentAsync());
+    }
+
     [Theory]
     [InlineData("tybalt@capulet.example/street", "forbidden")]
     [InlineData(MucDomain, "forbidden")]
