@@ -87,6 +87,7 @@ public sealed class EjabberdServer : XmppHostServer
     private static async Task<string> BuildMulticastModuleAsync()
     {
         var ebin = Directory.CreateTempSubdirectory("dmuc-ejabberd-module-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(ebin, recursive: true);
         await EjabberdMulticast.CompileModuleAsync(Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "ejabberd"), ebin, ErlangLibraries!);
         return ebin;
     }
