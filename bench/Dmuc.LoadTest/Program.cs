@@ -25,7 +25,9 @@ const string Usage = """
               Dmuc's go through the server's XEP-0033 multicast, and each has a -unicast twin with it turned
               off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast); Prosody keeps what it
               hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack, and remembers what each
-              session last got of each room (mod_dmuc_delivered), except in dmuc-nodelivered
+              session last got of each room (mod_dmuc_delivered), except in dmuc-nodelivered; ejabberd fans
+              out through Dmuc's mod_dmuc_multicast (deploy/ejabberd), except in ejabberd-dmuc-modmulticast
+              (ejabberd's own mod_multicast)
 
     Options:
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios

@@ -1,3 +1,5 @@
+using Dmuc.Testing;
+
 namespace Dmuc.LoadTest.Servers;
 
 /// <summary>The XMPP server the clients log into (one process per XMPP host).</summary>
@@ -27,8 +29,10 @@ public enum MucService
 /// docs/protocol/stream-ack.md); off, plain XEP-0114.</param>
 /// <param name="Delivered">Prosody remembers what each session last got of each room (mod_dmuc_delivered,
 /// docs/protocol/delivered.md).</param>
+/// <param name="EjabberdMulticast">ejabberd's multicast service: Dmuc's mod_dmuc_multicast (deploy/ejabberd), or
+/// ejabberd's own mod_multicast.</param>
 public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true, bool StreamAck = true,
-    bool Delivered = true)
+    bool Delivered = true, EjabberdMulticastService EjabberdMulticast = EjabberdMulticastService.DmucModule)
 {
     public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
     public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
@@ -42,10 +46,13 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
     public static readonly Backend DmucWithoutStreamAck = Dmuc with { Name = "dmuc-noack", StreamAck = false };
     /// <summary>What remembering each session's last message costs Prosody: the same as <see cref="Dmuc"/> without it.</summary>
     public static readonly Backend DmucWithoutDelivered = Dmuc with { Name = "dmuc-nodelivered", Delivered = false };
+    /// <summary>What Dmuc's ejabberd module gains: the same as <see cref="EjabberdDmuc"/> through ejabberd's own mod_multicast.</summary>
+    public static readonly Backend EjabberdDmucModMulticast =
+        EjabberdDmuc with { Name = "ejabberd-dmuc-modmulticast", EjabberdMulticast = EjabberdMulticastService.ModMulticast };
 
     public static IReadOnlyList<Backend> All { get; } =
         [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck,
-            DmucWithoutDelivered];
+            DmucWithoutDelivered, EjabberdDmucModMulticast];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)

@@ -58,7 +58,7 @@ internal static class EjabberdConfig
         }
         if (host.Muc == MucService.Dmuc)
         {
-            foreach (var line in EjabberdMulticast.ConfigLines(Yaml(host.MucDomain))) Line(line);
+            foreach (var line in EjabberdMulticast.ConfigLines(Yaml(host.MucDomain), host.EjabberdMulticast)) Line(line);
         }
         else
         {

@@ -67,7 +67,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
         for (var host = 0; host < domains.Count; host++)
         {
             var settings = new XmppHostSettings(domains[host], MucDomain, Backend.Muc, ports[2 * host], ports[2 * host + 1], secret,
-                Path.Combine(_workDirectory, domains[host]), _archived) { StreamAck = Backend.StreamAck, Delivered = Backend.Delivered };
+                Path.Combine(_workDirectory, domains[host]), _archived) { StreamAck = Backend.StreamAck, Delivered = Backend.Delivered, EjabberdMulticast = Backend.EjabberdMulticast };
             _servers.Add(await XmppServer.StartAsync(Backend.Server, settings, cancellationToken));
         }
         if (Backend.Muc != MucService.Dmuc) return;
@@ -91,7 +91,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     /// <summary>
     /// The servers always offer multicast; the node decides whether to use it. The load checks no IQ's order, so
-    /// ejabberd's mod_multicast (which may let an IQ answer overtake a broadcast) is measured too.
+    /// ejabberd's mod_multicast (which may let an IQ answer overtake a broadcast) is measured too (ejabberd-dmuc-modmulticast).
     /// </summary>
     private IEnumerable<string> MulticastArguments() =>
         Backend.Multicast ? ["--Dmuc:Multicast:AllowUnordered", "true"] : ["--Dmuc:Multicast:Enabled", "false"];

@@ -1,3 +1,5 @@
+using Dmuc.Testing;
+
 namespace Dmuc.LoadTest.Servers;
 
 /// <summary>What an XMPP server's generated config needs: its host, ports, MUC and private folder.</summary>
@@ -14,6 +16,9 @@ internal sealed record XmppHostSettings(
 {
     /// <summary>Prosody loads mod_dmuc_stream_ack for the Dmuc component (<see cref="Backend.StreamAck"/>).</summary>
     public bool StreamAck { get; init; }
+
+    /// <summary>ejabberd's multicast service for the Dmuc component (<see cref="Backend.EjabberdMulticast"/>).</summary>
+    public EjabberdMulticastService EjabberdMulticast { get; init; }
 
     /// <summary>Prosody loads mod_dmuc_delivered for the Dmuc component (<see cref="Backend.Delivered"/>).</summary>
     public bool Delivered { get; init; }

@@ -1,3 +1,4 @@
+using Dmuc.Testing;
 using System.Net;
 
 namespace Dmuc.LoadTest.Servers;
@@ -64,6 +65,8 @@ internal sealed class XmppServer : IAsyncDisposable
     /// ejabberd in the foreground straight from erl, not through ejabberdctl or the system service: no -sname, so
     /// no epmd and no distribution port, and the PID is beam.smp itself (erl execs it), whose CPU time is read.
     /// </summary>
+    private const string ErlangLibraries = "/usr/lib/x86_64-linux-gnu";
+
     private static async Task<ChildProcess> LaunchEjabberdAsync(XmppHostSettings settings, CancellationToken cancellationToken)
     {
         const string Erl = "/usr/bin/erl";
@@ -73,6 +76,9 @@ internal sealed class XmppServer : IAsyncDisposable
         await File.WriteAllTextAsync(extauthPath, EjabberdConfig.AcceptEveryoneScript, cancellationToken);
         var configPath = Path.Combine(settings.WorkDirectory, "ejabberd.yml");
         await File.WriteAllTextAsync(configPath, EjabberdConfig.Render(settings, $"/usr/bin/perl {extauthPath}"), cancellationToken);
+        var moduleDirectory = Path.Combine(settings.WorkDirectory, "ebin");
+        await EjabberdMulticast.CompileModuleAsync(Path.Combine(AppContext.BaseDirectory, "ejabberd"), moduleDirectory, ErlangLibraries,
+            cancellationToken);
         var databaseDirectory = Path.Combine(settings.WorkDirectory, "db");
         Directory.CreateDirectory(databaseDirectory);
         Directory.CreateDirectory(Path.Combine(settings.WorkDirectory, "logs"));
@@ -80,12 +86,12 @@ internal sealed class XmppServer : IAsyncDisposable
             // Messages waiting in a process's mailbox stay out of its heap (+hmqd off_heap), so a garbage collection
             // does not copy them. Behind Dmuc at saturation, mod_multicast (one process for the host) holds nearly
             // every message in flight, ~47 stanzas of 100 addresses each: its heap grew to ~1.2 M words, collected on
-            // the dirty schedulers (docs/benchmarks.md, issue 11's ejabberd pass). Both ejabberd backends get it.
-            ["+K", "true", "+hmqd", "off_heap", "-noinput", "-noshell", "-mnesia", "dir", $"\"{databaseDirectory}\"", "-s", "ejabberd"],
+            // the dirty schedulers (docs/benchmarks.md, issue 11's ejabberd pass). Every ejabberd backend gets it.
+            ["+K", "true", "+hmqd", "off_heap", "-pa", moduleDirectory, "-noinput", "-noshell", "-mnesia", "dir", $"\"{databaseDirectory}\"", "-s", "ejabberd"],
             settings.WorkDirectory,
             new Dictionary<string, string>
             {
-                ["ERL_LIBS"] = "/usr/lib/x86_64-linux-gnu",
+                ["ERL_LIBS"] = ErlangLibraries,
                 ["EJABBERD_CONFIG_PATH"] = configPath,
                 ["EJABBERD_LOG_PATH"] = Path.Combine(settings.WorkDirectory, "logs", "ejabberd.log"),
             });

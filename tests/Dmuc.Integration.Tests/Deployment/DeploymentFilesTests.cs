@@ -167,7 +167,7 @@ public sealed partial class DeploymentFilesTests
         var tested = LoadYaml(EjabberdConfig.Render(new EjabberdOptions("avalon.irc", "channel.avalon.irc"),
             new EjabberdPorts(ClientToServer: 5222, Component: 5347), componentSecret: "change-me"));
 
-        foreach (var path in new[] { new[] { "acl" }, ["access_rules"], ["modules", "mod_disco"], ["modules", "mod_multicast"] })
+        foreach (var path in new[] { new[] { "modules", "mod_disco" }, ["modules", "mod_dmuc_multicast"] })
             Assert.Equal(Flatten(Node(tested, path)), Flatten(Node(example, path)));
     }
 

@@ -5,8 +5,8 @@ namespace Dmuc.Integration.Tests.Ejabberd;
 
 /// <summary>
 /// Renders a throw-away ejabberd.yml: loopback only, c2s without TLS, any user logs in with any password
-/// (anonymous authentication's login_anon, which takes SASL PLAIN), no modules, and the ejabberd_service listener
-/// that deploy/examples/ejabberd-host.yml shows operators.
+/// (anonymous authentication's login_anon, which takes SASL PLAIN), and the ejabberd_service listener and multicast
+/// service that deploy/examples/ejabberd-host.yml shows operators.
 /// </summary>
 internal static class EjabberdConfig
 {
@@ -36,7 +36,7 @@ internal static class EjabberdConfig
         Line("    hosts:");
         Line($"      {Yaml(options.MucDomain)}:");
         Line($"        password: {Yaml(componentSecret)}");
-        foreach (var line in EjabberdMulticast.ConfigLines(Yaml(options.MucDomain))) Line(line);
+        foreach (var line in EjabberdMulticast.ConfigLines(Yaml(options.MucDomain), options.Multicast)) Line(line);
         return config.ToString();
     }
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Dmuc.Integration.Tests.Infrastructure;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Testing;
 
 namespace Dmuc.Integration.Tests.Ejabberd;
 
@@ -18,6 +19,9 @@ public sealed class EjabberdServer : XmppHostServer
 
     /// <summary>Where Debian puts ejabberd's Erlang applications (ebin of ejabberd-23.01 and its dependencies), if installed.</summary>
     private static readonly string? ErlangLibraries = FindErlangLibraries();
+
+    /// <summary>deploy/ejabberd's mod_dmuc_multicast, built once for the test run (a test's ejabberd loads it from there).</summary>
+    private static readonly Lazy<Task<string>> MulticastModule = new(BuildMulticastModuleAsync);
 
     private EjabberdServer(EjabberdOptions options, EjabberdPorts ports, string workDirectory, string logPath, string componentSecret,
         ServerProcess process)
@@ -59,7 +63,7 @@ public sealed class EjabberdServer : XmppHostServer
 
         // erl execs beam.smp: the process we hold is the server itself, and SIGTERM makes it stop cleanly (init:stop).
         var process = ServerProcess.Start(ErlPath,
-            ["+K", "true", "-noinput", "-noshell", "-mnesia", "dir", $"\"{database}\"", "-s", "ejabberd"],
+            ["+K", "true", "-pa", await MulticastModule.Value, "-noinput", "-noshell", "-mnesia", "dir", $"\"{database}\"", "-s", "ejabberd"],
             workDirectory,
             new Dictionary<string, string>
             {
@@ -78,6 +82,14 @@ public sealed class EjabberdServer : XmppHostServer
             await server.DisposeAsync();
             throw;
         }
+    }
+
+    private static async Task<string> BuildMulticastModuleAsync()
+    {
+        var ebin = Directory.CreateTempSubdirectory("dmuc-ejabberd-module-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(ebin, recursive: true);
+        await EjabberdMulticast.CompileModuleAsync(Path.Combine(RepositoryPaths.RepositoryRoot, "deploy", "ejabberd"), ebin, ErlangLibraries!);
+        return ebin;
     }
 
     /// <summary>/usr/lib/&lt;multiarch triplet&gt;, the folder that holds ejabberd-&lt;version&gt;.</summary>

@@ -6,6 +6,7 @@ using Dmuc.Integration.Tests.Ejabberd;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Prosody;
 using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
@@ -13,9 +14,10 @@ using static Dmuc.Integration.Tests.Xmpp.MucClientSteps;
 namespace Dmuc.Integration.Tests.Tests;
 
 /// <summary>
-/// XEP-0033 multicast through a real server: Prosody with deploy/prosody's mod_dmuc_multicast, ejabberd with its own
-/// mod_multicast. A broadcast leaves the node as one stanza; every occupant still gets exactly one copy, and a
-/// participant of a semi-anonymous room learns no other user's real JID, from the room or from the address list.
+/// XEP-0033 multicast through a real server: Prosody with deploy/prosody's mod_dmuc_multicast, ejabberd with
+/// deploy/ejabberd's mod_dmuc_multicast or its own mod_multicast. A broadcast leaves the node as one stanza; every
+/// occupant still gets exactly one copy, and a participant of a semi-anonymous room learns no other user's real JID,
+/// from the room or from the address list.
 /// </summary>
 public sealed class MulticastTests
 {
@@ -34,9 +36,19 @@ public sealed class MulticastTests
 
     [EjabberdFact]
     [Trait("Category", "Ejabberd")]
-    public async Task Through_ejabberd_a_broadcast_leaves_the_node_once_and_reaches_every_occupant_once()
+    public async Task Through_ejabberd_with_Dmucs_module_a_broadcast_leaves_the_node_once_and_reaches_every_occupant_once()
     {
         await using var server = await EjabberdServer.StartAsync(new EjabberdOptions(Host, MucDomain));
+        // deploy/ejabberd's mod_dmuc_multicast answers on the host itself and keeps the stream's order: no setting needed.
+        await PlayRoomThroughMulticastAsync(server, expectedService: Host, new Dictionary<string, string?>());
+    }
+
+    /// <summary>An operator without Dmuc's module can still use ejabberd's own mod_multicast, when told it may reorder.</summary>
+    [EjabberdFact]
+    [Trait("Category", "Ejabberd")]
+    public async Task Through_ejabberds_mod_multicast_a_broadcast_leaves_the_node_once_and_reaches_every_occupant_once()
+    {
+        await using var server = await EjabberdServer.StartAsync(new EjabberdOptions(Host, MucDomain) { Multicast = EjabberdMulticastService.ModMulticast });
         // mod_multicast is a process of its own: the node uses it only when told that IQ answers may overtake broadcasts.
         await PlayRoomThroughMulticastAsync(server, expectedService: "multicast." + Host,
             new Dictionary<string, string?> { ["Dmuc:Multicast:AllowUnordered"] = "true" });
