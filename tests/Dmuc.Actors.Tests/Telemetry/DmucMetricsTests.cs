@@ -150,10 +150,10 @@ public sealed class DmucMetricsTests : IDisposable
     {
         var sessions = new[]
         {
-            new OccupantSessionView("alice", Jid.Parse("alice@killrc.oulubox.irc/home"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("alice", Jid.Parse("alice@killrc.oulubox.irc/phone"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("bob", Jid.Parse("bob@eris.dclxvii.irc/work"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("carol", Jid.Parse("carol@vesa.yeggmaex.irc/x"), Role.Moderator, Affiliation.Owner),
+            KeyValuePair.Create(Jid.Parse("alice@killrc.oulubox.irc/home"), "alice"),
+            KeyValuePair.Create(Jid.Parse("alice@killrc.oulubox.irc/phone"), "alice"),
+            KeyValuePair.Create(Jid.Parse("bob@eris.dclxvii.irc/work"), "bob"),
+            KeyValuePair.Create(Jid.Parse("carol@vesa.yeggmaex.irc/x"), "carol"),
         };
 
         var (local, remote) = OccupantLocations.Count(sessions, host => host != "killrc.oulubox.irc");
