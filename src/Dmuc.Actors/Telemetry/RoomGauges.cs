@@ -31,7 +31,7 @@ public sealed class RoomGauge : IDisposable
             return;
         _observedHosts = replicaHosts;
         _observedOccupants = state.OccupantCount;
-        var (local, remote) = OccupantLocations.Count(state.SessionNicks, host => hosts.ReplicaNodeFor(host) is not null);
+        var (local, remote) = OccupantLocations.Count(state.OccupantBareJids, host => hosts.ReplicaNodeFor(host) is not null);
         _occupancy = new Occupancy(state.Exists, local, remote);
     }
 
@@ -64,23 +64,20 @@ public static class OccupantLocations
     /// Occupants (not sessions: several resources under one nick count once) by where they are served: remote when
     /// their XMPP host is served by a replica node, local when this node's component stream reaches them.
     /// </summary>
-    /// <param name="sessionNicks">Every session's real JID with its nick, an occupant's sessions one after the other
-    /// (<see cref="RoomState.SessionNicks"/>); they share the occupant's bare JID, so its host.</param>
+    /// <param name="occupants">Each occupant's bare JID (<see cref="RoomState.OccupantBareJids"/>): its sessions share its host.</param>
     /// <remarks>
-    /// Counted at every join: a set of nicks and a view per session, with the cluster asked for each, were 7 % of the
-    /// primary's CPU in a join of 500 over three hosts. The host's answer is kept while the hosts run on.
+    /// Counted at every join: a view per session, a set of nicks and the cluster asked for each were 7 % of the primary's
+    /// CPU in a join of 500 over three hosts. The host's answer is kept while the hosts run on.
     /// </remarks>
-    public static (int Local, int Remote) Count(IEnumerable<KeyValuePair<Jid, string>> sessionNicks, Func<string, bool> isReplicaHost)
+    public static (int Local, int Remote) Count(IEnumerable<Jid> occupants, Func<string, bool> isReplicaHost)
     {
         var (local, remote) = (0, 0);
-        string? lastNick = null, lastDomain = null;
+        string? lastDomain = null;
         var replica = false;
-        foreach (var (session, nick) in sessionNicks)
+        foreach (var occupant in occupants)
         {
-            if (string.Equals(nick, lastNick, StringComparison.Ordinal)) continue;
-            lastNick = nick;
-            if (!string.Equals(session.Domain, lastDomain, StringComparison.Ordinal))
-                (lastDomain, replica) = (session.Domain, isReplicaHost(session.Domain));
+            if (!string.Equals(occupant.Domain, lastDomain, StringComparison.Ordinal))
+                (lastDomain, replica) = (occupant.Domain, isReplicaHost(occupant.Domain));
             if (replica) remote++;
             else local++;
         }
