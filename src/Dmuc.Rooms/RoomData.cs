@@ -45,7 +45,16 @@ internal sealed class RoomData
     /// <summary>Shared with this state's copies: it checks on each use what it depends on.</summary>
     public RosterPresences RosterPresences { get; } = new();
 
-    public RoomData Copy() => (RoomData)MemberwiseClone();
+    public RoomData Copy()
+    {
+        var copy = (RoomData)MemberwiseClone();
+        copy._copiedFrom = this;
+        return copy;
+    }
+
+    // A command is decided on a copy: an order the copy sorts for the occupants it was copied with is the original's too, and
+    // is handed back, so that the original carries it over its own changes (SetOccupant) instead of a copy sorting again.
+    private RoomData? _copiedFrom;
 
     public string OccupantJid(string nick) => $"{RoomJid}/{nick}";
 
@@ -69,7 +78,10 @@ internal sealed class RoomData
         {
             // Keyed by the dictionary itself: a copy of this state keeps the order for as long as it keeps the occupants.
             if (_occupantsInOrder is not { } sorted || !ReferenceEquals(sorted.Of, Occupants))
+            {
                 _occupantsInOrder = sorted = (Occupants, [.. Occupants.Values.OrderBy(occupant => occupant.Nick, StringComparer.Ordinal)]);
+                if (_copiedFrom is { } original && ReferenceEquals(original.Occupants, Occupants)) original._occupantsInOrder = sorted;
+            }
             return sorted.InOrder;
         }
     }
@@ -111,7 +123,10 @@ internal sealed class RoomData
         get
         {
             if (_occupantsByEntry is not { } sorted || !ReferenceEquals(sorted.Of, Occupants))
+            {
                 _occupantsByEntry = sorted = (Occupants, [.. Occupants.Values.OrderBy(occupant => occupant.Entered)]);
+                if (_copiedFrom is { } original && ReferenceEquals(original.Occupants, Occupants)) original._occupantsByEntry = sorted;
+            }
             return sorted.InOrder;
         }
     }
