@@ -165,9 +165,16 @@ internal sealed class RoomData
         ImmutableDictionary<string, Occupant> before, Occupant? previous, Occupant? now, Comparison<Occupant> comparison)
     {
         if (order is not { } built || !ReferenceEquals(built.Of, before)) return null;
+        // An occupant set to what it was already (an equal record) leaves the dictionary as it was, with its own instance.
+        if (ReferenceEquals(before, Occupants)) return built;
         var list = new List<Occupant>(built.InOrder.Length + 1);
         list.AddRange(built.InOrder);
-        if (previous is not null) list.RemoveAt(list.FindIndex(occupant => ReferenceEquals(occupant, previous)));
+        if (previous is not null)
+        {
+            var at = list.FindIndex(occupant => ReferenceEquals(occupant, previous));
+            if (at < 0) return null;
+            list.RemoveAt(at);
+        }
         if (now is not null)
         {
             // After every one that sorts before it or equal (nicks and entries are unique: none is equal).

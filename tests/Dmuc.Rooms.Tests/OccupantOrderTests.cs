@@ -35,6 +35,12 @@ public sealed class OccupantOrderTests
         entered.Add("Bob");
         AssertOrders(room, entered);
 
+        // A role set to the one the occupant has (a replayed or repeated event) leaves the room's occupants as they were.
+        room.State.Apply(new OccupantRoleChanged("Alice", Role.Participant));
+        AssertOrders(room, entered);
+        room.Admin(TestRoom.Owner, "nick='Alice' role='moderator'");
+        AssertOrders(room, entered);
+
         room.Admin(TestRoom.Owner, "nick='Mallory' role='none'");
         entered.Remove("Mallory");
         AssertOrders(room, entered);
