@@ -38,6 +38,13 @@ public sealed class RoomState
     /// </summary>
     public IEnumerable<Jid> SessionJids => _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions).Select(session => session.RealJid);
 
+    /// <summary>Each occupant's bare JID, in the order of <see cref="OccupantNicks"/>.</summary>
+    public IEnumerable<Jid> OccupantBareJids => _room.OccupantsInOrder.Select(occupant => occupant.BareJid);
+
+    /// <summary>Every session's real full JID with its occupant's nick, in the order of <see cref="Sessions"/>, without a view each.</summary>
+    public IEnumerable<KeyValuePair<Jid, string>> SessionNicks =>
+        _room.OccupantsInOrder.SelectMany(occupant => occupant.Sessions.Select(session => KeyValuePair.Create(session.RealJid, occupant.Nick)));
+
     /// <inheritdoc cref="RoomData.NickByRealJid"/>
     public IReadOnlyDictionary<Jid, string> NickByRealJid => _room.NickByRealJid;
 

@@ -374,7 +374,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     {
         if (!tracksSessions()) return _noSessions;
         if (_sessions is not { } listed || !ReferenceEquals(listed.Of, State.NickByRealJid))
-            _sessions = listed = (State.NickByRealJid, new PlannedSessions(State.Sessions.ToDictionary(session => session.RealJid, session => session.Nick)));
+            // Without a view per session: its affiliation, looked up for every session at every join, was 9 % of the primary's CPU
+            // in a join of 500 over three hosts.
+            _sessions = listed = (State.NickByRealJid, new PlannedSessions(State.SessionNicks.ToDictionary()));
         return listed.Sessions;
     }
 }

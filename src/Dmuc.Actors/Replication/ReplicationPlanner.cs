@@ -45,6 +45,7 @@ public static class ReplicationPlanner
         DateTimeOffset? acceptedAt)
     {
         isReplicaHost = AskedOncePerDomain(isReplicaHost);
+        var changes = SessionChanges.Between(sessionsBefore, sessionsAfter);
         // Null while every delivery so far is local: a room with no replica host's users (most) hands on its decision's own list.
         List<Delivery>? local = null;
         var builders = new Dictionary<string, HostBatchBuilder>();
@@ -63,14 +64,14 @@ public static class ReplicationPlanner
                 for (var earlier = 0; earlier < i; earlier++) local.Add(deliveries[earlier]);
             }
             if (!builders.TryGetValue(host, out var builder))
-                builders[host] = builder = new HostBatchBuilder(host, room, sessionsBefore, sessionsAfter);
+                builders[host] = builder = new HostBatchBuilder(host, room, sessionsAfter, changes);
             builder.Add(delivery);
         }
         // A replica must hear of entries and departures even when nothing is delivered there; unchanged sessions have none.
         if (!ReferenceEquals(sessionsBefore, sessionsAfter))
         {
             foreach (var host in sessionsBefore.Hosts.Concat(sessionsAfter.Hosts).Distinct().Where(isReplicaHost))
-                if (!builders.ContainsKey(host)) builders[host] = new HostBatchBuilder(host, room, sessionsBefore, sessionsAfter);
+                if (!builders.ContainsKey(host)) builders[host] = new HostBatchBuilder(host, room, sessionsAfter, changes);
         }
         if (builders.Count == 0) return new Plan(local ?? deliveries, NoBatches);
         var byHost = new Dictionary<string, IReadOnlyList<ReplicaItem>>();
@@ -114,19 +115,14 @@ public static class ReplicationPlanner
         private readonly List<KeyValuePair<Jid, string>> _left;
         private readonly Jid _room;
 
-        public HostBatchBuilder(string host, Jid room, PlannedSessions before, PlannedSessions after)
+        /// <param name="after">The sessions after the decision: the host's set is built once for each change of them.</param>
+        public HostBatchBuilder(string host, Jid room, PlannedSessions after, SessionChanges changes)
         {
             _room = room;
-            if (ReferenceEquals(before, after))
-            {
-                // Nobody entered or left: the host's sessions as the room keeps them, built once for each change of them.
-                (_entered, _left, _audience) = ([], [], after.OfHost(host));
-                return;
-            }
-            _entered = after.ByRealJid.Where(session => session.Key.Domain == host && !before.ByRealJid.ContainsKey(session.Key)).ToList();
-            _left = before.ByRealJid.Where(session => session.Key.Domain == host && !after.ByRealJid.ContainsKey(session.Key)).ToList();
+            _entered = changes.Entered.Where(session => session.Key.Domain == host).ToList();
+            _left = changes.Left.Where(session => session.Key.Domain == host).ToList();
             // Everyone the replica delivers to while this batch runs: entries apply first, departures last.
-            _audience = after.OfHost(host).Concat(_left.Select(session => session.Key)).ToHashSet();
+            _audience = _left.Count == 0 ? after.OfHost(host) : after.OfHost(host).Concat(_left.Select(session => session.Key)).ToHashSet();
         }
 
         public void Add(Delivery delivery) => _items.Add(delivery.Stanza, delivery.To);
@@ -190,6 +186,21 @@ public static class ReplicationPlanner
 }
 
 /// <summary>
+/// The sessions a decision added and removed, found once for all the replica hosts of its plan: each host's batch builder
+/// went through all the room's sessions, before and after, for every join.
+/// </summary>
+internal sealed record SessionChanges(IReadOnlyList<KeyValuePair<Jid, string>> Entered, IReadOnlyList<KeyValuePair<Jid, string>> Left)
+{
+    private static readonly SessionChanges None = new([], []);
+
+    /// <summary>None when <paramref name="before"/> and <paramref name="after"/> are one instance (nobody entered or left).</summary>
+    public static SessionChanges Between(PlannedSessions before, PlannedSessions after) =>
+        ReferenceEquals(before, after) ? None : new(
+            [.. after.ByRealJid.Where(session => !before.ByRealJid.ContainsKey(session.Key))],
+            [.. before.ByRealJid.Where(session => !after.ByRealJid.ContainsKey(session.Key))]);
+}
+
+/// <summary>
 /// A room's occupant sessions (real full JID → nick) as <see cref="ReplicationPlanner.Split(IReadOnlyList{Delivery}, Func{string, bool}, Jid, PlannedSessions, PlannedSessions, XElement?, DateTimeOffset?)"/>
 /// reads them, with each host's sessions as a set, built the first time a plan asks for that host. A room keeps one instance
 /// for as long as its sessions do not change (<see cref="PrimaryRoom"/>), so a message to a replica host is planned without
@@ -198,20 +209,34 @@ public static class ReplicationPlanner
 /// </summary>
 public sealed class PlannedSessions(IReadOnlyDictionary<Jid, string> byRealJid)
 {
-    private readonly Dictionary<string, HashSet<Jid>> _byHost = new(StringComparer.Ordinal);
+    private static readonly IReadOnlySet<Jid> NoSessions = new HashSet<Jid>();
+    private Dictionary<string, HashSet<Jid>>? _byHost;
     private IReadOnlyList<string>? _hosts;
 
     /// <summary>Never changed while this instance is in use: a new instance is made for each change.</summary>
     public IReadOnlyDictionary<Jid, string> ByRealJid { get; } = byRealJid;
 
     /// <summary>The hosts with sessions in the room.</summary>
-    public IReadOnlyList<string> Hosts => _hosts ??= [.. ByRealJid.Keys.Select(jid => jid.Domain).Distinct()];
+    public IReadOnlyList<string> Hosts => _hosts ??= [.. ByHost().Keys];
 
     /// <summary>The sessions of <paramref name="host"/>.</summary>
-    public IReadOnlySet<Jid> OfHost(string host)
+    public IReadOnlySet<Jid> OfHost(string host) => ByHost().TryGetValue(host, out var sessions) ? sessions : NoSessions;
+
+    // Every host's set in one pass over the sessions, the first time any is asked: a join asks for each replica host's.
+    private Dictionary<string, HashSet<Jid>> ByHost()
     {
-        if (!_byHost.TryGetValue(host, out var sessions))
-            _byHost[host] = sessions = ByRealJid.Keys.Where(jid => jid.Domain == host).ToHashSet();
-        return sessions;
+        if (_byHost is { } byHost) return byHost;
+        byHost = new Dictionary<string, HashSet<Jid>>(StringComparer.Ordinal);
+        (string? Domain, HashSet<Jid>? Sessions) last = (null, null);
+        foreach (var jid in ByRealJid.Keys)
+        {
+            if (!string.Equals(jid.Domain, last.Domain, StringComparison.Ordinal))
+            {
+                if (!byHost.TryGetValue(jid.Domain, out var sessions)) byHost[jid.Domain] = sessions = [];
+                last = (jid.Domain, sessions);
+            }
+            last.Sessions!.Add(jid);
+        }
+        return _byHost = byHost;
     }
 }

@@ -148,15 +148,16 @@ public sealed class DmucMetricsTests : IDisposable
     [Fact]
     public void Occupants_are_counted_once_whatever_their_sessions_and_by_their_host()
     {
-        var sessions = new[]
-        {
-            new OccupantSessionView("alice", Jid.Parse("alice@killrc.oulubox.irc/home"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("alice", Jid.Parse("alice@killrc.oulubox.irc/phone"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("bob", Jid.Parse("bob@eris.dclxvii.irc/work"), Role.Participant, Affiliation.None),
-            new OccupantSessionView("carol", Jid.Parse("carol@vesa.yeggmaex.irc/x"), Role.Moderator, Affiliation.Owner),
-        };
+        var state = new RoomState(Room, new MucServiceOptions("channel.avalon.irc", new HashSet<Jid>()));
+        Enter(state, "alice@killrc.oulubox.irc/home", "alice");
+        // Unlocked (an instant room), so that others may enter.
+        Process(state, XElement.Parse($"<iq xmlns='jabber:client' from='alice@killrc.oulubox.irc/home' to='{Room}' type='set' id='instant'>"
+            + "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>"));
+        Enter(state, "alice@killrc.oulubox.irc/phone", "alice");
+        Enter(state, "bob@eris.dclxvii.irc/work", "bob");
+        Enter(state, "carol@vesa.yeggmaex.irc/x", "carol");
 
-        var (local, remote) = OccupantLocations.Count(sessions, host => host != "killrc.oulubox.irc");
+        var (local, remote) = OccupantLocations.Count(state.OccupantBareJids, host => host != "killrc.oulubox.irc");
 
         Assert.Equal((1, 2), (local, remote));
     }
