@@ -21,10 +21,6 @@ internal sealed class BenchNode : IAsyncDisposable
         { OccupantStanzaRate = null, RoomsPerCreator = null, RoomCreationRate = null };
     private static readonly Config Quiet = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off");
 
-    /// <summary>The journal's sync mode for every node of this run (<c>DMUC_BENCH_SYNCHRONOUS=Normal</c>; Full by default, as a node).</summary>
-    private static readonly SqliteSynchronous Synchronous =
-        Enum.Parse<SqliteSynchronous>(Environment.GetEnvironmentVariable("DMUC_BENCH_SYNCHRONOUS") ?? nameof(SqliteSynchronous.Full), ignoreCase: true);
-
     private readonly ActorSystem _system;
     private readonly IActorRef _directory;
     private int _iqs;
@@ -32,11 +28,8 @@ internal sealed class BenchNode : IAsyncDisposable
     /// <param name="idleTimeout">How long an unused room stays in memory; by default it stays for the whole run.</param>
     public BenchNode(string dataDirectory, IStanzaSink sink, int snapshotEvery, TimeSpan? idleTimeout = null)
     {
-        var journal = JournalOptions.SqliteIn(dataDirectory) with { Synchronous = Synchronous };
-        var config = Quiet.WithFallback(JournalHosting.RoomJournalConfig(journal));
-        var setup = BootstrapSetup.Create().WithConfig(config).And(JournalHosting.RoomJournalConnections(journal)!);
-        _system = ActorSystem.Create("bench", setup);
-        _system.ActorOf(JournalCheckpointer.Props(journal, WalCheckpointPolicy.Default), JournalCheckpointer.Name);
+        var config = Quiet.WithFallback(JournalHosting.RoomJournalConfig(JournalOptions.SqliteIn(dataDirectory)));
+        _system = ActorSystem.Create("bench", config);
         var settings = new RoomActorSettings(snapshotEvery, IdleTimeout: idleTimeout ?? TimeSpan.FromHours(1));
         _directory = _system.ActorOf(RoomDirectory.Props(Options, sink, new ClusterHosts(ownHost: null), settings), RoomDirectory.Name);
     }

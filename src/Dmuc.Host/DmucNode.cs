@@ -103,7 +103,6 @@ public static class DmucNode
             if (seeds.Count > 1 && seeds[0] == clusterAddress) akka.AddFirstSeedJoin(FirstSeedGrace);
             akka.AddStartup((system, _) => nodeAddress.Started(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString()));
             akka.AddRoomJournal(options.Journal());
-            akka.AddJournalCheckpointer(options.Journal());
             akka.AddDmucReplication(credential, service.ServiceDomain, joinSelfWhenNoSeeds: options.Seeds.Count == 0);
             // After AddDmucReplication, so that these timings win over its defaults.
             if (options.Replication.ToHocon() is { } timings) akka.AddHocon(timings, HoconAddMode.Prepend);

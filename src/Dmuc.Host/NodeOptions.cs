@@ -49,9 +49,6 @@ public sealed class NodeOptions
     /// <summary>Required for PostgreSQL; for SQLite the default is a file in <see cref="Data"/>.</summary>
     public string? JournalConnectionString { get; set; }
 
-    /// <summary>SQLite only: Full syncs each write (survives a power loss), Normal only at checkpoints (survives a crash).</summary>
-    public SqliteSynchronous JournalSynchronous { get; set; } = SqliteSynchronous.Full;
-
     // A snapshot (some 600 KB for a room of 100 with its history) goes through the journal's one SQLite writer and stalls the
     // room's writes behind it: every 500 events it was the three-host tail's period (docs/benchmarks.md, thirteenth session).
     public int SnapshotEvery { get; set; } = 5000;
@@ -136,7 +133,6 @@ public sealed class NodeOptions
         ["--cluster-port"] = $"{Section}:{nameof(ClusterPort)}",
         ["--seed"] = $"{Section}:{nameof(Seeds)}:0",
         ["--journal-connection"] = $"{Section}:{nameof(JournalConnectionString)}",
-        ["--journal-synchronous"] = $"{Section}:{nameof(JournalSynchronous)}",
         ["--placement"] = $"{Section}:{nameof(Placement)}",
         ["--management-url"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Url)}",
         ["--management-token"] = $"{Section}:{nameof(Management)}:{nameof(ManagementOptions.Token)}",
@@ -162,13 +158,13 @@ public sealed class NodeOptions
     public string ServedHost() =>
         (string.IsNullOrWhiteSpace(HostDomain) ? Domain[(Domain.IndexOf('.') + 1)..] : HostDomain).ToLowerInvariant();
 
-    public JournalOptions Journal() => (JournalProvider switch
+    public JournalOptions Journal() => JournalProvider switch
     {
         JournalProvider.Sqlite when JournalConnectionString is null => JournalOptions.SqliteIn(Data),
         _ when JournalConnectionString is null =>
             throw new InvalidSettingException("Dmuc:JournalConnectionString is required for PostgreSQL"),
         _ => new JournalOptions(JournalProvider, JournalConnectionString),
-    }) with { Synchronous = JournalSynchronous };
+    };
 
     public void Validate()
     {

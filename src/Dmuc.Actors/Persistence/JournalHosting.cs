@@ -1,11 +1,6 @@
-using System.Data.Common;
-using System.Runtime.CompilerServices;
-using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Config;
-using LinqToDB;
 using Dmuc.Actors.Rooms;
 using Dmuc.Rooms;
 using Microsoft.Data.Sqlite;
@@ -20,56 +15,10 @@ public static class JournalHosting
     /// which lack some settings used here and would not serve actor systems built without Akka.Hosting
     /// (docs/operations.md, "Libraries"; the 1.5.70 served does not run beside Akka.Persistence.Sql 1.5.73).
     /// </summary>
-    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal)
-    {
+    public static AkkaConfigurationBuilder AddRoomJournal(this AkkaConfigurationBuilder builder, JournalOptions journal) =>
         builder
             .AddHocon(RoomJournalHocon(journal), HoconAddMode.Prepend)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
-        if (RoomJournalConnections(journal) is { } connections) builder.AddSetup(connections);
-        return builder;
-    }
-
-    /// <summary>
-    /// How the journal and the snapshot store open their SQLite connections (for actor systems built without Akka.Hosting,
-    /// pass it beside <see cref="RoomJournalConfig"/>); null for PostgreSQL, which needs nothing of the kind. Their writes
-    /// never checkpoint the write-ahead log (<see cref="JournalCheckpointer"/> does, off the write path), and sync it as
-    /// <see cref="JournalOptions.Synchronous"/> says.
-    /// </summary>
-    public static Setup? RoomJournalConnections(JournalOptions journal)
-    {
-        if (journal.Provider != JournalProvider.Sqlite) return null;
-        var pragmas = $"PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={journal.Synchronous.ToString().ToUpperInvariant()};";
-        var writers = new DataOptions()
-            .UseConnectionString(ProviderName.SQLiteMS, journal.ConnectionString)
-            .UseAfterConnectionOpened(connection => SetOnce(connection, pragmas), (connection, _) =>
-            {
-                SetOnce(connection, pragmas);
-                return Task.CompletedTask;
-            });
-        var setup = new MultiDataOptionsSetup();
-        setup.AddDataOptions(JournalPluginId, writers);
-        setup.AddDataOptions(SnapshotStorePluginId, writers);
-        return setup;
-    }
-
-    /// <summary>
-    /// Connection settings stay with SQLite's connection, which Microsoft.Data.Sqlite's pool hands out again under a new
-    /// <see cref="SqliteConnection"/> for every write: they are set on its first use only.
-    /// </summary>
-    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> ConnectionsSet = new();
-
-    private static void SetOnce(DbConnection connection, string pragmas)
-    {
-        var handle = ((SqliteConnection)connection).Handle!;
-        if (ConnectionsSet.TryGetValue(handle, out _)) return;
-        using var command = connection.CreateCommand();
-        command.CommandText = pragmas;
-        command.ExecuteNonQuery();
-        ConnectionsSet.AddOrUpdate(handle, ConnectionsSet);
-    }
-
-    private const string JournalPluginId = "akka.persistence.journal.sql";
-    private const string SnapshotStorePluginId = "akka.persistence.snapshot-store.sql";
 
     /// <summary>
     /// The journal's whole configuration as one <see cref="Config"/>, for actor systems built without
@@ -93,7 +42,7 @@ public static class JournalHosting
         return $$"""
             akka.persistence {
               journal {
-                plugin = "{{JournalPluginId}}"
+                plugin = "akka.persistence.journal.sql"
                 sql {
                   class = "{{typeof(RoomWriteJournal).AssemblyQualifiedNameWithoutVersion()}}"
                   connection-string = {{connection}}
@@ -110,7 +59,7 @@ public static class JournalHosting
                 }
               }
               snapshot-store {
-                plugin = "{{SnapshotStorePluginId}}"
+                plugin = "akka.persistence.snapshot-store.sql"
                 sql {
                   connection-string = {{connection}}
                   provider-name = "{{provider}}"
@@ -132,7 +81,6 @@ public static class JournalHosting
                 threadtype = background
               }
             }
-            {{JournalCheckpointer.DispatcherHocon}}
             akka.actor {
               serializers.room-journal = "Dmuc.Actors.Persistence.RoomJournalSerializer, Dmuc.Actors"
               serialization-bindings {

@@ -18,7 +18,7 @@ public abstract class RoomActorTestKit : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private RoomActorTestKit(TempJournal journal, ITestOutputHelper output) : base(journal.SystemSetup(), "dmuc-test", output)
+    private RoomActorTestKit(TempJournal journal, ITestOutputHelper output) : base(journal.Config, "dmuc-test", output)
     {
         Journal = journal;
     }
@@ -39,7 +39,7 @@ public abstract class RoomActorTestKit : Akka.TestKit.Xunit2.TestKit
         }
         else
         {
-            system = ActorSystem.Create($"dmuc-test-{_extraSystems.Count + 1}", Journal.SystemSetup());
+            system = ActorSystem.Create($"dmuc-test-{_extraSystems.Count + 1}", Journal.Config);
             _extraSystems.Add(system);
         }
         return new RoomNode(system, settings ?? QuietSettings, options ?? RoomNode.ServiceOptions);

@@ -1,5 +1,3 @@
-using Akka.Actor;
-using Akka.Actor.Setup;
 using Akka.Configuration;
 using Dmuc.Actors.Persistence;
 using Microsoft.Data.Sqlite;
@@ -29,17 +27,6 @@ public sealed class TempJournal : IDisposable
     public string Directory { get; }
     public JournalOptions Options { get; }
     public Config Config { get; }
-
-    /// <summary>An actor system's setup with this journal (its config and how it opens connections) and <paramref name="config"/> first.</summary>
-    public ActorSystemSetup SystemSetup(Config? config = null) =>
-        BootstrapSetup.Create().WithConfig((config ?? Config.Empty).WithFallback(Config)).And(JournalHosting.RoomJournalConnections(Options)!);
-
-    /// <summary>The bytes in the database file and in its write-ahead log right now.</summary>
-    public (long Database, long WriteAheadLog) FileSizes()
-    {
-        var database = new SqliteConnectionStringBuilder(Options.ConnectionString).DataSource;
-        return (new FileInfo(database).Length, File.Exists(database + "-wal") ? new FileInfo(database + "-wal").Length : 0);
-    }
 
     /// <summary>Reads the journal table directly, bypassing Akka: what is really on disk right now.</summary>
     public long HighestSequenceNr(string persistenceId) => Scalar(

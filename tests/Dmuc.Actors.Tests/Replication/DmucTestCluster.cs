@@ -2,7 +2,6 @@ using System.Xml.Linq;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
-using Dmuc.Actors.Persistence;
 using Dmuc.Actors.Replication;
 using Dmuc.Actors.Rooms;
 using Dmuc.Actors.Security;
@@ -258,9 +257,7 @@ public sealed class DmucTestNode : IAsyncDisposable
         if (journal is not null) config = config.WithFallback(journal.Config);
 
         credential ??= TestCredentials.For(spec.Host, spec.IsPrimary ? options.ServiceDomain : null);
-        var setup = ClusterTls.SystemSetup(credential, config);
-        if (journal is not null) setup = setup.And(JournalHosting.RoomJournalConnections(journal.Options)!);
-        var system = ActorSystem.Create("dmuc", setup);
+        var system = ActorSystem.Create("dmuc", ClusterTls.SystemSetup(credential, config));
         var hosts = new ClusterHosts(spec.Host);
         var sink = new RecordingSink();
         var batches = new BatchLog();

@@ -207,7 +207,7 @@ public sealed class RoomIndexTests(ITestOutputHelper output) : RoomActorTestKit(
         const int rooms = 300;
         var service = Jid.Parse("batched.localhost");
         var indexId = RoomIndex.PersistenceIdFor(service);
-        var system = ActorSystem.Create("batched-index", Journal.SystemSetup(WriteCountingJournal.Config));
+        var system = ActorSystem.Create("batched-index", WriteCountingJournal.Config.WithFallback(Journal.Config));
         try
         {
             var supervisor = system.ActorOf(RoomIndexSupervisor.Props(service), "index");
