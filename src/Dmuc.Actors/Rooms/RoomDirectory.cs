@@ -684,7 +684,8 @@ public static class RoomDirectoryHosting
     public static AkkaConfigurationBuilder AddRoomDirectory(this AkkaConfigurationBuilder builder,
         MucServiceOptions options, RoomActorSettings settings, RoomPlacement placement)
     {
-        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend).AddJournalWarmup();
+        if (placement == RoomPlacement.Sharded) builder.AddHocon(RoomShards.Hocon, HoconAddMode.Prepend);
+        builder.AddJournalWarmup();
         return builder.WithActors((system, registry, resolver) =>
         {
             var sink = resolver.GetService<IStanzaSink>();
