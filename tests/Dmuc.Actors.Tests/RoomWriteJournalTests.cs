@@ -6,8 +6,16 @@ using Xunit.Abstractions;
 namespace Dmuc.Actors.Tests;
 
 /// <summary>The node's journal (<see cref="Dmuc.Actors.Persistence.RoomWriteJournal"/>) on SQLite, as the node configures it.</summary>
-public sealed class RoomWriteJournalTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(new TempJournal().Config, "journal-test", output)
+public sealed class RoomWriteJournalTests : Akka.TestKit.Xunit2.TestKit
 {
+    private readonly TempJournal _disk;
+
+    public RoomWriteJournalTests(ITestOutputHelper output) : this(new TempJournal(), output)
+    {
+    }
+
+    private RoomWriteJournalTests(TempJournal disk, ITestOutputHelper output) : base(disk.Config, "journal-test", output) => _disk = disk;
+
     private static readonly TimeSpan Answer = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -29,5 +37,51 @@ public sealed class RoomWriteJournalTests(ITestOutputHelper output) : Akka.TestK
         journal.Tell(new WriteMessages([new AtomicWrite(persistent)], TestActor, actorInstanceId: 1));
         ExpectMsg<WriteMessagesSuccessful>(Answer);
         Assert.Equal("an event", ExpectMsg<WriteMessageSuccess>(Answer).Persistent.Payload);
+    }
+
+    /// <summary>
+    /// Rooms' writes that wait together are committed in one transaction. One of them taking a sequence number already in the
+    /// journal (an old incarnation of its room wrote it) must fail that room's write alone: the other room's events in the
+    /// same transaction are written and acknowledged.
+    /// </summary>
+    [Fact]
+    public void A_write_that_fails_fails_alone_even_when_it_shared_a_transaction()
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null);
+        var (duplicate, other, first) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        Write(journal, first, "room:taken", sequenceNr: 1);
+        ExpectWritten(first, "room:taken");
+
+        using (_disk.HoldWrites())
+        {
+            Write(journal, first, "room:ahead", sequenceNr: 1);
+            // Time for the writer to take that write and wait for the lock, and for the two below to queue up behind it.
+            Thread.Sleep(300);
+            Write(journal, duplicate, "room:taken", sequenceNr: 1);
+            Write(journal, other, "room:innocent", sequenceNr: 1);
+            Thread.Sleep(300);
+        }
+
+        ExpectWritten(first, "room:ahead");
+        duplicate.ExpectMsg<WriteMessagesFailed>(Answer);
+        ExpectWritten(other, "room:innocent");
+        Assert.Equal(1, _disk.HighestSequenceNr("room:innocent"));
+    }
+
+    private static void ExpectWritten(Akka.TestKit.TestProbe writer, string persistenceId)
+    {
+        writer.ExpectMsg<WriteMessagesSuccessful>(Answer);
+        Assert.Equal(persistenceId, writer.ExpectMsg<WriteMessageSuccess>(Answer).Persistent.PersistenceId);
+    }
+
+    private static void Write(IActorRef journal, Akka.TestKit.TestProbe writer, string persistenceId, long sequenceNr) =>
+        journal.Tell(new WriteMessages(
+            [new AtomicWrite(new Persistent($"event {sequenceNr}", sequenceNr, persistenceId, sender: ActorRefs.NoSender, writerGuid: "test"))],
+            writer, actorInstanceId: 1));
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _disk.Dispose();
     }
 }
