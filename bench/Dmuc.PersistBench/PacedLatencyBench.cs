@@ -48,7 +48,15 @@ internal static class PacedLatencyBench
         var over20 = arrived.Count(l => l > 20);
         Console.WriteLine($"| {occupants} occupants, {messagesPerSecond} messages/s for {seconds} s, snapshot every {snapshotEvery} | " +
                           $"p50 {Percentile(0.50):F2} ms, p99 {Percentile(0.99):F2} ms, max {arrived[^1]:F2} ms, {over20} over 20 ms, " +
-                          $"{messages - arrived.Length} missing |");
+                          $"{messages - arrived.Length} missing; over 20 ms by second of the run: {SlowBySecond(latencies, messagesPerSecond)} |");
+    }
+
+    /// <summary>Whether the slow ones are one stall or spread out, and whether they sit at the start (warm-up) or later.</summary>
+    private static string SlowBySecond(double[] latencies, int messagesPerSecond)
+    {
+        var seconds = latencies.Select((latency, index) => (latency, second: index / messagesPerSecond))
+            .Where(m => m.latency > 20).GroupBy(m => m.second).Select(g => $"{g.Key}s×{g.Count()}").ToList();
+        return seconds.Count == 0 ? "none" : string.Join(" ", seconds);
     }
 
     /// <summary>When the first copy of each numbered message (<see cref="BenchNode.Message"/>'s id) left the room.</summary>
