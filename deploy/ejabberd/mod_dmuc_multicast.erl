@@ -1,7 +1,7 @@
 %%% mod_dmuc_multicast: an XEP-0033 multicast service on an ejabberd host, for the Dmuc MUC component.
 %%%
-%%% Dmuc sends a room's broadcast once, to this host, with the recipients as <address type='bcc'/>; this module hands
-%%% one copy to each recipient through ejabberd's normal routing, as mod_muc_room does for its occupants. It is the
+%%% Dmuc sends a room's broadcast once, to this host, with the recipients as <address type='bcc'/> or, since the module
+%%% announces it, as Dmuc's compact list (one text node of tab-separated JIDs); this module hands one copy to each recipient through ejabberd's normal routing, as mod_muc_room does for its occupants. It is the
 %%% counterpart of deploy/prosody/mod_dmuc_multicast.lua; see README.md beside it for why it exists next to
 %%% ejabberd's own mod_multicast and how to build and load it.
 %%%
@@ -23,6 +23,10 @@
 %% component multicasts and what it sends direct (IQ answers) reach a user in the order sent. Dmuc uses a multicast
 %% service without it (ejabberd's mod_multicast, a process of its own) only when told to.
 -define(NS_IN_ORDER, <<"urn:xmpp:tmp:dmuc:0#multicast-in-order">>).
+%% Dmuc's own list (docs/protocol/multicast.md in Dmuc): <recipients xmlns='urn:xmpp:tmp:dmuc:multicast:0'> whose text is
+%% the JIDs separated by tabs. fxml builds one binary for it where it built an element and its attribute list per
+%% <address/> (~2.3 µs an address, measured in docs/benchmarks.md).
+-define(NS_COMPACT, <<"urn:xmpp:tmp:dmuc:multicast:0">>).
 
 %%--------------------------------------------------------------------
 %% gen_mod
@@ -66,8 +70,8 @@ warn_if_no_senders(Host, Opts) ->
 %% Disco: how Dmuc finds the service (on the host itself, at every connect)
 %%--------------------------------------------------------------------
 disco_features({error, _} = Acc, _From, _To, _Node, _Lang) -> Acc;
-disco_features(empty, _From, _To, <<"">>, _Lang) -> {result, [?NS_ADDRESS, ?NS_IN_ORDER]};
-disco_features({result, Features}, _From, _To, <<"">>, _Lang) -> {result, [?NS_ADDRESS, ?NS_IN_ORDER | Features]};
+disco_features(empty, _From, _To, <<"">>, _Lang) -> {result, [?NS_ADDRESS, ?NS_IN_ORDER, ?NS_COMPACT]};
+disco_features({result, Features}, _From, _To, <<"">>, _Lang) -> {result, [?NS_ADDRESS, ?NS_IN_ORDER, ?NS_COMPACT | Features]};
 disco_features(Acc, _From, _To, _Node, _Lang) -> Acc.
 
 %%--------------------------------------------------------------------
@@ -75,10 +79,10 @@ disco_features(Acc, _From, _To, _Node, _Lang) -> Acc.
 %%--------------------------------------------------------------------
 -spec multicast(stanza()) -> ok | stop.
 multicast(Pkt) ->
-    case take_addresses(xmpp:get_els(Pkt)) of
+    case take_list(xmpp:get_els(Pkt)) of
         none ->
             ok; % not for us: an ordinary stanza to the host
-        {Addresses, Payload} ->
+        {List, Payload} ->
             #jid{lserver = Host} = xmpp:get_to(Pkt),
             #jid{lserver = FromHost} = xmpp:get_from(Pkt),
             Lang = xmpp:get_lang(Pkt),
@@ -89,10 +93,10 @@ multicast(Pkt) ->
                 false ->
                     refuse(Pkt, xmpp:err_forbidden(<<"Only the MUC service may multicast through ", Host/binary>>, Lang));
                 true ->
-                    case recipients(Host, Addresses, Opts, Lang) of
+                    case recipients(Host, List, Opts, Lang) of
                         {ok, Recipients} ->
-                            %% No recipient learns who else received the stanza: the whole address block goes, not
-                            %% only the bcc addresses. Like mod_muc_room, one stanza is re-addressed for each; each
+                            %% No recipient learns who else received the stanza: the whole list goes (every list),
+                            %% not only the bcc addresses. Like mod_muc_room, one stanza is re-addressed for each; each
                             %% recipient is this host's user, for whom ejabberd_router would end in ejabberd_local's
                             %% ejabberd_sm:route, so the copy goes there straight: the router's filter_packet hook
                             %% (no module of ejabberd 23.01 uses it), IQ dispatch and route lookup were ~20 % of the
@@ -106,17 +110,24 @@ multicast(Pkt) ->
             stop
     end.
 
-%% The children of the first address block, and the stanza's children without any address block; none without one.
-take_addresses(Els) ->
-    case lists:partition(fun is_address_block/1, Els) of
+%% The stanza's recipient list ({addresses, the first address block's children}, {compact, the list element}, or
+%% ambiguous: both forms, or two compact lists) and its children without any list; none without a list.
+take_list(Els) ->
+    case lists:partition(fun is_recipient_list/1, Els) of
         {[], _} -> none;
-        {[#xmlel{children = Addresses} | _], Payload} -> {Addresses, Payload}
+        {Lists, Payload} -> {list_of(Lists), Payload}
     end.
 
-is_address_block(#xmlel{name = <<"addresses">>, attrs = Attrs}) ->
-    fxml:get_attr_s(<<"xmlns">>, Attrs) == ?NS_ADDRESS;
-is_address_block(_) ->
-    false.
+list_of([#xmlel{name = <<"recipients">>} = List]) -> {compact, List};
+list_of([#xmlel{children = Addresses} | _] = Lists) ->
+    case [List || #xmlel{name = <<"recipients">>} = List <- Lists] of
+        [] -> {addresses, Addresses}; % the first block, as before the compact form
+        _ -> ambiguous
+    end.
+
+is_recipient_list(#xmlel{name = <<"addresses">>, attrs = Attrs}) -> fxml:get_attr_s(<<"xmlns">>, Attrs) == ?NS_ADDRESS;
+is_recipient_list(#xmlel{name = <<"recipients">>, attrs = Attrs}) -> fxml:get_attr_s(<<"xmlns">>, Attrs) == ?NS_COMPACT;
+is_recipient_list(_) -> false.
 
 %% An error is never answered with an error (RFC 6120 §8.3.1): route_error drops those.
 refuse(Pkt, Err) ->
@@ -127,11 +138,13 @@ refuse(Pkt, Err) ->
 %% the cost) once per component connection, not once per broadcast: the addresses that passed are kept in the
 %% process dictionary of the process that routes, the component's, which lives as long as its stream. A refused
 %% address is checked again every time.
-recipients(Host, Addresses, Opts, Lang) ->
+recipients(_Host, ambiguous, _Opts, Lang) ->
+    {error, xmpp:err_bad_request(<<"One recipient list a stanza: XEP-0033 addresses or one compact list">>, Lang)};
+recipients(Host, List, Opts, Lang) ->
     Key = {?MODULE, Host},
     Known = case get(Key) of undefined -> #{}; Map -> Map end,
     Limit = {gen_mod:get_opt(max_addresses, Opts), gen_mod:get_opt(address_cache, Opts)},
-    case collect(Addresses, Host, Limit, Lang, Known, [], 0) of
+    case collect(named(List), Host, Limit, Lang, Known, [], 0) of
         {ok, Recipients, Known} ->
             {ok, Recipients};
         {ok, Recipients, Known1} ->
@@ -141,43 +154,53 @@ recipients(Host, Addresses, Opts, Lang) ->
             Refusal
     end.
 
-collect([], _Host, _Limit, _Lang, Known, Recipients, _Count) ->
-    {ok, lists:reverse(Recipients), Known};
-collect([#xmlel{name = <<"address">>, attrs = Attrs} | Rest], Host, {Max, _} = Limit, Lang, Known, Recipients, Count) ->
-    case is_delivered_here(Attrs) of
-        false ->
-            collect(Rest, Host, Limit, Lang, Known, Recipients, Count);
-        true when Count >= Max ->
-            {error, xmpp:err_not_acceptable(<<"At most ", (integer_to_binary(Max))/binary, " addresses">>, Lang)};
-        true ->
-            case recipient(Attrs, Host, Limit, Lang, Known) of
-                {ok, To, Known1} -> collect(Rest, Host, Limit, Lang, Known1, [To | Recipients], Count + 1);
-                {error, _} = Refusal -> Refusal
-            end
-    end;
-collect([_ | Rest], Host, Limit, Lang, Known, Recipients, Count) ->
-    collect(Rest, Host, Limit, Lang, Known, Recipients, Count).
+%% What a list names, in its order: {jid, Jid}, or {malformed, Why}, refused when reached, so that the first problem in
+%% the list decides the error. Addresses already delivered (by an earlier hop) and types other than to/cc/bcc (replyto,
+%% noreply…) name no recipient. In a compact list every piece between tabs must be a JID (no control character is part
+%% of one, RFC 7622), so an empty list, a doubled tab or one at either end names an empty JID, which jid:decode refuses.
+named({addresses, Addresses}) ->
+    [address_jid(Attrs) || #xmlel{name = <<"address">>, attrs = Attrs} <- Addresses, is_delivered_here(Attrs)];
+named({compact, #xmlel{children = Children} = List}) ->
+    case [El || #xmlel{} = El <- Children] of
+        [] -> [{jid, Jid} || Jid <- binary:split(fxml:get_tag_cdata(List), <<"\t">>, [global])];
+        _ -> [{malformed, <<"A recipient list holds JIDs separated by tabs, and no elements">>}]
+    end.
 
-%% Addresses already delivered (by an earlier hop) and types other than to/cc/bcc (replyto, noreply…) get no copy.
+address_jid(Attrs) ->
+    case {fxml:get_attr(<<"jid">>, Attrs), fxml:get_attr(<<"uri">>, Attrs)} of
+        {{value, Jid}, false} -> {jid, Jid};
+        _ -> {malformed, <<"Only 'jid' addresses are delivered here">>}
+    end.
+
 is_delivered_here(Attrs) ->
     fxml:get_attr_s(<<"delivered">>, Attrs) /= <<"true">>
         andalso lists:member(fxml:get_attr_s(<<"type">>, Attrs), [<<"to">>, <<"cc">>, <<"bcc">>]).
 
-recipient(Attrs, Host, {_, CacheSize}, Lang, Known) ->
-    case {fxml:get_attr(<<"jid">>, Attrs), fxml:get_attr(<<"uri">>, Attrs)} of
-        {{value, Jid}, false} ->
-            case Known of
-                #{Jid := To} -> {ok, To, Known};
-                _ -> check(Jid, Host, CacheSize, Lang, Known)
-            end;
-        _ ->
-            {error, xmpp:err_jid_malformed(<<"Only 'jid' addresses are delivered here">>, Lang)}
+collect([], _Host, _Limit, _Lang, Known, Recipients, _Count) ->
+    {ok, lists:reverse(Recipients), Known};
+collect([_ | _], _Host, {Max, _}, Lang, _Known, _Recipients, Count) when Count >= Max ->
+    {error, xmpp:err_not_acceptable(<<"At most ", (integer_to_binary(Max))/binary, " addresses">>, Lang)};
+collect([{malformed, Why} | _], _Host, _Limit, Lang, _Known, _Recipients, _Count) ->
+    {error, xmpp:err_jid_malformed(Why, Lang)};
+collect([{jid, Jid} | Rest], Host, Limit, Lang, Known, Recipients, Count) ->
+    case recipient(Jid, Host, Limit, Lang, Known) of
+        {ok, To, Known1} -> collect(Rest, Host, Limit, Lang, Known1, [To | Recipients], Count + 1);
+        {error, _} = Refusal -> Refusal
     end.
 
+recipient(Jid, Host, {_, CacheSize}, Lang, Known) ->
+    case Known of
+        #{Jid := To} -> {ok, To, Known};
+        _ -> check(Jid, Host, CacheSize, Lang, Known)
+    end.
+
+%% The JID is copied first: one cut from a compact list is a sub-binary of the whole list's text, which the JID and the
+%% key remembered would otherwise keep alive.
 check(Jid, Host, CacheSize, Lang, Known) ->
-    try jid:decode(Jid) of
+    Own = binary:copy(Jid),
+    try jid:decode(Own) of
         #jid{luser = User, lserver = Host} = To when User /= <<"">> ->
-            {ok, To, remember(Jid, To, CacheSize, Known)};
+            {ok, To, remember(Own, To, CacheSize, Known)};
         _ ->
             {error, xmpp:err_forbidden(<<"This service reaches users of ", Host/binary, " only">>, Lang)}
     catch _:_ ->

@@ -1,7 +1,7 @@
 -- mod_dmuc_multicast: an XEP-0033 multicast service on a Prosody host, for the Dmuc MUC component.
 --
--- Dmuc sends a room's broadcast once, to this host, with the recipients as <address type='bcc'/>; this module hands
--- one copy to each recipient through Prosody's normal routing (so stream management, client state indication,
+-- Dmuc sends a room's broadcast once, to this host, with the recipients as <address type='bcc'/> or, since the module
+-- announces it, as Dmuc's compact list (one text node of tab-separated JIDs); this module hands one copy to each recipient through Prosody's normal routing (so stream management, client state indication,
 -- carbons and privacy lists see an ordinary stanza from the room). See README.md beside it.
 --
 -- Configuration (on the VirtualHost, or globally):
@@ -18,6 +18,10 @@ local jid_split = require "util.jid".split;
 local core_post_stanza = prosody.core_post_stanza;
 
 local xmlns_address = "http://jabber.org/protocol/address";
+-- Dmuc's own list (docs/protocol/multicast.md in Dmuc): <recipients xmlns='urn:xmpp:tmp:dmuc:multicast:0'> whose text is the
+-- JIDs separated by tabs. Prosody's parser builds one string for it where it built an element and an attribute table per
+-- <address/> (~2 µs an address, most of what a multicast cost Prosody beside the copies themselves).
+local xmlns_compact = "urn:xmpp:tmp:dmuc:multicast:0";
 local senders = module:get_option_set("dmuc_multicast_senders", {});
 local max_addresses = module:get_option_number("dmuc_multicast_max_addresses", 100);
 local component_read_size = module:get_option_number("dmuc_multicast_read_size", 256 * 1024);
@@ -31,6 +35,7 @@ module:add_feature(xmlns_address);
 -- Copies are handed on before the next stanza is read from the component stream, so a user gets what the component
 -- multicasts and what it sends direct (IQ answers) in the order it sent them: Dmuc needs that to use the service.
 module:add_feature("urn:xmpp:tmp:dmuc:0#multicast-in-order");
+module:add_feature(xmlns_compact);
 
 if senders:empty() then
 	module:log("warn", "dmuc_multicast_senders is empty: every multicast will be refused");
@@ -44,6 +49,33 @@ local function refuse(origin, stanza, condition, text)
 	return true;
 end
 
+-- The JID a list names, as delivered to, or nil and the reason to refuse the whole stanza.
+local function checked(jid)
+	local to = local_users:get(jid);
+	if to then return to; end
+	to = jid_prep(jid);
+	if not to then
+		return nil, "jid-malformed", "Not a JID: " .. jid;
+	end
+	local node, host = jid_split(to);
+	if not node or host ~= module.host then
+		return nil, "forbidden", "This service reaches users of " .. module.host .. " only";
+	end
+	local_users:set(jid, to);
+	return to;
+end
+
+-- Adds the user jid names to recipients, or gives the reason to refuse the whole stanza.
+local function add_recipient(recipients, jid)
+	local to, condition, text = checked(jid);
+	if not to then return nil, condition, text; end
+	recipients[#recipients + 1] = to;
+	if #recipients > max_addresses then
+		return nil, "not-acceptable", "At most " .. max_addresses .. " addresses";
+	end
+	return true;
+end
+
 -- The recipients, or nil and the reason to refuse the whole stanza: it is delivered to all or to none (XEP-0033 §4).
 local function recipients_of(addresses)
 	local recipients = {};
@@ -53,32 +85,59 @@ local function recipients_of(addresses)
 			if attr.uri or not attr.jid then
 				return nil, "jid-malformed", "Only 'jid' addresses are delivered here";
 			end
-			local to = local_users:get(attr.jid);
-			if not to then
-				to = jid_prep(attr.jid);
-				if not to then
-					return nil, "jid-malformed", "Not a JID: " .. attr.jid;
-				end
-				local node, host = jid_split(to);
-				if not node or host ~= module.host then
-					return nil, "forbidden", "This service reaches users of " .. module.host .. " only";
-				end
-				local_users:set(attr.jid, to);
-			end
-			recipients[#recipients + 1] = to;
-			if #recipients > max_addresses then
-				return nil, "not-acceptable", "At most " .. max_addresses .. " addresses";
-			end
+			local added, condition, text = add_recipient(recipients, attr.jid);
+			if not added then return nil, condition, text; end
 		end
 	end
 	return recipients;
 end
 
+-- The same from a compact list: every piece of its text between tabs must be a JID (no control character is part of
+-- one, RFC 7622), so an empty list, a doubled tab or one at either end names an empty JID and is refused like any other.
+local function compact_recipients_of(list)
+	local text = list:get_text();
+	if not text then
+		return nil, "jid-malformed", "A recipient list holds JIDs separated by tabs, and no elements";
+	end
+	local recipients, start = {}, 1;
+	repeat
+		local tab = text:find("\t", start, true);
+		local added, condition, reason = add_recipient(recipients, text:sub(start, tab and tab - 1));
+		if not added then return nil, condition, reason; end
+		start = tab and tab + 1;
+	until not start
+	return recipients;
+end
+
+-- Which of the lists was meant is not clear: both forms, or two compact lists.
+local function ambiguous()
+	return nil, "bad-request", "One recipient list a stanza: XEP-0033 addresses or one compact list";
+end
+
+-- The stanza's recipient list and what reads it: its first XEP-0033 address block (as before the compact form), or its
+-- compact list; nil if it has neither.
+local function list_of(stanza)
+	local addresses, compact;
+	for _, child in ipairs(stanza.tags) do
+		local xmlns = child.attr.xmlns;
+		if child.name == "addresses" and xmlns == xmlns_address then
+			addresses = addresses or child;
+		elseif child.name == "recipients" and xmlns == xmlns_compact then
+			if compact then return stanza, ambiguous; end
+			compact = child;
+		end
+	end
+	if addresses and compact then return stanza, ambiguous; end
+	if compact then return compact, compact_recipients_of; end
+	return addresses, recipients_of;
+end
+
 -- The stanza itself becomes the payload: it was parsed from the component for this handler alone, and copying it
 -- would copy every address only to drop them.
-local function remove_addresses(stanza)
+local function remove_lists(stanza)
 	stanza:maptags(function (child)
-		if child.name == "addresses" and child.attr.xmlns == xmlns_address then return nil; end
+		local name, xmlns = child.name, child.attr.xmlns;
+		if name == "addresses" and xmlns == xmlns_address or name == "recipients" and xmlns == xmlns_compact then return nil; end
 		return child;
 	end);
 end
@@ -177,8 +236,8 @@ end
 
 local function multicast(event)
 	local origin, stanza = event.origin, event.stanza;
-	local addresses = stanza:get_child("addresses", xmlns_address);
-	if not addresses then return; end -- not for us: an ordinary stanza to the host
+	local list, read_list = list_of(stanza);
+	if not list then return; end -- not for us: an ordinary stanza to the host
 
 	local _, from_host = jid_split(stanza.attr.from);
 	if origin.type ~= "component" or not senders:contains(origin.host) or from_host ~= origin.host then
@@ -187,11 +246,11 @@ local function multicast(event)
 
 	read_in_large_chunks(origin);
 
-	local recipients, condition, text = recipients_of(addresses);
+	local recipients, condition, text = read_list(list);
 	if not recipients then return refuse(origin, stanza, condition, text); end
 
-	-- No recipient learns who else received the stanza: the whole address block goes, not only the bcc addresses.
-	remove_addresses(stanza);
+	-- No recipient learns who else received the stanza: the whole list goes (every list), not only the bcc addresses.
+	remove_lists(stanza);
 	local renderings = render_once and shared_rendering.renderings;
 	if renderings then renderings[stanza] = render(stanza); end
 	-- Like Prosody's own MUC (route_to_occupant), one stanza is re-addressed for each recipient: whatever keeps a

@@ -73,26 +73,21 @@ public sealed class RenderedStanza
     public void WriteTo(IBufferWriter<byte> output, Jid to) => WriteTo(output, to.ToString());
 
     /// <summary>
-    /// This stanza for an XEP-0033 multicast service: the same stanza with an <c>&lt;addresses/&gt;</c> block naming
-    /// each recipient as a blind copy, so that the service tells no recipient who else received it. Its <c>to</c>
-    /// (the service) is spliced in like any recipient's.
+    /// This stanza for a multicast service, with its recipients in <paramref name="form"/>: as an XEP-0033
+    /// <c>&lt;addresses/&gt;</c> block naming each recipient as a blind copy, so that the service tells no recipient who
+    /// else received it, or as Dmuc's compact list (docs/protocol/multicast.md). Its <c>to</c> (the service) is spliced in
+    /// like any recipient's.
     /// </summary>
-    public RenderedStanza WithBlindCopies(ReadOnlySpan<string> recipients)
+    public RenderedStanza WithRecipients(ReadOnlySpan<string> recipients, RecipientListForm form)
     {
         var selfClosing = _bytes.AsSpan().EndsWith("/>"u8);
-        // A self-closing stanza (<presence/>) gets an end tag, so that it can hold the addresses.
+        // A self-closing stanza (<presence/>) gets an end tag, so that it can hold the list.
         var bodyEnd = selfClosing ? _bytes.Length - 2 : _bytes.AsSpan().LastIndexOf("</"u8);
         var scratch = ByteBuffer.Scratch();
         scratch.Append(_bytes.AsSpan(0, bodyEnd));
         if (selfClosing) scratch.Append(">"u8);
-        scratch.Append("<addresses xmlns='http://jabber.org/protocol/address'>"u8);
-        foreach (var recipient in recipients)
-        {
-            scratch.Append("<address type='bcc' jid=\""u8);
-            Encoding.UTF8.GetBytes(StanzaWriter.EscapeAttribute(recipient).AsSpan(), scratch);
-            scratch.Append("\"/>"u8);
-        }
-        scratch.Append("</addresses>"u8);
+        if (form == RecipientListForm.Compact) AppendCompactList(scratch, recipients);
+        else AppendBlindCopies(scratch, recipients);
         if (selfClosing)
         {
             scratch.Append("</"u8);
@@ -101,6 +96,32 @@ public sealed class RenderedStanza
         }
         else scratch.Append(_bytes.AsSpan(bodyEnd));
         return new RenderedStanza(scratch.WrittenSpan.ToArray(), _spliceAt);
+    }
+
+    private static void AppendBlindCopies(ByteBuffer scratch, ReadOnlySpan<string> recipients)
+    {
+        scratch.Append("<addresses xmlns='http://jabber.org/protocol/address'>"u8);
+        foreach (var recipient in recipients)
+        {
+            scratch.Append("<address type='bcc' jid=\""u8);
+            Encoding.UTF8.GetBytes(StanzaWriter.EscapeAttribute(recipient).AsSpan(), scratch);
+            scratch.Append("\"/>"u8);
+        }
+        scratch.Append("</addresses>"u8);
+    }
+
+    // One text node: the server's parser builds one string instead of an element and its attributes per recipient
+    // (docs/protocol/multicast.md has what that saves). The separator is a tab: a JID has no control character in any
+    // part (RFC 7622; Jid refuses them), and unlike a newline it does not cut the text into one parser callback a line.
+    private static void AppendCompactList(ByteBuffer scratch, ReadOnlySpan<string> recipients)
+    {
+        scratch.Append("<recipients xmlns='urn:xmpp:tmp:dmuc:multicast:0'>"u8);
+        for (var index = 0; index < recipients.Length; index++)
+        {
+            if (index > 0) scratch.Append("\t"u8);
+            Encoding.UTF8.GetBytes(StanzaWriter.EscapeAttribute(recipients[index]).AsSpan(), scratch);
+        }
+        scratch.Append("</recipients>"u8);
     }
 
     private static ReadOnlySpan<byte> ToPrefix => " to=\""u8;
@@ -118,4 +139,14 @@ public sealed class RenderedStanza
             return (stanza._hash = hasher.ToHashCode()).Value;
         }
     }
+}
+
+/// <summary>How a stanza to a multicast service names its recipients (<see cref="RenderedStanza.WithRecipients"/>).</summary>
+public enum RecipientListForm
+{
+    /// <summary>XEP-0033: one <c>&lt;address type='bcc'/&gt;</c> element a recipient.</summary>
+    BlindCopies,
+
+    /// <summary>Dmuc's own, for its server modules that announce it: the JIDs in one text node, separated by tabs.</summary>
+    Compact,
 }

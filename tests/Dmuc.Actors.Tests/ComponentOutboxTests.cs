@@ -61,6 +61,33 @@ public sealed class ComponentOutboxTests
         outbox.Detach(connection);
         Assert.Null(outbox.Multicast);
     }
+    [Fact]
+    public async Task Where_the_service_announced_the_compact_form_the_recipients_leave_as_one_list_and_the_next_stream_waits_for_its_own_discovery()
+    {
+        await using var compact = await OutboxOnStream.StartAsync(maxAddresses: 2, inOrder: true, RecipientListForm.Compact);
+        var outbox = compact.Outbox;
+        var broadcast = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "all"));
+        Delivery[] toEveryone = [new(Jid.Parse("a@h/1"), broadcast), new(Jid.Parse("b@h/2"), broadcast), new(Jid.Parse("c@h/3"), broadcast)];
+        XNamespace address = MulticastDiscovery.AddressFeature, list = MulticastDiscovery.CompactFeature;
+        string Recipients(XElement stanza) => string.Join(" ", stanza.Descendants(address + "address").Select(bcc => bcc.Attribute("jid")!.Value)
+            .Concat(stanza.Elements(list + "recipients").Select(recipients => "[" + recipients.Value.Replace('\t', ',') + "]")));
+
+        outbox.Send(toEveryone);
+        Assert.True(await compact.Server.ReadUntilAsync(() => compact.Server.Received.Count == 2).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([("multicast.h", "[a@h/1,b@h/2]"), ("multicast.h", "[c@h/3]")],
+            compact.Server.Received.Select(stanza => ((string)stanza.Attribute("to")!, Recipients(stanza))));
+
+        // A new stream (the server may have been replaced by one without the module's compact form): one stanza per
+        // recipient until its discovery finds a service, then that service's form.
+        await using var next = await OutboxOnStream.StartAsync(maxAddresses: 2, inOrder: true, listForm: null, outbox);
+        outbox.Send(toEveryone);
+        next.Outbox.UseMulticast(next.Connection, new MulticastRoute("multicast.h", "h", 2, InOrder: true));
+        outbox.Send(toEveryone);
+        Assert.True(await next.Server.ReadUntilAsync(() => next.Server.Received.Count == 5).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([("a@h/1", ""), ("b@h/2", ""), ("c@h/3", ""), ("multicast.h", "a@h/1 b@h/2"), ("multicast.h", "c@h/3")],
+            next.Server.Received.Select(stanza => ((string)stanza.Attribute("to")!, Recipients(stanza))));
+    }
+
     /// <summary>
     /// What a room gathered over several joins: the roster presence of one occupant to each entrant, equal bytes in
     /// separate elements, leaves as one multicast; a view that differs (a moderator's, with the real JID) goes apart;
@@ -97,20 +124,24 @@ public sealed class ComponentOutboxTests
     }
 
     /// <summary>An outbox on a component stream to a fake server, multicasting to users of h through multicast.h.</summary>
-    private sealed class OutboxOnStream(FakeComponentServer server, ComponentConnection connection) : IAsyncDisposable
+    private sealed class OutboxOnStream(FakeComponentServer server, ComponentConnection connection, ComponentOutbox outbox) : IAsyncDisposable
     {
         public FakeComponentServer Server { get; } = server;
         public ComponentConnection Connection { get; } = connection;
-        public ComponentOutbox Outbox { get; } = new(NullLogger<ComponentOutbox>.Instance);
+        public ComponentOutbox Outbox { get; } = outbox;
 
-        public static async Task<OutboxOnStream> StartAsync(int maxAddresses, bool inOrder)
+        /// <param name="listForm">The route's; null: no route yet (discovery has not answered).</param>
+        /// <param name="outbox">An outbox whose previous stream this one replaces; null: a new one.</param>
+        public static async Task<OutboxOnStream> StartAsync(int maxAddresses, bool inOrder,
+            RecipientListForm? listForm = RecipientListForm.BlindCopies, ComponentOutbox? outbox = null)
         {
             var server = new FakeComponentServer();
             var connecting = ComponentConnection.ConnectAsync(server.Options());
             Assert.True(await server.AcceptAsync());
-            var stream = new OutboxOnStream(server, await connecting);
+            var stream = new OutboxOnStream(server, await connecting, outbox ?? new ComponentOutbox(NullLogger<ComponentOutbox>.Instance));
             stream.Outbox.Attach(stream.Connection);
-            stream.Outbox.UseMulticast(stream.Connection, new MulticastRoute("multicast.h", "h", maxAddresses, inOrder));
+            if (listForm is { } form)
+                stream.Outbox.UseMulticast(stream.Connection, new MulticastRoute("multicast.h", "h", maxAddresses, inOrder, form));
             return stream;
         }
 

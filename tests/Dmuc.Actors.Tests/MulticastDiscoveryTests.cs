@@ -27,6 +27,18 @@ public sealed class MulticastDiscoveryTests
     }
 
     [Fact]
+    public void A_host_that_also_advertises_the_compact_form_takes_its_recipients_compact_and_the_route_says_so()
+    {
+        var discovery = new MulticastDiscovery(Component, Host);
+        var step = discovery.Receive(InfoResult(discovery.Start()[0], MulticastDiscovery.AddressFeature, MulticastDiscovery.InOrderFeature,
+            MulticastDiscovery.CompactFeature));
+
+        Assert.Equal(new MulticastService(Host, InOrder: true, RecipientListForm.Compact), step.Service);
+        Assert.Equal(new MulticastRoute(Host, Host, 50, InOrder: true, RecipientListForm.Compact),
+            new MulticastSettings(Host, MaxAddresses: 50, TimeSpan.FromSeconds(1)).RouteFor(step.Service).Route);
+    }
+
+    [Fact]
     public void Otherwise_each_item_of_the_host_but_the_component_is_asked_and_the_one_with_the_feature_is_the_service()
     {
         var discovery = new MulticastDiscovery(Component, Host);

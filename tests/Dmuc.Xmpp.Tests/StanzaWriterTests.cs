@@ -116,7 +116,7 @@ public class StanzaWriterTests
     public void A_stanza_for_a_multicast_service_carries_each_recipient_as_a_blind_copy_and_parses_back()
     {
         var message = new XElement(Ns.Client + "message", new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "hi"));
-        var multicast = RenderedStanza.Render(message).WithBlindCopies(["a@b/c", "x@y/\"q&<"]);
+        var multicast = RenderedStanza.Render(message).WithRecipients(["a@b/c", "x@y/\"q&<"], RecipientListForm.BlindCopies);
 
         var output = new ArrayBufferWriter<byte>();
         multicast.WriteTo(output, "multicast.b");
@@ -131,11 +131,28 @@ public class StanzaWriterTests
     }
 
     [Fact]
+    public void A_stanza_for_a_compact_multicast_service_carries_the_recipients_as_one_tab_separated_text_and_parses_back()
+    {
+        var presence = new XElement(Ns.Client + "presence", new XAttribute("from", "r@m/n"));
+        var multicast = RenderedStanza.Render(presence).WithRecipients(["a@b/c", "x@y/\"q&< >", "d@b/e"], RecipientListForm.Compact);
+
+        var output = new ArrayBufferWriter<byte>();
+        multicast.WriteTo(output, "b");
+        Assert.Equal(
+            "<presence to=\"b\" from=\"r@m/n\"><recipients xmlns='urn:xmpp:tmp:dmuc:multicast:0'>" +
+            "a@b/c\tx@y/&quot;q&amp;&lt; &gt;\td@b/e</recipients></presence>",
+            Encoding.UTF8.GetString(output.WrittenSpan));
+        var parsed = RecordingHandler.Parse(Header + Encoding.UTF8.GetString(output.WrittenSpan)).Elements.Single();
+        Assert.Equal(["a@b/c", "x@y/\"q&< >", "d@b/e"],
+            parsed.Element((XNamespace)"urn:xmpp:tmp:dmuc:multicast:0" + "recipients")!.Value.Split('\t'));
+    }
+
+    [Fact]
     public void A_self_closing_stanza_gets_an_end_tag_to_hold_the_addresses()
     {
         var presence = new XElement(Ns.Client + "presence", new XAttribute("from", "r@m/n"));
         var output = new ArrayBufferWriter<byte>();
-        RenderedStanza.Render(presence).WithBlindCopies(["a@b/c", "d@b/e"]).WriteTo(output, "b");
+        RenderedStanza.Render(presence).WithRecipients(["a@b/c", "d@b/e"], RecipientListForm.BlindCopies).WriteTo(output, "b");
         Assert.Equal(
             "<presence to=\"b\" from=\"r@m/n\"><addresses xmlns='http://jabber.org/protocol/address'>" +
             "<address type='bcc' jid=\"a@b/c\"/><address type='bcc' jid=\"d@b/e\"/></addresses></presence>",

@@ -51,7 +51,7 @@ public sealed record MulticastSettings(string HostDomain, int MaxAddresses, Time
         null => (null, $"{HostDomain} offers no XEP-0033 multicast service"),
         { InOrder: false } when !AllowUnordered => (null,
             $"{service.Jid} may deliver out of the component stream's order (an IQ answer before the broadcast it follows); Dmuc:Multicast:AllowUnordered uses it anyway"),
-        _ => (new MulticastRoute(service.Jid, HostDomain, MaxAddresses, service.InOrder), ""),
+        _ => (new MulticastRoute(service.Jid, HostDomain, MaxAddresses, service.InOrder, service.ListForm), ""),
     };
 }
 
@@ -255,7 +255,7 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
             return;
         }
         _outbox.UseMulticast(answered.Connection, route);
-        LogMulticast(_logger, route.Service, route.HostDomain);
+        LogMulticast(_logger, route.Service, route.HostDomain, route.ListForm);
     }
 
     private void HandleDiscoveryTimedOut(DiscoveryTimedOut _)
@@ -364,8 +364,8 @@ public sealed partial class ComponentConnectionActor : ReceiveActor, IWithTimers
     [LoggerMessage(Level = LogLevel.Information, Message = "The component stream is gone ({Reason}); the node is stopping, so it stays down")]
     private static partial void LogNotReconnecting(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts to users of {HostDomain} go through the multicast service {Service} (XEP-0033)")]
-    private static partial void LogMulticast(ILogger logger, string service, string hostDomain);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broadcasts to users of {HostDomain} go through the multicast service {Service} (recipients as {ListForm})")]
+    private static partial void LogMulticast(ILogger logger, string service, string hostDomain, RecipientListForm listForm);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Another node serves this node's host: closing the component stream and standing by")]
     private static partial void LogStandingBy(ILogger logger);

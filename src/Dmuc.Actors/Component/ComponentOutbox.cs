@@ -189,7 +189,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         for (var start = 0; start < recipients.Length; start += route.MaxAddresses)
         {
             var chunk = recipients.Slice(start, Math.Min(route.MaxAddresses, recipients.Length - start));
-            SendRendered(stanza.WithBlindCopies(chunk), new ReadOnlySpan<string>(in service));
+            SendRendered(stanza.WithRecipients(chunk, route.ListForm), new ReadOnlySpan<string>(in service));
             metrics?.Multicast(chunk.Length);
         }
     }
@@ -229,7 +229,9 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 /// stanza (the server's own limit).
 /// </summary>
 /// <param name="InOrder">The service keeps the component stream's order (<see cref="MulticastDiscovery.InOrderFeature"/>).</param>
-public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses, bool InOrder)
+/// <param name="ListForm">How the service takes the recipients (<see cref="MulticastDiscovery.CompactFeature"/>).</param>
+public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses, bool InOrder,
+    RecipientListForm ListForm = RecipientListForm.BlindCopies)
 {
     /// <summary>XEP-0033 carries messages and presence only.</summary>
     public static bool Carries(XElement stanza) => stanza.Name.LocalName is "message" or "presence";

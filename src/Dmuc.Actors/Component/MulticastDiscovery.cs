@@ -20,6 +20,12 @@ public sealed class MulticastDiscovery
     /// </summary>
     public const string InOrderFeature = "urn:xmpp:tmp:dmuc:0#multicast-in-order";
 
+    /// <summary>
+    /// Dmuc's own feature and namespace: the service takes the recipients as one text node of tab-separated JIDs
+    /// (<see cref="RecipientListForm.Compact"/>, docs/protocol/multicast.md). mod_dmuc_multicast announces it.
+    /// </summary>
+    public const string CompactFeature = "urn:xmpp:tmp:dmuc:multicast:0";
+
     // Answers to these ids are the discovery's; nothing else the node sends uses the prefix.
     private const string IdPrefix = "dmuc-multicast-";
 
@@ -51,7 +57,8 @@ public sealed class MulticastDiscovery
         {
             var features = result?.Elements(Ns.DiscoInfo + "feature").Select(feature => (string?)feature.Attribute("var")).ToHashSet() ?? [];
             if (features.Contains(AddressFeature))
-                return new Step([], new MulticastService(query.To, InOrder: features.Contains(InOrderFeature)), Finished: true);
+                return new Step([], new MulticastService(query.To, InOrder: features.Contains(InOrderFeature),
+                    features.Contains(CompactFeature) ? RecipientListForm.Compact : RecipientListForm.BlindCopies), Finished: true);
             // The host itself has no multicast: ask what it hosts.
             if (query.To == _hostDomain) return Continue([Query(Ns.DiscoItems, _hostDomain)]);
             return Continue([]);
@@ -85,4 +92,5 @@ public sealed class MulticastDiscovery
 
 /// <param name="Jid">Where multicast stanzas go.</param>
 /// <param name="InOrder">It announces <see cref="MulticastDiscovery.InOrderFeature"/>.</param>
-public sealed record MulticastService(string Jid, bool InOrder);
+/// <param name="ListForm">How it takes the recipients: compact where it announces <see cref="MulticastDiscovery.CompactFeature"/>.</param>
+public sealed record MulticastService(string Jid, bool InOrder, RecipientListForm ListForm = RecipientListForm.BlindCopies);

@@ -1,5 +1,6 @@
 using Dmuc.Integration.Tests.Ejabberd;
 using Dmuc.Integration.Tests.Muc;
+using Dmuc.Xmpp;
 using Xunit;
 
 namespace Dmuc.Integration.Tests.Tests;
@@ -10,11 +11,18 @@ namespace Dmuc.Integration.Tests.Tests;
 /// a base class declares.
 /// </summary>
 [Trait("Category", "Ejabberd")]
-public sealed class EjabberdMulticastModuleTests : MulticastModuleContract
+public class EjabberdMulticastModuleTests : MulticastModuleContract
 {
     protected override async Task<XmppHostServer> StartServerAsync() =>
         await EjabberdServer.StartAsync(new EjabberdOptions(Host, MucDomain));
 
     /// <summary>ejabberd decodes a message's body into a field of its own and writes it after the other children, as for any stanza.</summary>
     protected override bool KeepsChildOrder => false;
+}
+
+/// <summary>All of <see cref="EjabberdMulticastModuleTests"/> with the recipients in the module's compact list.</summary>
+[Trait("Category", "Ejabberd")]
+public sealed class EjabberdCompactMulticastModuleTests : EjabberdMulticastModuleTests
+{
+    protected override RecipientListForm Form => RecipientListForm.Compact;
 }

@@ -13,7 +13,8 @@ namespace Dmuc.Integration.Tests.Tests;
 /// in a real server driven by a bare component stream (the MUC domain's) and by real users: it delivers the component's
 /// multicast to each address once, without the address list, in the order of the component stream, and refuses the
 /// whole stanza, with XEP-0033's error, when the sender is not the component or an address is not one of its host's
-/// users. Each server's class adds what only that server has.
+/// users. Each server's class adds what only that server has, and runs again with <see cref="Form"/> the module's compact
+/// recipient list (docs/protocol/multicast.md) instead of XEP-0033's addresses.
 /// </summary>
 public abstract class MulticastModuleContract : IAsyncLifetime
 {
@@ -21,6 +22,7 @@ public abstract class MulticastModuleContract : IAsyncLifetime
     protected const string MucDomain = "conference.localhost";
     private const string From = "verona@" + MucDomain + "/Nurse";
     private static readonly XNamespace Address = MulticastDiscovery.AddressFeature;
+    private static readonly XNamespace Compact = MulticastDiscovery.CompactFeature;
     private static readonly XNamespace StanzaId = "urn:xmpp:sid:0";
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
     protected static readonly TimeSpan Silence = TimeSpan.FromMilliseconds(700);
@@ -38,6 +40,9 @@ public abstract class MulticastModuleContract : IAsyncLifetime
 
     /// <summary>What the server adds to a copy besides its 'to' (Prosody: the stream's language).</summary>
     protected virtual void AddWhatTheServerStamps(XElement copy) { }
+
+    /// <summary>How the component's multicasts name their recipients in this run of the contract.</summary>
+    protected virtual RecipientListForm Form => RecipientListForm.BlindCopies;
 
     /// <summary>Whether the server writes a stanza's children in the order it read them (ejabberd does not: below).</summary>
     protected virtual bool KeepsChildOrder => true;
@@ -61,7 +66,7 @@ public abstract class MulticastModuleContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_host_advertises_in_order_multicast_and_the_component_finds_it()
+    public async Task The_host_advertises_in_order_multicast_with_the_compact_list_and_the_component_finds_it()
     {
         var discovery = new MulticastDiscovery(MucDomain, Host);
         MulticastDiscovery.Step step = new(discovery.Start(), null, false);
@@ -70,7 +75,7 @@ public abstract class MulticastModuleContract : IAsyncLifetime
             foreach (var query in step.Queries) _component.Send(query);
             step = discovery.Receive(await NextToComponentAsync());
         }
-        Assert.Equal(new MulticastService(Host, InOrder: true), step.Service);
+        Assert.Equal(new MulticastService(Host, InOrder: true, RecipientListForm.Compact), step.Service);
     }
 
     [Theory]
@@ -89,7 +94,7 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         {
             var copy = await client.ReceiveAsync(Patience);
             var expected = new XElement(multicast);
-            expected.Element(Address + "addresses")!.Remove();
+            ListOf(expected).Remove();
             expected.SetAttributeValue("to", client.FullJid);
             AddWhatTheServerStamps(expected);
             Assert.Equal(Canonical(expected, KeepsChildOrder).ToString(), Canonical(copy, KeepsChildOrder).ToString());
@@ -153,7 +158,8 @@ public abstract class MulticastModuleContract : IAsyncLifetime
     public async Task Addresses_already_delivered_or_not_for_delivery_get_no_copy()
     {
         // XEP-0033: an address marked delivered was served by an earlier hop; replyto and the like name no recipient.
-        var multicast = Multicast("message", "m9", Juliet.FullJid);
+        // Only XEP-0033's form says either: a compact list names recipients and nothing else.
+        var multicast = MulticastIn(RecipientListForm.BlindCopies, "O Romeo, Romeo", "message", "m9", Juliet.FullJid);
         multicast.Element(Address + "addresses")!.Add(
             new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", Romeo.FullJid), new XAttribute("delivered", "true")),
             new XElement(Address + "address", new XAttribute("type", "replyto"), new XAttribute("jid", "tybalt@capulet.example/street")));
@@ -186,6 +192,54 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         Assert.Null(await Juliet.TryReceiveAsync(Silence));
     }
 
+    [Theory]
+    [InlineData("", "jid-malformed")]                                      // an empty list
+    [InlineData("{juliet}\t", "jid-malformed")]                           // a tab ends it
+    [InlineData("\t{juliet}", "jid-malformed")]                           // a tab starts it
+    [InlineData("{juliet}\t\t{romeo}", "jid-malformed")]                 // two tabs in a row
+    [InlineData("{juliet}\n{romeo}", "jid-malformed")]                    // another separator: one entry, not a JID
+    [InlineData("{juliet}\ttybalt@capulet.example/street", "forbidden")]  // a JID of another host
+    [InlineData("{juliet}\t" + MucDomain, "forbidden")]                   // a domain
+    [InlineData("{juliet}\tjuliet@@localhost", "jid-malformed")]
+    public async Task A_compact_list_with_one_bad_entry_is_refused_whole(string list, string condition)
+    {
+        var multicast = MulticastIn(RecipientListForm.Compact, "O Romeo, Romeo", "message", "c1");
+        multicast.Element(Compact + "recipients")!.Value = list.Replace("{juliet}", Juliet.FullJid).Replace("{romeo}", Romeo.FullJid);
+        _component.Send(multicast);
+
+        AssertError(await NextToComponentAsync(), "c1", condition);
+        Assert.Null(await Juliet.TryReceiveAsync(Silence));
+        Assert.Null(await Romeo.TryReceiveAsync(Silence));
+    }
+
+    [Fact]
+    public async Task A_compact_list_holds_nothing_but_text()
+    {
+        var multicast = MulticastIn(RecipientListForm.Compact, "O Romeo, Romeo", "message", "c2", Juliet.FullJid);
+        multicast.Element(Compact + "recipients")!.Add(new XElement(Compact + "jid", Romeo.FullJid));
+        _component.Send(multicast);
+
+        AssertError(await NextToComponentAsync(), "c2", "jid-malformed");
+        Assert.Null(await Juliet.TryReceiveAsync(Silence));
+    }
+
+    [Fact]
+    public async Task A_stanza_with_two_recipient_lists_is_refused_whichever_they_are()
+    {
+        var both = MulticastIn(RecipientListForm.Compact, "O Romeo, Romeo", "message", "c3", Juliet.FullJid);
+        both.Add(MulticastIn(RecipientListForm.BlindCopies, "", "message", "", Romeo.FullJid).Element(Address + "addresses"));
+        var twoCompact = MulticastIn(RecipientListForm.Compact, "O Romeo, Romeo", "message", "c4", Juliet.FullJid);
+        twoCompact.Add(new XElement(twoCompact.Element(Compact + "recipients")!) { Value = Romeo.FullJid });
+
+        _component.Send(both);
+        _component.Send(twoCompact);
+
+        AssertError(await NextToComponentAsync(), "c3", "bad-request");
+        AssertError(await NextToComponentAsync(), "c4", "bad-request");
+        Assert.Null(await Juliet.TryReceiveAsync(Silence));
+        Assert.Null(await Romeo.TryReceiveAsync(Silence));
+    }
+
     [Fact]
     public async Task A_user_may_not_multicast()
     {
@@ -197,14 +251,22 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         Assert.Null(await Juliet.TryReceiveAsync(Silence));
     }
 
-    protected static XElement Multicast(string kind, string id, params string[] recipients) =>
+    protected XElement Multicast(string kind, string id, params string[] recipients) =>
         MulticastSaying("O Romeo, Romeo", kind, id, recipients);
 
-    private static XElement MulticastSaying(string body, string kind, string id, params string[] recipients) =>
+    private XElement MulticastSaying(string body, string kind, string id, params string[] recipients) =>
+        MulticastIn(Form, body, kind, id, recipients);
+
+    private static XElement MulticastIn(RecipientListForm form, string body, string kind, string id, params string[] recipients) =>
         new(XmppNamespaces.Client + kind, new XAttribute("from", From), new XAttribute("to", Host), new XAttribute("id", id),
             kind == "message" ? new XAttribute("type", "groupchat") : null,
-            new XElement(Address + "addresses", recipients.Select(jid => new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", jid)))),
+            form == RecipientListForm.Compact
+                ? new XElement(Compact + "recipients", string.Join('\t', recipients))
+                : new XElement(Address + "addresses", recipients.Select(jid => new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", jid)))),
             kind == "message" ? new XElement(XmppNamespaces.Client + "body", body) : null);
+
+    private static XElement ListOf(XElement multicast) =>
+        multicast.Element(Address + "addresses") ?? multicast.Element(Compact + "recipients") ?? throw new ArgumentException("No recipient list");
 
     protected static void AssertError(XElement reply, string id, string condition)
     {
@@ -213,7 +275,11 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         Assert.NotNull(reply.Element(XmppNamespaces.Client + "error")?.Element(Ns.Stanzas + condition));
     }
 
-    protected static void AssertNoAddressList(XElement copy) => Assert.Empty(copy.Descendants(Address + "addresses"));
+    protected static void AssertNoAddressList(XElement copy)
+    {
+        Assert.Empty(copy.Descendants(Address + "addresses"));
+        Assert.Empty(copy.Descendants(Compact + "recipients"));
+    }
 
     /// <summary>
     /// The element with its attributes in name order and without namespace declarations (neither is meaning), and its

@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Dmuc.Integration.Tests.Muc;
 using Dmuc.Integration.Tests.Prosody;
 using Dmuc.Integration.Tests.Xmpp;
+using Dmuc.Xmpp;
 using Xunit;
 
 namespace Dmuc.Integration.Tests.Tests;
@@ -11,7 +12,7 @@ namespace Dmuc.Integration.Tests.Tests;
 /// that what Prosody keeps or holds of a copy (stream management's queue, client state indication's buffer) stays that
 /// user's own copy though the module re-addresses one stanza for every recipient.
 /// </summary>
-public sealed class ProsodyMulticastModuleTests : MulticastModuleContract
+public class ProsodyMulticastModuleTests : MulticastModuleContract
 {
     private static readonly XNamespace StreamManagement = "urn:xmpp:sm:3";
     private static readonly XNamespace ClientState = "urn:xmpp:csi:0";
@@ -75,4 +76,10 @@ public sealed class ProsodyMulticastModuleTests : MulticastModuleContract
             if (element.Name.Namespace != StreamManagement) return element;
         }
     }
+}
+
+/// <summary>All of <see cref="ProsodyMulticastModuleTests"/> with the recipients in the module's compact list.</summary>
+public sealed class ProsodyCompactMulticastModuleTests : ProsodyMulticastModuleTests
+{
+    protected override RecipientListForm Form => RecipientListForm.Compact;
 }
