@@ -48,14 +48,15 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 
     public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0)
     {
-        var connection = Volatile.Read(ref _connection);
-        var queued = connection?.QueuedBytes ?? QueuedBytes;
-        if (queued + decidedNotSentBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
+        if (!ServerBehind(decidedNotSentBytes) || LoadShedding.RefusalOf(stanza) is not { } refusal
             || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
         Send([new Delivery(sender, refusal)]);
         metrics?.RefusedUnderLoad();
         return true;
     }
+
+    public bool ServerBehind(long decidedNotSentBytes = 0) =>
+        (Volatile.Read(ref _connection)?.QueuedBytes ?? QueuedBytes) + decidedNotSentBytes > maxQueuedBytes;
 
     /// <summary>One stanza per recipient: with multicast, less goes out than this.</summary>
     public long BytesToSend(IReadOnlyList<Delivery> deliveries)

@@ -18,6 +18,13 @@ public interface IStanzaSink
     /// </summary>
     bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) => false;
 
+    /// <summary>
+    /// Whether this node's server is behind on the sink's output (over its budget, counting <paramref name="decidedNotSentBytes"/>):
+    /// what <see cref="RefusedUnderLoad"/> refuses by, for a primary to refuse a replica's forward by the same rule
+    /// (<see cref="Dmuc.Actors.Replication.RelayedForwards.RefusedUnderLoad"/>), its error going back through the replica.
+    /// </summary>
+    bool ServerBehind(long decidedNotSentBytes = 0) => false;
+
     /// <summary>What <paramref name="deliveries"/> will add to the sink's queue once sent.</summary>
     long BytesToSend(IReadOnlyList<Delivery> deliveries) => 0;
 

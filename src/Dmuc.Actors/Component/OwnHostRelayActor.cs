@@ -161,6 +161,8 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
     public bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) =>
         !Relayed && outbox.RefusedUnderLoad(stanza, decidedNotSentBytes);
 
+    public bool ServerBehind(long decidedNotSentBytes = 0) => !Relayed && outbox.ServerBehind(decidedNotSentBytes);
+
     public long BytesToSend(IReadOnlyList<Delivery> deliveries) => outbox.BytesToSend(deliveries);
 
     public Task<bool> AllWritten() => outbox.AllWritten();

@@ -46,10 +46,11 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     public Decided Decide(RoomCommand command, RelayedBy? relayed = null) => Decide(command, relayed, hostHasNoNode: false);
 
     /// <param name="hostHasNoNode">The command lets sessions go because their host has no node (<see cref="HostGone"/>).</param>
-    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode)
+    /// <param name="refused">What the room answers instead of processing the command (<see cref="RelayedForwards.RefusedUnderLoad"/>).</param>
+    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode, Decision? refused = null)
     {
         var sessionsBefore = SessionsByRealJid();
-        var decision = State.Process(command);
+        var decision = refused ?? State.Process(command);
         // Whom the room let go without their word, journaled with their leaving (SessionsLetGo): an error from a session the room has
         // (its server answered the room's check, or bounced a stanza) says the session is gone, and its replica knows it now.
         IReadOnlyList<RoomEvent> letGo = hostHasNoNode || IsError(command)
@@ -79,8 +80,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// <summary>
     /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
     /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
+    /// While this node's server is behind (<paramref name="serverBehind"/>), a join or a message is answered with
+    /// wait/resource-constraint instead, still in order and acknowledged (<see cref="RelayedForwards.RefusedUnderLoad"/>).
     /// </summary>
-    public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed)
+    public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed, bool serverBehind = false)
     {
         var (host, number) = (relayed.Host, relayed.Number);
         _held.ForwardsAcknowledged(host, number.Session, number.Acknowledged);
@@ -92,9 +95,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             case ForwardVerdict.Gap:
                 return new RelayedOutcome(verdict, upTo);
         }
-        var decided = Decide(command, relayed);
+        var refused = RelayedForwards.RefusedUnderLoad(command.Stanza, serverBehind);
+        var decided = Decide(command, relayed, hostHasNoNode: false, refused);
         _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
-        return new RelayedOutcome(verdict, upTo, decided);
+        return new RelayedOutcome(verdict, upTo, decided, RefusedUnderLoad: refused is not null);
     }
 
     /// <summary>
@@ -398,7 +402,9 @@ public sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, Forwar
 /// <param name="UpTo">The last of the replica's forwards the room has processed.</param>
 /// <param name="Decided">The room's decision, when it processed the forward.</param>
 /// <param name="AcknowledgedAgain">For a resend: only the acknowledgement.</param>
-public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null);
+/// <param name="RefusedUnderLoad">The decision only answers the sender that this node's server is behind (<see cref="RelayedForwards.RefusedUnderLoad"/>).</param>
+public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null,
+    bool RefusedUnderLoad = false);
 
 /// <summary>A netjoin's decisions in order, then the resync batch to send behind them; <paramref name="Warnings"/> for the log.</summary>
 /// <param name="Told">That the resync tells the host of the sessions let go while it had no node: applied, to journal before the resync goes.</param>

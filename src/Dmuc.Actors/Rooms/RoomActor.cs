@@ -194,7 +194,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var (stanza, firstHanded) = resent ? StreamAckProtocol.FirstHanded(route.Stanza, _options.ServiceDomain) : (route.Stanza, null);
         var command = new HandleStanza(stanza, now, SentAt: firstHanded < now ? firstHanded : null, CreationDenied: route.CreationDenied, Resent: resent);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
-        // the server. A replica's forward was admitted by its own node, against its own server.
+        // the server. A replica's forward was admitted by its own node, against its own server, and is checked against
+        // this one's too: its sender's answer then goes back through the replica (PrimaryRoom.Relayed).
         var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
             : _sends.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
             : Handle(command);
@@ -217,7 +218,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     /// <returns>What the room decided, or null when it did not process the stanza.</returns>
     private Decision? HandleRelayed(HandleStanza command, RelayedBy relayed)
     {
-        var outcome = _primary.Relayed(command, relayed);
+        var outcome = _primary.Relayed(command, relayed, _sends.ServerBehind(_localBytesAwaitingWrite));
+        if (outcome.RefusedUnderLoad) _metrics.RefusedUnderLoad();
         if (outcome.AcknowledgedAgain is { } ack) SendWhenEarlierWritesAreDone(ack, afterSent: null);
         if (outcome.Verdict == ForwardVerdict.Gap)
         {
