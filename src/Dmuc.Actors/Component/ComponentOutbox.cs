@@ -46,9 +46,10 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
-    public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0)
+    /// <summary>Whether <paramref name="stanza"/>, as the stream hands it, is refused because the server is behind (<see cref="LoadShedding"/>); the sender has been told.</summary>
+    public bool RefusedUnderLoad(XElement stanza)
     {
-        if (!ServerBehind(decidedNotSentBytes) || LoadShedding.RefusalOf(stanza) is not { } refusal
+        if (!ServerBehind() || LoadShedding.RefusalOf(stanza) is not { } refusal
             || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
         Send([new Delivery(sender, refusal)]);
         metrics?.RefusedUnderLoad();

@@ -28,6 +28,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
+    private readonly HostsBehind _hostsBehind = new();
 
     /// <summary>The name this node's own server's receipt is kept under, beside the replica hosts' (<see cref="RoomState.ReceiptOf"/>).</summary>
     public string OwnHost { get; } = ownHost ?? state.RoomJid.Domain;
@@ -43,13 +44,18 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
-    public Decided Decide(RoomCommand command, RelayedBy? relayed = null) => Decide(command, relayed, hostHasNoNode: false);
+    /// <param name="serverBehind">This node's own server is behind on its output: a user's join or message is refused
+    /// (<see cref="RoomLoadShedding"/>), as it is while a replica host's is (<see cref="ReplicaServerBehind"/>).</param>
+    public Decided Decide(RoomCommand command, RelayedBy? relayed = null, bool serverBehind = false) =>
+        Decide(command, relayed, hostHasNoNode: false, Overloaded(serverBehind, command.Now));
 
     /// <param name="hostHasNoNode">The command lets sessions go because their host has no node (<see cref="HostGone"/>).</param>
-    /// <param name="refused">What the room answers instead of processing the command (<see cref="RelayedForwards.RefusedUnderLoad"/>).</param>
-    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode, Decision? refused = null)
+    /// <param name="overloaded">A user's join or message is refused (<see cref="RoomLoadShedding"/>). Never in a netjoin: the replica
+    /// served what it held there to its users already.</param>
+    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode, bool overloaded = false)
     {
         var sessionsBefore = SessionsByRealJid();
+        var refused = RoomLoadShedding.Refusal(command, overloaded);
         var decision = refused ?? State.Process(command);
         // Whom the room let go without their word, journaled with their leaving (SessionsLetGo): an error from a session the room has
         // (its server answered the room's check, or bounced a stanza) says the session is gone, and its replica knows it now.
@@ -67,8 +73,13 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
             plan.ByHost.Count == 0 ? null : SplitBounces.For(stanza, plan.ByHost.Keys), SenderHostAmong(plan.ByHost, stanza)),
-            plan.Local.Count == 0 ? null : State.NewestKeptStanzaId);
+            plan.Local.Count == 0 ? null : State.NewestKeptStanzaId, RefusedUnderLoad: refused is not null);
     }
+
+    /// <summary>A replica's word on its server's load (<see cref="ServerBehind"/>); its users' stanzas are refused while it holds.</summary>
+    public void ReplicaServerBehind(ServerBehind word, DateTimeOffset now) => _hostsBehind.Heard(word, now);
+
+    private bool Overloaded(bool serverBehind, DateTimeOffset now) => serverBehind || _hostsBehind.Any(now);
 
     /// <summary>
     /// The sender's host, read only with batches to replica hosts (to tell each whether its users saw what was said): like the
@@ -80,8 +91,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// <summary>
     /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
     /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
-    /// While this node's server is behind (<paramref name="serverBehind"/>), a join or a message is answered with
-    /// wait/resource-constraint instead, still in order and acknowledged (<see cref="RelayedForwards.RefusedUnderLoad"/>).
+    /// While this node's server or a replica host's is behind (<paramref name="serverBehind"/>, <see cref="ReplicaServerBehind"/>), a join
+    /// or a message is answered with wait/resource-constraint instead, still in order and acknowledged (<see cref="RoomLoadShedding"/>).
     /// </summary>
     public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed, bool serverBehind = false)
     {
@@ -95,10 +106,9 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             case ForwardVerdict.Gap:
                 return new RelayedOutcome(verdict, upTo);
         }
-        var refused = RelayedForwards.RefusedUnderLoad(command.Stanza, serverBehind);
-        var decided = Decide(command, relayed, hostHasNoNode: false, refused);
+        var decided = Decide(command, relayed, hostHasNoNode: false, Overloaded(serverBehind, command.Now));
         _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
-        return new RelayedOutcome(verdict, upTo, decided, RefusedUnderLoad: refused is not null);
+        return new RelayedOutcome(verdict, upTo, decided);
     }
 
     /// <summary>
@@ -388,7 +398,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 /// <summary>One command's decision, already applied, and what it sends.</summary>
 /// <param name="NewestKeptLocally">When the decision sends this node's server anything: the newest message the room kept as it
 /// decided, which that server has once this decision's deliveries and those before them are written (<see cref="PrimaryRoom.OwnHostHandedOver"/>).</param>
-public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing, string? NewestKeptLocally = null);
+/// <param name="RefusedUnderLoad">The decision only answers the sender that a server is behind (<see cref="RoomLoadShedding"/>).</param>
+public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing, string? NewestKeptLocally = null, bool RefusedUnderLoad = false);
 
 /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
 /// <param name="SenderHost">The host of the user whose stanza this decision answers, if any: that host's users saw what they said themselves.</param>
@@ -402,9 +413,7 @@ public sealed record Outgoing(ReplicationPlanner.Plan Plan, (string Host, Forwar
 /// <param name="UpTo">The last of the replica's forwards the room has processed.</param>
 /// <param name="Decided">The room's decision, when it processed the forward.</param>
 /// <param name="AcknowledgedAgain">For a resend: only the acknowledgement.</param>
-/// <param name="RefusedUnderLoad">The decision only answers the sender that this node's server is behind (<see cref="RelayedForwards.RefusedUnderLoad"/>).</param>
-public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null,
-    bool RefusedUnderLoad = false);
+public sealed record RelayedOutcome(ForwardVerdict Verdict, long UpTo, Decided? Decided = null, Outgoing? AcknowledgedAgain = null);
 
 /// <summary>A netjoin's decisions in order, then the resync batch to send behind them; <paramref name="Warnings"/> for the log.</summary>
 /// <param name="Told">That the resync tells the host of the sessions let go while it had no node: applied, to journal before the resync goes.</param>

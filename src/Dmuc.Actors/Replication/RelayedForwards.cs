@@ -50,24 +50,6 @@ public static class RelayedForwards
     /// </summary>
     public static RelayedStanzaProcessed Processed(string host, ForwardNumber number, Decision decision) =>
         new(host, number.Session, number.Number, Kept: decision.Events.Any(e => e.IsDurable));
-
-    /// <summary>
-    /// A forward refused because this node's own server is behind on the room's output (<paramref name="serverBehind"/>), by
-    /// the rule a local user's stanza is refused by (<see cref="LoadShedding"/>: joins and messages, never a leave, an error
-    /// or a result). The replica admitted it against its own server only, and most of what it causes (a join's presences
-    /// to every occupant) goes out here too. The decision changes nothing in the room and answers the sender with
-    /// wait/resource-constraint: like any of the room's answers it crosses in the sender's host's batch, beside the
-    /// forward's acknowledgement, so the replica neither resends it nor counts it lost.
-    /// </summary>
-    /// <returns>The refusal as the room's decision; null when the room processes the forward.</returns>
-    public static Decision? RefusedUnderLoad(XElement stanza, bool serverBehind)
-    {
-        if (!serverBehind || LoadShedding.RefusalOf(stanza) is not { } refusal
-            || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return null;
-        // The room's answers carry no to: each delivery names its recipient.
-        refusal.Attribute("to")!.Remove();
-        return new Decision([], [new Delivery(sender, refusal)]);
-    }
 }
 
 /// <summary>

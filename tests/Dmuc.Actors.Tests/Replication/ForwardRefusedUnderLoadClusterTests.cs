@@ -42,4 +42,36 @@ public sealed class ForwardRefusedUnderLoadClusterTests : IAsyncLifetime
         await room.EnterAsync(Wumpus);
         Assert.Contains(_cluster.Received(Avalon).To(Trillian.Jid), stanza => Received.PresenceOf(room.Jid, Wumpus.Nick)(stanza));
     }
+
+    [Fact]
+    public async Task While_a_replica_hosts_server_is_behind_the_primary_refuses_its_own_hosts_join_and_takes_it_once_the_replica_says_it_caught_up()
+    {
+        var room = new ClusterRoom(_cluster, "behind@" + Service);
+        await room.CreateAsync(Trillian);
+        await room.EnterAsync(Wumpus);
+        _cluster.Received(Killrc).Behind = true;
+        // The replica looks at its server as it takes a batch.
+        _cluster.SendFromUser(Say(Trillian, room.Jid, "anyone there?", id: "look"));
+        await _cluster.WaitForAsync(Wumpus.Jid, Received.GroupchatBody("anyone there?"));
+
+        // The replica told the room before it handed Wumpus the message; what Wumpus says next follows that word from the same actor.
+        _cluster.SendFromUser(Say(Wumpus, room.Jid, "here", id: "here"));
+        var refusal = await _cluster.WaitForAsync(Wumpus.Jid, stanza => stanza.Attribute("id")?.Value == "here");
+        Assert.Equal("error", refusal.Attribute("type")?.Value);
+        Assert.DoesNotContain(_cluster.ReceivedBy(Trillian.Jid), stanza => Received.GroupchatBody("here")(stanza));
+        _cluster.SendFromUser(Enter(Cerebus, room.Jid));
+        var answer = await _cluster.WaitForAsync(Cerebus.Jid, stanza => stanza.Name.LocalName == "presence");
+        Assert.Equal("error", answer.Attribute("type")?.Value);
+        Assert.NotNull(answer.Element(Ns.Client + "error")?.Element(Ns.Stanzas + "resource-constraint"));
+        Assert.Equal(2, (await _cluster.InspectRoomAsync(room.Jid)).Occupants);
+
+        _cluster.Received(Killrc).Behind = false;
+        await Eventually.HoldsAsync(async () =>
+        {
+            _cluster.SendFromUser(Enter(Cerebus, room.Jid));
+            await Task.Delay(200);
+            return (await _cluster.InspectRoomAsync(room.Jid)).Occupants == 3;
+        }, "the join taken once killrc's server caught up", TimeSpan.FromSeconds(10));
+        await _cluster.WaitForAsync(Wumpus.Jid, Received.PresenceOf(room.Jid, Cerebus.Nick));
+    }
 }

@@ -41,8 +41,8 @@ public sealed class ForwardRefusedUnderLoadTests
     {
         var stanza = XElement.Parse($"<wrapper xmlns='jabber:client'>{xml}</wrapper>").Elements().Single();
 
-        Assert.Null(RelayedForwards.RefusedUnderLoad(stanza, serverBehind: false));
-        var refusal = RelayedForwards.RefusedUnderLoad(stanza, serverBehind: true);
+        Assert.Null(RoomLoadShedding.Refusal(new HandleStanza(stanza, Now), behind: false));
+        var refusal = RoomLoadShedding.Refusal(new HandleStanza(stanza, Now), behind: true);
         if (!refused)
         {
             Assert.Null(refusal);
@@ -65,7 +65,7 @@ public sealed class ForwardRefusedUnderLoadTests
 
         var outcome = _primary.Relayed(new HandleStanza(forward.Stanza, Now), new RelayedBy(Killrc, forward.Number!), serverBehind: true);
 
-        Assert.True(outcome.RefusedUnderLoad);
+        Assert.True(outcome.Decided!.RefusedUnderLoad);
         Assert.Equal(ForwardVerdict.Fresh, outcome.Verdict);
         Assert.Equal(1, _primary.State.OccupantCount);
         var outgoing = outcome.Decided!.Outgoing;
@@ -94,10 +94,51 @@ public sealed class ForwardRefusedUnderLoadTests
 
         var left = Forward(Leave(Wumpus, Room), serverBehind: true);
 
-        Assert.False(left.RefusedUnderLoad);
+        Assert.False(left.Decided!.RefusedUnderLoad);
         Assert.Equal(1, _primary.State.OccupantCount);
         Assert.Contains(Ship(left.Decided!.Outgoing), d => d.To.ToString() == Wumpus.Jid && d.Stanza.Attribute("type")?.Value == "unavailable");
         Assert.Equal(0, _replica.UnacknowledgedForwards);
+    }
+
+    [Fact]
+    public void While_a_replica_hosts_server_is_behind_the_room_refuses_a_join_from_any_host_until_it_catches_up_or_stops_saying_so()
+    {
+        Forward(Enter(Wumpus, Room), serverBehind: false);
+        _primary.ReplicaServerBehind(new ServerBehind(RoomJid, Killrc, Behind: true), Now);
+
+        var refused = _primary.Decide(new HandleStanza(Enter(Cerebus, Room), Now));
+
+        Assert.True(refused.RefusedUnderLoad);
+        var error = Assert.Single(refused.Outgoing.Plan.Local);
+        Assert.Equal(Cerebus.Jid, error.To.ToString());
+        AssertResourceConstraint(error.Stanza, Enter(Cerebus, Room));
+        Assert.Empty(refused.Outgoing.Plan.ByHost);
+        // What lowers the load is taken.
+        Assert.False(_primary.Decide(new HandleStanza(Leave(Trillian, Room), Now)).RefusedUnderLoad);
+
+        // A word not repeated lapses (the replica's node may be gone); one that says the server caught up ends it at once.
+        Assert.False(_primary.Decide(new HandleStanza(Enter(Cerebus, Room), Now + HostsBehind.WordHolds)).RefusedUnderLoad);
+        _primary.ReplicaServerBehind(new ServerBehind(RoomJid, Killrc, Behind: true), Now + HostsBehind.WordHolds);
+        _primary.ReplicaServerBehind(new ServerBehind(RoomJid, Killrc, Behind: false), Now + HostsBehind.WordHolds);
+        Assert.False(_primary.Decide(new HandleStanza(Enter(Dclxvi, Room), Now + HostsBehind.WordHolds)).RefusedUnderLoad);
+        Assert.Equal(3, _primary.State.OccupantCount);
+    }
+
+    [Fact]
+    public void A_replica_says_its_server_is_behind_as_it_finds_it_so_repeats_it_while_it_lasts_and_says_once_that_it_caught_up()
+    {
+        var word = new ServerBehindWord();
+        Assert.Null(word.Looked(behind: false, Now));
+
+        Assert.Equal(true, word.Looked(behind: true, Now));
+        Assert.True(word.Behind);
+        Assert.Null(word.Looked(behind: true, Now + ServerBehindWord.Repeat / 2));
+        Assert.Equal(true, word.Looked(behind: true, Now + ServerBehindWord.Repeat));
+        Assert.True(ServerBehindWord.Repeat * 3 < HostsBehind.WordHolds, "a word repeated while behind never lapses at the primary");
+
+        Assert.Equal(false, word.Looked(behind: false, Now + ServerBehindWord.Repeat * 2));
+        Assert.False(word.Behind);
+        Assert.Null(word.Looked(behind: false, Now + ServerBehindWord.Repeat * 3));
     }
 
     private RelayedOutcome Forward(XElement stanza, bool serverBehind)
