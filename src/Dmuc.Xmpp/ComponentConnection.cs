@@ -465,8 +465,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
     /// <summary>
     /// Past the dead-server limit, whether the socket took nothing of a write for <see cref="ComponentConnectionOptions.DeadServerPatience"/>,
-    /// or the queue is past the ceiling. A server that reads keeps its stream: what is queued is what the node took before it began
-    /// refusing new work, and the node's admission bounds it (<see cref="LoadShedding"/>), so it is delivered rather than dropped.
+    /// or the queue is past the ceiling. A server that reads keeps its stream: what is queued is what the rooms decided before they
+    /// began refusing new work (<see cref="LoadShedding"/>; a replica's rooms hear of it late), delivered rather than dropped with the stream.
     /// </summary>
     private bool IsDead(int queued, out TimeSpan idle)
     {

@@ -49,7 +49,7 @@ public sealed class ComponentConnectionOptions
 
     /// <summary>
     /// How long a server with <see cref="DeadServerQueuedBytes"/> queued may take none of it before it counts as dead. One that
-    /// reads, however slowly, keeps its stream: cutting it would drop what the node took before it began refusing (every
+    /// reads, however slowly, keeps its stream: cutting it would drop what the rooms decided before they began refusing (every
     /// occupant's copy of a join taken, the entrant's own presence) while the server was about to have it.
     /// </summary>
     public TimeSpan DeadServerPatience { get; init; } = TimeSpan.FromSeconds(10);
