@@ -40,6 +40,9 @@ const string Usage = """
       --markdown FILE          also write the result tables to FILE
       --latency-trace PREFIX   paced phases: every delivery (send time, latency, sender's and receiver's host) to
                                PREFIX.BACKEND.csv, to see where in time and between which hosts the tail lies
+      --node-logs DIR          each Dmuc node's whole output to DIR/BACKEND/node-HOST.log; with --management-ports,
+                               its metrics as it stops to DIR/BACKEND/node-HOST.metrics
+      --management-ports P     the nodes' management endpoints on loopback ports P, P+1, … (one per host)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -68,7 +71,9 @@ var settings = new RunSettings(
     MaxSenders: int.Parse(options.GetValueOrDefault("--senders") ?? "10", CultureInfo.InvariantCulture),
     SaturationWindow: int.Parse(options.GetValueOrDefault("--window") ?? "5", CultureInfo.InvariantCulture),
     NodeExecutable: options.GetValueOrDefault("--node") ?? DefaultNodeExecutable(),
-    LatencyTracePath: options.GetValueOrDefault("--latency-trace"));
+    LatencyTracePath: options.GetValueOrDefault("--latency-trace"),
+    NodeLogs: options.GetValueOrDefault("--node-logs"),
+    ManagementPorts: options.GetValueOrDefault("--management-ports") is { } port ? int.Parse(port, CultureInfo.InvariantCulture) : null);
 IReadOnlyList<Backend> backends = (options.GetValueOrDefault("--backend") ?? "prosody-muc,dmuc")
     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
     .Select(Backend.Parse).ToList();

@@ -15,13 +15,17 @@ namespace Dmuc.Xmpp;
 /// called from any thread and never blocks on the network: output is queued and a single writer flushes it,
 /// coalescing whatever accumulated into one socket write. Past <see cref="ComponentConnectionOptions.MaxQueuedBytes"/>
 /// the connection is <see cref="IsOverBudget"/> (the node sheds new work); only a server that stopped reading altogether
-/// (<see cref="ComponentConnectionOptions.DeadServerQueuedBytes"/>) gets the stream cut. A connection is single-use and does not reconnect;
+/// (<see cref="ComponentConnectionOptions.DeadServerQueuedBytes"/> queued, none of it taken for
+/// <see cref="ComponentConnectionOptions.DeadServerPatience"/>) or is hopelessly behind
+/// (<see cref="ComponentConnectionOptions.DeadServerCeilingBytes"/>) gets the stream cut. A connection is single-use and does not reconnect;
 /// see <see cref="Backoff"/> for who does.
 /// </summary>
 public sealed partial class ComponentConnection : IAsyncDisposable
 {
     private const int ReadBufferSize = 16 * 1024;
     private const int RetainedWriteBufferSize = 1024 * 1024;
+    // A backlog is written in slices of this, so that a server taking it slowly is seen taking it (DeadServerPatience).
+    private const int WriteSliceSize = 256 * 1024;
     private static readonly XName Handshake = Ns.Client + "handshake";
     private static readonly XName StreamErrorName = Ns.Streams + "error";
 
@@ -46,6 +50,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private Task _writeLoop = Task.CompletedTask;
     private Timer? _keepaliveTimer;
     private long _lastWriteTicks;
+    // When the socket write under way began (0: none is): how long the server has taken none of the backlog (IsDead).
+    private long _writeStartedTicks;
 
     private readonly TaskCompletionSource _readerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _runStarted;
@@ -370,8 +376,13 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                         _writingBytes = _writing.Length;
                     }
                     if (_writingBytes == 0) break;
-                    await _stream.WriteAsync(_writing.WrittenMemory);
-                    Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+                    for (var sliced = _writing.WrittenMemory; !sliced.IsEmpty; sliced = sliced[Math.Min(WriteSliceSize, sliced.Length)..])
+                    {
+                        Volatile.Write(ref _writeStartedTicks, Environment.TickCount64);
+                        await _stream.WriteAsync(sliced[..Math.Min(WriteSliceSize, sliced.Length)]);
+                        Volatile.Write(ref _writeStartedTicks, 0);
+                        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+                    }
                     lock (_sendLock)
                     {
                         _written += _writingBytes;
@@ -414,6 +425,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
     private void OnKeepaliveDue(object? state)
     {
+        // A stalled server is found dead here too when nothing more is sent to it (the node refuses new work meanwhile).
+        if (QueuedBytes is var queued && queued > _options.DeadServerQueuedBytes && !AfterQueued(queued)) return;
         var interval = (long)_options.KeepaliveInterval.TotalMilliseconds;
         var untilDue = interval - (Environment.TickCount64 - Volatile.Read(ref _lastWriteTicks));
         if (untilDue <= 0)
@@ -438,15 +451,28 @@ public sealed partial class ComponentConnection : IAsyncDisposable
 
     private bool AfterQueued(int queued)
     {
-        if (queued > _options.DeadServerQueuedBytes)
+        if (queued > _options.DeadServerQueuedBytes && IsDead(queued, out var idle))
         {
             LogFailed(_logger, RecordFailure(new IOException(
-                $"The server is not reading: {queued} bytes are queued, {ComponentConnectionOptions.DeadServerFactor} times the budget of {_options.MaxQueuedBytes}.")));
+                $"The server is not reading: {queued} bytes are queued, {(double)queued / _options.MaxQueuedBytes:0.#} times the budget of " +
+                $"{_options.MaxQueuedBytes}, and it took none for {idle.TotalSeconds:0.#} s.")));
             Abort();
             return false;
         }
         _wakeWriter.Writer.TryWrite(true);
         return true;
+    }
+
+    /// <summary>
+    /// Past the dead-server limit, whether the socket took nothing of a write for <see cref="ComponentConnectionOptions.DeadServerPatience"/>,
+    /// or the queue is past the ceiling. A server that reads keeps its stream: what is queued is what the rooms decided before they
+    /// began refusing new work (<see cref="LoadShedding"/>; a replica's rooms hear of it late), delivered rather than dropped with the stream.
+    /// </summary>
+    private bool IsDead(int queued, out TimeSpan idle)
+    {
+        var writeStarted = Volatile.Read(ref _writeStartedTicks);
+        idle = TimeSpan.FromMilliseconds(writeStarted == 0 ? 0 : Environment.TickCount64 - writeStarted);
+        return idle > _options.DeadServerPatience || queued > _options.DeadServerCeilingBytes;
     }
 
     /// <summary>Queues the optional stream error and &lt;/stream:stream&gt; and waits for them to be written.</summary>

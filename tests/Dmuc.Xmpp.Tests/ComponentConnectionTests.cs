@@ -20,6 +20,20 @@ public class ComponentConnectionTests
         return (server, client);
     }
 
+    /// <summary>A connection whose output budget is <paramref name="budget"/>, cut once the server takes nothing for <paramref name="patience"/>.</summary>
+    private static async Task<(FakeComponentServer Server, ComponentConnection Client)> ConnectAsync(int budget, TimeSpan patience)
+    {
+        var server = new FakeComponentServer();
+        var accepted = server.AcceptAsync();
+        var client = await ComponentConnection.ConnectAsync(new ComponentConnectionOptions
+        {
+            Host = "127.0.0.1", Port = server.Options().Port, Domain = FakeComponentServer.Domain, Secret = FakeComponentServer.Secret,
+            MaxQueuedBytes = budget, DeadServerPatience = patience,
+        });
+        Assert.True(await accepted);
+        return (server, client);
+    }
+
     [Fact]
     public async Task Handshake_then_stanzas_split_in_odd_chunks_arrive_whole()
     {
@@ -108,37 +122,53 @@ public class ComponentConnectionTests
     }
 
     [Fact]
-    public async Task A_server_that_stops_reading_is_over_budget_first_and_is_cut_only_at_the_dead_server_limit_and_the_memory_goes_back()
+    public async Task A_server_that_stops_reading_is_over_budget_first_and_is_cut_only_once_it_took_nothing_for_the_patience_and_the_memory_goes_back()
     {
         const int budget = 1024 * 1024;
-        var server = new FakeComponentServer();
+        var patience = TimeSpan.FromSeconds(1);
+        var (server, client) = await ConnectAsync(budget, patience);
         using var _ = server;
-        var accepted = server.AcceptAsync();
-        var client = await ComponentConnection.ConnectAsync(new ComponentConnectionOptions
-        {
-            Host = "127.0.0.1", Port = server.Options().Port, Domain = FakeComponentServer.Domain, Secret = FakeComponentServer.Secret,
-            MaxQueuedBytes = budget,
-        });
-        Assert.True(await accepted);
         var stanza = new XElement(Ns.Client + "message", new XElement(Ns.Client + "body", new string('a', 64 * 1024)));
 
         // The server reads nothing more: the socket's buffers fill, then the queue goes over the budget (the node sheds
-        // new work from then on), and only far past it is the stream cut.
-        var sends = 0;
-        var maxQueued = 0;
+        // new work from then on), then past the dead-server limit: still not cut, as the server may yet read it.
         int? queuedWhenOverBudget = null;
-        while (client.Send(stanza))
-        {
-            maxQueued = Math.Max(maxQueued, client.QueuedBytes);
-            if (client.IsOverBudget) queuedWhenOverBudget ??= client.QueuedBytes;
-            Assert.True(++sends < 10_000, "the stream was never cut");
-        }
-
-        Assert.InRange(queuedWhenOverBudget ?? 0, budget + 1, budget + 2 * stanza.ToString().Length);
         var deadServer = ComponentConnectionOptions.DeadServerFactor * budget;
-        Assert.InRange(maxQueued, deadServer / 2, deadServer);
+        while (client.QueuedBytes <= deadServer + budget)
+        {
+            Assert.True(client.Send(stanza), $"cut at {client.QueuedBytes} bytes queued, before the server was idle for {patience}");
+            if (client.IsOverBudget) queuedWhenOverBudget ??= client.QueuedBytes;
+        }
+        Assert.InRange(queuedWhenOverBudget ?? 0, budget + 1, budget + 2 * stanza.ToString().Length);
+
+        // Only once the server has taken none of it for the patience is the stream cut.
+        var started = DateTime.UtcNow;
+        while (client.Send(new XElement(Ns.Client + "message")))
+        {
+            Assert.True(DateTime.UtcNow - started < Timeout, "the stream was never cut");
+            await Task.Delay(50);
+        }
+        Assert.True(DateTime.UtcNow - started > patience / 2, "cut before the server had been idle for the patience");
         Assert.True(SpinWait.SpinUntil(() => client.BufferCapacity <= 2 * 16 * 1024, Timeout), $"{client.BufferCapacity} bytes kept");
         await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_server_far_behind_that_reads_again_within_the_patience_keeps_its_stream_and_gets_everything()
+    {
+        const int budget = 1024 * 1024;
+        var (server, client) = await ConnectAsync(budget, TimeSpan.FromSeconds(10));
+        using var _ = server;
+        var stanza = new XElement(Ns.Client + "message", new XElement(Ns.Client + "body", new string('a', 64 * 1024)));
+        var sent = 0;
+        while (client.QueuedBytes <= (ComponentConnectionOptions.DeadServerFactor + 2) * budget)
+        {
+            Assert.True(client.Send(stanza), $"cut at {client.QueuedBytes} bytes queued");
+            sent++;
+        }
+
+        Assert.True(await server.ReadUntilAsync(() => server.Received.Count == sent).WaitAsync(Timeout));
+        Assert.True(client.Send(stanza));
     }
 
     [Fact]

@@ -54,7 +54,9 @@ public sealed record RunSettings(
     int MaxSenders,
     int SaturationWindow,
     string NodeExecutable,
-    string? LatencyTracePath = null);
+    string? LatencyTracePath = null,
+    string? NodeLogs = null,
+    int? ManagementPorts = null);
 
 /// <summary>Runs a scenario against one backend and reports what it measured as named metrics.</summary>
 public static class ScenarioRunner
@@ -63,7 +65,8 @@ public static class ScenarioRunner
         Action<string> progress, CancellationToken cancellationToken)
     {
         var metrics = new List<Metric>();
-        await using var server = await ServerUnderTest.StartAsync(backend, settings.NodeExecutable, cancellationToken);
+        await using var server = await ServerUnderTest.StartAsync(backend, settings.NodeExecutable, cancellationToken,
+            nodeLogs: settings.NodeLogs is { } logs ? Path.Combine(logs, backend.Name) : null, managementPorts: settings.ManagementPorts);
         try
         {
             await using var room = await RoomUnderLoad.ConnectAsync(server, scenario.Occupants, cancellationToken);

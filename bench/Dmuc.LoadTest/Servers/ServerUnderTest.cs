@@ -23,12 +23,16 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private int _probes;
 
     private readonly bool _archived;
+    private readonly string? _nodeLogs;
+    private readonly int? _managementPorts;
 
-    private ServerUnderTest(Backend backend, string workDirectory, bool archived)
+    private ServerUnderTest(Backend backend, string workDirectory, bool archived, string? nodeLogs, int? managementPorts)
     {
         Backend = backend;
         _workDirectory = workDirectory;
         _archived = archived;
+        _nodeLogs = nodeLogs;
+        _managementPorts = managementPorts;
     }
 
     public Backend Backend { get; }
@@ -38,10 +42,14 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     /// <param name="archived">Rooms keep a message archive (XEP-0313): the server's own MUC gets its archive module;
     /// Dmuc archives rooms by default.</param>
+    /// <param name="nodeLogs">A folder for each node's whole output and, with <paramref name="managementPorts"/>, its metrics at the end
+    /// (<c>--node-logs</c>); null: neither is kept.</param>
+    /// <param name="managementPorts">The first host's node's management port, the next host's the next (<c>--management-ports</c>); null: none.
+    /// Given by the operator: a port picked free here could be taken by a node's own remoting before the node binds it.</param>
     public static async Task<ServerUnderTest> StartAsync(Backend backend, string nodeExecutable, CancellationToken cancellationToken,
-        bool archived = false)
+        bool archived = false, string? nodeLogs = null, int? managementPorts = null)
     {
-        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName, archived);
+        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName, archived, nodeLogs, managementPorts);
         try
         {
             await server.StartProcessesAsync(nodeExecutable, cancellationToken);
@@ -74,8 +82,10 @@ public sealed class ServerUnderTest : IAsyncDisposable
         if (!File.Exists(nodeExecutable))
             throw new FileNotFoundException(
                 $"No Dmuc node at {nodeExecutable}: build it (dotnet build -c Release src/Dmuc.Host) or pass --node PATH.");
+        if (_nodeLogs is not null) Directory.CreateDirectory(_nodeLogs);
         for (var host = 0; host < _servers.Count; host++)
-            _nodes.Add(StartNode(nodeExecutable, _servers[host].Settings, [.. ClusterArguments(host, clusterPort), .. MulticastArguments()]));
+            _nodes.Add(StartNode(nodeExecutable, _servers[host].Settings, [.. ClusterArguments(host, clusterPort), .. MulticastArguments()],
+                ManagementUrl(host) ?? "", _nodeLogs is null ? null : Path.Combine(_nodeLogs, $"node-{domains[host]}.log")));
     }
 
     /// <summary>XEP-0282 roles: none for a lone node; else the first host's node is the primary and the seed.</summary>
@@ -106,7 +116,11 @@ public sealed class ServerUnderTest : IAsyncDisposable
                 "--tls-ca", CredentialFiles.CertificatePath(folder, CredentialFiles.AuthorityName)];
     }
 
-    private static ChildProcess StartNode(string executable, XmppHostSettings host, IEnumerable<string> clusterArguments)
+    private string? ManagementUrl(int host) => _managementPorts is { } first ? $"http://127.0.0.1:{first + host}" : null;
+
+    /// <param name="managementUrl">Empty: none (several nodes on one machine would all want the default port).</param>
+    private static ChildProcess StartNode(string executable, XmppHostSettings host, IEnumerable<string> clusterArguments, string managementUrl,
+        string? logPath)
     {
         var dataDirectory = Path.Combine(host.WorkDirectory, "dmuc-data");
         Directory.CreateDirectory(dataDirectory);
@@ -121,10 +135,9 @@ public sealed class ServerUnderTest : IAsyncDisposable
             // The load is a few senders flooding rooms on purpose: the limits an operator wants would refuse most of it.
             "--Dmuc:Limits:OccupantStanzasPerSecond", "0",
             "--Dmuc:Limits:RoomCreationsPerMinute", "0",
-            // Several nodes on one machine: the default management port would be taken by the first.
-            "--management-url", "",
+            "--management-url", managementUrl,
             .. clusterArguments,
-        ], host.WorkDirectory);
+        ], host.WorkDirectory, logPath: logPath);
     }
 
     /// <summary>
@@ -198,6 +211,25 @@ public sealed class ServerUnderTest : IAsyncDisposable
     private static TimeSpan Sum(IEnumerable<ChildProcess> processes) =>
         processes.Aggregate(TimeSpan.Zero, (total, process) => total + process.CpuTime);
 
+    /// <summary>Each node's metrics as it stops, beside its log (<c>--node-logs</c>): what it refused, dropped, delivered.</summary>
+    private async Task SaveNodeMetricsAsync()
+    {
+        if (_nodeLogs is null || _managementPorts is null) return;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        for (var host = 0; host < _nodes.Count; host++)
+        {
+            var path = Path.Combine(_nodeLogs!, $"node-{_servers[host].Domain}.metrics");
+            try
+            {
+                await File.WriteAllTextAsync(path, await http.GetStringAsync(ManagementUrl(host) + "/metrics"));
+            }
+            catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
+            {
+                await File.WriteAllTextAsync(path, $"# not read: {error.Message}\n");
+            }
+        }
+    }
+
     /// <summary>Console output of the servers and nodes: what is needed when something went wrong.</summary>
     public string DescribeForFailure() => string.Join('\n',
         _servers.Select(server => $"--- {server.Description} ---\n{server.Process.OutputTail()}")
@@ -207,6 +239,7 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Nodes first, so no XMPP server sees its component vanish mid-shutdown; replicas before the primary.
+        await SaveNodeMetricsAsync();
         foreach (var node in Enumerable.Reverse(_nodes)) await node.DisposeAsync();
         foreach (var server in _servers) await server.DisposeAsync();
         try

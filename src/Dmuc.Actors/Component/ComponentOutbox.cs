@@ -46,16 +46,18 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
         }
     }
 
-    public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0)
+    /// <summary>Whether <paramref name="stanza"/>, as the stream hands it, is refused because the server is behind (<see cref="LoadShedding"/>); the sender has been told.</summary>
+    public bool RefusedUnderLoad(XElement stanza)
     {
-        var connection = Volatile.Read(ref _connection);
-        var queued = connection?.QueuedBytes ?? QueuedBytes;
-        if (queued + decidedNotSentBytes <= maxQueuedBytes || LoadShedding.RefusalOf(stanza) is not { } refusal
+        if (!ServerBehind() || LoadShedding.RefusalOf(stanza) is not { } refusal
             || !Jid.TryParse((string?)refusal.Attribute("to"), out var sender)) return false;
         Send([new Delivery(sender, refusal)]);
         metrics?.RefusedUnderLoad();
         return true;
     }
+
+    public bool ServerBehind(long decidedNotSentBytes = 0) =>
+        (Volatile.Read(ref _connection)?.QueuedBytes ?? QueuedBytes) + decidedNotSentBytes > maxQueuedBytes;
 
     /// <summary>One stanza per recipient: with multicast, less goes out than this.</summary>
     public long BytesToSend(IReadOnlyList<Delivery> deliveries)

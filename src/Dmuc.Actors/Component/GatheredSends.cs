@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using Dmuc.Rooms;
 
 namespace Dmuc.Actors.Component;
@@ -35,7 +34,7 @@ public sealed class GatheredSends(IStanzaSink sink, Action flushDue) : IStanzaSi
     }
 
     /// <summary>The caller counts what it gathered in <paramref name="decidedNotSentBytes"/> (counting here would go over every gathered delivery each time).</summary>
-    public bool RefusedUnderLoad(XElement stanza, long decidedNotSentBytes = 0) => sink.RefusedUnderLoad(stanza, decidedNotSentBytes);
+    public bool ServerBehind(long decidedNotSentBytes = 0) => sink.ServerBehind(decidedNotSentBytes);
 
     public long BytesToSend(IReadOnlyList<Delivery> deliveries) => sink.BytesToSend(deliveries);
 

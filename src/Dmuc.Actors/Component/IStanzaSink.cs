@@ -11,12 +11,13 @@ public interface IStanzaSink
     void Send(IReadOnlyList<Delivery> deliveries);
 
     /// <summary>
-    /// Whether <paramref name="stanza"/>, from a user of this node's server, was refused because that server is not
-    /// keeping up with what the node sends (<see cref="Dmuc.Xmpp.LoadShedding"/>); the sender has been told.
-    /// <paramref name="decidedNotSentBytes"/> (<see cref="BytesToSend"/>) that the caller has decided but not handed over
-    /// yet (they wait for the journal) count as already queued. A sink that never falls behind takes everything.
+    /// Whether this node's server is not keeping up with what the node sends (its queue is over <c>Dmuc:MaxQueuedBytes</c>):
+    /// a room then refuses users' joins and messages (<see cref="Dmuc.Actors.Replication.RoomLoadShedding"/>), and a replica tells
+    /// its room's primary (<see cref="Dmuc.Actors.Replication.ServerBehindWord"/>). <paramref name="decidedNotSentBytes"/>
+    /// (<see cref="BytesToSend"/>) that the caller has decided but not handed over yet (they wait for the journal) count as
+    /// already queued. A sink that never falls behind is never behind.
     /// </summary>
-    bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) => false;
+    bool ServerBehind(long decidedNotSentBytes = 0) => false;
 
     /// <summary>What <paramref name="deliveries"/> will add to the sink's queue once sent.</summary>
     long BytesToSend(IReadOnlyList<Delivery> deliveries) => 0;

@@ -158,8 +158,7 @@ public sealed class OwnHostSink(ComponentOutbox outbox, ClusterHosts hosts) : IS
     /// (<see cref="ComponentConnectionActor"/>). Refused here, while the rooms relay, the answer would wait in this node's
     /// streamless outbox while the stanza's receipt settles at the holder: the server forgets it, its sender hears nothing.
     /// </summary>
-    public bool RefusedUnderLoad(System.Xml.Linq.XElement stanza, long decidedNotSentBytes = 0) =>
-        !Relayed && outbox.RefusedUnderLoad(stanza, decidedNotSentBytes);
+    public bool ServerBehind(long decidedNotSentBytes = 0) => !Relayed && outbox.ServerBehind(decidedNotSentBytes);
 
     public long BytesToSend(IReadOnlyList<Delivery> deliveries) => outbox.BytesToSend(deliveries);
 

@@ -37,6 +37,7 @@ public sealed class DmucProtocolSerializer(ExtendedActorSystem system) : Seriali
         KeepalivePing => "ping",
         KeepalivePong => "pong",
         RequestNetjoin => "netjoin",
+        ServerBehind => "server-behind",
         ResyncReplica => "resync",
         ForwardsAcknowledged => "ack",
         DeliveryReceipt => "delivered",

@@ -28,6 +28,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     private readonly Dictionary<string, List<ResyncReplica>> _reportParts = new(StringComparer.Ordinal);
     private readonly ReceiptJournaling _receiptJournaling = new(receiptJournalInterval ?? ReplicationSettings.Default.ReceiptJournalInterval);
     private readonly OwnHostReceipts _ownHostReceipts = new();
+    private readonly HostsBehind _hostsBehind = new();
 
     /// <summary>The name this node's own server's receipt is kept under, beside the replica hosts' (<see cref="RoomState.ReceiptOf"/>).</summary>
     public string OwnHost { get; } = ownHost ?? state.RoomJid.Domain;
@@ -43,13 +44,19 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 
     /// <summary>Processes a command, applies its events at once, and plans who gets what.</summary>
     /// <param name="relayed">The replica forward the command is: the room records it and acknowledges it with what it sends.</param>
-    public Decided Decide(RoomCommand command, RelayedBy? relayed = null) => Decide(command, relayed, hostHasNoNode: false);
+    /// <param name="serverBehind">This node's own server is behind on its output: a user's join or message is refused
+    /// (<see cref="RoomLoadShedding"/>), as it is while a replica host's is (<see cref="ReplicaServerBehind"/>).</param>
+    public Decided Decide(RoomCommand command, RelayedBy? relayed = null, bool serverBehind = false) =>
+        Decide(command, relayed, hostHasNoNode: false, Overloaded(serverBehind, command.Now));
 
     /// <param name="hostHasNoNode">The command lets sessions go because their host has no node (<see cref="HostGone"/>).</param>
-    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode)
+    /// <param name="overloaded">A user's join or message is refused (<see cref="RoomLoadShedding"/>). Never in a netjoin: the replica
+    /// served what it held there to its users already.</param>
+    private Decided Decide(RoomCommand command, RelayedBy? relayed, bool hostHasNoNode, bool overloaded = false)
     {
         var sessionsBefore = SessionsByRealJid();
-        var decision = State.Process(command);
+        var refused = RoomLoadShedding.Refusal(command, overloaded);
+        var decision = refused ?? State.Process(command);
         // Whom the room let go without their word, journaled with their leaving (SessionsLetGo): an error from a session the room has
         // (its server answered the room's check, or bounced a stanza) says the session is gone, and its replica knows it now.
         IReadOnlyList<RoomEvent> letGo = hostHasNoNode || IsError(command)
@@ -66,8 +73,13 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
         return new Decided(command, decision, new Outgoing(plan,
             relayed is null ? null : (relayed.Host, new ForwardAck(relayed.Number.Session, relayed.Number.Number)),
             plan.ByHost.Count == 0 ? null : SplitBounces.For(stanza, plan.ByHost.Keys), SenderHostAmong(plan.ByHost, stanza)),
-            plan.Local.Count == 0 ? null : State.NewestKeptStanzaId);
+            plan.Local.Count == 0 ? null : State.NewestKeptStanzaId, RefusedUnderLoad: refused is not null);
     }
+
+    /// <summary>A replica's word on its server's load (<see cref="ServerBehind"/>); its users' stanzas are refused while it holds.</summary>
+    public void ReplicaServerBehind(ServerBehind word, DateTimeOffset now) => _hostsBehind.Heard(word, now);
+
+    private bool Overloaded(bool serverBehind, DateTimeOffset now) => serverBehind || _hostsBehind.Any(now);
 
     /// <summary>
     /// The sender's host, read only with batches to replica hosts (to tell each whether its users saw what was said): like the
@@ -79,8 +91,10 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
     /// <summary>
     /// A replica's numbered forward (docs/protocol/netjoin.md §2): processed once, in the replica's order, and
     /// acknowledged with what it caused; a resend is only acknowledged again, and one past a gap waits for the netjoin.
+    /// While this node's server or a replica host's is behind (<paramref name="serverBehind"/>, <see cref="ReplicaServerBehind"/>), a join
+    /// or a message is answered with wait/resource-constraint instead, still in order and acknowledged (<see cref="RoomLoadShedding"/>).
     /// </summary>
-    public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed)
+    public RelayedOutcome Relayed(HandleStanza command, RelayedBy relayed, bool serverBehind = false)
     {
         var (host, number) = (relayed.Host, relayed.Number);
         _held.ForwardsAcknowledged(host, number.Session, number.Acknowledged);
@@ -92,7 +106,7 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
             case ForwardVerdict.Gap:
                 return new RelayedOutcome(verdict, upTo);
         }
-        var decided = Decide(command, relayed);
+        var decided = Decide(command, relayed, hostHasNoNode: false, Overloaded(serverBehind, command.Now));
         _held.ForwardProcessed(host, number.Session, number.Number, decided.Decision, RoomJid);
         return new RelayedOutcome(verdict, upTo, decided);
     }
@@ -384,7 +398,8 @@ public sealed class PrimaryRoom(RoomState state, Func<string, bool> isReplicaHos
 /// <summary>One command's decision, already applied, and what it sends.</summary>
 /// <param name="NewestKeptLocally">When the decision sends this node's server anything: the newest message the room kept as it
 /// decided, which that server has once this decision's deliveries and those before them are written (<see cref="PrimaryRoom.OwnHostHandedOver"/>).</param>
-public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing, string? NewestKeptLocally = null);
+/// <param name="RefusedUnderLoad">The decision only answers the sender that a server is behind (<see cref="RoomLoadShedding"/>).</param>
+public sealed record Decided(RoomCommand Command, Decision Decision, Outgoing Outgoing, string? NewestKeptLocally = null, bool RefusedUnderLoad = false);
 
 /// <summary>What one decision sends: the plan, the acknowledgement of the forward it processed, and the bounces should a batch be withheld.</summary>
 /// <param name="SenderHost">The host of the user whose stanza this decision answers, if any: that host's users saw what they said themselves.</param>

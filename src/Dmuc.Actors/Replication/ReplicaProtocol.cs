@@ -90,6 +90,13 @@ public sealed record DeliveryReceipt(Jid Room, string ReplicaHost, string? LastS
 }
 
 /// <summary>
+/// A replica's word that its XMPP server is behind on what its node sends (over <c>Dmuc:MaxQueuedBytes</c>), or has caught up
+/// (<paramref name="Behind"/> false): while it is behind, the room refuses its users' joins and messages from every host, since
+/// what they cause would reach this host's users too (docs/protocol/dmuc.md, docs/operations.md#overload). Repeated while behind.
+/// </summary>
+public sealed record ServerBehind(Jid Room, string ReplicaHost, bool Behind);
+
+/// <summary>
 /// The replica did not add an occupant the primary announced, because that user never sent it directed
 /// presence (XEP-0282 §4.5); the primary then treats the occupant as gone.
 /// </summary>

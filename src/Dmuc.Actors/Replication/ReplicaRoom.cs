@@ -27,6 +27,8 @@ public sealed class ReplicaRoom : KeepaliveActor
     // The server's receipts of what local users sent, until the primary has it (stream-ack.md), and those settled behind gathered sends.
     private readonly ReplicaStreamReceipts _streamReceipts = new();
     private readonly List<StreamReceipt> _receiptsAwaitingFlush = [];
+    // When the room's primary hears that this node's server is behind on what the batches send here, and that it caught up.
+    private readonly ServerBehindWord _serverBehind = new();
     // Receipts of stanzas served to local users during a split, to mark served once what serving them sent is written.
     private readonly List<StreamReceipt> _servedAwaitingFlush = [];
 
@@ -60,7 +62,12 @@ public sealed class ReplicaRoom : KeepaliveActor
             FlushSends();
         });
         Receive<RouteStanza>(HandleStanzaFromServer);
-        Receive<ReplicaBatch>(batch => HeardFromPrimary(new BatchFromPrimary(batch, Keepalive.State, DateTimeOffset.UtcNow)));
+        Receive<ReplicaBatch>(batch =>
+        {
+            HeardFromPrimary(new BatchFromPrimary(batch, Keepalive.State, DateTimeOffset.UtcNow));
+            LookAtServer();
+        });
+        Receive<LookAtServerAgain>(_ => LookAtServer());
         Receive<KeepalivePing>(ping =>
         {
             Sender.Tell(new KeepalivePong(ping.Room, ping.ReplicaHost, ping.Id));
@@ -251,6 +258,19 @@ public sealed class ReplicaRoom : KeepaliveActor
         else Self.Tell(GatheredSends.FlushDue.Instance);
     }
 
+    /// <summary>
+    /// What the primary's batches send here goes out through this node's server, whose users' own joins and messages the node refuses
+    /// while it is behind; the room is told too, so that it stops taking them from every host (<see cref="RoomLoadShedding"/>), then
+    /// that the server caught up. Without a primary node nothing is sent here to pile up: nothing to tell.
+    /// </summary>
+    private void LookAtServer()
+    {
+        if (_serverBehind.Looked(_sends.ServerBehind(), DateTimeOffset.UtcNow) is { } behind && _hosts.PrimaryNode is { } primary)
+            RoomDirectory.At(Context, primary).Tell(new ServerBehind(_state.Room, _hosts.OwnHost!, behind), Self);
+        if (_serverBehind.Behind && !Timers.IsTimerActive(LookAtServerAgain.Instance))
+            Timers.StartSingleTimer(LookAtServerAgain.Instance, LookAtServerAgain.Instance, ServerBehindWord.Repeat);
+    }
+
     /// <summary>Sends to the primary's room directory; without a primary node the link is split.</summary>
     private void TellPrimary(object message)
     {
@@ -316,6 +336,11 @@ public sealed class ReplicaRoom : KeepaliveActor
     private sealed class ReceiptPauseTimer
     {
         public static readonly ReceiptPauseTimer Instance = new();
+    }
+
+    private sealed class LookAtServerAgain
+    {
+        public static readonly LookAtServerAgain Instance = new();
     }
 
     public sealed class InspectReplica

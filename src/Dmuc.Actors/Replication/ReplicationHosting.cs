@@ -109,6 +109,7 @@ public static class ReplicationHosting
                 {{Binding(typeof(KeepalivePing))}}
                 {{Binding(typeof(KeepalivePong))}}
                 {{Binding(typeof(RequestNetjoin))}}
+                {{Binding(typeof(ServerBehind))}}
                 {{Binding(typeof(ResyncReplica))}}
                 {{Binding(typeof(ForwardsAcknowledged))}}
                 {{Binding(typeof(DeliveryReceipt))}}

@@ -115,6 +115,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<ShutDownRooms>(_ => HandleShutdown());
         Command<DestroyRoomAsAdmin>(HandleAdminDestroy);
         Command<EnterRefused>(HandleEnterRefused);
+        Command<ServerBehind>(word => _primary.ReplicaServerBehind(word, DateTimeOffset.UtcNow));
         Command<ReplicaLink.ReplicaHostGone>(HandleReplicaHostGone);
         Command<KeepalivePing>(ping => LinkTo(ping.ReplicaHost).Forward(ping));
         Command<ResyncReplica>(HandleNetjoin);
@@ -194,10 +195,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var (stanza, firstHanded) = resent ? StreamAckProtocol.FirstHanded(route.Stanza, _options.ServiceDomain) : (route.Stanza, null);
         var command = new HandleStanza(stanza, now, SentAt: firstHanded < now ? firstHanded : null, CreationDenied: route.CreationDenied, Resent: resent);
         // Checked again here, not only where the stream is read: what waited in the mailbox meanwhile must not overrun
-        // the server. A replica's forward was admitted by its own node, against its own server.
-        var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed)
-            : _sends.RefusedUnderLoad(route.Stanza, _localBytesAwaitingWrite) ? null
-            : Handle(command);
+        // the server. A replica's forward was admitted by its own node, against its own server, and is checked against
+        // this one's too; the room also refuses while a replica host's server is behind (RoomLoadShedding).
+        var serverBehind = _sends.ServerBehind(_localBytesAwaitingWrite);
+        var decision = route.Relayed is { } relayed ? HandleRelayed(command, relayed, serverBehind) : Handle(command, serverBehind: serverBehind);
         // To the directory that reserved it, which with rooms sharded may be another node's; once the creation is in the
         // journal, since the directory bounds the creations under way by it (RoomCreationBurst).
         if (route.CreationReserved)
@@ -215,9 +216,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>A replica's numbered forward (docs/protocol/netjoin.md §2), as <see cref="PrimaryRoom.Relayed"/> decides.</summary>
     /// <returns>What the room decided, or null when it did not process the stanza.</returns>
-    private Decision? HandleRelayed(HandleStanza command, RelayedBy relayed)
+    private Decision? HandleRelayed(HandleStanza command, RelayedBy relayed, bool serverBehind)
     {
-        var outcome = _primary.Relayed(command, relayed);
+        var outcome = _primary.Relayed(command, relayed, serverBehind);
         if (outcome.AcknowledgedAgain is { } ack) SendWhenEarlierWritesAreDone(ack, afterSent: null);
         if (outcome.Verdict == ForwardVerdict.Gap)
         {
@@ -432,9 +433,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <returns>What the room decided (already applied, and sent or to be sent once written).</returns>
-    private Decision Handle(RoomCommand command, Action? afterSent = null)
+    private Decision Handle(RoomCommand command, Action? afterSent = null, bool serverBehind = false)
     {
-        var decided = _primary.Decide(command);
+        var decided = _primary.Decide(command, serverBehind: serverBehind);
         Commit(decided, afterSent);
         return decided.Decision;
     }
@@ -444,6 +445,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     {
         var (decision, outgoing) = (decided.Decision, decided.Outgoing);
         _metrics.Decided(decided.Command, decision);
+        if (decided.RefusedUnderLoad) _metrics.RefusedUnderLoad();
         var durable = decision.Events.Where(e => e.IsDurable).ToList();
         if (durable.Count == 0)
         {

@@ -81,6 +81,7 @@ public sealed class RoomDirectory : ReceiveActor, IWithTimers
         Receive<ForwardedStanza>(forwarded => FromReplicaNode(forwarded.ReplicaHost, forwarded, _ => HandleStanzaFromReplica(forwarded)));
         Receive<SendFromService>(send => Send(send.Deliveries));
         Receive<EnterRefused>(refused => FromReplicaNode(refused.ReplicaHost, refused, sender => TellRoom(refused.Room, refused, sender)));
+        Receive<ServerBehind>(behind => FromReplicaNode(behind.ReplicaHost, behind, sender => TellRoom(behind.Room, behind, sender)));
         Receive<KeepalivePing>(ping => FromReplicaNode(ping.ReplicaHost, ping, sender => HandlePingFromReplica(ping, sender)));
         Receive<ResyncReplica>(resync => FromReplicaNode(resync.ReplicaHost, resync, sender => HandleNetjoin(resync, sender)));
         Receive<DeliveryReceipt>(receipt => receipt.Room.Local is not null,

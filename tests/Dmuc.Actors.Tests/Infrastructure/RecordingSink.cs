@@ -25,6 +25,11 @@ public sealed class RecordingSink : IStanzaSink
 
     public Task<bool> AllWritten() => Task.FromResult(!Dying);
 
+    /// <summary>A node whose server is behind on its output (over its budget), as <see cref="Component.ComponentOutbox"/> reports it.</summary>
+    public bool Behind { get; set; }
+
+    public bool ServerBehind(long decidedNotSentBytes = 0) => Behind;
+
     public void Send(IReadOnlyList<Delivery> deliveries)
     {
         if (Dying) return;

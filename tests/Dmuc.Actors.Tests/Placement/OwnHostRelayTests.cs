@@ -151,10 +151,8 @@ public sealed class OwnHostRelayTests
         hosts.Update([new TrustedNode(Holder, "avalon.irc", IsPrimary: true), new TrustedNode(Self, "avalon.irc", IsPrimary: true)]);
         var sink = new OwnHostSink(outbox, hosts);
         sink.Attach(ActorRefs.Nobody, Self);
-        var said = new XElement(Ns.Client + "message", new XAttribute("from", "alice@avalon.irc/laptop"),
-            new XAttribute("to", "room@channel.avalon.irc"), new XAttribute("type", "groupchat"), new XElement(Ns.Client + "body", "hi"));
 
-        Assert.False(sink.RefusedUnderLoad(said, decidedNotSentBytes: budget + 1));
-        Assert.Equal(0, outbox.QueuedBytes);
+        // Its rooms see no server behind, so they refuse nothing (RoomLoadShedding).
+        Assert.False(sink.ServerBehind(decidedNotSentBytes: budget + 1));
     }
 }

@@ -133,6 +133,7 @@ public sealed class DmucCodecPropertyTests
             (host, id, sequence, usersBeforeLink) => (object)new KeepalivePing(Jid.Parse(Room), host, id, sequence, sequence is not null && usersBeforeLink)),
         Gen.Select(Host, Text, LastSentSequence, (host, id, sequence) => (object)new KeepalivePong(Jid.Parse(Room), host, id, sequence)),
         Host.Select(host => (object)new RequestNetjoin(Jid.Parse(Room), host)),
+        Gen.Select(Host, Gen.Bool, (host, behind) => (object)new ServerBehind(Jid.Parse(Room), host, behind)),
         Gen.Select(Host, OrNone(Text), UserJid.List[0, 4], (host, lastStanzaId, sessions) => (object)new DeliveryReceipt(Jid.Parse(Room), host, lastStanzaId, sessions)),
         Resync.Select(resync => (object)resync));
 
