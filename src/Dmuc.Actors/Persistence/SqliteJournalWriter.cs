@@ -141,6 +141,14 @@ public sealed class SqliteJournalWriter : IDisposable
         if (_insert is not null) return _insert;
         _connection = new SqliteConnection(_connectionString);
         _connection.Open();
+        using (var busyTimeout = _connection.CreateCommand())
+        {
+            // While another connection writes (the snapshot store, a deletion), SQLite itself retries within milliseconds.
+            // Without it Microsoft.Data.Sqlite retries every 150 ms: one such wait a run was the 10,000 deliveries/s
+            // benchmark's whole p99 (docs/benchmarks.md, the journal's own write path).
+            busyTimeout.CommandText = $"PRAGMA busy_timeout={_connection.DefaultTimeout * 1000};";
+            busyTimeout.ExecuteNonQuery();
+        }
         _insert = _connection.CreateCommand();
         _insert.CommandText = """
             INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
