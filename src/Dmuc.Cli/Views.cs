@@ -17,7 +17,8 @@ internal static class Views
         console.Write(table);
         console.WriteLine($"* = the node answering ({cluster.Self})");
         console.WriteLine(cluster.Delivery.MulticastService is { } service
-            ? $"broadcasts to {cluster.Delivery.HostDomain}: one multicast stanza through {service} (XEP-0033)"
+            ? $"broadcasts to {cluster.Delivery.HostDomain}: one multicast stanza through {service} " +
+              (cluster.Delivery.CompactRecipients ? "(Dmuc's compact recipient list)" : "(XEP-0033)")
             : "broadcasts: one stanza per recipient");
     }
 

@@ -54,7 +54,9 @@ public sealed record ClusterView(string Self, IReadOnlyList<ClusterMemberView> M
 
 /// <param name="MulticastService">The server's XEP-0033 service that broadcasts to <paramref name="HostDomain"/>'s users
 /// go through, one stanza each; null: one stanza per recipient (multicast off, not offered, or the stream is down).</param>
-public sealed record DeliveryView(string? MulticastService, string? HostDomain);
+/// <param name="CompactRecipients">The service is Dmuc's own module and takes the recipients as Dmuc's compact list
+/// (docs/protocol/multicast.md) rather than XEP-0033 addresses.</param>
+public sealed record DeliveryView(string? MulticastService, string? HostDomain, bool CompactRecipients = false);
 
 /// <param name="Status">Akka.Cluster's member status: Joining, WeaklyUp, Up, Leaving, Exiting, Down, Removed.</param>
 /// <param name="Reachable">False when some member's failure detector currently marks it unreachable.</param>

@@ -28,10 +28,10 @@ public sealed class CliCommandTests(ManagedNode node, ITestOutputHelper log) : I
         Assert.Contains(node.ClusterAddress, table.Output);
         Assert.Contains("Up", table.Output);
         // The test Prosody loads mod_dmuc_multicast on the node's host.
-        Assert.Contains($"broadcasts to {ManagedNode.HostDomain}: one multicast stanza through {ManagedNode.HostDomain} (XEP-0033)", table.Output);
+        Assert.Contains($"broadcasts to {ManagedNode.HostDomain}: one multicast stanza through {ManagedNode.HostDomain} (Dmuc's compact recipient list)", table.Output);
 
         var cluster = (await Dmuc("cluster", "show", "--json")).Json<ClusterView>();
-        Assert.Equal(new DeliveryView(ManagedNode.HostDomain, ManagedNode.HostDomain), cluster.Delivery);
+        Assert.Equal(new DeliveryView(ManagedNode.HostDomain, ManagedNode.HostDomain, CompactRecipients: true), cluster.Delivery);
         var self = Assert.Single(cluster.Members);
         Assert.Equal(node.ClusterAddress, self.Address);
         Assert.Equal(node.ClusterAddress, cluster.Self);

@@ -53,7 +53,8 @@ internal static class ClusterRoutes
             IsPrimary: member.HasRole(ClusterHosts.PrimaryRole),
             IsSelf: member.Address == cluster.SelfAddress));
         var multicast = outbox.Multicast;
-        return new ClusterView(cluster.SelfAddress.ToString(), members.ToList(), new DeliveryView(multicast?.Service, multicast?.HostDomain));
+        return new ClusterView(cluster.SelfAddress.ToString(), members.ToList(), new DeliveryView(multicast?.Service, multicast?.HostDomain,
+            multicast?.ListForm == Dmuc.Xmpp.RecipientListForm.Compact));
     }
 
     private static IResult Act(Cluster cluster, ClusterNodeRequest request, string action, Action<Address> apply,
