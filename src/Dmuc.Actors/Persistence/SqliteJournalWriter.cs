@@ -7,8 +7,8 @@ namespace Dmuc.Actors.Persistence;
 public sealed record JournalRowValues(string PersistenceId, long SequenceNr, long Created, byte[] Message, string Manifest, int SerializerId);
 
 /// <summary>
-/// Writes journal rows to SQLite on one connection, one transaction at a time, with a prepared insert, committing whatever rooms handed
-/// it meanwhile in one transaction (group commit: one fsync for all of them). Akka.Persistence.Sql's own write path takes a
+/// Writes journal rows to SQLite through one connection and a prepared insert. What rooms hand it while a commit runs goes
+/// into the next transaction together (group commit: one fsync for all of them). Akka.Persistence.Sql's own write path takes a
 /// row through an Akka.Streams queue, linq2db and a fresh pooled connection: 45 % of what a lone message cost the node, with
 /// 14 thread-pool hand-overs (docs/benchmarks.md, "what a message alone costs the node"). The rows are the ones the plugin
 /// writes, in its tables, so its reads (recovery, the archive's queries) and deletes stay as they are.
@@ -45,8 +45,9 @@ public sealed class SqliteJournalWriter : IDisposable
     }
 
     /// <summary>
-    /// One drain at a time, on the thread pool rather than a thread of its own: a pool thread that just handed a write on is
-    /// usually still spinning when the next comes, where a dedicated thread must be woken (under load, milliseconds).
+    /// One drain at a time, on the thread pool rather than a thread of its own: a pool thread already awake (the journal
+    /// actor's, done with its message) often takes it, where a dedicated thread must be woken for every lone message (tried:
+    /// on the busy machine that doubled a lone message's latency).
     /// </summary>
     private void StartDrainUnlessRunning()
     {
