@@ -235,8 +235,20 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 public sealed record MulticastRoute(string Service, string HostDomain, int MaxAddresses, bool InOrder,
     RecipientListForm ListForm = RecipientListForm.BlindCopies)
 {
-    /// <summary>XEP-0033 carries messages and presence only.</summary>
-    public static bool Carries(XElement stanza) => stanza.Name.LocalName is "message" or "presence";
+    /// <summary>
+    /// XEP-0033 carries messages and presence only, and never one that holds a recipient list already: a room reflects what a
+    /// user put in a message or presence, and a list of the user's own beside the node's would have the service deliver to the
+    /// user's recipients (a service reading the first list) or refuse the whole broadcast (two lists). Such a stanza goes to
+    /// each recipient alone, as the user wrote it.
+    /// </summary>
+    public static bool Carries(XElement stanza) =>
+        stanza.Name.LocalName is "message" or "presence" && !stanza.Elements().Any(IsRecipientList);
+
+    private static bool IsRecipientList(XElement child) =>
+        child.Name == AddressBlock || child.Name == CompactList;
+
+    private static readonly XName AddressBlock = (XNamespace)MulticastDiscovery.AddressFeature + "addresses";
+    private static readonly XName CompactList = (XNamespace)MulticastDiscovery.CompactFeature + "recipients";
 
     /// <summary>
     /// Where the service keeps the stream's order, a lone recipient's stanza goes direct: the same order, less work for

@@ -120,6 +120,43 @@ public sealed class MulticastTests
         Assert.Equal(0, multicast.Stanzas);
     }
 
+    /// <summary>
+    /// A room reflects what a user puts in a message. A recipient list of the user's own, of either form, must neither reach a
+    /// user outside the room (a service that reads the first list would take the user's) nor cost the occupants the message
+    /// (a service that finds two lists refuses the stanza): such a broadcast goes to each occupant alone.
+    /// </summary>
+    [Fact]
+    public async Task Through_Prosody_a_recipient_list_in_a_users_message_neither_redirects_nor_blocks_the_broadcast()
+    {
+        await using var server = await ProsodyServer.StartAsync(new ProsodyOptions(MucHosting.ExternalComponent) { LogLevel = "info" });
+        await using var node = await InProcessDmucNode.StartAsync(server.ComponentEndpoint, new Dictionary<string, string?>(), CancellationToken.None);
+        await server.WaitForComponentAsync(Step);
+        Assert.Equal(Host, await MulticastServiceOfAsync(node));
+        await using var outsider = await XmppTestClient.ConnectAsync(server.ClientEndpoint, $"nurse@{Host}/kitchen", "password");
+        await outsider.SendInitialPresenceAsync();
+        await using var romeo = await EnterAsync(server.ClientEndpoint, $"romeo@{Host}/balcony", Room, "Romeo");
+        await romeo.Client.ConfigureRoomAsync(Room);
+        await using var juliet = await EnterAsync(server.ClientEndpoint, $"juliet@{Host}/garden", Room, "Juliet");
+        await RoomParticipant.SeeEachOtherAsync([romeo, juliet]);
+
+        XElement[] smuggled =
+        [
+            new(Address + "addresses", new XElement(Address + "address", new XAttribute("type", "bcc"), new XAttribute("jid", outsider.FullJid))),
+            new((XNamespace)MulticastDiscovery.CompactFeature + "recipients", outsider.FullJid),
+        ];
+        foreach (var (list, body) in smuggled.Select((list, index) => (list, $"Smuggled list {index}")))
+        {
+            await juliet.Client.SendAsync(new XElement(XmppNamespaces.Client + "message", new XAttribute("to", Room), new XAttribute("type", "groupchat"),
+                new XElement(XmppNamespaces.Client + "body", body), list));
+            foreach (var occupant in new[] { romeo, juliet })
+                await occupant.WaitForAsync(stanza => IsGroupchatBody(stanza, body), Step);
+        }
+
+        var outsiderGot = new List<XElement>();
+        while (await outsider.TryReceiveAsync(TimeSpan.FromSeconds(1)) is { } stanza) outsiderGot.Add(stanza);
+        Assert.DoesNotContain(outsiderGot, stanza => stanza.Name.LocalName == "message");
+    }
+
     private static async Task PlayRoomThroughMulticastAsync(XmppHostServer server, string expectedService, IReadOnlyDictionary<string, string?> settings)
     {
         await using var node = await InProcessDmucNode.StartAsync(server.ComponentEndpoint, settings, CancellationToken.None);
