@@ -110,8 +110,9 @@ multicast(Pkt) ->
             stop
     end.
 
-%% The stanza's recipient list ({addresses, the first address block's children}, {compact, the list element}, or
-%% ambiguous: both forms, or two compact lists) and its children without any list; none without a list.
+%% The stanza's recipient list ({addresses, the address block's children}, {compact, the list element}, or ambiguous:
+%% two lists of either form, which must not be guessed between: a stanza whose first list came from its user and whose
+%% second from the room would go where the user chose) and its children without any list; none without a list.
 take_list(Els) ->
     case lists:partition(fun is_recipient_list/1, Els) of
         {[], _} -> none;
@@ -119,11 +120,8 @@ take_list(Els) ->
     end.
 
 list_of([#xmlel{name = <<"recipients">>} = List]) -> {compact, List};
-list_of([#xmlel{children = Addresses} | _] = Lists) ->
-    case [List || #xmlel{name = <<"recipients">>} = List <- Lists] of
-        [] -> {addresses, Addresses}; % the first block, as before the compact form
-        _ -> ambiguous
-    end.
+list_of([#xmlel{children = Addresses}]) -> {addresses, Addresses};
+list_of([_, _ | _]) -> ambiguous.
 
 is_recipient_list(#xmlel{name = <<"addresses">>, attrs = Attrs}) -> fxml:get_attr_s(<<"xmlns">>, Attrs) == ?NS_ADDRESS;
 is_recipient_list(#xmlel{name = <<"recipients">>, attrs = Attrs}) -> fxml:get_attr_s(<<"xmlns">>, Attrs) == ?NS_COMPACT;

@@ -109,19 +109,20 @@ local function compact_recipients_of(list)
 	return recipients;
 end
 
--- Which of the lists was meant is not clear: both forms, or two compact lists.
+-- Which of the lists was meant is not clear: both forms, or two of either. A stanza whose first list came from its user and
+-- whose second from the room must not go where the user chose (docs/protocol/multicast.md in Dmuc).
 local function ambiguous()
 	return nil, "bad-request", "One recipient list a stanza: XEP-0033 addresses or one compact list";
 end
 
--- The stanza's recipient list and what reads it: its first XEP-0033 address block (as before the compact form), or its
--- compact list; nil if it has neither.
+-- The stanza's recipient list and what reads it: its XEP-0033 address block or its compact list; nil if it has neither.
 local function list_of(stanza)
 	local addresses, compact;
 	for _, child in ipairs(stanza.tags) do
 		local xmlns = child.attr.xmlns;
 		if child.name == "addresses" and xmlns == xmlns_address then
-			addresses = addresses or child;
+			if addresses then return stanza, ambiguous; end
+			addresses = child;
 		elseif child.name == "recipients" and xmlns == xmlns_compact then
 			if compact then return stanza, ambiguous; end
 			compact = child;

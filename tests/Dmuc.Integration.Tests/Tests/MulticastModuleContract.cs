@@ -61,8 +61,19 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         foreach (var client in new[] { Juliet, Romeo })
         {
             await client.SendInitialPresenceAsync();
+            await ReceiveOwnPresenceAsync(client);
             await DrainAsync(client);
         }
+    }
+
+    /// <summary>
+    /// The server reflects a user's initial presence to the user: it must have come before a test listens for silence, and on
+    /// a loaded machine it took longer than a drain's pause (a test saw it as a stray copy).
+    /// </summary>
+    private static async Task ReceiveOwnPresenceAsync(XmppTestClient client)
+    {
+        while ((await client.ReceiveAsync(Patience)) is not { Name.LocalName: "presence" } presence
+               || presence.Attribute("from")?.Value != client.FullJid) { }
     }
 
     [Fact]
@@ -230,12 +241,17 @@ public abstract class MulticastModuleContract : IAsyncLifetime
         both.Add(MulticastIn(RecipientListForm.BlindCopies, "", "message", "", Romeo.FullJid).Element(Address + "addresses"));
         var twoCompact = MulticastIn(RecipientListForm.Compact, "O Romeo, Romeo", "message", "c4", Juliet.FullJid);
         twoCompact.Add(new XElement(twoCompact.Element(Compact + "recipients")!) { Value = Romeo.FullJid });
+        // A user's own block reflected first, the room's second: neither is to be picked.
+        var twoBlocks = MulticastIn(RecipientListForm.BlindCopies, "O Romeo, Romeo", "message", "c5", Romeo.FullJid);
+        twoBlocks.Add(MulticastIn(RecipientListForm.BlindCopies, "", "message", "", Juliet.FullJid).Element(Address + "addresses"));
 
         _component.Send(both);
         _component.Send(twoCompact);
+        _component.Send(twoBlocks);
 
         AssertError(await NextToComponentAsync(), "c3", "bad-request");
         AssertError(await NextToComponentAsync(), "c4", "bad-request");
+        AssertError(await NextToComponentAsync(), "c5", "bad-request");
         Assert.Null(await Juliet.TryReceiveAsync(Silence));
         Assert.Null(await Romeo.TryReceiveAsync(Silence));
     }
