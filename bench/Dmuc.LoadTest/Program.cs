@@ -10,7 +10,7 @@ const string Usage = """
     Commands:
       all                      the target scenarios: 10 occupants (saturation), 100 (join, saturation,
                                100 msg/s, 2x overload), 500 (join, 20 msg/s)
-      compare                  every backend side by side: saturation at 100 occupants for all eight; 100
+      compare                  every backend side by side: saturation at 100 occupants for all of them; 100
                                occupants at 10,000 deliveries/s and the join of 500 for ejabberd-muc and
                                dmuc-3hosts (with and without multicast)
       room --occupants N       one room: join, plus --saturate, --rate MSG_PER_S, --overload (needs --saturate)
@@ -27,7 +27,8 @@ const string Usage = """
               hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack, and remembers what each
               session last got of each room (mod_dmuc_delivered), except in dmuc-nodelivered; ejabberd fans
               out through Dmuc's mod_dmuc_multicast (deploy/ejabberd), except in ejabberd-dmuc-modmulticast
-              (ejabberd's own mod_multicast)
+              (ejabberd's own mod_multicast); prosody-muc-mam and ejabberd-muc-mam are the servers' own MUCs
+              archiving every message as Dmuc does (muc_mam on SQLite, needs lua-dbi-sqlite3; mod_mam in mnesia)
 
     Options:
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios

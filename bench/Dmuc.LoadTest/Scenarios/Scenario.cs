@@ -100,6 +100,7 @@ public static class ScenarioRunner
                 progress($"2x overload: lost {overload.Lost}, errors {overload.ErrorsReceived}");
                 metrics.AddRange(Metric.ForOverload(overload));
             }
+            await server.VerifyArchivedAsync(cancellationToken);
             return metrics;
         }
         catch (Exception error) when (error is not OperationCanceledException)

@@ -31,8 +31,10 @@ public enum MucService
 /// docs/protocol/delivered.md).</param>
 /// <param name="EjabberdMulticast">ejabberd's multicast service: Dmuc's mod_dmuc_multicast (deploy/ejabberd), or
 /// ejabberd's own mod_multicast.</param>
+/// <param name="Archived">The server's own MUC archives every message (XEP-0313), as Dmuc journals every message it
+/// accepts: Prosody's muc_mam on SQLite, ejabberd's mod_mam in ejabberd's default database (mnesia).</param>
 public sealed record Backend(string Name, XmppServerKind Server, MucService Muc, int Hosts, bool Multicast = true, bool StreamAck = true,
-    bool Delivered = true, EjabberdMulticastService EjabberdMulticast = EjabberdMulticastService.DmucModule)
+    bool Delivered = true, EjabberdMulticastService EjabberdMulticast = EjabberdMulticastService.DmucModule, bool Archived = false)
 {
     public static readonly Backend ProsodyMuc = new("prosody-muc", XmppServerKind.Prosody, MucService.ServerOwn, 1);
     public static readonly Backend Dmuc = new("dmuc", XmppServerKind.Prosody, MucService.Dmuc, 1);
@@ -50,9 +52,16 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
     public static readonly Backend EjabberdDmucModMulticast =
         EjabberdDmuc with { Name = "ejabberd-dmuc-modmulticast", EjabberdMulticast = EjabberdMulticastService.ModMulticast };
 
+    /// <summary>
+    /// The servers' own MUCs doing what Dmuc does with every message besides delivering it: keep it in an archive. Without,
+    /// they keep a room's history in memory only (and ejabberd's adds neither a stanza-id nor an occupant-id to a copy).
+    /// </summary>
+    public static readonly Backend ProsodyMucArchived = ProsodyMuc with { Name = "prosody-muc-mam", Archived = true };
+    public static readonly Backend EjabberdMucArchived = EjabberdMuc with { Name = "ejabberd-muc-mam", Archived = true };
+
     public static IReadOnlyList<Backend> All { get; } =
         [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck,
-            DmucWithoutDelivered, EjabberdDmucModMulticast];
+            DmucWithoutDelivered, EjabberdDmucModMulticast, ProsodyMucArchived, EjabberdMucArchived];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)

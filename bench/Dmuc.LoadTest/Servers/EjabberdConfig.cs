@@ -6,7 +6,8 @@ namespace Dmuc.LoadTest.Servers;
 /// <summary>
 /// An ejabberd.yml for load, the counterpart of <see cref="ProsodyConfig"/>: loopback only, c2s without TLS,
 /// any user logs in (external auth that says yes), no shapers anywhere, queues and room sizes far above what a
-/// scenario uses, warnings only in the log, no MAM, short room history.
+/// scenario uses, warnings only in the log, short room history, and no MAM unless the host is archived (mod_mam in mnesia,
+/// ejabberd's default database).
 /// </summary>
 internal static class EjabberdConfig
 {
@@ -63,6 +64,11 @@ internal static class EjabberdConfig
         else
         {
             Line("modules:");
+            if (host.Archived)
+            {
+                Line("  mod_mam:");
+                Line("    db_type: mnesia");
+            }
             Line("  mod_muc:");
             Line($"    hosts: [{Yaml(host.MucDomain)}]");
             Line("    access_create: all");
@@ -77,7 +83,7 @@ internal static class EjabberdConfig
             Line("    default_room_options:");
             // The service's max_users only caps what a room may be configured to; each room starts at 200.
             Line($"      max_users: {RoomSizeLimit}");
-            Line("      mam: false");
+            Line($"      mam: {(host.Archived ? "true" : "false")}");
             Line("      persistent: false");
         }
         return config.ToString();

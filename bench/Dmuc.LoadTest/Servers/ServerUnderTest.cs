@@ -37,11 +37,23 @@ public sealed class ServerUnderTest : IAsyncDisposable
 
     public Backend Backend { get; }
 
+    /// <summary>
+    /// Throws unless the server's own MUC kept what it was sent, where <see cref="Backend.Archived"/> says it archives (Prosody's
+    /// file is read; ejabberd's mnesia is not reachable from here, and its cost per delivery shows it writing).
+    /// </summary>
+    public async Task VerifyArchivedAsync(CancellationToken cancellationToken)
+    {
+        if (!Backend.Archived || Backend.Server != XmppServerKind.Prosody) return;
+        foreach (var host in _servers)
+            if (await ProsodyArchiveStore.CountAsync(host.Settings, cancellationToken) == 0)
+                throw new InvalidOperationException($"{host.Domain}: muc_mam archived nothing (is lua-dbi-sqlite3 installed?)");
+    }
+
     /// <summary>The host a client logs into: clients are spread round-robin over the hosts.</summary>
     internal XmppServer HostOf(int clientIndex) => _servers[clientIndex % _servers.Count];
 
-    /// <param name="archived">Rooms keep a message archive (XEP-0313): the server's own MUC gets its archive module;
-    /// Dmuc archives rooms by default.</param>
+    /// <param name="archived">Rooms keep a message archive (XEP-0313): the server's own MUC gets its archive module, as with
+    /// <see cref="Backend.Archived"/>; Dmuc archives rooms by default.</param>
     /// <param name="nodeLogs">A folder for each node's whole output and, with <paramref name="managementPorts"/>, its metrics at the end
     /// (<c>--node-logs</c>); null: neither is kept.</param>
     /// <param name="managementPorts">The first host's node's management port, the next host's the next (<c>--management-ports</c>); null: none.
@@ -49,7 +61,8 @@ public sealed class ServerUnderTest : IAsyncDisposable
     public static async Task<ServerUnderTest> StartAsync(Backend backend, string nodeExecutable, CancellationToken cancellationToken,
         bool archived = false, string? nodeLogs = null, int? managementPorts = null)
     {
-        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName, archived, nodeLogs, managementPorts);
+        var server = new ServerUnderTest(backend, Directory.CreateTempSubdirectory("dmuc-loadtest-").FullName, archived || backend.Archived,
+            nodeLogs, managementPorts);
         try
         {
             await server.StartProcessesAsync(nodeExecutable, cancellationToken);
