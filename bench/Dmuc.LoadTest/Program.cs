@@ -21,7 +21,8 @@ const string Usage = """
                                it is filled through the room up to 5,000 messages, the rest copied in its store)
 
     Backends: prosody-muc, dmuc (Prosody + a Dmuc node), ejabberd-muc, ejabberd-dmuc (ejabberd + a Dmuc node),
-              dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly);
+              dmuc-3hosts (3 Prosodies a/b/c.localhost + primary and 2 replica nodes, clients spread evenly),
+              ejabberd-dmuc-3hosts (the same with 3 ejabberds);
               Dmuc's go through the server's XEP-0033 multicast, and each has a -unicast twin with it turned
               off on the nodes (dmuc-unicast, ejabberd-dmuc-unicast, dmuc-3hosts-unicast); Prosody keeps what it
               hands Dmuc until acknowledged (mod_dmuc_stream_ack), except in dmuc-noack, and remembers what each

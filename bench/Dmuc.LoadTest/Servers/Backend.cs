@@ -41,6 +41,8 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
     public static readonly Backend EjabberdMuc = new("ejabberd-muc", XmppServerKind.Ejabberd, MucService.ServerOwn, 1);
     public static readonly Backend EjabberdDmuc = new("ejabberd-dmuc", XmppServerKind.Ejabberd, MucService.Dmuc, 1);
     public static readonly Backend Dmuc3Hosts = new("dmuc-3hosts", XmppServerKind.Prosody, MucService.Dmuc, 3);
+    /// <summary>One room over three ejabberd hosts: what the three-host figures owe to the server in front of each node.</summary>
+    public static readonly Backend EjabberdDmuc3Hosts = new("ejabberd-dmuc-3hosts", XmppServerKind.Ejabberd, MucService.Dmuc, 3);
     public static readonly Backend DmucUnicast = Dmuc.WithoutMulticast();
     public static readonly Backend EjabberdDmucUnicast = EjabberdDmuc.WithoutMulticast();
     public static readonly Backend Dmuc3HostsUnicast = Dmuc3Hosts.WithoutMulticast();
@@ -61,7 +63,7 @@ public sealed record Backend(string Name, XmppServerKind Server, MucService Muc,
 
     public static IReadOnlyList<Backend> All { get; } =
         [ProsodyMuc, EjabberdMuc, DmucUnicast, Dmuc, EjabberdDmucUnicast, EjabberdDmuc, Dmuc3HostsUnicast, Dmuc3Hosts, DmucWithoutStreamAck,
-            DmucWithoutDelivered, EjabberdDmucModMulticast, ProsodyMucArchived, EjabberdMucArchived];
+            DmucWithoutDelivered, EjabberdDmucModMulticast, ProsodyMucArchived, EjabberdMucArchived, EjabberdDmuc3Hosts];
 
     public static Backend Parse(string name) =>
         All.FirstOrDefault(backend => backend.Name == name)
