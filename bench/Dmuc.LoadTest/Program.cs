@@ -32,6 +32,8 @@ const string Usage = """
               archiving every message as Dmuc does (muc_mam on SQLite, needs lua-dbi-sqlite3; mod_mam in mnesia)
 
     Options:
+      --rounds N               room: run the backends N times, each round starting with the next one, and give
+                               each ratio round by round with its median (default 1)
       --backend B[,B...]       all/room: the backends to run, first one the anchor of the ratios
                                (default prosody-muc,dmuc)
       --duration S             seconds per saturation/paced phase (default 10)
@@ -125,18 +127,32 @@ if (args[0] == "archive")
     Console.Error.WriteLine($"done in {total.Elapsed:mm\\:ss}");
     return 0;
 }
+var rounds = args[0] == "room" ? int.Parse(options.GetValueOrDefault("--rounds") ?? "1", CultureInfo.InvariantCulture) : 1;
 foreach (var (scenario, scenarioBackends) in plans)
 {
-    var results = new List<(Backend, IReadOnlyList<Metric>)>();
-    foreach (var backend in scenarioBackends)
+    var roundResults = new List<IReadOnlyList<(Backend Backend, IReadOnlyList<Metric> Metrics)>>();
+    for (var round = 0; round < rounds; round++)
     {
-        Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] {scenario.Name} against {backend.Name}");
-        results.Add((backend, await ScenarioRunner.RunAsync(scenario, backend, settings,
-            line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token)));
+        // Each round starts with the next backend, so that none always runs on the machine as the one before left it.
+        var measured = new Dictionary<Backend, IReadOnlyList<Metric>>();
+        foreach (var backend in scenarioBackends.Skip(round % scenarioBackends.Count).Concat(scenarioBackends.Take(round % scenarioBackends.Count)))
+        {
+            Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}] {scenario.Name} against {backend.Name}{(rounds > 1 ? $", round {round + 1}" : "")}");
+            measured[backend] = await ScenarioRunner.RunAsync(scenario, backend, settings,
+                line => Console.Error.WriteLine($"[{total.Elapsed:mm\\:ss}]   {line}"), cancellation.Token);
+        }
+        var results = scenarioBackends.Select(backend => (backend, measured[backend])).ToList();
+        roundResults.Add(results);
+        var table = Report.Markdown(rounds > 1 ? $"{scenario.Name}, round {round + 1}" : scenario.Name, results);
+        tables.Add(table);
+        Console.WriteLine(table);
     }
-    var table = Report.Markdown(scenario.Name, results);
-    tables.Add(table);
-    Console.WriteLine(table);
+    if (rounds > 1 && scenarioBackends.Count > 1)
+    {
+        var summary = Report.RoundsMarkdown(scenario.Name, roundResults);
+        tables.Add(summary);
+        Console.WriteLine(summary);
+    }
     // Written after every scenario, so a later failure does not lose the tables already measured.
     if (options.GetValueOrDefault("--markdown") is { } markdownPath)
         await File.WriteAllTextAsync(markdownPath, string.Join('\n', tables));
