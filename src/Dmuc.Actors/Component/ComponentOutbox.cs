@@ -77,7 +77,7 @@ public sealed partial class ComponentOutbox(ILogger<ComponentOutbox> logger, Dmu
 
     /// <summary>
     /// Rendered for <see cref="BytesToSend"/>, the rendering stays on the element for <see cref="Send"/> after the journal's write,
-    /// instead of a second one (3 % of the node's CPU at saturation). A decided stanza is not changed after: what is sent is what
+    /// instead of a second one (about 2 % of the node's CPU at saturation). A decided stanza is not changed after: what is sent is what
     /// was counted.
     /// </summary>
     private static RenderedStanza KeptRendering(XElement element)
